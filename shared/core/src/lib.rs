@@ -1,1 +1,15 @@
-//! placeholder
+//! The pure domain of the dropshipping order management system: money, tax, ids, principals,
+//! the catalogue, orders, routing and the messages that glue the functions. No I/O, no AWS.
+
+pub mod catalogue;
+pub mod delivery;
+pub mod error;
+pub mod ids;
+pub mod messages;
+pub mod money;
+pub mod order;
+pub mod principal;
+pub mod routing;
+
+pub use error::ApiError;
+pub use principal::Principal;

@@ -1,0 +1,484 @@
+//! The retailer's configuration: channels, fulfillers, products with their sources, tax rates,
+//! branding. Each `*Input::validate` turns an admin request body into a trusted value.
+
+use crate::ids::{check_id, check_text};
+use crate::money::Money;
+use crate::ApiError;
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+const ISO_3166_ALPHA2: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+
+/// ISO 3166-1 alpha-2, upper case.
+pub fn is_country(code: &str) -> bool {
+    code.len() == 2 && ISO_3166_ALPHA2.split(' ').any(|c| c == code)
+}
+
+/// Parses a JSON body into `T`, turning serde's complaint into a 422 that names the problem.
+pub fn from_body<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
+    serde_json::from_value(v).map_err(|e| ApiError::new(422, "validation_failed", e.to_string()))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    Webshop,
+    App,
+    Marketplace,
+    Store,
+    Catalogue,
+    Callcentre,
+    Direct,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Channel {
+    pub id: String,
+    pub name: String,
+    pub kind: ChannelKind,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChannelInput {
+    pub name: String,
+    pub kind: ChannelKind,
+}
+
+impl ChannelInput {
+    pub fn validate(self, id: &str) -> Result<Channel, ApiError> {
+        check_id("channelId", id)?;
+        check_text("name", &self.name, 200)?;
+        Ok(Channel { id: id.into(), name: self.name, kind: self.kind })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Address {
+    pub name: String,
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
+    pub country: String,
+}
+
+impl Address {
+    pub fn validate(&self, field: &str) -> Result<(), ApiError> {
+        check_text(&format!("{field}.name"), &self.name, 200)?;
+        check_text(&format!("{field}.street"), &self.street, 200)?;
+        check_text(&format!("{field}.postalCode"), &self.postal_code, 20)?;
+        check_text(&format!("{field}.city"), &self.city, 200)?;
+        if !is_country(&self.country) {
+            return Err(ApiError::invalid(
+                format!("{field}.country"),
+                "country must be an ISO 3166-1 alpha-2 code",
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FulfillerKind {
+    Warehouse,
+    Dropshipper,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fulfiller {
+    pub id: String,
+    pub name: String,
+    pub kind: FulfillerKind,
+    pub email: String,
+    pub sla_hours: u32,
+    pub stock_max_age_hours: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locale: Option<Locale>,
+    pub address: Address,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_address: Option<Address>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FulfillerInput {
+    pub name: String,
+    pub kind: FulfillerKind,
+    pub email: String,
+    pub sla_hours: Option<u32>,
+    pub stock_max_age_hours: Option<u32>,
+    pub locale: Option<Locale>,
+    pub address: Address,
+    pub return_address: Option<Address>,
+}
+
+/// A plausible mail address: one `@`, something on both sides, a dot in the domain, no spaces.
+pub fn is_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && s.len() <= 254
+                && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        }
+        None => false,
+    }
+}
+
+impl FulfillerInput {
+    pub fn validate(self, id: &str) -> Result<Fulfiller, ApiError> {
+        check_id("fulfillerId", id)?;
+        check_text("name", &self.name, 200)?;
+        if !is_email(&self.email) {
+            return Err(ApiError::invalid("email", "email is not a valid mail address"));
+        }
+        let sla_hours = self.sla_hours.unwrap_or(48);
+        if !(1..=24 * 90).contains(&sla_hours) {
+            return Err(ApiError::invalid("slaHours", "slaHours must be 1..2160"));
+        }
+        let stock_max_age_hours = self.stock_max_age_hours.unwrap_or(24);
+        if !(1..=24 * 90).contains(&stock_max_age_hours) {
+            return Err(ApiError::invalid("stockMaxAgeHours", "stockMaxAgeHours must be 1..2160"));
+        }
+        self.address.validate("address")?;
+        if let Some(a) = &self.return_address {
+            a.validate("returnAddress")?;
+        }
+        Ok(Fulfiller {
+            id: id.into(),
+            name: self.name,
+            kind: self.kind,
+            email: self.email,
+            sla_hours,
+            stock_max_age_hours,
+            locale: self.locale,
+            address: self.address,
+            return_address: self.return_address,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaxClass {
+    Standard,
+    Reduced,
+    Zero,
+}
+
+impl TaxClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TaxClass::Standard => "standard",
+            TaxClass::Reduced => "reduced",
+            TaxClass::Zero => "zero",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "standard" => Some(TaxClass::Standard),
+            "reduced" => Some(TaxClass::Reduced),
+            "zero" => Some(TaxClass::Zero),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Source {
+    pub fulfiller_id: String,
+    pub priority: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purchase_price: Option<Money>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Product {
+    pub sku: String,
+    pub name: String,
+    pub tax_class: TaxClass,
+    pub group: String,
+    pub allow_backorder: bool,
+    pub sources: Vec<Source>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProductInput {
+    pub name: String,
+    pub tax_class: TaxClass,
+    pub group: String,
+    #[serde(default)]
+    pub allow_backorder: bool,
+    pub sources: Vec<serde_json::Value>,
+}
+
+impl ProductInput {
+    /// Validates the product; `fulfiller_exists` tells whether a source's fulfiller is configured.
+    pub fn validate(self, sku: &str, fulfiller_exists: impl Fn(&str) -> bool) -> Result<Product, ApiError> {
+        check_id("sku", sku)?;
+        check_text("name", &self.name, 200)?;
+        check_text("group", &self.group, 200)?;
+        if self.sources.len() > 50 {
+            return Err(ApiError::invalid("sources", "at most 50 sources"));
+        }
+        let mut sources = Vec::with_capacity(self.sources.len());
+        for (i, raw) in self.sources.into_iter().enumerate() {
+            let field = format!("sources[{i}]");
+            let price = raw.get("purchasePrice").cloned();
+            let mut v = raw;
+            if let Some(obj) = v.as_object_mut() {
+                obj.remove("purchasePrice");
+            }
+            let mut s: Source = serde_json::from_value(v)
+                .map_err(|e| ApiError::invalid(field.clone(), format!("{field}: {e}")))?;
+            if let Some(p) = price.filter(|p| !p.is_null()) {
+                s.purchase_price = Some(Money::parse_amount(&format!("{field}.purchasePrice"), &p)?);
+            }
+            check_id(&format!("{field}.fulfillerId"), &s.fulfiller_id)?;
+            if !fulfiller_exists(&s.fulfiller_id) {
+                return Err(ApiError::invalid(
+                    format!("{field}.fulfillerId"),
+                    format!("unknown fulfiller {}", s.fulfiller_id),
+                ));
+            }
+            if sources.iter().any(|o: &Source| o.fulfiller_id == s.fulfiller_id) {
+                return Err(ApiError::invalid(format!("{field}.fulfillerId"), "duplicate source fulfiller"));
+            }
+            sources.push(s);
+        }
+        Ok(Product {
+            sku: sku.into(),
+            name: self.name,
+            tax_class: self.tax_class,
+            group: self.group,
+            allow_backorder: self.allow_backorder,
+            sources,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaxRatePeriod {
+    #[serde(with = "rust_decimal::serde::str")]
+    pub rate: Decimal,
+    pub valid_from: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaxRates {
+    pub country: String,
+    pub tax_class: TaxClass,
+    pub rates: Vec<TaxRatePeriod>,
+}
+
+impl TaxRates {
+    /// The rate valid on `date` (both ends of a period included).
+    pub fn rate_on(&self, date: NaiveDate) -> Option<Decimal> {
+        self.rates
+            .iter()
+            .find(|p| p.valid_from <= date && p.valid_to.is_none_or(|to| date <= to))
+            .map(|p| p.rate)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TaxRatesInput {
+    pub rates: Vec<TaxRatePeriod>,
+}
+
+impl TaxRatesInput {
+    pub fn validate(self, country: &str, tax_class: &str) -> Result<TaxRates, ApiError> {
+        if !is_country(country) {
+            return Err(ApiError::invalid("country", "country must be an ISO 3166-1 alpha-2 code"));
+        }
+        let tax_class = TaxClass::parse(tax_class)
+            .ok_or_else(|| ApiError::invalid("taxClass", "taxClass must be standard, reduced or zero"))?;
+        if self.rates.is_empty() {
+            return Err(ApiError::invalid("rates", "at least one rate period is required"));
+        }
+        let mut rates = self.rates;
+        for (i, p) in rates.iter().enumerate() {
+            if p.rate.is_sign_negative() || p.rate >= Decimal::ONE {
+                return Err(ApiError::invalid(format!("rates[{i}].rate"), "rate must be in [0, 1)"));
+            }
+            if p.valid_to.is_some_and(|to| to < p.valid_from) {
+                return Err(ApiError::invalid(format!("rates[{i}].validTo"), "validTo is before validFrom"));
+            }
+        }
+        rates.sort_by_key(|p| p.valid_from);
+        for w in rates.windows(2) {
+            let open_or_overlapping = w[0].valid_to.is_none_or(|to| to >= w[1].valid_from);
+            if open_or_overlapping {
+                return Err(ApiError::invalid("rates", "rate periods must not overlap"));
+            }
+        }
+        Ok(TaxRates { country: country.into(), tax_class, rates })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Locale {
+    #[default]
+    De,
+    En,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Branding {
+    pub company_name: String,
+    pub address: Address,
+    pub vat_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logo_png_base64: Option<String>,
+    pub primary_color: String,
+    pub footer: String,
+    pub email_from: String,
+    pub locale: Locale,
+    pub time_zone: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BrandingInput {
+    pub company_name: String,
+    pub address: Address,
+    pub vat_id: String,
+    pub logo_png_base64: Option<String>,
+    pub primary_color: String,
+    pub footer: String,
+    pub email_from: String,
+    pub locale: Locale,
+    pub time_zone: Option<String>,
+}
+
+impl BrandingInput {
+    pub fn validate(self) -> Result<Branding, ApiError> {
+        check_text("companyName", &self.company_name, 200)?;
+        self.address.validate("address")?;
+        check_text("vatId", &self.vat_id, 30)?;
+        let c = self.primary_color.as_bytes();
+        if c.len() != 7 || c[0] != b'#' || !c[1..].iter().all(u8::is_ascii_hexdigit) {
+            return Err(ApiError::invalid("primaryColor", "primaryColor must be #RRGGBB"));
+        }
+        if self.footer.chars().count() > 1000 {
+            return Err(ApiError::invalid("footer", "footer is longer than 1000 characters"));
+        }
+        if !is_email(&self.email_from) {
+            return Err(ApiError::invalid("emailFrom", "emailFrom is not a valid mail address"));
+        }
+        if let Some(logo) = &self.logo_png_base64 {
+            // A PNG starts with \x89PNG, which is "iVBORw0KGgo" in base64.
+            if !logo.starts_with("iVBORw0KGgo") || logo.len() > 200_000 {
+                return Err(ApiError::invalid("logoPngBase64", "logoPngBase64 must be a base64 PNG under 150 KB"));
+            }
+        }
+        let time_zone = self.time_zone.unwrap_or_else(|| "Europe/Berlin".into());
+        check_text("timeZone", &time_zone, 64)?;
+        Ok(Branding {
+            company_name: self.company_name,
+            address: self.address,
+            vat_id: self.vat_id,
+            logo_png_base64: self.logo_png_base64,
+            primary_color: self.primary_color,
+            footer: self.footer,
+            email_from: self.email_from,
+            locale: self.locale,
+            time_zone,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+    use serde_json::json;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn german_standard() -> TaxRates {
+        from_body::<TaxRatesInput>(json!({"rates": [
+            {"rate": "0.19", "validFrom": "2007-01-01", "validTo": "2020-06-30"},
+            {"rate": "0.16", "validFrom": "2020-07-01", "validTo": "2020-12-31"},
+            {"rate": "0.19", "validFrom": "2021-01-01"}
+        ]}))
+        .unwrap()
+        .validate("DE", "standard")
+        .unwrap()
+    }
+
+    #[test]
+    fn tax_rate_periods_include_both_ends() {
+        let r = german_standard();
+        assert_eq!(r.rate_on(d("2020-06-30")), Some(dec!(0.19)));
+        assert_eq!(r.rate_on(d("2020-07-01")), Some(dec!(0.16)));
+        assert_eq!(r.rate_on(d("2020-12-31")), Some(dec!(0.16)));
+        assert_eq!(r.rate_on(d("2021-01-01")), Some(dec!(0.19)));
+        assert_eq!(r.rate_on(d("2006-12-31")), None);
+    }
+
+    #[test]
+    fn overlapping_periods_are_refused() {
+        let e = from_body::<TaxRatesInput>(json!({"rates": [
+            {"rate": "0.19", "validFrom": "2007-01-01"},
+            {"rate": "0.16", "validFrom": "2020-07-01", "validTo": "2020-12-31"}
+        ]}))
+        .unwrap()
+        .validate("DE", "standard")
+        .unwrap_err();
+        assert_eq!((e.status, e.field.as_deref()), (422, Some("rates")));
+        assert!(from_body::<TaxRatesInput>(json!({"rates": []})).unwrap().validate("XX", "standard").is_err());
+    }
+
+    #[test]
+    fn product_sources_must_name_known_fulfillers() {
+        let input = || {
+            from_body::<ProductInput>(json!({"name": "Mug", "taxClass": "standard", "group": "kitchen",
+                "sources": [{"fulfillerId": "acme", "priority": 1, "purchasePrice": "3.10"}]}))
+            .unwrap()
+        };
+        let p = input().validate("MUG-1", |f| f == "acme").unwrap();
+        assert_eq!(p.sources[0].purchase_price.unwrap().to_string(), "3.10");
+        assert!(!p.allow_backorder);
+        let e = input().validate("MUG-1", |_| false).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("sources[0].fulfillerId"));
+    }
+
+    #[test]
+    fn fulfiller_defaults_and_checks() {
+        let body = json!({"name": "Acme", "kind": "dropshipper", "email": "ops@acme.example",
+            "address": {"name": "Acme", "street": "Weg 1", "postalCode": "10115", "city": "Berlin", "country": "DE"}});
+        let f = from_body::<FulfillerInput>(body.clone()).unwrap().validate("acme").unwrap();
+        assert_eq!((f.sla_hours, f.stock_max_age_hours), (48, 24));
+        let mut bad = body;
+        bad["email"] = json!("not-an-address");
+        assert_eq!(from_body::<FulfillerInput>(bad).unwrap().validate("acme").unwrap_err().field.as_deref(), Some("email"));
+        assert!(from_body::<FulfillerInput>(json!({"name": "x"})).is_err());
+    }
+
+    #[test]
+    fn countries() {
+        assert!(is_country("DE") && is_country("AT") && is_country("FR"));
+        assert!(!is_country("de") && !is_country("XX") && !is_country("DEU"));
+    }
+}

@@ -1,0 +1,48 @@
+//! The messages on the queues between the functions. Every consumer is idempotent: SQS delivers
+//! at least once, so each message names what to (re)do, not a delta to apply blindly.
+
+use crate::delivery::DocumentRef;
+use serde::{Deserialize, Serialize};
+
+/// Route queue: an accepted order waits to be split into delivery orders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteOrder {
+    pub order_id: String,
+}
+
+/// Documents queue: render the documents of one delivery order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GenerateDocuments {
+    pub delivery_order_id: String,
+}
+
+/// Events queue: business events the notifier turns into mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum BusinessEvent {
+    #[serde(rename_all = "camelCase")]
+    DocumentsReady { delivery_order_id: String, fulfiller_id: String, order_id: String, documents: Vec<DocumentRef> },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::DocumentKind;
+
+    #[test]
+    fn events_carry_their_type_tag() {
+        let e = BusinessEvent::DocumentsReady {
+            delivery_order_id: "DO-1".into(),
+            fulfiller_id: "acme".into(),
+            order_id: "o1".into(),
+            documents: vec![DocumentRef { kind: DocumentKind::DeliveryNote, key: "documents/x.pdf".into() }],
+        };
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["type"], "documents_ready");
+        assert_eq!(v["deliveryOrderId"], "DO-1");
+        assert_eq!(v["documents"][0]["kind"], "delivery_note");
+        assert_eq!(serde_json::from_value::<BusinessEvent>(v).unwrap(), e);
+    }
+}
