@@ -1,0 +1,138 @@
+//! HTTP API plumbing shared by every HTTP function: who is calling, the body (400/413), path
+//! and query parameters, JSON responses and API.md's error shape.
+
+use dropship_core::{ApiError, Principal};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde::Serialize;
+use std::future::Future;
+
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// What a route handler can end in: an answer for the client, or an internal failure that is
+/// logged in full and answered with a bare 500.
+#[derive(Debug)]
+pub enum HandlerError {
+    Api(ApiError),
+    Internal(anyhow::Error),
+}
+
+impl From<ApiError> for HandlerError {
+    fn from(e: ApiError) -> Self {
+        HandlerError::Api(e)
+    }
+}
+
+impl From<anyhow::Error> for HandlerError {
+    fn from(e: anyhow::Error) -> Self {
+        HandlerError::Internal(e)
+    }
+}
+
+pub type HandlerResult = Result<Response<Body>, HandlerError>;
+
+/// The principal the authorizer resolved (`context.principal`), if any.
+pub fn principal(req: &Request) -> Option<Principal> {
+    let ctx = match req.request_context_ref()? {
+        RequestContext::ApiGatewayV2(ctx) => ctx,
+        _ => return None,
+    };
+    let fields = &ctx.authorizer.as_ref()?.fields;
+    let notation = fields.get("principal")?.as_str()?;
+    let name = fields.get("name").and_then(|n| n.as_str());
+    Principal::parse(notation, name)
+}
+
+/// The JSON body: 413 over 256 KiB, 400 when it is not JSON.
+pub fn json_body(req: &Request) -> Result<serde_json::Value, ApiError> {
+    let bytes: &[u8] = req.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::too_large());
+    }
+    if bytes.is_empty() {
+        return Err(ApiError::malformed("the request body must be a JSON document"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))
+}
+
+/// A path parameter the route declares.
+pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
+    req.path_parameters_ref()
+        .and_then(|p| p.first(name))
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::not_found("route parameter"))
+}
+
+pub fn query_param(req: &Request, name: &str) -> Option<String> {
+    req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_owned)
+}
+
+/// `?limit=` per API.md: default 50, 1..200.
+pub fn limit(req: &Request) -> Result<i32, ApiError> {
+    match query_param(req, "limit") {
+        None => Ok(50),
+        Some(s) => s
+            .parse::<i32>()
+            .ok()
+            .filter(|n| (1..=200).contains(n))
+            .ok_or_else(|| ApiError::invalid("limit", "limit must be an integer 1..200")),
+    }
+}
+
+pub fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+pub fn json<T: Serialize>(status: u16, value: &T) -> HandlerResult {
+    let body = serde_json::to_string(value).map_err(|e| HandlerError::Internal(e.into()))?;
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .map_err(|e| HandlerError::Internal(e.into()))
+}
+
+pub fn redirect(location: &str) -> HandlerResult {
+    Response::builder()
+        .status(302)
+        .header("location", location)
+        .header("cache-control", "no-store")
+        .body(Body::Empty)
+        .map_err(|e| HandlerError::Internal(e.into()))
+}
+
+pub fn error_response(e: &ApiError) -> Response<Body> {
+    let mut resp = Response::new(Body::from(e.body()));
+    *resp.status_mut() = http::StatusCode::from_u16(e.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert("content-type", http::HeaderValue::from_static("application/json"));
+    resp
+}
+
+/// Runs a route handler and renders its failure: API errors as they are, internal ones as a
+/// logged 500 (the cause chain goes to the log, never to the client).
+pub async fn respond<F>(fut: F) -> Result<Response<Body>, lambda_http::Error>
+where
+    F: Future<Output = HandlerResult>,
+{
+    match fut.await {
+        Ok(r) => Ok(r),
+        Err(HandlerError::Api(e)) => {
+            if e.status >= 500 {
+                tracing::error!(code = %e.code, "request failed: {}", e.message);
+            }
+            Ok(error_response(&e))
+        }
+        Err(HandlerError::Internal(e)) => {
+            tracing::error!(error = ?e, "request failed");
+            Ok(error_response(&ApiError::internal()))
+        }
+    }
+}
+
+/// The route key API Gateway matched, e.g. `PUT /admin/channels/{channelId}`.
+pub fn route_key(req: &Request) -> String {
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.route_key.clone().unwrap_or_default(),
+        _ => String::new(),
+    }
+}

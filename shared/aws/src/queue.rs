@@ -1,0 +1,56 @@
+//! Publishing JSON messages to one SQS queue.
+
+use anyhow::Context;
+use serde::Serialize;
+
+#[derive(Clone, Debug)]
+pub struct Queue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+impl Queue {
+    pub fn new(client: aws_sdk_sqs::Client, url: String) -> Self {
+        Self { client, url }
+    }
+
+    pub async fn send<T: Serialize>(&self, message: &T) -> anyhow::Result<()> {
+        let body = serde_json::to_string(message)?;
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .send()
+            .await
+            .with_context(|| format!("sending a message to {}", self.url))?;
+        Ok(())
+    }
+
+    /// Sends up to any number of messages in batches of 10 (one call per 10, not per message).
+    pub async fn send_all<T: Serialize>(&self, messages: &[T]) -> anyhow::Result<()> {
+        for (chunk_no, chunk) in messages.chunks(10).enumerate() {
+            let mut entries = Vec::with_capacity(chunk.len());
+            for (i, m) in chunk.iter().enumerate() {
+                entries.push(
+                    aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                        .id(format!("m{chunk_no}-{i}"))
+                        .message_body(serde_json::to_string(m)?)
+                        .build()
+                        .context("building a batch entry")?,
+                );
+            }
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .with_context(|| format!("sending a batch to {}", self.url))?;
+            if !out.failed().is_empty() {
+                anyhow::bail!("{} messages to {} were refused: {:?}", out.failed().len(), self.url, out.failed());
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,101 @@
+//! Catalogue table: the retailer's configuration, one item per thing.
+//! Keys: pk = kind (`CHANNEL`, `FULFILLER`, `PRODUCT`, `TAX`, `BRANDING`), sk = its id
+//! (`TAX`: `<country>#<taxClass>`, `BRANDING`: `current`).
+//! Access: get one; batch-get many of a kind (products and tax rates of an order, fulfillers of
+//! a product); put (last write wins: PUT is a full replace).
+
+use super::{batch_get, from_item, s, to_item, Item};
+use anyhow::Context;
+use dropship_core::catalogue::{Branding, Channel, Fulfiller, Product, TaxClass, TaxRates};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug)]
+pub struct Catalogue {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+fn key(pk: &str, sk: &str) -> Item {
+    Item::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+}
+
+impl Catalogue {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: String) -> Self {
+        Self { client, table }
+    }
+
+    async fn put<T: Serialize>(&self, pk: &str, sk: &str, v: &T) -> anyhow::Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(v, &[("pk", pk), ("sk", sk)])?))
+            .send()
+            .await
+            .with_context(|| format!("storing {pk} {sk}"))?;
+        Ok(())
+    }
+
+    async fn get<T: DeserializeOwned>(&self, pk: &str, sk: &str) -> anyhow::Result<Option<T>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .send()
+            .await
+            .with_context(|| format!("reading {pk} {sk}"))?;
+        out.item.map(from_item).transpose()
+    }
+
+    async fn get_many<T: DeserializeOwned>(&self, pk: &str, sks: impl IntoIterator<Item = String>) -> anyhow::Result<Vec<T>> {
+        let mut keys: Vec<Item> = sks.into_iter().map(|sk| key(pk, &sk)).collect();
+        keys.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+        keys.dedup();
+        batch_get(&self.client, &self.table, keys).await?.into_iter().map(from_item).collect()
+    }
+
+    pub async fn put_channel(&self, c: &Channel) -> anyhow::Result<()> {
+        self.put("CHANNEL", &c.id, c).await
+    }
+    pub async fn get_channel(&self, id: &str) -> anyhow::Result<Option<Channel>> {
+        self.get("CHANNEL", id).await
+    }
+    pub async fn put_fulfiller(&self, f: &Fulfiller) -> anyhow::Result<()> {
+        self.put("FULFILLER", &f.id, f).await
+    }
+    pub async fn get_fulfiller(&self, id: &str) -> anyhow::Result<Option<Fulfiller>> {
+        self.get("FULFILLER", id).await
+    }
+    pub async fn get_fulfillers(&self, ids: impl IntoIterator<Item = String>) -> anyhow::Result<BTreeMap<String, Fulfiller>> {
+        Ok(self.get_many::<Fulfiller>("FULFILLER", ids).await?.into_iter().map(|f| (f.id.clone(), f)).collect())
+    }
+    pub async fn put_product(&self, p: &Product) -> anyhow::Result<()> {
+        self.put("PRODUCT", &p.sku, p).await
+    }
+    pub async fn get_products(&self, skus: impl IntoIterator<Item = String>) -> anyhow::Result<BTreeMap<String, Product>> {
+        Ok(self.get_many::<Product>("PRODUCT", skus).await?.into_iter().map(|p| (p.sku.clone(), p)).collect())
+    }
+    pub async fn put_tax_rates(&self, t: &TaxRates) -> anyhow::Result<()> {
+        self.put("TAX", &format!("{}#{}", t.country, t.tax_class.as_str()), t).await
+    }
+    pub async fn get_tax_rates(
+        &self,
+        keys: impl IntoIterator<Item = (String, TaxClass)>,
+    ) -> anyhow::Result<BTreeMap<(String, TaxClass), TaxRates>> {
+        let sks = keys.into_iter().map(|(c, t)| format!("{c}#{}", t.as_str()));
+        Ok(self
+            .get_many::<TaxRates>("TAX", sks)
+            .await?
+            .into_iter()
+            .map(|t| ((t.country.clone(), t.tax_class), t))
+            .collect())
+    }
+    pub async fn put_branding(&self, b: &Branding) -> anyhow::Result<()> {
+        self.put("BRANDING", "current", b).await
+    }
+    pub async fn get_branding(&self) -> anyhow::Result<Option<Branding>> {
+        self.get("BRANDING", "current").await
+    }
+}

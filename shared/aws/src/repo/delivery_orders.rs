@@ -1,0 +1,187 @@
+//! Delivery orders table. Key: id. GSI byOrder (orderId, createdKey): an order's deliveries;
+//! GSI byFulfiller (fulfillerId, createdKey): a fulfiller's work, oldest first.
+//! Access: create with the stock reservations in one transaction (so a redelivered routing
+//! message can neither duplicate a delivery order nor reserve twice); get; list by order; list by
+//! fulfiller with an exact-status filter and pagination; set documents.
+
+use super::{decode_next_token, encode_next_token, from_item, is_transaction_condition_failure, n, s, to_item};
+use anyhow::Context;
+use dropship_core::delivery::{DeliveryOrder, DeliveryStatus, DocumentRef};
+
+#[derive(Clone, Debug)]
+pub struct DeliveryOrders {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+/// A stock reservation made together with the delivery orders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reservation {
+    pub fulfiller_id: String,
+    pub sku: String,
+    pub quantity: u32,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created,
+    /// These delivery orders exist already: an earlier delivery of the same message did it.
+    AlreadyRouted,
+    /// Stock changed between reading and reserving: route again with fresh figures.
+    StockChanged,
+}
+
+pub struct Page {
+    pub items: Vec<DeliveryOrder>,
+    pub next_token: Option<String>,
+}
+
+impl DeliveryOrders {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: String) -> Self {
+        Self { client, table }
+    }
+
+    pub async fn create_with_reservations(
+        &self,
+        stock_table: &str,
+        orders: &[DeliveryOrder],
+        reservations: &[Reservation],
+    ) -> anyhow::Result<CreateOutcome> {
+        use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+        anyhow::ensure!(
+            orders.len() + reservations.len() <= 100,
+            "an order needing more than 100 delivery orders and reservations at once"
+        );
+        let mut items = Vec::with_capacity(orders.len() + reservations.len());
+        for d in orders {
+            items.push(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(to_item(d, &[])?))
+                            .condition_expression("attribute_not_exists(id)")
+                            .build()?,
+                    )
+                    .build(),
+            );
+        }
+        for r in reservations {
+            items.push(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(stock_table)
+                            .key("fulfillerId", s(&r.fulfiller_id))
+                            .key("sku", s(&r.sku))
+                            .update_expression("SET #free = #free - :q, reserved = reserved + :q")
+                            .condition_expression("#free >= :q")
+                            .expression_attribute_names("#free", "free")
+                            .expression_attribute_values(":q", n(r.quantity))
+                            .build()?,
+                    )
+                    .build(),
+            );
+        }
+        if items.is_empty() {
+            return Ok(CreateOutcome::Created);
+        }
+        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => Ok(CreateOutcome::Created),
+            Err(e) => match is_transaction_condition_failure(&e) {
+                Some(reasons) if reasons.iter().take(orders.len()).any(|failed| *failed) => Ok(CreateOutcome::AlreadyRouted),
+                Some(reasons) if reasons.iter().any(|failed| *failed) => Ok(CreateOutcome::StockChanged),
+                _ => Err(e).context("creating delivery orders with their reservations"),
+            },
+        }
+    }
+
+    pub async fn get(&self, id: &str) -> anyhow::Result<Option<DeliveryOrder>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .with_context(|| format!("reading delivery order {id}"))?;
+        out.item.map(from_item).transpose()
+    }
+
+    pub async fn list_by_order(&self, order_id: &str) -> anyhow::Result<Vec<DeliveryOrder>> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("byOrder")
+                .key_condition_expression("orderId = :o")
+                .expression_attribute_values(":o", s(order_id))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .with_context(|| format!("listing the delivery orders of order {order_id}"))?;
+            for item in page.items.unwrap_or_default() {
+                out.push(from_item(item)?);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// A fulfiller's delivery orders, oldest first, optionally of one exact status.
+    pub async fn list_by_fulfiller(
+        &self,
+        fulfiller_id: &str,
+        status: Option<DeliveryStatus>,
+        limit: i32,
+        next_token: Option<&str>,
+    ) -> anyhow::Result<Option<Page>> {
+        let start = match next_token {
+            Some(t) => match decode_next_token(t) {
+                Some(k) => Some(k),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("byFulfiller")
+            .key_condition_expression("fulfillerId = :f")
+            .expression_attribute_values(":f", s(fulfiller_id))
+            .limit(limit)
+            .set_exclusive_start_key(start);
+        if let Some(st) = status {
+            let st = serde_json::to_value(st)?.as_str().unwrap_or_default().to_string();
+            q = q.filter_expression("#st = :st").expression_attribute_names("#st", "status").expression_attribute_values(":st", s(st));
+        }
+        let page = q.send().await.with_context(|| format!("listing delivery orders of {fulfiller_id}"))?;
+        let items = page.items.unwrap_or_default().into_iter().map(from_item).collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Some(Page { items, next_token: page.last_evaluated_key.as_ref().map(encode_next_token) }))
+    }
+
+    pub async fn set_documents(&self, id: &str, documents: &[DocumentRef]) -> anyhow::Result<()> {
+        let docs: Vec<super::Item> = documents.iter().map(|d| to_item(d, &[])).collect::<anyhow::Result<_>>()?;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("id", s(id))
+            .update_expression("SET documents = :d")
+            .condition_expression("attribute_exists(id)")
+            .expression_attribute_values(
+                ":d",
+                aws_sdk_dynamodb::types::AttributeValue::L(docs.into_iter().map(aws_sdk_dynamodb::types::AttributeValue::M).collect()),
+            )
+            .send()
+            .await
+            .with_context(|| format!("recording the documents of {id}"))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,106 @@
+//! Stock table. Key: (fulfillerId, sku). Attributes: available (reported on hand), reserved
+//! (promised to delivery orders not yet shipped), free = available - reserved (kept as its own
+//! attribute because condition expressions cannot do arithmetic: reservations are the conditional
+//! write `free >= :q`), asOf (time of the count), updatedAt.
+//! Access: batch-get the candidates of an order; apply a count (ignored when older than the last
+//! applied); list one fulfiller's stock.
+
+use super::{batch_get, from_item, n, s, Item};
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StockLevel {
+    pub fulfiller_id: String,
+    pub sku: String,
+    pub available: i64,
+    pub reserved: i64,
+    pub free: i64,
+    pub as_of: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Stock {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl Stock {
+    pub fn new(client: aws_sdk_dynamodb::Client, table: String) -> Self {
+        Self { client, table }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    pub async fn get_many(&self, keys: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<BTreeMap<(String, String), StockLevel>> {
+        let mut keys: Vec<(String, String)> = keys.into_iter().collect();
+        keys.sort();
+        keys.dedup();
+        let items = keys
+            .into_iter()
+            .map(|(f, sku)| Item::from([("fulfillerId".to_string(), s(f)), ("sku".to_string(), s(sku))]))
+            .collect();
+        let mut out = BTreeMap::new();
+        for item in batch_get(&self.client, &self.table, items).await? {
+            let level: StockLevel = from_item(item)?;
+            out.insert((level.fulfiller_id.clone(), level.sku.clone()), level);
+        }
+        Ok(out)
+    }
+
+    /// Applies an absolute count taken at `as_of`; false when a newer count was applied already.
+    pub async fn apply_count(&self, fulfiller_id: &str, sku: &str, available: u32, as_of: DateTime<Utc>, now: DateTime<Utc>) -> anyhow::Result<bool> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("fulfillerId", s(fulfiller_id))
+            .key("sku", s(sku))
+            .update_expression(
+                "SET available = :a, reserved = if_not_exists(reserved, :zero), #free = :a - if_not_exists(reserved, :zero), asOf = :asOf, updatedAt = :now",
+            )
+            .condition_expression("attribute_not_exists(asOf) OR asOf <= :asOf")
+            .expression_attribute_names("#free", "free")
+            .expression_attribute_values(":a", n(available))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":asOf", s(as_of.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()))
+            .expression_attribute_values(":now", s(now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if super::is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(e).with_context(|| format!("applying the stock count of {fulfiller_id}/{sku}")),
+        }
+    }
+
+    pub async fn list(&self, fulfiller_id: &str) -> anyhow::Result<Vec<StockLevel>> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("fulfillerId = :f")
+                .expression_attribute_values(":f", s(fulfiller_id))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .with_context(|| format!("listing the stock of {fulfiller_id}"))?;
+            for item in page.items.unwrap_or_default() {
+                out.push(from_item(item)?);
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+}
