@@ -1,1 +1,130 @@
+//! The retailer's configuration and oversight API: channels, fulfillers, tokens, products, tax
+//! rates, branding, and the full view of an order.
 
+use chrono::Utc;
+use dropship_aws::http::{self, json, json_body, path_param, HandlerResult};
+use dropship_aws::mailer::Mailer;
+use dropship_aws::repo::catalogue::Catalogue;
+use dropship_aws::repo::delivery_orders::DeliveryOrders;
+use dropship_aws::repo::orders::Orders;
+use dropship_aws::repo::tokens::{new_secret, TokenRecord, Tokens};
+use dropship_core::catalogue::{from_body, BrandingInput, ChannelInput, FulfillerInput, ProductInput, TaxRatesInput};
+use dropship_core::principal::require_admin;
+use dropship_core::{ApiError, Principal};
+use lambda_http::{Body, Request, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+pub struct AdminApi {
+    pub catalogue: Catalogue,
+    pub tokens: Tokens,
+    pub orders: Orders,
+    pub delivery_orders: DeliveryOrders,
+    pub mailer: Mailer,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct TokenRequest {
+    principal: String,
+    name: Option<String>,
+}
+
+impl AdminApi {
+    pub async fn from_env() -> anyhow::Result<Self> {
+        use dropship_aws::config::env;
+        let cfg = dropship_aws::config::aws().await;
+        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+        Ok(Self {
+            catalogue: Catalogue::new(ddb.clone(), env("CATALOGUE_TABLE")?),
+            tokens: Tokens::new(ddb.clone(), env("TOKENS_TABLE")?),
+            orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
+            delivery_orders: DeliveryOrders::new(ddb, env("DELIVERY_ORDERS_TABLE")?),
+            mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg)),
+        })
+    }
+
+    pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
+        http::respond(self.route(req)).await
+    }
+
+    async fn route(&self, req: Request) -> HandlerResult {
+        let principal = http::principal(&req);
+        let admin = require_admin(principal.as_ref())?.to_string();
+        match http::route_key(&req).as_str() {
+            "PUT /admin/channels/{channelId}" => {
+                let c = from_body::<ChannelInput>(json_body(&req)?)?.validate(&path_param(&req, "channelId")?)?;
+                self.catalogue.put_channel(&c).await?;
+                json(200, &c)
+            }
+            "PUT /admin/fulfillers/{fulfillerId}" => {
+                let f = from_body::<FulfillerInput>(json_body(&req)?)?.validate(&path_param(&req, "fulfillerId")?)?;
+                self.catalogue.put_fulfiller(&f).await?;
+                json(200, &f)
+            }
+            "PUT /admin/products/{sku}" => {
+                let input = from_body::<ProductInput>(json_body(&req)?)?;
+                let ids: Vec<String> =
+                    input.sources.iter().filter_map(|s| s.get("fulfillerId")?.as_str().map(str::to_owned)).collect();
+                let known = self.catalogue.get_fulfillers(ids).await?;
+                let p = input.validate(&path_param(&req, "sku")?, |f| known.contains_key(f))?;
+                self.catalogue.put_product(&p).await?;
+                json(200, &p)
+            }
+            "PUT /admin/tax-rates/{country}/{taxClass}" => {
+                let t = from_body::<TaxRatesInput>(json_body(&req)?)?
+                    .validate(&path_param(&req, "country")?, &path_param(&req, "taxClass")?)?;
+                self.catalogue.put_tax_rates(&t).await?;
+                json(200, &t)
+            }
+            "PUT /admin/branding" => {
+                let b = from_body::<BrandingInput>(json_body(&req)?)?.validate()?;
+                // SES sends only from verified identities: register the sender with every change.
+                self.mailer.verify_sender(&b.email_from).await?;
+                self.catalogue.put_branding(&b).await?;
+                json(200, &b)
+            }
+            "POST /admin/tokens" => self.create_token(&req, &admin).await,
+            "DELETE /admin/tokens/{tokenId}" => {
+                let id = path_param(&req, "tokenId")?;
+                if !dropship_core::ids::is_valid_id(&id) || !self.tokens.revoke(&id).await? {
+                    return Err(ApiError::not_found("token").into());
+                }
+                tracing::info!(token_id = %id, by = %admin, "token revoked");
+                Ok(Response::builder().status(204).body(Body::Empty).map_err(anyhow::Error::from)?)
+            }
+            "GET /admin/orders/{orderId}" => {
+                let id = path_param(&req, "orderId")?;
+                let order = self.orders.get(&id).await?.ok_or_else(|| ApiError::not_found("order"))?;
+                let deliveries = self.delivery_orders.list_by_order(&id).await?;
+                json(200, &dropship_core::views::admin_order(&order, &deliveries))
+            }
+            _ => Err(ApiError::not_found("route").into()),
+        }
+    }
+
+    async fn create_token(&self, req: &Request, admin: &str) -> HandlerResult {
+        let input = from_body::<TokenRequest>(json_body(req)?)?;
+        let principal = Principal::parse(&input.principal, input.name.as_deref()).ok_or_else(|| {
+            ApiError::invalid("principal", "principal must be admin, channel:<channelId> or fulfiller:<fulfillerId>")
+        })?;
+        if let Some(name) = &input.name {
+            dropship_core::ids::check_text("name", name, 200)?;
+        }
+        let exists = match &principal {
+            Principal::Admin { .. } => true,
+            Principal::Channel { id } => self.catalogue.get_channel(id).await?.is_some(),
+            Principal::Fulfiller { id } => self.catalogue.get_fulfiller(id).await?.is_some(),
+        };
+        if !exists {
+            return Err(ApiError::invalid("principal", format!("{} is not configured", input.principal)).into());
+        }
+        let token = new_secret();
+        let token_id = format!("tok_{}", uuid::Uuid::new_v4().simple());
+        let record =
+            TokenRecord { token_id: token_id.clone(), principal: principal.notation(), name: input.name, created_at: Utc::now() };
+        self.tokens.create_token(&token, &record).await?;
+        tracing::info!(token_id = %token_id, principal = %record.principal, by = %admin, "token created");
+        json(201, &json!({"id": token_id, "tokenId": token_id, "principal": record.principal, "token": token}))
+    }
+}

@@ -1,1 +1,8 @@
-fn main() {}
+use lambda_http::{service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    dropship_aws::telemetry::init();
+    let api = admin_api::AdminApi::from_env().await?;
+    lambda_http::run(service_fn(|req| api.handle(req))).await
+}

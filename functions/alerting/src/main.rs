@@ -1,1 +1,12 @@
-fn main() {}
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    dropship_aws::telemetry::init();
+    let alerting = alerting::Alerting::from_env().await?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<serde_json::Value>| {
+        let alerting = &alerting;
+        async move { alerting.handle(event.payload).await.map_err(Error::from) }
+    }))
+    .await
+}

@@ -1,1 +1,13 @@
-fn main() {}
+use aws_lambda_events::sqs::SqsEvent;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    dropship_aws::telemetry::init();
+    let generator = document_generator::DocumentGenerator::from_env().await?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
+        let generator = &generator;
+        async move { Ok::<_, Error>(generator.handle(event.payload).await) }
+    }))
+    .await
+}

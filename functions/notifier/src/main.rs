@@ -1,1 +1,13 @@
-fn main() {}
+use aws_lambda_events::sqs::SqsEvent;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    dropship_aws::telemetry::init();
+    let notifier = notifier::Notifier::from_env().await?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
+        let notifier = &notifier;
+        async move { Ok::<_, Error>(notifier.handle(event.payload).await) }
+    }))
+    .await
+}

@@ -1,1 +1,104 @@
+//! Takes a channel's order in: validates it against API.md, prices it (discounts, tax, totals),
+//! stores it with its outbox entry in one transaction and queues it for routing.
+//!
+//! Why an outbox: the order write and the queue send cannot be one atomic step. The outbox entry
+//! is written in the same DynamoDB transaction as the order; after the send it is removed. If we
+//! crash in between, the outbox relay (a scheduled function) sends it later. Routing is
+//! idempotent, so a message sent twice does no harm; a message never sent cannot happen.
 
+use chrono::Utc;
+use dropship_aws::http::{self, json, json_body, HandlerError, HandlerResult};
+use dropship_aws::http_idempotency::{IdempotencyStore, StoredResponse};
+use dropship_aws::queue::Queue;
+use dropship_aws::repo::catalogue::Catalogue;
+use dropship_aws::repo::orders::{CreateOutcome, Orders};
+use dropship_core::catalogue::local_date;
+use dropship_core::messages::RouteOrder;
+use dropship_core::order::{OrderRequest, PricingContext};
+use dropship_core::principal::require_channel;
+use dropship_core::ApiError;
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::json;
+
+pub struct OrderIntake {
+    pub catalogue: Catalogue,
+    pub orders: Orders,
+    pub idempotency: IdempotencyStore,
+    pub route_queue: Queue,
+}
+
+/// A new order id: time-ordered (UUID v7), so ids sort roughly by arrival.
+pub fn new_order_id() -> String {
+    format!("ord_{}", uuid::Uuid::now_v7().simple())
+}
+
+impl OrderIntake {
+    pub async fn from_env() -> anyhow::Result<Self> {
+        use dropship_aws::config::env;
+        let cfg = dropship_aws::config::aws().await;
+        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+        Ok(Self {
+            catalogue: Catalogue::new(ddb.clone(), env("CATALOGUE_TABLE")?),
+            orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
+            idempotency: IdempotencyStore::new(ddb, env("IDEMPOTENCY_TABLE")?),
+            route_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("ROUTE_QUEUE_URL")?),
+        })
+    }
+
+    pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
+        http::respond(self.post_order(req)).await
+    }
+
+    async fn post_order(&self, req: Request) -> HandlerResult {
+        let channel = require_channel(http::principal(&req).as_ref())?.to_string();
+        let body = json_body(&req)?;
+        let key = http::header(&req, "idempotency-key")
+            .ok_or_else(|| ApiError::new(400, "idempotency_key_required", "POST /orders needs an Idempotency-Key header"))?
+            .to_string();
+        let deadline_ms = req.lambda_context_ref().map(|c| c.deadline as i64).unwrap_or_else(|| Utc::now().timestamp_millis() + 15_000);
+        let raw: &[u8] = req.body().as_ref();
+        let resp = self
+            .idempotency
+            .run(&format!("POST /orders#channel:{channel}"), &key, raw, deadline_ms, || self.accept(&channel, &body))
+            .await?;
+        json(resp.status, &resp.body)
+    }
+
+    async fn accept(&self, channel: &str, body: &serde_json::Value) -> Result<StoredResponse, HandlerError> {
+        let request = OrderRequest::parse(body)?;
+        let skus: Vec<String> = request.lines.iter().map(|(_, sku, _, _)| sku.clone()).collect();
+        let (products, branding) = tokio::try_join!(self.catalogue.get_products(skus), self.catalogue.get_branding())?;
+        let country = request.shipping_address.country.clone();
+        let tax_keys: Vec<_> = products.values().map(|p| (country.clone(), p.tax_class)).collect();
+        let tax_rates = self.catalogue.get_tax_rates(tax_keys).await?;
+        let now = Utc::now();
+        let time_zone = branding.as_ref().map(|b| b.time_zone.as_str()).unwrap_or("Europe/Berlin");
+        let ctx = PricingContext {
+            products: &products,
+            tax_rates: &tax_rates,
+            order_date: local_date(request.ordered_at.unwrap_or(now), time_zone),
+        };
+        let order = request.price(&ctx, new_order_id(), channel.to_string(), now, format!("channel:{channel}"))?;
+        match self.orders.create(&order).await? {
+            CreateOutcome::Created => {}
+            CreateOutcome::DuplicateExternalId(existing) => {
+                return Err(ApiError::conflict(
+                    "duplicate_order",
+                    format!("this channel already sent externalId {} (order {existing})", order.external_id),
+                )
+                .into())
+            }
+        }
+        // The order is durable now; from here on a failure must not undo the acceptance.
+        match self.route_queue.send(&RouteOrder { order_id: order.id.clone() }).await {
+            Ok(()) => {
+                if let Err(e) = self.orders.clear_outbox(&order.id).await {
+                    tracing::warn!(order_id = %order.id, error = ?e, "outbox entry left; the relay will send again (harmless)");
+                }
+            }
+            Err(e) => tracing::error!(order_id = %order.id, error = ?e, "routing message not sent; the outbox relay will send it"),
+        }
+        tracing::info!(order_id = %order.id, channel = %channel, lines = order.lines.len(), total = %order.totals.total, "order accepted");
+        Ok(StoredResponse { status: 201, body: json!({"id": order.id, "orderId": order.id, "status": "accepted"}) })
+    }
+}

@@ -1,1 +1,8 @@
-fn main() {}
+use lambda_http::{service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    dropship_aws::telemetry::init();
+    let intake = order_intake::OrderIntake::from_env().await?;
+    lambda_http::run(service_fn(|req| intake.handle(req))).await
+}

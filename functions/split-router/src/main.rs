@@ -1,1 +1,13 @@
-fn main() {}
+use aws_lambda_events::sqs::SqsEvent;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    dropship_aws::telemetry::init();
+    let router = split_router::SplitRouter::from_env().await?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
+        let router = &router;
+        async move { Ok::<_, Error>(router.handle(event.payload).await) }
+    }))
+    .await
+}

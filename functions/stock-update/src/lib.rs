@@ -1,1 +1,116 @@
+//! Applies a fulfiller's uploaded stock feed (CSV in S3, announced by an S3 notification on the
+//! stock-feed queue) to that fulfiller's stock, row by row, like `PUT /fulfiller/stock`.
+//!
+//! The fulfiller is the one named in the object key (`stock-feeds/<fulfillerId>/<feedId>.csv`),
+//! which only `POST /fulfiller/stock-feed` hands out, bound to the caller. Applying a count is
+//! idempotent (absolute counts, ignored when older), so a redelivered notification is harmless.
 
+use aws_lambda_events::s3::S3Event;
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::Utc;
+use dropship_aws::documents::DocumentStore;
+use dropship_aws::repo::stock::Stock;
+use dropship_aws::sqs_batch;
+use dropship_core::stock::parse_feed;
+
+pub struct StockUpdate {
+    pub store: DocumentStore,
+    pub stock: Stock,
+}
+
+/// S3 event keys are URL-encoded (`+` for space, `%XX` for the rest).
+pub fn decode_key(key: &str) -> String {
+    let bytes = key.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The fulfiller a feed key belongs to.
+pub fn fulfiller_of(key: &str) -> Option<&str> {
+    let mut parts = key.split('/');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("stock-feeds"), Some(f), Some(_), None) if dropship_core::ids::is_valid_id(f) => Some(f),
+        _ => None,
+    }
+}
+
+impl StockUpdate {
+    pub async fn from_env() -> anyhow::Result<Self> {
+        use dropship_aws::config::env;
+        let cfg = dropship_aws::config::aws().await;
+        Ok(Self {
+            store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), env("DOCUMENT_BUCKET")?),
+            stock: Stock::new(aws_sdk_dynamodb::Client::new(&cfg), env("STOCK_TABLE")?),
+        })
+    }
+
+    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        sqs_batch::process(event, |m| self.apply_feed(m)).await
+    }
+
+    async fn apply_feed(&self, m: SqsMessage) -> anyhow::Result<()> {
+        let body: serde_json::Value = sqs_batch::body(&m)?;
+        // S3 sends one test event when notifications are configured: nothing to do.
+        if body.get("Event").and_then(|e| e.as_str()) == Some("s3:TestEvent") {
+            return Ok(());
+        }
+        let event: S3Event = serde_json::from_value(body)?;
+        for record in event.records {
+            let key = decode_key(record.s3.object.key.as_deref().unwrap_or_default());
+            let Some(fulfiller) = fulfiller_of(&key) else {
+                tracing::warn!(key, "object outside stock-feeds/<fulfiller>/: ignored");
+                continue;
+            };
+            let bytes = self.store.get(&key).await?;
+            let now = Utc::now();
+            let as_of = record.event_time;
+            match parse_feed(&bytes) {
+                Err(reason) => tracing::warn!(key, fulfiller, reason, "stock feed refused as a whole"),
+                Ok((good, bad)) => {
+                    let mut applied = 0;
+                    for c in &good {
+                        if self.stock.apply_count(fulfiller, &c.sku, c.available, as_of, now).await? {
+                            applied += 1;
+                        }
+                    }
+                    for b in &bad {
+                        tracing::warn!(key, fulfiller, line = b.line, reason = %b.reason, "stock feed row refused");
+                    }
+                    tracing::info!(key, fulfiller, applied, bad = bad.len(), "stock feed applied");
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_decode_and_name_their_fulfiller() {
+        assert_eq!(decode_key("stock-feeds%2Facme%2Ff1.csv"), "stock-feeds/acme/f1.csv");
+        assert_eq!(decode_key("a+b%zz"), "a b%zz");
+        assert_eq!(fulfiller_of("stock-feeds/acme/f1.csv"), Some("acme"));
+        assert_eq!(fulfiller_of("stock-feeds/acme/x/f1.csv"), None);
+        assert_eq!(fulfiller_of("documents/acme/f1.csv"), None);
+    }
+}

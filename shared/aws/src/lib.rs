@@ -5,6 +5,7 @@
 pub mod config;
 pub mod documents;
 pub mod http;
+pub mod http_idempotency;
 pub mod mailer;
 pub mod queue;
 pub mod repo;

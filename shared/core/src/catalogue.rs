@@ -391,7 +391,9 @@ impl BrandingInput {
             }
         }
         let time_zone = self.time_zone.unwrap_or_else(|| "Europe/Berlin".into());
-        check_text("timeZone", &time_zone, 64)?;
+        if !is_time_zone(&time_zone) {
+            return Err(ApiError::invalid("timeZone", "timeZone must be an IANA time zone such as Europe/Berlin"));
+        }
         Ok(Branding {
             company_name: self.company_name,
             address: self.address,
@@ -480,5 +482,32 @@ mod tests {
     fn countries() {
         assert!(is_country("DE") && is_country("AT") && is_country("FR"));
         assert!(!is_country("de") && !is_country("XX") && !is_country("DEU"));
+    }
+}
+
+/// The calendar date of `at` in the retailer's time zone (API.md: dates are meant there).
+/// An unknown zone name falls back to Europe/Berlin, the documented default.
+pub fn local_date(at: chrono::DateTime<chrono::Utc>, time_zone: &str) -> NaiveDate {
+    let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Europe::Berlin);
+    at.with_timezone(&tz).date_naive()
+}
+
+/// True when `name` is an IANA time zone we can compute dates in.
+pub fn is_time_zone(name: &str) -> bool {
+    name.parse::<chrono_tz::Tz>().is_ok()
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn order_dates_are_berlin_dates() {
+        // 23:30 UTC on 30 June 2020 is already 1 July in Berlin: the 16% period.
+        let at = chrono::Utc.with_ymd_and_hms(2020, 6, 30, 23, 30, 0).unwrap();
+        assert_eq!(local_date(at, "Europe/Berlin").to_string(), "2020-07-01");
+        assert_eq!(local_date(at, "UTC").to_string(), "2020-06-30");
+        assert!(is_time_zone("Europe/Vienna") && !is_time_zone("Mars/Olympus"));
     }
 }

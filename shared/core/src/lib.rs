@@ -10,6 +10,8 @@ pub mod money;
 pub mod order;
 pub mod principal;
 pub mod routing;
+pub mod stock;
+pub mod views;
 
 pub use error::ApiError;
 pub use principal::Principal;

@@ -1,6 +1,7 @@
 //! DynamoDB repositories, one per table. Each file states the table's access patterns.
 //! Items are mapped with serde (serde_dynamo) in one place: the domain types' serde shape.
 
+pub mod alerts;
 pub mod catalogue;
 pub mod delivery_orders;
 pub mod idempotency;

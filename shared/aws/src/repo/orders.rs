@@ -1,7 +1,10 @@
 //! Orders table. Keys (pk): `ORDER#<id>` -> the order with its full money breakdown;
 //! `EXT#<channelId>#<externalId>` -> the order id (uniqueness of externalId per channel).
 //! GSI byCreated: gsi1pk = `ORDERS`, gsi1sk = `<createdAt>#<id>` (admin lists, newest first).
-//! Access: create order + external id in one transaction; get by id; replace on state change.
+//! `OUTBOX#<id>` (gsi1pk = `OUTBOX`, gsi1sk = created time): written in the same transaction as
+//! the order and removed once the routing message is sent; the outbox relay re-sends what stays.
+//! Access: create order + external id + outbox in one transaction; get by id; replace on state
+//! change; outbox entries older than a moment, oldest first.
 
 use super::{from_item, is_transaction_condition_failure, s, to_item};
 use anyhow::Context;
@@ -45,6 +48,13 @@ impl Orders {
                 .item("pk", s(&ext_pk))
                 .item("orderId", s(&order.id))
                 .condition_expression("attribute_not_exists(pk)")
+                .build()?,
+            Put::builder()
+                .table_name(&self.table)
+                .item("pk", s(format!("OUTBOX#{}", order.id)))
+                .item("orderId", s(&order.id))
+                .item("gsi1pk", s("OUTBOX"))
+                .item("gsi1sk", s(format!("{}#{}", order.created_at.to_rfc3339(), order.id)))
                 .build()?,
         ];
         let res = self
@@ -101,5 +111,41 @@ impl Orders {
             .await
             .with_context(|| format!("storing order {}", order.id))?;
         Ok(())
+    }
+}
+
+impl Orders {
+    /// Marks the order's routing message as sent.
+    pub async fn clear_outbox(&self, order_id: &str) -> anyhow::Result<()> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("OUTBOX#{order_id}")))
+            .send()
+            .await
+            .with_context(|| format!("clearing the outbox entry of {order_id}"))?;
+        Ok(())
+    }
+
+    /// Orders whose routing message may not have been sent, created before `before`, oldest first.
+    pub async fn pending_outbox(&self, before: chrono::DateTime<chrono::Utc>, limit: i32) -> anyhow::Result<Vec<String>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("byCreated")
+            .key_condition_expression("gsi1pk = :o AND gsi1sk < :before")
+            .expression_attribute_values(":o", s("OUTBOX"))
+            .expression_attribute_values(":before", s(before.to_rfc3339()))
+            .limit(limit)
+            .send()
+            .await
+            .context("listing the outbox")?;
+        Ok(out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|i| i.get("orderId").and_then(|v| v.as_s().ok()).cloned())
+            .collect())
     }
 }

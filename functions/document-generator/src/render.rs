@@ -1,0 +1,127 @@
+//! Renders documents in the retailer's design (name, address, colours, footer, language).
+//! Pure: data in, PDF bytes out. The fulfiller's identity never appears on a document.
+
+use dropship_core::catalogue::{Branding, Locale};
+use dropship_core::delivery::DeliveryOrder;
+use dropship_core::order::Order;
+use genpdf::elements::{Break, FrameCellDecorator, Paragraph, TableLayout, Text};
+use genpdf::style::{Color, Style};
+use genpdf::{fonts, Document, Element, SimplePageDecorator};
+
+static REGULAR: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
+static BOLD: &[u8] = include_bytes!("../fonts/DejaVuSans-Bold.ttf");
+
+fn family() -> anyhow::Result<fonts::FontFamily<fonts::FontData>> {
+    let regular = fonts::FontData::new(REGULAR.to_vec(), None).map_err(|e| anyhow::anyhow!("loading the regular font: {e}"))?;
+    let bold = fonts::FontData::new(BOLD.to_vec(), None).map_err(|e| anyhow::anyhow!("loading the bold font: {e}"))?;
+    Ok(fonts::FontFamily { regular: regular.clone(), bold: bold.clone(), italic: regular, bold_italic: bold })
+}
+
+/// `#RRGGBB` to a colour; branding is validated on input, black is the safe fallback.
+pub fn color(hex: &str) -> Color {
+    let c = |i: usize| hex.get(i..i + 2).and_then(|s| u8::from_str_radix(s, 16).ok()).unwrap_or(0);
+    Color::Rgb(c(1), c(3), c(5))
+}
+
+struct Words {
+    delivery_note: &'static str,
+    order: &'static str,
+    delivery: &'static str,
+    date: &'static str,
+    ship_to: &'static str,
+    item: &'static str,
+    article: &'static str,
+    quantity: &'static str,
+}
+
+fn words(locale: Locale) -> Words {
+    match locale {
+        Locale::De => Words {
+            delivery_note: "Lieferschein",
+            order: "Bestellung",
+            delivery: "Lieferung",
+            date: "Datum",
+            ship_to: "Lieferadresse",
+            item: "Pos.",
+            article: "Artikel",
+            quantity: "Menge",
+        },
+        Locale::En => Words {
+            delivery_note: "Delivery note",
+            order: "Order",
+            delivery: "Delivery",
+            date: "Date",
+            ship_to: "Ship to",
+            item: "Item",
+            article: "Article",
+            quantity: "Quantity",
+        },
+    }
+}
+
+fn letterhead(doc: &mut Document, b: &Branding) {
+    doc.push(Text::new(b.company_name.clone()).styled(Style::new().bold().with_font_size(16).with_color(color(&b.primary_color))));
+    doc.push(Paragraph::new(format!(
+        "{} · {} · {} {} · {}",
+        b.address.name, b.address.street, b.address.postal_code, b.address.city, b.address.country
+    )));
+    doc.push(Break::new(1.5));
+}
+
+fn footer(doc: &mut Document, b: &Branding) {
+    doc.push(Break::new(2));
+    doc.push(Paragraph::new(b.footer.clone()).styled(Style::new().with_font_size(8)));
+}
+
+/// The delivery note (Lieferschein): ship-to, order and delivery numbers, lines, no prices.
+pub fn delivery_note(branding: &Branding, order: &Order, delivery: &DeliveryOrder) -> anyhow::Result<Vec<u8>> {
+    let locale = order.customer.locale.unwrap_or(branding.locale);
+    let w = words(locale);
+    let mut doc = Document::new(family()?);
+    doc.set_title(format!("{} {}", w.delivery_note, delivery.id));
+    doc.set_paper_size(genpdf::PaperSize::A4);
+    doc.set_font_size(10);
+    let mut decorator = SimplePageDecorator::new();
+    decorator.set_margins(18);
+    doc.set_page_decorator(decorator);
+
+    letterhead(&mut doc, branding);
+    doc.push(Text::new(w.ship_to).styled(Style::new().bold()));
+    let a = &delivery.ship_to;
+    for line in [a.name.clone(), a.street.clone(), format!("{} {}", a.postal_code, a.city), a.country.clone()] {
+        doc.push(Paragraph::new(line));
+    }
+    doc.push(Break::new(1.5));
+    doc.push(Text::new(w.delivery_note).styled(Style::new().bold().with_font_size(14).with_color(color(&branding.primary_color))));
+    doc.push(Paragraph::new(format!("{}: {}", w.order, order.external_id)));
+    doc.push(Paragraph::new(format!("{}: {}", w.delivery, delivery.id)));
+    doc.push(Paragraph::new(format!("{}: {}", w.date, delivery.created_at.format("%Y-%m-%d"))));
+    doc.push(Break::new(1));
+
+    let mut table = TableLayout::new(vec![1, 2, 6, 1]);
+    table.set_cell_decorator(FrameCellDecorator::new(true, true, false));
+    table
+        .row()
+        .element(Text::new(w.item).styled(Style::new().bold()))
+        .element(Text::new("SKU").styled(Style::new().bold()))
+        .element(Text::new(w.article).styled(Style::new().bold()))
+        .element(Text::new(w.quantity).styled(Style::new().bold()))
+        .push()
+        .map_err(|e| anyhow::anyhow!("laying out the delivery note: {e}"))?;
+    for (i, l) in delivery.lines.iter().enumerate() {
+        table
+            .row()
+            .element(Paragraph::new((i + 1).to_string()).padded(1))
+            .element(Paragraph::new(l.sku.clone()).padded(1))
+            .element(Paragraph::new(l.name.clone()).padded(1))
+            .element(Paragraph::new(l.quantity.to_string()).padded(1))
+            .push()
+            .map_err(|e| anyhow::anyhow!("laying out the delivery note: {e}"))?;
+    }
+    doc.push(table);
+    footer(&mut doc, branding);
+
+    let mut out = Vec::new();
+    doc.render(&mut out).map_err(|e| anyhow::anyhow!("rendering the delivery note: {e}"))?;
+    Ok(out)
+}

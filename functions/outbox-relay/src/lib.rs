@@ -1,0 +1,37 @@
+//! Sends the routing message of every accepted order whose message may not have gone out (the
+//! intake crashed between storing the order and sending): the relay half of the transactional
+//! outbox. Runs every minute; an entry younger than a minute is left to the intake itself.
+
+use chrono::{Duration, Utc};
+use dropship_aws::queue::Queue;
+use dropship_aws::repo::orders::Orders;
+use dropship_core::messages::RouteOrder;
+
+pub struct OutboxRelay {
+    pub orders: Orders,
+    pub route_queue: Queue,
+}
+
+impl OutboxRelay {
+    pub async fn from_env() -> anyhow::Result<Self> {
+        use dropship_aws::config::env;
+        let cfg = dropship_aws::config::aws().await;
+        Ok(Self {
+            orders: Orders::new(aws_sdk_dynamodb::Client::new(&cfg), env("ORDERS_TABLE")?),
+            route_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("ROUTE_QUEUE_URL")?),
+        })
+    }
+
+    pub async fn handle(&self, _event: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+        let pending = self.orders.pending_outbox(Utc::now() - Duration::minutes(1), 200).await?;
+        let messages: Vec<RouteOrder> = pending.iter().map(|id| RouteOrder { order_id: id.clone() }).collect();
+        self.route_queue.send_all(&messages).await?;
+        for id in &pending {
+            self.orders.clear_outbox(id).await?;
+        }
+        if !pending.is_empty() {
+            tracing::warn!(count = pending.len(), "re-sent routing messages from the outbox");
+        }
+        Ok(serde_json::json!({"resent": pending.len()}))
+    }
+}

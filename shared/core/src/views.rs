@@ -1,0 +1,65 @@
+//! What each principal sees of an order. The channel's view never names a fulfiller: the
+//! customer must not learn who ships (white label).
+
+use crate::delivery::DeliveryOrder;
+use crate::order::Order;
+use serde_json::{json, Value};
+
+/// `GET /orders/{orderId}` for the channel (API.md "Channel").
+pub fn channel_order(order: &Order, deliveries: &[DeliveryOrder]) -> Value {
+    let lines: Vec<Value> = order
+        .lines
+        .iter()
+        .map(|l| {
+            json!({
+                "lineId": l.line_id, "sku": l.sku, "name": l.name, "quantity": l.quantity,
+                "unitPrice": l.unit_price, "gross": l.gross, "discountShare": l.discount_share,
+                "discountShares": l.discount_shares, "paid": l.paid, "taxRate": l.tax_rate.normalize().to_string(),
+                "tax": l.tax, "status": l.quantities.status(), "quantities": l.quantities,
+            })
+        })
+        .collect();
+    let deliveries: Vec<Value> = deliveries
+        .iter()
+        .map(|d| {
+            json!({
+                "id": d.id,
+                "lines": d.lines.iter().map(|l| json!({"lineId": l.line_id, "quantity": l.quantity, "shipped": l.shipped})).collect::<Vec<_>>(),
+                "status": d.status, "carrier": d.carrier, "trackingNumber": d.tracking_number,
+            })
+        })
+        .collect();
+    json!({
+        "id": order.id, "orderId": order.id, "externalId": order.external_id, "status": order.status,
+        "currency": order.currency, "orderedAt": order.ordered_at, "lines": lines, "deliveries": deliveries,
+        "totals": order.totals, "payments": order.payments, "refunds": [], "returns": [],
+    })
+}
+
+/// `GET /admin/orders/{orderId}`: everything, deliveries with their fulfiller.
+pub fn admin_order(order: &Order, deliveries: &[DeliveryOrder]) -> Value {
+    let mut v = channel_order(order, deliveries);
+    v["channelId"] = json!(order.channel_id);
+    v["customer"] = json!(order.customer);
+    v["shippingAddress"] = json!(order.shipping_address);
+    v["billingAddress"] = json!(order.billing_address);
+    v["discounts"] = json!(order.discounts);
+    v["shippingCost"] = json!(order.shipping_cost);
+    v["history"] = json!(order.history);
+    v["createdAt"] = json!(order.created_at);
+    v["deliveries"] = json!(deliveries);
+    v
+}
+
+/// A delivery order as its fulfiller sees it; `documents` are `{kind, url, expiresAt}` links.
+pub fn fulfiller_delivery_order(d: &DeliveryOrder, documents: Option<Vec<Value>>) -> Value {
+    let mut v = json!({
+        "id": d.id, "orderId": d.order_id, "status": d.status, "shipTo": d.ship_to,
+        "lines": d.lines, "createdAt": d.created_at, "dueAt": d.due_at,
+        "carrier": d.carrier, "trackingNumber": d.tracking_number,
+    });
+    if let Some(docs) = documents {
+        v["documents"] = json!(docs);
+    }
+    v
+}
