@@ -128,3 +128,38 @@ impl AdminApi {
         json(201, &json!({"id": token_id, "tokenId": token_id, "principal": record.principal, "token": token}))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dropship_aws::config::offline;
+
+    fn api() -> AdminApi {
+        let cfg = offline();
+        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+        AdminApi {
+            catalogue: Catalogue::new(ddb.clone(), "CatalogueTable".into()),
+            tokens: Tokens::new(ddb.clone(), "TokensTable".into()),
+            orders: Orders::new(ddb.clone(), "OrdersTable".into()),
+            delivery_orders: DeliveryOrders::new(ddb, "DeliveryOrdersTable".into()),
+            mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg)),
+        }
+    }
+
+    async fn call(edit: impl FnOnce(&mut serde_json::Value)) -> (u16, serde_json::Value) {
+        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/admin-api.json")).unwrap();
+        edit(&mut v);
+        let resp = api().handle(lambda_http::request::from_str(&v.to_string()).unwrap()).await.unwrap();
+        (resp.status().as_u16(), serde_json::from_slice(resp.body().as_ref()).unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn only_admins_and_only_valid_bodies() {
+        let (status, _) = call(|v| v["requestContext"]["authorizer"]["lambda"]["principal"] = json!("channel:web-de")).await;
+        assert_eq!(status, 403);
+        let (status, body) = call(|v| v["body"] = json!("{\"name\": \"x\", \"kind\": \"spaceship\"}")).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (422, Some("validation_failed")));
+        let (status, body) = call(|v| v["pathParameters"]["channelId"] = json!("bad id")).await;
+        assert_eq!((status, body["error"]["field"].as_str()), (422, Some("channelId")));
+    }
+}

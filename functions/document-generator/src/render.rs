@@ -125,3 +125,38 @@ pub fn delivery_note(branding: &Branding, order: &Order, delivery: &DeliveryOrde
     doc.render(&mut out).map_err(|e| anyhow::anyhow!("rendering the delivery note: {e}"))?;
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dropship_core::catalogue::Address;
+    use dropship_core::delivery::{DeliveryLine, DeliveryStatus};
+
+    fn address() -> Address {
+        Address { name: "Carla Müller".into(), street: "Hauptstraße 1".into(), postal_code: "10115".into(), city: "Berlin".into(), country: "DE".into() }
+    }
+
+    #[test]
+    fn a_delivery_note_is_a_pdf_in_the_retailers_colour() {
+        let branding: Branding = serde_json::from_value(serde_json::json!({
+            "companyName": "Lindenhof Living GmbH", "address": address(), "vatId": "DE1", "primaryColor": "#2E5E4E",
+            "footer": "Lindenhof", "emailFrom": "s@l.example", "locale": "de", "timeZone": "Europe/Berlin"})).unwrap();
+        let order: Order = serde_json::from_value(serde_json::json!({
+            "id": "o1", "channelId": "web", "externalId": "WEB-1", "status": "routed", "currency": "EUR",
+            "customer": {"email": "c@example.com", "name": "Carla"}, "shippingAddress": address(),
+            "orderedAt": "2026-11-27T10:00:00Z", "createdAt": "2026-11-27T10:00:00Z", "lines": [], "discounts": [],
+            "shippingCost": "0.00", "payments": [], "history": [],
+            "totals": {"merchandise": "0.00", "discount": "0.00", "shipping": "0.00", "shippingTax": "0.00", "total": "0.00",
+                       "tax": [], "refunded": "0.00", "due": "0.00"}})).unwrap();
+        let now = chrono::Utc::now();
+        let delivery = DeliveryOrder {
+            id: "DO-1".into(), order_id: "o1".into(), fulfiller_id: "acme".into(), status: DeliveryStatus::Open,
+            ship_to: address(),
+            lines: vec![DeliveryLine { line_id: "L1".into(), sku: "LAMP".into(), name: "Tischleuchte".into(), quantity: 2, shipped: 0 }],
+            created_at: now, due_at: now, created_key: "k".into(), documents: vec![], carrier: None, tracking_number: None,
+        };
+        let pdf = delivery_note(&branding, &order, &delivery).unwrap();
+        assert!(pdf.starts_with(b"%PDF-"));
+        assert_eq!(color("#2E5E4E"), Color::Rgb(0x2e, 0x5e, 0x4e));
+    }
+}

@@ -40,3 +40,24 @@ impl DocumentLinks {
         redirect(&url)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dropship_aws::config::offline;
+
+    #[tokio::test]
+    async fn a_malformed_link_is_a_plain_404() {
+        let cfg = offline();
+        let links = DocumentLinks {
+            tokens: Tokens::new(aws_sdk_dynamodb::Client::new(&cfg), "TokensTable".into()),
+            store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), "bucket".into()),
+        };
+        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/document-links.json")).unwrap();
+        v["pathParameters"]["linkId"] = serde_json::json!("../../etc/passwd");
+        let resp = links.handle(lambda_http::request::from_str(&v.to_string()).unwrap()).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 404);
+        let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+        assert_eq!(body["error"]["code"], "not_found");
+    }
+}

@@ -117,3 +117,42 @@ impl FulfillerApi {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dropship_aws::config::offline;
+
+    async fn call(edit: impl FnOnce(&mut serde_json::Value)) -> (u16, serde_json::Value) {
+        let cfg = offline();
+        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+        let api = FulfillerApi {
+            delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
+            stock: Stock::new(ddb.clone(), "StockTable".into()),
+            tokens: Tokens::new(ddb, "TokensTable".into()),
+            public_base_url: "http://127.0.0.1:3000".into(),
+        };
+        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/fulfiller-api.json")).unwrap();
+        edit(&mut v);
+        let resp = api.handle(lambda_http::request::from_str(&v.to_string()).unwrap()).await.unwrap();
+        (resp.status().as_u16(), serde_json::from_slice(resp.body().as_ref()).unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn only_fulfillers_and_only_known_filters() {
+        let (status, _) = call(|v| v["requestContext"]["authorizer"]["lambda"]["principal"] = json!("admin")).await;
+        assert_eq!(status, 403);
+        let (status, body) = call(|v| {
+            v["queryStringParameters"] = json!({"status": "lost"});
+            v["rawQueryString"] = json!("status=lost");
+        })
+        .await;
+        assert_eq!((status, body["error"]["field"].as_str()), (422, Some("status")));
+        let (status, body) = call(|v| {
+            v["queryStringParameters"] = json!({"limit": "500"});
+            v["rawQueryString"] = json!("limit=500");
+        })
+        .await;
+        assert_eq!((status, body["error"]["field"].as_str()), (422, Some("limit")));
+    }
+}

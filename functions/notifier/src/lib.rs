@@ -150,3 +150,36 @@ impl Notifier {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dropship_aws::config::offline;
+
+    /// The sample event with a second, unreadable message appended.
+    fn batch_with_poison() -> SqsEvent {
+        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/notifier.json")).unwrap();
+        let mut poison = v["Records"][0].clone();
+        poison["messageId"] = serde_json::json!("poison-1");
+        poison["body"] = serde_json::json!("{not json");
+        v["Records"].as_array_mut().unwrap().push(poison);
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_message_is_reported_alone() {
+        let cfg = offline();
+        let handler = Notifier {
+            catalogue: Catalogue::new(aws_sdk_dynamodb::Client::new(&cfg), "CatalogueTable".into()),
+            tokens: Tokens::new(aws_sdk_dynamodb::Client::new(&cfg), "TokensTable".into()),
+            idempotency: Idempotency::new(aws_sdk_dynamodb::Client::new(&cfg), "IdempotencyTable".into()),
+            mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg)),
+            public_base_url: "http://127.0.0.1:3000".into(),
+        };
+        let mut event = batch_with_poison();
+        event.records.remove(0);
+        let resp = handler.handle(event).await;
+        let failed: Vec<&str> = resp.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        assert_eq!(failed, ["poison-1"]);
+    }
+}

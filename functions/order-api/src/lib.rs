@@ -45,3 +45,24 @@ impl OrderApi {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dropship_aws::config::offline;
+
+    #[tokio::test]
+    async fn fulfillers_and_strangers_are_refused() {
+        let ddb = aws_sdk_dynamodb::Client::new(&offline());
+        let api = OrderApi {
+            orders: Orders::new(ddb.clone(), "OrdersTable".into()),
+            delivery_orders: DeliveryOrders::new(ddb, "DeliveryOrdersTable".into()),
+        };
+        for (principal, status) in [(serde_json::json!({}), 401), (serde_json::json!({"principal": "fulfiller:acme"}), 403)] {
+            let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/order-api.json")).unwrap();
+            v["requestContext"]["authorizer"]["lambda"] = principal;
+            let resp = api.handle(lambda_http::request::from_str(&v.to_string()).unwrap()).await.unwrap();
+            assert_eq!(resp.status().as_u16(), status);
+        }
+    }
+}

@@ -102,3 +102,48 @@ impl OrderIntake {
         Ok(StoredResponse { status: 201, body: json!({"id": order.id, "orderId": order.id, "status": "accepted"}) })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dropship_aws::config::offline;
+
+    fn intake() -> OrderIntake {
+        let cfg = offline();
+        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+        OrderIntake {
+            catalogue: Catalogue::new(ddb.clone(), "CatalogueTable".into()),
+            orders: Orders::new(ddb.clone(), "OrdersTable".into()),
+            idempotency: IdempotencyStore::new(ddb, "IdempotencyTable".into()),
+            route_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), "http://127.0.0.1:9/q".into()),
+        }
+    }
+
+    fn event(edit: impl FnOnce(&mut serde_json::Value)) -> Request {
+        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/order-intake.json")).unwrap();
+        edit(&mut v);
+        lambda_http::request::from_str(&v.to_string()).unwrap()
+    }
+
+    async fn status_and_code(req: Request) -> (u16, String) {
+        let resp = intake().handle(req).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
+        (resp.status().as_u16(), body["error"]["code"].as_str().unwrap_or_default().to_string())
+    }
+
+    #[tokio::test]
+    async fn refuses_before_touching_anything() {
+        let no_principal = event(|v| v["requestContext"]["authorizer"]["lambda"] = json!({}));
+        assert_eq!(status_and_code(no_principal).await, (401, "unauthenticated".into()));
+        let fulfiller = event(|v| v["requestContext"]["authorizer"]["lambda"]["principal"] = json!("fulfiller:acme"));
+        assert_eq!(status_and_code(fulfiller).await, (403, "forbidden".into()));
+        let malformed = event(|v| v["body"] = json!("{\"externalId\": "));
+        assert_eq!(status_and_code(malformed).await, (400, "malformed_json".into()));
+        let no_key = event(|v| {
+            v["headers"].as_object_mut().unwrap().remove("idempotency-key");
+        });
+        assert_eq!(status_and_code(no_key).await, (400, "idempotency_key_required".into()));
+        let huge = event(|v| v["body"] = json!(format!("{{\"pad\": \"{}\"}}", "x".repeat(256 * 1024))));
+        assert_eq!(status_and_code(huge).await, (413, "payload_too_large".into()));
+    }
+}

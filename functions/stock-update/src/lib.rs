@@ -114,3 +114,34 @@ mod tests {
         assert_eq!(fulfiller_of("documents/acme/f1.csv"), None);
     }
 }
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+    use dropship_aws::config::offline;
+
+    /// The sample event with a second, unreadable message appended.
+    fn batch_with_poison() -> SqsEvent {
+        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/stock-update.json")).unwrap();
+        let mut poison = v["Records"][0].clone();
+        poison["messageId"] = serde_json::json!("poison-1");
+        poison["body"] = serde_json::json!("{not json");
+        v["Records"].as_array_mut().unwrap().push(poison);
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_message_is_reported_alone() {
+        let cfg = offline();
+        let handler = StockUpdate {
+            store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), "bucket".into()),
+            stock: Stock::new(aws_sdk_dynamodb::Client::new(&cfg), "StockTable".into()),
+        };
+        let mut event = batch_with_poison();
+        // S3's test event needs no AWS call: it succeeds while the poison fails.
+        event.records[0].body = Some(r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"b"}"#.into());
+        let resp = handler.handle(event).await;
+        let failed: Vec<&str> = resp.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        assert_eq!(failed, ["poison-1"]);
+    }
+}

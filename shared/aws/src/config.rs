@@ -12,3 +12,13 @@ pub fn env(name: &str) -> anyhow::Result<String> {
 pub async fn aws() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
 }
+
+/// A configuration for in-process handler tests that must never reach AWS: any call it makes
+/// fails fast against a closed local port instead of leaving the machine.
+pub fn offline() -> aws_config::SdkConfig {
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-central-1"))
+        .endpoint_url("http://127.0.0.1:9")
+        .build()
+}

@@ -1,0 +1,45 @@
+# The two commands a newcomer needs: `make up` (the whole system, locally, with demo data) and
+# `make test` (everything CI checks). Both install what is missing first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PYTHON ?= python3
+CARGO ?= cargo
+
+.PHONY: help up test venv build fmt-check clippy unit-and-e2e validate-template clean-venv
+
+help:
+	@echo "make up     - build, start the emulator and the local runner in the foreground, seed demo data (Ctrl-C stops all)"
+	@echo "make test   - fmt, clippy -D warnings, unit tests, template validation, end-to-end tests"
+	@echo "make validate-template - cfn-lint + aws-sam-translator on template.yaml, offline"
+
+# The project-local virtualenv with the pinned emulator and the template validators.
+venv: $(VENV)/.installed
+$(VENV)/.installed: infra/requirements.txt
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+	@touch $@
+
+build:
+	$(CARGO) build --workspace --bins
+
+up: venv build
+	DROPSHIP_SEED=infra/demo-data.json exec target/debug/local-runner
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+validate-template: venv
+	$(VENV)/bin/python infra/validate_template.py
+
+# Unit tests, the template validation test and the end-to-end tests (which need the binaries).
+unit-and-e2e: venv build
+	$(CARGO) test --workspace
+
+test: venv fmt-check clippy unit-and-e2e
+
+clean-venv:
+	rm -rf $(VENV)
