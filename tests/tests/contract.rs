@@ -1,0 +1,55 @@
+//! One source of truth each: the routes template.yaml wires are exactly the operations
+//! openapi.yaml documents (method and path), no more, no fewer.
+
+use serde_yaml::Value;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+fn load(name: &str) -> Value {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(name);
+    serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}")))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn template_routes() -> BTreeSet<String> {
+    let t = load("template.yaml");
+    let mut routes = BTreeSet::new();
+    for (_, resource) in t["Resources"].as_mapping().expect("Resources") {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else { continue };
+        for (_, e) in events {
+            if e["Type"].as_str() == Some("HttpApi") {
+                let p = &e["Properties"];
+                routes.insert(format!("{} {}", p["Method"].as_str().unwrap_or("?").to_uppercase(), p["Path"].as_str().unwrap_or("?")));
+            }
+        }
+    }
+    routes
+}
+
+fn openapi_operations() -> BTreeSet<String> {
+    let o = load("openapi.yaml");
+    let mut ops = BTreeSet::new();
+    for (path, item) in o["paths"].as_mapping().expect("paths") {
+        for (method, _) in item.as_mapping().expect("path item") {
+            let m = method.as_str().unwrap_or_default();
+            if ["get", "put", "post", "delete", "patch"].contains(&m) {
+                ops.insert(format!("{} {}", m.to_uppercase(), path.as_str().unwrap_or_default()));
+            }
+        }
+    }
+    ops
+}
+
+#[test]
+fn template_routes_and_openapi_operations_agree() {
+    let routes = template_routes();
+    let ops = openapi_operations();
+    assert!(!routes.is_empty());
+    let undocumented: Vec<_> = routes.difference(&ops).collect();
+    let unwired: Vec<_> = ops.difference(&routes).collect();
+    assert!(undocumented.is_empty(), "routes in template.yaml missing from openapi.yaml: {undocumented:?}");
+    assert!(unwired.is_empty(), "operations in openapi.yaml no function serves: {unwired:?}");
+}
