@@ -8,7 +8,9 @@ use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::tokens::{new_secret, TokenRecord, Tokens};
-use dropship_core::catalogue::{from_body, BrandingInput, ChannelInput, FulfillerInput, ProductInput, TaxRatesInput};
+use dropship_core::catalogue::{
+    from_body, BrandingInput, ChannelInput, FulfillerInput, ProductInput, TaxRatesInput,
+};
 use dropship_core::principal::require_admin;
 use dropship_core::{ApiError, Principal};
 use lambda_http::{Body, Request, Response};
@@ -53,27 +55,34 @@ impl AdminApi {
         let admin = require_admin(principal.as_ref())?.to_string();
         match http::route_key(&req).as_str() {
             "PUT /admin/channels/{channelId}" => {
-                let c = from_body::<ChannelInput>(json_body(&req)?)?.validate(&path_param(&req, "channelId")?)?;
+                let c = from_body::<ChannelInput>(json_body(&req)?)?
+                    .validate(&path_param(&req, "channelId")?)?;
                 self.catalogue.put_channel(&c).await?;
                 json(200, &c)
             }
             "PUT /admin/fulfillers/{fulfillerId}" => {
-                let f = from_body::<FulfillerInput>(json_body(&req)?)?.validate(&path_param(&req, "fulfillerId")?)?;
+                let f = from_body::<FulfillerInput>(json_body(&req)?)?
+                    .validate(&path_param(&req, "fulfillerId")?)?;
                 self.catalogue.put_fulfiller(&f).await?;
                 json(200, &f)
             }
             "PUT /admin/products/{sku}" => {
                 let input = from_body::<ProductInput>(json_body(&req)?)?;
-                let ids: Vec<String> =
-                    input.sources.iter().filter_map(|s| s.get("fulfillerId")?.as_str().map(str::to_owned)).collect();
+                let ids: Vec<String> = input
+                    .sources
+                    .iter()
+                    .filter_map(|s| s.get("fulfillerId")?.as_str().map(str::to_owned))
+                    .collect();
                 let known = self.catalogue.get_fulfillers(ids).await?;
                 let p = input.validate(&path_param(&req, "sku")?, |f| known.contains_key(f))?;
                 self.catalogue.put_product(&p).await?;
                 json(200, &p)
             }
             "PUT /admin/tax-rates/{country}/{taxClass}" => {
-                let t = from_body::<TaxRatesInput>(json_body(&req)?)?
-                    .validate(&path_param(&req, "country")?, &path_param(&req, "taxClass")?)?;
+                let t = from_body::<TaxRatesInput>(json_body(&req)?)?.validate(
+                    &path_param(&req, "country")?,
+                    &path_param(&req, "taxClass")?,
+                )?;
                 self.catalogue.put_tax_rates(&t).await?;
                 json(200, &t)
             }
@@ -91,11 +100,18 @@ impl AdminApi {
                     return Err(ApiError::not_found("token").into());
                 }
                 tracing::info!(token_id = %id, by = %admin, "token revoked");
-                Ok(Response::builder().status(204).body(Body::Empty).map_err(anyhow::Error::from)?)
+                Ok(Response::builder()
+                    .status(204)
+                    .body(Body::Empty)
+                    .map_err(anyhow::Error::from)?)
             }
             "GET /admin/orders/{orderId}" => {
                 let id = path_param(&req, "orderId")?;
-                let order = self.orders.get(&id).await?.ok_or_else(|| ApiError::not_found("order"))?;
+                let order = self
+                    .orders
+                    .get(&id)
+                    .await?
+                    .ok_or_else(|| ApiError::not_found("order"))?;
                 let deliveries = self.delivery_orders.list_by_order(&id).await?;
                 json(200, &dropship_core::views::admin_order(&order, &deliveries))
             }
@@ -105,9 +121,13 @@ impl AdminApi {
 
     async fn create_token(&self, req: &Request, admin: &str) -> HandlerResult {
         let input = from_body::<TokenRequest>(json_body(req)?)?;
-        let principal = Principal::parse(&input.principal, input.name.as_deref()).ok_or_else(|| {
-            ApiError::invalid("principal", "principal must be admin, channel:<channelId> or fulfiller:<fulfillerId>")
-        })?;
+        let principal =
+            Principal::parse(&input.principal, input.name.as_deref()).ok_or_else(|| {
+                ApiError::invalid(
+                    "principal",
+                    "principal must be admin, channel:<channelId> or fulfiller:<fulfillerId>",
+                )
+            })?;
         if let Some(name) = &input.name {
             dropship_core::ids::check_text("name", name, 200)?;
         }
@@ -117,15 +137,26 @@ impl AdminApi {
             Principal::Fulfiller { id } => self.catalogue.get_fulfiller(id).await?.is_some(),
         };
         if !exists {
-            return Err(ApiError::invalid("principal", format!("{} is not configured", input.principal)).into());
+            return Err(ApiError::invalid(
+                "principal",
+                format!("{} is not configured", input.principal),
+            )
+            .into());
         }
         let token = new_secret();
         let token_id = format!("tok_{}", uuid::Uuid::new_v4().simple());
-        let record =
-            TokenRecord { token_id: token_id.clone(), principal: principal.notation(), name: input.name, created_at: Utc::now() };
+        let record = TokenRecord {
+            token_id: token_id.clone(),
+            principal: principal.notation(),
+            name: input.name,
+            created_at: Utc::now(),
+        };
         self.tokens.create_token(&token, &record).await?;
         tracing::info!(token_id = %token_id, principal = %record.principal, by = %admin, "token created");
-        json(201, &json!({"id": token_id, "tokenId": token_id, "principal": record.principal, "token": token}))
+        json(
+            201,
+            &json!({"id": token_id, "tokenId": token_id, "principal": record.principal, "token": token}),
+        )
     }
 }
 
@@ -147,19 +178,36 @@ mod tests {
     }
 
     async fn call(edit: impl FnOnce(&mut serde_json::Value)) -> (u16, serde_json::Value) {
-        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/admin-api.json")).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/admin-api.json")).unwrap();
         edit(&mut v);
-        let resp = api().handle(lambda_http::request::from_str(&v.to_string()).unwrap()).await.unwrap();
-        (resp.status().as_u16(), serde_json::from_slice(resp.body().as_ref()).unwrap_or_default())
+        let resp = api()
+            .handle(lambda_http::request::from_str(&v.to_string()).unwrap())
+            .await
+            .unwrap();
+        (
+            resp.status().as_u16(),
+            serde_json::from_slice(resp.body().as_ref()).unwrap_or_default(),
+        )
     }
 
     #[tokio::test]
     async fn only_admins_and_only_valid_bodies() {
-        let (status, _) = call(|v| v["requestContext"]["authorizer"]["lambda"]["principal"] = json!("channel:web-de")).await;
+        let (status, _) = call(|v| {
+            v["requestContext"]["authorizer"]["lambda"]["principal"] = json!("channel:web-de")
+        })
+        .await;
         assert_eq!(status, 403);
-        let (status, body) = call(|v| v["body"] = json!("{\"name\": \"x\", \"kind\": \"spaceship\"}")).await;
-        assert_eq!((status, body["error"]["code"].as_str()), (422, Some("validation_failed")));
+        let (status, body) =
+            call(|v| v["body"] = json!("{\"name\": \"x\", \"kind\": \"spaceship\"}")).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (422, Some("validation_failed"))
+        );
         let (status, body) = call(|v| v["pathParameters"]["channelId"] = json!("bad id")).await;
-        assert_eq!((status, body["error"]["field"].as_str()), (422, Some("channelId")));
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (422, Some("channelId"))
+        );
     }
 }

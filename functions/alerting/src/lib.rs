@@ -24,7 +24,12 @@ impl Alerting {
         Ok(Self {
             alerts: Alerts::new(aws_sdk_dynamodb::Client::new(&cfg), env("ALERTS_TABLE")?),
             sqs: aws_sdk_sqs::Client::new(&cfg),
-            dead_letter_queues: env("DEAD_LETTER_QUEUE_URLS")?.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect(),
+            dead_letter_queues: env("DEAD_LETTER_QUEUE_URLS")?
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect(),
         })
     }
 
@@ -37,22 +42,50 @@ impl Alerting {
                 .sqs
                 .get_queue_attributes()
                 .queue_url(url)
-                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                .attribute_names(
+                    aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages,
+                )
+                .attribute_names(
+                    aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+                )
                 .send()
                 .await?;
             let count = |name| {
-                attrs.attributes().and_then(|a| a.get(&name)).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+                attrs
+                    .attributes()
+                    .and_then(|a| a.get(&name))
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(0)
             };
-            let waiting = count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
-                + count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible);
+            let waiting = count(
+                aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages,
+            ) + count(
+                aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+            );
             let name = queue_name(url);
             if waiting > 0 {
-                if self.alerts.open("dead_lettered_messages", name, &format!("{waiting} message(s) in {name}"), now).await? {
-                    tracing::warn!(queue = name, waiting, "dead-lettered messages: alert opened");
+                if self
+                    .alerts
+                    .open(
+                        "dead_lettered_messages",
+                        name,
+                        &format!("{waiting} message(s) in {name}"),
+                        now,
+                    )
+                    .await?
+                {
+                    tracing::warn!(
+                        queue = name,
+                        waiting,
+                        "dead-lettered messages: alert opened"
+                    );
                     opened += 1;
                 }
-            } else if self.alerts.resolve("dead_lettered_messages", name, now).await? {
+            } else if self
+                .alerts
+                .resolve("dead_lettered_messages", name, now)
+                .await?
+            {
                 resolved += 1;
             }
         }

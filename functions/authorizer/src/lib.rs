@@ -13,41 +13,62 @@ use std::time::{Duration, Instant};
 
 const CACHE_TTL: Duration = Duration::from_secs(30);
 
+/// A resolved principal: its notation and display name.
+type Resolved = Option<(String, Option<String>)>;
+
 pub struct Authorizer {
     tokens: Tokens,
     bootstrap_admin_sha256: String,
-    cache: Mutex<HashMap<String, (Instant, Option<(String, Option<String>)>)>>,
+    /// Token hash -> (when looked up, what it resolved to).
+    cache: Mutex<HashMap<String, (Instant, Resolved)>>,
 }
 
 /// The bearer token of the request, if it has one.
 pub fn bearer(event: &Value) -> Option<&str> {
     let headers = event.get("headers")?.as_object()?;
-    let value = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("authorization"))?.1.as_str()?;
+    let value = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))?
+        .1
+        .as_str()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && token.len() <= 512).then_some(token)
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && token.len() <= 512)
+        .then_some(token)
 }
 
 /// API Gateway's simple response, always authorized, with the principal when there is one.
-pub fn simple_response(principal: Option<(String, Option<String>)>) -> Value {
+pub fn simple_response(principal: Resolved) -> Value {
     match principal {
-        Some((p, name)) => json!({"isAuthorized": true, "context": {"principal": p, "name": name.unwrap_or_default()}}),
+        Some((p, name)) => {
+            json!({"isAuthorized": true, "context": {"principal": p, "name": name.unwrap_or_default()}})
+        }
         None => json!({"isAuthorized": true, "context": {}}),
     }
 }
 
 impl Authorizer {
     pub fn new(tokens: Tokens, bootstrap_admin_sha256: String) -> Self {
-        Self { tokens, bootstrap_admin_sha256: bootstrap_admin_sha256.to_lowercase(), cache: Mutex::new(HashMap::new()) }
+        Self {
+            tokens,
+            bootstrap_admin_sha256: bootstrap_admin_sha256.to_lowercase(),
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 
     pub async fn from_env() -> anyhow::Result<Self> {
         let cfg = dropship_aws::config::aws().await;
-        let tokens = Tokens::new(aws_sdk_dynamodb_client(&cfg), dropship_aws::config::env("TOKENS_TABLE")?);
-        Ok(Self::new(tokens, dropship_aws::config::env("BOOTSTRAP_ADMIN_TOKEN_SHA256")?))
+        let tokens = Tokens::new(
+            aws_sdk_dynamodb_client(&cfg),
+            dropship_aws::config::env("TOKENS_TABLE")?,
+        );
+        Ok(Self::new(
+            tokens,
+            dropship_aws::config::env("BOOTSTRAP_ADMIN_TOKEN_SHA256")?,
+        ))
     }
 
-    async fn resolve(&self, token: &str) -> anyhow::Result<Option<(String, Option<String>)>> {
+    async fn resolve(&self, token: &str) -> anyhow::Result<Resolved> {
         let hash = sha256_hex(token);
         // Comparing hashes, not tokens: equal length, and the token itself is never held longer than needed.
         if hash == self.bootstrap_admin_sha256 {
@@ -60,7 +81,11 @@ impl Authorizer {
                 }
             }
         }
-        let found = self.tokens.find_token(token).await?.map(|r| (r.principal, r.name));
+        let found = self
+            .tokens
+            .find_token(token)
+            .await?
+            .map(|r| (r.principal, r.name));
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() > 10_000 {
                 cache.clear();
@@ -96,14 +121,21 @@ mod tests {
         let e = json!({"headers": {"Authorization": "bearer abc"}});
         assert_eq!(bearer(&e), Some("abc"));
         for h in ["Basic abc", "Bearer ", "abc"] {
-            assert_eq!(bearer(&json!({"headers": {"authorization": h}})), None, "{h}");
+            assert_eq!(
+                bearer(&json!({"headers": {"authorization": h}})),
+                None,
+                "{h}"
+            );
         }
         assert_eq!(bearer(&json!({})), None);
     }
 
     #[test]
     fn never_denies() {
-        assert_eq!(simple_response(None), json!({"isAuthorized": true, "context": {}}));
+        assert_eq!(
+            simple_response(None),
+            json!({"isAuthorized": true, "context": {}})
+        );
         let r = simple_response(Some(("channel:web".into(), None)));
         assert_eq!(r["context"]["principal"], "channel:web");
     }

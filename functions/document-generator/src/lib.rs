@@ -26,7 +26,10 @@ pub struct DocumentGenerator {
 
 /// Where a document lives: by order and delivery order, one object per kind.
 pub fn document_key(order_id: &str, delivery_order_id: &str, kind: DocumentKind) -> String {
-    format!("documents/{order_id}/{delivery_order_id}/{}.pdf", kind.as_str())
+    format!(
+        "documents/{order_id}/{delivery_order_id}/{}.pdf",
+        kind.as_str()
+    )
 }
 
 impl DocumentGenerator {
@@ -62,12 +65,21 @@ impl DocumentGenerator {
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("order {} does not exist", delivery.order_id))?;
             // White label is not optional: without the retailer's branding no document is made.
-            let branding = self.catalogue.get_branding().await?.ok_or_else(|| anyhow::anyhow!("no branding configured"))?;
+            let branding = self
+                .catalogue
+                .get_branding()
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no branding configured"))?;
             let pdf = render::delivery_note(&branding, &order, &delivery)?;
             let key = document_key(&order.id, &delivery.id, DocumentKind::DeliveryNote);
             self.store.put_pdf(&key, pdf).await?;
-            documents = vec![DocumentRef { kind: DocumentKind::DeliveryNote, key }];
-            self.delivery_orders.set_documents(&delivery.id, &documents).await?;
+            documents = vec![DocumentRef {
+                kind: DocumentKind::DeliveryNote,
+                key,
+            }];
+            self.delivery_orders
+                .set_documents(&delivery.id, &documents)
+                .await?;
             tracing::info!(delivery_order_id = %delivery.id, documents = documents.len(), "documents stored");
         }
         self.events_queue
@@ -88,7 +100,8 @@ mod tests {
 
     /// The sample event with a second, unreadable message appended.
     fn batch_with_poison() -> SqsEvent {
-        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/document-generator.json")).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/document-generator.json")).unwrap();
         let mut poison = v["Records"][0].clone();
         poison["messageId"] = serde_json::json!("poison-1");
         poison["body"] = serde_json::json!("{not json");
@@ -102,14 +115,24 @@ mod tests {
         let handler = DocumentGenerator {
             catalogue: Catalogue::new(aws_sdk_dynamodb::Client::new(&cfg), "CatalogueTable".into()),
             orders: Orders::new(aws_sdk_dynamodb::Client::new(&cfg), "OrdersTable".into()),
-            delivery_orders: DeliveryOrders::new(aws_sdk_dynamodb::Client::new(&cfg), "DeliveryOrdersTable".into()),
+            delivery_orders: DeliveryOrders::new(
+                aws_sdk_dynamodb::Client::new(&cfg),
+                "DeliveryOrdersTable".into(),
+            ),
             store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), "bucket".into()),
-            events_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), "http://127.0.0.1:9/q".into()),
+            events_queue: Queue::new(
+                aws_sdk_sqs::Client::new(&cfg),
+                "http://127.0.0.1:9/q".into(),
+            ),
         };
         let mut event = batch_with_poison();
         event.records.remove(0);
         let resp = handler.handle(event).await;
-        let failed: Vec<&str> = resp.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        let failed: Vec<&str> = resp
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
         assert_eq!(failed, ["poison-1"]);
     }
 }

@@ -12,14 +12,25 @@ static REGULAR: &[u8] = include_bytes!("../fonts/DejaVuSans.ttf");
 static BOLD: &[u8] = include_bytes!("../fonts/DejaVuSans-Bold.ttf");
 
 fn family() -> anyhow::Result<fonts::FontFamily<fonts::FontData>> {
-    let regular = fonts::FontData::new(REGULAR.to_vec(), None).map_err(|e| anyhow::anyhow!("loading the regular font: {e}"))?;
-    let bold = fonts::FontData::new(BOLD.to_vec(), None).map_err(|e| anyhow::anyhow!("loading the bold font: {e}"))?;
-    Ok(fonts::FontFamily { regular: regular.clone(), bold: bold.clone(), italic: regular, bold_italic: bold })
+    let regular = fonts::FontData::new(REGULAR.to_vec(), None)
+        .map_err(|e| anyhow::anyhow!("loading the regular font: {e}"))?;
+    let bold = fonts::FontData::new(BOLD.to_vec(), None)
+        .map_err(|e| anyhow::anyhow!("loading the bold font: {e}"))?;
+    Ok(fonts::FontFamily {
+        regular: regular.clone(),
+        bold: bold.clone(),
+        italic: regular,
+        bold_italic: bold,
+    })
 }
 
 /// `#RRGGBB` to a colour; branding is validated on input, black is the safe fallback.
 pub fn color(hex: &str) -> Color {
-    let c = |i: usize| hex.get(i..i + 2).and_then(|s| u8::from_str_radix(s, 16).ok()).unwrap_or(0);
+    let c = |i: usize| {
+        hex.get(i..i + 2)
+            .and_then(|s| u8::from_str_radix(s, 16).ok())
+            .unwrap_or(0)
+    };
     Color::Rgb(c(1), c(3), c(5))
 }
 
@@ -60,7 +71,14 @@ fn words(locale: Locale) -> Words {
 }
 
 fn letterhead(doc: &mut Document, b: &Branding) {
-    doc.push(Text::new(b.company_name.clone()).styled(Style::new().bold().with_font_size(16).with_color(color(&b.primary_color))));
+    doc.push(
+        Text::new(b.company_name.clone()).styled(
+            Style::new()
+                .bold()
+                .with_font_size(16)
+                .with_color(color(&b.primary_color)),
+        ),
+    );
     doc.push(Paragraph::new(format!(
         "{} · {} · {} {} · {}",
         b.address.name, b.address.street, b.address.postal_code, b.address.city, b.address.country
@@ -74,7 +92,11 @@ fn footer(doc: &mut Document, b: &Branding) {
 }
 
 /// The delivery note (Lieferschein): ship-to, order and delivery numbers, lines, no prices.
-pub fn delivery_note(branding: &Branding, order: &Order, delivery: &DeliveryOrder) -> anyhow::Result<Vec<u8>> {
+pub fn delivery_note(
+    branding: &Branding,
+    order: &Order,
+    delivery: &DeliveryOrder,
+) -> anyhow::Result<Vec<u8>> {
     let locale = order.customer.locale.unwrap_or(branding.locale);
     let w = words(locale);
     let mut doc = Document::new(family()?);
@@ -88,14 +110,33 @@ pub fn delivery_note(branding: &Branding, order: &Order, delivery: &DeliveryOrde
     letterhead(&mut doc, branding);
     doc.push(Text::new(w.ship_to).styled(Style::new().bold()));
     let a = &delivery.ship_to;
-    for line in [a.name.clone(), a.street.clone(), format!("{} {}", a.postal_code, a.city), a.country.clone()] {
+    for line in [
+        a.name.clone(),
+        a.street.clone(),
+        format!("{} {}", a.postal_code, a.city),
+        a.country.clone(),
+    ] {
         doc.push(Paragraph::new(line));
     }
     doc.push(Break::new(1.5));
-    doc.push(Text::new(w.delivery_note).styled(Style::new().bold().with_font_size(14).with_color(color(&branding.primary_color))));
-    doc.push(Paragraph::new(format!("{}: {}", w.order, order.external_id)));
+    doc.push(
+        Text::new(w.delivery_note).styled(
+            Style::new()
+                .bold()
+                .with_font_size(14)
+                .with_color(color(&branding.primary_color)),
+        ),
+    );
+    doc.push(Paragraph::new(format!(
+        "{}: {}",
+        w.order, order.external_id
+    )));
     doc.push(Paragraph::new(format!("{}: {}", w.delivery, delivery.id)));
-    doc.push(Paragraph::new(format!("{}: {}", w.date, delivery.created_at.format("%Y-%m-%d"))));
+    doc.push(Paragraph::new(format!(
+        "{}: {}",
+        w.date,
+        delivery.created_at.format("%Y-%m-%d")
+    )));
     doc.push(Break::new(1));
 
     let mut table = TableLayout::new(vec![1, 2, 6, 1]);
@@ -122,7 +163,8 @@ pub fn delivery_note(branding: &Branding, order: &Order, delivery: &DeliveryOrde
     footer(&mut doc, branding);
 
     let mut out = Vec::new();
-    doc.render(&mut out).map_err(|e| anyhow::anyhow!("rendering the delivery note: {e}"))?;
+    doc.render(&mut out)
+        .map_err(|e| anyhow::anyhow!("rendering the delivery note: {e}"))?;
     Ok(out)
 }
 
@@ -133,7 +175,13 @@ mod tests {
     use dropship_core::delivery::{DeliveryLine, DeliveryStatus};
 
     fn address() -> Address {
-        Address { name: "Carla Müller".into(), street: "Hauptstraße 1".into(), postal_code: "10115".into(), city: "Berlin".into(), country: "DE".into() }
+        Address {
+            name: "Carla Müller".into(),
+            street: "Hauptstraße 1".into(),
+            postal_code: "10115".into(),
+            city: "Berlin".into(),
+            country: "DE".into(),
+        }
     }
 
     #[test]
@@ -150,10 +198,24 @@ mod tests {
                        "tax": [], "refunded": "0.00", "due": "0.00"}})).unwrap();
         let now = chrono::Utc::now();
         let delivery = DeliveryOrder {
-            id: "DO-1".into(), order_id: "o1".into(), fulfiller_id: "acme".into(), status: DeliveryStatus::Open,
+            id: "DO-1".into(),
+            order_id: "o1".into(),
+            fulfiller_id: "acme".into(),
+            status: DeliveryStatus::Open,
             ship_to: address(),
-            lines: vec![DeliveryLine { line_id: "L1".into(), sku: "LAMP".into(), name: "Tischleuchte".into(), quantity: 2, shipped: 0 }],
-            created_at: now, due_at: now, created_key: "k".into(), documents: vec![], carrier: None, tracking_number: None,
+            lines: vec![DeliveryLine {
+                line_id: "L1".into(),
+                sku: "LAMP".into(),
+                name: "Tischleuchte".into(),
+                quantity: 2,
+                shipped: 0,
+            }],
+            created_at: now,
+            due_at: now,
+            created_key: "k".into(),
+            documents: vec![],
+            carrier: None,
+            tracking_number: None,
         };
         let pdf = delivery_note(&branding, &order, &delivery).unwrap();
         assert!(pdf.starts_with(b"%PDF-"));

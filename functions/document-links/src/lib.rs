@@ -34,7 +34,11 @@ impl DocumentLinks {
         if !dropship_core::ids::is_valid_id(&link_id) {
             return Err(ApiError::not_found("document").into());
         }
-        let link = self.tokens.find_link(&link_id, Utc::now()).await?.ok_or_else(|| ApiError::not_found("document"))?;
+        let link = self
+            .tokens
+            .find_link(&link_id, Utc::now())
+            .await?
+            .ok_or_else(|| ApiError::not_found("document"))?;
         let url = self.store.presign_get(&link.key).await?;
         tracing::info!(fulfiller_id = %link.fulfiller_id, kind = %link.kind, "document link followed");
         redirect(&url)
@@ -53,9 +57,13 @@ mod tests {
             tokens: Tokens::new(aws_sdk_dynamodb::Client::new(&cfg), "TokensTable".into()),
             store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), "bucket".into()),
         };
-        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/document-links.json")).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/document-links.json")).unwrap();
         v["pathParameters"]["linkId"] = serde_json::json!("../../etc/passwd");
-        let resp = links.handle(lambda_http::request::from_str(&v.to_string()).unwrap()).await.unwrap();
+        let resp = links
+            .handle(lambda_http::request::from_str(&v.to_string()).unwrap())
+            .await
+            .unwrap();
         assert_eq!(resp.status().as_u16(), 404);
         let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
         assert_eq!(body["error"]["code"], "not_found");

@@ -33,7 +33,9 @@ impl FulfillerApi {
             delivery_orders: DeliveryOrders::new(ddb.clone(), env("DELIVERY_ORDERS_TABLE")?),
             stock: Stock::new(ddb.clone(), env("STOCK_TABLE")?),
             tokens: Tokens::new(ddb, env("TOKENS_TABLE")?),
-            public_base_url: env("PUBLIC_API_BASE_URL")?.trim_end_matches('/').to_string(),
+            public_base_url: env("PUBLIC_API_BASE_URL")?
+                .trim_end_matches('/')
+                .to_string(),
         })
     }
 
@@ -58,7 +60,11 @@ impl FulfillerApi {
                     .list_by_fulfiller(&fulfiller, status, limit, next.as_deref())
                     .await?
                     .ok_or_else(|| ApiError::invalid("nextToken", "nextToken is not valid"))?;
-                let items: Vec<_> = page.items.iter().map(|d| fulfiller_delivery_order(d, None)).collect();
+                let items: Vec<_> = page
+                    .items
+                    .iter()
+                    .map(|d| fulfiller_delivery_order(d, None))
+                    .collect();
                 let mut body = json!({ "items": items });
                 if let Some(t) = page.next_token {
                     body["nextToken"] = json!(t);
@@ -97,11 +103,18 @@ impl FulfillerApi {
                 let update = StockUpdate::parse(&json_body(&req)?, now)?;
                 let mut ignored = Vec::new();
                 for item in &update.items {
-                    if !self.stock.apply_count(&fulfiller, &item.sku, item.available, update.as_of, now).await? {
+                    if !self
+                        .stock
+                        .apply_count(&fulfiller, &item.sku, item.available, update.as_of, now)
+                        .await?
+                    {
                         ignored.push(item.sku.clone());
                     }
                 }
-                json(200, &json!({"applied": update.items.len() - ignored.len(), "ignoredAsOlder": ignored, "asOf": update.as_of}))
+                json(
+                    200,
+                    &json!({"applied": update.items.len() - ignored.len(), "ignoredAsOlder": ignored, "asOf": update.as_of}),
+                )
             }
             "GET /fulfiller/stock" => {
                 let items: Vec<_> = self
@@ -132,27 +145,42 @@ mod tests {
             tokens: Tokens::new(ddb, "TokensTable".into()),
             public_base_url: "http://127.0.0.1:3000".into(),
         };
-        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/fulfiller-api.json")).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/fulfiller-api.json")).unwrap();
         edit(&mut v);
-        let resp = api.handle(lambda_http::request::from_str(&v.to_string()).unwrap()).await.unwrap();
-        (resp.status().as_u16(), serde_json::from_slice(resp.body().as_ref()).unwrap_or_default())
+        let resp = api
+            .handle(lambda_http::request::from_str(&v.to_string()).unwrap())
+            .await
+            .unwrap();
+        (
+            resp.status().as_u16(),
+            serde_json::from_slice(resp.body().as_ref()).unwrap_or_default(),
+        )
     }
 
     #[tokio::test]
     async fn only_fulfillers_and_only_known_filters() {
-        let (status, _) = call(|v| v["requestContext"]["authorizer"]["lambda"]["principal"] = json!("admin")).await;
+        let (status, _) =
+            call(|v| v["requestContext"]["authorizer"]["lambda"]["principal"] = json!("admin"))
+                .await;
         assert_eq!(status, 403);
         let (status, body) = call(|v| {
             v["queryStringParameters"] = json!({"status": "lost"});
             v["rawQueryString"] = json!("status=lost");
         })
         .await;
-        assert_eq!((status, body["error"]["field"].as_str()), (422, Some("status")));
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (422, Some("status"))
+        );
         let (status, body) = call(|v| {
             v["queryStringParameters"] = json!({"limit": "500"});
             v["rawQueryString"] = json!("limit=500");
         })
         .await;
-        assert_eq!((status, body["error"]["field"].as_str()), (422, Some("limit")));
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (422, Some("limit"))
+        );
     }
 }

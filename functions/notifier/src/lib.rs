@@ -38,11 +38,19 @@ fn kind_name(kind: DocumentKind, locale: Locale) -> &'static str {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// The fulfiller's mail for a new delivery order with its document links.
-pub fn documents_ready_mail(branding: &Branding, fulfiller: &Fulfiller, delivery_order_id: &str, links: &[(DocumentKind, String)]) -> Mail {
+pub fn documents_ready_mail(
+    branding: &Branding,
+    fulfiller: &Fulfiller,
+    delivery_order_id: &str,
+    links: &[(DocumentKind, String)],
+) -> Mail {
     let locale = fulfiller.locale.unwrap_or(branding.locale);
     let (subject, intro, note) = match locale {
         Locale::De => (
@@ -56,12 +64,24 @@ pub fn documents_ready_mail(branding: &Branding, fulfiller: &Fulfiller, delivery
             "The links are valid for 7 days.",
         ),
     };
-    let list_text: String = links.iter().map(|(k, url)| format!("- {}: {url}\n", kind_name(*k, locale))).collect();
+    let list_text: String = links
+        .iter()
+        .map(|(k, url)| format!("- {}: {url}\n", kind_name(*k, locale)))
+        .collect();
     let list_html: String = links
         .iter()
-        .map(|(k, url)| format!("<li><a href=\"{}\">{}</a></li>", escape(url), kind_name(*k, locale)))
+        .map(|(k, url)| {
+            format!(
+                "<li><a href=\"{}\">{}</a></li>",
+                escape(url),
+                kind_name(*k, locale)
+            )
+        })
         .collect();
-    let text = format!("{intro}\n{list_text}\n{note}\n\n{}\n{}", branding.company_name, branding.footer);
+    let text = format!(
+        "{intro}\n{list_text}\n{note}\n\n{}\n{}",
+        branding.company_name, branding.footer
+    );
     let html = format!(
         "<!doctype html><html><body style=\"font-family:sans-serif\"><h2 style=\"color:{}\">{}</h2><p>{}</p><ul>{list_html}</ul><p>{note}</p><hr><p style=\"font-size:small\">{}</p></body></html>",
         escape(&branding.primary_color),
@@ -90,7 +110,9 @@ impl Notifier {
             tokens: Tokens::new(ddb.clone(), env("TOKENS_TABLE")?),
             idempotency: Idempotency::new(ddb, env("IDEMPOTENCY_TABLE")?),
             mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg)),
-            public_base_url: env("PUBLIC_API_BASE_URL")?.trim_end_matches('/').to_string(),
+            public_base_url: env("PUBLIC_API_BASE_URL")?
+                .trim_end_matches('/')
+                .to_string(),
         })
     }
 
@@ -100,7 +122,12 @@ impl Notifier {
 
     async fn notify(&self, m: SqsMessage) -> anyhow::Result<()> {
         match sqs_batch::body::<BusinessEvent>(&m)? {
-            BusinessEvent::DocumentsReady { delivery_order_id, fulfiller_id, documents, .. } => {
+            BusinessEvent::DocumentsReady {
+                delivery_order_id,
+                fulfiller_id,
+                documents,
+                ..
+            } => {
                 self.once(&format!("mail#documents_ready#{delivery_order_id}"), || {
                     self.documents_ready(&delivery_order_id, &fulfiller_id, &documents)
                 })
@@ -115,7 +142,11 @@ impl Notifier {
         Fut: std::future::Future<Output = anyhow::Result<()>>,
     {
         let now = Utc::now();
-        if !self.idempotency.claim(key, now, now + Duration::days(30)).await? {
+        if !self
+            .idempotency
+            .claim(key, now, now + Duration::days(30))
+            .await?
+        {
             tracing::info!(key, "mail already sent; skipping the duplicate event");
             return Ok(());
         }
@@ -126,9 +157,18 @@ impl Notifier {
         Ok(())
     }
 
-    async fn documents_ready(&self, delivery_order_id: &str, fulfiller_id: &str, documents: &[DocumentRef]) -> anyhow::Result<()> {
-        let (fulfiller, branding) = tokio::try_join!(self.catalogue.get_fulfiller(fulfiller_id), self.catalogue.get_branding())?;
-        let fulfiller = fulfiller.ok_or_else(|| anyhow::anyhow!("fulfiller {fulfiller_id} does not exist"))?;
+    async fn documents_ready(
+        &self,
+        delivery_order_id: &str,
+        fulfiller_id: &str,
+        documents: &[DocumentRef],
+    ) -> anyhow::Result<()> {
+        let (fulfiller, branding) = tokio::try_join!(
+            self.catalogue.get_fulfiller(fulfiller_id),
+            self.catalogue.get_branding()
+        )?;
+        let fulfiller =
+            fulfiller.ok_or_else(|| anyhow::anyhow!("fulfiller {fulfiller_id} does not exist"))?;
         let branding = branding.ok_or_else(|| anyhow::anyhow!("no branding configured"))?;
         let expires_at = Utc::now() + Duration::days(LINK_TTL_DAYS);
         let links: Vec<DocumentLink> = documents
@@ -142,11 +182,19 @@ impl Notifier {
             })
             .collect();
         let ids = self.tokens.mint_links(&links).await?;
-        let urls: Vec<(DocumentKind, String)> =
-            documents.iter().zip(ids).map(|(d, id)| (d.kind, format!("{}/documents/{id}", self.public_base_url))).collect();
+        let urls: Vec<(DocumentKind, String)> = documents
+            .iter()
+            .zip(ids)
+            .map(|(d, id)| (d.kind, format!("{}/documents/{id}", self.public_base_url)))
+            .collect();
         let mail = documents_ready_mail(&branding, &fulfiller, delivery_order_id, &urls);
         let message_id = self.mailer.send(&mail).await?;
-        tracing::info!(delivery_order_id, fulfiller_id, message_id, "fulfiller told about a new delivery order");
+        tracing::info!(
+            delivery_order_id,
+            fulfiller_id,
+            message_id,
+            "fulfiller told about a new delivery order"
+        );
         Ok(())
     }
 }
@@ -158,7 +206,8 @@ mod tests {
 
     /// The sample event with a second, unreadable message appended.
     fn batch_with_poison() -> SqsEvent {
-        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/notifier.json")).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/notifier.json")).unwrap();
         let mut poison = v["Records"][0].clone();
         poison["messageId"] = serde_json::json!("poison-1");
         poison["body"] = serde_json::json!("{not json");
@@ -172,14 +221,21 @@ mod tests {
         let handler = Notifier {
             catalogue: Catalogue::new(aws_sdk_dynamodb::Client::new(&cfg), "CatalogueTable".into()),
             tokens: Tokens::new(aws_sdk_dynamodb::Client::new(&cfg), "TokensTable".into()),
-            idempotency: Idempotency::new(aws_sdk_dynamodb::Client::new(&cfg), "IdempotencyTable".into()),
+            idempotency: Idempotency::new(
+                aws_sdk_dynamodb::Client::new(&cfg),
+                "IdempotencyTable".into(),
+            ),
             mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg)),
             public_base_url: "http://127.0.0.1:3000".into(),
         };
         let mut event = batch_with_poison();
         event.records.remove(0);
         let resp = handler.handle(event).await;
-        let failed: Vec<&str> = resp.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        let failed: Vec<&str> = resp
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
         assert_eq!(failed, ["poison-1"]);
     }
 }

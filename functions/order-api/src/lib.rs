@@ -39,7 +39,10 @@ impl OrderApi {
                     _ => return Err(ApiError::not_found("order").into()),
                 };
                 let deliveries = self.delivery_orders.list_by_order(&id).await?;
-                json(200, &dropship_core::views::channel_order(&order, &deliveries))
+                json(
+                    200,
+                    &dropship_core::views::channel_order(&order, &deliveries),
+                )
             }
             _ => Err(ApiError::not_found("route").into()),
         }
@@ -58,10 +61,17 @@ mod tests {
             orders: Orders::new(ddb.clone(), "OrdersTable".into()),
             delivery_orders: DeliveryOrders::new(ddb, "DeliveryOrdersTable".into()),
         };
-        for (principal, status) in [(serde_json::json!({}), 401), (serde_json::json!({"principal": "fulfiller:acme"}), 403)] {
-            let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/order-api.json")).unwrap();
+        for (principal, status) in [
+            (serde_json::json!({}), 401),
+            (serde_json::json!({"principal": "fulfiller:acme"}), 403),
+        ] {
+            let mut v: serde_json::Value =
+                serde_json::from_str(include_str!("../../../events/order-api.json")).unwrap();
             v["requestContext"]["authorizer"]["lambda"] = principal;
-            let resp = api.handle(lambda_http::request::from_str(&v.to_string()).unwrap()).await.unwrap();
+            let resp = api
+                .handle(lambda_http::request::from_str(&v.to_string()).unwrap())
+                .await
+                .unwrap();
             assert_eq!(resp.status().as_u16(), status);
         }
     }

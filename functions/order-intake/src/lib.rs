@@ -53,53 +53,105 @@ impl OrderIntake {
         let channel = require_channel(http::principal(&req).as_ref())?.to_string();
         let body = json_body(&req)?;
         let key = http::header(&req, "idempotency-key")
-            .ok_or_else(|| ApiError::new(400, "idempotency_key_required", "POST /orders needs an Idempotency-Key header"))?
+            .ok_or_else(|| {
+                ApiError::new(
+                    400,
+                    "idempotency_key_required",
+                    "POST /orders needs an Idempotency-Key header",
+                )
+            })?
             .to_string();
-        let deadline_ms = req.lambda_context_ref().map(|c| c.deadline as i64).unwrap_or_else(|| Utc::now().timestamp_millis() + 15_000);
+        let deadline_ms = req
+            .lambda_context_ref()
+            .map(|c| c.deadline as i64)
+            .unwrap_or_else(|| Utc::now().timestamp_millis() + 15_000);
         let raw: &[u8] = req.body().as_ref();
         let resp = self
             .idempotency
-            .run(&format!("POST /orders#channel:{channel}"), &key, raw, deadline_ms, || self.accept(&channel, &body))
+            .run(
+                &format!("POST /orders#channel:{channel}"),
+                &key,
+                raw,
+                deadline_ms,
+                || self.accept(&channel, &body),
+            )
             .await?;
         json(resp.status, &resp.body)
     }
 
-    async fn accept(&self, channel: &str, body: &serde_json::Value) -> Result<StoredResponse, HandlerError> {
+    async fn accept(
+        &self,
+        channel: &str,
+        body: &serde_json::Value,
+    ) -> Result<StoredResponse, HandlerError> {
         let request = OrderRequest::parse(body)?;
-        let skus: Vec<String> = request.lines.iter().map(|(_, sku, _, _)| sku.clone()).collect();
-        let (products, branding) = tokio::try_join!(self.catalogue.get_products(skus), self.catalogue.get_branding())?;
+        let skus: Vec<String> = request
+            .lines
+            .iter()
+            .map(|(_, sku, _, _)| sku.clone())
+            .collect();
+        let (products, branding) = tokio::try_join!(
+            self.catalogue.get_products(skus),
+            self.catalogue.get_branding()
+        )?;
         let country = request.shipping_address.country.clone();
-        let tax_keys: Vec<_> = products.values().map(|p| (country.clone(), p.tax_class)).collect();
+        let tax_keys: Vec<_> = products
+            .values()
+            .map(|p| (country.clone(), p.tax_class))
+            .collect();
         let tax_rates = self.catalogue.get_tax_rates(tax_keys).await?;
         let now = Utc::now();
-        let time_zone = branding.as_ref().map(|b| b.time_zone.as_str()).unwrap_or("Europe/Berlin");
+        let time_zone = branding
+            .as_ref()
+            .map(|b| b.time_zone.as_str())
+            .unwrap_or("Europe/Berlin");
         let ctx = PricingContext {
             products: &products,
             tax_rates: &tax_rates,
             order_date: local_date(request.ordered_at.unwrap_or(now), time_zone),
         };
-        let order = request.price(&ctx, new_order_id(), channel.to_string(), now, format!("channel:{channel}"))?;
+        let order = request.price(
+            &ctx,
+            new_order_id(),
+            channel.to_string(),
+            now,
+            format!("channel:{channel}"),
+        )?;
         match self.orders.create(&order).await? {
             CreateOutcome::Created => {}
             CreateOutcome::DuplicateExternalId(existing) => {
                 return Err(ApiError::conflict(
                     "duplicate_order",
-                    format!("this channel already sent externalId {} (order {existing})", order.external_id),
+                    format!(
+                        "this channel already sent externalId {} (order {existing})",
+                        order.external_id
+                    ),
                 )
                 .into())
             }
         }
         // The order is durable now; from here on a failure must not undo the acceptance.
-        match self.route_queue.send(&RouteOrder { order_id: order.id.clone() }).await {
+        match self
+            .route_queue
+            .send(&RouteOrder {
+                order_id: order.id.clone(),
+            })
+            .await
+        {
             Ok(()) => {
                 if let Err(e) = self.orders.clear_outbox(&order.id).await {
                     tracing::warn!(order_id = %order.id, error = ?e, "outbox entry left; the relay will send again (harmless)");
                 }
             }
-            Err(e) => tracing::error!(order_id = %order.id, error = ?e, "routing message not sent; the outbox relay will send it"),
+            Err(e) => {
+                tracing::error!(order_id = %order.id, error = ?e, "routing message not sent; the outbox relay will send it")
+            }
         }
         tracing::info!(order_id = %order.id, channel = %channel, lines = order.lines.len(), total = %order.totals.total, "order accepted");
-        Ok(StoredResponse { status: 201, body: json!({"id": order.id, "orderId": order.id, "status": "accepted"}) })
+        Ok(StoredResponse {
+            status: 201,
+            body: json!({"id": order.id, "orderId": order.id, "status": "accepted"}),
+        })
     }
 }
 
@@ -115,12 +167,16 @@ mod tests {
             catalogue: Catalogue::new(ddb.clone(), "CatalogueTable".into()),
             orders: Orders::new(ddb.clone(), "OrdersTable".into()),
             idempotency: IdempotencyStore::new(ddb, "IdempotencyTable".into()),
-            route_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), "http://127.0.0.1:9/q".into()),
+            route_queue: Queue::new(
+                aws_sdk_sqs::Client::new(&cfg),
+                "http://127.0.0.1:9/q".into(),
+            ),
         }
     }
 
     fn event(edit: impl FnOnce(&mut serde_json::Value)) -> Request {
-        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/order-intake.json")).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/order-intake.json")).unwrap();
         edit(&mut v);
         lambda_http::request::from_str(&v.to_string()).unwrap()
     }
@@ -128,22 +184,46 @@ mod tests {
     async fn status_and_code(req: Request) -> (u16, String) {
         let resp = intake().handle(req).await.unwrap();
         let body: serde_json::Value = serde_json::from_slice(resp.body().as_ref()).unwrap();
-        (resp.status().as_u16(), body["error"]["code"].as_str().unwrap_or_default().to_string())
+        (
+            resp.status().as_u16(),
+            body["error"]["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
     }
 
     #[tokio::test]
     async fn refuses_before_touching_anything() {
         let no_principal = event(|v| v["requestContext"]["authorizer"]["lambda"] = json!({}));
-        assert_eq!(status_and_code(no_principal).await, (401, "unauthenticated".into()));
-        let fulfiller = event(|v| v["requestContext"]["authorizer"]["lambda"]["principal"] = json!("fulfiller:acme"));
+        assert_eq!(
+            status_and_code(no_principal).await,
+            (401, "unauthenticated".into())
+        );
+        let fulfiller = event(|v| {
+            v["requestContext"]["authorizer"]["lambda"]["principal"] = json!("fulfiller:acme")
+        });
         assert_eq!(status_and_code(fulfiller).await, (403, "forbidden".into()));
         let malformed = event(|v| v["body"] = json!("{\"externalId\": "));
-        assert_eq!(status_and_code(malformed).await, (400, "malformed_json".into()));
+        assert_eq!(
+            status_and_code(malformed).await,
+            (400, "malformed_json".into())
+        );
         let no_key = event(|v| {
-            v["headers"].as_object_mut().unwrap().remove("idempotency-key");
+            v["headers"]
+                .as_object_mut()
+                .unwrap()
+                .remove("idempotency-key");
         });
-        assert_eq!(status_and_code(no_key).await, (400, "idempotency_key_required".into()));
-        let huge = event(|v| v["body"] = json!(format!("{{\"pad\": \"{}\"}}", "x".repeat(256 * 1024))));
-        assert_eq!(status_and_code(huge).await, (413, "payload_too_large".into()));
+        assert_eq!(
+            status_and_code(no_key).await,
+            (400, "idempotency_key_required".into())
+        );
+        let huge =
+            event(|v| v["body"] = json!(format!("{{\"pad\": \"{}\"}}", "x".repeat(256 * 1024))));
+        assert_eq!(
+            status_and_code(huge).await,
+            (413, "payload_too_large".into())
+        );
     }
 }

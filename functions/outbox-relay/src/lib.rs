@@ -23,14 +23,25 @@ impl OutboxRelay {
     }
 
     pub async fn handle(&self, _event: serde_json::Value) -> anyhow::Result<serde_json::Value> {
-        let pending = self.orders.pending_outbox(Utc::now() - Duration::minutes(1), 200).await?;
-        let messages: Vec<RouteOrder> = pending.iter().map(|id| RouteOrder { order_id: id.clone() }).collect();
+        let pending = self
+            .orders
+            .pending_outbox(Utc::now() - Duration::minutes(1), 200)
+            .await?;
+        let messages: Vec<RouteOrder> = pending
+            .iter()
+            .map(|id| RouteOrder {
+                order_id: id.clone(),
+            })
+            .collect();
         self.route_queue.send_all(&messages).await?;
         for id in &pending {
             self.orders.clear_outbox(id).await?;
         }
         if !pending.is_empty() {
-            tracing::warn!(count = pending.len(), "re-sent routing messages from the outbox");
+            tracing::warn!(
+                count = pending.len(),
+                "re-sent routing messages from the outbox"
+            );
         }
         Ok(serde_json::json!({"resent": pending.len()}))
     }

@@ -42,7 +42,10 @@ impl SplitRouter {
             orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
             delivery_orders: DeliveryOrders::new(ddb.clone(), env("DELIVERY_ORDERS_TABLE")?),
             stock: Stock::new(ddb, env("STOCK_TABLE")?),
-            documents_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("DOCUMENTS_QUEUE_URL")?),
+            documents_queue: Queue::new(
+                aws_sdk_sqs::Client::new(&cfg),
+                env("DOCUMENTS_QUEUE_URL")?,
+            ),
         })
     }
 
@@ -52,7 +55,11 @@ impl SplitRouter {
 
     async fn route_message(&self, m: SqsMessage) -> anyhow::Result<()> {
         let RouteOrder { order_id } = sqs_batch::body(&m)?;
-        let order = self.orders.get(&order_id).await?.ok_or_else(|| anyhow::anyhow!("order {order_id} does not exist"))?;
+        let order = self
+            .orders
+            .get(&order_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("order {order_id} does not exist"))?;
         let mut existing = self.delivery_orders.list_by_order(&order_id).await?;
         if existing.is_empty() && order.status == OrderStatus::Accepted {
             existing = self.split(&order).await?;
@@ -60,7 +67,9 @@ impl SplitRouter {
         let pending: Vec<GenerateDocuments> = existing
             .iter()
             .filter(|d| d.documents.is_empty())
-            .map(|d| GenerateDocuments { delivery_order_id: d.id.clone() })
+            .map(|d| GenerateDocuments {
+                delivery_order_id: d.id.clone(),
+            })
             .collect();
         self.documents_queue.send_all(&pending).await?;
         Ok(())
@@ -70,11 +79,16 @@ impl SplitRouter {
     async fn split(&self, order: &Order) -> anyhow::Result<Vec<DeliveryOrder>> {
         let skus: Vec<String> = order.lines.iter().map(|l| l.sku.clone()).collect();
         let products = self.catalogue.get_products(skus).await?;
-        let fulfiller_ids = products.values().flat_map(|p| p.sources.iter().map(|s| s.fulfiller_id.clone()));
+        let fulfiller_ids = products
+            .values()
+            .flat_map(|p| p.sources.iter().map(|s| s.fulfiller_id.clone()));
         let fulfillers = self.catalogue.get_fulfillers(fulfiller_ids).await?;
         for attempt in 1..=RESERVE_ATTEMPTS {
             let pairs = products.values().flat_map(|p| {
-                p.sources.iter().filter(|s| fulfillers.contains_key(&s.fulfiller_id)).map(|s| (s.fulfiller_id.clone(), p.sku.clone()))
+                p.sources
+                    .iter()
+                    .filter(|s| fulfillers.contains_key(&s.fulfiller_id))
+                    .map(|s| (s.fulfiller_id.clone(), p.sku.clone()))
             });
             let stock = self.stock.get_many(pairs.collect::<Vec<_>>()).await?;
             let demands: Vec<LineDemand> = order
@@ -88,7 +102,10 @@ impl SplitRouter {
                                 .iter()
                                 .filter_map(|s| {
                                     let f = fulfillers.get(&s.fulfiller_id)?;
-                                    let free = stock.get(&(s.fulfiller_id.clone(), l.sku.clone())).map(|x| x.free).unwrap_or(0);
+                                    let free = stock
+                                        .get(&(s.fulfiller_id.clone(), l.sku.clone()))
+                                        .map(|x| x.free)
+                                        .unwrap_or(0);
                                     Some(Candidate {
                                         fulfiller_id: f.id.clone(),
                                         priority: s.priority,
@@ -112,22 +129,36 @@ impl SplitRouter {
             let now = Utc::now();
             let deliveries = delivery_orders_for(order, &plan, &fulfillers, now);
             let reservations = reservations_for(order, &plan);
-            match self.delivery_orders.create_with_reservations(self.stock.table(), &deliveries, &reservations).await? {
+            match self
+                .delivery_orders
+                .create_with_reservations(self.stock.table(), &deliveries, &reservations)
+                .await?
+            {
                 CreateOutcome::Created => {
                     self.record_routing(order, &plan, deliveries.len()).await?;
                     tracing::info!(order_id = %order.id, delivery_orders = deliveries.len(), backordered = plan.backordered.len(), unroutable = plan.unroutable.len(), "order split");
                     return Ok(deliveries);
                 }
-                CreateOutcome::AlreadyRouted => return self.delivery_orders.list_by_order(&order.id).await,
+                CreateOutcome::AlreadyRouted => {
+                    return self.delivery_orders.list_by_order(&order.id).await
+                }
                 CreateOutcome::StockChanged => {
                     tracing::warn!(order_id = %order.id, attempt, "stock moved while reserving; planning again");
                 }
             }
         }
-        anyhow::bail!("stock kept moving while routing order {}; the message will be retried", order.id)
+        anyhow::bail!(
+            "stock kept moving while routing order {}; the message will be retried",
+            order.id
+        )
     }
 
-    async fn record_routing(&self, order: &Order, plan: &RoutingPlan, delivery_orders: usize) -> anyhow::Result<()> {
+    async fn record_routing(
+        &self,
+        order: &Order,
+        plan: &RoutingPlan,
+        delivery_orders: usize,
+    ) -> anyhow::Result<()> {
         let mut order = order.clone();
         apply_plan(&mut order, plan);
         order.history.push(HistoryEntry {
@@ -150,7 +181,10 @@ pub fn delivery_orders_for(
         .iter()
         .map(|(fulfiller_id, lines)| {
             let id = DeliveryOrder::id_for(&order.id, fulfiller_id);
-            let sla = fulfillers.get(fulfiller_id).map(|f| f.sla_hours).unwrap_or(48);
+            let sla = fulfillers
+                .get(fulfiller_id)
+                .map(|f| f.sla_hours)
+                .unwrap_or(48);
             DeliveryOrder {
                 created_key: DeliveryOrder::created_key(now, &id),
                 id,
@@ -162,7 +196,13 @@ pub fn delivery_orders_for(
                     .iter()
                     .filter_map(|(line_id, qty)| {
                         let l = order.lines.iter().find(|l| &l.line_id == line_id)?;
-                        Some(DeliveryLine { line_id: line_id.clone(), sku: l.sku.clone(), name: l.name.clone(), quantity: *qty, shipped: 0 })
+                        Some(DeliveryLine {
+                            line_id: line_id.clone(),
+                            sku: l.sku.clone(),
+                            name: l.name.clone(),
+                            quantity: *qty,
+                            shipped: 0,
+                        })
                     })
                     .collect(),
                 created_at: now,
@@ -181,11 +221,18 @@ pub fn reservations_for(order: &Order, plan: &RoutingPlan) -> Vec<Reservation> {
     for (fulfiller_id, lines) in &plan.shipments {
         for (line_id, qty) in lines {
             if let Some(l) = order.lines.iter().find(|l| &l.line_id == line_id) {
-                *sum.entry((fulfiller_id.clone(), l.sku.clone())).or_default() += qty;
+                *sum.entry((fulfiller_id.clone(), l.sku.clone()))
+                    .or_default() += qty;
             }
         }
     }
-    sum.into_iter().map(|((fulfiller_id, sku), quantity)| Reservation { fulfiller_id, sku, quantity }).collect()
+    sum.into_iter()
+        .map(|((fulfiller_id, sku), quantity)| Reservation {
+            fulfiller_id,
+            sku,
+            quantity,
+        })
+        .collect()
 }
 
 /// The order after routing: backordered and unroutable units counted, status derived.
@@ -202,7 +249,10 @@ pub fn apply_plan(order: &mut Order, plan: &RoutingPlan) {
             l.quantities.cancelled += qty;
         }
     }
-    let all_cancelled = order.lines.iter().all(|l| l.quantities.cancelled == l.quantity);
+    let all_cancelled = order
+        .lines
+        .iter()
+        .all(|l| l.quantities.cancelled == l.quantity);
     let any_backordered = order.lines.iter().any(|l| l.quantities.backordered > 0);
     order.status = if all_cancelled {
         OrderStatus::Cancelled
@@ -220,7 +270,8 @@ mod tests {
 
     /// The sample event with a second, unreadable message appended.
     fn batch_with_poison() -> SqsEvent {
-        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/split-router.json")).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/split-router.json")).unwrap();
         let mut poison = v["Records"][0].clone();
         poison["messageId"] = serde_json::json!("poison-1");
         poison["body"] = serde_json::json!("{not json");
@@ -234,15 +285,25 @@ mod tests {
         let handler = SplitRouter {
             catalogue: Catalogue::new(aws_sdk_dynamodb::Client::new(&cfg), "CatalogueTable".into()),
             orders: Orders::new(aws_sdk_dynamodb::Client::new(&cfg), "OrdersTable".into()),
-            delivery_orders: DeliveryOrders::new(aws_sdk_dynamodb::Client::new(&cfg), "DeliveryOrdersTable".into()),
+            delivery_orders: DeliveryOrders::new(
+                aws_sdk_dynamodb::Client::new(&cfg),
+                "DeliveryOrdersTable".into(),
+            ),
             stock: Stock::new(aws_sdk_dynamodb::Client::new(&cfg), "StockTable".into()),
-            documents_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), "http://127.0.0.1:9/q".into()),
+            documents_queue: Queue::new(
+                aws_sdk_sqs::Client::new(&cfg),
+                "http://127.0.0.1:9/q".into(),
+            ),
         };
         let mut event = batch_with_poison();
         // The good message needs the emulator (tests/tests/handlers.rs); here only the poison.
         event.records.remove(0);
         let resp = handler.handle(event).await;
-        let failed: Vec<&str> = resp.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        let failed: Vec<&str> = resp
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
         assert_eq!(failed, ["poison-1"]);
     }
 }

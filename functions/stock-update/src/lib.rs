@@ -27,7 +27,10 @@ pub fn decode_key(key: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
+                match u8::from_str_radix(
+                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"),
+                    16,
+                ) {
                     Ok(b) => {
                         out.push(b);
                         i += 2;
@@ -46,7 +49,9 @@ pub fn decode_key(key: &str) -> String {
 pub fn fulfiller_of(key: &str) -> Option<&str> {
     let mut parts = key.split('/');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("stock-feeds"), Some(f), Some(_), None) if dropship_core::ids::is_valid_id(f) => Some(f),
+        (Some("stock-feeds"), Some(f), Some(_), None) if dropship_core::ids::is_valid_id(f) => {
+            Some(f)
+        }
         _ => None,
     }
 }
@@ -82,18 +87,30 @@ impl StockUpdate {
             let now = Utc::now();
             let as_of = record.event_time;
             match parse_feed(&bytes) {
-                Err(reason) => tracing::warn!(key, fulfiller, reason, "stock feed refused as a whole"),
+                Err(reason) => {
+                    tracing::warn!(key, fulfiller, reason, "stock feed refused as a whole")
+                }
                 Ok((good, bad)) => {
                     let mut applied = 0;
                     for c in &good {
-                        if self.stock.apply_count(fulfiller, &c.sku, c.available, as_of, now).await? {
+                        if self
+                            .stock
+                            .apply_count(fulfiller, &c.sku, c.available, as_of, now)
+                            .await?
+                        {
                             applied += 1;
                         }
                     }
                     for b in &bad {
                         tracing::warn!(key, fulfiller, line = b.line, reason = %b.reason, "stock feed row refused");
                     }
-                    tracing::info!(key, fulfiller, applied, bad = bad.len(), "stock feed applied");
+                    tracing::info!(
+                        key,
+                        fulfiller,
+                        applied,
+                        bad = bad.len(),
+                        "stock feed applied"
+                    );
                 }
             }
         }
@@ -107,7 +124,10 @@ mod tests {
 
     #[test]
     fn keys_decode_and_name_their_fulfiller() {
-        assert_eq!(decode_key("stock-feeds%2Facme%2Ff1.csv"), "stock-feeds/acme/f1.csv");
+        assert_eq!(
+            decode_key("stock-feeds%2Facme%2Ff1.csv"),
+            "stock-feeds/acme/f1.csv"
+        );
         assert_eq!(decode_key("a+b%zz"), "a b%zz");
         assert_eq!(fulfiller_of("stock-feeds/acme/f1.csv"), Some("acme"));
         assert_eq!(fulfiller_of("stock-feeds/acme/x/f1.csv"), None);
@@ -122,7 +142,8 @@ mod batch_tests {
 
     /// The sample event with a second, unreadable message appended.
     fn batch_with_poison() -> SqsEvent {
-        let mut v: serde_json::Value = serde_json::from_str(include_str!("../../../events/stock-update.json")).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/stock-update.json")).unwrap();
         let mut poison = v["Records"][0].clone();
         poison["messageId"] = serde_json::json!("poison-1");
         poison["body"] = serde_json::json!("{not json");
@@ -139,9 +160,14 @@ mod batch_tests {
         };
         let mut event = batch_with_poison();
         // S3's test event needs no AWS call: it succeeds while the poison fails.
-        event.records[0].body = Some(r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"b"}"#.into());
+        event.records[0].body =
+            Some(r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"b"}"#.into());
         let resp = handler.handle(event).await;
-        let failed: Vec<&str> = resp.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+        let failed: Vec<&str> = resp
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
         assert_eq!(failed, ["poison-1"]);
     }
 }

@@ -4,7 +4,8 @@ use anyhow::Context;
 
 /// A required environment variable; the error names it, so a mis-wired template is obvious.
 pub fn env(name: &str) -> anyhow::Result<String> {
-    std::env::var(name).with_context(|| format!("environment variable {name} is not set (see template.yaml)"))
+    std::env::var(name)
+        .with_context(|| format!("environment variable {name} is not set (see template.yaml)"))
 }
 
 /// The AWS SDK configuration of this execution environment (region, credentials, endpoints:

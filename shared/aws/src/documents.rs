@@ -41,7 +41,11 @@ impl DocumentStore {
             .send()
             .await
             .with_context(|| format!("reading s3://{}/{key}", self.bucket))?;
-        let bytes = out.body.collect().await.context("reading the object body")?;
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .context("reading the object body")?;
         Ok(bytes.into_bytes().to_vec())
     }
 

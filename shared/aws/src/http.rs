@@ -50,9 +50,12 @@ pub fn json_body(req: &Request) -> Result<serde_json::Value, ApiError> {
         return Err(ApiError::too_large());
     }
     if bytes.is_empty() {
-        return Err(ApiError::malformed("the request body must be a JSON document"));
+        return Err(ApiError::malformed(
+            "the request body must be a JSON document",
+        ));
     }
-    serde_json::from_slice(bytes).map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::malformed(format!("the body is not valid JSON: {e}")))
 }
 
 /// A path parameter the route declares.
@@ -64,7 +67,9 @@ pub fn path_param(req: &Request, name: &str) -> Result<String, ApiError> {
 }
 
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
-    req.query_string_parameters_ref().and_then(|q| q.first(name)).map(str::to_owned)
+    req.query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+        .map(str::to_owned)
 }
 
 /// `?limit=` per API.md: default 50, 1..200.
@@ -103,8 +108,12 @@ pub fn redirect(location: &str) -> HandlerResult {
 
 pub fn error_response(e: &ApiError) -> Response<Body> {
     let mut resp = Response::new(Body::from(e.body()));
-    *resp.status_mut() = http::StatusCode::from_u16(e.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-    resp.headers_mut().insert("content-type", http::HeaderValue::from_static("application/json"));
+    *resp.status_mut() =
+        http::StatusCode::from_u16(e.status).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+    resp.headers_mut().insert(
+        "content-type",
+        http::HeaderValue::from_static("application/json"),
+    );
     resp
 }
 

@@ -44,7 +44,11 @@ pub struct IdempotencyStore {
 /// Checks an `Idempotency-Key` header value: 1..128 characters.
 pub fn check_key(key: &str) -> Result<(), ApiError> {
     if key.is_empty() || key.chars().count() > 128 {
-        return Err(ApiError::new(400, "invalid_idempotency_key", "Idempotency-Key must be 1..128 characters"));
+        return Err(ApiError::new(
+            400,
+            "invalid_idempotency_key",
+            "Idempotency-Key must be 1..128 characters",
+        ));
     }
     Ok(())
 }
@@ -63,7 +67,13 @@ impl IdempotencyStore {
         Self { client, table }
     }
 
-    async fn claim(&self, pk: &str, hash: &str, now: DateTime<Utc>, deadline_ms: i64) -> anyhow::Result<Claim> {
+    async fn claim(
+        &self,
+        pk: &str,
+        hash: &str,
+        now: DateTime<Utc>,
+        deadline_ms: i64,
+    ) -> anyhow::Result<Claim> {
         let record = Record {
             status: "INPROGRESS".into(),
             payload_hash: hash.into(),
@@ -88,7 +98,10 @@ impl IdempotencyStore {
         match res {
             Ok(_) => Ok(Claim::Claimed),
             Err(e) if crate::repo::is_condition_failure(&e) => {
-                let existing = self.get(pk).await?.context("the idempotency record vanished while being read")?;
+                let existing = self
+                    .get(pk)
+                    .await?
+                    .context("the idempotency record vanished while being read")?;
                 Ok(Claim::Existing(existing))
             }
             Err(e) => Err(e).context("claiming an idempotency key"),
@@ -126,7 +139,13 @@ impl IdempotencyStore {
     }
 
     async fn delete(&self, pk: &str) -> anyhow::Result<()> {
-        self.client.delete_item().table_name(&self.table).key("pk", s(pk)).send().await.context("deleting an idempotency record")?;
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(pk))
+            .send()
+            .await
+            .context("deleting an idempotency record")?;
         Ok(())
     }
 
@@ -159,7 +178,10 @@ impl IdempotencyStore {
                     )
                     .into())
                 }
-                Claim::Existing(Record { response: Some(resp), .. }) => return Ok(resp),
+                Claim::Existing(Record {
+                    response: Some(resp),
+                    ..
+                }) => return Ok(resp),
                 Claim::Existing(_) if started.elapsed() < WAIT_FOR_IN_PROGRESS => {
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
                 }

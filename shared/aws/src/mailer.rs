@@ -29,7 +29,10 @@ fn encode_header(s: &str) -> String {
     if s.is_ascii() && !s.contains(['\r', '\n']) {
         s.to_string()
     } else {
-        format!("=?UTF-8?B?{}?=", base64::engine::general_purpose::STANDARD.encode(s.replace(['\r', '\n'], " ")))
+        format!(
+            "=?UTF-8?B?{}?=",
+            base64::engine::general_purpose::STANDARD.encode(s.replace(['\r', '\n'], " "))
+        )
     }
 }
 
@@ -52,18 +55,32 @@ impl Mail {
         let boundary_mixed = format!("mixed-{}", uuid::Uuid::new_v4().simple());
         let boundary_alt = format!("alt-{}", uuid::Uuid::new_v4().simple());
         let mut m = String::new();
-        m.push_str(&format!("From: {} <{}>\r\n", encode_header(&self.from_name), self.from_address));
+        m.push_str(&format!(
+            "From: {} <{}>\r\n",
+            encode_header(&self.from_name),
+            self.from_address
+        ));
         m.push_str(&format!("To: {}\r\n", self.to.join(", ")));
         m.push_str(&format!("Subject: {}\r\n", encode_header(&self.subject)));
         m.push_str(&format!("Date: {}\r\n", Utc::now().to_rfc2822()));
-        m.push_str(&format!("Message-ID: <{}@{}>\r\n", uuid::Uuid::new_v4(), self.from_address.split('@').nth(1).unwrap_or("localhost")));
+        m.push_str(&format!(
+            "Message-ID: <{}@{}>\r\n",
+            uuid::Uuid::new_v4(),
+            self.from_address.split('@').nth(1).unwrap_or("localhost")
+        ));
         m.push_str("MIME-Version: 1.0\r\n");
-        m.push_str(&format!("Content-Type: multipart/mixed; boundary=\"{boundary_mixed}\"\r\n\r\n"));
+        m.push_str(&format!(
+            "Content-Type: multipart/mixed; boundary=\"{boundary_mixed}\"\r\n\r\n"
+        ));
         m.push_str(&format!("--{boundary_mixed}\r\n"));
-        m.push_str(&format!("Content-Type: multipart/alternative; boundary=\"{boundary_alt}\"\r\n\r\n"));
+        m.push_str(&format!(
+            "Content-Type: multipart/alternative; boundary=\"{boundary_alt}\"\r\n\r\n"
+        ));
         for (ct, body) in [("text/plain", &self.text), ("text/html", &self.html)] {
             m.push_str(&format!("--{boundary_alt}\r\n"));
-            m.push_str(&format!("Content-Type: {ct}; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"));
+            m.push_str(&format!(
+                "Content-Type: {ct}; charset=UTF-8\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            ));
             m.push_str(&b64(body.as_bytes()));
         }
         m.push_str(&format!("--{boundary_alt}--\r\n"));
@@ -92,24 +109,45 @@ impl Mailer {
 
     pub async fn send(&self, mail: &Mail) -> anyhow::Result<String> {
         let raw = aws_sdk_sesv2::types::RawMessage::builder()
-            .data(aws_sdk_sesv2::primitives::Blob::new(mail.to_mime().into_bytes()))
+            .data(aws_sdk_sesv2::primitives::Blob::new(
+                mail.to_mime().into_bytes(),
+            ))
             .build()
             .context("building the raw message")?;
         let out = self
             .client
             .send_email()
             .from_email_address(&mail.from_address)
-            .destination(aws_sdk_sesv2::types::Destination::builder().set_to_addresses(Some(mail.to.clone())).build())
-            .content(aws_sdk_sesv2::types::EmailContent::builder().raw(raw).build())
+            .destination(
+                aws_sdk_sesv2::types::Destination::builder()
+                    .set_to_addresses(Some(mail.to.clone()))
+                    .build(),
+            )
+            .content(
+                aws_sdk_sesv2::types::EmailContent::builder()
+                    .raw(raw)
+                    .build(),
+            )
             .send()
             .await
-            .with_context(|| format!("sending mail \"{}\" from {}", mail.subject, mail.from_address))?;
+            .with_context(|| {
+                format!(
+                    "sending mail \"{}\" from {}",
+                    mail.subject, mail.from_address
+                )
+            })?;
         Ok(out.message_id().unwrap_or_default().to_string())
     }
 
     /// Makes `address` a verified sender (SES needs it; the emulator refuses unverified ones).
     pub async fn verify_sender(&self, address: &str) -> anyhow::Result<()> {
-        let exists = self.client.get_email_identity().email_identity(address).send().await.is_ok();
+        let exists = self
+            .client
+            .get_email_identity()
+            .email_identity(address)
+            .send()
+            .await
+            .is_ok();
         if !exists {
             self.client
                 .create_email_identity()
@@ -135,7 +173,11 @@ mod tests {
             subject: "Ihre Bestellung – versandt".into(),
             text: "Hallo".into(),
             html: "<p>Hallo</p>".into(),
-            attachments: vec![Attachment { filename: "label.pdf".into(), content_type: "application/pdf".into(), bytes: vec![1, 2, 3] }],
+            attachments: vec![Attachment {
+                filename: "label.pdf".into(),
+                content_type: "application/pdf".into(),
+                bytes: vec![1, 2, 3],
+            }],
         };
         let mime = mail.to_mime();
         assert!(mime.contains("From: =?UTF-8?B?"));

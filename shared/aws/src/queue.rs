@@ -48,7 +48,12 @@ impl Queue {
                 .await
                 .with_context(|| format!("sending a batch to {}", self.url))?;
             if !out.failed().is_empty() {
-                anyhow::bail!("{} messages to {} were refused: {:?}", out.failed().len(), self.url, out.failed());
+                anyhow::bail!(
+                    "{} messages to {} were refused: {:?}",
+                    out.failed().len(),
+                    self.url,
+                    out.failed()
+                );
             }
         }
         Ok(())

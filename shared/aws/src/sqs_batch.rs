@@ -29,5 +29,10 @@ where
 /// The message body as `T`.
 pub fn body<T: serde::de::DeserializeOwned>(m: &SqsMessage) -> anyhow::Result<T> {
     let body = m.body.as_deref().unwrap_or_default();
-    serde_json::from_str(body).map_err(|e| anyhow::anyhow!("message body is not a valid {}: {e}", std::any::type_name::<T>()))
+    serde_json::from_str(body).map_err(|e| {
+        anyhow::anyhow!(
+            "message body is not a valid {}: {e}",
+            std::any::type_name::<T>()
+        )
+    })
 }

@@ -51,7 +51,11 @@ impl ChannelInput {
     pub fn validate(self, id: &str) -> Result<Channel, ApiError> {
         check_id("channelId", id)?;
         check_text("name", &self.name, 200)?;
-        Ok(Channel { id: id.into(), name: self.name, kind: self.kind })
+        Ok(Channel {
+            id: id.into(),
+            name: self.name,
+            kind: self.kind,
+        })
     }
 }
 
@@ -138,7 +142,10 @@ impl FulfillerInput {
         check_id("fulfillerId", id)?;
         check_text("name", &self.name, 200)?;
         if !is_email(&self.email) {
-            return Err(ApiError::invalid("email", "email is not a valid mail address"));
+            return Err(ApiError::invalid(
+                "email",
+                "email is not a valid mail address",
+            ));
         }
         let sla_hours = self.sla_hours.unwrap_or(48);
         if !(1..=24 * 90).contains(&sla_hours) {
@@ -146,7 +153,10 @@ impl FulfillerInput {
         }
         let stock_max_age_hours = self.stock_max_age_hours.unwrap_or(24);
         if !(1..=24 * 90).contains(&stock_max_age_hours) {
-            return Err(ApiError::invalid("stockMaxAgeHours", "stockMaxAgeHours must be 1..2160"));
+            return Err(ApiError::invalid(
+                "stockMaxAgeHours",
+                "stockMaxAgeHours must be 1..2160",
+            ));
         }
         self.address.validate("address")?;
         if let Some(a) = &self.return_address {
@@ -225,7 +235,11 @@ pub struct ProductInput {
 
 impl ProductInput {
     /// Validates the product; `fulfiller_exists` tells whether a source's fulfiller is configured.
-    pub fn validate(self, sku: &str, fulfiller_exists: impl Fn(&str) -> bool) -> Result<Product, ApiError> {
+    pub fn validate(
+        self,
+        sku: &str,
+        fulfiller_exists: impl Fn(&str) -> bool,
+    ) -> Result<Product, ApiError> {
         check_id("sku", sku)?;
         check_text("name", &self.name, 200)?;
         check_text("group", &self.group, 200)?;
@@ -243,7 +257,8 @@ impl ProductInput {
             let mut s: Source = serde_json::from_value(v)
                 .map_err(|e| ApiError::invalid(field.clone(), format!("{field}: {e}")))?;
             if let Some(p) = price.filter(|p| !p.is_null()) {
-                s.purchase_price = Some(Money::parse_amount(&format!("{field}.purchasePrice"), &p)?);
+                s.purchase_price =
+                    Some(Money::parse_amount(&format!("{field}.purchasePrice"), &p)?);
             }
             check_id(&format!("{field}.fulfillerId"), &s.fulfiller_id)?;
             if !fulfiller_exists(&s.fulfiller_id) {
@@ -252,8 +267,14 @@ impl ProductInput {
                     format!("unknown fulfiller {}", s.fulfiller_id),
                 ));
             }
-            if sources.iter().any(|o: &Source| o.fulfiller_id == s.fulfiller_id) {
-                return Err(ApiError::invalid(format!("{field}.fulfillerId"), "duplicate source fulfiller"));
+            if sources
+                .iter()
+                .any(|o: &Source| o.fulfiller_id == s.fulfiller_id)
+            {
+                return Err(ApiError::invalid(
+                    format!("{field}.fulfillerId"),
+                    "duplicate source fulfiller",
+                ));
             }
             sources.push(s);
         }
@@ -305,20 +326,33 @@ pub struct TaxRatesInput {
 impl TaxRatesInput {
     pub fn validate(self, country: &str, tax_class: &str) -> Result<TaxRates, ApiError> {
         if !is_country(country) {
-            return Err(ApiError::invalid("country", "country must be an ISO 3166-1 alpha-2 code"));
+            return Err(ApiError::invalid(
+                "country",
+                "country must be an ISO 3166-1 alpha-2 code",
+            ));
         }
-        let tax_class = TaxClass::parse(tax_class)
-            .ok_or_else(|| ApiError::invalid("taxClass", "taxClass must be standard, reduced or zero"))?;
+        let tax_class = TaxClass::parse(tax_class).ok_or_else(|| {
+            ApiError::invalid("taxClass", "taxClass must be standard, reduced or zero")
+        })?;
         if self.rates.is_empty() {
-            return Err(ApiError::invalid("rates", "at least one rate period is required"));
+            return Err(ApiError::invalid(
+                "rates",
+                "at least one rate period is required",
+            ));
         }
         let mut rates = self.rates;
         for (i, p) in rates.iter().enumerate() {
             if p.rate.is_sign_negative() || p.rate >= Decimal::ONE {
-                return Err(ApiError::invalid(format!("rates[{i}].rate"), "rate must be in [0, 1)"));
+                return Err(ApiError::invalid(
+                    format!("rates[{i}].rate"),
+                    "rate must be in [0, 1)",
+                ));
             }
             if p.valid_to.is_some_and(|to| to < p.valid_from) {
-                return Err(ApiError::invalid(format!("rates[{i}].validTo"), "validTo is before validFrom"));
+                return Err(ApiError::invalid(
+                    format!("rates[{i}].validTo"),
+                    "validTo is before validFrom",
+                ));
             }
         }
         rates.sort_by_key(|p| p.valid_from);
@@ -328,7 +362,11 @@ impl TaxRatesInput {
                 return Err(ApiError::invalid("rates", "rate periods must not overlap"));
             }
         }
-        Ok(TaxRates { country: country.into(), tax_class, rates })
+        Ok(TaxRates {
+            country: country.into(),
+            tax_class,
+            rates,
+        })
     }
 }
 
@@ -376,23 +414,38 @@ impl BrandingInput {
         check_text("vatId", &self.vat_id, 30)?;
         let c = self.primary_color.as_bytes();
         if c.len() != 7 || c[0] != b'#' || !c[1..].iter().all(u8::is_ascii_hexdigit) {
-            return Err(ApiError::invalid("primaryColor", "primaryColor must be #RRGGBB"));
+            return Err(ApiError::invalid(
+                "primaryColor",
+                "primaryColor must be #RRGGBB",
+            ));
         }
         if self.footer.chars().count() > 1000 {
-            return Err(ApiError::invalid("footer", "footer is longer than 1000 characters"));
+            return Err(ApiError::invalid(
+                "footer",
+                "footer is longer than 1000 characters",
+            ));
         }
         if !is_email(&self.email_from) {
-            return Err(ApiError::invalid("emailFrom", "emailFrom is not a valid mail address"));
+            return Err(ApiError::invalid(
+                "emailFrom",
+                "emailFrom is not a valid mail address",
+            ));
         }
         if let Some(logo) = &self.logo_png_base64 {
             // A PNG starts with \x89PNG, which is "iVBORw0KGgo" in base64.
             if !logo.starts_with("iVBORw0KGgo") || logo.len() > 200_000 {
-                return Err(ApiError::invalid("logoPngBase64", "logoPngBase64 must be a base64 PNG under 150 KB"));
+                return Err(ApiError::invalid(
+                    "logoPngBase64",
+                    "logoPngBase64 must be a base64 PNG under 150 KB",
+                ));
             }
         }
         let time_zone = self.time_zone.unwrap_or_else(|| "Europe/Berlin".into());
         if !is_time_zone(&time_zone) {
-            return Err(ApiError::invalid("timeZone", "timeZone must be an IANA time zone such as Europe/Berlin"));
+            return Err(ApiError::invalid(
+                "timeZone",
+                "timeZone must be an IANA time zone such as Europe/Berlin",
+            ));
         }
         Ok(Branding {
             company_name: self.company_name,
@@ -449,14 +502,19 @@ mod tests {
         .validate("DE", "standard")
         .unwrap_err();
         assert_eq!((e.status, e.field.as_deref()), (422, Some("rates")));
-        assert!(from_body::<TaxRatesInput>(json!({"rates": []})).unwrap().validate("XX", "standard").is_err());
+        assert!(from_body::<TaxRatesInput>(json!({"rates": []}))
+            .unwrap()
+            .validate("XX", "standard")
+            .is_err());
     }
 
     #[test]
     fn product_sources_must_name_known_fulfillers() {
         let input = || {
-            from_body::<ProductInput>(json!({"name": "Mug", "taxClass": "standard", "group": "kitchen",
-                "sources": [{"fulfillerId": "acme", "priority": 1, "purchasePrice": "3.10"}]}))
+            from_body::<ProductInput>(
+                json!({"name": "Mug", "taxClass": "standard", "group": "kitchen",
+                "sources": [{"fulfillerId": "acme", "priority": 1, "purchasePrice": "3.10"}]}),
+            )
             .unwrap()
         };
         let p = input().validate("MUG-1", |f| f == "acme").unwrap();
@@ -470,11 +528,22 @@ mod tests {
     fn fulfiller_defaults_and_checks() {
         let body = json!({"name": "Acme", "kind": "dropshipper", "email": "ops@acme.example",
             "address": {"name": "Acme", "street": "Weg 1", "postalCode": "10115", "city": "Berlin", "country": "DE"}});
-        let f = from_body::<FulfillerInput>(body.clone()).unwrap().validate("acme").unwrap();
+        let f = from_body::<FulfillerInput>(body.clone())
+            .unwrap()
+            .validate("acme")
+            .unwrap();
         assert_eq!((f.sla_hours, f.stock_max_age_hours), (48, 24));
         let mut bad = body;
         bad["email"] = json!("not-an-address");
-        assert_eq!(from_body::<FulfillerInput>(bad).unwrap().validate("acme").unwrap_err().field.as_deref(), Some("email"));
+        assert_eq!(
+            from_body::<FulfillerInput>(bad)
+                .unwrap()
+                .validate("acme")
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("email")
+        );
         assert!(from_body::<FulfillerInput>(json!({"name": "x"})).is_err());
     }
 
@@ -505,7 +574,9 @@ mod date_tests {
     #[test]
     fn order_dates_are_berlin_dates() {
         // 23:30 UTC on 30 June 2020 is already 1 July in Berlin: the 16% period.
-        let at = chrono::Utc.with_ymd_and_hms(2020, 6, 30, 23, 30, 0).unwrap();
+        let at = chrono::Utc
+            .with_ymd_and_hms(2020, 6, 30, 23, 30, 0)
+            .unwrap();
         assert_eq!(local_date(at, "Europe/Berlin").to_string(), "2020-07-01");
         assert_eq!(local_date(at, "UTC").to_string(), "2020-06-30");
         assert!(is_time_zone("Europe/Vienna") && !is_time_zone("Mars/Olympus"));

@@ -102,7 +102,10 @@ mod tests {
         assert_eq!(a, DeliveryOrder::id_for("o1", "acme"));
         assert_ne!(a, DeliveryOrder::id_for("o1", "wh"));
         assert!(crate::ids::is_valid_id(&a));
-        assert_eq!(DeliveryStatus::parse("partially_shipped"), Some(DeliveryStatus::PartiallyShipped));
+        assert_eq!(
+            DeliveryStatus::parse("partially_shipped"),
+            Some(DeliveryStatus::PartiallyShipped)
+        );
         assert_eq!(DeliveryStatus::parse("nope"), None);
     }
 }

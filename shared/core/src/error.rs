@@ -27,7 +27,12 @@ struct Inner<'a> {
 
 impl ApiError {
     pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { status, code: code.into(), message: message.into(), field: None }
+        Self {
+            status,
+            code: code.into(),
+            message: message.into(),
+            field: None,
+        }
     }
 
     pub fn at(mut self, field: impl Into<String>) -> Self {
@@ -51,19 +56,31 @@ impl ApiError {
         Self::new(409, code, message)
     }
     pub fn too_large() -> Self {
-        Self::new(413, "payload_too_large", "the request body is larger than 256 KiB")
+        Self::new(
+            413,
+            "payload_too_large",
+            "the request body is larger than 256 KiB",
+        )
     }
     /// 422: well-formed but invalid, naming the offending field.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::new(422, "validation_failed", message).at(field)
     }
     pub fn internal() -> Self {
-        Self::new(500, "internal_error", "an internal error occurred; it has been logged")
+        Self::new(
+            500,
+            "internal_error",
+            "an internal error occurred; it has been logged",
+        )
     }
 
     pub fn body(&self) -> String {
         let body = Body {
-            error: Inner { code: &self.code, message: &self.message, field: self.field.as_deref() },
+            error: Inner {
+                code: &self.code,
+                message: &self.message,
+                field: self.field.as_deref(),
+            },
         };
         // Serializing a struct of strings cannot fail.
         serde_json::to_string(&body).unwrap_or_else(|_| String::from("{}"))
@@ -80,7 +97,8 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&e.body()).unwrap();
         assert_eq!(v["error"]["code"], "validation_failed");
         assert_eq!(v["error"]["field"], "lines[2].quantity");
-        let v: serde_json::Value = serde_json::from_str(&ApiError::unauthenticated().body()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&ApiError::unauthenticated().body()).unwrap();
         assert!(v["error"].get("field").is_none());
         assert_eq!(ApiError::unauthenticated().status, 401);
     }

@@ -5,7 +5,8 @@ use crate::ApiError;
 /// True when `s` is a valid id of API.md.
 pub fn is_valid_id(s: &str) -> bool {
     (1..=64).contains(&s.len())
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// Checks an id taken from a path or body, naming the field on failure.
@@ -13,17 +14,26 @@ pub fn check_id(field: &str, s: &str) -> Result<(), ApiError> {
     if is_valid_id(s) {
         Ok(())
     } else {
-        Err(ApiError::invalid(field, format!("{field} must match [A-Za-z0-9._-]{{1,64}}")))
+        Err(ApiError::invalid(
+            field,
+            format!("{field} must match [A-Za-z0-9._-]{{1,64}}"),
+        ))
     }
 }
 
 /// Checks a free-text field: not blank, at most `max` characters.
 pub fn check_text(field: &str, s: &str, max: usize) -> Result<(), ApiError> {
     if s.trim().is_empty() {
-        return Err(ApiError::invalid(field, format!("{field} must not be empty")));
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} must not be empty"),
+        ));
     }
     if s.chars().count() > max {
-        return Err(ApiError::invalid(field, format!("{field} is longer than {max} characters")));
+        return Err(ApiError::invalid(
+            field,
+            format!("{field} is longer than {max} characters"),
+        ));
     }
     Ok(())
 }

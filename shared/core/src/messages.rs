@@ -23,7 +23,12 @@ pub struct GenerateDocuments {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum BusinessEvent {
     #[serde(rename_all = "camelCase")]
-    DocumentsReady { delivery_order_id: String, fulfiller_id: String, order_id: String, documents: Vec<DocumentRef> },
+    DocumentsReady {
+        delivery_order_id: String,
+        fulfiller_id: String,
+        order_id: String,
+        documents: Vec<DocumentRef>,
+    },
 }
 
 #[cfg(test)]
@@ -37,7 +42,10 @@ mod tests {
             delivery_order_id: "DO-1".into(),
             fulfiller_id: "acme".into(),
             order_id: "o1".into(),
-            documents: vec![DocumentRef { kind: DocumentKind::DeliveryNote, key: "documents/x.pdf".into() }],
+            documents: vec![DocumentRef {
+                kind: DocumentKind::DeliveryNote,
+                key: "documents/x.pdf".into(),
+            }],
         };
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["type"], "documents_ready");

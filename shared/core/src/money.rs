@@ -36,18 +36,27 @@ impl Money {
 
     /// Parses an API amount: a string with at most two decimals, not negative.
     pub fn parse_amount(field: &str, v: &serde_json::Value) -> Result<Money, ApiError> {
-        let s = v
-            .as_str()
-            .ok_or_else(|| ApiError::invalid(field, format!("{field} must be a string amount like \"19.99\"")))?;
+        let s = v.as_str().ok_or_else(|| {
+            ApiError::invalid(
+                field,
+                format!("{field} must be a string amount like \"19.99\""),
+            )
+        })?;
         let d = Decimal::from_str(s.trim())
             .ok()
             .filter(|_| !s.contains(['e', 'E']) && s.trim() == s)
             .ok_or_else(|| ApiError::invalid(field, format!("{field} is not a decimal amount")))?;
         if d.scale() > 2 {
-            return Err(ApiError::invalid(field, format!("{field} has more than 2 decimals")));
+            return Err(ApiError::invalid(
+                field,
+                format!("{field} has more than 2 decimals"),
+            ));
         }
         if d.is_sign_negative() && !d.is_zero() {
-            return Err(ApiError::invalid(field, format!("{field} must not be negative")));
+            return Err(ApiError::invalid(
+                field,
+                format!("{field} must not be negative"),
+            ));
         }
         Ok(Money(d))
     }
@@ -78,7 +87,9 @@ impl Serialize for Money {
 impl<'de> Deserialize<'de> for Money {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Decimal::from_str(&s).map(Money::from_decimal).map_err(serde::de::Error::custom)
+        Decimal::from_str(&s)
+            .map(Money::from_decimal)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -148,17 +159,39 @@ mod tests {
 
     #[test]
     fn parses_amounts_strictly() {
-        assert_eq!(Money::parse_amount("a", &json!("19.99")).unwrap().to_string(), "19.99");
-        assert_eq!(Money::parse_amount("a", &json!("5")).unwrap().to_string(), "5.00");
-        for bad in [json!(19.99), json!("1.999"), json!("-1.00"), json!("abc"), json!("1e3"), json!(" 1")] {
+        assert_eq!(
+            Money::parse_amount("a", &json!("19.99"))
+                .unwrap()
+                .to_string(),
+            "19.99"
+        );
+        assert_eq!(
+            Money::parse_amount("a", &json!("5")).unwrap().to_string(),
+            "5.00"
+        );
+        for bad in [
+            json!(19.99),
+            json!("1.999"),
+            json!("-1.00"),
+            json!("abc"),
+            json!("1e3"),
+            json!(" 1"),
+        ] {
             let e = Money::parse_amount("lines[0].unitPrice", &bad).unwrap_err();
-            assert_eq!((e.status, e.field.as_deref()), (422, Some("lines[0].unitPrice")), "{bad}");
+            assert_eq!(
+                (e.status, e.field.as_deref()),
+                (422, Some("lines[0].unitPrice")),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn serializes_as_two_decimal_string() {
-        assert_eq!(serde_json::to_string(&Money::from_decimal(dec!(3.9))).unwrap(), "\"3.90\"");
+        assert_eq!(
+            serde_json::to_string(&Money::from_decimal(dec!(3.9))).unwrap(),
+            "\"3.90\""
+        );
         let m: Money = serde_json::from_str("\"46.13\"").unwrap();
         assert_eq!(m.amount(), dec!(46.13));
     }

@@ -101,7 +101,10 @@ impl Quantities {
             (self.returned, LineStatus::Returned),
         ];
         let max = all.iter().map(|(n, _)| *n).max().unwrap_or(0);
-        all.iter().find(|(n, _)| *n == max).map(|(_, s)| *s).unwrap_or(LineStatus::Open)
+        all.iter()
+            .find(|(n, _)| *n == max)
+            .map(|(_, s)| *s)
+            .unwrap_or(LineStatus::Open)
     }
 }
 
@@ -200,26 +203,36 @@ pub struct OrderRequest {
 }
 
 fn field<'a>(v: &'a Value, name: &str) -> Result<&'a Value, ApiError> {
-    v.get(name).filter(|x| !x.is_null()).ok_or_else(|| ApiError::invalid(name, format!("{name} is required")))
+    v.get(name)
+        .filter(|x| !x.is_null())
+        .ok_or_else(|| ApiError::invalid(name, format!("{name} is required")))
 }
 
 fn string(v: &Value, path: &str) -> Result<String, ApiError> {
-    v.as_str().map(str::to_owned).ok_or_else(|| ApiError::invalid(path, format!("{path} must be a string")))
+    v.as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::invalid(path, format!("{path} must be a string")))
 }
 
 fn object<'a>(v: &'a Value, path: &str) -> Result<&'a serde_json::Map<String, Value>, ApiError> {
-    v.as_object().ok_or_else(|| ApiError::invalid(path, format!("{path} must be an object")))
+    v.as_object()
+        .ok_or_else(|| ApiError::invalid(path, format!("{path} must be an object")))
 }
 
 fn array<'a>(v: &'a Value, path: &str) -> Result<&'a Vec<Value>, ApiError> {
-    v.as_array().ok_or_else(|| ApiError::invalid(path, format!("{path} must be an array")))
+    v.as_array()
+        .ok_or_else(|| ApiError::invalid(path, format!("{path} must be an array")))
 }
 
 fn address(v: &Value, path: &str) -> Result<Address, ApiError> {
     object(v, path)?;
     let get = |k: &str| -> Result<String, ApiError> {
         let p = format!("{path}.{k}");
-        string(v.get(k).ok_or_else(|| ApiError::invalid(p.clone(), format!("{p} is required")))?, &p)
+        string(
+            v.get(k)
+                .ok_or_else(|| ApiError::invalid(p.clone(), format!("{p} is required")))?,
+            &p,
+        )
     };
     let a = Address {
         name: get("name")?,
@@ -243,16 +256,18 @@ impl OrderRequest {
         object(c, "customer")?;
         let email = string(c.get("email").unwrap_or(&Value::Null), "customer.email")?;
         if !is_email(&email) {
-            return Err(ApiError::invalid("customer.email", "customer.email is not a valid mail address"));
+            return Err(ApiError::invalid(
+                "customer.email",
+                "customer.email is not a valid mail address",
+            ));
         }
         let name = string(c.get("name").unwrap_or(&Value::Null), "customer.name")?;
         check_text("customer.name", &name, 200)?;
         let locale = match c.get("locale") {
             None | Some(Value::Null) => None,
-            Some(l) => Some(
-                serde_json::from_value::<Locale>(l.clone())
-                    .map_err(|_| ApiError::invalid("customer.locale", "customer.locale must be de or en"))?,
-            ),
+            Some(l) => Some(serde_json::from_value::<Locale>(l.clone()).map_err(|_| {
+                ApiError::invalid("customer.locale", "customer.locale must be de or en")
+            })?),
         };
 
         let shipping_address = address(field(v, "shippingAddress")?, "shippingAddress")?;
@@ -262,32 +277,46 @@ impl OrderRequest {
         };
         let currency = string(field(v, "currency")?, "currency")?;
         if !is_two_decimal_currency(&currency) {
-            return Err(ApiError::invalid("currency", "currency must be an ISO 4217 code with two minor units"));
+            return Err(ApiError::invalid(
+                "currency",
+                "currency must be an ISO 4217 code with two minor units",
+            ));
         }
-        let ordered_at = match v.get("orderedAt") {
-            None | Some(Value::Null) => None,
-            Some(t) => Some(
-                string(t, "orderedAt")?
-                    .parse::<DateTime<Utc>>()
-                    .map_err(|_| ApiError::invalid("orderedAt", "orderedAt must be an RFC 3339 timestamp"))?,
-            ),
-        };
+        let ordered_at =
+            match v.get("orderedAt") {
+                None | Some(Value::Null) => None,
+                Some(t) => Some(string(t, "orderedAt")?.parse::<DateTime<Utc>>().map_err(
+                    |_| ApiError::invalid("orderedAt", "orderedAt must be an RFC 3339 timestamp"),
+                )?),
+            };
 
         let raw_lines = array(field(v, "lines")?, "lines")?;
         if raw_lines.is_empty() {
-            return Err(ApiError::invalid("lines", "an order needs at least one line"));
+            return Err(ApiError::invalid(
+                "lines",
+                "an order needs at least one line",
+            ));
         }
         if raw_lines.len() > MAX_LINES {
-            return Err(ApiError::invalid("lines", format!("an order has at most {MAX_LINES} lines")));
+            return Err(ApiError::invalid(
+                "lines",
+                format!("an order has at most {MAX_LINES} lines"),
+            ));
         }
         let mut lines: Vec<(String, String, u32, Money)> = Vec::with_capacity(raw_lines.len());
         for (i, l) in raw_lines.iter().enumerate() {
             let p = format!("lines[{i}]");
             object(l, &p)?;
-            let line_id = string(l.get("lineId").unwrap_or(&Value::Null), &format!("{p}.lineId"))?;
+            let line_id = string(
+                l.get("lineId").unwrap_or(&Value::Null),
+                &format!("{p}.lineId"),
+            )?;
             check_id(&format!("{p}.lineId"), &line_id)?;
             if lines.iter().any(|(id, ..)| *id == line_id) {
-                return Err(ApiError::invalid(format!("{p}.lineId"), format!("duplicate lineId {line_id}")));
+                return Err(ApiError::invalid(
+                    format!("{p}.lineId"),
+                    format!("duplicate lineId {line_id}"),
+                ));
             }
             let sku = string(l.get("sku").unwrap_or(&Value::Null), &format!("{p}.sku"))?;
             check_id(&format!("{p}.sku"), &sku)?;
@@ -295,8 +324,16 @@ impl OrderRequest {
                 .get("quantity")
                 .and_then(Value::as_u64)
                 .filter(|q| (1..=MAX_QUANTITY).contains(q))
-                .ok_or_else(|| ApiError::invalid(format!("{p}.quantity"), "quantity must be an integer 1..999"))?;
-            let unit_price = Money::parse_amount(&format!("{p}.unitPrice"), l.get("unitPrice").unwrap_or(&Value::Null))?;
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        format!("{p}.quantity"),
+                        "quantity must be an integer 1..999",
+                    )
+                })?;
+            let unit_price = Money::parse_amount(
+                &format!("{p}.unitPrice"),
+                l.get("unitPrice").unwrap_or(&Value::Null),
+            )?;
             lines.push((line_id, sku, quantity as u32, unit_price));
         }
 
@@ -307,12 +344,19 @@ impl OrderRequest {
                 object(d, &p)?;
                 let code = string(d.get("code").unwrap_or(&Value::Null), &format!("{p}.code"))?;
                 check_text(&format!("{p}.code"), &code, 64)?;
-                let amount = Money::parse_amount(&format!("{p}.amount"), d.get("amount").unwrap_or(&Value::Null))?;
+                let amount = Money::parse_amount(
+                    &format!("{p}.amount"),
+                    d.get("amount").unwrap_or(&Value::Null),
+                )?;
                 let min_order_value = match d.get("minOrderValue") {
                     None | Some(Value::Null) => None,
                     Some(m) => Some(Money::parse_amount(&format!("{p}.minOrderValue"), m)?),
                 };
-                discounts.push(Discount { code, amount, min_order_value });
+                discounts.push(Discount {
+                    code,
+                    amount,
+                    min_order_value,
+                });
             }
         }
         let shipping_cost = match v.get("shippingCost") {
@@ -324,11 +368,19 @@ impl OrderRequest {
         for (i, pm) in raw_payments.iter().enumerate() {
             let p = format!("payments[{i}]");
             object(pm, &p)?;
-            let method = serde_json::from_value::<PaymentMethod>(pm.get("method").cloned().unwrap_or(Value::Null))
-                .map_err(|_| {
-                    ApiError::invalid(format!("{p}.method"), "method must be card, paypal, invoice, gift_card or bonus_points")
-                })?;
-            let amount = Money::parse_amount(&format!("{p}.amount"), pm.get("amount").unwrap_or(&Value::Null))?;
+            let method = serde_json::from_value::<PaymentMethod>(
+                pm.get("method").cloned().unwrap_or(Value::Null),
+            )
+            .map_err(|_| {
+                ApiError::invalid(
+                    format!("{p}.method"),
+                    "method must be card, paypal, invoice, gift_card or bonus_points",
+                )
+            })?;
+            let amount = Money::parse_amount(
+                &format!("{p}.amount"),
+                pm.get("amount").unwrap_or(&Value::Null),
+            )?;
             let reference = match pm.get("reference") {
                 None | Some(Value::Null) => None,
                 Some(r) => {
@@ -337,11 +389,19 @@ impl OrderRequest {
                     Some(r)
                 }
             };
-            payments.push(Payment { method, amount, reference });
+            payments.push(Payment {
+                method,
+                amount,
+                reference,
+            });
         }
         Ok(OrderRequest {
             external_id,
-            customer: Customer { email, name, locale },
+            customer: Customer {
+                email,
+                name,
+                locale,
+            },
             shipping_address,
             billing_address,
             currency,
@@ -365,10 +425,9 @@ impl OrderRequest {
         let country = self.shipping_address.country.clone();
         let mut lines: Vec<OrderLine> = Vec::with_capacity(self.lines.len());
         for (i, (line_id, sku, quantity, unit_price)) in self.lines.into_iter().enumerate() {
-            let product = ctx
-                .products
-                .get(&sku)
-                .ok_or_else(|| ApiError::invalid(format!("lines[{i}].sku"), format!("unknown sku {sku}")))?;
+            let product = ctx.products.get(&sku).ok_or_else(|| {
+                ApiError::invalid(format!("lines[{i}].sku"), format!("unknown sku {sku}"))
+            })?;
             let tax_rate = ctx
                 .tax_rates
                 .get(&(country.clone(), product.tax_class))
@@ -376,7 +435,11 @@ impl OrderRequest {
                 .ok_or_else(|| {
                     ApiError::invalid(
                         "shippingAddress.country",
-                        format!("no {} tax rate for {country} on {}", product.tax_class.as_str(), ctx.order_date),
+                        format!(
+                            "no {} tax rate for {country} on {}",
+                            product.tax_class.as_str(),
+                            ctx.order_date
+                        ),
                     )
                 })?;
             lines.push(OrderLine {
@@ -392,24 +455,37 @@ impl OrderRequest {
                 tax_class: product.tax_class,
                 tax_rate,
                 tax: Money::ZERO,
-                quantities: Quantities { open: quantity, ..Quantities::default() },
+                quantities: Quantities {
+                    open: quantity,
+                    ..Quantities::default()
+                },
             });
         }
         let merchandise: Money = lines.iter().map(|l| l.gross).sum();
         let discount_total: Money = self.discounts.iter().map(|d| d.amount).sum();
         if discount_total > merchandise {
-            return Err(ApiError::invalid("discounts", "the discounts exceed the merchandise gross"));
+            return Err(ApiError::invalid(
+                "discounts",
+                "the discounts exceed the merchandise gross",
+            ));
         }
         for (i, d) in self.discounts.iter().enumerate() {
             if d.min_order_value.is_some_and(|min| merchandise < min) {
                 return Err(ApiError::invalid(
                     format!("discounts[{i}].minOrderValue"),
-                    format!("discount {} needs a merchandise gross of at least {}", d.code, d.min_order_value.unwrap_or_default()),
+                    format!(
+                        "discount {} needs a merchandise gross of at least {}",
+                        d.code,
+                        d.min_order_value.unwrap_or_default()
+                    ),
                 ));
             }
             let grosses: Vec<Money> = lines.iter().map(|l| l.gross).collect();
             for (line, share) in lines.iter_mut().zip(allocate(d.amount, &grosses)) {
-                line.discount_shares.push(DiscountShare { code: d.code.clone(), amount: share });
+                line.discount_shares.push(DiscountShare {
+                    code: d.code.clone(),
+                    amount: share,
+                });
                 line.discount_share += share;
             }
         }
@@ -420,10 +496,18 @@ impl OrderRequest {
         let total: Money = lines.iter().map(|l| l.paid).sum::<Money>() + self.shipping_cost;
         let paid_total: Money = self.payments.iter().map(|p| p.amount).sum();
         if paid_total != total {
-            return Err(ApiError::invalid("payments", format!("payments add up to {paid_total}, the order total is {total}")));
+            return Err(ApiError::invalid(
+                "payments",
+                format!("payments add up to {paid_total}, the order total is {total}"),
+            ));
         }
         let (tax, shipping_tax) = tax_summary(&lines, self.shipping_cost);
-        let due = self.payments.iter().filter(|p| p.method == PaymentMethod::Invoice).map(|p| p.amount).sum();
+        let due = self
+            .payments
+            .iter()
+            .filter(|p| p.method == PaymentMethod::Invoice)
+            .map(|p| p.amount)
+            .sum();
         let totals = Totals {
             merchandise,
             discount: discount_total,
@@ -450,7 +534,11 @@ impl OrderRequest {
             shipping_cost: self.shipping_cost,
             payments: self.payments,
             totals,
-            history: vec![HistoryEntry { at: now, who, what: "order accepted".into() }],
+            history: vec![HistoryEntry {
+                at: now,
+                who,
+                what: "order accepted".into(),
+            }],
         })
     }
 }
@@ -467,7 +555,10 @@ pub fn allocate(amount: Money, weights: &[Money]) -> Vec<Money> {
     if weights.is_empty() {
         return Vec::new();
     }
-    let mut shares: Vec<Money> = weights.iter().map(|w| amount.pro_rata(w.amount(), total)).collect();
+    let mut shares: Vec<Money> = weights
+        .iter()
+        .map(|w| amount.pro_rata(w.amount(), total))
+        .collect();
     if total.is_zero() {
         shares = vec![Money::ZERO; weights.len()];
     }
@@ -503,7 +594,11 @@ pub fn tax_summary(lines: &[OrderLine], shipping: Money) -> (Vec<TaxLine>, Money
         shipping_tax += s_tax;
         let gross = *paid + share;
         let tax = *tax + s_tax;
-        out.push(TaxLine { rate: *rate, net: gross - tax, tax });
+        out.push(TaxLine {
+            rate: *rate,
+            net: gross - tax,
+            tax,
+        });
     }
     (out, shipping_tax)
 }
@@ -515,20 +610,27 @@ mod tests {
     use rust_decimal_macros::dec;
     use serde_json::json;
 
-    fn catalogue() -> (BTreeMap<String, Product>, BTreeMap<(String, TaxClass), TaxRates>) {
+    fn catalogue() -> (
+        BTreeMap<String, Product>,
+        BTreeMap<(String, TaxClass), TaxRates>,
+    ) {
         let mut products = BTreeMap::new();
         for sku in ["L1-SKU", "L2-SKU"] {
-            let p = from_body::<ProductInput>(json!({"name": sku, "taxClass": "standard", "group": "g",
-                "sources": [{"fulfillerId": "wh", "priority": 1}]}))
+            let p = from_body::<ProductInput>(
+                json!({"name": sku, "taxClass": "standard", "group": "g",
+                "sources": [{"fulfillerId": "wh", "priority": 1}]}),
+            )
             .unwrap()
             .validate(sku, |_| true)
             .unwrap();
             products.insert(sku.to_string(), p);
         }
-        let rates = from_body::<TaxRatesInput>(json!({"rates": [{"rate": "0.19", "validFrom": "2007-01-01"}]}))
-            .unwrap()
-            .validate("DE", "standard")
-            .unwrap();
+        let rates = from_body::<TaxRatesInput>(
+            json!({"rates": [{"rate": "0.19", "validFrom": "2007-01-01"}]}),
+        )
+        .unwrap()
+        .validate("DE", "standard")
+        .unwrap();
         let mut tax = BTreeMap::new();
         tax.insert(("DE".to_string(), TaxClass::Standard), rates);
         (products, tax)
@@ -551,7 +653,13 @@ mod tests {
             tax_rates: &tax_rates,
             order_date: NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
         };
-        OrderRequest::parse(&v)?.price(&ctx, "o1".into(), "web".into(), Utc::now(), "channel:web".into())
+        OrderRequest::parse(&v)?.price(
+            &ctx,
+            "o1".into(),
+            "web".into(),
+            Utc::now(),
+            "channel:web".into(),
+        )
     }
 
     #[test]
@@ -559,9 +667,18 @@ mod tests {
         let o = price(worked_example()).unwrap();
         let l1 = &o.lines[0];
         let l2 = &o.lines[1];
-        assert_eq!((l1.discount_share.to_string(), l2.discount_share.to_string()), ("3.85".into(), "1.15".into()));
-        assert_eq!((l1.paid.to_string(), l2.paid.to_string()), ("46.13".into(), "13.85".into()));
-        assert_eq!((l1.tax.to_string(), l2.tax.to_string()), ("7.37".into(), "2.21".into()));
+        assert_eq!(
+            (l1.discount_share.to_string(), l2.discount_share.to_string()),
+            ("3.85".into(), "1.15".into())
+        );
+        assert_eq!(
+            (l1.paid.to_string(), l2.paid.to_string()),
+            ("46.13".into(), "13.85".into())
+        );
+        assert_eq!(
+            (l1.tax.to_string(), l2.tax.to_string()),
+            ("7.37".into(), "2.21".into())
+        );
         assert_eq!(o.totals.total.to_string(), "63.88");
         assert_eq!(o.totals.shipping_tax.to_string(), "0.62");
         assert_eq!(o.totals.tax.len(), 1);
@@ -571,9 +688,16 @@ mod tests {
 
     #[test]
     fn allocation_remainder_goes_to_the_largest_line() {
-        let w = [Money::from_decimal(dec!(10)), Money::from_decimal(dec!(10)), Money::from_decimal(dec!(10))];
+        let w = [
+            Money::from_decimal(dec!(10)),
+            Money::from_decimal(dec!(10)),
+            Money::from_decimal(dec!(10)),
+        ];
         let s = allocate(Money::from_decimal(dec!(1.00)), &w);
-        assert_eq!(s.iter().map(|m| m.to_string()).collect::<Vec<_>>(), ["0.34", "0.33", "0.33"]);
+        assert_eq!(
+            s.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
+            ["0.34", "0.33", "0.33"]
+        );
         let w = [Money::from_decimal(dec!(1)), Money::from_decimal(dec!(2))];
         let s = allocate(Money::from_decimal(dec!(0.01)), &w);
         assert_eq!(s.iter().copied().sum::<Money>().to_string(), "0.01");
@@ -581,26 +705,65 @@ mod tests {
 
     #[test]
     fn refusals_name_their_field() {
-        let cases: Vec<(Box<dyn Fn(&mut Value)>, &str)> = vec![
-            (Box::new(|v| v["lines"][1]["sku"] = json!("NOPE")), "lines[1].sku"),
-            (Box::new(|v| v["lines"][0]["quantity"] = json!(0)), "lines[0].quantity"),
-            (Box::new(|v| v["lines"][0]["quantity"] = json!(1000)), "lines[0].quantity"),
-            (Box::new(|v| v["lines"][0]["quantity"] = json!(1.5)), "lines[0].quantity"),
-            (Box::new(|v| v["lines"][0]["unitPrice"] = json!("1.999")), "lines[0].unitPrice"),
-            (Box::new(|v| v["lines"][1]["lineId"] = json!("L1")), "lines[1].lineId"),
+        type Mutation = Box<dyn Fn(&mut Value)>;
+        let cases: Vec<(Mutation, &str)> = vec![
+            (
+                Box::new(|v| v["lines"][1]["sku"] = json!("NOPE")),
+                "lines[1].sku",
+            ),
+            (
+                Box::new(|v| v["lines"][0]["quantity"] = json!(0)),
+                "lines[0].quantity",
+            ),
+            (
+                Box::new(|v| v["lines"][0]["quantity"] = json!(1000)),
+                "lines[0].quantity",
+            ),
+            (
+                Box::new(|v| v["lines"][0]["quantity"] = json!(1.5)),
+                "lines[0].quantity",
+            ),
+            (
+                Box::new(|v| v["lines"][0]["unitPrice"] = json!("1.999")),
+                "lines[0].unitPrice",
+            ),
+            (
+                Box::new(|v| v["lines"][1]["lineId"] = json!("L1")),
+                "lines[1].lineId",
+            ),
             (Box::new(|v| v["lines"] = json!([])), "lines"),
             (Box::new(|v| v["currency"] = json!("JPY")), "currency"),
-            (Box::new(|v| v["shippingAddress"]["country"] = json!("XX")), "shippingAddress.country"),
-            (Box::new(|v| v["payments"][0]["amount"] = json!("63.87")), "payments"),
-            (Box::new(|v| v["discounts"][0]["amount"] = json!("100.00")), "discounts"),
-            (Box::new(|v| v["discounts"][0]["minOrderValue"] = json!("70.00")), "discounts[0].minOrderValue"),
-            (Box::new(|v| v["shippingCost"] = json!("-1.00")), "shippingCost"),
+            (
+                Box::new(|v| v["shippingAddress"]["country"] = json!("XX")),
+                "shippingAddress.country",
+            ),
+            (
+                Box::new(|v| v["payments"][0]["amount"] = json!("63.87")),
+                "payments",
+            ),
+            (
+                Box::new(|v| v["discounts"][0]["amount"] = json!("100.00")),
+                "discounts",
+            ),
+            (
+                Box::new(|v| v["discounts"][0]["minOrderValue"] = json!("70.00")),
+                "discounts[0].minOrderValue",
+            ),
+            (
+                Box::new(|v| v["shippingCost"] = json!("-1.00")),
+                "shippingCost",
+            ),
         ];
         for (mutate, field) in cases {
             let mut v = worked_example();
             mutate(&mut v);
             let e = price(v).unwrap_err();
-            assert_eq!((e.status, e.field.as_deref()), (422, Some(field)), "{}", e.message);
+            assert_eq!(
+                (e.status, e.field.as_deref()),
+                (422, Some(field)),
+                "{}",
+                e.message
+            );
         }
         let mut v = worked_example();
         v["lines"] = json!((0..101).map(|i| json!({"lineId": format!("L{i}"), "sku": "L1-SKU", "quantity": 1, "unitPrice": "1.00"})).collect::<Vec<_>>());
@@ -609,9 +772,17 @@ mod tests {
 
     #[test]
     fn line_status_is_the_state_of_most_units() {
-        let q = Quantities { open: 1, shipped: 2, ..Default::default() };
+        let q = Quantities {
+            open: 1,
+            shipped: 2,
+            ..Default::default()
+        };
         assert_eq!(q.status(), LineStatus::Shipped);
-        let q = Quantities { open: 1, shipped: 1, ..Default::default() };
+        let q = Quantities {
+            open: 1,
+            shipped: 1,
+            ..Default::default()
+        };
         assert_eq!(q.status(), LineStatus::Open);
     }
 }

@@ -7,18 +7,30 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Principal {
     /// Retailer staff; `name` is shown in histories.
-    Admin { name: String },
-    Channel { id: String },
-    Fulfiller { id: String },
+    Admin {
+        name: String,
+    },
+    Channel {
+        id: String,
+    },
+    Fulfiller {
+        id: String,
+    },
 }
 
 impl Principal {
     /// Parses API.md's principal notation: `admin`, `channel:<id>`, `fulfiller:<id>`.
     pub fn parse(s: &str, name: Option<&str>) -> Option<Self> {
         match s.split_once(':') {
-            None if s == "admin" => Some(Self::Admin { name: name.unwrap_or("admin").to_string() }),
-            Some(("channel", id)) if crate::ids::is_valid_id(id) => Some(Self::Channel { id: id.into() }),
-            Some(("fulfiller", id)) if crate::ids::is_valid_id(id) => Some(Self::Fulfiller { id: id.into() }),
+            None if s == "admin" => Some(Self::Admin {
+                name: name.unwrap_or("admin").to_string(),
+            }),
+            Some(("channel", id)) if crate::ids::is_valid_id(id) => {
+                Some(Self::Channel { id: id.into() })
+            }
+            Some(("fulfiller", id)) if crate::ids::is_valid_id(id) => {
+                Some(Self::Fulfiller { id: id.into() })
+            }
             _ => None,
         }
     }
@@ -75,7 +87,14 @@ mod tests {
         for s in ["admin", "channel:web-de", "fulfiller:acme"] {
             assert_eq!(Principal::parse(s, None).unwrap().notation(), s);
         }
-        for bad in ["", "root", "channel:", "channel:a b", "fulfiller", "warehouse:x"] {
+        for bad in [
+            "",
+            "root",
+            "channel:",
+            "channel:a b",
+            "fulfiller",
+            "warehouse:x",
+        ] {
             assert!(Principal::parse(bad, None).is_none(), "{bad}");
         }
     }

@@ -33,7 +33,13 @@ impl Alerts {
     }
 
     /// Opens an alert for (kind, subject); false when it is open already.
-    pub async fn open(&self, kind: &str, subject: &str, details: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    pub async fn open(
+        &self,
+        kind: &str,
+        subject: &str,
+        details: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
         let id = format!("{kind}#{subject}");
         let alert = Alert {
             id: id.clone(),
@@ -62,7 +68,12 @@ impl Alerts {
     }
 
     /// Resolves the alert for (kind, subject) if it is open; false when there was none open.
-    pub async fn resolve(&self, kind: &str, subject: &str, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    pub async fn resolve(
+        &self,
+        kind: &str,
+        subject: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
         let id = format!("{kind}#{subject}");
         let res = self
             .client
@@ -96,6 +107,10 @@ impl Alerts {
             .send()
             .await
             .context("listing alerts")?;
-        out.items.unwrap_or_default().into_iter().map(from_item).collect()
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect()
     }
 }

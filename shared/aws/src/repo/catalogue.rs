@@ -49,11 +49,19 @@ impl Catalogue {
         out.item.map(from_item).transpose()
     }
 
-    async fn get_many<T: DeserializeOwned>(&self, pk: &str, sks: impl IntoIterator<Item = String>) -> anyhow::Result<Vec<T>> {
+    async fn get_many<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+        sks: impl IntoIterator<Item = String>,
+    ) -> anyhow::Result<Vec<T>> {
         let mut keys: Vec<Item> = sks.into_iter().map(|sk| key(pk, &sk)).collect();
         keys.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
         keys.dedup();
-        batch_get(&self.client, &self.table, keys).await?.into_iter().map(from_item).collect()
+        batch_get(&self.client, &self.table, keys)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
     }
 
     pub async fn put_channel(&self, c: &Channel) -> anyhow::Result<()> {
@@ -68,17 +76,34 @@ impl Catalogue {
     pub async fn get_fulfiller(&self, id: &str) -> anyhow::Result<Option<Fulfiller>> {
         self.get("FULFILLER", id).await
     }
-    pub async fn get_fulfillers(&self, ids: impl IntoIterator<Item = String>) -> anyhow::Result<BTreeMap<String, Fulfiller>> {
-        Ok(self.get_many::<Fulfiller>("FULFILLER", ids).await?.into_iter().map(|f| (f.id.clone(), f)).collect())
+    pub async fn get_fulfillers(
+        &self,
+        ids: impl IntoIterator<Item = String>,
+    ) -> anyhow::Result<BTreeMap<String, Fulfiller>> {
+        Ok(self
+            .get_many::<Fulfiller>("FULFILLER", ids)
+            .await?
+            .into_iter()
+            .map(|f| (f.id.clone(), f))
+            .collect())
     }
     pub async fn put_product(&self, p: &Product) -> anyhow::Result<()> {
         self.put("PRODUCT", &p.sku, p).await
     }
-    pub async fn get_products(&self, skus: impl IntoIterator<Item = String>) -> anyhow::Result<BTreeMap<String, Product>> {
-        Ok(self.get_many::<Product>("PRODUCT", skus).await?.into_iter().map(|p| (p.sku.clone(), p)).collect())
+    pub async fn get_products(
+        &self,
+        skus: impl IntoIterator<Item = String>,
+    ) -> anyhow::Result<BTreeMap<String, Product>> {
+        Ok(self
+            .get_many::<Product>("PRODUCT", skus)
+            .await?
+            .into_iter()
+            .map(|p| (p.sku.clone(), p))
+            .collect())
     }
     pub async fn put_tax_rates(&self, t: &TaxRates) -> anyhow::Result<()> {
-        self.put("TAX", &format!("{}#{}", t.country, t.tax_class.as_str()), t).await
+        self.put("TAX", &format!("{}#{}", t.country, t.tax_class.as_str()), t)
+            .await
     }
     pub async fn get_tax_rates(
         &self,

@@ -4,7 +4,10 @@
 //! message can neither duplicate a delivery order nor reserve twice); get; list by order; list by
 //! fulfiller with an exact-status filter and pagination; set documents.
 
-use super::{decode_next_token, encode_next_token, from_item, is_transaction_condition_failure, n, s, to_item};
+use super::{
+    decode_next_token, encode_next_token, from_item, is_transaction_condition_failure, n, s,
+    to_item,
+};
 use anyhow::Context;
 use dropship_core::delivery::{DeliveryOrder, DeliveryStatus, DocumentRef};
 
@@ -86,11 +89,21 @@ impl DeliveryOrders {
         if items.is_empty() {
             return Ok(CreateOutcome::Created);
         }
-        match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
             Ok(_) => Ok(CreateOutcome::Created),
             Err(e) => match is_transaction_condition_failure(&e) {
-                Some(reasons) if reasons.iter().take(orders.len()).any(|failed| *failed) => Ok(CreateOutcome::AlreadyRouted),
-                Some(reasons) if reasons.iter().any(|failed| *failed) => Ok(CreateOutcome::StockChanged),
+                Some(reasons) if reasons.iter().take(orders.len()).any(|failed| *failed) => {
+                    Ok(CreateOutcome::AlreadyRouted)
+                }
+                Some(reasons) if reasons.iter().any(|failed| *failed) => {
+                    Ok(CreateOutcome::StockChanged)
+                }
                 _ => Err(e).context("creating delivery orders with their reservations"),
             },
         }
@@ -159,16 +172,36 @@ impl DeliveryOrders {
             .limit(limit)
             .set_exclusive_start_key(start);
         if let Some(st) = status {
-            let st = serde_json::to_value(st)?.as_str().unwrap_or_default().to_string();
-            q = q.filter_expression("#st = :st").expression_attribute_names("#st", "status").expression_attribute_values(":st", s(st));
+            let st = serde_json::to_value(st)?
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            q = q
+                .filter_expression("#st = :st")
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":st", s(st));
         }
-        let page = q.send().await.with_context(|| format!("listing delivery orders of {fulfiller_id}"))?;
-        let items = page.items.unwrap_or_default().into_iter().map(from_item).collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Some(Page { items, next_token: page.last_evaluated_key.as_ref().map(encode_next_token) }))
+        let page = q
+            .send()
+            .await
+            .with_context(|| format!("listing delivery orders of {fulfiller_id}"))?;
+        let items = page
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(Some(Page {
+            items,
+            next_token: page.last_evaluated_key.as_ref().map(encode_next_token),
+        }))
     }
 
     pub async fn set_documents(&self, id: &str, documents: &[DocumentRef]) -> anyhow::Result<()> {
-        let docs: Vec<super::Item> = documents.iter().map(|d| to_item(d, &[])).collect::<anyhow::Result<_>>()?;
+        let docs: Vec<super::Item> = documents
+            .iter()
+            .map(|d| to_item(d, &[]))
+            .collect::<anyhow::Result<_>>()?;
         self.client
             .update_item()
             .table_name(&self.table)
@@ -177,7 +210,11 @@ impl DeliveryOrders {
             .condition_expression("attribute_exists(id)")
             .expression_attribute_values(
                 ":d",
-                aws_sdk_dynamodb::types::AttributeValue::L(docs.into_iter().map(aws_sdk_dynamodb::types::AttributeValue::M).collect()),
+                aws_sdk_dynamodb::types::AttributeValue::L(
+                    docs.into_iter()
+                        .map(aws_sdk_dynamodb::types::AttributeValue::M)
+                        .collect(),
+                ),
             )
             .send()
             .await

@@ -18,7 +18,12 @@ impl Idempotency {
     }
 
     /// Claims `key` until `expires`; false when someone already holds an unexpired claim.
-    pub async fn claim(&self, key: &str, now: DateTime<Utc>, expires: DateTime<Utc>) -> anyhow::Result<bool> {
+    pub async fn claim(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
         let res = self
             .client
             .put_item()

@@ -17,7 +17,8 @@ pub type Item = HashMap<String, AttributeValue>;
 
 /// Serializes `value` into an item and adds the key attributes.
 pub fn to_item<T: serde::Serialize>(value: &T, keys: &[(&str, &str)]) -> anyhow::Result<Item> {
-    let mut item: Item = serde_dynamo::to_item(value).context("mapping a value to a DynamoDB item")?;
+    let mut item: Item =
+        serde_dynamo::to_item(value).context("mapping a value to a DynamoDB item")?;
     for (k, v) in keys {
         item.insert((*k).to_string(), AttributeValue::S((*v).to_string()));
     }
@@ -41,12 +42,16 @@ pub fn is_condition_failure<E, R>(err: &aws_sdk_dynamodb::error::SdkError<E, R>)
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
 {
-    err.as_service_error().and_then(|e| e.code()).is_some_and(|c| c == "ConditionalCheckFailedException")
+    err.as_service_error()
+        .and_then(|e| e.code())
+        .is_some_and(|c| c == "ConditionalCheckFailedException")
 }
 
 /// True when a transaction was cancelled because one of its conditions did not hold.
 pub fn is_transaction_condition_failure(
-    err: &aws_sdk_dynamodb::error::SdkError<aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError>,
+    err: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+    >,
 ) -> Option<Vec<bool>> {
     match err.as_service_error() {
         Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(e)) => Some(
@@ -60,11 +65,20 @@ pub fn is_transaction_condition_failure(
 }
 
 /// Reads many items by key with BatchGetItem: one call per 100 keys, retrying unprocessed keys.
-pub async fn batch_get(client: &aws_sdk_dynamodb::Client, table: &str, keys: Vec<Item>) -> anyhow::Result<Vec<Item>> {
+pub async fn batch_get(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    keys: Vec<Item>,
+) -> anyhow::Result<Vec<Item>> {
     use aws_sdk_dynamodb::types::KeysAndAttributes;
     let mut out = Vec::with_capacity(keys.len());
     for chunk in keys.chunks(100) {
-        let mut pending = Some(KeysAndAttributes::builder().set_keys(Some(chunk.to_vec())).build().context("batch keys")?);
+        let mut pending = Some(
+            KeysAndAttributes::builder()
+                .set_keys(Some(chunk.to_vec()))
+                .build()
+                .context("batch keys")?,
+        );
         let mut attempts = 0;
         while let Some(request) = pending.take() {
             attempts += 1;
@@ -77,9 +91,16 @@ pub async fn batch_get(client: &aws_sdk_dynamodb::Client, table: &str, keys: Vec
             if let Some(items) = resp.responses().and_then(|r| r.get(table)) {
                 out.extend(items.iter().cloned());
             }
-            pending = resp.unprocessed_keys().and_then(|u| u.get(table)).cloned().filter(|k| !k.keys().is_empty());
+            pending = resp
+                .unprocessed_keys()
+                .and_then(|u| u.get(table))
+                .cloned()
+                .filter(|k| !k.keys().is_empty());
             if pending.is_some() {
-                anyhow::ensure!(attempts < 8, "BatchGetItem on {table} kept leaving keys unprocessed");
+                anyhow::ensure!(
+                    attempts < 8,
+                    "BatchGetItem on {table} kept leaving keys unprocessed"
+                );
                 tokio::time::sleep(std::time::Duration::from_millis(25 << attempts)).await;
             }
         }
@@ -90,15 +111,25 @@ pub async fn batch_get(client: &aws_sdk_dynamodb::Client, table: &str, keys: Vec
 /// A list's `nextToken`: the opaque, URL-safe form of DynamoDB's LastEvaluatedKey.
 pub fn encode_next_token(key: &Item) -> String {
     use base64::Engine;
-    let plain: std::collections::BTreeMap<&str, &str> =
-        key.iter().filter_map(|(k, v)| v.as_s().ok().map(|s| (k.as_str(), s.as_str()))).collect();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&plain).unwrap_or_default())
+    let plain: std::collections::BTreeMap<&str, &str> = key
+        .iter()
+        .filter_map(|(k, v)| v.as_s().ok().map(|s| (k.as_str(), s.as_str())))
+        .collect();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(&plain).unwrap_or_default())
 }
 
 /// The key back from a `nextToken`; None when the token is not one of ours.
 pub fn decode_next_token(token: &str) -> Option<Item> {
     use base64::Engine;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
     let plain: std::collections::BTreeMap<String, String> = serde_json::from_slice(&bytes).ok()?;
-    Some(plain.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect())
+    Some(
+        plain
+            .into_iter()
+            .map(|(k, v)| (k, AttributeValue::S(v)))
+            .collect(),
+    )
 }

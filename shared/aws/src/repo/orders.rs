@@ -31,7 +31,14 @@ impl Orders {
 
     fn order_item(order: &Order) -> anyhow::Result<super::Item> {
         let created = format!("{}#{}", order.created_at.to_rfc3339(), order.id);
-        to_item(order, &[("pk", &format!("ORDER#{}", order.id)), ("gsi1pk", "ORDERS"), ("gsi1sk", &created)])
+        to_item(
+            order,
+            &[
+                ("pk", &format!("ORDER#{}", order.id)),
+                ("gsi1pk", "ORDERS"),
+                ("gsi1sk", &created),
+            ],
+        )
     }
 
     pub async fn create(&self, order: &Order) -> anyhow::Result<CreateOutcome> {
@@ -54,13 +61,20 @@ impl Orders {
                 .item("pk", s(format!("OUTBOX#{}", order.id)))
                 .item("orderId", s(&order.id))
                 .item("gsi1pk", s("OUTBOX"))
-                .item("gsi1sk", s(format!("{}#{}", order.created_at.to_rfc3339(), order.id)))
+                .item(
+                    "gsi1sk",
+                    s(format!("{}#{}", order.created_at.to_rfc3339(), order.id)),
+                )
                 .build()?,
         ];
         let res = self
             .client
             .transact_write_items()
-            .set_transact_items(Some(puts.into_iter().map(|p| TransactWriteItem::builder().put(p).build()).collect()))
+            .set_transact_items(Some(
+                puts.into_iter()
+                    .map(|p| TransactWriteItem::builder().put(p).build())
+                    .collect(),
+            ))
             .send()
             .await;
         match res {
@@ -128,7 +142,11 @@ impl Orders {
     }
 
     /// Orders whose routing message may not have been sent, created before `before`, oldest first.
-    pub async fn pending_outbox(&self, before: chrono::DateTime<chrono::Utc>, limit: i32) -> anyhow::Result<Vec<String>> {
+    pub async fn pending_outbox(
+        &self,
+        before: chrono::DateTime<chrono::Utc>,
+        limit: i32,
+    ) -> anyhow::Result<Vec<String>> {
         let out = self
             .client
             .query()

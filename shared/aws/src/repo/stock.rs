@@ -38,13 +38,21 @@ impl Stock {
         &self.table
     }
 
-    pub async fn get_many(&self, keys: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<BTreeMap<(String, String), StockLevel>> {
+    pub async fn get_many(
+        &self,
+        keys: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<BTreeMap<(String, String), StockLevel>> {
         let mut keys: Vec<(String, String)> = keys.into_iter().collect();
         keys.sort();
         keys.dedup();
         let items = keys
             .into_iter()
-            .map(|(f, sku)| Item::from([("fulfillerId".to_string(), s(f)), ("sku".to_string(), s(sku))]))
+            .map(|(f, sku)| {
+                Item::from([
+                    ("fulfillerId".to_string(), s(f)),
+                    ("sku".to_string(), s(sku)),
+                ])
+            })
             .collect();
         let mut out = BTreeMap::new();
         for item in batch_get(&self.client, &self.table, items).await? {
@@ -55,7 +63,14 @@ impl Stock {
     }
 
     /// Applies an absolute count taken at `as_of`; false when a newer count was applied already.
-    pub async fn apply_count(&self, fulfiller_id: &str, sku: &str, available: u32, as_of: DateTime<Utc>, now: DateTime<Utc>) -> anyhow::Result<bool> {
+    pub async fn apply_count(
+        &self,
+        fulfiller_id: &str,
+        sku: &str,
+        available: u32,
+        as_of: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
         let res = self
             .client
             .update_item()
@@ -76,7 +91,9 @@ impl Stock {
         match res {
             Ok(_) => Ok(true),
             Err(e) if super::is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(e).with_context(|| format!("applying the stock count of {fulfiller_id}/{sku}")),
+            Err(e) => {
+                Err(e).with_context(|| format!("applying the stock count of {fulfiller_id}/{sku}"))
+            }
         }
     }
 

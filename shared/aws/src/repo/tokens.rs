@@ -16,7 +16,11 @@ pub fn sha256_hex(secret: &str) -> String {
 
 /// A new random secret: 256 bits, hex (fits API.md's id alphabet, 64 characters).
 pub fn new_secret() -> String {
-    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,7 +68,10 @@ impl Tokens {
 
     /// The principal of a presented bearer token, if it is known and not revoked.
     pub async fn find_token(&self, token: &str) -> anyhow::Result<Option<TokenRecord>> {
-        self.get_item(format!("TOKEN#{}", sha256_hex(token))).await?.map(from_item).transpose()
+        self.get_item(format!("TOKEN#{}", sha256_hex(token)))
+            .await?
+            .map(from_item)
+            .transpose()
     }
 
     /// Stores a new token (hash only) and its id for revocation, in one transaction.
@@ -75,7 +82,10 @@ impl Tokens {
         let id_pk = format!("TOKENID#{}", record.token_id);
         let puts = [
             to_item(record, &[("pk", &token_pk)])?,
-            Item::from([("pk".to_string(), s(&id_pk)), ("hash".to_string(), s(&hash))]),
+            Item::from([
+                ("pk".to_string(), s(&id_pk)),
+                ("hash".to_string(), s(&hash)),
+            ]),
         ];
         let mut items = Vec::with_capacity(2);
         for item in puts {
@@ -92,7 +102,12 @@ impl Tokens {
                     .build(),
             );
         }
-        self.client.transact_write_items().set_transact_items(Some(items)).send().await.context("storing a token")?;
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .context("storing a token")?;
         Ok(())
     }
 
@@ -101,7 +116,11 @@ impl Tokens {
         let Some(item) = self.get_item(format!("TOKENID#{token_id}")).await? else {
             return Ok(false);
         };
-        let hash = item.get("hash").and_then(|h| h.as_s().ok()).cloned().unwrap_or_default();
+        let hash = item
+            .get("hash")
+            .and_then(|h| h.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
         for pk in [format!("TOKEN#{hash}"), format!("TOKENID#{token_id}")] {
             self.client
                 .delete_item()
@@ -122,7 +141,16 @@ impl Tokens {
         for link in links {
             let id = new_secret();
             let item = to_item(link, &[("pk", &format!("LINK#{}", sha256_hex(&id)))])?;
-            writes.push(WriteRequest::builder().put_request(PutRequest::builder().set_item(Some(item)).build().context("link put")?).build());
+            writes.push(
+                WriteRequest::builder()
+                    .put_request(
+                        PutRequest::builder()
+                            .set_item(Some(item))
+                            .build()
+                            .context("link put")?,
+                    )
+                    .build(),
+            );
             ids.push(id);
         }
         for chunk in writes.chunks(25) {
@@ -137,9 +165,16 @@ impl Tokens {
                     .send()
                     .await
                     .context("storing document links")?;
-                pending = out.unprocessed_items().and_then(|u| u.get(&self.table)).cloned().filter(|v| !v.is_empty());
+                pending = out
+                    .unprocessed_items()
+                    .and_then(|u| u.get(&self.table))
+                    .cloned()
+                    .filter(|v| !v.is_empty());
                 if pending.is_some() {
-                    anyhow::ensure!(attempts < 8, "BatchWriteItem kept leaving document links unprocessed");
+                    anyhow::ensure!(
+                        attempts < 8,
+                        "BatchWriteItem kept leaving document links unprocessed"
+                    );
                     tokio::time::sleep(std::time::Duration::from_millis(25 << attempts)).await;
                 }
             }
@@ -148,8 +183,16 @@ impl Tokens {
     }
 
     /// The document a link points to, if the link exists and has not expired at `now`.
-    pub async fn find_link(&self, link_id: &str, now: DateTime<Utc>) -> anyhow::Result<Option<DocumentLink>> {
-        let link: Option<DocumentLink> = self.get_item(format!("LINK#{}", sha256_hex(link_id))).await?.map(from_item).transpose()?;
+    pub async fn find_link(
+        &self,
+        link_id: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Option<DocumentLink>> {
+        let link: Option<DocumentLink> = self
+            .get_item(format!("LINK#{}", sha256_hex(link_id)))
+            .await?
+            .map(from_item)
+            .transpose()?;
         Ok(link.filter(|l| l.expires_at > now))
     }
 }
