@@ -9,6 +9,7 @@ pub mod messages;
 pub mod money;
 pub mod order;
 pub mod principal;
+pub mod refund;
 pub mod routing;
 pub mod stock;
 pub mod views;
