@@ -1,16 +1,18 @@
 //! The retailer's configuration and oversight API: channels, fulfillers, tokens, products, tax
-//! rates, branding, and the full view of an order.
+//! rates, branding, refund policy, the order list and the full view of an order.
 
 use chrono::Utc;
 use dropship_aws::http::{self, json, json_body, path_param, HandlerResult};
 use dropship_aws::mailer::Mailer;
 use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
-use dropship_aws::repo::orders::Orders;
+use dropship_aws::repo::orders::{OrderFilter, Orders};
 use dropship_aws::repo::tokens::{new_secret, TokenRecord, Tokens};
 use dropship_core::catalogue::{
-    from_body, BrandingInput, ChannelInput, FulfillerInput, ProductInput, TaxRatesInput,
+    day_bounds, from_body, BrandingInput, ChannelInput, FulfillerInput, ProductInput,
+    RefundPolicyInput, TaxRatesInput,
 };
+use dropship_core::order::OrderStatus;
 use dropship_core::principal::require_admin;
 use dropship_core::{ApiError, Principal};
 use lambda_http::{Body, Request, Response};
@@ -93,6 +95,12 @@ impl AdminApi {
                 self.catalogue.put_branding(&b).await?;
                 json(200, &b)
             }
+            "PUT /admin/refund-policy" => {
+                let p = from_body::<RefundPolicyInput>(json_body(&req)?)?.validate()?;
+                self.catalogue.put_refund_policy(&p).await?;
+                json(200, &p)
+            }
+            "GET /admin/orders" => self.list_orders(&req).await,
             "POST /admin/tokens" => self.create_token(&req, &admin).await,
             "DELETE /admin/tokens/{tokenId}" => {
                 let id = path_param(&req, "tokenId")?;
@@ -117,6 +125,74 @@ impl AdminApi {
             }
             _ => Err(ApiError::not_found("route").into()),
         }
+    }
+
+    async fn list_orders(&self, req: &Request) -> HandlerResult {
+        use dropship_aws::http::query_param;
+        let status = match query_param(req, "status") {
+            None => None,
+            Some(st) => {
+                serde_json::from_value::<OrderStatus>(json!(st)).map_err(|_| {
+                    ApiError::invalid(
+                        "status",
+                        "status must be accepted, routed, backordered, partially_shipped, shipped or cancelled",
+                    )
+                })?;
+                Some(st)
+            }
+        };
+        let channel_id = query_param(req, "channel");
+        if let Some(c) = &channel_id {
+            dropship_core::ids::check_id("channel", c)?;
+        }
+        let date = |name: &str| -> Result<Option<chrono::NaiveDate>, ApiError> {
+            query_param(req, name)
+                .map(|d| {
+                    chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| {
+                        ApiError::invalid(name, format!("{name} must be a date YYYY-MM-DD"))
+                    })
+                })
+                .transpose()
+        };
+        let (from, to) = (date("from")?, date("to")?);
+        if let (Some(f), Some(t)) = (from, to) {
+            if t < f {
+                return Err(ApiError::invalid("to", "to is before from").into());
+            }
+        }
+        let time_zone = self
+            .catalogue
+            .get_branding()
+            .await?
+            .map(|b| b.time_zone)
+            .unwrap_or_else(|| "Europe/Berlin".into());
+        let (from, to) = day_bounds(from, to, &time_zone);
+        let filter = OrderFilter {
+            status,
+            channel_id,
+            from,
+            to,
+        };
+        let next = query_param(req, "nextToken");
+        let (orders, next_token) = self
+            .orders
+            .list(&filter, http::limit(req)?, next.as_deref())
+            .await?
+            .ok_or_else(|| ApiError::invalid("nextToken", "nextToken is not valid"))?;
+        let items: Vec<_> = orders
+            .iter()
+            .map(|o| {
+                json!({"id": o.id, "orderId": o.id, "externalId": o.external_id, "channelId": o.channel_id,
+                    "status": o.status, "currency": o.currency, "total": o.totals.total,
+                    "customer": {"name": o.customer.name, "email": o.customer.email},
+                    "orderedAt": o.ordered_at, "createdAt": o.created_at})
+            })
+            .collect();
+        let mut body = json!({ "items": items });
+        if let Some(t) = next_token {
+            body["nextToken"] = json!(t);
+        }
+        json(200, &body)
     }
 
     async fn create_token(&self, req: &Request, admin: &str) -> HandlerResult {

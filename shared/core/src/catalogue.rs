@@ -582,3 +582,102 @@ mod date_tests {
         assert!(is_time_zone("Europe/Vienna") && !is_time_zone("Mars/Olympus"));
     }
 }
+
+/// How refunds are split over payments and how long returns are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundPolicy {
+    pub allocation: crate::refund::Allocation,
+    pub return_window_days: u32,
+}
+
+impl Default for RefundPolicy {
+    fn default() -> Self {
+        Self {
+            allocation: crate::refund::Allocation::ProRata,
+            return_window_days: 14,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RefundPolicyInput {
+    pub allocation: Option<crate::refund::Allocation>,
+    pub return_window_days: Option<u32>,
+}
+
+impl RefundPolicyInput {
+    pub fn validate(self) -> Result<RefundPolicy, ApiError> {
+        let return_window_days = self.return_window_days.unwrap_or(14);
+        if !(1..=365).contains(&return_window_days) {
+            return Err(ApiError::invalid(
+                "returnWindowDays",
+                "returnWindowDays must be 1..365",
+            ));
+        }
+        Ok(RefundPolicy {
+            allocation: self.allocation.unwrap_or_default(),
+            return_window_days,
+        })
+    }
+}
+
+/// The UTC instants a date range (`from`, `to`, both ends included) covers in `time_zone`.
+pub fn day_bounds(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    time_zone: &str,
+) -> (
+    Option<chrono::DateTime<chrono::Utc>>,
+    Option<chrono::DateTime<chrono::Utc>>,
+) {
+    use chrono::TimeZone;
+    let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Europe::Berlin);
+    let start = |d: NaiveDate| {
+        tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap_or_default())
+            .earliest()
+            .map(|t| t.with_timezone(&chrono::Utc))
+    };
+    let lo = from.and_then(start);
+    // The end of `to` is the start of the next day, less a microsecond.
+    let hi = to
+        .and_then(|d| d.succ_opt())
+        .and_then(start)
+        .map(|t| t - chrono::Duration::microseconds(1));
+    (lo, hi)
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    #[test]
+    fn refund_policy_defaults_and_bounds() {
+        let p = from_body::<RefundPolicyInput>(serde_json::json!({}))
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert_eq!(p, RefundPolicy::default());
+        assert!(
+            from_body::<RefundPolicyInput>(serde_json::json!({"allocation": "sideways"})).is_err()
+        );
+        let e = from_body::<RefundPolicyInput>(serde_json::json!({"returnWindowDays": 0}))
+            .unwrap()
+            .validate()
+            .unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("returnWindowDays"));
+    }
+
+    #[test]
+    fn day_bounds_are_local_days() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let (lo, hi) = day_bounds(
+            Some(d("2026-07-01")),
+            Some(d("2026-07-01")),
+            "Europe/Berlin",
+        );
+        assert_eq!(lo.unwrap().to_rfc3339(), "2026-06-30T22:00:00+00:00");
+        assert_eq!(hi.unwrap().to_rfc3339(), "2026-07-01T21:59:59.999999+00:00");
+    }
+}

@@ -1,12 +1,14 @@
 //! Catalogue table: the retailer's configuration, one item per thing.
-//! Keys: pk = kind (`CHANNEL`, `FULFILLER`, `PRODUCT`, `TAX`, `BRANDING`), sk = its id
-//! (`TAX`: `<country>#<taxClass>`, `BRANDING`: `current`).
+//! Keys: pk = kind (`CHANNEL`, `FULFILLER`, `PRODUCT`, `TAX`, `BRANDING`, `POLICY`), sk = its id
+//! (`TAX`: `<country>#<taxClass>`, `BRANDING`: `current`, `POLICY`: `refund`).
 //! Access: get one; batch-get many of a kind (products and tax rates of an order, fulfillers of
 //! a product); put (last write wins: PUT is a full replace).
 
 use super::{batch_get, from_item, s, to_item, Item};
 use anyhow::Context;
-use dropship_core::catalogue::{Branding, Channel, Fulfiller, Product, TaxClass, TaxRates};
+use dropship_core::catalogue::{
+    Branding, Channel, Fulfiller, Product, RefundPolicy, TaxClass, TaxRates,
+};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -122,5 +124,12 @@ impl Catalogue {
     }
     pub async fn get_branding(&self) -> anyhow::Result<Option<Branding>> {
         self.get("BRANDING", "current").await
+    }
+    pub async fn put_refund_policy(&self, p: &RefundPolicy) -> anyhow::Result<()> {
+        self.put("POLICY", "refund", p).await
+    }
+    /// The refund policy, or API.md's defaults when none was set.
+    pub async fn get_refund_policy(&self) -> anyhow::Result<RefundPolicy> {
+        Ok(self.get("POLICY", "refund").await?.unwrap_or_default())
     }
 }

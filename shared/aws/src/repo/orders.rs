@@ -10,6 +10,21 @@ use super::{from_item, is_transaction_condition_failure, s, to_item};
 use anyhow::Context;
 use dropship_core::order::Order;
 
+/// A fixed-width UTC timestamp, so that sort keys compare as times.
+pub fn sort_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Filters of the admin order list.
+#[derive(Debug, Clone, Default)]
+pub struct OrderFilter {
+    pub status: Option<String>,
+    pub channel_id: Option<String>,
+    /// Inclusive UTC bounds of the creation time.
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Orders {
     client: aws_sdk_dynamodb::Client,
@@ -30,7 +45,7 @@ impl Orders {
     }
 
     fn order_item(order: &Order) -> anyhow::Result<super::Item> {
-        let created = format!("{}#{}", order.created_at.to_rfc3339(), order.id);
+        let created = format!("{}#{}", sort_time(order.created_at), order.id);
         to_item(
             order,
             &[
@@ -63,7 +78,7 @@ impl Orders {
                 .item("gsi1pk", s("OUTBOX"))
                 .item(
                     "gsi1sk",
-                    s(format!("{}#{}", order.created_at.to_rfc3339(), order.id)),
+                    s(format!("{}#{}", sort_time(order.created_at), order.id)),
                 )
                 .build()?,
         ];
@@ -154,7 +169,7 @@ impl Orders {
             .index_name("byCreated")
             .key_condition_expression("gsi1pk = :o AND gsi1sk < :before")
             .expression_attribute_values(":o", s("OUTBOX"))
-            .expression_attribute_values(":before", s(before.to_rfc3339()))
+            .expression_attribute_values(":before", s(sort_time(before)))
             .limit(limit)
             .send()
             .await
@@ -165,5 +180,68 @@ impl Orders {
             .into_iter()
             .filter_map(|i| i.get("orderId").and_then(|v| v.as_s().ok()).cloned())
             .collect())
+    }
+}
+
+impl Orders {
+    /// Orders newest first, filtered; `None` when `next_token` is not one of ours.
+    pub async fn list(
+        &self,
+        filter: &OrderFilter,
+        limit: i32,
+        next_token: Option<&str>,
+    ) -> anyhow::Result<Option<(Vec<Order>, Option<String>)>> {
+        let start = match next_token {
+            Some(t) => match super::decode_next_token(t) {
+                Some(k) => Some(k),
+                None => return Ok(None),
+            },
+            None => None,
+        };
+        // Bounds on the sort key `<time>#<id>`: "~" sorts after every id character.
+        let lower = filter.from.map(|t| sort_time(t)).unwrap_or_default();
+        let upper = filter
+            .to
+            .map(|t| format!("{}~", sort_time(t)))
+            .unwrap_or_else(|| "~".into());
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("byCreated")
+            .key_condition_expression("gsi1pk = :o AND gsi1sk BETWEEN :lo AND :hi")
+            .expression_attribute_values(":o", s("ORDERS"))
+            .expression_attribute_values(":lo", s(lower))
+            .expression_attribute_values(":hi", s(upper))
+            .scan_index_forward(false)
+            .limit(limit)
+            .set_exclusive_start_key(start);
+        let mut conditions = Vec::new();
+        if let Some(st) = &filter.status {
+            conditions.push("#st = :st");
+            q = q
+                .expression_attribute_names("#st", "status")
+                .expression_attribute_values(":st", s(st));
+        }
+        if let Some(c) = &filter.channel_id {
+            conditions.push("channelId = :ch");
+            q = q.expression_attribute_values(":ch", s(c));
+        }
+        if !conditions.is_empty() {
+            q = q.filter_expression(conditions.join(" AND "));
+        }
+        let page = q.send().await.context("listing orders")?;
+        let items = page
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect::<anyhow::Result<Vec<Order>>>()?;
+        Ok(Some((
+            items,
+            page.last_evaluated_key
+                .as_ref()
+                .map(super::encode_next_token),
+        )))
     }
 }
