@@ -209,6 +209,7 @@ mod tests {
                 name: "Tischleuchte".into(),
                 quantity: 2,
                 shipped: 0,
+                cancelled: 0,
             }],
             created_at: now,
             due_at: now,
@@ -216,6 +217,7 @@ mod tests {
             documents: vec![],
             carrier: None,
             tracking_number: None,
+            version: 0,
         };
         let pdf = delivery_note(&branding, &order, &delivery).unwrap();
         assert!(pdf.starts_with(b"%PDF-"));

@@ -10,14 +10,15 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{Duration, Utc};
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::catalogue::Catalogue;
-use dropship_aws::repo::delivery_orders::{CreateOutcome, DeliveryOrders, Reservation};
+use dropship_aws::repo::changes::{self, Change, Outcome, StockMove, Tables};
+use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::stock::Stock;
 use dropship_aws::sqs_batch;
 use dropship_core::catalogue::FulfillerKind;
 use dropship_core::delivery::{DeliveryLine, DeliveryOrder, DeliveryStatus};
 use dropship_core::messages::{GenerateDocuments, RouteOrder};
-use dropship_core::order::{HistoryEntry, Order, OrderStatus};
+use dropship_core::order::{Order, OrderStatus};
 use dropship_core::routing::{route, Candidate, LineDemand, RoutingPlan};
 use std::collections::BTreeMap;
 
@@ -27,6 +28,8 @@ pub struct SplitRouter {
     pub delivery_orders: DeliveryOrders,
     pub stock: Stock,
     pub documents_queue: Queue,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub tables: Tables,
 }
 
 /// Attempts when stock moves between reading it and reserving it.
@@ -41,7 +44,13 @@ impl SplitRouter {
             catalogue: Catalogue::new(ddb.clone(), env("CATALOGUE_TABLE")?),
             orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
             delivery_orders: DeliveryOrders::new(ddb.clone(), env("DELIVERY_ORDERS_TABLE")?),
-            stock: Stock::new(ddb, env("STOCK_TABLE")?),
+            stock: Stock::new(ddb.clone(), env("STOCK_TABLE")?),
+            dynamodb: ddb,
+            tables: Tables {
+                orders: env("ORDERS_TABLE")?,
+                delivery_orders: env("DELIVERY_ORDERS_TABLE")?,
+                stock: env("STOCK_TABLE")?,
+            },
             documents_queue: Queue::new(
                 aws_sdk_sqs::Client::new(&cfg),
                 env("DOCUMENTS_QUEUE_URL")?,
@@ -119,7 +128,8 @@ impl SplitRouter {
                     LineDemand {
                         line_id: l.line_id.clone(),
                         sku: l.sku.clone(),
-                        quantity: l.quantity,
+                        // Only what is still open: units cancelled before routing are not routed.
+                        quantity: l.quantities.open,
                         allow_backorder: product.is_some_and(|p| p.allow_backorder),
                         candidates,
                     }
@@ -129,21 +139,33 @@ impl SplitRouter {
             let now = Utc::now();
             let deliveries = delivery_orders_for(order, &plan, &fulfillers, now);
             let reservations = reservations_for(order, &plan);
-            match self
-                .delivery_orders
-                .create_with_reservations(self.stock.table(), &deliveries, &reservations)
-                .await?
-            {
-                CreateOutcome::Created => {
-                    self.record_routing(order, &plan, deliveries.len()).await?;
+            let mut routed = order.clone();
+            apply_plan(&mut routed, &plan);
+            routed.record(
+                now,
+                "system:split-router",
+                format!("routed into {} delivery order(s)", deliveries.len()),
+            );
+            let change = Change {
+                order: Some(&routed),
+                new_deliveries: &deliveries,
+                reserve: &reservations,
+                ..Change::default()
+            };
+            match changes::commit(&self.dynamodb, &self.tables, change).await? {
+                Outcome::Committed => {
                     tracing::info!(order_id = %order.id, delivery_orders = deliveries.len(), backordered = plan.backordered.len(), unroutable = plan.unroutable.len(), "order split");
                     return Ok(deliveries);
                 }
-                CreateOutcome::AlreadyRouted => {
+                Outcome::AlreadyExists => {
                     return self.delivery_orders.list_by_order(&order.id).await
                 }
-                CreateOutcome::StockChanged => {
-                    tracing::warn!(order_id = %order.id, attempt, "stock moved while reserving; planning again");
+                Outcome::StockChanged => {
+                    tracing::warn!(order_id = %order.id, attempt, "stock moved while reserving; planning again")
+                }
+                // The order changed meanwhile (a cancellation): the retried message sees the new state.
+                Outcome::Stale => {
+                    anyhow::bail!("order {} changed while it was being routed", order.id)
                 }
             }
         }
@@ -151,22 +173,6 @@ impl SplitRouter {
             "stock kept moving while routing order {}; the message will be retried",
             order.id
         )
-    }
-
-    async fn record_routing(
-        &self,
-        order: &Order,
-        plan: &RoutingPlan,
-        delivery_orders: usize,
-    ) -> anyhow::Result<()> {
-        let mut order = order.clone();
-        apply_plan(&mut order, plan);
-        order.history.push(HistoryEntry {
-            at: Utc::now(),
-            who: "system:split-router".into(),
-            what: format!("routed into {delivery_orders} delivery order(s)"),
-        });
-        self.orders.put(&order).await
     }
 }
 
@@ -202,6 +208,7 @@ pub fn delivery_orders_for(
                             name: l.name.clone(),
                             quantity: *qty,
                             shipped: 0,
+                            cancelled: 0,
                         })
                     })
                     .collect(),
@@ -210,13 +217,14 @@ pub fn delivery_orders_for(
                 documents: Vec::new(),
                 carrier: None,
                 tracking_number: None,
+                version: 0,
             }
         })
         .collect()
 }
 
 /// The stock to reserve: units per (fulfiller, sku), summed over lines.
-pub fn reservations_for(order: &Order, plan: &RoutingPlan) -> Vec<Reservation> {
+pub fn reservations_for(order: &Order, plan: &RoutingPlan) -> Vec<StockMove> {
     let mut sum: BTreeMap<(String, String), u32> = BTreeMap::new();
     for (fulfiller_id, lines) in &plan.shipments {
         for (line_id, qty) in lines {
@@ -227,7 +235,7 @@ pub fn reservations_for(order: &Order, plan: &RoutingPlan) -> Vec<Reservation> {
         }
     }
     sum.into_iter()
-        .map(|((fulfiller_id, sku), quantity)| Reservation {
+        .map(|((fulfiller_id, sku), quantity)| StockMove {
             fulfiller_id,
             sku,
             quantity,
@@ -249,18 +257,7 @@ pub fn apply_plan(order: &mut Order, plan: &RoutingPlan) {
             l.quantities.cancelled += qty;
         }
     }
-    let all_cancelled = order
-        .lines
-        .iter()
-        .all(|l| l.quantities.cancelled == l.quantity);
-    let any_backordered = order.lines.iter().any(|l| l.quantities.backordered > 0);
-    order.status = if all_cancelled {
-        OrderStatus::Cancelled
-    } else if any_backordered {
-        OrderStatus::Backordered
-    } else {
-        OrderStatus::Routed
-    };
+    order.status = order.derive_status(true);
 }
 
 #[cfg(test)]
@@ -294,6 +291,12 @@ mod tests {
                 aws_sdk_sqs::Client::new(&cfg),
                 "http://127.0.0.1:9/q".into(),
             ),
+            dynamodb: aws_sdk_dynamodb::Client::new(&cfg),
+            tables: Tables {
+                orders: "OrdersTable".into(),
+                delivery_orders: "DeliveryOrdersTable".into(),
+                stock: "StockTable".into(),
+            },
         };
         let mut event = batch_with_poison();
         // The good message needs the emulator (tests/tests/handlers.rs); here only the poison.

@@ -55,6 +55,16 @@ pub struct DeliveryLine {
     pub name: String,
     pub quantity: u32,
     pub shipped: u32,
+    /// Units the customer cancelled after this delivery order was made.
+    #[serde(default)]
+    pub cancelled: u32,
+}
+
+impl DeliveryLine {
+    /// Units still to ship.
+    pub fn open(&self) -> u32 {
+        self.quantity - self.shipped - self.cancelled
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,9 +86,35 @@ pub struct DeliveryOrder {
     pub carrier: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
+    /// Optimistic-concurrency version: every full write is conditional on the version it read.
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl DeliveryOrder {
+    /// True while the fulfiller can still ship something of it.
+    pub fn is_active(&self) -> bool {
+        matches!(
+            self.status,
+            DeliveryStatus::Open | DeliveryStatus::Accepted | DeliveryStatus::PartiallyShipped
+        )
+    }
+
+    /// The status its lines imply once units were shipped or cancelled.
+    pub fn settle_status(&mut self) {
+        let open: u32 = self.lines.iter().map(DeliveryLine::open).sum();
+        let shipped: u32 = self.lines.iter().map(|l| l.shipped).sum();
+        if open == 0 {
+            self.status = if shipped > 0 {
+                DeliveryStatus::Shipped
+            } else {
+                DeliveryStatus::Cancelled
+            };
+        } else if shipped > 0 {
+            self.status = DeliveryStatus::PartiallyShipped;
+        }
+    }
+
     /// The id of the delivery order made for `fulfiller_id` out of `order_id`: deterministic, so a
     /// redelivered routing message writes the same delivery order again instead of a second one.
     pub fn id_for(order_id: &str, fulfiller_id: &str) -> String {

@@ -1,6 +1,7 @@
 //! The pure domain of the dropshipping order management system: money, tax, ids, principals,
 //! the catalogue, orders, routing and the messages that glue the functions. No I/O, no AWS.
 
+pub mod cancel;
 pub mod catalogue;
 pub mod delivery;
 pub mod error;

@@ -125,6 +125,10 @@ pub struct OrderLine {
     pub tax_rate: Decimal,
     pub tax: Money,
     pub quantities: Quantities,
+    /// Of `quantities.cancelled`, the units the customer cancelled (the rest the system could
+    /// not route); the refund rules count the system's cancellations as kept (API.md "W").
+    #[serde(default)]
+    pub cancelled_by_customer: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -176,7 +180,49 @@ pub struct Order {
     pub shipping_cost: Money,
     pub payments: Vec<Payment>,
     pub totals: Totals,
+    #[serde(default)]
+    pub refunds: Vec<crate::refund::Refund>,
     pub history: Vec<HistoryEntry>,
+    /// Optimistic-concurrency version: every write is conditional on the version it read.
+    #[serde(default)]
+    pub version: u64,
+}
+
+impl Order {
+    /// Derives the order status from the line quantities (API.md: the first that applies).
+    pub fn derive_status(&self, routed: bool) -> OrderStatus {
+        let sum =
+            |f: fn(&Quantities) -> u32| self.lines.iter().map(|l| f(&l.quantities)).sum::<u32>();
+        let (open, backordered, shipped, cancelled, returned) = (
+            sum(|q| q.open),
+            sum(|q| q.backordered),
+            sum(|q| q.shipped),
+            sum(|q| q.cancelled),
+            sum(|q| q.returned),
+        );
+        let total: u32 = self.lines.iter().map(|l| l.quantity).sum();
+        if cancelled == total {
+            OrderStatus::Cancelled
+        } else if !routed {
+            OrderStatus::Accepted
+        } else if backordered > 0 {
+            OrderStatus::Backordered
+        } else if shipped + returned > 0 && open > 0 {
+            OrderStatus::PartiallyShipped
+        } else if shipped + returned > 0 {
+            OrderStatus::Shipped
+        } else {
+            OrderStatus::Routed
+        }
+    }
+
+    pub fn record(&mut self, at: DateTime<Utc>, who: impl Into<String>, what: impl Into<String>) {
+        self.history.push(HistoryEntry {
+            at,
+            who: who.into(),
+            what: what.into(),
+        });
+    }
 }
 
 /// What the intake needs from the catalogue to validate and price an order.
@@ -459,6 +505,7 @@ impl OrderRequest {
                     open: quantity,
                     ..Quantities::default()
                 },
+                cancelled_by_customer: 0,
             });
         }
         let merchandise: Money = lines.iter().map(|l| l.gross).sum();
@@ -534,11 +581,13 @@ impl OrderRequest {
             shipping_cost: self.shipping_cost,
             payments: self.payments,
             totals,
+            refunds: Vec::new(),
             history: vec![HistoryEntry {
                 at: now,
                 who,
                 what: "order accepted".into(),
             }],
+            version: 0,
         })
     }
 }

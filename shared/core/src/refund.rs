@@ -84,6 +84,107 @@ pub fn next_refund(target: Money, refunded_so_far: Money) -> Money {
     }
 }
 
+/// A refund recorded on an order: how much, to which payments, why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Refund {
+    pub id: String,
+    pub amount: Money,
+    pub allocation: Vec<RefundShare>,
+    pub reason: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A refund's part for one payment (`payment` is its index in the order's payments).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundShare {
+    pub method: PaymentMethod,
+    pub amount: Money,
+    pub payment: usize,
+}
+
+/// What each payment of the order can still take back: paid - refunded (- charged back, later).
+pub fn refundable(order: &Order) -> Vec<Refundable> {
+    order
+        .payments
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let refunded: Money = order
+                .refunds
+                .iter()
+                .flat_map(|r| &r.allocation)
+                .filter(|s| s.payment == i)
+                .map(|s| s.amount)
+                .sum();
+            Refundable {
+                method: p.method,
+                remaining: p.amount - refunded,
+            }
+        })
+        .collect()
+}
+
+/// The units of each line as the refund rules see them, from the order's quantities.
+pub fn line_units(order: &Order) -> Vec<LineUnits> {
+    order
+        .lines
+        .iter()
+        .map(|l| LineUnits {
+            given_back: l.quantities.returned + l.quantities.cancelled,
+            kept: l.quantity - l.quantities.returned - l.cancelled_by_customer,
+        })
+        .collect()
+}
+
+/// Records the refund the order's current quantities call for (nothing when none is due),
+/// allocated by `policy`; the totals' `refunded` and `due` follow.
+pub fn settle(
+    order: &mut Order,
+    policy: Allocation,
+    id: String,
+    reason: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<Refund> {
+    let units = line_units(order);
+    let refunded_so_far: Money = order.refunds.iter().map(|r| r.amount).sum();
+    let amount = next_refund(target(order, &units), refunded_so_far);
+    if amount == Money::ZERO {
+        return None;
+    }
+    let payments = refundable(order);
+    let shares = allocate_refund(amount, &payments, policy);
+    let allocation: Vec<RefundShare> = shares
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| **a != Money::ZERO)
+        .map(|(i, a)| RefundShare {
+            method: payments[i].method,
+            amount: *a,
+            payment: i,
+        })
+        .collect();
+    let refund = Refund {
+        id,
+        amount,
+        allocation,
+        reason: reason.to_string(),
+        created_at: now,
+    };
+    // An invoice share first reduces what is still to be paid.
+    let invoice_share: Money = refund
+        .allocation
+        .iter()
+        .filter(|s| s.method == PaymentMethod::Invoice)
+        .map(|s| s.amount)
+        .sum();
+    order.totals.due = order.totals.due - invoice_share.min(order.totals.due);
+    order.totals.refunded += amount;
+    order.refunds.push(refund.clone());
+    Some(refund)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Allocation {

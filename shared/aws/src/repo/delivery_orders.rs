@@ -1,13 +1,10 @@
 //! Delivery orders table. Key: id. GSI byOrder (orderId, createdKey): an order's deliveries;
 //! GSI byFulfiller (fulfillerId, createdKey): a fulfiller's work, oldest first.
-//! Access: create with the stock reservations in one transaction (so a redelivered routing
-//! message can neither duplicate a delivery order nor reserve twice); get; list by order; list by
-//! fulfiller with an exact-status filter and pagination; set documents.
+//! Access: get; list by order; list by fulfiller with an exact-status filter and pagination; set
+//! documents. Creating and changing delivery orders goes through `changes::commit`, together with
+//! the order and the stock it moves.
 
-use super::{
-    decode_next_token, encode_next_token, from_item, is_transaction_condition_failure, n, s,
-    to_item,
-};
+use super::{decode_next_token, encode_next_token, from_item, n, s, to_item};
 use anyhow::Context;
 use dropship_core::delivery::{DeliveryOrder, DeliveryStatus, DocumentRef};
 
@@ -15,23 +12,6 @@ use dropship_core::delivery::{DeliveryOrder, DeliveryStatus, DocumentRef};
 pub struct DeliveryOrders {
     client: aws_sdk_dynamodb::Client,
     table: String,
-}
-
-/// A stock reservation made together with the delivery orders.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reservation {
-    pub fulfiller_id: String,
-    pub sku: String,
-    pub quantity: u32,
-}
-
-#[derive(Debug, PartialEq, Eq)]
-pub enum CreateOutcome {
-    Created,
-    /// These delivery orders exist already: an earlier delivery of the same message did it.
-    AlreadyRouted,
-    /// Stock changed between reading and reserving: route again with fresh figures.
-    StockChanged,
 }
 
 pub struct Page {
@@ -42,71 +22,6 @@ pub struct Page {
 impl DeliveryOrders {
     pub fn new(client: aws_sdk_dynamodb::Client, table: String) -> Self {
         Self { client, table }
-    }
-
-    pub async fn create_with_reservations(
-        &self,
-        stock_table: &str,
-        orders: &[DeliveryOrder],
-        reservations: &[Reservation],
-    ) -> anyhow::Result<CreateOutcome> {
-        use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
-        anyhow::ensure!(
-            orders.len() + reservations.len() <= 100,
-            "an order needing more than 100 delivery orders and reservations at once"
-        );
-        let mut items = Vec::with_capacity(orders.len() + reservations.len());
-        for d in orders {
-            items.push(
-                TransactWriteItem::builder()
-                    .put(
-                        Put::builder()
-                            .table_name(&self.table)
-                            .set_item(Some(to_item(d, &[])?))
-                            .condition_expression("attribute_not_exists(id)")
-                            .build()?,
-                    )
-                    .build(),
-            );
-        }
-        for r in reservations {
-            items.push(
-                TransactWriteItem::builder()
-                    .update(
-                        Update::builder()
-                            .table_name(stock_table)
-                            .key("fulfillerId", s(&r.fulfiller_id))
-                            .key("sku", s(&r.sku))
-                            .update_expression("SET #free = #free - :q, reserved = reserved + :q")
-                            .condition_expression("#free >= :q")
-                            .expression_attribute_names("#free", "free")
-                            .expression_attribute_values(":q", n(r.quantity))
-                            .build()?,
-                    )
-                    .build(),
-            );
-        }
-        if items.is_empty() {
-            return Ok(CreateOutcome::Created);
-        }
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(CreateOutcome::Created),
-            Err(e) => match is_transaction_condition_failure(&e) {
-                Some(reasons) if reasons.iter().take(orders.len()).any(|failed| *failed) => {
-                    Ok(CreateOutcome::AlreadyRouted)
-                }
-                Some(reasons) if reasons.iter().any(|failed| *failed) => {
-                    Ok(CreateOutcome::StockChanged)
-                }
-                _ => Err(e).context("creating delivery orders with their reservations"),
-            },
-        }
     }
 
     pub async fn get(&self, id: &str) -> anyhow::Result<Option<DeliveryOrder>> {
@@ -206,7 +121,10 @@ impl DeliveryOrders {
             .update_item()
             .table_name(&self.table)
             .key("id", s(id))
-            .update_expression("SET documents = :d")
+            // Bumps the version so that a full write based on an older read fails and re-reads.
+            .update_expression("SET documents = :d, version = if_not_exists(version, :zero) + :one")
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
             .condition_expression("attribute_exists(id)")
             .expression_attribute_values(
                 ":d",

@@ -3,6 +3,7 @@
 
 pub mod alerts;
 pub mod catalogue;
+pub mod changes;
 pub mod delivery_orders;
 pub mod idempotency;
 pub mod orders;

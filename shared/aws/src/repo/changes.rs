@@ -1,0 +1,181 @@
+//! One atomic change across orders, delivery orders and stock: the order (conditional on the
+//! version it was read at), new delivery orders (conditional on not existing), changed delivery
+//! orders (conditional on their version), stock reservations (conditional on enough free stock)
+//! and releases (conditional on enough reserved). Either all of it happens or none: routing,
+//! cancelling, rejecting, shipping and rerouting all go through here, so none of them can leave
+//! stock promised to a delivery order that does not exist, or the other way round.
+
+use super::{n, s, to_item};
+use anyhow::Context;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use dropship_core::delivery::DeliveryOrder;
+use dropship_core::order::Order;
+
+/// Units of one (fulfiller, sku).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockMove {
+    pub fulfiller_id: String,
+    pub sku: String,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Default)]
+pub struct Change<'a> {
+    /// The new order state; `version` is the version it was read at.
+    pub order: Option<&'a Order>,
+    pub new_deliveries: &'a [DeliveryOrder],
+    /// New states; each `version` is the version it was read at.
+    pub updated_deliveries: &'a [DeliveryOrder],
+    pub reserve: &'a [StockMove],
+    pub release: &'a [StockMove],
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Committed,
+    /// Someone changed the order or a delivery order since it was read: read again and retry.
+    Stale,
+    /// A new delivery order exists already (an earlier attempt made it).
+    AlreadyExists,
+    /// Not enough free stock (or reserved stock to release): plan again with fresh figures.
+    StockChanged,
+}
+
+/// The table names a change touches.
+#[derive(Debug, Clone)]
+pub struct Tables {
+    pub orders: String,
+    pub delivery_orders: String,
+    pub stock: String,
+}
+
+pub async fn commit(
+    client: &aws_sdk_dynamodb::Client,
+    tables: &Tables,
+    change: Change<'_>,
+) -> anyhow::Result<Outcome> {
+    let mut items = Vec::new();
+    // Kinds in item order, to tell which condition failed.
+    let mut kinds = Vec::new();
+    if let Some(order) = change.order {
+        let mut next = order.clone();
+        next.version = order.version + 1;
+        let created = format!(
+            "{}#{}",
+            super::orders::sort_time(order.created_at),
+            order.id
+        );
+        let item = to_item(
+            &next,
+            &[
+                ("pk", &format!("ORDER#{}", order.id)),
+                ("gsi1pk", "ORDERS"),
+                ("gsi1sk", &created),
+            ],
+        )?;
+        items.push(
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&tables.orders)
+                        .set_item(Some(item))
+                        .condition_expression("attribute_exists(pk) AND version = :v")
+                        .expression_attribute_values(":v", n(order.version))
+                        .build()?,
+                )
+                .build(),
+        );
+        kinds.push(Outcome::Stale);
+    }
+    for d in change.new_deliveries {
+        items.push(
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&tables.delivery_orders)
+                        .set_item(Some(to_item(d, &[])?))
+                        .condition_expression("attribute_not_exists(id)")
+                        .build()?,
+                )
+                .build(),
+        );
+        kinds.push(Outcome::AlreadyExists);
+    }
+    for d in change.updated_deliveries {
+        let mut next = d.clone();
+        next.version = d.version + 1;
+        items.push(
+            TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&tables.delivery_orders)
+                        .set_item(Some(to_item(&next, &[])?))
+                        .condition_expression("attribute_exists(id) AND (version = :v OR (attribute_not_exists(version) AND :v = :zero))")
+                        .expression_attribute_values(":v", n(d.version))
+                        .expression_attribute_values(":zero", n(0))
+                        .build()?,
+                )
+                .build(),
+        );
+        kinds.push(Outcome::Stale);
+    }
+    for (moves, reserve) in [(change.reserve, true), (change.release, false)] {
+        for m in moves {
+            let (update, condition) = if reserve {
+                (
+                    "SET #free = #free - :q, reserved = reserved + :q",
+                    "#free >= :q",
+                )
+            } else {
+                (
+                    "SET #free = #free + :q, reserved = reserved - :q",
+                    "reserved >= :q",
+                )
+            };
+            items.push(
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(&tables.stock)
+                            .key("fulfillerId", s(&m.fulfiller_id))
+                            .key("sku", s(&m.sku))
+                            .update_expression(update)
+                            .condition_expression(condition)
+                            .expression_attribute_names("#free", "free")
+                            .expression_attribute_values(":q", n(m.quantity))
+                            .build()?,
+                    )
+                    .build(),
+            );
+            kinds.push(Outcome::StockChanged);
+        }
+    }
+    if items.is_empty() {
+        return Ok(Outcome::Committed);
+    }
+    anyhow::ensure!(
+        items.len() <= 100,
+        "a change of {} items exceeds DynamoDB's 100 per transaction",
+        items.len()
+    );
+    match client
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .send()
+        .await
+    {
+        Ok(_) => Ok(Outcome::Committed),
+        Err(e) => match super::is_transaction_condition_failure(&e) {
+            Some(reasons) => {
+                // The first failed condition decides what the caller does next.
+                match reasons.iter().position(|failed| *failed) {
+                    Some(i) => Ok(std::mem::replace(&mut kinds[i], Outcome::Committed)),
+                    None => Err(e).context(
+                        "committing an order change (cancelled without a failed condition)",
+                    ),
+                }
+            }
+            None => Err(e).context("committing an order change"),
+        },
+    }
+}

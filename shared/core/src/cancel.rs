@@ -1,0 +1,390 @@
+//! Cancelling an order, whole or some lines, before shipment (API.md `POST /orders/{id}/cancel`).
+//! Pure: the order and its delivery orders in, the changed order, delivery orders and the stock to
+//! release out. Units still waiting for stock (backordered) go first, then units that were routed,
+//! taking them from delivery orders the fulfiller has not accepted yet before accepted ones.
+
+use crate::delivery::{DeliveryOrder, DeliveryStatus};
+use crate::ids::check_id;
+use crate::order::{Order, OrderStatus};
+use crate::ApiError;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Stock promised to a delivery order that goes back to free.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockRelease {
+    pub fulfiller_id: String,
+    pub sku: String,
+    pub quantity: u32,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CancellationPlan {
+    pub order: Order,
+    /// Only the delivery orders that changed.
+    pub deliveries: Vec<DeliveryOrder>,
+    pub releases: Vec<StockRelease>,
+    /// (line id, units) cancelled now.
+    pub cancelled: Vec<(String, u32)>,
+}
+
+/// Parses `{lines?: [{lineId, quantity}]}`; `None` means everything not shipped.
+pub fn parse_request(body: Option<&Value>) -> Result<Option<Vec<(String, u32)>>, ApiError> {
+    let Some(lines) = body.and_then(|b| b.get("lines")).filter(|l| !l.is_null()) else {
+        if let Some(b) = body {
+            if !b.is_object() {
+                return Err(ApiError::invalid("body", "the body must be an object"));
+            }
+        }
+        return Ok(None);
+    };
+    let lines = lines
+        .as_array()
+        .ok_or_else(|| ApiError::invalid("lines", "lines must be an array"))?;
+    if lines.is_empty() {
+        return Err(ApiError::invalid(
+            "lines",
+            "lines must not be empty; omit it to cancel everything",
+        ));
+    }
+    let mut out: Vec<(String, u32)> = Vec::with_capacity(lines.len());
+    for (i, l) in lines.iter().enumerate() {
+        let id = l
+            .get("lineId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::invalid(format!("lines[{i}].lineId"), "lineId is required"))?;
+        check_id(&format!("lines[{i}].lineId"), id)?;
+        if out.iter().any(|(o, _)| o == id) {
+            return Err(ApiError::invalid(
+                format!("lines[{i}].lineId"),
+                format!("duplicate lineId {id}"),
+            ));
+        }
+        let q = l
+            .get("quantity")
+            .and_then(Value::as_u64)
+            .filter(|q| (1..=999).contains(q))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    format!("lines[{i}].quantity"),
+                    "quantity must be an integer 1..999",
+                )
+            })?;
+        out.push((id.to_string(), q as u32));
+    }
+    Ok(Some(out))
+}
+
+/// Plans the cancellation or explains why it cannot happen (422 unknown line, 409 shipped).
+pub fn plan(
+    order: &Order,
+    deliveries: &[DeliveryOrder],
+    request: Option<Vec<(String, u32)>>,
+    who: &str,
+    now: DateTime<Utc>,
+) -> Result<CancellationPlan, ApiError> {
+    let cancellable = |l: &crate::order::OrderLine| l.quantities.open + l.quantities.backordered;
+    let wanted: Vec<(usize, u32)> = match request {
+        Some(lines) => {
+            let mut wanted = Vec::with_capacity(lines.len());
+            for (i, (id, q)) in lines.iter().enumerate() {
+                let idx = order
+                    .lines
+                    .iter()
+                    .position(|l| &l.line_id == id)
+                    .ok_or_else(|| {
+                        ApiError::invalid(
+                            format!("lines[{i}].lineId"),
+                            format!("the order has no line {id}"),
+                        )
+                    })?;
+                let line = &order.lines[idx];
+                if *q > line.quantity {
+                    return Err(ApiError::invalid(
+                        format!("lines[{i}].quantity"),
+                        format!("line {id} has only {} units", line.quantity),
+                    ));
+                }
+                if *q > cancellable(line) {
+                    return Err(refusal(line, *q));
+                }
+                wanted.push((idx, *q));
+            }
+            wanted
+        }
+        None => {
+            let all: Vec<(usize, u32)> = order
+                .lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (i, cancellable(l)))
+                .filter(|(_, q)| *q > 0)
+                .collect();
+            if all.is_empty() {
+                let shipped = order
+                    .lines
+                    .iter()
+                    .any(|l| l.quantities.shipped + l.quantities.returned > 0);
+                return Err(if shipped {
+                    ApiError::conflict(
+                        "already_shipped",
+                        "every unit not cancelled yet has been shipped",
+                    )
+                } else {
+                    ApiError::conflict("already_cancelled", "the order is cancelled already")
+                });
+            }
+            all
+        }
+    };
+
+    let mut order = order.clone();
+    let mut changed: BTreeMap<String, DeliveryOrder> = BTreeMap::new();
+    let mut releases: BTreeMap<(String, String), u32> = BTreeMap::new();
+    let mut cancelled = Vec::with_capacity(wanted.len());
+    // Delivery orders the fulfiller has not accepted yet give up their units first.
+    let mut candidates: Vec<&DeliveryOrder> = deliveries.iter().filter(|d| d.is_active()).collect();
+    candidates.sort_by_key(|d| {
+        (
+            d.status != DeliveryStatus::Open,
+            std::cmp::Reverse(d.created_key.clone()),
+        )
+    });
+    for (idx, q) in wanted {
+        let line = &mut order.lines[idx];
+        let from_backorder = q.min(line.quantities.backordered);
+        line.quantities.backordered -= from_backorder;
+        let mut from_open = q - from_backorder;
+        line.quantities.open -= from_open;
+        line.quantities.cancelled += q;
+        line.cancelled_by_customer += q;
+        cancelled.push((line.line_id.clone(), q));
+        for d in &candidates {
+            if from_open == 0 {
+                break;
+            }
+            let entry = changed.entry(d.id.clone()).or_insert_with(|| (*d).clone());
+            if let Some(dl) = entry.lines.iter_mut().find(|dl| dl.line_id == line.line_id) {
+                let take = dl.open().min(from_open);
+                if take > 0 {
+                    dl.cancelled += take;
+                    from_open -= take;
+                    *releases
+                        .entry((entry.fulfiller_id.clone(), dl.sku.clone()))
+                        .or_default() += take;
+                }
+            }
+        }
+        // Units of an order not routed yet have no delivery order: nothing to release.
+    }
+    let mut deliveries: Vec<DeliveryOrder> = changed
+        .into_values()
+        .filter(|d| {
+            deliveries
+                .iter()
+                .any(|o| o.id == d.id && o.lines != d.lines)
+        })
+        .collect();
+    for d in &mut deliveries {
+        d.settle_status();
+    }
+    let routed = order.status != OrderStatus::Accepted;
+    order.status = order.derive_status(routed);
+    let what = cancelled
+        .iter()
+        .map(|(l, q)| format!("{q} x {l}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    order.record(now, who, format!("cancelled {what}"));
+    Ok(CancellationPlan {
+        order,
+        deliveries,
+        releases: releases
+            .into_iter()
+            .map(|((fulfiller_id, sku), quantity)| StockRelease {
+                fulfiller_id,
+                sku,
+                quantity,
+            })
+            .collect(),
+        cancelled,
+    })
+}
+
+fn refusal(line: &crate::order::OrderLine, wanted: u32) -> ApiError {
+    let q = line.quantities;
+    if q.shipped + q.returned > 0 {
+        ApiError::conflict(
+            "already_shipped",
+            format!(
+                "line {}: {wanted} units asked, only {} not shipped and not cancelled",
+                line.line_id,
+                q.open + q.backordered
+            ),
+        )
+    } else {
+        ApiError::conflict(
+            "already_cancelled",
+            format!(
+                "line {}: only {} units are left to cancel",
+                line.line_id,
+                q.open + q.backordered
+            ),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::Address;
+    use crate::delivery::DeliveryLine;
+    use serde_json::json;
+
+    fn order() -> Order {
+        serde_json::from_value(json!({
+            "id": "o1", "channelId": "web", "externalId": "E1", "status": "routed", "currency": "EUR",
+            "customer": {"email": "c@example.com", "name": "C"},
+            "shippingAddress": {"name": "C", "street": "S", "postalCode": "1", "city": "B", "country": "DE"},
+            "orderedAt": "2026-11-27T10:00:00Z", "createdAt": "2026-11-27T10:00:00Z", "discounts": [], "shippingCost": "0.00",
+            "payments": [], "history": [],
+            "totals": {"merchandise": "0.00", "discount": "0.00", "shipping": "0.00", "shippingTax": "0.00", "total": "0.00", "tax": [], "refunded": "0.00", "due": "0.00"},
+            "lines": [
+                {"lineId": "L1", "sku": "A", "name": "A", "quantity": 3, "unitPrice": "10.00", "gross": "30.00", "discountShare": "0.00",
+                 "discountShares": [], "paid": "30.00", "taxClass": "standard", "taxRate": "0.19", "tax": "4.79",
+                 "quantities": {"open": 2, "backordered": 1, "shipped": 0, "cancelled": 0, "returned": 0}},
+                {"lineId": "L2", "sku": "B", "name": "B", "quantity": 1, "unitPrice": "5.00", "gross": "5.00", "discountShare": "0.00",
+                 "discountShares": [], "paid": "5.00", "taxClass": "standard", "taxRate": "0.19", "tax": "0.80",
+                 "quantities": {"open": 0, "backordered": 0, "shipped": 1, "cancelled": 0, "returned": 0}}
+            ]})).unwrap()
+    }
+
+    fn delivery(
+        id: &str,
+        fulfiller: &str,
+        status: DeliveryStatus,
+        line: &str,
+        sku: &str,
+        q: u32,
+        shipped: u32,
+    ) -> DeliveryOrder {
+        let now = Utc::now();
+        DeliveryOrder {
+            id: id.into(),
+            order_id: "o1".into(),
+            fulfiller_id: fulfiller.into(),
+            status,
+            ship_to: Address {
+                name: "C".into(),
+                street: "S".into(),
+                postal_code: "1".into(),
+                city: "B".into(),
+                country: "DE".into(),
+            },
+            lines: vec![DeliveryLine {
+                line_id: line.into(),
+                sku: sku.into(),
+                name: sku.into(),
+                quantity: q,
+                shipped,
+                cancelled: 0,
+            }],
+            created_at: now,
+            due_at: now,
+            created_key: format!("k-{id}"),
+            documents: vec![],
+            carrier: None,
+            tracking_number: None,
+            version: 0,
+        }
+    }
+
+    #[test]
+    fn backordered_units_go_first_then_unaccepted_delivery_orders() {
+        let dos = [
+            delivery("D1", "acme", DeliveryStatus::Accepted, "L1", "A", 1, 0),
+            delivery("D2", "nord", DeliveryStatus::Open, "L1", "A", 1, 0),
+            delivery("D3", "wh", DeliveryStatus::Shipped, "L2", "B", 1, 1),
+        ];
+        let p = plan(
+            &order(),
+            &dos,
+            Some(vec![("L1".into(), 2)]),
+            "channel:web",
+            Utc::now(),
+        )
+        .unwrap();
+        let l1 = &p.order.lines[0];
+        assert_eq!(
+            (
+                l1.quantities.backordered,
+                l1.quantities.open,
+                l1.quantities.cancelled
+            ),
+            (0, 1, 2)
+        );
+        assert_eq!(p.deliveries.len(), 1);
+        assert_eq!(
+            (p.deliveries[0].id.as_str(), p.deliveries[0].status),
+            ("D2", DeliveryStatus::Cancelled)
+        );
+        assert_eq!(
+            p.releases,
+            vec![StockRelease {
+                fulfiller_id: "nord".into(),
+                sku: "A".into(),
+                quantity: 1
+            }]
+        );
+        assert_eq!(p.order.status, OrderStatus::PartiallyShipped);
+        assert!(p.order.history.last().unwrap().what.contains("2 x L1"));
+    }
+
+    #[test]
+    fn shipped_units_cannot_be_cancelled() {
+        let e = plan(&order(), &[], Some(vec![("L2".into(), 1)]), "c", Utc::now()).unwrap_err();
+        assert_eq!((e.status, e.code.as_str()), (409, "already_shipped"));
+        let e = plan(&order(), &[], Some(vec![("L9".into(), 1)]), "c", Utc::now()).unwrap_err();
+        assert_eq!(
+            (e.status, e.field.as_deref()),
+            (422, Some("lines[0].lineId"))
+        );
+    }
+
+    #[test]
+    fn cancel_all_takes_everything_not_shipped() {
+        let p = plan(&order(), &[], None, "c", Utc::now()).unwrap();
+        assert_eq!(p.cancelled, vec![("L1".to_string(), 3)]);
+        assert_eq!(p.order.lines[0].cancelled_by_customer, 3);
+        assert_eq!(p.order.status, OrderStatus::Shipped);
+        let again = plan(&p.order, &[], None, "c", Utc::now()).unwrap_err();
+        assert_eq!(again.code, "already_shipped");
+    }
+
+    #[test]
+    fn requests_are_checked() {
+        assert_eq!(parse_request(None).unwrap(), None);
+        assert_eq!(parse_request(Some(&json!({}))).unwrap(), None);
+        assert_eq!(
+            parse_request(Some(&json!({"lines": [{"lineId": "L1", "quantity": 2}]}))).unwrap(),
+            Some(vec![("L1".into(), 2)])
+        );
+        for (body, field) in [
+            (json!({"lines": []}), "lines"),
+            (
+                json!({"lines": [{"lineId": "L1", "quantity": 0}]}),
+                "lines[0].quantity",
+            ),
+            (
+                json!({"lines": [{"lineId": "L1", "quantity": 1}, {"lineId": "L1", "quantity": 1}]}),
+                "lines[1].lineId",
+            ),
+        ] {
+            assert_eq!(
+                parse_request(Some(&body)).unwrap_err().field.as_deref(),
+                Some(field)
+            );
+        }
+    }
+}
