@@ -199,7 +199,7 @@ impl Orders {
             None => None,
         };
         // Bounds on the sort key `<time>#<id>`: "~" sorts after every id character.
-        let lower = filter.from.map(|t| sort_time(t)).unwrap_or_default();
+        let lower = filter.from.map(sort_time).unwrap_or_default();
         let upper = filter
             .to
             .map(|t| format!("{}~", sort_time(t)))
