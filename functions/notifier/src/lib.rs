@@ -8,18 +8,24 @@ use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{Duration, Utc};
 use dropship_aws::mailer::{Mail, Mailer};
 use dropship_aws::repo::catalogue::Catalogue;
+use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::idempotency::Idempotency;
+use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::tokens::{DocumentLink, Tokens};
 use dropship_aws::sqs_batch;
 use dropship_core::catalogue::{Branding, Fulfiller, Locale};
-use dropship_core::delivery::{DocumentKind, DocumentRef};
+use dropship_core::delivery::{DeliveryOrder, DocumentKind, DocumentRef};
 use dropship_core::messages::BusinessEvent;
+use dropship_core::order::Order;
+use dropship_core::refund::Refund;
 
 /// How long a mailed document link works (API.md: 7 days).
 pub const LINK_TTL_DAYS: i64 = 7;
 
 pub struct Notifier {
     pub catalogue: Catalogue,
+    pub orders: Orders,
+    pub delivery_orders: DeliveryOrders,
     pub tokens: Tokens,
     pub idempotency: Idempotency,
     pub mailer: Mailer,
@@ -100,6 +106,116 @@ pub fn documents_ready_mail(
     }
 }
 
+/// Wraps mail text in the retailer's simple HTML frame.
+fn html_frame(branding: &Branding, title: &str, paragraphs: &[String]) -> String {
+    let body: String = paragraphs
+        .iter()
+        .map(|p| format!("<p>{}</p>", escape(p).replace('\n', "<br>")))
+        .collect();
+    format!(
+        "<!doctype html><html><body style=\"font-family:sans-serif\"><h2 style=\"color:{}\">{}</h2><h3>{}</h3>{body}<hr><p style=\"font-size:small\">{}</p></body></html>",
+        escape(&branding.primary_color),
+        escape(&branding.company_name),
+        escape(title),
+        escape(&branding.footer),
+    )
+}
+
+/// The fulfiller's notice that units of a delivery order were cancelled.
+pub fn delivery_order_changed_mail(
+    branding: &Branding,
+    fulfiller: &Fulfiller,
+    d: &DeliveryOrder,
+) -> Mail {
+    let locale = fulfiller.locale.unwrap_or(branding.locale);
+    let cancelled = d.status == dropship_core::delivery::DeliveryStatus::Cancelled;
+    let lines: String = d
+        .lines
+        .iter()
+        .map(|l| match locale {
+            Locale::De => format!(
+                "- {} {}: noch zu liefern {}, storniert {}\n",
+                l.sku,
+                l.name,
+                l.open(),
+                l.cancelled
+            ),
+            Locale::En => format!(
+                "- {} {}: still to ship {}, cancelled {}\n",
+                l.sku,
+                l.name,
+                l.open(),
+                l.cancelled
+            ),
+        })
+        .collect();
+    let (subject, intro) = match (locale, cancelled) {
+        (Locale::De, true) => (format!("Lieferauftrag {} storniert", d.id), format!("Der Lieferauftrag {} wurde vollständig storniert. Bitte nicht versenden.", d.id)),
+        (Locale::De, false) => (format!("Lieferauftrag {} geändert", d.id), format!("Im Lieferauftrag {} wurden Positionen storniert. Bitte nur noch Folgendes versenden:", d.id)),
+        (Locale::En, true) => (format!("Delivery order {} cancelled", d.id), format!("Delivery order {} was cancelled entirely. Please do not ship it.", d.id)),
+        (Locale::En, false) => (format!("Delivery order {} changed", d.id), format!("Units of delivery order {} were cancelled. Please ship only this:", d.id)),
+    };
+    let text = format!(
+        "{intro}\n{lines}\n{}\n{}",
+        branding.company_name, branding.footer
+    );
+    Mail {
+        from_name: branding.company_name.clone(),
+        from_address: branding.email_from.clone(),
+        to: vec![fulfiller.email.clone()],
+        html: html_frame(branding, &subject, &[intro, lines]),
+        subject,
+        text,
+        attachments: Vec::new(),
+    }
+}
+
+/// The customer's refund confirmation, in the retailer's name (never the fulfiller's).
+pub fn refund_mail(branding: &Branding, order: &Order, refund: &Refund) -> Mail {
+    let locale = order.customer.locale.unwrap_or(branding.locale);
+    let method = |m: dropship_core::order::PaymentMethod| {
+        let s = serde_json::to_value(m)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        s.replace('_', " ")
+    };
+    let parts: String = refund
+        .allocation
+        .iter()
+        .map(|a| format!("- {}: {} {}\n", method(a.method), a.amount, order.currency))
+        .collect();
+    let (subject, intro) = match locale {
+        Locale::De => (
+            format!("Ihre Erstattung zur Bestellung {}", order.external_id),
+            format!(
+                "Guten Tag {},\n\nwir erstatten Ihnen {} {} zu Ihrer Bestellung {}:",
+                order.customer.name, refund.amount, order.currency, order.external_id
+            ),
+        ),
+        Locale::En => (
+            format!("Your refund for order {}", order.external_id),
+            format!(
+                "Hello {},\n\nwe are refunding {} {} for your order {}:",
+                order.customer.name, refund.amount, order.currency, order.external_id
+            ),
+        ),
+    };
+    let text = format!(
+        "{intro}\n{parts}\n{}\n{}",
+        branding.company_name, branding.footer
+    );
+    Mail {
+        from_name: branding.company_name.clone(),
+        from_address: branding.email_from.clone(),
+        to: vec![order.customer.email.clone()],
+        html: html_frame(branding, &subject, &[intro, parts]),
+        subject,
+        text,
+        attachments: Vec::new(),
+    }
+}
+
 impl Notifier {
     pub async fn from_env() -> anyhow::Result<Self> {
         use dropship_aws::config::env;
@@ -107,6 +223,8 @@ impl Notifier {
         let ddb = aws_sdk_dynamodb::Client::new(&cfg);
         Ok(Self {
             catalogue: Catalogue::new(ddb.clone(), env("CATALOGUE_TABLE")?),
+            orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
+            delivery_orders: DeliveryOrders::new(ddb.clone(), env("DELIVERY_ORDERS_TABLE")?),
             tokens: Tokens::new(ddb.clone(), env("TOKENS_TABLE")?),
             idempotency: Idempotency::new(ddb, env("IDEMPOTENCY_TABLE")?),
             mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg)),
@@ -133,6 +251,26 @@ impl Notifier {
                 })
                 .await
             }
+            BusinessEvent::DeliveryOrderChanged {
+                delivery_order_id,
+                version,
+                ..
+            } => {
+                self.once(
+                    &format!("mail#delivery_order_changed#{delivery_order_id}#{version}"),
+                    || self.delivery_order_changed(&delivery_order_id),
+                )
+                .await
+            }
+            BusinessEvent::RefundIssued {
+                order_id,
+                refund_id,
+            } => {
+                self.once(&format!("mail#refund_issued#{refund_id}"), || {
+                    self.refund_issued(&order_id, &refund_id)
+                })
+                .await
+            }
         }
     }
 
@@ -154,6 +292,60 @@ impl Notifier {
             self.idempotency.release(key).await?;
             return Err(e);
         }
+        Ok(())
+    }
+
+    async fn branding(&self) -> anyhow::Result<Branding> {
+        self.catalogue
+            .get_branding()
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no branding configured"))
+    }
+
+    async fn delivery_order_changed(&self, delivery_order_id: &str) -> anyhow::Result<()> {
+        let delivery = self
+            .delivery_orders
+            .get(delivery_order_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("delivery order {delivery_order_id} does not exist"))?;
+        let (fulfiller, branding) = tokio::try_join!(
+            self.catalogue.get_fulfiller(&delivery.fulfiller_id),
+            self.branding()
+        )?;
+        let fulfiller = fulfiller
+            .ok_or_else(|| anyhow::anyhow!("fulfiller {} does not exist", delivery.fulfiller_id))?;
+        let message_id = self
+            .mailer
+            .send(&delivery_order_changed_mail(
+                &branding, &fulfiller, &delivery,
+            ))
+            .await?;
+        tracing::info!(
+            delivery_order_id,
+            message_id,
+            "fulfiller told about a changed delivery order"
+        );
+        Ok(())
+    }
+
+    async fn refund_issued(&self, order_id: &str, refund_id: &str) -> anyhow::Result<()> {
+        let (order, branding) = tokio::try_join!(self.orders.get(order_id), self.branding())?;
+        let order = order.ok_or_else(|| anyhow::anyhow!("order {order_id} does not exist"))?;
+        let refund = order
+            .refunds
+            .iter()
+            .find(|r| r.id == refund_id)
+            .ok_or_else(|| anyhow::anyhow!("order {order_id} has no refund {refund_id}"))?;
+        let message_id = self
+            .mailer
+            .send(&refund_mail(&branding, &order, refund))
+            .await?;
+        tracing::info!(
+            order_id,
+            refund_id,
+            message_id,
+            "customer told about a refund"
+        );
         Ok(())
     }
 
@@ -220,6 +412,11 @@ mod tests {
         let cfg = offline();
         let handler = Notifier {
             catalogue: Catalogue::new(aws_sdk_dynamodb::Client::new(&cfg), "CatalogueTable".into()),
+            orders: Orders::new(aws_sdk_dynamodb::Client::new(&cfg), "OrdersTable".into()),
+            delivery_orders: DeliveryOrders::new(
+                aws_sdk_dynamodb::Client::new(&cfg),
+                "DeliveryOrdersTable".into(),
+            ),
             tokens: Tokens::new(aws_sdk_dynamodb::Client::new(&cfg), "TokensTable".into()),
             idempotency: Idempotency::new(
                 aws_sdk_dynamodb::Client::new(&cfg),

@@ -1,16 +1,38 @@
-//! Shows a channel its own orders: lines with exact quantities, deliveries (never who ships
-//! them), totals, payments, refunds and returns. Another channel's order is a 404.
+//! The channel's view and control of its own orders: read one (lines with exact quantities,
+//! deliveries without who ships them, totals, payments, refunds) and cancel it, whole or some
+//! lines, before shipment. Another channel's order is a 404.
 
-use dropship_aws::http::{self, json, path_param, HandlerResult};
+use chrono::Utc;
+use dropship_aws::http::{self, json, path_param, HandlerError, HandlerResult};
+use dropship_aws::http_idempotency::{IdempotencyStore, StoredResponse};
+use dropship_aws::queue::Queue;
+use dropship_aws::repo::catalogue::Catalogue;
+use dropship_aws::repo::changes::{self, Change, Outcome, StockMove, Tables};
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::Orders;
+use dropship_core::cancel;
+use dropship_core::delivery::DeliveryStatus;
+use dropship_core::messages::BusinessEvent;
+use dropship_core::order::Order;
 use dropship_core::principal::require_channel;
-use dropship_core::ApiError;
-use lambda_http::{Body, Request, Response};
+use dropship_core::{refund, ApiError};
+use lambda_http::{Body, Request, RequestExt, Response};
+
+/// Attempts when someone else changes the order between our read and our write.
+const ATTEMPTS: usize = 5;
 
 pub struct OrderApi {
+    pub catalogue: Catalogue,
     pub orders: Orders,
     pub delivery_orders: DeliveryOrders,
+    pub idempotency: IdempotencyStore,
+    pub events_queue: Queue,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub tables: Tables,
+}
+
+pub fn new_refund_id() -> String {
+    format!("ref_{}", uuid::Uuid::now_v7().simple())
 }
 
 impl OrderApi {
@@ -19,8 +41,17 @@ impl OrderApi {
         let cfg = dropship_aws::config::aws().await;
         let ddb = aws_sdk_dynamodb::Client::new(&cfg);
         Ok(Self {
+            catalogue: Catalogue::new(ddb.clone(), env("CATALOGUE_TABLE")?),
             orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
-            delivery_orders: DeliveryOrders::new(ddb, env("DELIVERY_ORDERS_TABLE")?),
+            delivery_orders: DeliveryOrders::new(ddb.clone(), env("DELIVERY_ORDERS_TABLE")?),
+            idempotency: IdempotencyStore::new(ddb.clone(), env("IDEMPOTENCY_TABLE")?),
+            events_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("EVENTS_QUEUE_URL")?),
+            tables: Tables {
+                orders: env("ORDERS_TABLE")?,
+                delivery_orders: env("DELIVERY_ORDERS_TABLE")?,
+                stock: env("STOCK_TABLE")?,
+            },
+            dynamodb: ddb,
         })
     }
 
@@ -32,20 +63,147 @@ impl OrderApi {
         let channel = require_channel(http::principal(&req).as_ref())?.to_string();
         match http::route_key(&req).as_str() {
             "GET /orders/{orderId}" => {
-                let id = path_param(&req, "orderId")?;
-                let order = match self.orders.get(&id).await? {
-                    Some(o) if o.channel_id == channel => o,
-                    // Someone else's order looks exactly like a missing one.
-                    _ => return Err(ApiError::not_found("order").into()),
-                };
-                let deliveries = self.delivery_orders.list_by_order(&id).await?;
+                let order = self
+                    .own_order(&channel, &path_param(&req, "orderId")?)
+                    .await?;
+                let deliveries = self.delivery_orders.list_by_order(&order.id).await?;
                 json(
                     200,
                     &dropship_core::views::channel_order(&order, &deliveries),
                 )
             }
+            "POST /orders/{orderId}/cancel" => {
+                let id = path_param(&req, "orderId")?;
+                // The body is optional: none (or `{}`) cancels everything not shipped.
+                let raw: &[u8] = req.body().as_ref();
+                let body = if raw.iter().all(u8::is_ascii_whitespace) {
+                    None
+                } else {
+                    Some(http::json_body(&req)?)
+                };
+                let work = || self.cancel(&channel, &id, body.as_ref());
+                let resp = match http::header(&req, "idempotency-key") {
+                    Some(key) => {
+                        let deadline = req
+                            .lambda_context_ref()
+                            .map(|c| c.deadline as i64)
+                            .unwrap_or_else(|| Utc::now().timestamp_millis() + 15_000);
+                        let scope = format!("POST /orders/{id}/cancel#channel:{channel}");
+                        self.idempotency
+                            .run(&scope, key, raw, deadline, work)
+                            .await?
+                    }
+                    None => work().await?,
+                };
+                json(resp.status, &resp.body)
+            }
             _ => Err(ApiError::not_found("route").into()),
         }
+    }
+
+    /// The channel's own order; someone else's looks exactly like a missing one.
+    async fn own_order(&self, channel: &str, id: &str) -> Result<Order, HandlerError> {
+        if !dropship_core::ids::is_valid_id(id) {
+            return Err(ApiError::not_found("order").into());
+        }
+        match self.orders.get(id).await? {
+            Some(o) if o.channel_id == channel => Ok(o),
+            _ => Err(ApiError::not_found("order").into()),
+        }
+    }
+
+    async fn cancel(
+        &self,
+        channel: &str,
+        id: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<StoredResponse, HandlerError> {
+        let request = cancel::parse_request(body)?;
+        let who = format!("channel:{channel}");
+        let policy = self.catalogue.get_refund_policy().await?;
+        for attempt in 1..=ATTEMPTS {
+            let order = self.own_order(channel, id).await?;
+            let deliveries = self.delivery_orders.list_by_order(&order.id).await?;
+            let now = Utc::now();
+            let mut plan = cancel::plan(&order, &deliveries, request.clone(), &who, now)?;
+            let refund = refund::settle(
+                &mut plan.order,
+                policy.allocation,
+                new_refund_id(),
+                "cancellation",
+                now,
+            );
+            if let Some(r) = &refund {
+                plan.order.record(
+                    now,
+                    who.clone(),
+                    format!("refund {} {} ({})", r.amount, plan.order.currency, r.id),
+                );
+            }
+            let releases: Vec<StockMove> = plan
+                .releases
+                .iter()
+                .map(|r| StockMove {
+                    fulfiller_id: r.fulfiller_id.clone(),
+                    sku: r.sku.clone(),
+                    quantity: r.quantity,
+                })
+                .collect();
+            let change = Change {
+                order: Some(&plan.order),
+                updated_deliveries: &plan.deliveries,
+                release: &releases,
+                ..Change::default()
+            };
+            match changes::commit(&self.dynamodb, &self.tables, change).await? {
+                Outcome::Committed => {
+                    let mut events: Vec<BusinessEvent> = plan
+                        .deliveries
+                        .iter()
+                        .map(|d| BusinessEvent::DeliveryOrderChanged {
+                            delivery_order_id: d.id.clone(),
+                            fulfiller_id: d.fulfiller_id.clone(),
+                            order_id: order.id.clone(),
+                            cancelled: d.status == DeliveryStatus::Cancelled,
+                            version: d.version + 1,
+                        })
+                        .collect();
+                    if let Some(r) = &refund {
+                        events.push(BusinessEvent::RefundIssued {
+                            order_id: order.id.clone(),
+                            refund_id: r.id.clone(),
+                        });
+                    }
+                    // The cancellation stands; a lost notice is logged loudly for operations.
+                    if let Err(e) = self.events_queue.send_all(&events).await {
+                        tracing::error!(order_id = %order.id, error = ?e, "cancellation notices not sent");
+                    }
+                    tracing::info!(order_id = %order.id, cancelled = ?plan.cancelled, refund = ?refund.as_ref().map(|r| r.amount), "order cancelled");
+                    let deliveries: Vec<_> = deliveries
+                        .into_iter()
+                        .map(|d| {
+                            plan.deliveries
+                                .iter()
+                                .find(|c| c.id == d.id)
+                                .cloned()
+                                .unwrap_or(d)
+                        })
+                        .collect();
+                    return Ok(StoredResponse {
+                        status: 200,
+                        body: dropship_core::views::channel_order(&plan.order, &deliveries),
+                    });
+                }
+                other => {
+                    tracing::warn!(order_id = %order.id, attempt, outcome = ?other, "order changed while cancelling; trying again")
+                }
+            }
+        }
+        Err(ApiError::conflict(
+            "concurrent_modification",
+            "the order kept changing; please retry",
+        )
+        .into())
     }
 }
 
@@ -56,10 +214,23 @@ mod tests {
 
     #[tokio::test]
     async fn fulfillers_and_strangers_are_refused() {
-        let ddb = aws_sdk_dynamodb::Client::new(&offline());
+        let cfg = offline();
+        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
         let api = OrderApi {
+            catalogue: Catalogue::new(ddb.clone(), "CatalogueTable".into()),
             orders: Orders::new(ddb.clone(), "OrdersTable".into()),
-            delivery_orders: DeliveryOrders::new(ddb, "DeliveryOrdersTable".into()),
+            delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
+            idempotency: IdempotencyStore::new(ddb.clone(), "IdempotencyTable".into()),
+            events_queue: Queue::new(
+                aws_sdk_sqs::Client::new(&cfg),
+                "http://127.0.0.1:9/q".into(),
+            ),
+            tables: Tables {
+                orders: "o".into(),
+                delivery_orders: "d".into(),
+                stock: "s".into(),
+            },
+            dynamodb: ddb,
         };
         for (principal, status) in [
             (serde_json::json!({}), 401),

@@ -29,6 +29,19 @@ pub enum BusinessEvent {
         order_id: String,
         documents: Vec<DocumentRef>,
     },
+    /// Units of a delivery order were cancelled (all of them when `cancelled` is true).
+    #[serde(rename_all = "camelCase")]
+    DeliveryOrderChanged {
+        delivery_order_id: String,
+        fulfiller_id: String,
+        order_id: String,
+        cancelled: bool,
+        /// The delivery order's version after the change: one notice per change.
+        version: u64,
+    },
+    /// A refund was recorded on an order: the customer hears about it.
+    #[serde(rename_all = "camelCase")]
+    RefundIssued { order_id: String, refund_id: String },
 }
 
 #[cfg(test)]
