@@ -1,0 +1,377 @@
+//! The runner end to end with the echo example function standing in for every binary:
+//! HTTP API and authorizer semantics, the Lambda environment, SQS polling with partial batch
+//! failures and redrive, timeouts and crashes, schedules, S3 notifications and the outbox.
+//! Needs the example built (`cargo test -p local-runner` does it).
+
+#[path = "../../../tests/tests/support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::{echo_bin_dir, workspace_root, Stack, TempDir};
+
+const MINI_TEMPLATE: &str = r#"
+Parameters:
+  MaxReceive: { Type: Number, Default: 2 }
+Globals:
+  Function:
+    Runtime: provided.al2023
+    Timeout: 1
+    Environment: { Variables: { SHARED: global } }
+Resources:
+  Api:
+    Type: AWS::Serverless::HttpApi
+  Echo:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildProperties: { Binary: echo } }
+    Properties:
+      Environment: { Variables: { WORK_QUEUE_URL: !Ref Work, BUCKET: !Ref Files, JOINED: !Join ["|", [!Ref Work, !GetAtt WorkDlq.Arn]] } }
+      Events:
+        Any: { Type: HttpApi, Properties: { ApiId: !Ref Api, Method: ANY, Path: "/{proxy+}" } }
+        Work: { Type: SQS, Properties: { Queue: !GetAtt Work.Arn, BatchSize: 10, FunctionResponseTypes: [ReportBatchItemFailures] } }
+        Daily: { Type: Schedule, Properties: { Schedule: rate(1 day), Input: '{"tick": true}' } }
+  Work:
+    Type: AWS::SQS::Queue
+    Properties:
+      VisibilityTimeout: 1
+      RedrivePolicy: { deadLetterTargetArn: !GetAtt WorkDlq.Arn, maxReceiveCount: !Ref MaxReceive }
+  WorkDlq:
+    Type: AWS::SQS::Queue
+  Files:
+    Type: AWS::S3::Bucket
+"#;
+
+async fn queue_depth(sqs: &aws_sdk_sqs::Client, name: &str) -> (i64, i64) {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let url = sqs
+        .get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .expect("queue url")
+        .queue_url
+        .unwrap_or_default();
+    let attrs = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .attribute_names(A::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .expect("queue attributes");
+    let get = |a: A| {
+        attrs
+            .attributes()
+            .and_then(|m| m.get(&a))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (
+        get(A::ApproximateNumberOfMessages),
+        get(A::ApproximateNumberOfMessagesNotVisible),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mini_template_timeouts_crashes_sqs_and_schedules() {
+    let dir = TempDir::new("dropship-mini");
+    let template = dir.path().join("template.yaml");
+    std::fs::write(&template, MINI_TEMPLATE).expect("write template");
+    let bins = echo_bin_dir(&template);
+    let stack = Stack::builder()
+        .template(&template)
+        .bin_dir(bins.path())
+        .start()
+        .await;
+
+    // Routes, greedy path parameters, no authorizer, resolved environment.
+    let (status, body) = stack.get("/hello/world?a=1", None).await;
+    assert_eq!(status, 200, "{body}");
+    // The echo function answers with its event and environment.
+    let event = &body["event"];
+    assert_eq!(event["routeKey"], "ANY /{proxy+}");
+    assert_eq!(event["pathParameters"]["proxy"], "hello/world");
+    assert!(event["requestContext"].get("authorizer").is_none());
+    let env = &body["env"];
+    assert_eq!(env["SHARED"], "global");
+    assert_eq!(env["BUCKET"], "dropship-files");
+    let work_url = env["WORK_QUEUE_URL"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(work_url.ends_with("/Work"), "{work_url}");
+    assert_eq!(
+        env["JOINED"],
+        format!("{work_url}|arn:aws:sqs:eu-central-1:123456789012:WorkDlq")
+    );
+
+    // A timeout fails the request like API Gateway and replaces the instance.
+    let started = Instant::now();
+    let (status, body) = stack.get("/sleep?ms=5000", None).await;
+    assert_eq!(
+        (status, body),
+        (500, json!({"message": "Internal Server Error"}))
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    // So does a crash.
+    let (status, _) = stack.get("/crash", None).await;
+    assert_eq!(status, 500);
+    let (status, _) = stack.get("/error", None).await;
+    assert_eq!(status, 500);
+    for _ in 0..4 {
+        let (status, _) = stack.get("/still-serving", None).await;
+        assert_eq!(status, 200);
+    }
+
+    // SQS: successes are deleted, reported failures come back and end in the DLQ.
+    let sqs = aws_sdk_sqs::Client::new(&stack.aws_sdk_config().await);
+    for body in ["fine", "please fail"] {
+        sqs.send_message()
+            .queue_url(&work_url)
+            .message_body(body)
+            .send()
+            .await
+            .expect("send");
+    }
+    stack
+        .eventually(
+            "the failing message reaches the DLQ",
+            Duration::from_secs(30),
+            || async {
+                let work = queue_depth(&sqs, "Work").await;
+                let dlq = queue_depth(&sqs, "WorkDlq").await;
+                (work == (0, 0) && dlq.0 == 1).then_some(())
+            },
+        )
+        .await;
+    let dlq_url = sqs
+        .get_queue_url()
+        .queue_name("WorkDlq")
+        .send()
+        .await
+        .expect("dlq url")
+        .queue_url
+        .unwrap_or_default();
+    let dead = sqs
+        .receive_message()
+        .queue_url(dlq_url)
+        .send()
+        .await
+        .expect("receive dlq");
+    assert_eq!(dead.messages()[0].body(), Some("please fail"));
+
+    // Schedules run on demand; unknown ones are 404 in the API's error shape.
+    let before = stack.stats().await["echo"]["invocations"]
+        .as_u64()
+        .unwrap_or(0);
+    assert_eq!(stack.run_schedule("echo").await, 202);
+    stack
+        .eventually(
+            "the scheduled invocation",
+            Duration::from_secs(10),
+            || async {
+                let now = stack.stats().await["echo"]["invocations"]
+                    .as_u64()
+                    .unwrap_or(0);
+                (now > before).then_some(())
+            },
+        )
+        .await;
+    let (status, body) = stack
+        .request("POST", "/_local/schedules/nope", None, None, &[])
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(body["error"]["code"], "not_found");
+
+    let stats = stack.stats().await;
+    assert!(
+        stats["echo"]["errors"].as_u64().unwrap_or(0) >= 3,
+        "{stats}"
+    );
+    assert!(stats["echo"]["coldStartMs"].is_u64(), "{stats}");
+    assert!(stats["echo"]["p99Ms"].is_number(), "{stats}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn project_template_with_echo_functions() {
+    let template = workspace_root().join("template.yaml");
+    let bins = echo_bin_dir(&template);
+    let seed_dir = TempDir::new("dropship-seed");
+    let seed = seed_dir.path().join("seed.json");
+    std::fs::write(
+        &seed,
+        json!({"requests": [
+            {"method": "PUT", "path": "/admin/channels/web-de", "body": {"name": "Web", "kind": "webshop"}}
+        ]})
+        .to_string(),
+    )
+    .expect("write seed");
+    let stack = Stack::builder()
+        .bin_dir(bins.path())
+        .seed(&seed)
+        .env("DROPSHIP_INSTANCES", "1")
+        .start()
+        .await;
+    assert!(
+        stack
+            .output
+            .text()
+            .contains("Dropship OMS is running locally"),
+        "banner:\n{}",
+        stack.output.tail(40)
+    );
+
+    let (status, body) = stack.get("/health", None).await;
+    assert_eq!((status, body), (200, json!({"status": "ok"})));
+
+    // The authorizer runs first and its context reaches the function.
+    let (status, body) = stack
+        .request(
+            "GET",
+            "/orders/o%201?x=1&x=2",
+            Some("tok"),
+            None,
+            &[("cookie", "a=1; b=2")],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let event = &body["event"];
+    assert_eq!(event["version"], "2.0");
+    assert_eq!(event["routeKey"], "GET /orders/{orderId}");
+    assert_eq!(event["rawPath"], "/orders/o%201");
+    assert_eq!(event["pathParameters"]["orderId"], "o 1");
+    assert_eq!(event["queryStringParameters"]["x"], "1,2");
+    assert_eq!(event["cookies"], json!(["a=1", "b=2"]));
+    assert_eq!(event["requestContext"]["stage"], "$default");
+    assert_eq!(event["requestContext"]["http"]["method"], "GET");
+    assert_eq!(
+        event["requestContext"]["authorizer"]["lambda"]["token"],
+        "Bearer tok"
+    );
+
+    // The function sees a Lambda environment, not the runner's.
+    let env = &body["env"];
+    assert_eq!(env["AWS_LAMBDA_FUNCTION_NAME"], "OrderApiFunction");
+    assert_eq!(env["AWS_LAMBDA_FUNCTION_VERSION"], "$LATEST");
+    assert_eq!(
+        env["AWS_LAMBDA_LOG_GROUP_NAME"],
+        "/aws/lambda/OrderApiFunction"
+    );
+    assert_eq!(env["AWS_REGION"], "eu-central-1");
+    assert_eq!(env["ORDERS_TABLE"], "OrdersTable");
+    assert_eq!(env["AWS_ENDPOINT_URL"], stack.aws_endpoint.as_str());
+    assert!(
+        env.get("HOME").is_none(),
+        "the runner's environment leaked: {env}"
+    );
+    assert!(env.get("CARGO_MANIFEST_DIR").is_none());
+
+    // API Gateway's answers of its own.
+    let (status, body) = stack.get("/orders/o-1", Some("deny")).await;
+    assert_eq!((status, body), (403, json!({"message": "Forbidden"})));
+    let (status, body) = stack.get("/no/such/route", Some("tok")).await;
+    assert_eq!((status, body), (404, json!({"message": "Not Found"})));
+
+    // Auth: NONE skips the authorizer.
+    let (status, body) = stack.get("/documents/link-1", None).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["event"]["requestContext"].get("authorizer").is_none());
+
+    // JSON bodies travel as text, binary ones base64-encoded.
+    let (status, body) = stack
+        .post_idempotent("/orders", Some("tok"), "k-1", &json!({"a": 1}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["event"]["body"], r#"{"a":1}"#);
+    assert_eq!(body["event"]["isBase64Encoded"], false);
+    assert_eq!(body["event"]["headers"]["idempotency-key"], "k-1");
+    let resp = stack
+        .http()
+        .post(format!("{}/orders", stack.api))
+        .bearer_auth("tok")
+        .header("content-type", "application/pdf")
+        .body(vec![0u8, 1, 2])
+        .send()
+        .await
+        .expect("binary post");
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(body["event"]["body"], "AAEC");
+    assert_eq!(body["event"]["isBase64Encoded"], true);
+
+    // S3 notifications reach the stock-feed function through its queue.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&stack.aws_sdk_config().await)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.put_object()
+        .bucket("dropship-documentbucket")
+        .key("stock-feeds/acme/feed.csv")
+        .body(b"sku,available\n".to_vec().into())
+        .send()
+        .await
+        .expect("put object");
+    stack
+        .eventually("stock-update invoked", Duration::from_secs(15), || async {
+            let n = stack.stats().await["stock-update"]["invocations"]
+                .as_u64()
+                .unwrap_or(0);
+            (n >= 1).then_some(())
+        })
+        .await;
+
+    // Mail sent through the SES emulator shows up in the outbox.
+    assert_eq!(env["AWS_ENDPOINT_URL_SESV2"], stack.ses_endpoint.as_str());
+    let ses_endpoint = stack.ses_endpoint.as_str();
+    let ses = aws_sdk_sesv2::Client::from_conf(
+        aws_sdk_sesv2::config::Builder::from(&stack.aws_sdk_config().await)
+            .endpoint_url(ses_endpoint)
+            .build(),
+    );
+    ses.create_email_identity()
+        .email_identity("shop@example.com")
+        .send()
+        .await
+        .expect("verify sender");
+    let raw = "From: Shop <shop@example.com>\r\nTo: Ann <ann@example.com>\r\nSubject: Your order\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\
+Content-Type: text/plain\r\n\r\nHello Ann\r\n--b\r\nContent-Type: application/pdf\r\n\
+Content-Disposition: attachment; filename=\"invoice.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+JVBERi0K\r\n--b--\r\n";
+    ses.send_email()
+        .from_email_address("shop@example.com")
+        .destination(
+            aws_sdk_sesv2::types::Destination::builder()
+                .to_addresses("ann@example.com")
+                .build(),
+        )
+        .content(
+            aws_sdk_sesv2::types::EmailContent::builder()
+                .raw(
+                    aws_sdk_sesv2::types::RawMessage::builder()
+                        .data(aws_sdk_sesv2::primitives::Blob::new(raw.as_bytes()))
+                        .build()
+                        .expect("raw message"),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("send mail");
+    let mails = stack.outbox().await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0]["subject"], "Your order");
+    assert_eq!(mails[0]["from"], "shop@example.com");
+    assert_eq!(mails[0]["to"], json!(["ann@example.com"]));
+    assert_eq!(mails[0]["attachments"], json!(["invoice.pdf"]));
+    assert!(mails[0]["text"]
+        .as_str()
+        .unwrap_or("")
+        .contains("Hello Ann"));
+    assert!(mails[0]["sentAt"].is_string());
+}

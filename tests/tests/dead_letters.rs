@@ -1,0 +1,77 @@
+//! Nothing is lost: a message that keeps failing ends in its dead-letter queue after
+//! maxReceiveCount receives, and the alerting function opens a business alert for it.
+
+mod support;
+
+use serde_json::json;
+use std::time::Duration;
+use support::Stack;
+
+#[tokio::test]
+async fn a_message_that_always_fails_ends_in_its_dead_letter_queue_and_raises_an_alert() {
+    let stack = Stack::builder()
+        .param("QueueVisibilityTimeoutSeconds", "1")
+        .param("QueueMaxReceiveCount", "2")
+        .start()
+        .await;
+    let cfg = stack.aws_sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&cfg);
+    let url = |name: &'static str| {
+        let sqs = sqs.clone();
+        async move { sqs.get_queue_url().queue_name(name).send().await.expect(name).queue_url.expect(name) }
+    };
+    let route = url("RouteQueue").await;
+    let dead = url("RouteDeadLetterQueue").await;
+    // One unreadable message, one about an order that does not exist: both fail every time.
+    for body in ["{not json".to_string(), json!({"orderId": "ord_missing"}).to_string()] {
+        sqs.send_message().queue_url(&route).message_body(body).send().await.expect("send");
+    }
+    let count = |queue: String| {
+        let sqs = sqs.clone();
+        async move {
+            let attrs = sqs
+                .get_queue_attributes()
+                .queue_url(queue)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+                .send()
+                .await
+                .ok()?;
+            attrs.attributes()?.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)?.parse::<u32>().ok()
+        }
+    };
+    stack
+        .eventually("both poison messages in RouteDeadLetterQueue", Duration::from_secs(60), || {
+            let dead = dead.clone();
+            let count = &count;
+            async move { (count(dead).await? == 2).then_some(()) }
+        })
+        .await;
+    assert_eq!(count(route.clone()).await, Some(0), "the work queue still holds a poison message");
+
+    // The split router reported them as batch failures, so they were retried, never dropped.
+    let stats = stack.stats().await;
+    assert!(stats["split-router"]["invocations"].as_u64().unwrap_or(0) >= 4, "{stats}");
+
+    // Alerting turns the dead letters into one open business alert.
+    assert_eq!(stack.run_schedule("alerting").await, 202);
+    let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+    let alert = stack
+        .eventually("an open dead-letter alert", Duration::from_secs(20), || {
+            let ddb = ddb.clone();
+            async move {
+                let item = ddb
+                    .get_item()
+                    .table_name("AlertsTable")
+                    .key("pk", aws_sdk_dynamodb::types::AttributeValue::S("dead_lettered_messages#RouteDeadLetterQueue".into()))
+                    .send()
+                    .await
+                    .ok()?
+                    .item?;
+                (item.get("state")?.as_s().ok()? == "open").then_some(item)
+            }
+        })
+        .await;
+    assert!(alert["details"].as_s().unwrap().contains("2 message"), "{alert:?}");
+    // A second run finds the same open problem and does not open another alert.
+    assert_eq!(stack.run_schedule("alerting").await, 202);
+}

@@ -1,0 +1,77 @@
+//! A small retailer configured through the admin API, as a test's starting point: branding,
+//! two channels, an own warehouse and two dropshippers, a few products, German tax rates,
+//! tokens for everyone and stock.
+
+#![allow(dead_code)]
+
+use crate::support::Stack;
+use serde_json::{json, Value};
+
+pub struct World {
+    pub web: String,
+    pub marketplace: String,
+    pub warehouse: String,
+    pub acme: String,
+    pub nordic: String,
+}
+
+pub const ACME_EMAIL: &str = "orders@acme-garden.example";
+pub const NORDIC_EMAIL: &str = "fulfilment@nordic-home.example";
+pub const WAREHOUSE_EMAIL: &str = "lager@lindenhof.example";
+
+fn address(name: &str) -> Value {
+    json!({"name": name, "street": "Lindenstraße 12", "postalCode": "10969", "city": "Berlin", "country": "DE"})
+}
+
+async fn ok(stack: &Stack, method: &str, path: &str, token: Option<&str>, body: Value) -> Value {
+    let (status, resp) = stack.request(method, path, token, Some(&body), &[]).await;
+    assert!((200..300).contains(&status), "{method} {path}: {status} {resp}");
+    resp
+}
+
+async fn token(stack: &Stack, principal: &str) -> String {
+    let resp = ok(stack, "POST", "/admin/tokens", Some(&stack.admin_token), json!({"principal": principal, "name": principal})).await;
+    resp["token"].as_str().expect("token").to_string()
+}
+
+pub async fn configure(stack: &Stack) -> World {
+    let admin = Some(stack.admin_token.as_str());
+    ok(stack, "PUT", "/admin/branding", admin, json!({"companyName": "Lindenhof Living GmbH", "address": address("Lindenhof Living GmbH"),
+        "vatId": "DE123456789", "primaryColor": "#2E5E4E", "footer": "Lindenhof Living GmbH · Berlin",
+        "emailFrom": "service@lindenhof.example", "locale": "de"})).await;
+    for (id, kind) in [("web-de", "webshop"), ("marketplace", "marketplace")] {
+        ok(stack, "PUT", &format!("/admin/channels/{id}"), admin, json!({"name": id, "kind": kind})).await;
+    }
+    for (id, kind, email) in [("wh-berlin", "warehouse", WAREHOUSE_EMAIL), ("acme-garden", "dropshipper", ACME_EMAIL), ("nordic-home", "dropshipper", NORDIC_EMAIL)] {
+        ok(stack, "PUT", &format!("/admin/fulfillers/{id}"), admin, json!({"name": id, "kind": kind, "email": email, "address": address(id)})).await;
+    }
+    ok(stack, "PUT", "/admin/tax-rates/DE/standard", admin, json!({"rates": [
+        {"rate": "0.19", "validFrom": "2007-01-01", "validTo": "2020-06-30"},
+        {"rate": "0.16", "validFrom": "2020-07-01", "validTo": "2020-12-31"},
+        {"rate": "0.19", "validFrom": "2021-01-01"}]})).await;
+    for (sku, sources) in [
+        ("LAMP-OAK", json!([{"fulfillerId": "wh-berlin", "priority": 1}])),
+        ("CHAIR-TEAK", json!([{"fulfillerId": "acme-garden", "priority": 1, "purchasePrice": "64.00"}])),
+        ("THROW-WOOL", json!([{"fulfillerId": "nordic-home", "priority": 1}])),
+    ] {
+        ok(stack, "PUT", &format!("/admin/products/{sku}"), admin, json!({"name": sku, "taxClass": "standard", "group": "g", "sources": sources})).await;
+    }
+    let world = World {
+        web: token(stack, "channel:web-de").await,
+        marketplace: token(stack, "channel:marketplace").await,
+        warehouse: token(stack, "fulfiller:wh-berlin").await,
+        acme: token(stack, "fulfiller:acme-garden").await,
+        nordic: token(stack, "fulfiller:nordic-home").await,
+    };
+    for (t, sku) in [(&world.warehouse, "LAMP-OAK"), (&world.acme, "CHAIR-TEAK"), (&world.nordic, "THROW-WOOL")] {
+        ok(stack, "PUT", "/fulfiller/stock", Some(t), json!({"items": [{"sku": sku, "available": 20}]})).await;
+    }
+    world
+}
+
+/// An order body of API.md's worked example shape, for any lines.
+pub fn order(external_id: &str, lines: Value, total: &str) -> Value {
+    json!({"externalId": external_id, "customer": {"email": "carla@example.com", "name": "Carla Beispiel"},
+        "shippingAddress": {"name": "Carla Beispiel", "street": "Hauptstraße 1", "postalCode": "10115", "city": "Berlin", "country": "DE"},
+        "currency": "EUR", "lines": lines, "payments": [{"method": "card", "amount": total}]})
+}
