@@ -6,7 +6,9 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 fn load(name: &str) -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(name);
     serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}")))
         .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
@@ -18,11 +20,17 @@ fn template_routes() -> BTreeSet<String> {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
         }
-        let Some(events) = resource["Properties"]["Events"].as_mapping() else { continue };
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
         for (_, e) in events {
             if e["Type"].as_str() == Some("HttpApi") {
                 let p = &e["Properties"];
-                routes.insert(format!("{} {}", p["Method"].as_str().unwrap_or("?").to_uppercase(), p["Path"].as_str().unwrap_or("?")));
+                routes.insert(format!(
+                    "{} {}",
+                    p["Method"].as_str().unwrap_or("?").to_uppercase(),
+                    p["Path"].as_str().unwrap_or("?")
+                ));
             }
         }
     }
@@ -36,7 +44,11 @@ fn openapi_operations() -> BTreeSet<String> {
         for (method, _) in item.as_mapping().expect("path item") {
             let m = method.as_str().unwrap_or_default();
             if ["get", "put", "post", "delete", "patch"].contains(&m) {
-                ops.insert(format!("{} {}", m.to_uppercase(), path.as_str().unwrap_or_default()));
+                ops.insert(format!(
+                    "{} {}",
+                    m.to_uppercase(),
+                    path.as_str().unwrap_or_default()
+                ));
             }
         }
     }
@@ -50,6 +62,12 @@ fn template_routes_and_openapi_operations_agree() {
     assert!(!routes.is_empty());
     let undocumented: Vec<_> = routes.difference(&ops).collect();
     let unwired: Vec<_> = ops.difference(&routes).collect();
-    assert!(undocumented.is_empty(), "routes in template.yaml missing from openapi.yaml: {undocumented:?}");
-    assert!(unwired.is_empty(), "operations in openapi.yaml no function serves: {unwired:?}");
+    assert!(
+        undocumented.is_empty(),
+        "routes in template.yaml missing from openapi.yaml: {undocumented:?}"
+    );
+    assert!(
+        unwired.is_empty(),
+        "operations in openapi.yaml no function serves: {unwired:?}"
+    );
 }

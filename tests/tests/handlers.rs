@@ -33,7 +33,10 @@ fn batch(bodies: &[(&str, String)]) -> SqsEvent {
 }
 
 fn failed(resp: &aws_lambda_events::sqs::SqsBatchResponse) -> Vec<String> {
-    resp.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect()
+    resp.batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect()
 }
 
 #[tokio::test]
@@ -45,12 +48,26 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
     let sqs = aws_sdk_sqs::Client::new(&cfg);
     let queue_url = |name: &'static str| {
         let sqs = sqs.clone();
-        async move { sqs.get_queue_url().queue_name(name).send().await.expect(name).queue_url.expect(name) }
+        async move {
+            sqs.get_queue_url()
+                .queue_name(name)
+                .send()
+                .await
+                .expect(name)
+                .queue_url
+                .expect(name)
+        }
     };
 
     // An order for the handlers to work on (the stack routes it too: handlers are idempotent).
-    let body = setup::order("WEB-H1", json!([{"lineId": "L1", "sku": "LAMP-OAK", "quantity": 1, "unitPrice": "49.00"}]), "49.00");
-    let (status, created) = stack.post_idempotent("/orders", Some(&world.web), "key-h1", &body).await;
+    let body = setup::order(
+        "WEB-H1",
+        json!([{"lineId": "L1", "sku": "LAMP-OAK", "quantity": 1, "unitPrice": "49.00"}]),
+        "49.00",
+    );
+    let (status, created) = stack
+        .post_idempotent("/orders", Some(&world.web), "key-h1", &body)
+        .await;
     assert_eq!(status, 201, "{created}");
     let order_id = created["orderId"].as_str().unwrap().to_string();
 
@@ -62,14 +79,28 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
         stock: Stock::new(ddb.clone(), "StockTable".into()),
         documents_queue: Queue::new(sqs.clone(), queue_url("DocumentsQueue").await),
         dynamodb: ddb.clone(),
-        tables: Tables { orders: "OrdersTable".into(), delivery_orders: "DeliveryOrdersTable".into(), stock: "StockTable".into() },
+        tables: Tables {
+            orders: "OrdersTable".into(),
+            delivery_orders: "DeliveryOrdersTable".into(),
+            stock: "StockTable".into(),
+        },
     };
     let resp = router
-        .handle(batch(&[("good", json!({"orderId": order_id}).to_string()), ("bad", json!({"orderId": "ord_missing"}).to_string())]))
+        .handle(batch(&[
+            ("good", json!({"orderId": order_id}).to_string()),
+            ("bad", json!({"orderId": "ord_missing"}).to_string()),
+        ]))
         .await;
     assert_eq!(failed(&resp), ["bad"]);
-    let deliveries = DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()).list_by_order(&order_id).await.unwrap();
-    assert_eq!(deliveries.len(), 1, "routed exactly once, whoever got there first");
+    let deliveries = DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into())
+        .list_by_order(&order_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        deliveries.len(),
+        1,
+        "routed exactly once, whoever got there first"
+    );
     let delivery_id = deliveries[0].id.clone();
 
     // document-generator
@@ -87,7 +118,11 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
         ]))
         .await;
     assert_eq!(failed(&resp), ["bad"]);
-    let d = DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()).get(&delivery_id).await.unwrap().unwrap();
+    let d = DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into())
+        .get(&delivery_id)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(d.documents.len(), 1);
 
     // notifier: a documents_ready for the real delivery order, and one for an unknown fulfiller.
@@ -105,12 +140,25 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
                "documents": [{"kind": "delivery_note", "key": d.documents[0].key}]})
         .to_string()
     };
-    let resp = notifier.handle(batch(&[("good", ready("wh-berlin", "DO-IN-PROCESS")), ("bad", ready("nobody", "DO-NOBODY"))])).await;
+    let resp = notifier
+        .handle(batch(&[
+            ("good", ready("wh-berlin", "DO-IN-PROCESS")),
+            ("bad", ready("nobody", "DO-NOBODY")),
+        ]))
+        .await;
     assert_eq!(failed(&resp), ["bad"]);
     stack
-        .eventually("the in-process notifier's mail", Duration::from_secs(10), || async {
-            stack.outbox().await.into_iter().find(|m| m["subject"].as_str().is_some_and(|s| s.contains("DO-IN-PROCESS")))
-        })
+        .eventually(
+            "the in-process notifier's mail",
+            Duration::from_secs(10),
+            || async {
+                stack.outbox().await.into_iter().find(|m| {
+                    m["subject"]
+                        .as_str()
+                        .is_some_and(|s| s.contains("DO-IN-PROCESS"))
+                })
+            },
+        )
         .await;
 
     // stock-update: a feed that exists and one that does not.
@@ -134,7 +182,10 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
         stock: Stock::new(ddb.clone(), "StockTable".into()),
     };
     let resp = updater
-        .handle(batch(&[("good", s3_event("stock-feeds/wh-berlin/feed-1.csv")), ("bad", s3_event("stock-feeds/wh-berlin/missing.csv"))]))
+        .handle(batch(&[
+            ("good", s3_event("stock-feeds/wh-berlin/feed-1.csv")),
+            ("bad", s3_event("stock-feeds/wh-berlin/missing.csv")),
+        ]))
         .await;
     assert_eq!(failed(&resp), ["bad"]);
     let (_, stock) = stack.get("/fulfiller/stock", Some(&world.warehouse)).await;

@@ -11,6 +11,10 @@ use serde_json::{json, Value};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SeedFile {
+    /// What the file is for; read by people only.
+    #[serde(default)]
+    #[allow(dead_code)]
+    description: Option<String>,
     requests: Vec<SeedRequest>,
 }
 
@@ -23,6 +27,9 @@ struct SeedRequest {
     body: Option<Value>,
     #[serde(default)]
     headers: std::collections::BTreeMap<String, String>,
+    /// The principal whose token (minted earlier in the same file) makes the request; admin if absent.
+    #[serde(default, rename = "as")]
+    as_principal: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -47,7 +54,7 @@ pub async fn run(path: &Path, api_url: &str, admin_token: &str) -> Result<Seeded
     })?;
     let seed: SeedFile = serde_json::from_str(&text).with_context(|| {
         format!(
-            "seed file {} is not {{\"requests\": [{{method, path, body?, headers?}}]}}",
+            "seed file {} is not {{\"requests\": [{{method, path, body?, headers?, as?}}]}}",
             path.display()
         )
     })?;
@@ -59,9 +66,20 @@ pub async fn run(path: &Path, api_url: &str, admin_token: &str) -> Result<Seeded
     for (i, r) in seed.requests.iter().enumerate() {
         let method = reqwest::Method::from_bytes(r.method.to_ascii_uppercase().as_bytes())
             .map_err(|_| anyhow!("seed request #{i}: `{}` is not an HTTP method", r.method))?;
+        let token = match &r.as_principal {
+            None => admin_token,
+            Some(p) => seeded
+                .tokens
+                .iter()
+                .find(|t| &t.principal == p)
+                .map(|t| t.token.as_str())
+                .ok_or_else(|| {
+                    anyhow!("seed request #{i}: no token for `{p}` was minted earlier in the file")
+                })?,
+        };
         let mut req = http
             .request(method.clone(), format!("{api_url}{}", r.path))
-            .bearer_auth(admin_token);
+            .bearer_auth(token);
         if method == reqwest::Method::POST
             && !r
                 .headers

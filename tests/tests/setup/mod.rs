@@ -25,12 +25,22 @@ fn address(name: &str) -> Value {
 
 async fn ok(stack: &Stack, method: &str, path: &str, token: Option<&str>, body: Value) -> Value {
     let (status, resp) = stack.request(method, path, token, Some(&body), &[]).await;
-    assert!((200..300).contains(&status), "{method} {path}: {status} {resp}");
+    assert!(
+        (200..300).contains(&status),
+        "{method} {path}: {status} {resp}"
+    );
     resp
 }
 
 async fn token(stack: &Stack, principal: &str) -> String {
-    let resp = ok(stack, "POST", "/admin/tokens", Some(&stack.admin_token), json!({"principal": principal, "name": principal})).await;
+    let resp = ok(
+        stack,
+        "POST",
+        "/admin/tokens",
+        Some(&stack.admin_token),
+        json!({"principal": principal, "name": principal}),
+    )
+    .await;
     resp["token"].as_str().expect("token").to_string()
 }
 
@@ -40,21 +50,62 @@ pub async fn configure(stack: &Stack) -> World {
         "vatId": "DE123456789", "primaryColor": "#2E5E4E", "footer": "Lindenhof Living GmbH · Berlin",
         "emailFrom": "service@lindenhof.example", "locale": "de"})).await;
     for (id, kind) in [("web-de", "webshop"), ("marketplace", "marketplace")] {
-        ok(stack, "PUT", &format!("/admin/channels/{id}"), admin, json!({"name": id, "kind": kind})).await;
+        ok(
+            stack,
+            "PUT",
+            &format!("/admin/channels/{id}"),
+            admin,
+            json!({"name": id, "kind": kind}),
+        )
+        .await;
     }
-    for (id, kind, email) in [("wh-berlin", "warehouse", WAREHOUSE_EMAIL), ("acme-garden", "dropshipper", ACME_EMAIL), ("nordic-home", "dropshipper", NORDIC_EMAIL)] {
-        ok(stack, "PUT", &format!("/admin/fulfillers/{id}"), admin, json!({"name": id, "kind": kind, "email": email, "address": address(id)})).await;
+    for (id, kind, email) in [
+        ("wh-berlin", "warehouse", WAREHOUSE_EMAIL),
+        ("acme-garden", "dropshipper", ACME_EMAIL),
+        ("nordic-home", "dropshipper", NORDIC_EMAIL),
+    ] {
+        ok(
+            stack,
+            "PUT",
+            &format!("/admin/fulfillers/{id}"),
+            admin,
+            json!({"name": id, "kind": kind, "email": email, "address": address(id)}),
+        )
+        .await;
     }
-    ok(stack, "PUT", "/admin/tax-rates/DE/standard", admin, json!({"rates": [
+    ok(
+        stack,
+        "PUT",
+        "/admin/tax-rates/DE/standard",
+        admin,
+        json!({"rates": [
         {"rate": "0.19", "validFrom": "2007-01-01", "validTo": "2020-06-30"},
         {"rate": "0.16", "validFrom": "2020-07-01", "validTo": "2020-12-31"},
-        {"rate": "0.19", "validFrom": "2021-01-01"}]})).await;
+        {"rate": "0.19", "validFrom": "2021-01-01"}]}),
+    )
+    .await;
     for (sku, sources) in [
-        ("LAMP-OAK", json!([{"fulfillerId": "wh-berlin", "priority": 1}])),
-        ("CHAIR-TEAK", json!([{"fulfillerId": "acme-garden", "priority": 1, "purchasePrice": "64.00"}])),
-        ("THROW-WOOL", json!([{"fulfillerId": "nordic-home", "priority": 1}])),
+        (
+            "LAMP-OAK",
+            json!([{"fulfillerId": "wh-berlin", "priority": 1}]),
+        ),
+        (
+            "CHAIR-TEAK",
+            json!([{"fulfillerId": "acme-garden", "priority": 1, "purchasePrice": "64.00"}]),
+        ),
+        (
+            "THROW-WOOL",
+            json!([{"fulfillerId": "nordic-home", "priority": 1}]),
+        ),
     ] {
-        ok(stack, "PUT", &format!("/admin/products/{sku}"), admin, json!({"name": sku, "taxClass": "standard", "group": "g", "sources": sources})).await;
+        ok(
+            stack,
+            "PUT",
+            &format!("/admin/products/{sku}"),
+            admin,
+            json!({"name": sku, "taxClass": "standard", "group": "g", "sources": sources}),
+        )
+        .await;
     }
     let world = World {
         web: token(stack, "channel:web-de").await,
@@ -63,8 +114,19 @@ pub async fn configure(stack: &Stack) -> World {
         acme: token(stack, "fulfiller:acme-garden").await,
         nordic: token(stack, "fulfiller:nordic-home").await,
     };
-    for (t, sku) in [(&world.warehouse, "LAMP-OAK"), (&world.acme, "CHAIR-TEAK"), (&world.nordic, "THROW-WOOL")] {
-        ok(stack, "PUT", "/fulfiller/stock", Some(t), json!({"items": [{"sku": sku, "available": 20}]})).await;
+    for (t, sku) in [
+        (&world.warehouse, "LAMP-OAK"),
+        (&world.acme, "CHAIR-TEAK"),
+        (&world.nordic, "THROW-WOOL"),
+    ] {
+        ok(
+            stack,
+            "PUT",
+            "/fulfiller/stock",
+            Some(t),
+            json!({"items": [{"sku": sku, "available": 20}]}),
+        )
+        .await;
     }
     world
 }
