@@ -176,7 +176,7 @@ impl OrderApi {
                     }
                     // The cancellation stands; a lost notice is logged loudly for operations.
                     if let Err(e) = self.events_queue.send_all(&events).await {
-                        tracing::error!(order_id = %order.id, error = ?e, "cancellation notices not sent");
+                        tracing::error!(order_id = %order.id, error = %format!("{e:#}"), "cancellation notices not sent");
                     }
                     tracing::info!(order_id = %order.id, cancelled = ?plan.cancelled, refund = ?refund.as_ref().map(|r| r.amount), "order cancelled");
                     let deliveries: Vec<_> = deliveries

@@ -140,11 +140,11 @@ impl OrderIntake {
         {
             Ok(()) => {
                 if let Err(e) = self.orders.clear_outbox(&order.id).await {
-                    tracing::warn!(order_id = %order.id, error = ?e, "outbox entry left; the relay will send again (harmless)");
+                    tracing::warn!(order_id = %order.id, error = %format!("{e:#}"), "outbox entry left; the relay will send again (harmless)");
                 }
             }
             Err(e) => {
-                tracing::error!(order_id = %order.id, error = ?e, "routing message not sent; the outbox relay will send it")
+                tracing::error!(order_id = %order.id, error = %format!("{e:#}"), "routing message not sent; the outbox relay will send it")
             }
         }
         tracing::info!(order_id = %order.id, channel = %channel, lines = order.lines.len(), total = %order.totals.total, "order accepted");

@@ -5,7 +5,6 @@
 //! which only `POST /fulfiller/stock-feed` hands out, bound to the caller. Applying a count is
 //! idempotent (absolute counts, ignored when older), so a redelivered notification is harmless.
 
-use aws_lambda_events::s3::S3Event;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Utc;
 use dropship_aws::documents::DocumentStore;
@@ -76,16 +75,29 @@ impl StockUpdate {
         if body.get("Event").and_then(|e| e.as_str()) == Some("s3:TestEvent") {
             return Ok(());
         }
-        let event: S3Event = serde_json::from_value(body)?;
-        for record in event.records {
-            let key = decode_key(record.s3.object.key.as_deref().unwrap_or_default());
+        // Read only the fields we need: S3 (and the emulator) vary in the rest of the record.
+        let records = body
+            .get("Records")
+            .and_then(|r| r.as_array())
+            .ok_or_else(|| anyhow::anyhow!("not an S3 event notification: {body}"))?;
+        for record in records {
+            let raw_key = record
+                .pointer("/s3/object/key")
+                .and_then(|k| k.as_str())
+                .ok_or_else(|| anyhow::anyhow!("an S3 record without an object key"))?;
+            let key = decode_key(raw_key);
             let Some(fulfiller) = fulfiller_of(&key) else {
                 tracing::warn!(key, "object outside stock-feeds/<fulfiller>/: ignored");
                 continue;
             };
             let bytes = self.store.get(&key).await?;
             let now = Utc::now();
-            let as_of = record.event_time;
+            // The count is as of the upload; a feed older than a later count is ignored per sku.
+            let as_of = record
+                .get("eventTime")
+                .and_then(|t| t.as_str())
+                .and_then(|t| t.parse::<chrono::DateTime<Utc>>().ok())
+                .unwrap_or(now);
             match parse_feed(&bytes) {
                 Err(reason) => {
                     tracing::warn!(key, fulfiller, reason, "stock feed refused as a whole")

@@ -132,7 +132,7 @@ where
             Ok(error_response(&e))
         }
         Err(HandlerError::Internal(e)) => {
-            tracing::error!(error = ?e, "request failed");
+            tracing::error!(error = %format!("{e:#}"), "request failed");
             Ok(error_response(&ApiError::internal()))
         }
     }

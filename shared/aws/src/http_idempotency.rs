@@ -201,7 +201,7 @@ impl IdempotencyStore {
             }
             Err(e) => {
                 if let Err(del) = self.delete(&pk).await {
-                    tracing::error!(error = ?del, "could not release an idempotency key after a failure");
+                    tracing::error!(error = %format!("{del:#}"), "could not release an idempotency key after a failure");
                 }
                 Err(e)
             }

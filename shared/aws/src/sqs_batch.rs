@@ -17,7 +17,7 @@ where
         let id = record.message_id.clone().unwrap_or_default();
         let span = tracing::info_span!("message", message_id = %id);
         if let Err(e) = handle(record).instrument(span).await {
-            tracing::error!(message_id = %id, error = ?e, "message failed; it will be retried");
+            tracing::error!(message_id = %id, error = %format!("{e:#}"), "message failed; it will be retried");
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = id;
             response.batch_item_failures.push(failure);
