@@ -175,4 +175,33 @@ async fn an_order_reaches_its_dropshipper_with_documents_and_mail() {
     let (_, stock) = stack.get("/fulfiller/stock", Some(&world.acme)).await;
     assert_eq!(stock["items"][0]["reserved"], 2, "{stock}");
     assert_eq!(stock["items"][0]["available"], 20, "{stock}");
+
+    // One function alone, with its sample event (the sample's order does not exist here, so
+    // the router reports that message as failed, and only that one).
+    let event: serde_json::Value =
+        serde_json::from_str(include_str!("../../events/split-router.json")).unwrap();
+    let (status, out) = stack
+        .request(
+            "POST",
+            "/_local/invoke/split-router",
+            None,
+            Some(&event),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 200, "{out}");
+    assert_eq!(
+        out["batchItemFailures"][0]["itemIdentifier"], event["Records"][0]["messageId"],
+        "{out}"
+    );
+    let (status, _) = stack
+        .request(
+            "POST",
+            "/_local/invoke/no-such-function",
+            None,
+            Some(&event),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 404);
 }

@@ -85,6 +85,7 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/_local/outbox", get(outbox))
         .route("/_local/stats", get(stats))
         .route("/_local/schedules/{function}", post(run_schedule))
+        .route("/_local/invoke/{function}", post(invoke_function))
         .fallback(proxy)
         .with_state(state)
 }
@@ -162,6 +163,43 @@ async fn run_schedule(
                     w.schedules.keys().cloned().collect::<Vec<_>>().join(", ")
                 ),
             }})),
+        )
+            .into_response(),
+    }
+}
+
+/// Runs one function with the posted event and answers with its result, like
+/// `sam local invoke -e events/<function>.json` (`{function}` is the binary name).
+async fn invoke_function(
+    State(state): State<Arc<ApiState>>,
+    Path(function): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some(w) = state.ready() else {
+        return starting();
+    };
+    let Some(pool) = w.pools.get(&function) else {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": {"code": "not_found", "message": format!(
+                "no function `{function}` (functions: {})",
+                w.pools.keys().cloned().collect::<Vec<_>>().join(", ")
+            )}})),
+        )
+            .into_response();
+    };
+    if serde_json::from_slice::<Value>(&body).is_err() {
+        return (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": {"code": "malformed_json", "message": "the event must be JSON"}})),
+        )
+            .into_response();
+    }
+    match pool.invoke(body, Duration::from_secs(900)).await {
+        Ok(out) => (StatusCode::OK, [(CONTENT_TYPE, "application/json")], out).into_response(),
+        Err(e) => (
+            StatusCode::BAD_GATEWAY,
+            Json(json!({"error": {"code": "function_error", "message": e.to_string()}})),
         )
             .into_response(),
     }
