@@ -7,6 +7,16 @@ use serde_json::{json, Value};
 
 /// `GET /orders/{orderId}` for the channel (API.md "Channel").
 pub fn channel_order(order: &Order, deliveries: &[DeliveryOrder]) -> Value {
+    let refunds: Vec<Value> = order
+        .refunds
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id, "amount": r.amount, "reason": r.reason, "createdAt": r.created_at,
+                "allocation": r.allocation.iter().map(|a| json!({"method": a.method, "amount": a.amount})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
     let lines: Vec<Value> = order
         .lines
         .iter()
@@ -32,7 +42,7 @@ pub fn channel_order(order: &Order, deliveries: &[DeliveryOrder]) -> Value {
     json!({
         "id": order.id, "orderId": order.id, "externalId": order.external_id, "status": order.status,
         "currency": order.currency, "orderedAt": order.ordered_at, "lines": lines, "deliveries": deliveries,
-        "totals": order.totals, "payments": order.payments, "refunds": [], "returns": [],
+        "totals": order.totals, "payments": order.payments, "refunds": refunds, "returns": [],
     })
 }
 

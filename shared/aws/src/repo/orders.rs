@@ -199,7 +199,8 @@ impl Orders {
             None => None,
         };
         // Bounds on the sort key `<time>#<id>`: "~" sorts after every id character.
-        let lower = filter.from.map(sort_time).unwrap_or_default();
+        // Key values may not be empty: "0" sorts before every timestamp.
+        let lower = filter.from.map(sort_time).unwrap_or_else(|| "0".into());
         let upper = filter
             .to
             .map(|t| format!("{}~", sort_time(t)))
