@@ -218,6 +218,7 @@ mod tests {
             carrier: None,
             tracking_number: None,
             version: 0,
+            shipments: Vec::new(),
         };
         let pdf = delivery_note(&branding, &order, &delivery).unwrap();
         assert!(pdf.starts_with(b"%PDF-"));

@@ -2,22 +2,39 @@
 //! and its stock. Anything of another fulfiller is a 404.
 
 use chrono::{Duration, Utc};
+use dropship_aws::http::HandlerError;
 use dropship_aws::http::{self, json, json_body, path_param, query_param, HandlerResult};
+use dropship_aws::http_idempotency::{IdempotencyStore, StoredResponse};
+use dropship_aws::queue::Queue;
+use dropship_aws::repo::changes::{self, Change, Outcome, StockMove, Tables};
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
+use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::stock::Stock;
 use dropship_aws::repo::tokens::{DocumentLink, Tokens};
+use dropship_core::delivery::DeliveryOrder;
 use dropship_core::delivery::DeliveryStatus;
+use dropship_core::fulfilment;
+use dropship_core::messages::BusinessEvent;
 use dropship_core::principal::require_fulfiller;
 use dropship_core::stock::StockUpdate;
 use dropship_core::views::fulfiller_delivery_order;
 use dropship_core::ApiError;
+use lambda_http::RequestExt;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 /// How long a listed document link works (API.md: 7 days).
 pub const LINK_TTL_DAYS: i64 = 7;
 
+/// Attempts when someone else changes the order or delivery order between read and write.
+const ATTEMPTS: usize = 5;
+
 pub struct FulfillerApi {
+    pub orders: Orders,
+    pub idempotency: IdempotencyStore,
+    pub events_queue: Queue,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub tables: Tables,
     pub delivery_orders: DeliveryOrders,
     pub stock: Stock,
     pub tokens: Tokens,
@@ -30,6 +47,15 @@ impl FulfillerApi {
         let cfg = dropship_aws::config::aws().await;
         let ddb = aws_sdk_dynamodb::Client::new(&cfg);
         Ok(Self {
+            orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
+            idempotency: IdempotencyStore::new(ddb.clone(), env("IDEMPOTENCY_TABLE")?),
+            events_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("EVENTS_QUEUE_URL")?),
+            dynamodb: ddb.clone(),
+            tables: Tables {
+                orders: env("ORDERS_TABLE")?,
+                delivery_orders: env("DELIVERY_ORDERS_TABLE")?,
+                stock: env("STOCK_TABLE")?,
+            },
             delivery_orders: DeliveryOrders::new(ddb.clone(), env("DELIVERY_ORDERS_TABLE")?),
             stock: Stock::new(ddb.clone(), env("STOCK_TABLE")?),
             tokens: Tokens::new(ddb, env("TOKENS_TABLE")?),
@@ -98,6 +124,35 @@ impl FulfillerApi {
                     .collect();
                 json(200, &fulfiller_delivery_order(&delivery, Some(documents)))
             }
+            "POST /fulfiller/delivery-orders/{id}/accept"
+            | "POST /fulfiller/delivery-orders/{id}/shipments" => {
+                let id = path_param(&req, "id")?;
+                let shipping = http::route_key(&req).ends_with("/shipments");
+                let raw: &[u8] = req.body().as_ref();
+                let body = if shipping {
+                    Some(json_body(&req)?)
+                } else {
+                    None
+                };
+                let work = || self.act(&fulfiller, &id, body.as_ref());
+                let resp = match http::header(&req, "idempotency-key") {
+                    Some(key) => {
+                        let deadline = req
+                            .lambda_context_ref()
+                            .map(|c| c.deadline as i64)
+                            .unwrap_or_else(|| Utc::now().timestamp_millis() + 15_000);
+                        let scope = format!(
+                            "{}#fulfiller:{fulfiller}",
+                            http::route_key(&req).replace("{id}", &id)
+                        );
+                        self.idempotency
+                            .run(&scope, key, raw, deadline, work)
+                            .await?
+                    }
+                    None => work().await?,
+                };
+                json(resp.status, &resp.body)
+            }
             "PUT /fulfiller/stock" => {
                 let now = Utc::now();
                 let update = StockUpdate::parse(&json_body(&req)?, now)?;
@@ -129,6 +184,112 @@ impl FulfillerApi {
             _ => Err(ApiError::not_found("route").into()),
         }
     }
+
+    /// The fulfiller's own delivery order; anyone else's looks like a missing one.
+    async fn own(&self, fulfiller: &str, id: &str) -> Result<DeliveryOrder, HandlerError> {
+        if !dropship_core::ids::is_valid_id(id) {
+            return Err(ApiError::not_found("delivery order").into());
+        }
+        match self.delivery_orders.get(id).await? {
+            Some(d) if d.fulfiller_id == fulfiller => Ok(d),
+            _ => Err(ApiError::not_found("delivery order").into()),
+        }
+    }
+
+    /// Accept (no body) or ship (`body`), retried when the order or delivery order moved.
+    async fn act(
+        &self,
+        fulfiller: &str,
+        id: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<StoredResponse, HandlerError> {
+        let who = format!("fulfiller:{fulfiller}");
+        for attempt in 1..=ATTEMPTS {
+            let d = self.own(fulfiller, id).await?;
+            let now = Utc::now();
+            let (outcome, updated, event) = match body {
+                None => match fulfilment::accept(&d)? {
+                    None => {
+                        return Ok(StoredResponse {
+                            status: 200,
+                            body: fulfiller_delivery_order(&d, None),
+                        })
+                    }
+                    Some(next) => {
+                        let change = Change {
+                            updated_deliveries: std::slice::from_ref(&next),
+                            ..Change::default()
+                        };
+                        (
+                            changes::commit(&self.dynamodb, &self.tables, change).await?,
+                            next,
+                            None,
+                        )
+                    }
+                },
+                Some(body) => {
+                    let shipment = fulfilment::parse_shipment(
+                        body,
+                        &d,
+                        format!("shp_{}", uuid::Uuid::now_v7().simple()),
+                        now,
+                    )?;
+                    let order = self.orders.get(&d.order_id).await?.ok_or_else(|| {
+                        anyhow::anyhow!("order {} of {} is missing", d.order_id, d.id)
+                    })?;
+                    let (next, order, consumed) =
+                        fulfilment::ship(&d, &order, &shipment, &who, now)?;
+                    let consume: Vec<StockMove> = consumed
+                        .into_iter()
+                        .map(|(sku, quantity)| StockMove {
+                            fulfiller_id: fulfiller.to_string(),
+                            sku,
+                            quantity,
+                        })
+                        .collect();
+                    let change = Change {
+                        order: Some(&order),
+                        updated_deliveries: std::slice::from_ref(&next),
+                        consume: &consume,
+                        ..Change::default()
+                    };
+                    let event = BusinessEvent::DeliveryShipped {
+                        order_id: order.id.clone(),
+                        delivery_order_id: next.id.clone(),
+                        shipment_id: shipment.id.clone(),
+                    };
+                    (
+                        changes::commit(&self.dynamodb, &self.tables, change).await?,
+                        next,
+                        Some(event),
+                    )
+                }
+            };
+            match outcome {
+                Outcome::Committed => {
+                    if let Some(e) = event {
+                        if let Err(err) = self.events_queue.send(&e).await {
+                            tracing::error!(delivery_order_id = %id, error = %format!("{err:#}"), "shipment notice not sent");
+                        }
+                    }
+                    let mut updated = updated;
+                    updated.version += 1;
+                    return Ok(StoredResponse {
+                        status: 200,
+                        body: fulfiller_delivery_order(&updated, None),
+                    });
+                }
+                other => {
+                    tracing::warn!(delivery_order_id = %id, attempt, outcome = ?other, "changed meanwhile; trying again")
+                }
+            }
+        }
+        Err(ApiError::conflict(
+            "concurrent_modification",
+            "the delivery order kept changing; please retry",
+        )
+        .into())
+    }
 }
 
 #[cfg(test)]
@@ -140,6 +301,18 @@ mod tests {
         let cfg = offline();
         let ddb = aws_sdk_dynamodb::Client::new(&cfg);
         let api = FulfillerApi {
+            orders: Orders::new(ddb.clone(), "OrdersTable".into()),
+            idempotency: IdempotencyStore::new(ddb.clone(), "IdempotencyTable".into()),
+            events_queue: Queue::new(
+                aws_sdk_sqs::Client::new(&cfg),
+                "http://127.0.0.1:9/q".into(),
+            ),
+            dynamodb: ddb.clone(),
+            tables: Tables {
+                orders: "o".into(),
+                delivery_orders: "d".into(),
+                stock: "s".into(),
+            },
             delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
             stock: Stock::new(ddb.clone(), "StockTable".into()),
             tokens: Tokens::new(ddb, "TokensTable".into()),

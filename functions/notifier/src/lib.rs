@@ -170,6 +170,59 @@ pub fn delivery_order_changed_mail(
     }
 }
 
+/// The customer's shipping notice with carrier and tracking number, in the retailer's name:
+/// the customer never learns which fulfiller shipped.
+pub fn shipped_mail(
+    branding: &Branding,
+    order: &Order,
+    delivery: &DeliveryOrder,
+    shipment: &dropship_core::fulfilment::Shipment,
+) -> Mail {
+    let locale = order.customer.locale.unwrap_or(branding.locale);
+    let name = |line_id: &str| {
+        delivery
+            .lines
+            .iter()
+            .find(|l| l.line_id == line_id)
+            .map(|l| l.name.clone())
+            .unwrap_or_default()
+    };
+    let lines: String = shipment
+        .lines
+        .iter()
+        .map(|l| format!("- {} x {}\n", l.quantity, name(&l.line_id)))
+        .collect();
+    let (subject, intro) = match locale {
+        Locale::De => (
+            format!("Ihre Bestellung {} ist unterwegs", order.external_id),
+            format!(
+                "Guten Tag {},\n\nein Paket Ihrer Bestellung {} ist unterwegs.\nVersand mit {}, Sendungsnummer {}:",
+                order.customer.name, order.external_id, shipment.carrier, shipment.tracking_number
+            ),
+        ),
+        Locale::En => (
+            format!("Your order {} is on its way", order.external_id),
+            format!(
+                "Hello {},\n\na parcel of your order {} is on its way.\nCarrier {}, tracking number {}:",
+                order.customer.name, order.external_id, shipment.carrier, shipment.tracking_number
+            ),
+        ),
+    };
+    let text = format!(
+        "{intro}\n{lines}\n{}\n{}",
+        branding.company_name, branding.footer
+    );
+    Mail {
+        from_name: branding.company_name.clone(),
+        from_address: branding.email_from.clone(),
+        to: vec![order.customer.email.clone()],
+        html: html_frame(branding, &subject, &[intro, lines]),
+        subject,
+        text,
+        attachments: Vec::new(),
+    }
+}
+
 /// The customer's refund confirmation, in the retailer's name (never the fulfiller's).
 pub fn refund_mail(branding: &Branding, order: &Order, refund: &Refund) -> Mail {
     let locale = order.customer.locale.unwrap_or(branding.locale);
@@ -262,6 +315,16 @@ impl Notifier {
                 )
                 .await
             }
+            BusinessEvent::DeliveryShipped {
+                order_id,
+                delivery_order_id,
+                shipment_id,
+            } => {
+                self.once(&format!("mail#delivery_shipped#{shipment_id}"), || {
+                    self.delivery_shipped(&order_id, &delivery_order_id, &shipment_id)
+                })
+                .await
+            }
             BusinessEvent::RefundIssued {
                 order_id,
                 refund_id,
@@ -324,6 +387,39 @@ impl Notifier {
             delivery_order_id,
             message_id,
             "fulfiller told about a changed delivery order"
+        );
+        Ok(())
+    }
+
+    async fn delivery_shipped(
+        &self,
+        order_id: &str,
+        delivery_order_id: &str,
+        shipment_id: &str,
+    ) -> anyhow::Result<()> {
+        let (order, delivery, branding) = tokio::try_join!(
+            self.orders.get(order_id),
+            self.delivery_orders.get(delivery_order_id),
+            self.branding()
+        )?;
+        let order = order.ok_or_else(|| anyhow::anyhow!("order {order_id} does not exist"))?;
+        let delivery = delivery
+            .ok_or_else(|| anyhow::anyhow!("delivery order {delivery_order_id} does not exist"))?;
+        let shipment = delivery
+            .shipments
+            .iter()
+            .find(|s| s.id == shipment_id)
+            .ok_or_else(|| anyhow::anyhow!("{delivery_order_id} has no shipment {shipment_id}"))?;
+        let message_id = self
+            .mailer
+            .send(&shipped_mail(&branding, &order, &delivery, shipment))
+            .await?;
+        tracing::info!(
+            order_id,
+            delivery_order_id,
+            shipment_id,
+            message_id,
+            "customer told about a shipment"
         );
         Ok(())
     }

@@ -218,6 +218,7 @@ pub fn delivery_orders_for(
                 carrier: None,
                 tracking_number: None,
                 version: 0,
+                shipments: Vec::new(),
             }
         })
         .collect()

@@ -297,6 +297,7 @@ mod tests {
             carrier: None,
             tracking_number: None,
             version: 0,
+            shipments: vec![],
         }
     }
 

@@ -89,6 +89,9 @@ pub struct DeliveryOrder {
     /// Optimistic-concurrency version: every full write is conditional on the version it read.
     #[serde(default)]
     pub version: u64,
+    /// Shipments so far, each with its supply date.
+    #[serde(default)]
+    pub shipments: Vec<crate::fulfilment::Shipment>,
 }
 
 impl DeliveryOrder {

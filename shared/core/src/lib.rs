@@ -5,6 +5,7 @@ pub mod cancel;
 pub mod catalogue;
 pub mod delivery;
 pub mod error;
+pub mod fulfilment;
 pub mod ids;
 pub mod messages;
 pub mod money;

@@ -39,6 +39,13 @@ pub enum BusinessEvent {
         /// The delivery order's version after the change: one notice per change.
         version: u64,
     },
+    /// A fulfiller shipped (part of) a delivery order: the customer gets the tracking number.
+    #[serde(rename_all = "camelCase")]
+    DeliveryShipped {
+        order_id: String,
+        delivery_order_id: String,
+        shipment_id: String,
+    },
     /// A refund was recorded on an order: the customer hears about it.
     #[serde(rename_all = "camelCase")]
     RefundIssued { order_id: String, refund_id: String },

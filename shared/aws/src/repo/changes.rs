@@ -28,6 +28,8 @@ pub struct Change<'a> {
     pub updated_deliveries: &'a [DeliveryOrder],
     pub reserve: &'a [StockMove],
     pub release: &'a [StockMove],
+    /// Shipped: leaves stock altogether (available and reserved both go down).
+    pub consume: &'a [StockMove],
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -119,34 +121,38 @@ pub async fn commit(
         );
         kinds.push(Outcome::Stale);
     }
-    for (moves, reserve) in [(change.reserve, true), (change.release, false)] {
+    let stock_moves = [
+        // Reserving needs free stock; releasing and shipping need that much reserved.
+        (
+            change.reserve,
+            "SET #free = #free - :q, reserved = reserved + :q",
+            "#free >= :q",
+        ),
+        (
+            change.release,
+            "SET #free = #free + :q, reserved = reserved - :q",
+            "reserved >= :q",
+        ),
+        (
+            change.consume,
+            "SET available = available - :q, reserved = reserved - :q",
+            "reserved >= :q",
+        ),
+    ];
+    for (moves, update, condition) in stock_moves {
         for m in moves {
-            let (update, condition) = if reserve {
-                (
-                    "SET #free = #free - :q, reserved = reserved + :q",
-                    "#free >= :q",
-                )
-            } else {
-                (
-                    "SET #free = #free + :q, reserved = reserved - :q",
-                    "reserved >= :q",
-                )
-            };
-            items.push(
-                TransactWriteItem::builder()
-                    .update(
-                        Update::builder()
-                            .table_name(&tables.stock)
-                            .key("fulfillerId", s(&m.fulfiller_id))
-                            .key("sku", s(&m.sku))
-                            .update_expression(update)
-                            .condition_expression(condition)
-                            .expression_attribute_names("#free", "free")
-                            .expression_attribute_values(":q", n(m.quantity))
-                            .build()?,
-                    )
-                    .build(),
-            );
+            let mut u = Update::builder()
+                .table_name(&tables.stock)
+                .key("fulfillerId", s(&m.fulfiller_id))
+                .key("sku", s(&m.sku))
+                .update_expression(update)
+                .condition_expression(condition)
+                .expression_attribute_values(":q", n(m.quantity));
+            // DynamoDB refuses names an expression does not use.
+            if update.contains("#free") || condition.contains("#free") {
+                u = u.expression_attribute_names("#free", "free");
+            }
+            items.push(TransactWriteItem::builder().update(u.build()?).build());
             kinds.push(Outcome::StockChanged);
         }
     }

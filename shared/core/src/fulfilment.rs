@@ -1,0 +1,370 @@
+//! What a fulfiller does with a delivery order: accept it, ship it (in parts), and what that
+//! changes on the order. Pure: states in, new states out, or the reason it cannot happen.
+
+use crate::delivery::{DeliveryOrder, DeliveryStatus};
+use crate::ids::{check_id, check_text};
+use crate::order::Order;
+use crate::ApiError;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One shipment of a delivery order: its supply date decides the VAT rate (API.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shipment {
+    pub id: String,
+    pub carrier: String,
+    pub tracking_number: String,
+    pub shipped_at: DateTime<Utc>,
+    /// (line id, units)
+    pub lines: Vec<ShipmentLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShipmentLine {
+    pub line_id: String,
+    pub quantity: u32,
+}
+
+fn state_error(d: &DeliveryOrder, action: &str) -> ApiError {
+    let status = serde_json::to_value(d.status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    ApiError::conflict(
+        "invalid_state",
+        format!("delivery order {} is {status}; it cannot be {action}", d.id),
+    )
+}
+
+/// Accepting: open -> accepted; accepting twice is harmless.
+pub fn accept(d: &DeliveryOrder) -> Result<Option<DeliveryOrder>, ApiError> {
+    match d.status {
+        DeliveryStatus::Open => {
+            let mut next = d.clone();
+            next.status = DeliveryStatus::Accepted;
+            Ok(Some(next))
+        }
+        DeliveryStatus::Accepted | DeliveryStatus::PartiallyShipped | DeliveryStatus::Shipped => {
+            Ok(None)
+        }
+        DeliveryStatus::Rejected | DeliveryStatus::Cancelled => Err(state_error(d, "accepted")),
+    }
+}
+
+/// A shipment request checked against the delivery order.
+pub fn parse_shipment(
+    v: &Value,
+    d: &DeliveryOrder,
+    id: String,
+    now: DateTime<Utc>,
+) -> Result<Shipment, ApiError> {
+    if !v.is_object() {
+        return Err(ApiError::invalid("body", "the body must be an object"));
+    }
+    let text = |name: &str| -> Result<String, ApiError> {
+        let s = v
+            .get(name)
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::invalid(name, format!("{name} is required")))?;
+        check_text(name, s, 200)?;
+        Ok(s.to_string())
+    };
+    let carrier = text("carrier")?;
+    let tracking_number = text("trackingNumber")?;
+    let shipped_at = match v.get("shippedAt") {
+        None | Some(Value::Null) => now,
+        Some(t) => t
+            .as_str()
+            .and_then(|s| s.parse::<DateTime<Utc>>().ok())
+            .ok_or_else(|| {
+                ApiError::invalid("shippedAt", "shippedAt must be an RFC 3339 timestamp")
+            })?,
+    };
+    // A minute of clock skew is tolerated; a shipment cannot predate its delivery order.
+    if shipped_at > now + Duration::minutes(1) {
+        return Err(ApiError::invalid(
+            "shippedAt",
+            "shippedAt lies in the future",
+        ));
+    }
+    if shipped_at < d.created_at - Duration::minutes(1) {
+        return Err(ApiError::invalid(
+            "shippedAt",
+            "shippedAt is before the delivery order was made",
+        ));
+    }
+    let lines = match v.get("lines") {
+        None | Some(Value::Null) => {
+            let all: Vec<ShipmentLine> = d
+                .lines
+                .iter()
+                .filter(|l| l.open() > 0)
+                .map(|l| ShipmentLine {
+                    line_id: l.line_id.clone(),
+                    quantity: l.open(),
+                })
+                .collect();
+            if all.is_empty() {
+                return Err(state_error(d, "shipped again"));
+            }
+            all
+        }
+        Some(raw) => {
+            let raw = raw
+                .as_array()
+                .filter(|a| !a.is_empty())
+                .ok_or_else(|| ApiError::invalid("lines", "lines must be a non-empty array"))?;
+            let mut out: Vec<ShipmentLine> = Vec::with_capacity(raw.len());
+            for (i, l) in raw.iter().enumerate() {
+                let f = |n: &str| format!("lines[{i}].{n}");
+                let line_id = l
+                    .get("lineId")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| ApiError::invalid(f("lineId"), "lineId is required"))?;
+                check_id(&f("lineId"), line_id)?;
+                let dl = d
+                    .lines
+                    .iter()
+                    .find(|x| x.line_id == line_id)
+                    .ok_or_else(|| {
+                        ApiError::invalid(
+                            f("lineId"),
+                            format!("the delivery order has no line {line_id}"),
+                        )
+                    })?;
+                if out.iter().any(|o| o.line_id == line_id) {
+                    return Err(ApiError::invalid(
+                        f("lineId"),
+                        format!("duplicate lineId {line_id}"),
+                    ));
+                }
+                let q = l
+                    .get("quantity")
+                    .and_then(Value::as_u64)
+                    .filter(|q| *q >= 1)
+                    .ok_or_else(|| {
+                        ApiError::invalid(f("quantity"), "quantity must be a positive integer")
+                    })?;
+                if q > u64::from(dl.open()) {
+                    return Err(ApiError::invalid(
+                        f("quantity"),
+                        format!("only {} units of line {line_id} are open", dl.open()),
+                    ));
+                }
+                out.push(ShipmentLine {
+                    line_id: line_id.to_string(),
+                    quantity: q as u32,
+                });
+            }
+            out
+        }
+    };
+    Ok(Shipment {
+        id,
+        carrier,
+        tracking_number,
+        shipped_at,
+        lines,
+    })
+}
+
+/// Applies a shipment to the delivery order and its order. Returns (delivery order, order,
+/// units per sku to take out of stock).
+pub fn ship(
+    d: &DeliveryOrder,
+    order: &Order,
+    shipment: &Shipment,
+    who: &str,
+    now: DateTime<Utc>,
+) -> Result<(DeliveryOrder, Order, Vec<(String, u32)>), ApiError> {
+    if !matches!(
+        d.status,
+        DeliveryStatus::Open | DeliveryStatus::Accepted | DeliveryStatus::PartiallyShipped
+    ) {
+        return Err(state_error(d, "shipped"));
+    }
+    let mut d = d.clone();
+    let mut order = order.clone();
+    let mut consumed = Vec::with_capacity(shipment.lines.len());
+    for s in &shipment.lines {
+        let dl = d
+            .lines
+            .iter_mut()
+            .find(|l| l.line_id == s.line_id)
+            .ok_or_else(|| ApiError::invalid("lines", format!("no line {}", s.line_id)))?;
+        if s.quantity > dl.open() {
+            return Err(ApiError::invalid(
+                "lines",
+                format!("only {} units of line {} are open", dl.open(), s.line_id),
+            ));
+        }
+        dl.shipped += s.quantity;
+        consumed.push((dl.sku.clone(), s.quantity));
+        let ol = order
+            .lines
+            .iter_mut()
+            .find(|l| l.line_id == s.line_id)
+            .ok_or_else(|| ApiError::internal().at(format!("order line {}", s.line_id)))?;
+        let q = s.quantity.min(ol.quantities.open);
+        ol.quantities.open -= q;
+        ol.quantities.shipped += q;
+    }
+    d.settle_status();
+    d.carrier = Some(shipment.carrier.clone());
+    d.tracking_number = Some(shipment.tracking_number.clone());
+    d.shipments.push(shipment.clone());
+    order.status = order.derive_status(true);
+    let what = shipment
+        .lines
+        .iter()
+        .map(|l| format!("{} x {}", l.quantity, l.line_id))
+        .collect::<Vec<_>>()
+        .join(", ");
+    order.record(
+        now,
+        who,
+        format!(
+            "shipped {what} ({} {}) from {}",
+            shipment.carrier, shipment.tracking_number, d.id
+        ),
+    );
+    Ok((d, order, consumed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalogue::Address;
+    use crate::delivery::DeliveryLine;
+    use crate::order::OrderStatus;
+    use serde_json::json;
+
+    fn delivery() -> DeliveryOrder {
+        let now = Utc::now() - Duration::hours(1);
+        DeliveryOrder {
+            id: "D1".into(),
+            order_id: "o1".into(),
+            fulfiller_id: "acme".into(),
+            status: DeliveryStatus::Open,
+            ship_to: Address {
+                name: "C".into(),
+                street: "S".into(),
+                postal_code: "1".into(),
+                city: "B".into(),
+                country: "DE".into(),
+            },
+            lines: vec![DeliveryLine {
+                line_id: "L1".into(),
+                sku: "A".into(),
+                name: "A".into(),
+                quantity: 3,
+                shipped: 0,
+                cancelled: 0,
+            }],
+            created_at: now,
+            due_at: now,
+            created_key: "k".into(),
+            documents: vec![],
+            carrier: None,
+            tracking_number: None,
+            version: 0,
+            shipments: vec![],
+        }
+    }
+
+    fn order() -> Order {
+        serde_json::from_value(json!({
+            "id": "o1", "channelId": "web", "externalId": "E1", "status": "routed", "currency": "EUR",
+            "customer": {"email": "c@example.com", "name": "C"},
+            "shippingAddress": {"name": "C", "street": "S", "postalCode": "1", "city": "B", "country": "DE"},
+            "orderedAt": "2026-11-27T10:00:00Z", "createdAt": "2026-11-27T10:00:00Z", "discounts": [], "shippingCost": "0.00",
+            "payments": [], "history": [],
+            "totals": {"merchandise": "0.00", "discount": "0.00", "shipping": "0.00", "shippingTax": "0.00", "total": "0.00", "tax": [], "refunded": "0.00", "due": "0.00"},
+            "lines": [{"lineId": "L1", "sku": "A", "name": "A", "quantity": 3, "unitPrice": "10.00", "gross": "30.00", "discountShare": "0.00",
+                 "discountShares": [], "paid": "30.00", "taxClass": "standard", "taxRate": "0.19", "tax": "4.79",
+                 "quantities": {"open": 3, "backordered": 0, "shipped": 0, "cancelled": 0, "returned": 0}}]})).unwrap()
+    }
+
+    #[test]
+    fn partial_then_rest_moves_to_partially_shipped_then_shipped() {
+        let now = Utc::now();
+        let d = delivery();
+        let s1 = parse_shipment(&json!({"carrier": "DHL", "trackingNumber": "1", "lines": [{"lineId": "L1", "quantity": 2}]}), &d, "s1".into(), now).unwrap();
+        let (d, o, consumed) = ship(&d, &order(), &s1, "fulfiller:acme", now).unwrap();
+        assert_eq!(
+            (d.status, o.status),
+            (
+                DeliveryStatus::PartiallyShipped,
+                OrderStatus::PartiallyShipped
+            )
+        );
+        assert_eq!(consumed, vec![("A".to_string(), 2)]);
+        let s2 = parse_shipment(
+            &json!({"carrier": "DHL", "trackingNumber": "2"}),
+            &d,
+            "s2".into(),
+            now,
+        )
+        .unwrap();
+        assert_eq!(s2.lines[0].quantity, 1);
+        let (d, o, _) = ship(&d, &o, &s2, "fulfiller:acme", now).unwrap();
+        assert_eq!(
+            (d.status, o.status),
+            (DeliveryStatus::Shipped, OrderStatus::Shipped)
+        );
+        assert_eq!(o.lines[0].quantities.shipped, 3);
+        assert_eq!(d.shipments.len(), 2);
+        let e = parse_shipment(
+            &json!({"carrier": "DHL", "trackingNumber": "3"}),
+            &d,
+            "s3".into(),
+            now,
+        )
+        .unwrap_err();
+        assert_eq!(e.status, 409);
+    }
+
+    #[test]
+    fn shipments_are_checked() {
+        let now = Utc::now();
+        let d = delivery();
+        for (body, field) in [
+            (json!({"trackingNumber": "1"}), "carrier"),
+            (
+                json!({"carrier": "DHL", "trackingNumber": "1", "lines": [{"lineId": "L1", "quantity": 4}]}),
+                "lines[0].quantity",
+            ),
+            (
+                json!({"carrier": "DHL", "trackingNumber": "1", "lines": [{"lineId": "L9", "quantity": 1}]}),
+                "lines[0].lineId",
+            ),
+            (
+                json!({"carrier": "DHL", "trackingNumber": "1", "shippedAt": "2999-01-01T00:00:00Z"}),
+                "shippedAt",
+            ),
+        ] {
+            assert_eq!(
+                parse_shipment(&body, &d, "s".into(), now)
+                    .unwrap_err()
+                    .field
+                    .as_deref(),
+                Some(field),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn accept_is_idempotent_but_not_after_cancel() {
+        let d = delivery();
+        let a = accept(&d).unwrap().unwrap();
+        assert_eq!(a.status, DeliveryStatus::Accepted);
+        assert!(accept(&a).unwrap().is_none());
+        let mut c = d;
+        c.status = DeliveryStatus::Cancelled;
+        assert_eq!(accept(&c).unwrap_err().code, "invalid_state");
+    }
+}
