@@ -171,15 +171,17 @@ pub fn parse_shipment(
     })
 }
 
-/// Applies a shipment to the delivery order and its order. Returns (delivery order, order,
-/// units per sku to take out of stock).
+/// What a shipment changes: the delivery order, the order, and units per sku leaving stock.
+pub type Shipped = (DeliveryOrder, Order, Vec<(String, u32)>);
+
+/// Applies a shipment to the delivery order and its order.
 pub fn ship(
     d: &DeliveryOrder,
     order: &Order,
     shipment: &Shipment,
     who: &str,
     now: DateTime<Utc>,
-) -> Result<(DeliveryOrder, Order, Vec<(String, u32)>), ApiError> {
+) -> Result<Shipped, ApiError> {
     if !matches!(
         d.status,
         DeliveryStatus::Open | DeliveryStatus::Accepted | DeliveryStatus::PartiallyShipped
