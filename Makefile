@@ -6,12 +6,14 @@ VENV := .venv
 PYTHON ?= python3
 CARGO ?= cargo
 
-.PHONY: help up test venv build fmt-check clippy unit-and-e2e validate-template clean-venv
+.PHONY: help up test venv build fmt-check clippy unit-and-e2e validate-template bench-intake bench-routing clean-venv
 
 help:
 	@echo "make up     - build, start the emulator and the local runner in the foreground, seed demo data (Ctrl-C stops all)"
 	@echo "make test   - fmt, clippy -D warnings, unit tests, template validation, end-to-end tests"
 	@echo "make validate-template - cfn-lint + aws-sam-translator on template.yaml, offline"
+	@echo "make bench-routing - routing time for 100 lines x 20 sources"
+	@echo "make bench-intake - POST /orders latency over 500 sequential requests (figures for BENCHMARKS.md)"
 
 # The project-local virtualenv with the pinned emulator and the template validators.
 venv: $(VENV)/.installed
@@ -40,6 +42,13 @@ unit-and-e2e: venv build
 	$(CARGO) test --workspace
 
 test: venv fmt-check clippy unit-and-e2e
+
+# Benchmarks are not part of `make test`; their figures go to BENCHMARKS.md.
+bench-intake: venv build
+	$(CARGO) test -p e2e-tests --test bench_intake -- --ignored --nocapture
+
+bench-routing:
+	$(CARGO) run --release -p dropship-core --example routing_bench
 
 clean-venv:
 	rm -rf $(VENV)

@@ -15,7 +15,10 @@ async fn the_running_api_keeps_its_openapi_contract() {
     let stack = Stack::start().await;
     let world = setup::configure(&stack).await;
     let schemathesis = workspace_root().join(".venv/bin/schemathesis");
-    assert!(schemathesis.exists(), "schemathesis is missing: run `make venv` (make test does)");
+    assert!(
+        schemathesis.exists(),
+        "schemathesis is missing: run `make venv` (make test does)"
+    );
     let scratch = TempDir::new("schemathesis");
     for (tag, token) in [
         ("channel", world.web.as_str()),
@@ -39,6 +42,9 @@ async fn the_running_api_keeps_its_openapi_contract() {
             String::from_utf8_lossy(&out.stderr),
             stack.output.tail(40)
         );
-        assert!(report.contains("passed"), "{tag}: no test case ran:\n{report}");
+        assert!(
+            report.contains("passed"),
+            "{tag}: no test case ran:\n{report}"
+        );
     }
 }

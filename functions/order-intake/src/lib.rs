@@ -90,24 +90,21 @@ impl OrderIntake {
             .iter()
             .map(|(_, sku, _, _)| sku.clone())
             .collect();
-        let (products, branding) = tokio::try_join!(
-            self.catalogue.get_products(skus),
-            self.catalogue.get_branding()
-        )?;
-        let country = request.shipping_address.country.clone();
-        let tax_keys: Vec<_> = products
-            .values()
-            .map(|p| (country.clone(), p.tax_class))
-            .collect();
-        let tax_rates = self.catalogue.get_tax_rates(tax_keys).await?;
+        // One BatchGetItem for products, the country's tax rates and the branding.
+        let catalogue = self
+            .catalogue
+            .get_for_order(skus, &request.shipping_address.country)
+            .await?;
+        let (products, tax_rates) = (&catalogue.products, &catalogue.tax_rates);
         let now = Utc::now();
-        let time_zone = branding
+        let time_zone = catalogue
+            .branding
             .as_ref()
             .map(|b| b.time_zone.as_str())
             .unwrap_or("Europe/Berlin");
         let ctx = PricingContext {
-            products: &products,
-            tax_rates: &tax_rates,
+            products,
+            tax_rates,
             order_date: local_date(request.ordered_at.unwrap_or(now), time_zone),
         };
         let order = request.price(

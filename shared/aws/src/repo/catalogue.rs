@@ -132,4 +132,49 @@ impl Catalogue {
     pub async fn get_refund_policy(&self) -> anyhow::Result<RefundPolicy> {
         Ok(self.get("POLICY", "refund").await?.unwrap_or_default())
     }
+
+    /// Everything the intake needs in one BatchGetItem: the order's products, the tax rates of
+    /// every class for the shipping country, and the branding (for its time zone).
+    pub async fn get_for_order(
+        &self,
+        skus: impl IntoIterator<Item = String>,
+        country: &str,
+    ) -> anyhow::Result<OrderCatalogue> {
+        let mut keys: Vec<Item> = skus.into_iter().map(|sku| key("PRODUCT", &sku)).collect();
+        for class in [TaxClass::Standard, TaxClass::Reduced, TaxClass::Zero] {
+            keys.push(key("TAX", &format!("{country}#{}", class.as_str())));
+        }
+        keys.push(key("BRANDING", "current"));
+        keys.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+        keys.dedup();
+        let mut out = OrderCatalogue::default();
+        for item in batch_get(&self.client, &self.table, keys).await? {
+            let pk = item
+                .get("pk")
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default();
+            match pk.as_str() {
+                "PRODUCT" => {
+                    let p: Product = from_item(item)?;
+                    out.products.insert(p.sku.clone(), p);
+                }
+                "TAX" => {
+                    let t: TaxRates = from_item(item)?;
+                    out.tax_rates.insert((t.country.clone(), t.tax_class), t);
+                }
+                "BRANDING" => out.branding = Some(from_item(item)?),
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The catalogue an order is priced against.
+#[derive(Debug, Default)]
+pub struct OrderCatalogue {
+    pub products: BTreeMap<String, Product>,
+    pub tax_rates: BTreeMap<(String, TaxClass), TaxRates>,
+    pub branding: Option<Branding>,
 }
