@@ -1,13 +1,15 @@
-//! Decides who ships each line of an accepted order, reserves that stock and splits the order
-//! into delivery orders (one per fulfiller), then asks for their documents.
+//! Decides who ships each line of an order, reserves that stock and splits the order into
+//! delivery orders (one per fulfiller and routing round), then asks for their documents. It routes
+//! whatever of an order is pending: the whole order once it is accepted, later the units of a
+//! rejected delivery order (without that fulfiller) or backordered units once stock arrived.
 //!
-//! Idempotent: delivery-order ids are derived from (order, fulfiller) and are written in the same
-//! DynamoDB transaction as the stock reservations, conditional on not existing. A redelivered
-//! message finds the delivery orders, completes whatever the first attempt left undone (order
-//! status, document requests) and reserves nothing twice.
+//! Idempotent: delivery-order ids are derived from (order, fulfiller, round) and are written in
+//! one DynamoDB transaction with the stock reservations and the order (conditional on the version
+//! read). A redelivered message finds nothing pending, completes whatever the first attempt left
+//! undone (document requests) and reserves nothing twice.
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::changes::{self, Change, Outcome, StockMove, Tables};
@@ -15,12 +17,10 @@ use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::stock::Stock;
 use dropship_aws::sqs_batch;
-use dropship_core::catalogue::FulfillerKind;
-use dropship_core::delivery::{DeliveryLine, DeliveryOrder, DeliveryStatus};
+use dropship_core::delivery::DeliveryOrder;
 use dropship_core::messages::{GenerateDocuments, RouteOrder};
 use dropship_core::order::{Order, OrderStatus};
-use dropship_core::routing::{route, Candidate, LineDemand, RoutingPlan};
-use std::collections::BTreeMap;
+use dropship_core::split::{backordered_skus, plan_round, FreeStock};
 
 pub struct SplitRouter {
     pub catalogue: Catalogue,
@@ -69,13 +69,13 @@ impl SplitRouter {
             .get(&order_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("order {order_id} does not exist"))?;
-        let mut existing = self.delivery_orders.list_by_order(&order_id).await?;
-        if existing.is_empty() && order.status == OrderStatus::Accepted {
-            existing = self.split(&order).await?;
+        let mut existing = self.delivery_orders.get_many(&order.delivery_order_ids).await?;
+        if order.status != OrderStatus::Cancelled {
+            existing.extend(self.split(&order, &existing).await?);
         }
         let pending: Vec<GenerateDocuments> = existing
             .iter()
-            .filter(|d| d.documents.is_empty())
+            .filter(|d| d.documents.is_empty() && d.is_active())
             .map(|d| GenerateDocuments {
                 delivery_order_id: d.id.clone(),
             })
@@ -84,82 +84,69 @@ impl SplitRouter {
         Ok(())
     }
 
-    /// Plans, reserves and writes; returns the delivery orders that now exist.
-    async fn split(&self, order: &Order) -> anyhow::Result<Vec<DeliveryOrder>> {
+    /// Plans, reserves and writes one routing round; returns the delivery orders it made.
+    async fn split(
+        &self,
+        order: &Order,
+        existing: &[DeliveryOrder],
+    ) -> anyhow::Result<Vec<DeliveryOrder>> {
         let skus: Vec<String> = order.lines.iter().map(|l| l.sku.clone()).collect();
         let products = self.catalogue.get_products(skus).await?;
         let fulfiller_ids = products
             .values()
             .flat_map(|p| p.sources.iter().map(|s| s.fulfiller_id.clone()));
         let fulfillers = self.catalogue.get_fulfillers(fulfiller_ids).await?;
+        let was_waiting_for = backordered_skus(order);
         for attempt in 1..=RESERVE_ATTEMPTS {
-            let pairs = products.values().flat_map(|p| {
-                p.sources
-                    .iter()
-                    .filter(|s| fulfillers.contains_key(&s.fulfiller_id))
-                    .map(|s| (s.fulfiller_id.clone(), p.sku.clone()))
-            });
-            let stock = self.stock.get_many(pairs.collect::<Vec<_>>()).await?;
-            let demands: Vec<LineDemand> = order
-                .lines
-                .iter()
-                .map(|l| {
-                    let product = products.get(&l.sku);
-                    let candidates = product
-                        .map(|p| {
-                            p.sources
-                                .iter()
-                                .filter_map(|s| {
-                                    let f = fulfillers.get(&s.fulfiller_id)?;
-                                    let free = stock
-                                        .get(&(s.fulfiller_id.clone(), l.sku.clone()))
-                                        .map(|x| x.free)
-                                        .unwrap_or(0);
-                                    Some(Candidate {
-                                        fulfiller_id: f.id.clone(),
-                                        priority: s.priority,
-                                        own_warehouse: f.kind == FulfillerKind::Warehouse,
-                                        available: free.clamp(0, u32::MAX as i64) as u32,
-                                    })
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    LineDemand {
-                        line_id: l.line_id.clone(),
-                        sku: l.sku.clone(),
-                        // Only what is still open: units cancelled before routing are not routed.
-                        quantity: l.quantities.open,
-                        allow_backorder: product.is_some_and(|p| p.allow_backorder),
-                        candidates,
-                    }
+            let pairs: Vec<(String, String)> = products
+                .values()
+                .flat_map(|p| {
+                    p.sources
+                        .iter()
+                        .filter(|s| fulfillers.contains_key(&s.fulfiller_id))
+                        .map(|s| (s.fulfiller_id.clone(), p.sku.clone()))
                 })
                 .collect();
-            let plan = route(&demands);
+            let free: FreeStock = self
+                .stock
+                .get_many(pairs)
+                .await?
+                .into_iter()
+                .map(|(k, v)| (k, v.free))
+                .collect();
             let now = Utc::now();
-            let deliveries = delivery_orders_for(order, &plan, &fulfillers, now);
-            let reservations = reservations_for(order, &plan);
-            let mut routed = order.clone();
-            apply_plan(&mut routed, &plan);
-            routed.record(
-                now,
-                "system:split-router",
-                format!("routed into {} delivery order(s)", deliveries.len()),
-            );
+            let Some(round) = plan_round(order, existing, &products, &fulfillers, &free, now)
+            else {
+                return Ok(Vec::new());
+            };
+            let reserve: Vec<StockMove> = round
+                .reservations
+                .iter()
+                .map(|(f, sku, q)| StockMove {
+                    fulfiller_id: f.clone(),
+                    sku: sku.clone(),
+                    quantity: *q,
+                })
+                .collect();
+            let waits_for = backordered_skus(&round.order);
+            let set: Vec<String> = waits_for.difference(&was_waiting_for).cloned().collect();
+            let cleared: Vec<String> = was_waiting_for.difference(&waits_for).cloned().collect();
             let change = Change {
-                order: Some(&routed),
-                new_deliveries: &deliveries,
-                reserve: &reservations,
+                order: Some(&round.order),
+                new_deliveries: &round.deliveries,
+                reserve: &reserve,
+                backorders_set: &set,
+                backorders_cleared: &cleared,
                 ..Change::default()
             };
             match changes::commit(&self.dynamodb, &self.tables, change).await? {
                 Outcome::Committed => {
-                    tracing::info!(order_id = %order.id, delivery_orders = deliveries.len(), backordered = plan.backordered.len(), unroutable = plan.unroutable.len(), "order split");
-                    return Ok(deliveries);
+                    tracing::info!(order_id = %order.id, round = order.routing_round, delivery_orders = round.deliveries.len(),
+                        backordered = round.plan.backordered.len(), unroutable = round.plan.unroutable.len(), "order split");
+                    return Ok(round.deliveries);
                 }
-                Outcome::AlreadyExists => {
-                    return self.delivery_orders.list_by_order(&order.id).await
-                }
+                // An earlier delivery of this message made them; the caller lists them anyway.
+                Outcome::AlreadyExists => return Ok(Vec::new()),
                 Outcome::StockChanged => {
                     tracing::warn!(order_id = %order.id, attempt, "stock moved while reserving; planning again")
                 }
@@ -174,91 +161,6 @@ impl SplitRouter {
             order.id
         )
     }
-}
-
-/// One delivery order per fulfiller of the plan, due after that fulfiller's SLA.
-pub fn delivery_orders_for(
-    order: &Order,
-    plan: &RoutingPlan,
-    fulfillers: &BTreeMap<String, dropship_core::catalogue::Fulfiller>,
-    now: chrono::DateTime<Utc>,
-) -> Vec<DeliveryOrder> {
-    plan.shipments
-        .iter()
-        .map(|(fulfiller_id, lines)| {
-            let id = DeliveryOrder::id_for(&order.id, fulfiller_id);
-            let sla = fulfillers
-                .get(fulfiller_id)
-                .map(|f| f.sla_hours)
-                .unwrap_or(48);
-            DeliveryOrder {
-                created_key: DeliveryOrder::created_key(now, &id),
-                id,
-                order_id: order.id.clone(),
-                fulfiller_id: fulfiller_id.clone(),
-                status: DeliveryStatus::Open,
-                ship_to: order.shipping_address.clone(),
-                lines: lines
-                    .iter()
-                    .filter_map(|(line_id, qty)| {
-                        let l = order.lines.iter().find(|l| &l.line_id == line_id)?;
-                        Some(DeliveryLine {
-                            line_id: line_id.clone(),
-                            sku: l.sku.clone(),
-                            name: l.name.clone(),
-                            quantity: *qty,
-                            shipped: 0,
-                            cancelled: 0,
-                        })
-                    })
-                    .collect(),
-                created_at: now,
-                due_at: now + Duration::hours(i64::from(sla)),
-                documents: Vec::new(),
-                carrier: None,
-                tracking_number: None,
-                version: 0,
-                shipments: Vec::new(),
-            }
-        })
-        .collect()
-}
-
-/// The stock to reserve: units per (fulfiller, sku), summed over lines.
-pub fn reservations_for(order: &Order, plan: &RoutingPlan) -> Vec<StockMove> {
-    let mut sum: BTreeMap<(String, String), u32> = BTreeMap::new();
-    for (fulfiller_id, lines) in &plan.shipments {
-        for (line_id, qty) in lines {
-            if let Some(l) = order.lines.iter().find(|l| &l.line_id == line_id) {
-                *sum.entry((fulfiller_id.clone(), l.sku.clone()))
-                    .or_default() += qty;
-            }
-        }
-    }
-    sum.into_iter()
-        .map(|((fulfiller_id, sku), quantity)| StockMove {
-            fulfiller_id,
-            sku,
-            quantity,
-        })
-        .collect()
-}
-
-/// The order after routing: backordered and unroutable units counted, status derived.
-pub fn apply_plan(order: &mut Order, plan: &RoutingPlan) {
-    for (line_id, _, qty) in &plan.backordered {
-        if let Some(l) = order.lines.iter_mut().find(|l| &l.line_id == line_id) {
-            l.quantities.open -= qty;
-            l.quantities.backordered += qty;
-        }
-    }
-    for (line_id, qty) in &plan.unroutable {
-        if let Some(l) = order.lines.iter_mut().find(|l| &l.line_id == line_id) {
-            l.quantities.open -= qty;
-            l.quantities.cancelled += qty;
-        }
-    }
-    order.status = order.derive_status(true);
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod order;
 pub mod principal;
 pub mod refund;
 pub mod routing;
+pub mod split;
 pub mod stock;
 pub mod views;
 

@@ -186,6 +186,13 @@ pub struct Order {
     /// Optimistic-concurrency version: every write is conditional on the version it read.
     #[serde(default)]
     pub version: u64,
+    /// Routing rounds done so far (the first routes the order; later ones re-route).
+    #[serde(default)]
+    pub routing_round: u32,
+    /// Its delivery orders, written in the same transaction as they are: read by id with
+    /// consistent reads, never from an eventually consistent index.
+    #[serde(default)]
+    pub delivery_order_ids: Vec<String>,
 }
 
 impl Order {
@@ -588,6 +595,8 @@ impl OrderRequest {
                 what: "order accepted".into(),
             }],
             version: 0,
+            routing_round: 0,
+            delivery_order_ids: Vec::new(),
         })
     }
 }

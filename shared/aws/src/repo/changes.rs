@@ -30,6 +30,9 @@ pub struct Change<'a> {
     pub release: &'a [StockMove],
     /// Shipped: leaves stock altogether (available and reserved both go down).
     pub consume: &'a [StockMove],
+    /// Skus the order now waits for / no longer waits for (markers that arriving stock finds).
+    pub backorders_set: &'a [String],
+    pub backorders_cleared: &'a [String],
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -154,6 +157,44 @@ pub async fn commit(
             }
             items.push(TransactWriteItem::builder().update(u.build()?).build());
             kinds.push(Outcome::StockChanged);
+        }
+    }
+    if let Some(order) = change.order {
+        for sku in change.backorders_set {
+            items.push(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&tables.orders)
+                            .item("pk", s(super::orders::backorder_key(sku, &order.id)))
+                            .item("orderId", s(&order.id))
+                            .item("gsi1pk", s(format!("BACKORDER#{sku}")))
+                            .item(
+                                "gsi1sk",
+                                s(format!(
+                                    "{}#{}",
+                                    super::orders::sort_time(order.created_at),
+                                    order.id
+                                )),
+                            )
+                            .build()?,
+                    )
+                    .build(),
+            );
+            kinds.push(Outcome::Stale);
+        }
+        for sku in change.backorders_cleared {
+            items.push(
+                TransactWriteItem::builder()
+                    .delete(
+                        aws_sdk_dynamodb::types::Delete::builder()
+                            .table_name(&tables.orders)
+                            .key("pk", s(super::orders::backorder_key(sku, &order.id)))
+                            .build()?,
+                    )
+                    .build(),
+            );
+            kinds.push(Outcome::Stale);
         }
     }
     if items.is_empty() {

@@ -3,12 +3,19 @@
 //! GSI byCreated: gsi1pk = `ORDERS`, gsi1sk = `<createdAt>#<id>` (admin lists, newest first).
 //! `OUTBOX#<id>` (gsi1pk = `OUTBOX`, gsi1sk = created time): written in the same transaction as
 //! the order and removed once the routing message is sent; the outbox relay re-sends what stays.
+//! `BACKORDER#<sku>#<id>` (gsi1pk = `BACKORDER#<sku>`): the order waits for stock of that sku;
+//! arriving stock routes such orders again, oldest first.
 //! Access: create order + external id + outbox in one transaction; get by id; replace on state
 //! change; outbox entries older than a moment, oldest first.
 
 use super::{from_item, is_transaction_condition_failure, s, to_item};
 use anyhow::Context;
 use dropship_core::order::Order;
+
+/// The marker of an order waiting for stock of `sku` (gsi1pk `BACKORDER#<sku>`, oldest first).
+pub fn backorder_key(sku: &str, order_id: &str) -> String {
+    format!("BACKORDER#{sku}#{order_id}")
+}
 
 /// A fixed-width UTC timestamp, so that sort keys compare as times.
 pub fn sort_time(t: chrono::DateTime<chrono::Utc>) -> String {
@@ -244,5 +251,28 @@ impl Orders {
                 .as_ref()
                 .map(super::encode_next_token),
         )))
+    }
+}
+
+impl Orders {
+    /// Orders waiting for stock of `sku`, oldest first.
+    pub async fn backordered(&self, sku: &str, limit: i32) -> anyhow::Result<Vec<String>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("byCreated")
+            .key_condition_expression("gsi1pk = :b")
+            .expression_attribute_values(":b", s(format!("BACKORDER#{sku}")))
+            .limit(limit)
+            .send()
+            .await
+            .with_context(|| format!("listing orders backordered on {sku}"))?;
+        Ok(out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|i| i.get("orderId").and_then(|v| v.as_s().ok()).cloned())
+            .collect())
     }
 }

@@ -1,0 +1,250 @@
+//! Splitting an order into delivery orders, in rounds: the first round routes the accepted order,
+//! later rounds route what is pending again (units of a rejected delivery order, backordered units
+//! once stock arrives). Pure: order, delivery orders, catalogue and stock in; the new delivery
+//! orders, the stock to reserve and the new order state out.
+
+use crate::catalogue::{Fulfiller, FulfillerKind, Product};
+use crate::delivery::{DeliveryLine, DeliveryOrder, DeliveryStatus};
+use crate::order::Order;
+use crate::routing::{route, Candidate, LineDemand, RoutingPlan};
+use chrono::{DateTime, Duration, Utc};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Units of each order line still waiting for a delivery order: neither cancelled nor in a
+/// delivery order that still counts (a rejected one gives its units back). Indexed like the lines.
+pub fn pending_units(order: &Order, deliveries: &[DeliveryOrder]) -> Vec<u32> {
+    order
+        .lines
+        .iter()
+        .map(|l| {
+            let assigned: u32 = deliveries
+                .iter()
+                .filter(|d| d.status != DeliveryStatus::Rejected)
+                .flat_map(|d| d.lines.iter().filter(|dl| dl.line_id == l.line_id))
+                .map(|dl| dl.quantity - dl.cancelled)
+                .sum();
+            let cancelled_in_deliveries: u32 = deliveries
+                .iter()
+                .flat_map(|d| d.lines.iter().filter(|dl| dl.line_id == l.line_id))
+                .map(|dl| dl.cancelled)
+                .sum();
+            // Cancelled units not taken from a delivery order were never assigned.
+            let cancelled_unassigned = l
+                .quantities
+                .cancelled
+                .saturating_sub(cancelled_in_deliveries);
+            // Returned units were shipped in a delivery order: they are within `assigned`.
+            l.quantity.saturating_sub(assigned + cancelled_unassigned)
+        })
+        .collect()
+}
+
+/// Fulfillers that rejected a delivery order of this order: not asked again for it.
+pub fn excluded_fulfillers(deliveries: &[DeliveryOrder]) -> BTreeSet<String> {
+    deliveries
+        .iter()
+        .filter(|d| d.status == DeliveryStatus::Rejected)
+        .map(|d| d.fulfiller_id.clone())
+        .collect()
+}
+
+/// What routing needs to know of one (fulfiller, sku): its free stock.
+pub type FreeStock = BTreeMap<(String, String), i64>;
+
+/// The routing input for the pending units.
+pub fn demands(
+    order: &Order,
+    pending: &[u32],
+    products: &BTreeMap<String, Product>,
+    fulfillers: &BTreeMap<String, Fulfiller>,
+    free: &FreeStock,
+    excluded: &BTreeSet<String>,
+) -> Vec<LineDemand> {
+    order
+        .lines
+        .iter()
+        .zip(pending)
+        .filter(|(_, p)| **p > 0)
+        .map(|(l, p)| {
+            let product = products.get(&l.sku);
+            let candidates = product
+                .map(|prod| {
+                    prod.sources
+                        .iter()
+                        .filter(|s| !excluded.contains(&s.fulfiller_id))
+                        .filter_map(|s| {
+                            let f = fulfillers.get(&s.fulfiller_id)?;
+                            let available = free
+                                .get(&(f.id.clone(), l.sku.clone()))
+                                .copied()
+                                .unwrap_or(0);
+                            Some(Candidate {
+                                fulfiller_id: f.id.clone(),
+                                priority: s.priority,
+                                own_warehouse: f.kind == FulfillerKind::Warehouse,
+                                available: available.clamp(0, i64::from(u32::MAX)) as u32,
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            LineDemand {
+                line_id: l.line_id.clone(),
+                sku: l.sku.clone(),
+                quantity: *p,
+                allow_backorder: product.is_some_and(|p| p.allow_backorder),
+                candidates,
+            }
+        })
+        .collect()
+}
+
+/// One new delivery order per fulfiller of the plan, due after that fulfiller's SLA.
+pub fn delivery_orders_for(
+    order: &Order,
+    plan: &RoutingPlan,
+    fulfillers: &BTreeMap<String, Fulfiller>,
+    round: u32,
+    now: DateTime<Utc>,
+) -> Vec<DeliveryOrder> {
+    plan.shipments
+        .iter()
+        .map(|(fulfiller_id, lines)| {
+            let id = DeliveryOrder::id_for(&order.id, fulfiller_id, round);
+            let sla = fulfillers
+                .get(fulfiller_id)
+                .map(|f| f.sla_hours)
+                .unwrap_or(48);
+            DeliveryOrder {
+                created_key: DeliveryOrder::created_key(now, &id),
+                id,
+                order_id: order.id.clone(),
+                fulfiller_id: fulfiller_id.clone(),
+                status: DeliveryStatus::Open,
+                ship_to: order.shipping_address.clone(),
+                lines: lines
+                    .iter()
+                    .filter_map(|(line_id, qty)| {
+                        let l = order.lines.iter().find(|l| &l.line_id == line_id)?;
+                        Some(DeliveryLine {
+                            line_id: line_id.clone(),
+                            sku: l.sku.clone(),
+                            name: l.name.clone(),
+                            quantity: *qty,
+                            shipped: 0,
+                            cancelled: 0,
+                        })
+                    })
+                    .collect(),
+                created_at: now,
+                due_at: now + Duration::hours(i64::from(sla)),
+                documents: Vec::new(),
+                carrier: None,
+                tracking_number: None,
+                version: 0,
+                shipments: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+/// The stock to reserve: units per (fulfiller, sku), lines of one sku as one item.
+pub fn reservations(order: &Order, plan: &RoutingPlan) -> Vec<(String, String, u32)> {
+    let mut sum: BTreeMap<(String, String), u32> = BTreeMap::new();
+    for (fulfiller_id, lines) in &plan.shipments {
+        for (line_id, qty) in lines {
+            if let Some(l) = order.lines.iter().find(|l| &l.line_id == line_id) {
+                *sum.entry((fulfiller_id.clone(), l.sku.clone()))
+                    .or_default() += qty;
+            }
+        }
+    }
+    sum.into_iter().map(|((f, sku), q)| (f, sku, q)).collect()
+}
+
+/// The order after a routing round: backordered units are exactly the plan's, unroutable ones
+/// are cancelled by the system (they count as kept for the refund rules), the rest is open.
+pub fn apply_plan(
+    order: &mut Order,
+    plan: &RoutingPlan,
+    delivery_orders: usize,
+    now: DateTime<Utc>,
+) {
+    for l in &mut order.lines {
+        let backordered: u32 = plan
+            .backordered
+            .iter()
+            .filter(|(id, _, _)| *id == l.line_id)
+            .map(|(_, _, n)| n)
+            .sum();
+        let unroutable: u32 = plan
+            .unroutable
+            .iter()
+            .filter(|(id, _)| *id == l.line_id)
+            .map(|(_, n)| n)
+            .sum();
+        l.quantities.cancelled += unroutable;
+        l.quantities.backordered = backordered;
+        let q = &l.quantities;
+        l.quantities.open = l.quantity - q.shipped - q.cancelled - q.returned - q.backordered;
+    }
+    order.status = order.derive_status(true);
+    let mut what = format!("routed into {delivery_orders} delivery order(s)");
+    let backordered: u32 = plan.backordered.iter().map(|(_, _, n)| n).sum();
+    let unroutable: u32 = plan.unroutable.iter().map(|(_, n)| n).sum();
+    if backordered > 0 {
+        what.push_str(&format!(", {backordered} unit(s) backordered"));
+    }
+    if unroutable > 0 {
+        what.push_str(&format!(", {unroutable} unit(s) unroutable and cancelled"));
+    }
+    order.routing_round += 1;
+    order.record(now, "system:split-router", what);
+}
+
+/// Skus this order waits for (so that arriving stock can route it again).
+pub fn backordered_skus(order: &Order) -> BTreeSet<String> {
+    order
+        .lines
+        .iter()
+        .filter(|l| l.quantities.backordered > 0)
+        .map(|l| l.sku.clone())
+        .collect()
+}
+
+/// Plans a routing round end to end.
+pub struct Round {
+    pub plan: RoutingPlan,
+    pub deliveries: Vec<DeliveryOrder>,
+    pub reservations: Vec<(String, String, u32)>,
+    pub order: Order,
+}
+
+pub fn plan_round(
+    order: &Order,
+    existing: &[DeliveryOrder],
+    products: &BTreeMap<String, Product>,
+    fulfillers: &BTreeMap<String, Fulfiller>,
+    free: &FreeStock,
+    now: DateTime<Utc>,
+) -> Option<Round> {
+    let pending = pending_units(order, existing);
+    if pending.iter().all(|p| *p == 0) {
+        return None;
+    }
+    let excluded = excluded_fulfillers(existing);
+    let plan = route(&demands(
+        order, &pending, products, fulfillers, free, &excluded,
+    ));
+    let deliveries = delivery_orders_for(order, &plan, fulfillers, order.routing_round, now);
+    let reservations = reservations(order, &plan);
+    let mut next = order.clone();
+    apply_plan(&mut next, &plan, deliveries.len(), now);
+    next.delivery_order_ids.extend(deliveries.iter().map(|d| d.id.clone()));
+    Some(Round {
+        plan,
+        deliveries,
+        reservations,
+        order: next,
+    })
+}
