@@ -53,6 +53,8 @@ pub struct RoutingPlan {
 }
 
 type Free = HashMap<(String, String), u32>;
+/// Lines with the fulfiller each goes to, and the cost (total priority, dropshipper lines).
+type Assignment<'a> = (Vec<(&'a LineDemand, String)>, (u64, u64));
 
 fn preference(c: &Candidate) -> (u32, bool, &str) {
     (c.priority, !c.own_warehouse, c.fulfiller_id.as_str())
@@ -108,7 +110,7 @@ fn assign<'a>(
     lines: &[&'a LineDemand],
     allowed: &BTreeSet<&str>,
     free: &Free,
-) -> Option<(Vec<(&'a LineDemand, String)>, (u64, u64))> {
+) -> Option<Assignment<'a>> {
     let mut free = free.clone();
     let mut out = Vec::with_capacity(lines.len());
     let (mut priority, mut dropship) = (0u64, 0u64);
@@ -199,7 +201,7 @@ pub fn route(lines: &[LineDemand]) -> RoutingPlan {
         let Some(sets) = combinations(&names, k, MAX_COMBINATIONS) else {
             break;
         };
-        let mut best: Option<(Vec<(&LineDemand, String)>, (u64, u64))> = None;
+        let mut best: Option<Assignment> = None;
         for set in sets {
             let allowed: BTreeSet<&str> = used
                 .iter()
