@@ -25,8 +25,11 @@ fn lines(available: impl Fn(usize, usize) -> u32) -> Vec<LineDemand> {
         .collect()
 }
 
+/// Units of stock at (line, fulfiller).
+type Stock = Box<dyn Fn(usize, usize) -> u32>;
+
 fn main() {
-    let shapes: [(&str, Box<dyn Fn(usize, usize) -> u32>); 3] = [
+    let shapes: [(&str, Stock); 3] = [
         ("stock everywhere", Box::new(|_, _| 10)),
         (
             "scattered stock",
