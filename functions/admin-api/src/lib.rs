@@ -120,7 +120,10 @@ impl AdminApi {
                     .get(&id)
                     .await?
                     .ok_or_else(|| ApiError::not_found("order"))?;
-                let deliveries = self.delivery_orders.get_many(&order.delivery_order_ids).await?;
+                let deliveries = self
+                    .delivery_orders
+                    .get_many(&order.delivery_order_ids)
+                    .await?;
                 json(200, &dropship_core::views::admin_order(&order, &deliveries))
             }
             _ => Err(ApiError::not_found("route").into()),

@@ -219,6 +219,7 @@ mod tests {
             tracking_number: None,
             version: 0,
             shipments: Vec::new(),
+            rejection_reason: None,
         };
         let pdf = delivery_note(&branding, &order, &delivery).unwrap();
         assert!(pdf.starts_with(b"%PDF-"));

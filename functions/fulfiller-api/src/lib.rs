@@ -14,7 +14,7 @@ use dropship_aws::repo::tokens::{DocumentLink, Tokens};
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::delivery::DeliveryStatus;
 use dropship_core::fulfilment;
-use dropship_core::messages::BusinessEvent;
+use dropship_core::messages::{BusinessEvent, RouteOrder};
 use dropship_core::principal::require_fulfiller;
 use dropship_core::stock::StockUpdate;
 use dropship_core::views::fulfiller_delivery_order;
@@ -26,11 +26,19 @@ use serde_json::json;
 /// How long a listed document link works (API.md: 7 days).
 pub const LINK_TTL_DAYS: i64 = 7;
 
+/// What a fulfiller does to a delivery order.
+pub enum Action {
+    Accept,
+    Ship(serde_json::Value),
+    Reject(serde_json::Value),
+}
+
 /// Attempts when someone else changes the order or delivery order between read and write.
 const ATTEMPTS: usize = 5;
 
 pub struct FulfillerApi {
     pub orders: Orders,
+    pub route_queue: Queue,
     pub idempotency: IdempotencyStore,
     pub events_queue: Queue,
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -48,6 +56,7 @@ impl FulfillerApi {
         let ddb = aws_sdk_dynamodb::Client::new(&cfg);
         Ok(Self {
             orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
+            route_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("ROUTE_QUEUE_URL")?),
             idempotency: IdempotencyStore::new(ddb.clone(), env("IDEMPOTENCY_TABLE")?),
             events_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("EVENTS_QUEUE_URL")?),
             dynamodb: ddb.clone(),
@@ -125,16 +134,19 @@ impl FulfillerApi {
                 json(200, &fulfiller_delivery_order(&delivery, Some(documents)))
             }
             "POST /fulfiller/delivery-orders/{id}/accept"
-            | "POST /fulfiller/delivery-orders/{id}/shipments" => {
+            | "POST /fulfiller/delivery-orders/{id}/shipments"
+            | "POST /fulfiller/delivery-orders/{id}/reject" => {
                 let id = path_param(&req, "id")?;
-                let shipping = http::route_key(&req).ends_with("/shipments");
+                let route = http::route_key(&req);
                 let raw: &[u8] = req.body().as_ref();
-                let body = if shipping {
-                    Some(json_body(&req)?)
+                let action = if route.ends_with("/shipments") {
+                    Action::Ship(json_body(&req)?)
+                } else if route.ends_with("/reject") {
+                    Action::Reject(json_body(&req)?)
                 } else {
-                    None
+                    Action::Accept
                 };
-                let work = || self.act(&fulfiller, &id, body.as_ref());
+                let work = || self.act(&fulfiller, &id, &action);
                 let resp = match http::header(&req, "idempotency-key") {
                     Some(key) => {
                         let deadline = req
@@ -201,14 +213,14 @@ impl FulfillerApi {
         &self,
         fulfiller: &str,
         id: &str,
-        body: Option<&serde_json::Value>,
+        action: &Action,
     ) -> Result<StoredResponse, HandlerError> {
         let who = format!("fulfiller:{fulfiller}");
         for attempt in 1..=ATTEMPTS {
             let d = self.own(fulfiller, id).await?;
             let now = Utc::now();
-            let (outcome, updated, event) = match body {
-                None => match fulfilment::accept(&d)? {
+            let (outcome, updated, event) = match action {
+                Action::Accept => match fulfilment::accept(&d)? {
                     None => {
                         return Ok(StoredResponse {
                             status: 200,
@@ -227,7 +239,42 @@ impl FulfillerApi {
                         )
                     }
                 },
-                Some(body) => {
+                Action::Reject(body) => {
+                    let order = self.orders.get(&d.order_id).await?.ok_or_else(|| {
+                        anyhow::anyhow!("order {} of {} is missing", d.order_id, d.id)
+                    })?;
+                    let (next, order, released) = fulfilment::reject(&d, &order, body, &who, now)?;
+                    let release: Vec<StockMove> = released
+                        .into_iter()
+                        .map(|(sku, quantity)| StockMove {
+                            fulfiller_id: fulfiller.to_string(),
+                            sku,
+                            quantity,
+                        })
+                        .collect();
+                    let change = Change {
+                        order: Some(&order),
+                        updated_deliveries: std::slice::from_ref(&next),
+                        release: &release,
+                        ..Change::default()
+                    };
+                    let outcome = changes::commit(&self.dynamodb, &self.tables, change).await?;
+                    if outcome == Outcome::Committed {
+                        // The rejected units are pending again: the router finds them another fulfiller.
+                        if let Err(err) = self
+                            .route_queue
+                            .send(&RouteOrder {
+                                order_id: order.id.clone(),
+                            })
+                            .await
+                        {
+                            tracing::error!(delivery_order_id = %id, error = %format!("{err:#}"), "re-routing not requested; the outbox relay cannot see it");
+                            return Err(err.into());
+                        }
+                    }
+                    (outcome, next, None)
+                }
+                Action::Ship(body) => {
                     let shipment = fulfilment::parse_shipment(
                         body,
                         &d,
@@ -302,6 +349,10 @@ mod tests {
         let ddb = aws_sdk_dynamodb::Client::new(&cfg);
         let api = FulfillerApi {
             orders: Orders::new(ddb.clone(), "OrdersTable".into()),
+            route_queue: Queue::new(
+                aws_sdk_sqs::Client::new(&cfg),
+                "http://127.0.0.1:9/r".into(),
+            ),
             idempotency: IdempotencyStore::new(ddb.clone(), "IdempotencyTable".into()),
             events_queue: Queue::new(
                 aws_sdk_sqs::Client::new(&cfg),

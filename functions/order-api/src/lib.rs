@@ -66,7 +66,10 @@ impl OrderApi {
                 let order = self
                     .own_order(&channel, &path_param(&req, "orderId")?)
                     .await?;
-                let deliveries = self.delivery_orders.get_many(&order.delivery_order_ids).await?;
+                let deliveries = self
+                    .delivery_orders
+                    .get_many(&order.delivery_order_ids)
+                    .await?;
                 json(
                     200,
                     &dropship_core::views::channel_order(&order, &deliveries),
@@ -123,7 +126,10 @@ impl OrderApi {
         let policy = self.catalogue.get_refund_policy().await?;
         for attempt in 1..=ATTEMPTS {
             let order = self.own_order(channel, id).await?;
-            let deliveries = self.delivery_orders.get_many(&order.delivery_order_ids).await?;
+            let deliveries = self
+                .delivery_orders
+                .get_many(&order.delivery_order_ids)
+                .await?;
             let now = Utc::now();
             let mut plan = cancel::plan(&order, &deliveries, request.clone(), &who, now)?;
             let refund = refund::settle(

@@ -69,7 +69,10 @@ impl SplitRouter {
             .get(&order_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("order {order_id} does not exist"))?;
-        let mut existing = self.delivery_orders.get_many(&order.delivery_order_ids).await?;
+        let mut existing = self
+            .delivery_orders
+            .get_many(&order.delivery_order_ids)
+            .await?;
         if order.status != OrderStatus::Cancelled {
             existing.extend(self.split(&order, &existing).await?);
         }

@@ -298,6 +298,7 @@ mod tests {
             tracking_number: None,
             version: 0,
             shipments: vec![],
+            rejection_reason: None,
         }
     }
 

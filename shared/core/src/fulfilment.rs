@@ -54,6 +54,40 @@ pub fn accept(d: &DeliveryOrder) -> Result<Option<DeliveryOrder>, ApiError> {
     }
 }
 
+/// Rejecting, with a reason (1..1000 characters), before anything of it shipped: its open units
+/// go back to routing without this fulfiller. Returns the delivery order, the order (with the
+/// history entry) and the units per sku to release.
+pub fn reject(
+    d: &DeliveryOrder,
+    order: &Order,
+    body: &Value,
+    who: &str,
+    now: DateTime<Utc>,
+) -> Result<(DeliveryOrder, Order, Vec<(String, u32)>), ApiError> {
+    let reason = body
+        .get("reason")
+        .and_then(Value::as_str)
+        .ok_or_else(|| ApiError::invalid("reason", "reason is required"))?;
+    check_text("reason", reason, 1000)?;
+    if !matches!(d.status, DeliveryStatus::Open | DeliveryStatus::Accepted)
+        || d.lines.iter().any(|l| l.shipped > 0)
+    {
+        return Err(state_error(d, "rejected"));
+    }
+    let mut next = d.clone();
+    next.status = DeliveryStatus::Rejected;
+    next.rejection_reason = Some(reason.to_string());
+    let released = d
+        .lines
+        .iter()
+        .filter(|l| l.open() > 0)
+        .map(|l| (l.sku.clone(), l.open()))
+        .collect();
+    let mut order = order.clone();
+    order.record(now, who, format!("rejected {}: {reason}", d.id));
+    Ok((next, order, released))
+}
+
 /// A shipment request checked against the delivery order.
 pub fn parse_shipment(
     v: &Value,
@@ -274,6 +308,7 @@ mod tests {
             tracking_number: None,
             version: 0,
             shipments: vec![],
+            rejection_reason: None,
         }
     }
 

@@ -143,6 +143,7 @@ pub fn delivery_orders_for(
                 tracking_number: None,
                 version: 0,
                 shipments: Vec::new(),
+                rejection_reason: None,
             }
         })
         .collect()
@@ -240,7 +241,8 @@ pub fn plan_round(
     let reservations = reservations(order, &plan);
     let mut next = order.clone();
     apply_plan(&mut next, &plan, deliveries.len(), now);
-    next.delivery_order_ids.extend(deliveries.iter().map(|d| d.id.clone()));
+    next.delivery_order_ids
+        .extend(deliveries.iter().map(|d| d.id.clone()));
     Some(Round {
         plan,
         deliveries,

@@ -97,6 +97,10 @@ pub async fn configure(stack: &Stack) -> World {
             "THROW-WOOL",
             json!([{"fulfillerId": "nordic-home", "priority": 1}]),
         ),
+        (
+            "VASE-BLUE",
+            json!([{"fulfillerId": "nordic-home", "priority": 1}, {"fulfillerId": "acme-garden", "priority": 2}]),
+        ),
     ] {
         ok(
             stack,
@@ -107,6 +111,16 @@ pub async fn configure(stack: &Stack) -> World {
         )
         .await;
     }
+    // Seeds may be backordered; only acme has them.
+    ok(
+        stack,
+        "PUT",
+        "/admin/products/SEEDS",
+        admin,
+        json!({"name": "Seeds", "taxClass": "standard", "group": "garden", "allowBackorder": true,
+            "sources": [{"fulfillerId": "acme-garden", "priority": 1}]}),
+    )
+    .await;
     let world = World {
         web: token(stack, "channel:web-de").await,
         marketplace: token(stack, "channel:marketplace").await,
@@ -114,17 +128,26 @@ pub async fn configure(stack: &Stack) -> World {
         acme: token(stack, "fulfiller:acme-garden").await,
         nordic: token(stack, "fulfiller:nordic-home").await,
     };
-    for (t, sku) in [
-        (&world.warehouse, "LAMP-OAK"),
-        (&world.acme, "CHAIR-TEAK"),
-        (&world.nordic, "THROW-WOOL"),
+    for (t, items) in [
+        (
+            &world.warehouse,
+            json!([{"sku": "LAMP-OAK", "available": 20}]),
+        ),
+        (
+            &world.acme,
+            json!([{"sku": "CHAIR-TEAK", "available": 20}, {"sku": "VASE-BLUE", "available": 20}, {"sku": "SEEDS", "available": 20}]),
+        ),
+        (
+            &world.nordic,
+            json!([{"sku": "THROW-WOOL", "available": 20}, {"sku": "VASE-BLUE", "available": 20}]),
+        ),
     ] {
         ok(
             stack,
             "PUT",
             "/fulfiller/stock",
             Some(t),
-            json!({"items": [{"sku": sku, "available": 20}]}),
+            json!({ "items": items }),
         )
         .await;
     }

@@ -1,0 +1,283 @@
+//! Split routing end to end: one order over three fulfillers, each seeing only its own part;
+//! a rejection routed to the next source and, with nobody left, cancelled and refunded; a
+//! redelivered routing message changing nothing; 50 concurrent orders never overselling.
+
+mod setup;
+mod support;
+
+use serde_json::{json, Value};
+use std::time::Duration;
+use support::Stack;
+
+async fn deliveries(stack: &Stack, token: &str) -> Vec<Value> {
+    let (status, list) = stack
+        .get("/fulfiller/delivery-orders?limit=200", Some(token))
+        .await;
+    assert_eq!(status, 200, "{list}");
+    list["items"].as_array().cloned().unwrap_or_default()
+}
+
+async fn stock_of(stack: &Stack, token: &str, sku: &str) -> (i64, i64) {
+    let (_, s) = stack.get("/fulfiller/stock", Some(token)).await;
+    let item = s["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["sku"] == sku)
+        .cloned()
+        .unwrap_or_default();
+    (
+        item["available"].as_i64().unwrap_or(0),
+        item["reserved"].as_i64().unwrap_or(0),
+    )
+}
+
+async fn order(stack: &Stack, token: &str, id: &str) -> Value {
+    stack.get(&format!("/orders/{id}"), Some(token)).await.1
+}
+
+#[tokio::test]
+async fn orders_split_reject_reroute_and_never_oversell() {
+    let stack = Stack::start().await;
+    let world = setup::configure(&stack).await;
+
+    // Own warehouse and two dropshippers: three delivery orders, each fulfiller sees its own.
+    let body = setup::order(
+        "WEB-SPLIT",
+        json!([{"lineId": "L1", "sku": "LAMP-OAK", "quantity": 1, "unitPrice": "49.00"},
+               {"lineId": "L2", "sku": "CHAIR-TEAK", "quantity": 2, "unitPrice": "99.00"},
+               {"lineId": "L3", "sku": "THROW-WOOL", "quantity": 1, "unitPrice": "59.00"}]),
+        "306.00",
+    );
+    let (status, created) = stack
+        .post_idempotent("/orders", Some(&world.web), "split-1", &body)
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let split_id = created["orderId"].as_str().unwrap().to_string();
+    let view = stack
+        .eventually("three delivery orders", Duration::from_secs(30), || async {
+            let o = order(&stack, &world.web, &split_id).await;
+            (o["deliveries"].as_array()?.len() == 3).then_some(o)
+        })
+        .await;
+    assert_eq!(view["status"], "routed");
+    for (token, line) in [
+        (&world.warehouse, "L1"),
+        (&world.acme, "L2"),
+        (&world.nordic, "L3"),
+    ] {
+        let mine: Vec<Value> = deliveries(&stack, token)
+            .await
+            .into_iter()
+            .filter(|d| d["orderId"] == split_id.as_str())
+            .collect();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0]["lines"].as_array().unwrap().len(), 1);
+        assert_eq!(mine[0]["lines"][0]["lineId"], line);
+    }
+    let text = view.to_string();
+    assert!(
+        !text.contains("wh-berlin") && !text.contains("acme") && !text.contains("nordic"),
+        "{text}"
+    );
+
+    // A redelivered routing message changes nothing.
+    let cfg = stack.aws_sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&cfg);
+    let route_queue = sqs
+        .get_queue_url()
+        .queue_name("RouteQueue")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let invocations = stack.stats().await["split-router"]["invocations"]
+        .as_u64()
+        .unwrap_or(0);
+    sqs.send_message()
+        .queue_url(&route_queue)
+        .message_body(json!({"orderId": split_id}).to_string())
+        .send()
+        .await
+        .unwrap();
+    stack
+        .eventually(
+            "the redelivery processed",
+            Duration::from_secs(20),
+            || async {
+                (stack.stats().await["split-router"]["invocations"]
+                    .as_u64()
+                    .unwrap_or(0)
+                    > invocations)
+                    .then_some(())
+            },
+        )
+        .await;
+    assert_eq!(
+        order(&stack, &world.web, &split_id).await["deliveries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(stock_of(&stack, &world.acme, "CHAIR-TEAK").await, (20, 2));
+
+    // Rejected by the preferred source: routed to the next one.
+    let body = setup::order(
+        "WEB-VASE",
+        json!([{"lineId": "L1", "sku": "VASE-BLUE", "quantity": 1, "unitPrice": "30.00"}]),
+        "30.00",
+    );
+    let (status, created) = stack
+        .post_idempotent("/orders", Some(&world.web), "vase-1", &body)
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let vase_id = created["orderId"].as_str().unwrap().to_string();
+    let at_nordic = stack
+        .eventually(
+            "the vase at nordic-home",
+            Duration::from_secs(30),
+            || async {
+                deliveries(&stack, &world.nordic)
+                    .await
+                    .into_iter()
+                    .find(|d| d["orderId"] == vase_id.as_str())
+            },
+        )
+        .await;
+    assert_eq!(stock_of(&stack, &world.nordic, "VASE-BLUE").await, (20, 1));
+    let reject = |token: String, id: String| {
+        let stack = &stack;
+        async move {
+            stack
+                .post(
+                    &format!("/fulfiller/delivery-orders/{id}/reject"),
+                    Some(&token),
+                    &json!({"reason": "out of glaze"}),
+                )
+                .await
+        }
+    };
+    let (status, e) = stack
+        .post(
+            &format!(
+                "/fulfiller/delivery-orders/{}/reject",
+                at_nordic["id"].as_str().unwrap()
+            ),
+            Some(&world.nordic),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, e["error"]["field"].as_str()),
+        (422, Some("reason"))
+    );
+    let (status, d) = reject(
+        world.nordic.clone(),
+        at_nordic["id"].as_str().unwrap().to_string(),
+    )
+    .await;
+    assert_eq!(
+        (status, d["status"].as_str()),
+        (200, Some("rejected")),
+        "{d}"
+    );
+    let at_acme = stack
+        .eventually(
+            "the vase re-routed to acme-garden",
+            Duration::from_secs(30),
+            || async {
+                deliveries(&stack, &world.acme)
+                    .await
+                    .into_iter()
+                    .find(|d| d["orderId"] == vase_id.as_str())
+            },
+        )
+        .await;
+    assert_eq!(stock_of(&stack, &world.nordic, "VASE-BLUE").await, (20, 0));
+    assert_eq!(stock_of(&stack, &world.acme, "VASE-BLUE").await, (20, 1));
+    assert_eq!(
+        order(&stack, &world.web, &vase_id).await["status"],
+        "routed"
+    );
+
+    // Rejected by the last source too: nobody can ship it, so it is cancelled and refunded.
+    let (status, _) = reject(
+        world.acme.clone(),
+        at_acme["id"].as_str().unwrap().to_string(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let o = stack
+        .eventually("the vase unroutable", Duration::from_secs(30), || async {
+            let o = order(&stack, &world.web, &vase_id).await;
+            (o["status"] == "cancelled").then_some(o)
+        })
+        .await;
+    assert_eq!(o["lines"][0]["quantities"]["cancelled"], 1);
+    let (_, full) = stack
+        .get(
+            &format!("/admin/orders/{vase_id}"),
+            Some(&stack.admin_token),
+        )
+        .await;
+    let history = full["history"].to_string();
+    assert!(
+        history.contains("out of glaze") && history.contains("unroutable"),
+        "{history}"
+    );
+
+    // 50 orders at once for a sku with 20 in stock at its only source (backorder allowed).
+    let orders: Vec<_> = (0..50)
+        .map(|i| {
+            let body = setup::order(
+                &format!("SEEDS-{i}"),
+                json!([{"lineId": "L1", "sku": "SEEDS", "quantity": 1, "unitPrice": "2.50"}]),
+                "2.50",
+            );
+            let stack = &stack;
+            let token = world.web.clone();
+            async move {
+                stack
+                    .post_idempotent("/orders", Some(&token), &format!("seeds-{i}"), &body)
+                    .await
+            }
+        })
+        .collect();
+    let answers = futures::future::join_all(orders).await;
+    assert!(answers.iter().all(|(s, _)| *s == 201), "{answers:?}");
+    let ids: Vec<String> = answers
+        .iter()
+        .map(|(_, b)| b["orderId"].as_str().unwrap().to_string())
+        .collect();
+    let statuses = stack
+        .eventually(
+            "all 50 routed or backordered",
+            Duration::from_secs(90),
+            || async {
+                let (available, reserved) = stock_of(&stack, &world.acme, "SEEDS").await;
+                assert!(
+                    available - reserved >= 0,
+                    "oversold: {available} available, {reserved} reserved"
+                );
+                let mut statuses = Vec::new();
+                for id in &ids {
+                    statuses.push(
+                        order(&stack, &world.web, id).await["status"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
+                    );
+                }
+                statuses
+                    .iter()
+                    .all(|s| s == "routed" || s == "backordered")
+                    .then_some(statuses)
+            },
+        )
+        .await;
+    assert_eq!(statuses.iter().filter(|s| *s == "routed").count(), 20);
+    assert_eq!(statuses.iter().filter(|s| *s == "backordered").count(), 30);
+    assert_eq!(stock_of(&stack, &world.acme, "SEEDS").await, (20, 20));
+}
