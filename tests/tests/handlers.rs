@@ -193,7 +193,14 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
     };
     let updater = stock_update::StockUpdate {
         store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), BUCKET.into()),
-        stock: Stock::new(ddb.clone(), "StockTable".into()),
+        counts: dropship_aws::stock_counts::StockCounts {
+            stock: Stock::new(ddb.clone(), "StockTable".into()),
+            orders: Orders::new(ddb.clone(), "OrdersTable".into()),
+            delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
+            alerts: dropship_aws::repo::alerts::Alerts::new(ddb.clone(), "AlertsTable".into()),
+            route_queue: Queue::new(sqs.clone(), queue_url("RouteQueue").await),
+        },
+        events_queue: Queue::new(sqs.clone(), queue_url("EventsQueue").await),
     };
     let resp = updater
         .handle(batch(&[

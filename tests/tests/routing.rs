@@ -246,7 +246,18 @@ async fn orders_split_reject_reroute_and_never_oversell() {
         })
         .collect();
     let answers = futures::future::join_all(orders).await;
-    assert!(answers.iter().all(|(s, _)| *s == 201), "{answers:?}");
+
+    assert!(
+        answers.iter().all(|(s, _)| *s == 201),
+        "{answers:?}\n{}",
+        stack
+            .output
+            .text()
+            .lines()
+            .filter(|l| l.contains("ERROR"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     let ids: Vec<String> = answers
         .iter()
         .map(|(_, b)| b["orderId"].as_str().unwrap().to_string())
@@ -280,4 +291,119 @@ async fn orders_split_reject_reroute_and_never_oversell() {
     assert_eq!(statuses.iter().filter(|s| *s == "routed").count(), 20);
     assert_eq!(statuses.iter().filter(|s| *s == "backordered").count(), 30);
     assert_eq!(stock_of(&stack, &world.acme, "SEEDS").await, (20, 20));
+
+    // Stock arrives: the waiting orders are routed again, as far as it goes.
+    let (status, r) = stack
+        .put(
+            "/fulfiller/stock",
+            Some(&world.acme),
+            &json!({"items": [{"sku": "SEEDS", "available": 40}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+    stack
+        .eventually(
+            "20 more routed, 10 still waiting",
+            Duration::from_secs(60),
+            || async {
+                let mut routed = 0;
+                for id in &ids {
+                    if order(&stack, &world.web, id).await["status"] == "routed" {
+                        routed += 1;
+                    }
+                }
+                (routed == 40).then_some(())
+            },
+        )
+        .await;
+    assert_eq!(stock_of(&stack, &world.acme, "SEEDS").await, (40, 40));
+
+    // Less on hand than promised: an alert, and the delivery orders concerned are flagged.
+    let (status, r) = stack
+        .put(
+            "/fulfiller/stock",
+            Some(&world.acme),
+            &json!({"items": [{"sku": "SEEDS", "available": 5}]}),
+        )
+        .await;
+    assert_eq!(
+        (status, r["shortfalls"].clone()),
+        (200, json!(["SEEDS"])),
+        "{r}"
+    );
+    let flagged = deliveries(&stack, &world.acme)
+        .await
+        .into_iter()
+        .filter(|d| d["lines"][0]["sku"] == "SEEDS")
+        .count();
+    assert_eq!(flagged, 40);
+    let (_, full) = stack
+        .get(
+            &format!("/admin/orders/{}", ids[0]),
+            Some(&stack.admin_token),
+        )
+        .await;
+    let flags: Vec<bool> = full["deliveries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["stockShortfall"].as_bool().unwrap_or(false))
+        .collect();
+    assert!(flags.is_empty() || flags.iter().all(|f| *f), "{full}");
+    let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+    let alert = ddb
+        .get_item()
+        .table_name("AlertsTable")
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("stock_shortfall#acme-garden/SEEDS".into()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .expect("a shortfall alert");
+    assert_eq!(alert["state"].as_s().unwrap(), "open");
+
+    // A CSV feed with one bad row: the good rows apply, the fulfiller learns which line was bad.
+    let (status, slot) = stack
+        .post("/fulfiller/stock-feed", Some(&world.nordic), &json!({}))
+        .await;
+    assert_eq!(status, 201, "{slot}");
+    let upload = stack
+        .http()
+        .put(slot["uploadUrl"].as_str().unwrap())
+        .header("content-type", "text/csv")
+        .body("sku,available\nTHROW-WOOL,33\nVASE-BLUE,lots\n")
+        .send()
+        .await
+        .unwrap();
+    assert!(upload.status().is_success(), "{}", upload.status());
+    stack
+        .eventually("the feed applied", Duration::from_secs(30), || async {
+            (stock_of(&stack, &world.nordic, "THROW-WOOL").await.0 == 33).then_some(())
+        })
+        .await;
+    let mail = stack
+        .eventually(
+            "the feed report to nordic-home",
+            Duration::from_secs(30),
+            || async {
+                stack.outbox().await.into_iter().find(|m| {
+                    m["to"]
+                        .as_array()
+                        .is_some_and(|t| t.iter().any(|x| x == setup::NORDIC_EMAIL))
+                        && m["subject"]
+                            .as_str()
+                            .is_some_and(|s| s.contains("Bestandsdatei"))
+                })
+            },
+        )
+        .await;
+    assert!(mail["text"].as_str().unwrap().contains("Zeile 3"), "{mail}");
+    assert_eq!(
+        stock_of(&stack, &world.nordic, "VASE-BLUE").await.0,
+        20,
+        "the bad row changed stock"
+    );
 }

@@ -220,6 +220,7 @@ mod tests {
             version: 0,
             shipments: Vec::new(),
             rejection_reason: None,
+            stock_shortfall: false,
         };
         let pdf = delivery_note(&branding, &order, &delivery).unwrap();
         assert!(pdf.starts_with(b"%PDF-"));

@@ -2,15 +2,18 @@
 //! and its stock. Anything of another fulfiller is a 404.
 
 use chrono::{Duration, Utc};
+use dropship_aws::documents::DocumentStore;
 use dropship_aws::http::HandlerError;
 use dropship_aws::http::{self, json, json_body, path_param, query_param, HandlerResult};
 use dropship_aws::http_idempotency::{IdempotencyStore, StoredResponse};
 use dropship_aws::queue::Queue;
+use dropship_aws::repo::alerts::Alerts;
 use dropship_aws::repo::changes::{self, Change, Outcome, StockMove, Tables};
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::stock::Stock;
 use dropship_aws::repo::tokens::{DocumentLink, Tokens};
+use dropship_aws::stock_counts::StockCounts;
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::delivery::DeliveryStatus;
 use dropship_core::fulfilment;
@@ -37,6 +40,8 @@ pub enum Action {
 const ATTEMPTS: usize = 5;
 
 pub struct FulfillerApi {
+    pub store: DocumentStore,
+    pub counts: StockCounts,
     pub orders: Orders,
     pub route_queue: Queue,
     pub idempotency: IdempotencyStore,
@@ -55,6 +60,14 @@ impl FulfillerApi {
         let cfg = dropship_aws::config::aws().await;
         let ddb = aws_sdk_dynamodb::Client::new(&cfg);
         Ok(Self {
+            store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), env("DOCUMENT_BUCKET")?),
+            counts: StockCounts {
+                stock: Stock::new(ddb.clone(), env("STOCK_TABLE")?),
+                orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
+                delivery_orders: DeliveryOrders::new(ddb.clone(), env("DELIVERY_ORDERS_TABLE")?),
+                alerts: Alerts::new(ddb.clone(), env("ALERTS_TABLE")?),
+                route_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("ROUTE_QUEUE_URL")?),
+            },
             orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
             route_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("ROUTE_QUEUE_URL")?),
             idempotency: IdempotencyStore::new(ddb.clone(), env("IDEMPOTENCY_TABLE")?),
@@ -168,19 +181,27 @@ impl FulfillerApi {
             "PUT /fulfiller/stock" => {
                 let now = Utc::now();
                 let update = StockUpdate::parse(&json_body(&req)?, now)?;
-                let mut ignored = Vec::new();
-                for item in &update.items {
-                    if !self
-                        .stock
-                        .apply_count(&fulfiller, &item.sku, item.available, update.as_of, now)
-                        .await?
-                    {
-                        ignored.push(item.sku.clone());
-                    }
-                }
+                let applied = self
+                    .counts
+                    .apply(&fulfiller, &update.items, update.as_of, now)
+                    .await?;
                 json(
                     200,
-                    &json!({"applied": update.items.len() - ignored.len(), "ignoredAsOlder": ignored, "asOf": update.as_of}),
+                    &json!({"applied": applied.applied, "ignoredAsOlder": applied.ignored_as_older,
+                        "shortfalls": applied.shortfalls, "asOf": update.as_of}),
+                )
+            }
+            "POST /fulfiller/stock-feed" => {
+                // The upload's key names the fulfiller: the feed processor applies it to no one else.
+                let id = format!("feed_{}", uuid::Uuid::now_v7().simple());
+                let key = format!("stock-feeds/{fulfiller}/{id}.csv");
+                let url = self.store.presign_put(&key, "text/csv").await?;
+                let expires_at = Utc::now()
+                    + chrono::Duration::from_std(dropship_aws::documents::PRESIGNED_TTL)
+                        .unwrap_or_default();
+                json(
+                    201,
+                    &json!({"id": id, "uploadUrl": url, "expiresAt": expires_at, "contentType": "text/csv"}),
                 )
             }
             "GET /fulfiller/stock" => {
@@ -348,6 +369,17 @@ mod tests {
         let cfg = offline();
         let ddb = aws_sdk_dynamodb::Client::new(&cfg);
         let api = FulfillerApi {
+            store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), "bucket".into()),
+            counts: StockCounts {
+                stock: Stock::new(ddb.clone(), "StockTable".into()),
+                orders: Orders::new(ddb.clone(), "OrdersTable".into()),
+                delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
+                alerts: Alerts::new(ddb.clone(), "AlertsTable".into()),
+                route_queue: Queue::new(
+                    aws_sdk_sqs::Client::new(&cfg),
+                    "http://127.0.0.1:9/r".into(),
+                ),
+            },
             orders: Orders::new(ddb.clone(), "OrdersTable".into()),
             route_queue: Queue::new(
                 aws_sdk_sqs::Client::new(&cfg),

@@ -223,6 +223,50 @@ pub fn shipped_mail(
     }
 }
 
+/// The fulfiller's report on a stock feed: which lines were refused and why.
+pub fn stock_feed_mail(
+    branding: &Branding,
+    fulfiller: &Fulfiller,
+    feed: &str,
+    applied: usize,
+    bad_rows: &[(usize, String)],
+    refused: Option<&str>,
+) -> Mail {
+    let locale = fulfiller.locale.unwrap_or(branding.locale);
+    let rows: String = bad_rows
+        .iter()
+        .map(|(line, why)| match locale {
+            Locale::De => format!("- Zeile {line}: {why}\n"),
+            Locale::En => format!("- line {line}: {why}\n"),
+        })
+        .collect();
+    let (subject, intro) = match (locale, refused) {
+        (Locale::De, Some(why)) => (format!("Bestandsdatei {feed} abgelehnt"), format!("Die Bestandsdatei {feed} wurde nicht verarbeitet: {why}")),
+        (Locale::En, Some(why)) => (format!("Stock feed {feed} refused"), format!("The stock feed {feed} was not processed: {why}")),
+        (Locale::De, None) => (
+            format!("Bestandsdatei {feed}: {} Zeile(n) abgelehnt", bad_rows.len()),
+            format!("Aus der Bestandsdatei {feed} wurden {applied} Zeile(n) übernommen. Diese Zeilen wurden abgelehnt:"),
+        ),
+        (Locale::En, None) => (
+            format!("Stock feed {feed}: {} line(s) refused", bad_rows.len()),
+            format!("{applied} line(s) of the stock feed {feed} were applied. These lines were refused:"),
+        ),
+    };
+    let text = format!(
+        "{intro}\n{rows}\n{}\n{}",
+        branding.company_name, branding.footer
+    );
+    Mail {
+        from_name: branding.company_name.clone(),
+        from_address: branding.email_from.clone(),
+        to: vec![fulfiller.email.clone()],
+        html: html_frame(branding, &subject, &[intro, rows]),
+        subject,
+        text,
+        attachments: Vec::new(),
+    }
+}
+
 /// The customer's refund confirmation, in the retailer's name (never the fulfiller's).
 pub fn refund_mail(branding: &Branding, order: &Order, refund: &Refund) -> Mail {
     let locale = order.customer.locale.unwrap_or(branding.locale);
@@ -325,6 +369,24 @@ impl Notifier {
                 })
                 .await
             }
+            BusinessEvent::StockFeedProcessed {
+                fulfiller_id,
+                feed,
+                applied,
+                bad_rows,
+                refused,
+            } => {
+                self.once(&format!("mail#stock_feed#{fulfiller_id}#{feed}"), || {
+                    self.stock_feed_processed(
+                        &fulfiller_id,
+                        &feed,
+                        applied,
+                        &bad_rows,
+                        refused.as_deref(),
+                    )
+                })
+                .await
+            }
             BusinessEvent::RefundIssued {
                 order_id,
                 refund_id,
@@ -420,6 +482,30 @@ impl Notifier {
             shipment_id,
             message_id,
             "customer told about a shipment"
+        );
+        Ok(())
+    }
+
+    async fn stock_feed_processed(
+        &self,
+        fulfiller_id: &str,
+        feed: &str,
+        applied: usize,
+        bad_rows: &[(usize, String)],
+        refused: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let (fulfiller, branding) =
+            tokio::try_join!(self.catalogue.get_fulfiller(fulfiller_id), self.branding())?;
+        let fulfiller =
+            fulfiller.ok_or_else(|| anyhow::anyhow!("fulfiller {fulfiller_id} does not exist"))?;
+        let mail = stock_feed_mail(&branding, &fulfiller, feed, applied, bad_rows, refused);
+        let message_id = self.mailer.send(&mail).await?;
+        tracing::info!(
+            fulfiller_id,
+            feed,
+            bad = bad_rows.len(),
+            message_id,
+            "fulfiller told about refused feed rows"
         );
         Ok(())
     }

@@ -1,5 +1,7 @@
 //! Applies a fulfiller's uploaded stock feed (CSV in S3, announced by an S3 notification on the
-//! stock-feed queue) to that fulfiller's stock, row by row, like `PUT /fulfiller/stock`.
+//! stock-feed queue) to that fulfiller's stock, row by row, exactly as `PUT /fulfiller/stock`
+//! does (shared `StockCounts`); refused rows go back to the fulfiller by mail with their line
+//! numbers (through the notifier), good rows are applied.
 //!
 //! The fulfiller is the one named in the object key (`stock-feeds/<fulfillerId>/<feedId>.csv`),
 //! which only `POST /fulfiller/stock-feed` hands out, bound to the caller. Applying a count is
@@ -8,13 +10,20 @@
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Utc;
 use dropship_aws::documents::DocumentStore;
+use dropship_aws::queue::Queue;
+use dropship_aws::repo::alerts::Alerts;
+use dropship_aws::repo::delivery_orders::DeliveryOrders;
+use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::stock::Stock;
 use dropship_aws::sqs_batch;
+use dropship_aws::stock_counts::StockCounts;
+use dropship_core::messages::BusinessEvent;
 use dropship_core::stock::parse_feed;
 
 pub struct StockUpdate {
     pub store: DocumentStore,
-    pub stock: Stock,
+    pub counts: StockCounts,
+    pub events_queue: Queue,
 }
 
 /// S3 event keys are URL-encoded (`+` for space, `%XX` for the rest).
@@ -59,9 +68,18 @@ impl StockUpdate {
     pub async fn from_env() -> anyhow::Result<Self> {
         use dropship_aws::config::env;
         let cfg = dropship_aws::config::aws().await;
+        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+        let sqs = aws_sdk_sqs::Client::new(&cfg);
         Ok(Self {
             store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), env("DOCUMENT_BUCKET")?),
-            stock: Stock::new(aws_sdk_dynamodb::Client::new(&cfg), env("STOCK_TABLE")?),
+            counts: StockCounts {
+                stock: Stock::new(ddb.clone(), env("STOCK_TABLE")?),
+                orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
+                delivery_orders: DeliveryOrders::new(ddb.clone(), env("DELIVERY_ORDERS_TABLE")?),
+                alerts: Alerts::new(ddb.clone(), env("ALERTS_TABLE")?),
+                route_queue: Queue::new(sqs.clone(), env("ROUTE_QUEUE_URL")?),
+            },
+            events_queue: Queue::new(sqs, env("EVENTS_QUEUE_URL")?),
         })
     }
 
@@ -98,31 +116,37 @@ impl StockUpdate {
                 .and_then(|t| t.as_str())
                 .and_then(|t| t.parse::<chrono::DateTime<Utc>>().ok())
                 .unwrap_or(now);
-            match parse_feed(&bytes) {
+            let feed = key.rsplit('/').next().unwrap_or(&key).to_string();
+            let report = match parse_feed(&bytes) {
                 Err(reason) => {
-                    tracing::warn!(key, fulfiller, reason, "stock feed refused as a whole")
+                    tracing::warn!(key, fulfiller, reason, "stock feed refused as a whole");
+                    BusinessEvent::StockFeedProcessed {
+                        fulfiller_id: fulfiller.to_string(),
+                        feed,
+                        applied: 0,
+                        bad_rows: Vec::new(),
+                        refused: Some(reason),
+                    }
                 }
                 Ok((good, bad)) => {
-                    let mut applied = 0;
-                    for c in &good {
-                        if self
-                            .stock
-                            .apply_count(fulfiller, &c.sku, c.available, as_of, now)
-                            .await?
-                        {
-                            applied += 1;
-                        }
+                    let applied = self.counts.apply(fulfiller, &good, as_of, now).await?;
+                    tracing::info!(key, fulfiller, applied = applied.applied, bad = bad.len(), shortfalls = ?applied.shortfalls, "stock feed applied");
+                    BusinessEvent::StockFeedProcessed {
+                        fulfiller_id: fulfiller.to_string(),
+                        feed,
+                        applied: applied.applied,
+                        bad_rows: bad.into_iter().map(|b| (b.line, b.reason)).collect(),
+                        refused: None,
                     }
-                    for b in &bad {
-                        tracing::warn!(key, fulfiller, line = b.line, reason = %b.reason, "stock feed row refused");
-                    }
-                    tracing::info!(
-                        key,
-                        fulfiller,
-                        applied,
-                        bad = bad.len(),
-                        "stock feed applied"
-                    );
+                }
+            };
+            // The fulfiller hears about what was refused (the notifier sends the mail).
+            if let BusinessEvent::StockFeedProcessed {
+                bad_rows, refused, ..
+            } = &report
+            {
+                if !bad_rows.is_empty() || refused.is_some() {
+                    self.events_queue.send(&report).await?;
                 }
             }
         }
@@ -166,9 +190,23 @@ mod batch_tests {
     #[tokio::test]
     async fn an_unreadable_message_is_reported_alone() {
         let cfg = offline();
+        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+        let q = || {
+            Queue::new(
+                aws_sdk_sqs::Client::new(&cfg),
+                "http://127.0.0.1:9/q".into(),
+            )
+        };
         let handler = StockUpdate {
             store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), "bucket".into()),
-            stock: Stock::new(aws_sdk_dynamodb::Client::new(&cfg), "StockTable".into()),
+            counts: StockCounts {
+                stock: Stock::new(ddb.clone(), "StockTable".into()),
+                orders: Orders::new(ddb.clone(), "OrdersTable".into()),
+                delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
+                alerts: Alerts::new(ddb.clone(), "AlertsTable".into()),
+                route_queue: q(),
+            },
+            events_queue: q(),
         };
         let mut event = batch_with_poison();
         // S3's test event needs no AWS call: it succeeds while the poison fails.

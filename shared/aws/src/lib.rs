@@ -2,6 +2,7 @@
 //! shape, body limits), SQS batch handling, DynamoDB repositories, queue publishing, the document
 //! store and the mailer. Domain decisions live in `dropship_core`; this crate only moves data.
 
+pub mod backorders;
 pub mod config;
 pub mod documents;
 pub mod http;
@@ -10,6 +11,7 @@ pub mod mailer;
 pub mod queue;
 pub mod repo;
 pub mod sqs_batch;
+pub mod stock_counts;
 pub mod telemetry;
 
 /// An error from an adapter: what failed, with its cause chain, for logs and retry decisions.

@@ -92,6 +92,9 @@ pub struct DeliveryOrder {
     /// Shipments so far, each with its supply date.
     #[serde(default)]
     pub shipments: Vec<crate::fulfilment::Shipment>,
+    /// The fulfiller reported less stock than is promised to its open delivery orders.
+    #[serde(default)]
+    pub stock_shortfall: bool,
     /// Why the fulfiller rejected it, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection_reason: Option<String>,

@@ -46,6 +46,16 @@ pub enum BusinessEvent {
         delivery_order_id: String,
         shipment_id: String,
     },
+    /// A stock feed was processed: the fulfiller hears about refused rows (or a refused file).
+    #[serde(rename_all = "camelCase")]
+    StockFeedProcessed {
+        fulfiller_id: String,
+        feed: String,
+        applied: usize,
+        /// (line number, why)
+        bad_rows: Vec<(usize, String)>,
+        refused: Option<String>,
+    },
     /// A refund was recorded on an order: the customer hears about it.
     #[serde(rename_all = "camelCase")]
     RefundIssued { order_id: String, refund_id: String },

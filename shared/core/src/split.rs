@@ -144,6 +144,7 @@ pub fn delivery_orders_for(
                 version: 0,
                 shipments: Vec::new(),
                 rejection_reason: None,
+                stock_shortfall: false,
             }
         })
         .collect()

@@ -191,4 +191,52 @@ impl DeliveryOrders {
             .with_context(|| format!("recording the documents of {id}"))?;
         Ok(())
     }
+
+    /// Flags the fulfiller's active delivery orders that hold `sku` as short of stock; returns
+    /// their ids. Reads the fulfiller's index page by page (flagging is rare: only on shortfalls).
+    pub async fn flag_shortfall(
+        &self,
+        fulfiller_id: &str,
+        sku: &str,
+    ) -> anyhow::Result<Vec<String>> {
+        let mut flagged = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("byFulfiller")
+                .key_condition_expression("fulfillerId = :f")
+                .expression_attribute_values(":f", s(fulfiller_id))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .with_context(|| format!("listing delivery orders of {fulfiller_id}"))?;
+            for item in page.items.unwrap_or_default() {
+                let d: DeliveryOrder = from_item(item)?;
+                if d.is_active()
+                    && !d.stock_shortfall
+                    && d.lines.iter().any(|l| l.sku == sku && l.open() > 0)
+                {
+                    self.client
+                        .update_item()
+                        .table_name(&self.table)
+                        .key("id", s(&d.id))
+                        .update_expression("SET stockShortfall = :t, version = if_not_exists(version, :zero) + :one")
+                        .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
+                        .expression_attribute_values(":zero", n(0))
+                        .expression_attribute_values(":one", n(1))
+                        .send()
+                        .await
+                        .with_context(|| format!("flagging {} short of stock", d.id))?;
+                    flagged.push(d.id);
+                }
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(flagged);
+            }
+        }
+    }
 }

@@ -48,6 +48,14 @@ where
         .is_some_and(|c| c == "ConditionalCheckFailedException")
 }
 
+/// True when the service answered with a 5xx status (retrying may help).
+pub fn is_server_error<E>(
+    err: &aws_sdk_dynamodb::error::SdkError<E, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> bool {
+    err.raw_response()
+        .is_some_and(|r| r.status().is_server_error())
+}
+
 /// True when a transaction was cancelled because one of its conditions did not hold.
 pub fn is_transaction_condition_failure(
     err: &aws_sdk_dynamodb::error::SdkError<

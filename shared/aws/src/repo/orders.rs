@@ -89,19 +89,24 @@ impl Orders {
                 )
                 .build()?,
         ];
-        let res = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(
-                puts.into_iter()
-                    .map(|p| TransactWriteItem::builder().put(p).build())
-                    .collect(),
-            ))
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(CreateOutcome::Created),
-            Err(e) => match is_transaction_condition_failure(&e) {
+        let items: Vec<TransactWriteItem> = puts
+            .into_iter()
+            .map(|p| TransactWriteItem::builder().put(p).build())
+            .collect();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let res = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let e = match res {
+                Ok(_) => return Ok(CreateOutcome::Created),
+                Err(e) => e,
+            };
+            match is_transaction_condition_failure(&e) {
                 Some(reasons) if reasons.get(1).copied().unwrap_or(false) => {
                     let existing = self
                         .client
@@ -116,10 +121,20 @@ impl Orders {
                         .item
                         .and_then(|i| i.get("orderId").and_then(|v| v.as_s().ok()).cloned())
                         .unwrap_or_default();
-                    Ok(CreateOutcome::DuplicateExternalId(id))
+                    // An earlier attempt whose answer was lost may have stored this very order.
+                    if id == order.id {
+                        return Ok(CreateOutcome::Created);
+                    }
+                    return Ok(CreateOutcome::DuplicateExternalId(id));
                 }
-                _ => Err(e).context("storing the order"),
-            },
+                // A server error even after the SDK's own retries (the emulator answers some
+                // concurrent transactions with a bare 500): the conditions make another try safe.
+                _ if super::is_server_error(&e) && attempt < 4 => {
+                    tracing::warn!(attempt, order_id = %order.id, "storing the order hit a server error; retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                }
+                _ => return Err(e).context("storing the order"),
+            }
         }
     }
 

@@ -23,6 +23,25 @@ pub struct StockLevel {
     pub updated_at: DateTime<Utc>,
 }
 
+/// A count that was applied: the sku's free stock before, and its figures now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountApplied {
+    pub sku: String,
+    pub free_before: i64,
+    pub available: i64,
+    pub reserved: i64,
+}
+
+impl CountApplied {
+    pub fn free(&self) -> i64 {
+        self.available - self.reserved
+    }
+    /// Less on hand than is promised to delivery orders.
+    pub fn is_shortfall(&self) -> bool {
+        self.available < self.reserved
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Stock {
     client: aws_sdk_dynamodb::Client,
@@ -62,7 +81,8 @@ impl Stock {
         Ok(out)
     }
 
-    /// Applies an absolute count taken at `as_of`; false when a newer count was applied already.
+    /// Applies an absolute count taken at `as_of`; the change, or None when a newer count was
+    /// applied already (a late feed cannot undo a shipment).
     pub async fn apply_count(
         &self,
         fulfiller_id: &str,
@@ -70,10 +90,11 @@ impl Stock {
         available: u32,
         as_of: DateTime<Utc>,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Option<CountApplied>> {
         let res = self
             .client
             .update_item()
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
             .table_name(&self.table)
             .key("fulfillerId", s(fulfiller_id))
             .key("sku", s(sku))
@@ -89,8 +110,21 @@ impl Stock {
             .send()
             .await;
         match res {
-            Ok(_) => Ok(true),
-            Err(e) if super::is_condition_failure(&e) => Ok(false),
+            Ok(out) => {
+                let old: Option<StockLevel> = out
+                    .attributes
+                    .filter(|a| !a.is_empty())
+                    .map(from_item)
+                    .transpose()?;
+                let reserved = old.as_ref().map(|o| o.reserved).unwrap_or(0);
+                Ok(Some(CountApplied {
+                    sku: sku.to_string(),
+                    free_before: old.as_ref().map(|o| o.free).unwrap_or(0),
+                    available: i64::from(available),
+                    reserved,
+                }))
+            }
+            Err(e) if super::is_condition_failure(&e) => Ok(None),
             Err(e) => {
                 Err(e).with_context(|| format!("applying the stock count of {fulfiller_id}/{sku}"))
             }

@@ -1,0 +1,84 @@
+//! Applying a fulfiller's stock counts, the one way for `PUT /fulfiller/stock` and stock feeds
+//! alike: each count applied unless a newer one was (a late feed cannot undo a shipment); less on
+//! hand than promised raises a shortfall alert and flags the delivery orders concerned (nothing is
+//! silently oversold); more free stock wakes the orders waiting for it, oldest first.
+
+use crate::backorders::route_waiting;
+use crate::queue::Queue;
+use crate::repo::alerts::Alerts;
+use crate::repo::delivery_orders::DeliveryOrders;
+use crate::repo::orders::Orders;
+use crate::repo::stock::Stock;
+use chrono::{DateTime, Utc};
+use dropship_core::stock::StockCount;
+
+pub struct StockCounts {
+    pub stock: Stock,
+    pub orders: Orders,
+    pub delivery_orders: DeliveryOrders,
+    pub alerts: Alerts,
+    pub route_queue: Queue,
+}
+
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub applied: usize,
+    pub ignored_as_older: Vec<String>,
+    pub shortfalls: Vec<String>,
+    pub orders_woken: usize,
+}
+
+impl StockCounts {
+    pub async fn apply(
+        &self,
+        fulfiller: &str,
+        counts: &[StockCount],
+        as_of: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Applied> {
+        let mut out = Applied::default();
+        let mut grown = Vec::new();
+        for c in counts {
+            match self
+                .stock
+                .apply_count(fulfiller, &c.sku, c.available, as_of, now)
+                .await?
+            {
+                None => out.ignored_as_older.push(c.sku.clone()),
+                Some(applied) => {
+                    out.applied += 1;
+                    if applied.is_shortfall() {
+                        let details = format!(
+                            "{fulfiller} reports {} of {} on hand, {} promised to delivery orders",
+                            applied.available, applied.sku, applied.reserved
+                        );
+                        if self
+                            .alerts
+                            .open(
+                                "stock_shortfall",
+                                &format!("{fulfiller}/{}", applied.sku),
+                                &details,
+                                now,
+                            )
+                            .await?
+                        {
+                            tracing::warn!(fulfiller, sku = %applied.sku, "stock shortfall: alert opened");
+                        }
+                        let flagged = self
+                            .delivery_orders
+                            .flag_shortfall(fulfiller, &applied.sku)
+                            .await?;
+                        tracing::warn!(fulfiller, sku = %applied.sku, ?flagged, "delivery orders flagged short of stock");
+                        out.shortfalls.push(applied.sku.clone());
+                    } else if applied.free() > applied.free_before.max(0) {
+                        grown.push(applied.sku.clone());
+                    }
+                }
+            }
+        }
+        if !grown.is_empty() {
+            out.orders_woken = route_waiting(&self.orders, &self.route_queue, grown).await?;
+        }
+        Ok(out)
+    }
+}
