@@ -54,6 +54,10 @@ pub fn accept(d: &DeliveryOrder) -> Result<Option<DeliveryOrder>, ApiError> {
     }
 }
 
+/// What a shipment or rejection changes: the delivery order, the order, and units per sku that
+/// leave stock (shipped) or go back to free (rejected).
+pub type Shipped = (DeliveryOrder, Order, Vec<(String, u32)>);
+
 /// Rejecting, with a reason (1..1000 characters), before anything of it shipped: its open units
 /// go back to routing without this fulfiller. Returns the delivery order, the order (with the
 /// history entry) and the units per sku to release.
@@ -63,7 +67,7 @@ pub fn reject(
     body: &Value,
     who: &str,
     now: DateTime<Utc>,
-) -> Result<(DeliveryOrder, Order, Vec<(String, u32)>), ApiError> {
+) -> Result<Shipped, ApiError> {
     let reason = body
         .get("reason")
         .and_then(Value::as_str)
@@ -205,8 +209,6 @@ pub fn parse_shipment(
     })
 }
 
-/// What a shipment changes: the delivery order, the order, and units per sku leaving stock.
-pub type Shipped = (DeliveryOrder, Order, Vec<(String, u32)>);
 
 /// Applies a shipment to the delivery order and its order.
 pub fn ship(
