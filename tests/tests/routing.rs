@@ -228,6 +228,100 @@ async fn orders_split_reject_reroute_and_never_oversell() {
         "{history}"
     );
 
+    // The retailer moves a delivery order to another fulfiller; the reservation moves with it.
+    let body = setup::order(
+        "WEB-VASE-2",
+        json!([{"lineId": "L1", "sku": "VASE-BLUE", "quantity": 2, "unitPrice": "30.00"}]),
+        "60.00",
+    );
+    let (status, created) = stack
+        .post_idempotent("/orders", Some(&world.web), "vase-2", &body)
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let vase2 = created["orderId"].as_str().unwrap().to_string();
+    let first = stack
+        .eventually(
+            "the second vase order at nordic-home",
+            Duration::from_secs(30),
+            || async {
+                deliveries(&stack, &world.nordic)
+                    .await
+                    .into_iter()
+                    .find(|d| d["orderId"] == vase2.as_str())
+            },
+        )
+        .await;
+    let first_id = first["id"].as_str().unwrap().to_string();
+    let admin = Some(stack.admin_token.as_str());
+    let path = format!("/admin/delivery-orders/{first_id}/reroute");
+    let (status, e) = stack
+        .post(&path, admin, &json!({"fulfillerId": "nobody"}))
+        .await;
+    assert_eq!(
+        (status, e["error"]["field"].as_str()),
+        (422, Some("fulfillerId"))
+    );
+    let (status, e) = stack
+        .post(
+            &path,
+            Some(&world.web),
+            &json!({"fulfillerId": "acme-garden"}),
+        )
+        .await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (403, Some("forbidden"))
+    );
+    let nordic_before = stock_of(&stack, &world.nordic, "VASE-BLUE").await;
+    let acme_before = stock_of(&stack, &world.acme, "VASE-BLUE").await;
+    let (status, moved) = stack
+        .post(&path, admin, &json!({"fulfillerId": "acme-garden"}))
+        .await;
+    assert_eq!(status, 200, "{moved}");
+    assert_eq!(
+        stock_of(&stack, &world.nordic, "VASE-BLUE").await.1,
+        nordic_before.1 - 2
+    );
+    assert_eq!(
+        stock_of(&stack, &world.acme, "VASE-BLUE").await.1,
+        acme_before.1 + 2
+    );
+    let (_, old) = stack
+        .get(
+            &format!("/fulfiller/delivery-orders/{first_id}"),
+            Some(&world.nordic),
+        )
+        .await;
+    assert_eq!(old["status"], "cancelled");
+    let (_, new) = stack
+        .get(
+            &format!(
+                "/fulfiller/delivery-orders/{}",
+                moved["id"].as_str().unwrap()
+            ),
+            Some(&world.acme),
+        )
+        .await;
+    assert_eq!(
+        (new["status"].as_str(), new["lines"][0]["quantity"].as_u64()),
+        (Some("open"), Some(2)),
+        "{new}"
+    );
+    let (status, e) = stack
+        .post(&path, admin, &json!({"fulfillerId": "acme-garden"}))
+        .await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (409, Some("invalid_state"))
+    );
+    assert_eq!(
+        order(&stack, &world.web, &vase2).await["deliveries"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
     // 50 orders at once for a sku with 20 in stock at its only source (backorder allowed).
     let orders: Vec<_> = (0..50)
         .map(|i| {

@@ -4,7 +4,9 @@
 use chrono::Utc;
 use dropship_aws::http::{self, json, json_body, path_param, HandlerResult};
 use dropship_aws::mailer::Mailer;
+use dropship_aws::queue::Queue;
 use dropship_aws::repo::catalogue::Catalogue;
+use dropship_aws::repo::changes::Tables;
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::{OrderFilter, Orders};
 use dropship_aws::repo::tokens::{new_secret, TokenRecord, Tokens};
@@ -20,6 +22,10 @@ use serde::Deserialize;
 use serde_json::json;
 
 pub struct AdminApi {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub tables: Tables,
+    pub documents_queue: Queue,
+    pub events_queue: Queue,
     pub catalogue: Catalogue,
     pub tokens: Tokens,
     pub orders: Orders,
@@ -39,7 +45,16 @@ impl AdminApi {
         use dropship_aws::config::env;
         let cfg = dropship_aws::config::aws().await;
         let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+        let sqs = aws_sdk_sqs::Client::new(&cfg);
         Ok(Self {
+            dynamodb: ddb.clone(),
+            tables: Tables {
+                orders: env("ORDERS_TABLE")?,
+                delivery_orders: env("DELIVERY_ORDERS_TABLE")?,
+                stock: env("STOCK_TABLE")?,
+            },
+            documents_queue: Queue::new(sqs.clone(), env("DOCUMENTS_QUEUE_URL")?),
+            events_queue: Queue::new(sqs, env("EVENTS_QUEUE_URL")?),
             catalogue: Catalogue::new(ddb.clone(), env("CATALOGUE_TABLE")?),
             tokens: Tokens::new(ddb.clone(), env("TOKENS_TABLE")?),
             orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
@@ -101,6 +116,11 @@ impl AdminApi {
                 json(200, &p)
             }
             "GET /admin/orders" => self.list_orders(&req).await,
+            "POST /admin/delivery-orders/{deliveryOrderId}/reroute" => {
+                let id = path_param(&req, "deliveryOrderId")?;
+                let body = json_body(&req)?;
+                self.reroute(&id, &body, &admin).await
+            }
             "POST /admin/tokens" => self.create_token(&req, &admin).await,
             "DELETE /admin/tokens/{tokenId}" => {
                 let id = path_param(&req, "tokenId")?;
@@ -198,6 +218,106 @@ impl AdminApi {
         json(200, &body)
     }
 
+    /// Moves a delivery order to another fulfiller before anything of it shipped: the stock
+    /// reservation moves with it, the old fulfiller is told, the new one gets its documents.
+    async fn reroute(&self, id: &str, body: &serde_json::Value, admin: &str) -> HandlerResult {
+        use dropship_aws::repo::changes::{self, Change, Outcome, StockMove};
+        let target_id = body
+            .get("fulfillerId")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| ApiError::invalid("fulfillerId", "fulfillerId is required"))?;
+        dropship_core::ids::check_id("fulfillerId", target_id)?;
+        let target = self
+            .catalogue
+            .get_fulfiller(target_id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::invalid("fulfillerId", format!("unknown fulfiller {target_id}"))
+            })?;
+        for attempt in 1..=5 {
+            if !dropship_core::ids::is_valid_id(id) {
+                return Err(ApiError::not_found("delivery order").into());
+            }
+            let d = self
+                .delivery_orders
+                .get(id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("delivery order"))?;
+            let order = self
+                .orders
+                .get(&d.order_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("order {} of {id} is missing", d.order_id))?;
+            let plan = dropship_core::fulfilment::reroute(
+                &d,
+                &order,
+                &target,
+                &format!("admin:{admin}"),
+                Utc::now(),
+            )?;
+            let moves = |f: &str| -> Vec<StockMove> {
+                plan.units
+                    .iter()
+                    .map(|(sku, q)| StockMove {
+                        fulfiller_id: f.to_string(),
+                        sku: sku.clone(),
+                        quantity: *q,
+                    })
+                    .collect()
+            };
+            let (release, reserve) = (moves(&d.fulfiller_id), moves(&target.id));
+            let change = Change {
+                order: Some(&plan.order),
+                new_deliveries: std::slice::from_ref(&plan.new),
+                updated_deliveries: std::slice::from_ref(&plan.old),
+                reserve: &reserve,
+                release: &release,
+                ..Change::default()
+            };
+            match changes::commit(&self.dynamodb, &self.tables, change).await? {
+                Outcome::Committed => {
+                    let documents = dropship_core::messages::GenerateDocuments {
+                        delivery_order_id: plan.new.id.clone(),
+                    };
+                    let notice = dropship_core::messages::BusinessEvent::DeliveryOrderChanged {
+                        delivery_order_id: plan.old.id.clone(),
+                        fulfiller_id: plan.old.fulfiller_id.clone(),
+                        order_id: order.id.clone(),
+                        cancelled: true,
+                        version: plan.old.version + 1,
+                    };
+                    let (a, b) = tokio::join!(
+                        self.documents_queue.send(&documents),
+                        self.events_queue.send(&notice)
+                    );
+                    a?;
+                    b?;
+                    tracing::info!(from = %d.id, to = %plan.new.id, by = %admin, "delivery order rerouted");
+                    return json(
+                        200,
+                        &json!({"id": plan.new.id, "deliveryOrderId": plan.new.id, "fulfillerId": target.id,
+                        "previous": {"id": plan.old.id, "status": plan.old.status}, "lines": plan.new.lines}),
+                    );
+                }
+                Outcome::StockChanged => {
+                    return Err(ApiError::conflict(
+                        "insufficient_stock",
+                        format!("{} has not enough free stock for it", target.id),
+                    )
+                    .into())
+                }
+                other => {
+                    tracing::warn!(attempt, outcome = ?other, "changed while rerouting; trying again")
+                }
+            }
+        }
+        Err(ApiError::conflict(
+            "concurrent_modification",
+            "the delivery order kept changing; please retry",
+        )
+        .into())
+    }
+
     async fn create_token(&self, req: &Request, admin: &str) -> HandlerResult {
         let input = from_body::<TokenRequest>(json_body(req)?)?;
         let principal =
@@ -248,6 +368,20 @@ mod tests {
         let cfg = offline();
         let ddb = aws_sdk_dynamodb::Client::new(&cfg);
         AdminApi {
+            dynamodb: ddb.clone(),
+            tables: Tables {
+                orders: "o".into(),
+                delivery_orders: "d".into(),
+                stock: "s".into(),
+            },
+            documents_queue: Queue::new(
+                aws_sdk_sqs::Client::new(&cfg),
+                "http://127.0.0.1:9/d".into(),
+            ),
+            events_queue: Queue::new(
+                aws_sdk_sqs::Client::new(&cfg),
+                "http://127.0.0.1:9/e".into(),
+            ),
             catalogue: Catalogue::new(ddb.clone(), "CatalogueTable".into()),
             tokens: Tokens::new(ddb.clone(), "TokensTable".into()),
             orders: Orders::new(ddb.clone(), "OrdersTable".into()),
