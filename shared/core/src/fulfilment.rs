@@ -271,6 +271,90 @@ pub fn ship(
     Ok((d, order, consumed))
 }
 
+/// The retailer moves a delivery order to another fulfiller before anything of it shipped.
+pub struct Reroute {
+    /// The old delivery order, cancelled (its open units taken away).
+    pub old: DeliveryOrder,
+    /// The new delivery order at the target fulfiller, with the same open units.
+    pub new: DeliveryOrder,
+    pub order: Order,
+    /// Units per sku: released at the old fulfiller, reserved at the new one.
+    pub units: Vec<(String, u32)>,
+}
+
+pub fn reroute(
+    d: &DeliveryOrder,
+    order: &Order,
+    target: &crate::catalogue::Fulfiller,
+    who: &str,
+    now: DateTime<Utc>,
+) -> Result<Reroute, ApiError> {
+    if d.lines.iter().any(|l| l.shipped > 0) {
+        return Err(ApiError::conflict(
+            "already_shipped",
+            format!("{} has shipped units; it cannot be rerouted", d.id),
+        ));
+    }
+    if !matches!(d.status, DeliveryStatus::Open | DeliveryStatus::Accepted) {
+        return Err(state_error(d, "rerouted"));
+    }
+    if target.id == d.fulfiller_id {
+        return Err(ApiError::invalid(
+            "fulfillerId",
+            "the delivery order is with this fulfiller already",
+        ));
+    }
+    let mut order = order.clone();
+    let id = DeliveryOrder::id_for(&order.id, &target.id, order.routing_round);
+    let mut new = d.clone();
+    new.id = id.clone();
+    new.fulfiller_id = target.id.clone();
+    new.status = DeliveryStatus::Open;
+    new.created_at = now;
+    new.created_key = DeliveryOrder::created_key(now, &id);
+    new.due_at = now + Duration::hours(i64::from(target.sla_hours));
+    new.documents = Vec::new();
+    new.version = 0;
+    new.stock_shortfall = false;
+    new.lines = d
+        .lines
+        .iter()
+        .filter(|l| l.open() > 0)
+        .map(|l| DeliveryLine {
+            quantity: l.open(),
+            shipped: 0,
+            cancelled: 0,
+            ..l.clone()
+        })
+        .collect();
+    let units = new
+        .lines
+        .iter()
+        .map(|l| (l.sku.clone(), l.quantity))
+        .collect();
+    let mut old = d.clone();
+    for l in &mut old.lines {
+        l.cancelled += l.open();
+    }
+    old.status = DeliveryStatus::Cancelled;
+    order.routing_round += 1;
+    order.delivery_order_ids.push(id.clone());
+    order.record(
+        now,
+        who,
+        format!(
+            "rerouted {} from {} to {} as {id}",
+            d.id, d.fulfiller_id, target.id
+        ),
+    );
+    Ok(Reroute {
+        old,
+        new,
+        order,
+        units,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,88 +490,4 @@ mod tests {
         c.status = DeliveryStatus::Cancelled;
         assert_eq!(accept(&c).unwrap_err().code, "invalid_state");
     }
-}
-
-/// The retailer moves a delivery order to another fulfiller before anything of it shipped.
-pub struct Reroute {
-    /// The old delivery order, cancelled (its open units taken away).
-    pub old: DeliveryOrder,
-    /// The new delivery order at the target fulfiller, with the same open units.
-    pub new: DeliveryOrder,
-    pub order: Order,
-    /// Units per sku: released at the old fulfiller, reserved at the new one.
-    pub units: Vec<(String, u32)>,
-}
-
-pub fn reroute(
-    d: &DeliveryOrder,
-    order: &Order,
-    target: &crate::catalogue::Fulfiller,
-    who: &str,
-    now: DateTime<Utc>,
-) -> Result<Reroute, ApiError> {
-    if d.lines.iter().any(|l| l.shipped > 0) {
-        return Err(ApiError::conflict(
-            "already_shipped",
-            format!("{} has shipped units; it cannot be rerouted", d.id),
-        ));
-    }
-    if !matches!(d.status, DeliveryStatus::Open | DeliveryStatus::Accepted) {
-        return Err(state_error(d, "rerouted"));
-    }
-    if target.id == d.fulfiller_id {
-        return Err(ApiError::invalid(
-            "fulfillerId",
-            "the delivery order is with this fulfiller already",
-        ));
-    }
-    let mut order = order.clone();
-    let id = DeliveryOrder::id_for(&order.id, &target.id, order.routing_round);
-    let mut new = d.clone();
-    new.id = id.clone();
-    new.fulfiller_id = target.id.clone();
-    new.status = DeliveryStatus::Open;
-    new.created_at = now;
-    new.created_key = DeliveryOrder::created_key(now, &id);
-    new.due_at = now + Duration::hours(i64::from(target.sla_hours));
-    new.documents = Vec::new();
-    new.version = 0;
-    new.stock_shortfall = false;
-    new.lines = d
-        .lines
-        .iter()
-        .filter(|l| l.open() > 0)
-        .map(|l| DeliveryLine {
-            quantity: l.open(),
-            shipped: 0,
-            cancelled: 0,
-            ..l.clone()
-        })
-        .collect();
-    let units = new
-        .lines
-        .iter()
-        .map(|l| (l.sku.clone(), l.quantity))
-        .collect();
-    let mut old = d.clone();
-    for l in &mut old.lines {
-        l.cancelled += l.open();
-    }
-    old.status = DeliveryStatus::Cancelled;
-    order.routing_round += 1;
-    order.delivery_order_ids.push(id.clone());
-    order.record(
-        now,
-        who,
-        format!(
-            "rerouted {} from {} to {} as {id}",
-            d.id, d.fulfiller_id, target.id
-        ),
-    );
-    Ok(Reroute {
-        old,
-        new,
-        order,
-        units,
-    })
 }
