@@ -192,4 +192,33 @@ async fn accept_ship_in_parts_and_cancel_only_what_did_not_ship() {
         "{text}"
     );
     assert!(!text.to_lowercase().contains("acme"), "{text}");
+
+    // Every step is in the order's history, with who did it.
+    let (_, full) = stack
+        .get(
+            &format!("/admin/orders/{order_id}"),
+            Some(&stack.admin_token),
+        )
+        .await;
+    let history: Vec<(String, String)> = full["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["who"].as_str().unwrap().to_string(),
+                h["what"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for (who, what) in [
+        ("fulfiller:acme-garden", "accepted"),
+        ("fulfiller:acme-garden", "shipped 2 x L1"),
+        ("channel:web-de", "cancelled 1 x L1"),
+    ] {
+        assert!(
+            history.iter().any(|(w, h)| w == who && h.starts_with(what)),
+            "{what} by {who} missing: {history:?}"
+        );
+    }
 }

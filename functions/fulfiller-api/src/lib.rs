@@ -249,7 +249,13 @@ impl FulfillerApi {
                         })
                     }
                     Some(next) => {
+                        // Every status change is in the order's history.
+                        let mut order = self.orders.get(&d.order_id).await?.ok_or_else(|| {
+                            anyhow::anyhow!("order {} of {} is missing", d.order_id, d.id)
+                        })?;
+                        order.record(now, who.clone(), format!("accepted {}", d.id));
                         let change = Change {
+                            order: Some(&order),
                             updated_deliveries: std::slice::from_ref(&next),
                             ..Change::default()
                         };

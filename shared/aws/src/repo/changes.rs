@@ -54,7 +54,94 @@ pub struct Tables {
     pub stock: String,
 }
 
+/// DynamoDB's limit of actions in one transaction.
+pub const MAX_TRANSACTION_ITEMS: usize = 100;
+
+fn size(change: &Change<'_>) -> usize {
+    usize::from(change.order.is_some())
+        + change.new_deliveries.len()
+        + change.updated_deliveries.len()
+        + change.reserve.len()
+        + change.release.len()
+        + change.consume.len()
+        + if change.order.is_some() {
+            change.backorders_set.len() + change.backorders_cleared.len()
+        } else {
+            0
+        }
+}
+
+/// Commits the change atomically. One too large for a single transaction (an order of many
+/// skus) takes its reservations first, in chunks of conditional updates, then commits the rest;
+/// whatever fails gives back the chunks already taken, so the outcome is still all or nothing.
+/// (A crash between the chunks and the rest would leave those units reserved: the only window,
+/// and only for orders beyond one transaction.)
 pub async fn commit(
+    client: &aws_sdk_dynamodb::Client,
+    tables: &Tables,
+    change: Change<'_>,
+) -> anyhow::Result<Outcome> {
+    if size(&change) <= MAX_TRANSACTION_ITEMS || change.reserve.is_empty() {
+        return commit_once(client, tables, change).await;
+    }
+    let mut taken: Vec<StockMove> = Vec::new();
+    for chunk in change.reserve.chunks(MAX_TRANSACTION_ITEMS) {
+        let outcome = commit_once(
+            client,
+            tables,
+            Change {
+                reserve: chunk,
+                ..Change::default()
+            },
+        )
+        .await;
+        match outcome {
+            Ok(Outcome::Committed) => taken.extend_from_slice(chunk),
+            other => {
+                give_back(client, tables, &taken).await?;
+                return other;
+            }
+        }
+    }
+    let outcome = commit_once(
+        client,
+        tables,
+        Change {
+            reserve: &[],
+            ..change
+        },
+    )
+    .await;
+    if !matches!(outcome, Ok(Outcome::Committed)) {
+        give_back(client, tables, &taken).await?;
+    }
+    outcome
+}
+
+async fn give_back(
+    client: &aws_sdk_dynamodb::Client,
+    tables: &Tables,
+    taken: &[StockMove],
+) -> anyhow::Result<()> {
+    for chunk in taken.chunks(MAX_TRANSACTION_ITEMS) {
+        let outcome = commit_once(
+            client,
+            tables,
+            Change {
+                release: chunk,
+                ..Change::default()
+            },
+        )
+        .await?;
+        anyhow::ensure!(
+            outcome == Outcome::Committed,
+            "could not give back reserved stock: {outcome:?}"
+        );
+    }
+    Ok(())
+}
+
+async fn commit_once(
     client: &aws_sdk_dynamodb::Client,
     tables: &Tables,
     change: Change<'_>,
@@ -201,7 +288,7 @@ pub async fn commit(
         return Ok(Outcome::Committed);
     }
     anyhow::ensure!(
-        items.len() <= 100,
+        items.len() <= MAX_TRANSACTION_ITEMS,
         "a change of {} items exceeds DynamoDB's 100 per transaction",
         items.len()
     );
