@@ -196,6 +196,29 @@ pub fn route(lines: &[LineDemand]) -> RoutingPlan {
         .filter(|f| !used.contains(f))
         .collect();
     let names: Vec<&str> = fulfillers.iter().map(String::as_str).collect();
+    // Which of the new fulfillers (bit i = names[i]) could ship each line whole, and whether a
+    // fulfiller already in the order could: a set that leaves some line with neither is skipped
+    // without trying to assign (most sets, when stock is scattered).
+    let masks: Option<Vec<(u64, bool)>> = (names.len() <= 64).then(|| {
+        remaining
+            .iter()
+            .map(|l| {
+                let mut mask = 0u64;
+                let mut by_used = false;
+                for c in l
+                    .candidates
+                    .iter()
+                    .filter(|c| free_of(&free, &c.fulfiller_id, &l.sku) >= l.quantity)
+                {
+                    match names.iter().position(|n| *n == c.fulfiller_id) {
+                        Some(i) => mask |= 1 << i,
+                        None => by_used |= used.contains(&c.fulfiller_id),
+                    }
+                }
+                (mask, by_used)
+            })
+            .collect()
+    });
     let mut chosen: Option<Vec<(&LineDemand, String)>> = None;
     'sizes: for k in 0..=EXACT_UP_TO.min(names.len()) {
         let Some(sets) = combinations(&names, k, MAX_COMBINATIONS) else {
@@ -203,6 +226,18 @@ pub fn route(lines: &[LineDemand]) -> RoutingPlan {
         };
         let mut best: Option<Assignment> = None;
         for set in sets {
+            if let Some(masks) = &masks {
+                let set_mask = set
+                    .iter()
+                    .filter_map(|f| names.iter().position(|n| n == f))
+                    .fold(0u64, |m, i| m | 1 << i);
+                if masks
+                    .iter()
+                    .any(|(m, by_used)| !by_used && m & set_mask == 0)
+                {
+                    continue;
+                }
+            }
             let allowed: BTreeSet<&str> = used
                 .iter()
                 .map(String::as_str)
