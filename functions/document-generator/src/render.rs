@@ -102,6 +102,8 @@ pub fn delivery_note(
     let mut doc = Document::new(family()?);
     doc.set_title(format!("{} {}", w.delivery_note, delivery.id));
     doc.set_paper_size(genpdf::PaperSize::A4);
+    // No embedded ICC profile and XMP packet (PDF/A extras): they were most of each file's size.
+    doc.set_minimal_conformance();
     doc.set_font_size(10);
     let mut decorator = SimplePageDecorator::new();
     decorator.set_margins(18);
@@ -224,6 +226,8 @@ mod tests {
         };
         let pdf = delivery_note(&branding, &order, &delivery).unwrap();
         assert!(pdf.starts_with(b"%PDF-"));
+        // Subset fonts and no PDF/A extras keep a document small (it was 1.5 MB).
+        assert!(pdf.len() < 300_000, "{} bytes", pdf.len());
         assert_eq!(color("#2E5E4E"), Color::Rgb(0x2e, 0x5e, 0x4e));
     }
 }
