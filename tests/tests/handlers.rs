@@ -92,6 +92,7 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
         delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
         stock: Stock::new(ddb.clone(), "StockTable".into()),
         documents_queue: Queue::new(sqs.clone(), queue_url("DocumentsQueue").await),
+        events_queue: Queue::new(sqs.clone(), queue_url("EventsQueue").await),
         dynamodb: ddb.clone(),
         tables: Tables {
             orders: "OrdersTable".into(),

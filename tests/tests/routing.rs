@@ -216,6 +216,8 @@ async fn orders_split_reject_reroute_and_never_oversell() {
         })
         .await;
     assert_eq!(o["lines"][0]["quantities"]["cancelled"], 1);
+    assert_eq!(o["totals"]["refunded"], "30.00", "{o}");
+    assert_eq!(o["refunds"][0]["reason"], "unroutable");
     let (_, full) = stack
         .get(
             &format!("/admin/orders/{vase_id}"),

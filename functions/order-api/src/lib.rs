@@ -32,7 +32,7 @@ pub struct OrderApi {
 }
 
 pub fn new_refund_id() -> String {
-    format!("ref_{}", uuid::Uuid::now_v7().simple())
+    dropship_core::refund::new_refund_id(uuid::Uuid::now_v7().simple())
 }
 
 impl OrderApi {

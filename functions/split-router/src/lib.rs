@@ -18,7 +18,7 @@ use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::stock::Stock;
 use dropship_aws::sqs_batch;
 use dropship_core::delivery::DeliveryOrder;
-use dropship_core::messages::{GenerateDocuments, RouteOrder};
+use dropship_core::messages::{BusinessEvent, GenerateDocuments, RouteOrder};
 use dropship_core::order::{Order, OrderStatus};
 use dropship_core::split::{backordered_skus, plan_round, FreeStock};
 
@@ -28,6 +28,7 @@ pub struct SplitRouter {
     pub delivery_orders: DeliveryOrders,
     pub stock: Stock,
     pub documents_queue: Queue,
+    pub events_queue: Queue,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub tables: Tables,
 }
@@ -55,6 +56,7 @@ impl SplitRouter {
                 aws_sdk_sqs::Client::new(&cfg),
                 env("DOCUMENTS_QUEUE_URL")?,
             ),
+            events_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("EVENTS_QUEUE_URL")?),
         })
     }
 
@@ -118,9 +120,31 @@ impl SplitRouter {
                 .map(|(k, v)| (k, v.free))
                 .collect();
             let now = Utc::now();
-            let Some(round) = plan_round(order, existing, &products, &fulfillers, &free, now)
+            let Some(mut round) = plan_round(order, existing, &products, &fulfillers, &free, now)
             else {
                 return Ok(Vec::new());
+            };
+            // Units nobody can ship are cancelled by the system: refunded now, the customer told.
+            let refund = if round.plan.unroutable.is_empty() {
+                None
+            } else {
+                let policy = self.catalogue.get_refund_policy().await?;
+                let id = dropship_core::refund::new_refund_id(uuid::Uuid::now_v7().simple());
+                let refund = dropship_core::refund::settle(
+                    &mut round.order,
+                    policy.allocation,
+                    id,
+                    "unroutable",
+                    now,
+                );
+                if let Some(r) = &refund {
+                    round.order.record(
+                        now,
+                        "system:split-router",
+                        format!("refund {} {} ({})", r.amount, round.order.currency, r.id),
+                    );
+                }
+                refund
             };
             let reserve: Vec<StockMove> = round
                 .reservations
@@ -144,6 +168,14 @@ impl SplitRouter {
             };
             match changes::commit(&self.dynamodb, &self.tables, change).await? {
                 Outcome::Committed => {
+                    if let Some(r) = refund {
+                        self.events_queue
+                            .send(&BusinessEvent::RefundIssued {
+                                order_id: order.id.clone(),
+                                refund_id: r.id,
+                            })
+                            .await?;
+                    }
                     tracing::info!(order_id = %order.id, round = order.routing_round, delivery_orders = round.deliveries.len(),
                         backordered = round.plan.backordered.len(), unroutable = round.plan.unroutable.len(), "order split");
                     return Ok(round.deliveries);
@@ -196,6 +228,10 @@ mod tests {
             documents_queue: Queue::new(
                 aws_sdk_sqs::Client::new(&cfg),
                 "http://127.0.0.1:9/q".into(),
+            ),
+            events_queue: Queue::new(
+                aws_sdk_sqs::Client::new(&cfg),
+                "http://127.0.0.1:9/e".into(),
             ),
             dynamodb: aws_sdk_dynamodb::Client::new(&cfg),
             tables: Tables {

@@ -138,6 +138,11 @@ pub fn line_units(order: &Order) -> Vec<LineUnits> {
         .collect()
 }
 
+/// A new refund id: time-ordered (UUID v7).
+pub fn new_refund_id(uuid_v7_simple: impl std::fmt::Display) -> String {
+    format!("ref_{uuid_v7_simple}")
+}
+
 /// Records the refund the order's current quantities call for (nothing when none is due),
 /// allocated by `policy`; the totals' `refunded` and `due` follow.
 pub fn settle(
