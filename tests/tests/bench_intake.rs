@@ -43,7 +43,23 @@ async fn post_orders_latency_over_500_sequential_requests() {
             .post_idempotent("/orders", Some(&world.web), &format!("bench-{i}"), &body)
             .await;
         took.push(started.elapsed());
-        assert_eq!(status, 201, "{resp}");
+        assert_eq!(
+            status,
+            201,
+            "request {i}: {resp}\n{}",
+            stack.output.tail(30)
+        );
+        if (i + 1) % 100 == 0 {
+            let mut window: Vec<Duration> = took[i + 1 - 100..].to_vec();
+            window.sort();
+            println!(
+                "requests {}..{}: p50 {:.1} ms, max {:.1} ms",
+                i - 98,
+                i + 1,
+                window[50].as_secs_f64() * 1e3,
+                window[99].as_secs_f64() * 1e3
+            );
+        }
     }
     took.sort();
     let pct = |p: f64| {

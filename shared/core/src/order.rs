@@ -836,10 +836,24 @@ mod tests {
         let o = price(v).unwrap();
         // A: 1.00 x 49.98/64.98 = 0.769 -> 0.77, 1.00 x 15/64.98 = 0.231 -> 0.23.
         // B: 0.01 x 49.98/64.98 = 0.0077 -> 0.01, 0.01 x 15/64.98 = 0.0023 -> 0.00.
-        let shares: Vec<Vec<String>> =
-            o.lines.iter().map(|l| l.discount_shares.iter().map(|s| format!("{}={}", s.code, s.amount)).collect()).collect();
-        assert_eq!(shares, vec![vec!["A=0.77", "B=0.01"], vec!["A=0.23", "B=0.00"]]);
-        assert_eq!((o.lines[0].paid.to_string(), o.lines[1].paid.to_string()), ("49.20".into(), "14.77".into()));
+        let shares: Vec<Vec<String>> = o
+            .lines
+            .iter()
+            .map(|l| {
+                l.discount_shares
+                    .iter()
+                    .map(|s| format!("{}={}", s.code, s.amount))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            shares,
+            vec![vec!["A=0.77", "B=0.01"], vec!["A=0.23", "B=0.00"]]
+        );
+        assert_eq!(
+            (o.lines[0].paid.to_string(), o.lines[1].paid.to_string()),
+            ("49.20".into(), "14.77".into())
+        );
         assert_eq!(o.totals.total.to_string(), "67.87");
     }
 
@@ -850,11 +864,21 @@ mod tests {
             {"method": "gift_card", "amount": "20.00"}, {"method": "bonus_points", "amount": "3.88"},
             {"method": "paypal", "amount": "30.00"}, {"method": "invoice", "amount": "10.00"}]);
         let o = price(v.clone()).unwrap();
-        assert_eq!(o.totals.due.to_string(), "10.00", "only the invoice part is still due");
+        assert_eq!(
+            o.totals.due.to_string(),
+            "10.00",
+            "only the invoice part is still due"
+        );
         v["payments"][3]["amount"] = json!("10.01");
-        assert_eq!(price(v.clone()).unwrap_err().field.as_deref(), Some("payments"));
+        assert_eq!(
+            price(v.clone()).unwrap_err().field.as_deref(),
+            Some("payments")
+        );
         v["payments"][3]["method"] = json!("cheque");
-        assert_eq!(price(v).unwrap_err().field.as_deref(), Some("payments[3].method"));
+        assert_eq!(
+            price(v).unwrap_err().field.as_deref(),
+            Some("payments[3].method")
+        );
     }
 
     #[test]
