@@ -98,17 +98,6 @@ mod tests {
     use super::*;
     use dropship_aws::config::offline;
 
-    /// The sample event with a second, unreadable message appended.
-    fn batch_with_poison() -> SqsEvent {
-        let mut v: serde_json::Value =
-            serde_json::from_str(include_str!("../../../events/document-generator.json")).unwrap();
-        let mut poison = v["Records"][0].clone();
-        poison["messageId"] = serde_json::json!("poison-1");
-        poison["body"] = serde_json::json!("{not json");
-        v["Records"].as_array_mut().unwrap().push(poison);
-        serde_json::from_value(v).unwrap()
-    }
-
     #[tokio::test]
     async fn an_unreadable_message_is_reported_alone() {
         let cfg = offline();
@@ -125,7 +114,9 @@ mod tests {
                 "http://127.0.0.1:9/q".into(),
             ),
         };
-        let mut event = batch_with_poison();
+        let mut event = dropship_aws::sqs_batch::with_poison(include_str!(
+            "../../../events/document-generator.json"
+        ));
         event.records.remove(0);
         let resp = handler.handle(event).await;
         let failed: Vec<&str> = resp

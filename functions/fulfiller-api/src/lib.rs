@@ -22,7 +22,6 @@ use dropship_core::principal::require_fulfiller;
 use dropship_core::stock::StockUpdate;
 use dropship_core::views::fulfiller_delivery_order;
 use dropship_core::ApiError;
-use lambda_http::RequestExt;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
@@ -151,7 +150,6 @@ impl FulfillerApi {
             | "POST /fulfiller/delivery-orders/{id}/reject" => {
                 let id = path_param(&req, "id")?;
                 let route = http::route_key(&req);
-                let raw: &[u8] = req.body().as_ref();
                 let action = if route.ends_with("/shipments") {
                     Action::Ship(json_body(&req)?)
                 } else if route.ends_with("/reject") {
@@ -160,22 +158,11 @@ impl FulfillerApi {
                     Action::Accept
                 };
                 let work = || self.act(&fulfiller, &id, &action);
-                let resp = match http::header(&req, "idempotency-key") {
-                    Some(key) => {
-                        let deadline = req
-                            .lambda_context_ref()
-                            .map(|c| c.deadline as i64)
-                            .unwrap_or_else(|| Utc::now().timestamp_millis() + 15_000);
-                        let scope = format!(
-                            "{}#fulfiller:{fulfiller}",
-                            http::route_key(&req).replace("{id}", &id)
-                        );
-                        self.idempotency
-                            .run(&scope, key, raw, deadline, work)
-                            .await?
-                    }
-                    None => work().await?,
-                };
+                let scope = format!("{}#fulfiller:{fulfiller}", route.replace("{id}", &id));
+                let resp = self
+                    .idempotency
+                    .run_for_request(&req, &scope, false, work)
+                    .await?;
                 json(resp.status, &resp.body)
             }
             "PUT /fulfiller/stock" => {

@@ -121,6 +121,29 @@ fn html_frame(branding: &Branding, title: &str, paragraphs: &[String]) -> String
     )
 }
 
+/// A mail in the retailer's name and design: title, an introduction and a body (text and HTML).
+fn branded_mail(
+    branding: &Branding,
+    to: String,
+    subject: String,
+    intro: String,
+    body: String,
+) -> Mail {
+    let text = format!(
+        "{intro}\n{body}\n{}\n{}",
+        branding.company_name, branding.footer
+    );
+    Mail {
+        from_name: branding.company_name.clone(),
+        from_address: branding.email_from.clone(),
+        to: vec![to],
+        html: html_frame(branding, &subject, &[intro, body]),
+        subject,
+        text,
+        attachments: Vec::new(),
+    }
+}
+
 /// The fulfiller's notice that units of a delivery order were cancelled.
 pub fn delivery_order_changed_mail(
     branding: &Branding,
@@ -155,19 +178,7 @@ pub fn delivery_order_changed_mail(
         (Locale::En, true) => (format!("Delivery order {} cancelled", d.id), format!("Delivery order {} was cancelled entirely. Please do not ship it.", d.id)),
         (Locale::En, false) => (format!("Delivery order {} changed", d.id), format!("Units of delivery order {} were cancelled. Please ship only this:", d.id)),
     };
-    let text = format!(
-        "{intro}\n{lines}\n{}\n{}",
-        branding.company_name, branding.footer
-    );
-    Mail {
-        from_name: branding.company_name.clone(),
-        from_address: branding.email_from.clone(),
-        to: vec![fulfiller.email.clone()],
-        html: html_frame(branding, &subject, &[intro, lines]),
-        subject,
-        text,
-        attachments: Vec::new(),
-    }
+    branded_mail(branding, fulfiller.email.clone(), subject, intro, lines)
 }
 
 /// The customer's shipping notice with carrier and tracking number, in the retailer's name:
@@ -208,19 +219,13 @@ pub fn shipped_mail(
             ),
         ),
     };
-    let text = format!(
-        "{intro}\n{lines}\n{}\n{}",
-        branding.company_name, branding.footer
-    );
-    Mail {
-        from_name: branding.company_name.clone(),
-        from_address: branding.email_from.clone(),
-        to: vec![order.customer.email.clone()],
-        html: html_frame(branding, &subject, &[intro, lines]),
+    branded_mail(
+        branding,
+        order.customer.email.clone(),
         subject,
-        text,
-        attachments: Vec::new(),
-    }
+        intro,
+        lines,
+    )
 }
 
 /// The fulfiller's report on a stock feed: which lines were refused and why.
@@ -252,19 +257,7 @@ pub fn stock_feed_mail(
             format!("{applied} line(s) of the stock feed {feed} were applied. These lines were refused:"),
         ),
     };
-    let text = format!(
-        "{intro}\n{rows}\n{}\n{}",
-        branding.company_name, branding.footer
-    );
-    Mail {
-        from_name: branding.company_name.clone(),
-        from_address: branding.email_from.clone(),
-        to: vec![fulfiller.email.clone()],
-        html: html_frame(branding, &subject, &[intro, rows]),
-        subject,
-        text,
-        attachments: Vec::new(),
-    }
+    branded_mail(branding, fulfiller.email.clone(), subject, intro, rows)
 }
 
 /// The customer's refund confirmation, in the retailer's name (never the fulfiller's).
@@ -298,19 +291,13 @@ pub fn refund_mail(branding: &Branding, order: &Order, refund: &Refund) -> Mail 
             ),
         ),
     };
-    let text = format!(
-        "{intro}\n{parts}\n{}\n{}",
-        branding.company_name, branding.footer
-    );
-    Mail {
-        from_name: branding.company_name.clone(),
-        from_address: branding.email_from.clone(),
-        to: vec![order.customer.email.clone()],
-        html: html_frame(branding, &subject, &[intro, parts]),
+    branded_mail(
+        branding,
+        order.customer.email.clone(),
         subject,
-        text,
-        attachments: Vec::new(),
-    }
+        intro,
+        parts,
+    )
 }
 
 impl Notifier {
@@ -578,17 +565,6 @@ mod tests {
     use super::*;
     use dropship_aws::config::offline;
 
-    /// The sample event with a second, unreadable message appended.
-    fn batch_with_poison() -> SqsEvent {
-        let mut v: serde_json::Value =
-            serde_json::from_str(include_str!("../../../events/notifier.json")).unwrap();
-        let mut poison = v["Records"][0].clone();
-        poison["messageId"] = serde_json::json!("poison-1");
-        poison["body"] = serde_json::json!("{not json");
-        v["Records"].as_array_mut().unwrap().push(poison);
-        serde_json::from_value(v).unwrap()
-    }
-
     #[tokio::test]
     async fn an_unreadable_message_is_reported_alone() {
         let cfg = offline();
@@ -607,7 +583,8 @@ mod tests {
             mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg)),
             public_base_url: "http://127.0.0.1:3000".into(),
         };
-        let mut event = batch_with_poison();
+        let mut event =
+            dropship_aws::sqs_batch::with_poison(include_str!("../../../events/notifier.json"));
         event.records.remove(0);
         let resp = handler.handle(event).await;
         let failed: Vec<&str> = resp

@@ -16,7 +16,7 @@ use dropship_core::messages::BusinessEvent;
 use dropship_core::order::Order;
 use dropship_core::principal::require_channel;
 use dropship_core::{refund, ApiError};
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 
 /// Attempts when someone else changes the order between our read and our write.
 const ATTEMPTS: usize = 5;
@@ -85,19 +85,11 @@ impl OrderApi {
                     Some(http::json_body(&req)?)
                 };
                 let work = || self.cancel(&channel, &id, body.as_ref());
-                let resp = match http::header(&req, "idempotency-key") {
-                    Some(key) => {
-                        let deadline = req
-                            .lambda_context_ref()
-                            .map(|c| c.deadline as i64)
-                            .unwrap_or_else(|| Utc::now().timestamp_millis() + 15_000);
-                        let scope = format!("POST /orders/{id}/cancel#channel:{channel}");
-                        self.idempotency
-                            .run(&scope, key, raw, deadline, work)
-                            .await?
-                    }
-                    None => work().await?,
-                };
+                let scope = format!("POST /orders/{id}/cancel#channel:{channel}");
+                let resp = self
+                    .idempotency
+                    .run_for_request(&req, &scope, false, work)
+                    .await?;
                 json(resp.status, &resp.body)
             }
             _ => Err(ApiError::not_found("route").into()),

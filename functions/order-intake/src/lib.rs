@@ -17,7 +17,7 @@ use dropship_core::messages::RouteOrder;
 use dropship_core::order::{OrderRequest, PricingContext};
 use dropship_core::principal::require_channel;
 use dropship_core::ApiError;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde_json::json;
 
 pub struct OrderIntake {
@@ -52,29 +52,10 @@ impl OrderIntake {
     async fn post_order(&self, req: Request) -> HandlerResult {
         let channel = require_channel(http::principal(&req).as_ref())?.to_string();
         let body = json_body(&req)?;
-        let key = http::header(&req, "idempotency-key")
-            .ok_or_else(|| {
-                ApiError::new(
-                    400,
-                    "idempotency_key_required",
-                    "POST /orders needs an Idempotency-Key header",
-                )
-            })?
-            .to_string();
-        let deadline_ms = req
-            .lambda_context_ref()
-            .map(|c| c.deadline as i64)
-            .unwrap_or_else(|| Utc::now().timestamp_millis() + 15_000);
-        let raw: &[u8] = req.body().as_ref();
+        let scope = format!("POST /orders#channel:{channel}");
         let resp = self
             .idempotency
-            .run(
-                &format!("POST /orders#channel:{channel}"),
-                &key,
-                raw,
-                deadline_ms,
-                || self.accept(&channel, &body),
-            )
+            .run_for_request(&req, &scope, true, || self.accept(&channel, &body))
             .await?;
         json(resp.status, &resp.body)
     }

@@ -203,17 +203,6 @@ mod tests {
     use super::*;
     use dropship_aws::config::offline;
 
-    /// The sample event with a second, unreadable message appended.
-    fn batch_with_poison() -> SqsEvent {
-        let mut v: serde_json::Value =
-            serde_json::from_str(include_str!("../../../events/split-router.json")).unwrap();
-        let mut poison = v["Records"][0].clone();
-        poison["messageId"] = serde_json::json!("poison-1");
-        poison["body"] = serde_json::json!("{not json");
-        v["Records"].as_array_mut().unwrap().push(poison);
-        serde_json::from_value(v).unwrap()
-    }
-
     #[tokio::test]
     async fn an_unreadable_message_is_reported_alone() {
         let cfg = offline();
@@ -240,7 +229,8 @@ mod tests {
                 stock: "StockTable".into(),
             },
         };
-        let mut event = batch_with_poison();
+        let mut event =
+            dropship_aws::sqs_batch::with_poison(include_str!("../../../events/split-router.json"));
         // The good message needs the emulator (tests/tests/handlers.rs); here only the poison.
         event.records.remove(0);
         let resp = handler.handle(event).await;

@@ -176,17 +176,6 @@ mod batch_tests {
     use super::*;
     use dropship_aws::config::offline;
 
-    /// The sample event with a second, unreadable message appended.
-    fn batch_with_poison() -> SqsEvent {
-        let mut v: serde_json::Value =
-            serde_json::from_str(include_str!("../../../events/stock-update.json")).unwrap();
-        let mut poison = v["Records"][0].clone();
-        poison["messageId"] = serde_json::json!("poison-1");
-        poison["body"] = serde_json::json!("{not json");
-        v["Records"].as_array_mut().unwrap().push(poison);
-        serde_json::from_value(v).unwrap()
-    }
-
     #[tokio::test]
     async fn an_unreadable_message_is_reported_alone() {
         let cfg = offline();
@@ -208,7 +197,8 @@ mod batch_tests {
             },
             events_queue: q(),
         };
-        let mut event = batch_with_poison();
+        let mut event =
+            dropship_aws::sqs_batch::with_poison(include_str!("../../../events/stock-update.json"));
         // S3's test event needs no AWS call: it succeeds while the poison fails.
         event.records[0].body =
             Some(r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"b"}"#.into());

@@ -209,6 +209,42 @@ impl IdempotencyStore {
     }
 }
 
+impl IdempotencyStore {
+    /// Runs `work` for an HTTP request under its `Idempotency-Key`, scoped to `scope` (the
+    /// principal and route): required (POST /orders) or accepted when present (every other POST).
+    /// The invocation's deadline is the in-progress expiry.
+    pub async fn run_for_request<F, Fut>(
+        &self,
+        req: &lambda_http::Request,
+        scope: &str,
+        required: bool,
+        work: F,
+    ) -> Result<StoredResponse, crate::http::HandlerError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<StoredResponse, crate::http::HandlerError>>,
+    {
+        use lambda_http::RequestExt;
+        let Some(key) = crate::http::header(req, "idempotency-key") else {
+            if required {
+                return Err(ApiError::new(
+                    400,
+                    "idempotency_key_required",
+                    "this request needs an Idempotency-Key header",
+                )
+                .into());
+            }
+            return work().await;
+        };
+        let deadline_ms = req
+            .lambda_context_ref()
+            .map(|c| c.deadline as i64)
+            .unwrap_or_else(|| Utc::now().timestamp_millis() + 15_000);
+        let body: &[u8] = req.body().as_ref();
+        self.run(scope, key, body, deadline_ms, work).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

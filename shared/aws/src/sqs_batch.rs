@@ -36,3 +36,16 @@ pub fn body<T: serde::de::DeserializeOwned>(m: &SqsMessage) -> anyhow::Result<T>
         )
     })
 }
+
+/// For handler tests: a sample SQS event (JSON) with one more, unreadable message appended, whose
+/// id is `poison-1`. Fails loudly on a sample that is not an SQS event.
+pub fn with_poison(sample: &str) -> SqsEvent {
+    let mut v: serde_json::Value = serde_json::from_str(sample).unwrap_or_default();
+    let mut poison = v["Records"][0].clone();
+    poison["messageId"] = serde_json::json!("poison-1");
+    poison["body"] = serde_json::json!("{not json");
+    if let Some(records) = v["Records"].as_array_mut() {
+        records.push(poison);
+    }
+    serde_json::from_value(v).unwrap_or_default()
+}
