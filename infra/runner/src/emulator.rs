@@ -41,7 +41,16 @@ pub async fn start(
             venv.display()
         );
     }
-    let mut cmd = Command::new(&exe);
+    // The project's launcher starts the same pinned moto with its transaction repair (see
+    // infra/moto_launcher.py); without it (another checkout layout) plain moto_server runs.
+    let launcher = Path::new("infra/moto_launcher.py");
+    let mut cmd = if launcher.is_file() {
+        let mut c = Command::new(venv.join("bin").join("python"));
+        c.arg(launcher);
+        c
+    } else {
+        Command::new(&exe)
+    };
     cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
         // The emulator needs no AWS settings of the runner's own environment.
         .env_remove("AWS_ENDPOINT_URL")

@@ -1,0 +1,121 @@
+"""Starts the pinned moto server (infra/requirements.txt) with one repair to its DynamoDB
+TransactWriteItems, which the whole system leans on.
+
+moto 5.2.5 deep-copies every table a transaction touches (once per action) before it applies
+anything, and on failure puts those copies back in place of the live tables. That makes every
+transaction cost O(table size) while it holds the interpreter lock (the local stack slows down as
+data grows: see BENCHMARKS.md), answers some concurrent transactions with a bare HTTP 500, and a
+rollback silently undoes any other request's write to the same tables in between.
+
+The replacement keeps DynamoDB's semantics: under one lock it checks every action first (item
+uniqueness, condition expressions) and applies nothing if one fails; then it applies the actions,
+remembering only the items they touch, and restores just those if applying one fails.
+The runner starts this file instead of `moto_server` (same arguments)."""
+
+import copy
+import sys
+import threading
+
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import (
+    ConditionalCheckFailed,
+    MockValidationException,
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
+from moto.dynamodb.models import DynamoDBBackend
+
+_LOCK = threading.RLock()
+
+
+def _key_of(backend, op_type, op):
+    if op_type == "Put":
+        attrs = op["Item"]
+        table = backend.get_table(op["TableName"])
+        key = {table.hash_key_attr: attrs[table.hash_key_attr]}
+        if table.range_key_attr is not None:
+            key[table.range_key_attr] = attrs[table.range_key_attr]
+        return key
+    return op["Key"]
+
+
+def transact_write_items(self, transact_items):
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    with _LOCK:
+        actions = []
+        seen = set()
+        errors = []
+        # Phase 1: check everything, change nothing.
+        for item in transact_items:
+            if len(item) > 1:
+                raise TransactWriteSingleOpException
+            op_type, op = next(iter(item.items()))
+            original_item = None
+            try:
+                if op_type not in {"ConditionCheck", "Put", "Delete", "Update"}:
+                    raise ValueError("Unsupported transaction operation")
+                table_name = op["TableName"]
+                key = _key_of(self, op_type, op)
+                unique = (str(table_name), str(dict(sorted(key.items()))))
+                if unique in seen:
+                    raise MultipleTransactionsException()
+                seen.add(unique)
+                current = self.get_item(table_name, key)
+                condition = op.get("ConditionExpression")
+                if condition is not None:
+                    check = get_filter_expression(
+                        condition, op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+                    )
+                    if not check.expr(current):
+                        if op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and current:
+                            original_item = current.to_json()["Attributes"]
+                        raise ConditionalCheckFailed(item=original_item)
+                actions.append((op_type, op, table_name, key))
+                errors.append((None, None, None))
+            except (MultipleTransactionsException, MockValidationException):
+                raise
+            except ConditionalCheckFailed as e:
+                errors.append(("ConditionalCheckFailed", str(e.message), original_item))
+            except Exception as e:  # noqa: BLE001 - reported per action, as moto does
+                errors.append((type(e).__name__, str(e), original_item))
+        if any(code is not None for code, _, _ in errors):
+            raise TransactionCanceledException(errors)
+
+        # Phase 2: apply, remembering only the touched items.
+        before = []
+        try:
+            for op_type, op, table_name, key in actions:
+                if op_type == "ConditionCheck":
+                    continue
+                current = self.get_item(table_name, key)
+                before.append((table_name, key, copy.deepcopy(current.to_json()["Attributes"]) if current else None))
+                # As moto itself calls them (the conditions hold: nothing changed under the lock).
+                expressions = dict(
+                    condition_expression=op.get("ConditionExpression"),
+                    expression_attribute_names=op.get("ExpressionAttributeNames"),
+                    expression_attribute_values=op.get("ExpressionAttributeValues"),
+                )
+                if op_type == "Put":
+                    self.put_item(table_name, op["Item"], **expressions)
+                elif op_type == "Delete":
+                    self.delete_item(table_name, key, **expressions)
+                else:
+                    self.update_item(table_name, key, update_expression=op["UpdateExpression"], **expressions)
+        except Exception:
+            for table_name, key, attrs in reversed(before):
+                if attrs is None:
+                    self.delete_item(table_name, key)
+                else:
+                    self.put_item(table_name, attrs)
+            raise
+
+
+DynamoDBBackend.transact_write_items = transact_write_items
+
+if __name__ == "__main__":
+    from moto.server import main
+
+    sys.exit(main())
