@@ -6,12 +6,13 @@ VENV := .venv
 PYTHON ?= python3
 CARGO ?= cargo
 
-.PHONY: help up test venv build fmt-check clippy unit-and-e2e validate-template bench-intake bench-routing clean-venv
+.PHONY: help up test venv build fmt-check clippy unit-and-e2e validate-template bench-intake bench-routing bench-documents clean-venv
 
 help:
 	@echo "make up     - build, start the emulator and the local runner in the foreground, seed demo data (Ctrl-C stops all)"
 	@echo "make test   - fmt, clippy -D warnings, unit tests, template validation, end-to-end tests"
 	@echo "make validate-template - cfn-lint + aws-sam-translator on template.yaml, offline"
+	@echo "make bench-documents - size and render time of a delivery note (release)"
 	@echo "make bench-routing - routing time for 100 lines x 20 sources"
 	@echo "make bench-intake - POST /orders latency over 500 sequential requests (figures for BENCHMARKS.md)"
 
@@ -49,6 +50,9 @@ bench-intake: venv build
 
 bench-routing:
 	$(CARGO) run --release -p dropship-core --example routing_bench
+
+bench-documents:
+	$(CARGO) run --release -p document-generator --example render_bench
 
 clean-venv:
 	rm -rf $(VENV)
