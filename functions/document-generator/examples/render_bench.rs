@@ -11,8 +11,9 @@ use std::time::Instant;
 
 fn main() -> anyhow::Result<()> {
     let address = json!({"name": "Jörg Weiß", "street": "Straße des 17. Juni 1", "postalCode": "10623", "city": "Berlin", "country": "DE"});
+    let retailer = json!({"name": "Lindenhof Living GmbH", "street": "Lindenstraße 12", "postalCode": "10969", "city": "Berlin", "country": "DE"});
     let branding: Branding = serde_json::from_value(json!({
-        "companyName": "Lindenhof Living GmbH", "address": address, "vatId": "DE123456789", "primaryColor": "#2E5E4E",
+        "companyName": "Lindenhof Living GmbH", "address": retailer, "vatId": "DE123456789", "primaryColor": "#2E5E4E",
         "footer": "Lindenhof Living GmbH · Amtsgericht Charlottenburg HRB 123456 · USt-IdNr. DE123456789",
         "emailFrom": "service@lindenhof.example", "locale": "de", "timeZone": "Europe/Berlin"}))?;
     let order: Order = serde_json::from_value(json!({
@@ -37,6 +38,10 @@ fn main() -> anyhow::Result<()> {
         times.push(started.elapsed());
     }
     times.sort();
+    // `SAMPLE=path` keeps one rendered document, e.g. for docs/samples/.
+    if let Ok(path) = std::env::var("SAMPLE") {
+        std::fs::write(path, delivery_note(&branding, &order, &delivery)?)?;
+    }
     println!(
         "| delivery note, 3 lines | {size} bytes | p50 {:.2} ms | max {:.2} ms |",
         times[100].as_secs_f64() * 1e3,
