@@ -90,28 +90,18 @@ impl DeliveryOrders {
     }
 
     pub async fn list_by_order(&self, order_id: &str) -> anyhow::Result<Vec<DeliveryOrder>> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("byOrder")
-                .key_condition_expression("orderId = :o")
-                .expression_attribute_values(":o", s(order_id))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .with_context(|| format!("listing the delivery orders of order {order_id}"))?;
-            for item in page.items.unwrap_or_default() {
-                out.push(from_item(item)?);
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(out);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("byOrder")
+            .key_condition_expression("orderId = :o")
+            .expression_attribute_values(":o", s(order_id));
+        super::query_all(
+            query,
+            &format!("listing the delivery orders of order {order_id}"),
+        )
+        .await
     }
 
     /// A fulfiller's delivery orders, oldest first, optionally of one exact status.
@@ -199,44 +189,40 @@ impl DeliveryOrders {
         fulfiller_id: &str,
         sku: &str,
     ) -> anyhow::Result<Vec<String>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("byFulfiller")
+            .key_condition_expression("fulfillerId = :f")
+            .expression_attribute_values(":f", s(fulfiller_id));
+        let all: Vec<DeliveryOrder> =
+            super::query_all(query, &format!("listing delivery orders of {fulfiller_id}")).await?;
         let mut flagged = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name("byFulfiller")
-                .key_condition_expression("fulfillerId = :f")
-                .expression_attribute_values(":f", s(fulfiller_id))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .with_context(|| format!("listing delivery orders of {fulfiller_id}"))?;
-            for item in page.items.unwrap_or_default() {
-                let d: DeliveryOrder = from_item(item)?;
-                if d.is_active()
-                    && !d.stock_shortfall
-                    && d.lines.iter().any(|l| l.sku == sku && l.open() > 0)
-                {
-                    self.client
-                        .update_item()
-                        .table_name(&self.table)
-                        .key("id", s(&d.id))
-                        .update_expression("SET stockShortfall = :t, version = if_not_exists(version, :zero) + :one")
-                        .expression_attribute_values(":t", aws_sdk_dynamodb::types::AttributeValue::Bool(true))
-                        .expression_attribute_values(":zero", n(0))
-                        .expression_attribute_values(":one", n(1))
-                        .send()
-                        .await
-                        .with_context(|| format!("flagging {} short of stock", d.id))?;
-                    flagged.push(d.id);
-                }
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(flagged);
+        for d in all {
+            if d.is_active()
+                && !d.stock_shortfall
+                && d.lines.iter().any(|l| l.sku == sku && l.open() > 0)
+            {
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key("id", s(&d.id))
+                    .update_expression(
+                        "SET stockShortfall = :t, version = if_not_exists(version, :zero) + :one",
+                    )
+                    .expression_attribute_values(
+                        ":t",
+                        aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+                    )
+                    .expression_attribute_values(":zero", n(0))
+                    .expression_attribute_values(":one", n(1))
+                    .send()
+                    .await
+                    .with_context(|| format!("flagging {} short of stock", d.id))?;
+                flagged.push(d.id);
             }
         }
+        Ok(flagged)
     }
 }

@@ -73,6 +73,30 @@ pub fn is_transaction_condition_failure(
     }
 }
 
+/// Runs a query to its end, page by page, mapping every item.
+pub async fn query_all<T: serde::de::DeserializeOwned>(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    what: &str,
+) -> anyhow::Result<Vec<T>> {
+    let mut out = Vec::new();
+    let mut start = None;
+    loop {
+        let page = query
+            .clone()
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .with_context(|| what.to_string())?;
+        for item in page.items.unwrap_or_default() {
+            out.push(from_item(item)?);
+        }
+        start = page.last_evaluated_key;
+        if start.is_none() {
+            return Ok(out);
+        }
+    }
+}
+
 /// Reads many items by key with BatchGetItem: one call per 100 keys, retrying unprocessed keys.
 pub async fn batch_get(
     client: &aws_sdk_dynamodb::Client,

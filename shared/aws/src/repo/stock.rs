@@ -132,26 +132,12 @@ impl Stock {
     }
 
     pub async fn list(&self, fulfiller_id: &str) -> anyhow::Result<Vec<StockLevel>> {
-        let mut out = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("fulfillerId = :f")
-                .expression_attribute_values(":f", s(fulfiller_id))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .with_context(|| format!("listing the stock of {fulfiller_id}"))?;
-            for item in page.items.unwrap_or_default() {
-                out.push(from_item(item)?);
-            }
-            start = page.last_evaluated_key;
-            if start.is_none() {
-                return Ok(out);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("fulfillerId = :f")
+            .expression_attribute_values(":f", s(fulfiller_id));
+        super::query_all(query, &format!("listing the stock of {fulfiller_id}")).await
     }
 }
