@@ -115,4 +115,21 @@ async fn a_message_that_always_fails_ends_in_its_dead_letter_queue_and_raises_an
     );
     // A second run finds the same open problem and does not open another alert.
     assert_eq!(stack.run_schedule("alerting").await, 202);
+    // The retailer sees it through the API.
+    let (status, alerts) = stack
+        .get("/admin/alerts?state=open", Some(&stack.admin_token))
+        .await;
+    assert_eq!(status, 200, "{alerts}");
+    let open: Vec<&serde_json::Value> = alerts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["type"] == "dead_lettered_messages")
+        .collect();
+    assert_eq!(open.len(), 1, "{alerts}");
+    assert_eq!(open[0]["subject"], "RouteDeadLetterQueue");
+    let (status, _) = stack
+        .get("/admin/alerts?state=maybe", Some(&stack.admin_token))
+        .await;
+    assert_eq!(status, 422);
 }

@@ -22,6 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 pub struct AdminApi {
+    pub alerts: dropship_aws::repo::alerts::Alerts,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub tables: Tables,
     pub documents_queue: Queue,
@@ -47,6 +48,7 @@ impl AdminApi {
         let ddb = aws_sdk_dynamodb::Client::new(&cfg);
         let sqs = aws_sdk_sqs::Client::new(&cfg);
         Ok(Self {
+            alerts: dropship_aws::repo::alerts::Alerts::new(ddb.clone(), env("ALERTS_TABLE")?),
             dynamodb: ddb.clone(),
             tables: Tables {
                 orders: env("ORDERS_TABLE")?,
@@ -116,6 +118,14 @@ impl AdminApi {
                 json(200, &p)
             }
             "GET /admin/orders" => self.list_orders(&req).await,
+            "GET /admin/alerts" => {
+                let state = http::query_param(&req, "state").unwrap_or_else(|| "open".into());
+                if state != "open" && state != "resolved" {
+                    return Err(ApiError::invalid("state", "state must be open or resolved").into());
+                }
+                let items = self.alerts.list(&state).await?;
+                json(200, &json!({ "items": items }))
+            }
             "POST /admin/delivery-orders/{deliveryOrderId}/reroute" => {
                 let id = path_param(&req, "deliveryOrderId")?;
                 let body = json_body(&req)?;
@@ -368,6 +378,7 @@ mod tests {
         let cfg = offline();
         let ddb = aws_sdk_dynamodb::Client::new(&cfg);
         AdminApi {
+            alerts: dropship_aws::repo::alerts::Alerts::new(ddb.clone(), "AlertsTable".into()),
             dynamodb: ddb.clone(),
             tables: Tables {
                 orders: "o".into(),

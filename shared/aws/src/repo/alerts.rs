@@ -2,7 +2,7 @@
 //! never alerted twice. GSI byState (state, since): open or resolved alerts, oldest first.
 //! Access: open if not open yet (conditional put); resolve if open (conditional update); list by state.
 
-use super::{from_item, s, to_item};
+use super::{s, to_item};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -95,22 +95,16 @@ impl Alerts {
         }
     }
 
+    /// Alerts of one state, oldest first.
     pub async fn list(&self, state: &str) -> anyhow::Result<Vec<Alert>> {
-        let out = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
             .index_name("byState")
             .key_condition_expression("#state = :s")
             .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":s", s(state))
-            .send()
-            .await
-            .context("listing alerts")?;
-        out.items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_item)
-            .collect()
+            .expression_attribute_values(":s", s(state));
+        super::query_all(query, "listing alerts").await
     }
 }
