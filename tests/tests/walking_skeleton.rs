@@ -141,6 +141,28 @@ async fn an_order_reaches_its_dropshipper_with_documents_and_mail() {
         "{mail}"
     );
 
+    // The customer's order confirmation, in the retailer's name, never naming who ships.
+    let confirmation = stack
+        .eventually(
+            "the customer's order confirmation",
+            Duration::from_secs(30),
+            || async {
+                stack
+                    .outbox()
+                    .await
+                    .into_iter()
+                    .find(|m| m["subject"] == "Ihre Bestellung WEB-1001")
+            },
+        )
+        .await;
+    let text = confirmation["text"].as_str().unwrap();
+    assert!(
+        text.contains("Carla Beispiel") && text.contains("Gesamt: 198.00 EUR"),
+        "{text}"
+    );
+    assert!(!text.to_lowercase().contains("acme"), "{text}");
+    assert_eq!(confirmation["to"][0], "carla@example.com");
+
     // The channel sees its order routed, with a delivery but never who ships it.
     let (status, view) = stack
         .get(&format!("/orders/{order_id}"), Some(&world.web))

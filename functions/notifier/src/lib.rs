@@ -260,6 +260,60 @@ pub fn stock_feed_mail(
     branded_mail(branding, fulfiller.email.clone(), subject, intro, rows)
 }
 
+/// The customer's order confirmation: lines, totals and what waits for stock; never who ships.
+pub fn order_confirmation_mail(branding: &Branding, order: &Order) -> Mail {
+    let locale = order.customer.locale.unwrap_or(branding.locale);
+    let mut lines: String = order
+        .lines
+        .iter()
+        .map(|l| {
+            let waits = match (locale, l.quantities.backordered) {
+                (_, 0) => String::new(),
+                (Locale::De, n) => format!(" ({n} folgen, sobald verfügbar)"),
+                (Locale::En, n) => format!(" ({n} to follow when available)"),
+            };
+            format!(
+                "- {} x {}: {} {}{waits}\n",
+                l.quantity, l.name, l.paid, order.currency
+            )
+        })
+        .collect();
+    let t = &order.totals;
+    lines.push_str(&match locale {
+        Locale::De => format!(
+            "Versand: {} {}\nGesamt: {} {}\n",
+            t.shipping, order.currency, t.total, order.currency
+        ),
+        Locale::En => format!(
+            "Shipping: {} {}\nTotal: {} {}\n",
+            t.shipping, order.currency, t.total, order.currency
+        ),
+    });
+    let (subject, intro) = match locale {
+        Locale::De => (
+            format!("Ihre Bestellung {}", order.external_id),
+            format!(
+                "Guten Tag {},\n\nvielen Dank für Ihre Bestellung {}:",
+                order.customer.name, order.external_id
+            ),
+        ),
+        Locale::En => (
+            format!("Your order {}", order.external_id),
+            format!(
+                "Hello {},\n\nthank you for your order {}:",
+                order.customer.name, order.external_id
+            ),
+        ),
+    };
+    branded_mail(
+        branding,
+        order.customer.email.clone(),
+        subject,
+        intro,
+        lines,
+    )
+}
+
 /// The customer's refund confirmation, in the retailer's name (never the fulfiller's).
 pub fn refund_mail(branding: &Branding, order: &Order, refund: &Refund) -> Mail {
     let locale = order.customer.locale.unwrap_or(branding.locale);
@@ -371,6 +425,12 @@ impl Notifier {
                         &bad_rows,
                         refused.as_deref(),
                     )
+                })
+                .await
+            }
+            BusinessEvent::OrderConfirmed { order_id } => {
+                self.once(&format!("mail#order_confirmed#{order_id}"), || {
+                    self.order_confirmed(&order_id)
                 })
                 .await
             }
@@ -494,6 +554,17 @@ impl Notifier {
             message_id,
             "fulfiller told about refused feed rows"
         );
+        Ok(())
+    }
+
+    async fn order_confirmed(&self, order_id: &str) -> anyhow::Result<()> {
+        let (order, branding) = tokio::try_join!(self.orders.get(order_id), self.branding())?;
+        let order = order.ok_or_else(|| anyhow::anyhow!("order {order_id} does not exist"))?;
+        let message_id = self
+            .mailer
+            .send(&order_confirmation_mail(&branding, &order))
+            .await?;
+        tracing::info!(order_id, message_id, "customer's order confirmation sent");
         Ok(())
     }
 

@@ -168,14 +168,20 @@ impl SplitRouter {
             };
             match changes::commit(&self.dynamodb, &self.tables, change).await? {
                 Outcome::Committed => {
-                    if let Some(r) = refund {
-                        self.events_queue
-                            .send(&BusinessEvent::RefundIssued {
-                                order_id: order.id.clone(),
-                                refund_id: r.id,
-                            })
-                            .await?;
+                    // The customer hears once the order is placed (first round), and of any refund.
+                    let mut events = Vec::new();
+                    if order.routing_round == 0 {
+                        events.push(BusinessEvent::OrderConfirmed {
+                            order_id: order.id.clone(),
+                        });
                     }
+                    if let Some(r) = refund {
+                        events.push(BusinessEvent::RefundIssued {
+                            order_id: order.id.clone(),
+                            refund_id: r.id,
+                        });
+                    }
+                    self.events_queue.send_all(&events).await?;
                     tracing::info!(order_id = %order.id, round = order.routing_round, delivery_orders = round.deliveries.len(),
                         backordered = round.plan.backordered.len(), unroutable = round.plan.unroutable.len(), "order split");
                     return Ok(round.deliveries);

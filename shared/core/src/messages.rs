@@ -59,6 +59,9 @@ pub enum BusinessEvent {
     /// A refund was recorded on an order: the customer hears about it.
     #[serde(rename_all = "camelCase")]
     RefundIssued { order_id: String, refund_id: String },
+    /// An order was routed for the first time: the customer gets the order confirmation.
+    #[serde(rename_all = "camelCase")]
+    OrderConfirmed { order_id: String },
 }
 
 #[cfg(test)]
