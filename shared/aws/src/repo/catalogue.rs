@@ -107,18 +107,6 @@ impl Catalogue {
         self.put("TAX", &format!("{}#{}", t.country, t.tax_class.as_str()), t)
             .await
     }
-    pub async fn get_tax_rates(
-        &self,
-        keys: impl IntoIterator<Item = (String, TaxClass)>,
-    ) -> anyhow::Result<BTreeMap<(String, TaxClass), TaxRates>> {
-        let sks = keys.into_iter().map(|(c, t)| format!("{c}#{}", t.as_str()));
-        Ok(self
-            .get_many::<TaxRates>("TAX", sks)
-            .await?
-            .into_iter()
-            .map(|t| ((t.country.clone(), t.tax_class), t))
-            .collect())
-    }
     pub async fn put_branding(&self, b: &Branding) -> anyhow::Result<()> {
         self.put("BRANDING", "current", b).await
     }

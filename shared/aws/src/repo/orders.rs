@@ -5,8 +5,10 @@
 //! the order and removed once the routing message is sent; the outbox relay re-sends what stays.
 //! `BACKORDER#<sku>#<id>` (gsi1pk = `BACKORDER#<sku>`): the order waits for stock of that sku;
 //! arriving stock routes such orders again, oldest first.
-//! Access: create order + external id + outbox in one transaction; get by id; replace on state
-//! change; outbox entries older than a moment, oldest first.
+//! Access: create order + external id + outbox in one transaction; get by id (consistent); list
+//! newest first with filters; outbox entries older than a moment and backordered orders of a sku,
+//! oldest first. Every later change goes through `changes::commit`, conditional on the order's
+//! version.
 
 use super::{from_item, is_transaction_condition_failure, s, to_item};
 use anyhow::Context;
@@ -151,18 +153,6 @@ impl Orders {
         out.item.map(from_item).transpose()
     }
 
-    /// Replaces the order. Callers re-read, change and put; the routing step is the only writer
-    /// in the walking skeleton (optimistic versioning arrives with concurrent writers).
-    pub async fn put(&self, order: &Order) -> anyhow::Result<()> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(Self::order_item(order)?))
-            .send()
-            .await
-            .with_context(|| format!("storing order {}", order.id))?;
-        Ok(())
-    }
 }
 
 impl Orders {
