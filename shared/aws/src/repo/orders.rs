@@ -152,7 +152,6 @@ impl Orders {
             .with_context(|| format!("reading order {id}"))?;
         out.item.map(from_item).transpose()
     }
-
 }
 
 impl Orders {
