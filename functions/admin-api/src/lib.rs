@@ -265,17 +265,8 @@ impl AdminApi {
                 &format!("admin:{admin}"),
                 Utc::now(),
             )?;
-            let moves = |f: &str| -> Vec<StockMove> {
-                plan.units
-                    .iter()
-                    .map(|(sku, q)| StockMove {
-                        fulfiller_id: f.to_string(),
-                        sku: sku.clone(),
-                        quantity: *q,
-                    })
-                    .collect()
-            };
-            let (release, reserve) = (moves(&d.fulfiller_id), moves(&target.id));
+            let release = StockMove::at(&d.fulfiller_id, &plan.units);
+            let reserve = StockMove::at(&target.id, &plan.units);
             let change = Change {
                 order: Some(&plan.order),
                 new_deliveries: std::slice::from_ref(&plan.new),

@@ -216,7 +216,15 @@ impl FulfillerApi {
         }
     }
 
-    /// Accept (no body) or ship (`body`), retried when the order or delivery order moved.
+    /// The order a delivery order belongs to (it always exists: they are written together).
+    async fn order_of(&self, d: &DeliveryOrder) -> anyhow::Result<dropship_core::order::Order> {
+        self.orders
+            .get(&d.order_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("order {} of {} is missing", d.order_id, d.id))
+    }
+
+    /// Accept, ship or reject, retried when the order or delivery order moved.
     async fn act(
         &self,
         fulfiller: &str,
@@ -237,9 +245,7 @@ impl FulfillerApi {
                     }
                     Some(next) => {
                         // Every status change is in the order's history.
-                        let mut order = self.orders.get(&d.order_id).await?.ok_or_else(|| {
-                            anyhow::anyhow!("order {} of {} is missing", d.order_id, d.id)
-                        })?;
+                        let mut order = self.order_of(&d).await?;
                         order.record(now, who.clone(), format!("accepted {}", d.id));
                         let change = Change {
                             order: Some(&order),
@@ -254,18 +260,9 @@ impl FulfillerApi {
                     }
                 },
                 Action::Reject(body) => {
-                    let order = self.orders.get(&d.order_id).await?.ok_or_else(|| {
-                        anyhow::anyhow!("order {} of {} is missing", d.order_id, d.id)
-                    })?;
+                    let order = self.order_of(&d).await?;
                     let (next, order, released) = fulfilment::reject(&d, &order, body, &who, now)?;
-                    let release: Vec<StockMove> = released
-                        .into_iter()
-                        .map(|(sku, quantity)| StockMove {
-                            fulfiller_id: fulfiller.to_string(),
-                            sku,
-                            quantity,
-                        })
-                        .collect();
+                    let release = StockMove::at(fulfiller, &released);
                     let change = Change {
                         order: Some(&order),
                         updated_deliveries: std::slice::from_ref(&next),
@@ -295,19 +292,10 @@ impl FulfillerApi {
                         format!("shp_{}", uuid::Uuid::now_v7().simple()),
                         now,
                     )?;
-                    let order = self.orders.get(&d.order_id).await?.ok_or_else(|| {
-                        anyhow::anyhow!("order {} of {} is missing", d.order_id, d.id)
-                    })?;
+                    let order = self.order_of(&d).await?;
                     let (next, order, consumed) =
                         fulfilment::ship(&d, &order, &shipment, &who, now)?;
-                    let consume: Vec<StockMove> = consumed
-                        .into_iter()
-                        .map(|(sku, quantity)| StockMove {
-                            fulfiller_id: fulfiller.to_string(),
-                            sku,
-                            quantity,
-                        })
-                        .collect();
+                    let consume = StockMove::at(fulfiller, &consumed);
                     let change = Change {
                         order: Some(&order),
                         updated_deliveries: std::slice::from_ref(&next),

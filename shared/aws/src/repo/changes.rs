@@ -19,6 +19,23 @@ pub struct StockMove {
     pub quantity: u32,
 }
 
+impl StockMove {
+    /// Moves of one fulfiller's stock, from (sku, units) pairs.
+    pub fn at<'a>(
+        fulfiller_id: &str,
+        units: impl IntoIterator<Item = &'a (String, u32)>,
+    ) -> Vec<StockMove> {
+        units
+            .into_iter()
+            .map(|(sku, quantity)| StockMove {
+                fulfiller_id: fulfiller_id.to_string(),
+                sku: sku.clone(),
+                quantity: *quantity,
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Change<'a> {
     /// The new order state; `version` is the version it was read at.

@@ -129,8 +129,9 @@ impl Orders {
                     }
                     return Ok(CreateOutcome::DuplicateExternalId(id));
                 }
-                // A server error even after the SDK's own retries (the emulator answers some
-                // concurrent transactions with a bare 500): the conditions make another try safe.
+                // A server error even after the SDK's own retries: the answer to a write that may
+                // have happened is lost. The conditions (and the own-order check above) make
+                // another try safe.
                 _ if super::is_server_error(&e) && attempt < 4 => {
                     tracing::warn!(attempt, order_id = %order.id, "storing the order hit a server error; retrying");
                     tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
