@@ -277,7 +277,7 @@ impl AdminApi {
             };
             match changes::commit(&self.dynamodb, &self.tables, change).await? {
                 Outcome::Committed => {
-                    let documents = dropship_core::messages::GenerateDocuments {
+                    let documents = dropship_core::messages::GenerateDocuments::DeliveryOrder {
                         delivery_order_id: plan.new.id.clone(),
                     };
                     let notice = dropship_core::messages::BusinessEvent::DeliveryOrderChanged {

@@ -51,7 +51,12 @@ impl DocumentGenerator {
     }
 
     async fn generate(&self, m: SqsMessage) -> anyhow::Result<()> {
-        let GenerateDocuments { delivery_order_id } = sqs_batch::body(&m)?;
+        let GenerateDocuments::DeliveryOrder { delivery_order_id } = sqs_batch::body(&m)? else {
+            anyhow::bail!(
+                "not yet rendered: {}",
+                m.body.as_deref().unwrap_or_default()
+            );
+        };
         let delivery = self
             .delivery_orders
             .get(&delivery_order_id)

@@ -443,6 +443,7 @@ impl Notifier {
                 })
                 .await
             }
+            other => anyhow::bail!("no mail for this event yet: {other:?}"),
         }
     }
 

@@ -81,7 +81,7 @@ impl SplitRouter {
         let pending: Vec<GenerateDocuments> = existing
             .iter()
             .filter(|d| d.documents.is_empty() && d.is_active())
-            .map(|d| GenerateDocuments {
+            .map(|d| GenerateDocuments::DeliveryOrder {
                 delivery_order_id: d.id.clone(),
             })
             .collect();

@@ -4,6 +4,7 @@
 pub mod cancel;
 pub mod catalogue;
 pub mod delivery;
+pub mod documents;
 pub mod error;
 pub mod fulfilment;
 pub mod ids;

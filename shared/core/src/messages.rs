@@ -11,11 +11,34 @@ pub struct RouteOrder {
     pub order_id: String,
 }
 
-/// Documents queue: render the documents of one delivery order.
+/// Documents queue: what to render. Every job is keyed so that a redelivery finds the document
+/// already made (and an invoice number already taken) instead of making a second one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GenerateDocuments {
-    pub delivery_order_id: String,
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GenerateDocuments {
+    /// A new delivery order: delivery note, shipping label and invoice.
+    #[serde(rename_all = "camelCase")]
+    DeliveryOrder { delivery_order_id: String },
+    /// A shipment: a corrected invoice when it falls into another tax-rate period.
+    #[serde(rename_all = "camelCase")]
+    Shipment {
+        delivery_order_id: String,
+        shipment_id: String,
+    },
+    /// A refund: its credit document.
+    #[serde(rename_all = "camelCase")]
+    Refund { order_id: String, refund_id: String },
+    /// A return authorization: one return label per fulfiller involved, then `return_authorized`.
+    #[serde(rename_all = "camelCase")]
+    Return { return_id: String },
+}
+
+/// Who an alert's mail goes to: first the fulfiller (a reminder), later the retailer's operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertAudience {
+    Fulfiller,
+    Operations,
 }
 
 /// Events queue: business events the notifier turns into mail.
@@ -62,6 +85,31 @@ pub enum BusinessEvent {
     /// An order was routed for the first time: the customer gets the order confirmation.
     #[serde(rename_all = "camelCase")]
     OrderConfirmed { order_id: String },
+    /// Units of an order were cancelled (by the customer or because no one could ship them): the
+    /// customer hears what was cancelled and what is refunded (`refund_id`, when money moved).
+    /// `version` is the order's version after the cancellation: one mail per cancellation.
+    #[serde(rename_all = "camelCase")]
+    OrderCancelled {
+        order_id: String,
+        refund_id: Option<String>,
+        version: u64,
+    },
+    /// A return was authorized and its labels exist: the customer gets them attached.
+    #[serde(rename_all = "camelCase")]
+    ReturnAuthorized { order_id: String, return_id: String },
+    /// A delivery order is past its fulfiller's SLA: the customer gets one delay notice.
+    #[serde(rename_all = "camelCase")]
+    DeliveryLate {
+        order_id: String,
+        delivery_order_id: String,
+    },
+    /// An alert needs someone's attention: a reminder to the fulfiller it concerns, or (after a
+    /// further period) an escalation to the retailer's operations.
+    #[serde(rename_all = "camelCase")]
+    AlertRaised {
+        alert_id: String,
+        audience: AlertAudience,
+    },
 }
 
 #[cfg(test)]
