@@ -13,6 +13,7 @@ pub mod money;
 pub mod order;
 pub mod principal;
 pub mod refund;
+pub mod returns;
 pub mod routing;
 pub mod split;
 pub mod stock;
