@@ -98,6 +98,7 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
             orders: "OrdersTable".into(),
             delivery_orders: "DeliveryOrdersTable".into(),
             stock: "StockTable".into(),
+            returns: None,
         },
     };
     let resp = router

@@ -54,6 +54,7 @@ impl AdminApi {
                 orders: env("ORDERS_TABLE")?,
                 delivery_orders: env("DELIVERY_ORDERS_TABLE")?,
                 stock: env("STOCK_TABLE")?,
+                returns: None,
             },
             documents_queue: Queue::new(sqs.clone(), env("DOCUMENTS_QUEUE_URL")?),
             events_queue: Queue::new(sqs, env("EVENTS_QUEUE_URL")?),

@@ -76,6 +76,7 @@ impl FulfillerApi {
                 orders: env("ORDERS_TABLE")?,
                 delivery_orders: env("DELIVERY_ORDERS_TABLE")?,
                 stock: env("STOCK_TABLE")?,
+                returns: None,
             },
             delivery_orders: DeliveryOrders::new(ddb.clone(), env("DELIVERY_ORDERS_TABLE")?),
             stock: Stock::new(ddb.clone(), env("STOCK_TABLE")?),

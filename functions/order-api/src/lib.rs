@@ -50,6 +50,7 @@ impl OrderApi {
                 orders: env("ORDERS_TABLE")?,
                 delivery_orders: env("DELIVERY_ORDERS_TABLE")?,
                 stock: env("STOCK_TABLE")?,
+                returns: None,
             },
             dynamodb: ddb,
         })

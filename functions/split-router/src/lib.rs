@@ -51,6 +51,7 @@ impl SplitRouter {
                 orders: env("ORDERS_TABLE")?,
                 delivery_orders: env("DELIVERY_ORDERS_TABLE")?,
                 stock: env("STOCK_TABLE")?,
+                returns: None,
             },
             documents_queue: Queue::new(
                 aws_sdk_sqs::Client::new(&cfg),
@@ -182,6 +183,10 @@ impl SplitRouter {
                         });
                     }
                     self.events_queue.send_all(&events).await?;
+                    if !round.plan.unroutable.is_empty() {
+                        let units = round.plan.unroutable.iter().map(|(_, n)| u64::from(*n));
+                        dropship_aws::metrics::lines_unroutable(units.sum());
+                    }
                     tracing::info!(order_id = %order.id, round = order.routing_round, delivery_orders = round.deliveries.len(),
                         backordered = round.plan.backordered.len(), unroutable = round.plan.unroutable.len(), "order split");
                     return Ok(round.deliveries);
@@ -233,6 +238,7 @@ mod tests {
                 orders: "OrdersTable".into(),
                 delivery_orders: "DeliveryOrdersTable".into(),
                 stock: "StockTable".into(),
+                returns: None,
             },
         };
         let mut event =

@@ -8,6 +8,7 @@ pub mod documents;
 pub mod error;
 pub mod fulfilment;
 pub mod ids;
+pub mod ledger;
 pub mod messages;
 pub mod money;
 pub mod order;

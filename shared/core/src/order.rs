@@ -182,6 +182,9 @@ pub struct Order {
     pub totals: Totals,
     #[serde(default)]
     pub refunds: Vec<crate::refund::Refund>,
+    /// Every money movement; the totals' `refunded` and `due` are derived from it.
+    #[serde(default)]
+    pub ledger: Vec<crate::ledger::LedgerEntry>,
     pub history: Vec<HistoryEntry>,
     /// Optimistic-concurrency version: every write is conditional on the version it read.
     #[serde(default)]
@@ -572,7 +575,7 @@ impl OrderRequest {
             refunded: Money::ZERO,
             due,
         };
-        Ok(Order {
+        let mut order = Order {
             id,
             channel_id,
             external_id: self.external_id,
@@ -597,7 +600,10 @@ impl OrderRequest {
             version: 0,
             routing_round: 0,
             delivery_order_ids: Vec::new(),
-        })
+            ledger: Vec::new(),
+        };
+        order.ledger = crate::ledger::opening_entries(&order);
+        Ok(order)
     }
 }
 

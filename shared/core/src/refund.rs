@@ -93,6 +93,9 @@ pub struct Refund {
     pub allocation: Vec<RefundShare>,
     pub reason: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
+    /// A goodwill credit stands outside the cumulative rule (see `settle`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub goodwill: bool,
 }
 
 /// A refund's part for one payment (`payment` is its index in the order's payments).
@@ -104,24 +107,15 @@ pub struct RefundShare {
     pub payment: usize,
 }
 
-/// What each payment of the order can still take back: paid - refunded (- charged back, later).
+/// What each payment of the order can still take back: paid - refunded - charged back, from
+/// the order's ledger.
 pub fn refundable(order: &Order) -> Vec<Refundable> {
-    order
+    crate::ledger::balances(order)
         .payments
         .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let refunded: Money = order
-                .refunds
-                .iter()
-                .flat_map(|r| &r.allocation)
-                .filter(|s| s.payment == i)
-                .map(|s| s.amount)
-                .sum();
-            Refundable {
-                method: p.method,
-                remaining: p.amount - refunded,
-            }
+        .map(|p| Refundable {
+            method: p.method,
+            remaining: p.remaining(),
         })
         .collect()
 }
@@ -153,12 +147,20 @@ pub fn settle(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Option<Refund> {
     let units = line_units(order);
-    let refunded_so_far: Money = order.refunds.iter().map(|r| r.amount).sum();
-    let amount = next_refund(target(order, &units), refunded_so_far);
+    // Goodwill is not part of the cumulative rule's "refunded so far"; but nothing goes back
+    // beyond what the payments still hold (goodwill and chargebacks already took theirs).
+    let refunded_so_far: Money = order
+        .refunds
+        .iter()
+        .filter(|r| !r.goodwill)
+        .map(|r| r.amount)
+        .sum();
+    let payments = refundable(order);
+    let holding: Money = payments.iter().map(|p| p.remaining).sum();
+    let amount = next_refund(target(order, &units), refunded_so_far).min(holding);
     if amount == Money::ZERO {
         return None;
     }
-    let payments = refundable(order);
     let shares = allocate_refund(amount, &payments, policy);
     let allocation: Vec<RefundShare> = shares
         .iter()
@@ -176,16 +178,10 @@ pub fn settle(
         allocation,
         reason: reason.to_string(),
         created_at: now,
+        goodwill: false,
     };
-    // An invoice share first reduces what is still to be paid.
-    let invoice_share: Money = refund
-        .allocation
-        .iter()
-        .filter(|s| s.method == PaymentMethod::Invoice)
-        .map(|s| s.amount)
-        .sum();
-    order.totals.due = order.totals.due - invoice_share.min(order.totals.due);
-    order.totals.refunded += amount;
+    // The ledger derives `refunded` and `due` (an invoice share first reduces the receivable).
+    crate::ledger::record_refund(order, &refund, crate::ledger::LedgerKind::Refund);
     order.refunds.push(refund.clone());
     Some(refund)
 }

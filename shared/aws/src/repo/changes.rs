@@ -10,6 +10,7 @@ use anyhow::Context;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::order::Order;
+use dropship_core::returns::ReturnPart;
 
 /// Units of one (fulfiller, sku).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +51,12 @@ pub struct Change<'a> {
     /// Skus the order now waits for / no longer waits for (markers that arriving stock finds).
     pub backorders_set: &'a [String],
     pub backorders_cleared: &'a [String],
+    /// Returned resellable units back on the shelf: available (and free) go up.
+    pub restock: &'a [StockMove],
+    /// New return parts (conditional on not existing).
+    pub new_return_parts: &'a [ReturnPart],
+    /// New states of return parts; each `version` is the version it was read at.
+    pub updated_return_parts: &'a [ReturnPart],
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -69,6 +76,8 @@ pub struct Tables {
     pub orders: String,
     pub delivery_orders: String,
     pub stock: String,
+    /// Only the functions that write returns have (and may touch) the returns table.
+    pub returns: Option<String>,
 }
 
 /// DynamoDB's limit of actions in one transaction.
@@ -81,6 +90,9 @@ fn size(change: &Change<'_>) -> usize {
         + change.reserve.len()
         + change.release.len()
         + change.consume.len()
+        + change.restock.len()
+        + change.new_return_parts.len()
+        + change.updated_return_parts.len()
         + if change.order.is_some() {
             change.backorders_set.len() + change.backorders_cleared.len()
         } else {
@@ -245,6 +257,11 @@ async fn commit_once(
             "SET available = available - :q, reserved = reserved - :q",
             "reserved >= :q",
         ),
+        (
+            change.restock,
+            "SET available = available + :q, #free = #free + :q",
+            "attribute_exists(sku)",
+        ),
     ];
     for (moves, update, condition) in stock_moves {
         for m in moves {
@@ -294,6 +311,43 @@ async fn commit_once(
                         aws_sdk_dynamodb::types::Delete::builder()
                             .table_name(&tables.orders)
                             .key("pk", s(super::orders::backorder_key(sku, &order.id)))
+                            .build()?,
+                    )
+                    .build(),
+            );
+            kinds.push(Outcome::Stale);
+        }
+    }
+    if !change.new_return_parts.is_empty() || !change.updated_return_parts.is_empty() {
+        let table = tables
+            .returns
+            .as_deref()
+            .context("a change of returns needs the returns table")?;
+        for part in change.new_return_parts {
+            items.push(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(table)
+                            .set_item(Some(super::returns::part_item(part)?))
+                            .condition_expression("attribute_not_exists(returnId)")
+                            .build()?,
+                    )
+                    .build(),
+            );
+            kinds.push(Outcome::AlreadyExists);
+        }
+        for part in change.updated_return_parts {
+            let mut next = part.clone();
+            next.version = part.version + 1;
+            items.push(
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(table)
+                            .set_item(Some(super::returns::part_item(&next)?))
+                            .condition_expression("attribute_exists(returnId) AND version = :v")
+                            .expression_attribute_values(":v", n(part.version))
                             .build()?,
                     )
                     .build(),

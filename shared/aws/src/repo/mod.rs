@@ -7,6 +7,7 @@ pub mod changes;
 pub mod delivery_orders;
 pub mod idempotency;
 pub mod orders;
+pub mod returns;
 pub mod stock;
 pub mod tokens;
 
