@@ -376,6 +376,7 @@ mod tests {
                 orders: "o".into(),
                 delivery_orders: "d".into(),
                 stock: "s".into(),
+                returns: None,
             },
             documents_queue: Queue::new(
                 aws_sdk_sqs::Client::new(&cfg),

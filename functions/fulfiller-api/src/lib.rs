@@ -17,7 +17,9 @@ use dropship_aws::stock_counts::StockCounts;
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::delivery::DeliveryStatus;
 use dropship_core::fulfilment;
-use dropship_core::messages::{BusinessEvent, RouteOrder};
+use dropship_aws::repo::returns::Returns;
+use dropship_core::messages::{BusinessEvent, GenerateDocuments, RouteOrder, SettleReturn};
+use dropship_core::returns::{self, ReturnStatus};
 use dropship_core::principal::require_fulfiller;
 use dropship_core::stock::StockUpdate;
 use dropship_core::views::fulfiller_delivery_order;
@@ -51,6 +53,9 @@ pub struct FulfillerApi {
     pub stock: Stock,
     pub tokens: Tokens,
     pub public_base_url: String,
+    pub returns: Returns,
+    pub returns_queue: Queue,
+    pub documents_queue: Queue,
 }
 
 impl FulfillerApi {
@@ -76,8 +81,14 @@ impl FulfillerApi {
                 orders: env("ORDERS_TABLE")?,
                 delivery_orders: env("DELIVERY_ORDERS_TABLE")?,
                 stock: env("STOCK_TABLE")?,
-                returns: None,
+                returns: Some(env("RETURNS_TABLE")?),
             },
+            returns: Returns::new(ddb.clone(), env("RETURNS_TABLE")?),
+            returns_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("RETURNS_QUEUE_URL")?),
+            documents_queue: Queue::new(
+                aws_sdk_sqs::Client::new(&cfg),
+                env("DOCUMENTS_QUEUE_URL")?,
+            ),
             delivery_orders: DeliveryOrders::new(ddb.clone(), env("DELIVERY_ORDERS_TABLE")?),
             stock: Stock::new(ddb.clone(), env("STOCK_TABLE")?),
             tokens: Tokens::new(ddb, env("TOKENS_TABLE")?),
@@ -202,8 +213,102 @@ impl FulfillerApi {
                     .collect();
                 json(200, &json!({ "items": items }))
             }
+            "GET /fulfiller/returns" => {
+                let status = match query_param(&req, "status") {
+                    None => None,
+                    Some(s) => Some(ReturnStatus::parse(&s).ok_or_else(|| {
+                        ApiError::invalid(
+                            "status",
+                            "status must be authorized, received, refunded or rejected",
+                        )
+                    })?),
+                };
+                let limit = http::limit(&req)?;
+                let next = query_param(&req, "nextToken");
+                let page = self
+                    .returns
+                    .of_fulfiller(&fulfiller, status, limit, next.as_deref())
+                    .await?
+                    .ok_or_else(|| ApiError::invalid("nextToken", "nextToken is not valid"))?;
+                let items: Vec<_> = page.items.iter().map(returns::fulfiller_view).collect();
+                let mut body = json!({ "items": items });
+                if let Some(t) = page.next_token {
+                    body["nextToken"] = json!(t);
+                }
+                json(200, &body)
+            }
+            "POST /fulfiller/returns/{returnId}/receive" => {
+                let id = path_param(&req, "returnId")?;
+                let body = json_body(&req)?;
+                let work = || self.receive(&fulfiller, &id, &body);
+                let scope = format!("POST /fulfiller/returns/{id}/receive#fulfiller:{fulfiller}");
+                let resp = self
+                    .idempotency
+                    .run_for_request(&req, &scope, false, work)
+                    .await?;
+                json(resp.status, &resp.body)
+            }
             _ => Err(ApiError::not_found("route").into()),
         }
+    }
+
+    /// Records what arrived of the fulfiller's part of a return: resellable units go back on
+    /// its shelf in the same transaction; the refund is settled by the return processor.
+    async fn receive(
+        &self,
+        fulfiller: &str,
+        return_id: &str,
+        body: &serde_json::Value,
+    ) -> Result<StoredResponse, HandlerError> {
+        if !dropship_core::ids::is_valid_id(return_id) {
+            return Err(ApiError::not_found("return").into());
+        }
+        let settle = SettleReturn {
+            return_id: return_id.to_string(),
+            fulfiller_id: fulfiller.to_string(),
+        };
+        for attempt in 1..=ATTEMPTS {
+            let Some(part) = self.returns.part(return_id, fulfiller).await? else {
+                return Err(ApiError::not_found("return").into());
+            };
+            if part.status == ReturnStatus::Received {
+                // Received but not yet settled: nudge the processor again (it settles once).
+                self.returns_queue.send(&settle).await?;
+            }
+            let next = returns::receive(&part, body, Utc::now())?;
+            let mut back: std::collections::BTreeMap<String, u32> = Default::default();
+            for l in &next.lines {
+                let n = l.arrived.map(|a| a.resellable).unwrap_or(0);
+                if n > 0 {
+                    *back.entry(l.sku.clone()).or_default() += n;
+                }
+            }
+            let back: Vec<(String, u32)> = back.into_iter().collect();
+            let restock = StockMove::at(fulfiller, &back);
+            let change = Change {
+                updated_return_parts: std::slice::from_ref(&next),
+                restock: &restock,
+                ..Change::default()
+            };
+            match changes::commit(&self.dynamodb, &self.tables, change).await? {
+                Outcome::Committed => {
+                    self.returns_queue.send(&settle).await?;
+                    tracing::info!(order_id = %next.order_id, return_id, restocked = ?back, "return received");
+                    return Ok(StoredResponse {
+                        status: 200,
+                        body: returns::fulfiller_view(&next),
+                    });
+                }
+                other => {
+                    tracing::warn!(return_id, attempt, outcome = ?other, "return changed while receiving; trying again")
+                }
+            }
+        }
+        Err(ApiError::conflict(
+            "concurrent_modification",
+            "the return kept changing; please retry",
+        )
+        .into())
     }
 
     /// The fulfiller's own delivery order; anyone else's looks like a missing one.
@@ -318,6 +423,16 @@ impl FulfillerApi {
             match outcome {
                 Outcome::Committed => {
                     if let Some(e) = event {
+                        if let BusinessEvent::DeliveryShipped { shipment_id, .. } = &e {
+                            // A shipment in another tax-rate period needs a corrected invoice.
+                            let job = GenerateDocuments::Shipment {
+                                delivery_order_id: id.to_string(),
+                                shipment_id: shipment_id.clone(),
+                            };
+                            if let Err(err) = self.documents_queue.send(&job).await {
+                                tracing::error!(delivery_order_id = %id, error = %format!("{err:#}"), "invoice check not requested");
+                            }
+                        }
                         if let Err(err) = self.events_queue.send(&e).await {
                             tracing::error!(delivery_order_id = %id, error = %format!("{err:#}"), "shipment notice not sent");
                         }
@@ -377,9 +492,19 @@ mod tests {
                 orders: "o".into(),
                 delivery_orders: "d".into(),
                 stock: "s".into(),
+                returns: None,
             },
             delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
             stock: Stock::new(ddb.clone(), "StockTable".into()),
+            returns: Returns::new(ddb.clone(), "ReturnsTable".into()),
+            returns_queue: Queue::new(
+                aws_sdk_sqs::Client::new(&cfg),
+                "http://127.0.0.1:9/rt".into(),
+            ),
+            documents_queue: Queue::new(
+                aws_sdk_sqs::Client::new(&cfg),
+                "http://127.0.0.1:9/d".into(),
+            ),
             tokens: Tokens::new(ddb, "TokensTable".into()),
             public_base_url: "http://127.0.0.1:3000".into(),
         };

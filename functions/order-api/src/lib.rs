@@ -12,7 +12,9 @@ use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::Orders;
 use dropship_core::cancel;
 use dropship_core::delivery::DeliveryStatus;
-use dropship_core::messages::BusinessEvent;
+use dropship_aws::repo::returns::Returns;
+use dropship_core::messages::{BusinessEvent, GenerateDocuments};
+use dropship_core::returns;
 use dropship_core::order::Order;
 use dropship_core::principal::require_channel;
 use dropship_core::{refund, ApiError};
@@ -27,6 +29,8 @@ pub struct OrderApi {
     pub delivery_orders: DeliveryOrders,
     pub idempotency: IdempotencyStore,
     pub events_queue: Queue,
+    pub documents_queue: Queue,
+    pub returns: Returns,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub tables: Tables,
 }
@@ -46,11 +50,16 @@ impl OrderApi {
             delivery_orders: DeliveryOrders::new(ddb.clone(), env("DELIVERY_ORDERS_TABLE")?),
             idempotency: IdempotencyStore::new(ddb.clone(), env("IDEMPOTENCY_TABLE")?),
             events_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("EVENTS_QUEUE_URL")?),
+            documents_queue: Queue::new(
+                aws_sdk_sqs::Client::new(&cfg),
+                env("DOCUMENTS_QUEUE_URL")?,
+            ),
+            returns: Returns::new(ddb.clone(), env("RETURNS_TABLE")?),
             tables: Tables {
                 orders: env("ORDERS_TABLE")?,
                 delivery_orders: env("DELIVERY_ORDERS_TABLE")?,
                 stock: env("STOCK_TABLE")?,
-                returns: None,
+                returns: Some(env("RETURNS_TABLE")?),
             },
             dynamodb: ddb,
         })
@@ -71,10 +80,20 @@ impl OrderApi {
                     .delivery_orders
                     .get_many(&order.delivery_order_ids)
                     .await?;
-                json(
-                    200,
-                    &dropship_core::views::channel_order(&order, &deliveries),
-                )
+                let mut view = dropship_core::views::channel_order(&order, &deliveries);
+                view["returns"] = self.return_views(&order).await?;
+                json(200, &view)
+            }
+            "POST /orders/{orderId}/returns" => {
+                let id = path_param(&req, "orderId")?;
+                let body = http::json_body(&req)?;
+                let work = || self.create_return(&channel, &id, &body);
+                let scope = format!("POST /orders/{id}/returns#channel:{channel}");
+                let resp = self
+                    .idempotency
+                    .run_for_request(&req, &scope, false, work)
+                    .await?;
+                json(resp.status, &resp.body)
             }
             "POST /orders/{orderId}/cancel" => {
                 let id = path_param(&req, "orderId")?;
@@ -106,6 +125,88 @@ impl OrderApi {
             Some(o) if o.channel_id == channel => Ok(o),
             _ => Err(ApiError::not_found("order").into()),
         }
+    }
+
+    /// The order's returns as the channel sees them (no fulfiller anywhere).
+    async fn return_views(&self, order: &Order) -> anyhow::Result<serde_json::Value> {
+        let mut out = Vec::new();
+        for id in &order.return_ids {
+            out.push(returns::channel_view(&self.returns.parts(id).await?));
+        }
+        Ok(serde_json::Value::Array(out))
+    }
+
+    /// Authorizes a return of shipped units; the order's version guards against two returns
+    /// claiming the same units at once.
+    async fn create_return(
+        &self,
+        channel: &str,
+        id: &str,
+        body: &serde_json::Value,
+    ) -> Result<StoredResponse, HandlerError> {
+        let request = returns::parse_request(body)?;
+        let policy = self.catalogue.get_refund_policy().await?;
+        let return_id = format!("RT-{}", uuid::Uuid::now_v7().simple()).to_uppercase();
+        let who = format!("channel:{channel}");
+        for attempt in 1..=ATTEMPTS {
+            let mut order = self.own_order(channel, id).await?;
+            let deliveries = self
+                .delivery_orders
+                .get_many(&order.delivery_order_ids)
+                .await?;
+            let mut earlier = Vec::new();
+            for r in &order.return_ids {
+                earlier.extend(self.returns.parts(r).await?);
+            }
+            let now = Utc::now();
+            let parts = returns::authorize(
+                &order,
+                &deliveries,
+                &earlier,
+                &request,
+                &return_id,
+                now,
+                policy.return_window_days,
+            )?;
+            order.return_ids.push(return_id.clone());
+            let units: u32 = request.iter().map(|(_, q, _)| q).sum();
+            order.record(
+                now,
+                who.clone(),
+                format!("return {return_id} authorized ({units} unit(s))"),
+            );
+            let change = Change {
+                order: Some(&order),
+                new_return_parts: &parts,
+                ..Change::default()
+            };
+            match changes::commit(&self.dynamodb, &self.tables, change).await? {
+                Outcome::Committed => {
+                    // The labels are made next; the customer's mail follows once they exist.
+                    let job = GenerateDocuments::Return {
+                        return_id: return_id.clone(),
+                    };
+                    if let Err(e) = self.documents_queue.send(&job).await {
+                        tracing::error!(order_id = %order.id, return_id, error = %format!("{e:#}"), "return labels not requested");
+                    }
+                    tracing::info!(order_id = %order.id, return_id, parts = parts.len(), "return authorized");
+                    return Ok(StoredResponse {
+                        status: 201,
+                        body: serde_json::json!({
+                            "id": return_id, "returnId": return_id, "status": "authorized"
+                        }),
+                    });
+                }
+                other => {
+                    tracing::warn!(order_id = %order.id, attempt, outcome = ?other, "order changed while authorizing a return; trying again")
+                }
+            }
+        }
+        Err(ApiError::conflict(
+            "concurrent_modification",
+            "the order kept changing; please retry",
+        )
+        .into())
     }
 
     async fn cancel(
@@ -167,12 +268,11 @@ impl OrderApi {
                             version: d.version + 1,
                         })
                         .collect();
-                    if let Some(r) = &refund {
-                        events.push(BusinessEvent::RefundIssued {
-                            order_id: order.id.clone(),
-                            refund_id: r.id.clone(),
-                        });
-                    }
+                    events.push(BusinessEvent::OrderCancelled {
+                        order_id: order.id.clone(),
+                        refund_id: refund.as_ref().map(|r| r.id.clone()),
+                        version: order.version + 1,
+                    });
                     // The cancellation stands; a lost notice is logged loudly for operations.
                     if let Err(e) = self.events_queue.send_all(&events).await {
                         tracing::error!(order_id = %order.id, error = %format!("{e:#}"), "cancellation notices not sent");
@@ -224,10 +324,16 @@ mod tests {
                 aws_sdk_sqs::Client::new(&cfg),
                 "http://127.0.0.1:9/q".into(),
             ),
+            documents_queue: Queue::new(
+                aws_sdk_sqs::Client::new(&cfg),
+                "http://127.0.0.1:9/d".into(),
+            ),
+            returns: Returns::new(ddb.clone(), "ReturnsTable".into()),
             tables: Tables {
                 orders: "o".into(),
                 delivery_orders: "d".into(),
                 stock: "s".into(),
+                returns: None,
             },
             dynamodb: ddb,
         };

@@ -176,10 +176,12 @@ impl SplitRouter {
                             order_id: order.id.clone(),
                         });
                     }
-                    if let Some(r) = refund {
-                        events.push(BusinessEvent::RefundIssued {
+                    // Units no one can ship are cancelled: the customer hears what and the refund.
+                    if !round.plan.unroutable.is_empty() || refund.is_some() {
+                        events.push(BusinessEvent::OrderCancelled {
                             order_id: order.id.clone(),
-                            refund_id: r.id,
+                            refund_id: refund.map(|r| r.id),
+                            version: order.version + 1,
                         });
                     }
                     self.events_queue.send_all(&events).await?;

@@ -176,3 +176,140 @@ pub fn record_refund(order: &mut Order, refund: &crate::refund::Refund, kind: Le
     }
     apply(order);
 }
+
+/// `{amount, receivedAt, reference}`: money received on the order's invoice payment (partial
+/// payments allowed; more than the open receivable is refused).
+pub fn receive_payment(
+    order: &mut Order,
+    v: &serde_json::Value,
+    id: String,
+    now: DateTime<Utc>,
+) -> Result<LedgerEntry, crate::ApiError> {
+    use crate::ApiError;
+    let amount = money_field(v, "amount")?;
+    let received_at = match v.get("receivedAt") {
+        None | Some(serde_json::Value::Null) => now,
+        Some(t) => t
+            .as_str()
+            .and_then(|s| s.parse::<DateTime<Utc>>().ok())
+            .filter(|t| *t <= now + chrono::Duration::minutes(1))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "receivedAt",
+                    "receivedAt must be an RFC 3339 time, not in the future",
+                )
+            })?,
+    };
+    let reference = text_field(v, "reference", true)?;
+    let Some(payment) = order
+        .payments
+        .iter()
+        .position(|p| p.method == PaymentMethod::Invoice)
+    else {
+        return Err(ApiError::conflict(
+            "no_invoice_payment",
+            "the order is not paid by invoice",
+        ));
+    };
+    let due = balances(order).due;
+    if amount > due {
+        return Err(ApiError::invalid(
+            "amount",
+            format!("the open receivable is {due}"),
+        ));
+    }
+    let entry = LedgerEntry {
+        id,
+        at: received_at,
+        kind: LedgerKind::PaymentReceived,
+        amount,
+        payment: Some(payment),
+        method: Some(PaymentMethod::Invoice),
+        reference,
+        reason: None,
+    };
+    order.ledger.push(entry.clone());
+    apply(order);
+    Ok(entry)
+}
+
+/// `{paymentReference, amount, reason}`: the customer's bank took money back from a card or
+/// PayPal payment. It reduces what can still be refunded to that payment.
+pub fn charge_back(
+    order: &mut Order,
+    v: &serde_json::Value,
+    id: String,
+    now: DateTime<Utc>,
+) -> Result<LedgerEntry, crate::ApiError> {
+    use crate::ApiError;
+    let reference = text_field(v, "paymentReference", false)?.unwrap_or_default();
+    let amount = money_field(v, "amount")?;
+    let reason = text_field(v, "reason", true)?;
+    let Some(payment) = order
+        .payments
+        .iter()
+        .position(|p| p.reference.as_deref() == Some(reference.as_str()))
+    else {
+        return Err(ApiError::invalid(
+            "paymentReference",
+            "the order has no payment with this reference",
+        ));
+    };
+    let method = order.payments[payment].method;
+    if !matches!(method, PaymentMethod::Card | PaymentMethod::Paypal) {
+        return Err(ApiError::invalid(
+            "paymentReference",
+            "only card and PayPal payments can be charged back",
+        ));
+    }
+    let left = balances(order).payments[payment].remaining();
+    if amount > left {
+        return Err(ApiError::invalid(
+            "amount",
+            format!("the payment holds {left} that was not refunded or charged back"),
+        ));
+    }
+    let entry = LedgerEntry {
+        id,
+        at: now,
+        kind: LedgerKind::Chargeback,
+        amount,
+        payment: Some(payment),
+        method: Some(method),
+        reference: Some(reference),
+        reason,
+    };
+    order.ledger.push(entry.clone());
+    apply(order);
+    Ok(entry)
+}
+
+/// A positive amount with at most two decimals, as a JSON string.
+pub fn money_field(v: &serde_json::Value, name: &str) -> Result<Money, crate::ApiError> {
+    let amount = Money::parse_amount(name, v.get(name).unwrap_or(&serde_json::Value::Null))?;
+    if amount == Money::ZERO {
+        return Err(crate::ApiError::invalid(
+            name,
+            format!("{name} must be above 0"),
+        ));
+    }
+    Ok(amount)
+}
+
+fn text_field(
+    v: &serde_json::Value,
+    name: &str,
+    optional: bool,
+) -> Result<Option<String>, crate::ApiError> {
+    match v.get(name) {
+        None | Some(serde_json::Value::Null) if optional => Ok(None),
+        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => {
+            crate::ids::check_text(name, s, 1000)?;
+            Ok(Some(s.clone()))
+        }
+        _ => Err(crate::ApiError::invalid(
+            name,
+            format!("{name} is required text"),
+        )),
+    }
+}

@@ -33,6 +33,14 @@ pub enum GenerateDocuments {
     Return { return_id: String },
 }
 
+/// Returns queue: a fulfiller received its part of a return; settle the refund it calls for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SettleReturn {
+    pub return_id: String,
+    pub fulfiller_id: String,
+}
+
 /// Who an alert's mail goes to: first the fulfiller (a reminder), later the retailer's operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

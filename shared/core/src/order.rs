@@ -196,6 +196,9 @@ pub struct Order {
     /// consistent reads, never from an eventually consistent index.
     #[serde(default)]
     pub delivery_order_ids: Vec<String>,
+    /// Its returns, written in the same transaction as they are (read with consistent reads).
+    #[serde(default)]
+    pub return_ids: Vec<String>,
 }
 
 impl Order {
@@ -600,6 +603,7 @@ impl OrderRequest {
             version: 0,
             routing_round: 0,
             delivery_order_ids: Vec::new(),
+            return_ids: Vec::new(),
             ledger: Vec::new(),
         };
         order.ledger = crate::ledger::opening_entries(&order);
@@ -665,6 +669,55 @@ pub fn tax_summary(lines: &[OrderLine], shipping: Money) -> (Vec<TaxLine>, Money
         });
     }
     (out, shipping_tax)
+}
+
+/// Priced orders for the unit tests of the modules that work on orders.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+    use crate::catalogue::{from_body, ProductInput, TaxRatesInput};
+    use serde_json::json;
+
+    pub(crate) fn order(body: serde_json::Value) -> Order {
+        let mut products = BTreeMap::new();
+        for sku in ["A", "B", "C"] {
+            let p = from_body::<ProductInput>(
+                json!({"name": sku, "taxClass": "standard", "group": "g", "sources": []}),
+            )
+            .unwrap()
+            .validate(sku, |_| true)
+            .unwrap();
+            products.insert(sku.to_string(), p);
+        }
+        let rates: TaxRates = from_body::<TaxRatesInput>(
+            json!({"rates": [{"rate": "0.19", "validFrom": "2007-01-01"}]}),
+        )
+        .unwrap()
+        .validate("DE", "standard")
+        .unwrap();
+        let tax = BTreeMap::from([(("DE".to_string(), TaxClass::Standard), rates)]);
+        let ctx = PricingContext {
+            products: &products,
+            tax_rates: &tax,
+            order_date: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        };
+        OrderRequest::parse(&body)
+            .unwrap()
+            .price(&ctx, "o".into(), "c".into(), Utc::now(), "t".into())
+            .unwrap()
+    }
+
+    pub(crate) fn base(
+        lines: serde_json::Value,
+        discounts: serde_json::Value,
+        shipping: &str,
+        total: &str,
+    ) -> serde_json::Value {
+        json!({"externalId": "e", "customer": {"email": "c@example.com", "name": "C"},
+            "shippingAddress": {"name": "C", "street": "S 1", "postalCode": "1", "city": "B", "country": "DE"},
+            "currency": "EUR", "lines": lines, "discounts": discounts, "shippingCost": shipping,
+            "payments": [{"method": "card", "amount": total}]})
+    }
 }
 
 #[cfg(test)]

@@ -186,6 +186,54 @@ pub fn settle(
     Some(refund)
 }
 
+/// A goodwill credit (`{amount, reason}`): at most what was paid minus what went back already
+/// (refunds, goodwill, chargebacks), allocated like a refund and entered in the ledger.
+pub fn goodwill(
+    order: &mut Order,
+    v: &serde_json::Value,
+    policy: Allocation,
+    id: String,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Refund, crate::ApiError> {
+    let amount = crate::ledger::money_field(v, "amount")?;
+    let reason = match v.get("reason").and_then(serde_json::Value::as_str) {
+        Some(r) if !r.trim().is_empty() => {
+            crate::ids::check_text("reason", r, 1000)?;
+            r.to_string()
+        }
+        _ => return Err(crate::ApiError::invalid("reason", "reason is required")),
+    };
+    let payments = refundable(order);
+    let holding: Money = payments.iter().map(|p| p.remaining).sum();
+    if amount > holding {
+        return Err(crate::ApiError::invalid(
+            "amount",
+            format!("at most {holding} (paid minus refunded) can be credited"),
+        ));
+    }
+    let shares = allocate_refund(amount, &payments, policy);
+    let refund = Refund {
+        id,
+        amount,
+        allocation: shares
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| **a != Money::ZERO)
+            .map(|(i, a)| RefundShare {
+                method: payments[i].method,
+                amount: *a,
+                payment: i,
+            })
+            .collect(),
+        reason,
+        created_at: now,
+        goodwill: true,
+    };
+    crate::ledger::record_refund(order, &refund, crate::ledger::LedgerKind::Goodwill);
+    order.refunds.push(refund.clone());
+    Ok(refund)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Allocation {
@@ -247,57 +295,15 @@ pub fn allocate_refund(amount: Money, payments: &[Refundable], policy: Allocatio
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalogue::{from_body, ProductInput, TaxClass, TaxRates, TaxRatesInput};
-    use crate::order::{OrderRequest, PricingContext};
-    use chrono::{NaiveDate, Utc};
+    use chrono::Utc;
     use rust_decimal_macros::dec;
     use serde_json::json;
-    use std::collections::BTreeMap;
 
     fn m(d: Decimal) -> Money {
         Money::from_decimal(d)
     }
 
-    fn order(body: serde_json::Value) -> Order {
-        let mut products = BTreeMap::new();
-        for sku in ["A", "B", "C"] {
-            let p = from_body::<ProductInput>(
-                json!({"name": sku, "taxClass": "standard", "group": "g", "sources": []}),
-            )
-            .unwrap()
-            .validate(sku, |_| true)
-            .unwrap();
-            products.insert(sku.to_string(), p);
-        }
-        let rates: TaxRates = from_body::<TaxRatesInput>(
-            json!({"rates": [{"rate": "0.19", "validFrom": "2007-01-01"}]}),
-        )
-        .unwrap()
-        .validate("DE", "standard")
-        .unwrap();
-        let tax = BTreeMap::from([(("DE".to_string(), TaxClass::Standard), rates)]);
-        let ctx = PricingContext {
-            products: &products,
-            tax_rates: &tax,
-            order_date: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-        };
-        OrderRequest::parse(&body)
-            .unwrap()
-            .price(&ctx, "o".into(), "c".into(), Utc::now(), "t".into())
-            .unwrap()
-    }
-
-    fn base(
-        lines: serde_json::Value,
-        discounts: serde_json::Value,
-        shipping: &str,
-        total: &str,
-    ) -> serde_json::Value {
-        json!({"externalId": "e", "customer": {"email": "c@example.com", "name": "C"},
-            "shippingAddress": {"name": "C", "street": "S 1", "postalCode": "1", "city": "B", "country": "DE"},
-            "currency": "EUR", "lines": lines, "discounts": discounts, "shippingCost": shipping,
-            "payments": [{"method": "card", "amount": total}]})
-    }
+    use crate::order::fixtures::{base, order};
 
     #[test]
     fn the_worked_example_refunds_add_up_to_paid() {
@@ -475,5 +481,273 @@ mod tests {
                 .to_string(),
             "40.00"
         );
+    }
+
+    /// One step of a case: units handed back per line (cumulative per step), or a money event.
+    enum Step {
+        Return(&'static [(&'static str, u32)], &'static str),
+        Received(&'static str),
+        Goodwill(&'static str),
+    }
+
+    struct Case {
+        name: &'static str,
+        lines: serde_json::Value,
+        discounts: serde_json::Value,
+        shipping: &'static str,
+        payments: serde_json::Value,
+        policy: Allocation,
+        steps: Vec<Step>,
+        /// Per refund: amount and the allocation per payment index ("0.00" where nothing).
+        allocations: Vec<Vec<&'static str>>,
+        refunded: &'static str,
+        due: &'static str,
+    }
+
+    fn worked_lines() -> serde_json::Value {
+        json!([{"lineId": "L1", "sku": "A", "quantity": 2, "unitPrice": "24.99"},
+               {"lineId": "L2", "sku": "B", "quantity": 1, "unitPrice": "15.00"}])
+    }
+
+    fn run(case: &Case) {
+        let mut body = base(
+            case.lines.clone(),
+            case.discounts.clone(),
+            case.shipping,
+            "0",
+        );
+        body["payments"] = case.payments.clone();
+        let mut o = order(body);
+        let mut refunds = Vec::new();
+        let mut n = 0;
+        for step in &case.steps {
+            match step {
+                Step::Return(units, expected) => {
+                    for (line, k) in *units {
+                        let l = o.lines.iter_mut().find(|l| l.line_id == *line).unwrap();
+                        l.quantities.returned += k;
+                    }
+                    n += 1;
+                    let got = settle(&mut o, case.policy, format!("r{n}"), "return", Utc::now())
+                        .map(|r| r.amount.to_string())
+                        .unwrap_or_else(|| "0.00".into());
+                    assert_eq!(&got, expected, "{}: refund {n}", case.name);
+                    if let Some(r) = o.refunds.last().filter(|r| r.id == format!("r{n}")) {
+                        refunds.push(r.clone());
+                    }
+                }
+                Step::Received(amount) => {
+                    crate::ledger::receive_payment(
+                        &mut o,
+                        &json!({"amount": amount, "reference": "bank-1"}),
+                        "rcv".into(),
+                        Utc::now(),
+                    )
+                    .unwrap();
+                }
+                Step::Goodwill(amount) => {
+                    goodwill(
+                        &mut o,
+                        &json!({"amount": amount, "reason": "late"}),
+                        case.policy,
+                        "gw".into(),
+                        Utc::now(),
+                    )
+                    .unwrap();
+                }
+            }
+        }
+        let allocations: Vec<Vec<String>> = refunds
+            .iter()
+            .map(|r| {
+                (0..o.payments.len())
+                    .map(|i| {
+                        r.allocation
+                            .iter()
+                            .filter(|s| s.payment == i)
+                            .map(|s| s.amount)
+                            .sum::<Money>()
+                            .to_string()
+                    })
+                    .collect()
+            })
+            .collect();
+        let expected: Vec<Vec<String>> = case
+            .allocations
+            .iter()
+            .map(|a| a.iter().map(|s| s.to_string()).collect())
+            .collect();
+        assert_eq!(allocations, expected, "{}: allocations", case.name);
+        assert_eq!(
+            o.totals.refunded.to_string(),
+            case.refunded,
+            "{}: refunded",
+            case.name
+        );
+        assert_eq!(o.totals.due.to_string(), case.due, "{}: due", case.name);
+        // Never more back than was paid.
+        let paid: Money = o.payments.iter().map(|p| p.amount).sum();
+        assert!(o.totals.refunded <= paid, "{}", case.name);
+    }
+
+    #[test]
+    fn refunds_by_hand_computed_cases() {
+        let card = |a: &str| json!([{"method": "card", "amount": a, "reference": "c-1"}]);
+        let cases = vec![
+            Case {
+                // Worked example: one of two units of L1 after SAVE5.
+                name: "partial return of a discounted order",
+                lines: worked_lines(),
+                discounts: json!([{"code": "SAVE5", "amount": "5.00"}]),
+                shipping: "3.90",
+                payments: card("63.88"),
+                policy: Allocation::ProRata,
+                steps: vec![Step::Return(&[("L1", 1)], "23.07")],
+                allocations: vec![vec!["23.07"]],
+                refunded: "23.07",
+                due: "0.00",
+            },
+            Case {
+                // 2 x 30.00, TEN off from 50.00: one back leaves 30.00 kept, so TEN's share on
+                // the kept unit (5.00) is withdrawn: 25.00 - 5.00. The second brings it back
+                // with the shipping: 54.90 - 20.00.
+                name: "minimum order value no longer met, then everything back",
+                lines: json!([{"lineId": "L1", "sku": "A", "quantity": 2, "unitPrice": "30.00"}]),
+                discounts: json!([{"code": "TEN", "amount": "10.00", "minOrderValue": "50.00"}]),
+                shipping: "4.90",
+                payments: card("54.90"),
+                policy: Allocation::ProRata,
+                steps: vec![
+                    Step::Return(&[("L1", 1)], "20.00"),
+                    Step::Return(&[("L1", 1)], "34.90"),
+                ],
+                allocations: vec![vec!["20.00"], vec!["34.90"]],
+                refunded: "54.90",
+                due: "0.00",
+            },
+            Case {
+                name: "full return including shipping",
+                lines: worked_lines(),
+                discounts: json!([{"code": "SAVE5", "amount": "5.00"}]),
+                shipping: "3.90",
+                payments: card("63.88"),
+                policy: Allocation::ProRata,
+                steps: vec![Step::Return(&[("L1", 2), ("L2", 1)], "63.88")],
+                allocations: vec![vec!["63.88"]],
+                refunded: "63.88",
+                due: "0.00",
+            },
+            Case {
+                // 23.07 over card 50.00 and points 13.88: 18.06 + 5.01.
+                name: "card and bonus points, pro rata",
+                lines: worked_lines(),
+                discounts: json!([{"code": "SAVE5", "amount": "5.00"}]),
+                shipping: "3.90",
+                payments: json!([{"method": "card", "amount": "50.00"}, {"method": "bonus_points", "amount": "13.88"}]),
+                policy: Allocation::ProRata,
+                steps: vec![Step::Return(&[("L1", 1)], "23.07")],
+                allocations: vec![vec!["18.06", "5.01"]],
+                refunded: "23.07",
+                due: "0.00",
+            },
+            Case {
+                name: "card and bonus points, cash first",
+                lines: worked_lines(),
+                discounts: json!([{"code": "SAVE5", "amount": "5.00"}]),
+                shipping: "3.90",
+                payments: json!([{"method": "bonus_points", "amount": "13.88"}, {"method": "card", "amount": "50.00"}]),
+                policy: Allocation::CashFirst,
+                steps: vec![Step::Return(&[("L1", 1)], "23.07")],
+                allocations: vec![vec!["0.00", "23.07"]],
+                refunded: "23.07",
+                due: "0.00",
+            },
+            Case {
+                // Points hold 13.88; the card takes the other 9.19.
+                name: "card and bonus points, points first",
+                lines: worked_lines(),
+                discounts: json!([{"code": "SAVE5", "amount": "5.00"}]),
+                shipping: "3.90",
+                payments: json!([{"method": "card", "amount": "50.00"}, {"method": "bonus_points", "amount": "13.88"}]),
+                policy: Allocation::PointsFirst,
+                steps: vec![Step::Return(&[("L1", 1)], "23.07")],
+                allocations: vec![vec!["9.19", "13.88"]],
+                refunded: "23.07",
+                due: "0.00",
+            },
+            Case {
+                // 63.88 on invoice, 30.00 received: 33.88 open. The first refund (23.07) only
+                // lowers the receivable to 10.81; the second (40.81) clears it and pays out 30.00.
+                name: "invoice payment, partly paid",
+                lines: worked_lines(),
+                discounts: json!([{"code": "SAVE5", "amount": "5.00"}]),
+                shipping: "3.90",
+                payments: json!([{"method": "invoice", "amount": "63.88"}]),
+                policy: Allocation::ProRata,
+                steps: vec![
+                    Step::Received("30.00"),
+                    Step::Return(&[("L1", 1)], "23.07"),
+                    Step::Return(&[("L1", 1), ("L2", 1)], "40.81"),
+                ],
+                allocations: vec![vec!["23.07"], vec!["40.81"]],
+                refunded: "63.88",
+                due: "0.00",
+            },
+            Case {
+                // 90.00 + 10.00 with 30.00 off from 95.00: shares 27.00 and 3.00. Returning B
+                // (paid 7.00) withdraws A's 27.00: target -20.00, refund 0, never negative.
+                // Returning A then refunds all that was paid.
+                name: "withdrawal above the return's value",
+                lines: json!([{"lineId": "A", "sku": "A", "quantity": 1, "unitPrice": "90.00"},
+                              {"lineId": "B", "sku": "B", "quantity": 1, "unitPrice": "10.00"}]),
+                discounts: json!([{"code": "BIG", "amount": "30.00", "minOrderValue": "95.00"}]),
+                shipping: "5.00",
+                payments: card("75.00"),
+                policy: Allocation::ProRata,
+                steps: vec![
+                    Step::Return(&[("B", 1)], "0.00"),
+                    Step::Return(&[("A", 1)], "75.00"),
+                ],
+                allocations: vec![vec!["75.00"]],
+                refunded: "75.00",
+                due: "0.00",
+            },
+            Case {
+                // 50.00 goodwill first: the full return's target (63.88) finds only 13.88
+                // left on the card, so the customer never gets more than was paid.
+                name: "more than paid is never refunded",
+                lines: worked_lines(),
+                discounts: json!([{"code": "SAVE5", "amount": "5.00"}]),
+                shipping: "3.90",
+                payments: card("63.88"),
+                policy: Allocation::ProRata,
+                steps: vec![
+                    Step::Goodwill("50.00"),
+                    Step::Return(&[("L1", 2), ("L2", 1)], "13.88"),
+                ],
+                allocations: vec![vec!["13.88"]],
+                refunded: "63.88",
+                due: "0.00",
+            },
+        ];
+        for case in &cases {
+            run(case);
+        }
+    }
+
+    #[test]
+    fn goodwill_above_what_is_left_is_refused_and_changes_nothing() {
+        let mut o = order(base(worked_lines(), json!([]), "0", "64.98"));
+        let before = o.clone();
+        let err = goodwill(
+            &mut o,
+            &json!({"amount": "64.99", "reason": "x"}),
+            Allocation::ProRata,
+            "g".into(),
+            Utc::now(),
+        )
+        .unwrap_err();
+        assert_eq!((err.status, err.field.as_deref()), (422, Some("amount")));
+        assert_eq!(o, before);
     }
 }
