@@ -170,6 +170,7 @@ async fn start(
         ctx.set_attr(&api.id, "ApiEndpoint", config.api_url());
     }
     let queue_urls = provision::provision(&template, &mut ctx, &clients).await?;
+    crate::metrics::install(&aws_endpoint);
     for (name, expr) in &template.outputs {
         match ctx.resolve_string(expr) {
             Ok(v) => tracing::debug!("output {name} = {v}"),

@@ -6,6 +6,7 @@ mod config;
 mod emulator;
 mod http_api;
 mod lambda;
+mod metrics;
 mod outbox;
 mod pollers;
 mod process;

@@ -191,6 +191,8 @@ async fn pump(stream: impl AsyncRead + Unpin, label: String, forward: bool, tail
                     // Ignore write errors: a closed stderr must not take the runner down.
                     let _ = writeln!(std::io::stderr().lock(), "[{label}] {line}");
                 }
+                // Embedded Metric Format lines become metric data, as CloudWatch Logs does.
+                crate::metrics::observe(&line);
                 tail.push(line);
             }
         }

@@ -8,6 +8,7 @@ pub mod documents;
 pub mod http;
 pub mod http_idempotency;
 pub mod mailer;
+pub mod metrics;
 pub mod queue;
 pub mod repo;
 pub mod sqs_batch;
