@@ -2,18 +2,21 @@
 //! rates, branding, refund policy, the order list and the full view of an order.
 
 use chrono::Utc;
-use dropship_aws::http::{self, json, json_body, path_param, HandlerResult};
+use dropship_aws::http::{self, json, json_body, path_param, HandlerError, HandlerResult};
+use dropship_aws::http_idempotency::{IdempotencyStore, StoredResponse};
 use dropship_aws::mailer::Mailer;
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::changes::Tables;
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::{OrderFilter, Orders};
+use dropship_aws::repo::returns::Returns;
 use dropship_aws::repo::tokens::{new_secret, TokenRecord, Tokens};
 use dropship_core::catalogue::{
     day_bounds, from_body, BrandingInput, ChannelInput, FulfillerInput, ProductInput,
     RefundPolicyInput, TaxRatesInput,
 };
+use dropship_core::messages::{BusinessEvent, GenerateDocuments};
 use dropship_core::order::OrderStatus;
 use dropship_core::principal::require_admin;
 use dropship_core::{ApiError, Principal};
@@ -32,6 +35,15 @@ pub struct AdminApi {
     pub orders: Orders,
     pub delivery_orders: DeliveryOrders,
     pub mailer: Mailer,
+    pub idempotency: IdempotencyStore,
+    pub returns: Returns,
+}
+
+/// A money movement an admin records on an order.
+enum MoneyAction {
+    Goodwill,
+    PaymentReceived,
+    Chargeback,
 }
 
 #[derive(Deserialize)]
@@ -61,6 +73,8 @@ impl AdminApi {
             catalogue: Catalogue::new(ddb.clone(), env("CATALOGUE_TABLE")?),
             tokens: Tokens::new(ddb.clone(), env("TOKENS_TABLE")?),
             orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
+            idempotency: IdempotencyStore::new(ddb.clone(), env("IDEMPOTENCY_TABLE")?),
+            returns: Returns::new(ddb.clone(), env("RETURNS_TABLE")?),
             delivery_orders: DeliveryOrders::new(ddb, env("DELIVERY_ORDERS_TABLE")?),
             mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg)),
         })
@@ -155,7 +169,61 @@ impl AdminApi {
                     .delivery_orders
                     .get_many(&order.delivery_order_ids)
                     .await?;
-                json(200, &dropship_core::views::admin_order(&order, &deliveries))
+                let mut all = order.delivery_order_ids.clone();
+                all.extend(
+                    order
+                        .replacements
+                        .iter()
+                        .map(|r| r.delivery_order_id.clone()),
+                );
+                let deliveries = if all.len() == deliveries.len() {
+                    deliveries
+                } else {
+                    self.delivery_orders.get_many(&all).await?
+                };
+                let mut view = dropship_core::views::admin_order(&order, &deliveries);
+                let mut returns = Vec::new();
+                for r in &order.return_ids {
+                    let parts = self.returns.parts(r).await?;
+                    let mut v = dropship_core::returns::channel_view(&parts);
+                    // Staff see who takes back what.
+                    v["parts"] = json!(parts);
+                    returns.push(v);
+                }
+                view["returns"] = json!(returns);
+                json(200, &view)
+            }
+            "POST /admin/orders/{orderId}/goodwill"
+            | "POST /admin/orders/{orderId}/payments-received"
+            | "POST /admin/orders/{orderId}/chargebacks" => {
+                let id = path_param(&req, "orderId")?;
+                let body = json_body(&req)?;
+                let route = http::route_key(&req);
+                let action = if route.ends_with("/goodwill") {
+                    MoneyAction::Goodwill
+                } else if route.ends_with("/payments-received") {
+                    MoneyAction::PaymentReceived
+                } else {
+                    MoneyAction::Chargeback
+                };
+                let work = || self.move_money(&id, &body, &action, &admin);
+                let scope = format!("{}#admin", route.replace("{orderId}", &id));
+                let resp = self
+                    .idempotency
+                    .run_for_request(&req, &scope, false, work)
+                    .await?;
+                json(resp.status, &resp.body)
+            }
+            "POST /admin/orders/{orderId}/replacements" => {
+                let id = path_param(&req, "orderId")?;
+                let body = json_body(&req)?;
+                let work = || self.replace(&id, &body, &admin);
+                let scope = format!("POST /admin/orders/{id}/replacements#admin");
+                let resp = self
+                    .idempotency
+                    .run_for_request(&req, &scope, false, work)
+                    .await?;
+                json(resp.status, &resp.body)
             }
             _ => Err(ApiError::not_found("route").into()),
         }
@@ -320,6 +388,206 @@ impl AdminApi {
         .into())
     }
 
+    /// Goodwill, invoice money received or a chargeback: one ledger entry on the order,
+    /// conditional on the order's version (retried when someone else changed it).
+    async fn move_money(
+        &self,
+        id: &str,
+        body: &serde_json::Value,
+        action: &MoneyAction,
+        admin: &str,
+    ) -> Result<StoredResponse, HandlerError> {
+        use dropship_aws::repo::changes::{self, Change, Outcome};
+        if !dropship_core::ids::is_valid_id(id) {
+            return Err(ApiError::not_found("order").into());
+        }
+        let policy = self.catalogue.get_refund_policy().await?;
+        let who = format!("admin:{admin}");
+        let entry_id = format!("led_{}", uuid::Uuid::now_v7().simple());
+        for attempt in 1..=5 {
+            let mut order = self
+                .orders
+                .get(id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("order"))?;
+            let now = Utc::now();
+            let (status, record, what, event) = match action {
+                MoneyAction::Goodwill => {
+                    let r = dropship_core::refund::goodwill(
+                        &mut order,
+                        body,
+                        policy.allocation,
+                        entry_id.replace("led_", "ref_"),
+                        now,
+                    )?;
+                    let what = format!("goodwill {} {}: {}", r.amount, order.currency, r.reason);
+                    let event = BusinessEvent::RefundIssued {
+                        order_id: order.id.clone(),
+                        refund_id: r.id.clone(),
+                    };
+                    (201, json!(r), what, Some((event, r)))
+                }
+                MoneyAction::PaymentReceived => {
+                    let e = dropship_core::ledger::receive_payment(
+                        &mut order,
+                        body,
+                        entry_id.clone(),
+                        now,
+                    )?;
+                    let what = format!("received {} {} on the invoice", e.amount, order.currency);
+                    (201, json!(e), what, None)
+                }
+                MoneyAction::Chargeback => {
+                    let e = dropship_core::ledger::charge_back(
+                        &mut order,
+                        body,
+                        entry_id.clone(),
+                        now,
+                    )?;
+                    let what = format!("chargeback {} {}", e.amount, order.currency);
+                    (201, json!(e), what, None)
+                }
+            };
+            order.record(now, who.clone(), what);
+            let change = Change {
+                order: Some(&order),
+                ..Change::default()
+            };
+            match changes::commit(&self.dynamodb, &self.tables, change).await? {
+                Outcome::Committed => {
+                    if let MoneyAction::Chargeback = action {
+                        // Customer service looks into every chargeback.
+                        self.alerts
+                            .open(
+                                "chargeback",
+                                &format!("{}#{entry_id}", order.id),
+                                &format!("chargeback on order {}", order.id),
+                                now,
+                            )
+                            .await?;
+                    }
+                    if let Some((event, refund)) = event {
+                        self.events_queue.send(&event).await?;
+                        self.documents_queue
+                            .send(&GenerateDocuments::Refund {
+                                order_id: order.id.clone(),
+                                refund_id: refund.id.clone(),
+                            })
+                            .await?;
+                    }
+                    tracing::info!(order_id = %order.id, by = %admin, "money movement recorded");
+                    return Ok(StoredResponse {
+                        status,
+                        body: json!({"id": record["id"], "entry": record, "totals": order.totals}),
+                    });
+                }
+                other => {
+                    tracing::warn!(attempt, outcome = ?other, "order changed while recording money; trying again")
+                }
+            }
+        }
+        Err(ApiError::conflict(
+            "concurrent_modification",
+            "the order kept changing; please retry",
+        )
+        .into())
+    }
+
+    /// A free replacement delivery order for delivered units (wrong or faulty item), to the
+    /// fulfiller that shipped them or another; its stock is reserved like any delivery order's.
+    async fn replace(
+        &self,
+        id: &str,
+        body: &serde_json::Value,
+        admin: &str,
+    ) -> Result<StoredResponse, HandlerError> {
+        use dropship_aws::repo::changes::{self, Change, Outcome, StockMove};
+        use dropship_core::replacement;
+        if !dropship_core::ids::is_valid_id(id) {
+            return Err(ApiError::not_found("order").into());
+        }
+        let request = replacement::parse_request(body)?;
+        for attempt in 1..=5 {
+            let order = self
+                .orders
+                .get(id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("order"))?;
+            let fulfiller_id = match &request.fulfiller_id {
+                Some(f) => f.clone(),
+                None => {
+                    let deliveries = self
+                        .delivery_orders
+                        .get_many(&order.delivery_order_ids)
+                        .await?;
+                    request
+                        .lines
+                        .first()
+                        .and_then(|(l, _)| replacement::shipped_by(&deliveries, l))
+                        .ok_or_else(|| {
+                            ApiError::conflict("not_shipped", "nothing of these lines was shipped")
+                        })?
+                }
+            };
+            let fulfiller = self
+                .catalogue
+                .get_fulfiller(&fulfiller_id)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::invalid("fulfillerId", format!("unknown fulfiller {fulfiller_id}"))
+                })?;
+            let (delivery, next) = replacement::plan(
+                &order,
+                &request,
+                &fulfiller,
+                &format!("admin:{admin}"),
+                Utc::now(),
+            )?;
+            let units: Vec<(String, u32)> = delivery
+                .lines
+                .iter()
+                .map(|l| (l.sku.clone(), l.quantity))
+                .collect();
+            let reserve = StockMove::at(&fulfiller.id, &units);
+            let change = Change {
+                order: Some(&next),
+                new_deliveries: std::slice::from_ref(&delivery),
+                reserve: &reserve,
+                ..Change::default()
+            };
+            match changes::commit(&self.dynamodb, &self.tables, change).await? {
+                Outcome::Committed => {
+                    self.documents_queue
+                        .send(&GenerateDocuments::DeliveryOrder {
+                            delivery_order_id: delivery.id.clone(),
+                        })
+                        .await?;
+                    tracing::info!(order_id = %order.id, delivery_order_id = %delivery.id, by = %admin, "free replacement made");
+                    return Ok(StoredResponse {
+                        status: 201,
+                        body: json!({"id": delivery.id, "deliveryOrderId": delivery.id,
+                            "fulfillerId": fulfiller.id, "lines": delivery.lines, "status": delivery.status}),
+                    });
+                }
+                Outcome::StockChanged => {
+                    return Err(ApiError::conflict(
+                        "insufficient_stock",
+                        format!("{} has not enough free stock for it", fulfiller.id),
+                    )
+                    .into())
+                }
+                other => {
+                    tracing::warn!(attempt, outcome = ?other, "order changed while replacing; trying again")
+                }
+            }
+        }
+        Err(ApiError::conflict(
+            "concurrent_modification",
+            "the order kept changing; please retry",
+        )
+        .into())
+    }
+
     async fn create_token(&self, req: &Request, admin: &str) -> HandlerResult {
         let input = from_body::<TokenRequest>(json_body(req)?)?;
         let principal =
@@ -389,6 +657,8 @@ mod tests {
             catalogue: Catalogue::new(ddb.clone(), "CatalogueTable".into()),
             tokens: Tokens::new(ddb.clone(), "TokensTable".into()),
             orders: Orders::new(ddb.clone(), "OrdersTable".into()),
+            idempotency: IdempotencyStore::new(ddb.clone(), "IdempotencyTable".into()),
+            returns: Returns::new(ddb.clone(), "ReturnsTable".into()),
             delivery_orders: DeliveryOrders::new(ddb, "DeliveryOrdersTable".into()),
             mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg)),
         }

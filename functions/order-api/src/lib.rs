@@ -10,13 +10,13 @@ use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::changes::{self, Change, Outcome, StockMove, Tables};
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::Orders;
+use dropship_aws::repo::returns::Returns;
 use dropship_core::cancel;
 use dropship_core::delivery::DeliveryStatus;
-use dropship_aws::repo::returns::Returns;
 use dropship_core::messages::{BusinessEvent, GenerateDocuments};
-use dropship_core::returns;
 use dropship_core::order::Order;
 use dropship_core::principal::require_channel;
+use dropship_core::returns;
 use dropship_core::{refund, ApiError};
 use lambda_http::{Body, Request, Response};
 

@@ -100,7 +100,9 @@ impl ReturnProcessor {
                 .returns
                 .part(&return_id, &fulfiller_id)
                 .await?
-                .ok_or_else(|| anyhow::anyhow!("return {return_id} has no part of {fulfiller_id}"))?;
+                .ok_or_else(|| {
+                    anyhow::anyhow!("return {return_id} has no part of {fulfiller_id}")
+                })?;
             let mut order = self
                 .orders
                 .get(&part.order_id)
@@ -135,7 +137,9 @@ impl ReturnProcessor {
                         "return {return_id}: {units} unit(s) received, refund {} {} ({})",
                         r.amount, order.currency, r.id
                     ),
-                    None => format!("return {return_id}: {units} unit(s) received, nothing to refund"),
+                    None => {
+                        format!("return {return_id}: {units} unit(s) received, nothing to refund")
+                    }
                 },
             );
             let mut settled = part.clone();

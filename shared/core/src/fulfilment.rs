@@ -240,6 +240,10 @@ pub fn ship(
         }
         dl.shipped += s.quantity;
         consumed.push((dl.sku.clone(), s.quantity));
+        if crate::replacement::is_replacement(&order, &d.id) {
+            // A free replacement: the customer's ordered units were delivered already.
+            continue;
+        }
         let ol = order
             .lines
             .iter_mut()

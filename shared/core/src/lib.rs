@@ -14,6 +14,7 @@ pub mod money;
 pub mod order;
 pub mod principal;
 pub mod refund;
+pub mod replacement;
 pub mod returns;
 pub mod routing;
 pub mod split;

@@ -199,6 +199,9 @@ pub struct Order {
     /// Its returns, written in the same transaction as they are (read with consistent reads).
     #[serde(default)]
     pub return_ids: Vec<String>,
+    /// Free replacement delivery orders (not among `delivery_order_ids`).
+    #[serde(default)]
+    pub replacements: Vec<crate::replacement::Replacement>,
 }
 
 impl Order {
@@ -604,6 +607,7 @@ impl OrderRequest {
             routing_round: 0,
             delivery_order_ids: Vec::new(),
             return_ids: Vec::new(),
+            replacements: Vec::new(),
             ledger: Vec::new(),
         };
         order.ledger = crate::ledger::opening_entries(&order);

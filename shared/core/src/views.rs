@@ -56,6 +56,8 @@ pub fn admin_order(order: &Order, deliveries: &[DeliveryOrder]) -> Value {
     v["discounts"] = json!(order.discounts);
     v["shippingCost"] = json!(order.shipping_cost);
     v["history"] = json!(order.history);
+    v["ledger"] = json!(order.ledger);
+    v["replacements"] = json!(order.replacements);
     v["createdAt"] = json!(order.created_at);
     v["deliveries"] = json!(deliveries);
     v

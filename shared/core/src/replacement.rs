@@ -1,0 +1,178 @@
+//! Free replacements: a wrong or faulty item delivered gets a new delivery order at no charge,
+//! to the fulfiller that shipped it or another. A replacement is kept beside the order's own
+//! delivery orders (`Order::replacements`), so it never changes what the customer ordered,
+//! paid or may return, and no invoice is made for it.
+
+use crate::catalogue::Fulfiller;
+use crate::delivery::{DeliveryLine, DeliveryOrder, DeliveryStatus};
+use crate::ids::{check_id, check_text};
+use crate::order::Order;
+use crate::ApiError;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Replacement {
+    pub delivery_order_id: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+    pub by: String,
+}
+
+/// `{lines: [{lineId, quantity}], reason, fulfillerId?}`.
+pub struct ReplacementRequest {
+    pub lines: Vec<(String, u32)>,
+    pub reason: String,
+    pub fulfiller_id: Option<String>,
+}
+
+pub fn parse_request(v: &Value) -> Result<ReplacementRequest, ApiError> {
+    let lines = v
+        .get("lines")
+        .and_then(Value::as_array)
+        .filter(|l| !l.is_empty() && l.len() <= 100)
+        .ok_or_else(|| ApiError::invalid("lines", "lines must name 1..100 lines"))?;
+    let mut out: Vec<(String, u32)> = Vec::with_capacity(lines.len());
+    for (i, l) in lines.iter().enumerate() {
+        let id = l
+            .get("lineId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ApiError::invalid(format!("lines[{i}].lineId"), "lineId is required"))?;
+        check_id(&format!("lines[{i}].lineId"), id)?;
+        let q = l
+            .get("quantity")
+            .and_then(Value::as_u64)
+            .filter(|q| (1..=999).contains(q))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    format!("lines[{i}].quantity"),
+                    "quantity must be an integer 1..999",
+                )
+            })? as u32;
+        if out.iter().any(|(o, _)| o == id) {
+            return Err(ApiError::invalid(
+                format!("lines[{i}].lineId"),
+                "duplicate lineId",
+            ));
+        }
+        out.push((id.to_string(), q));
+    }
+    let reason = match v.get("reason").and_then(Value::as_str) {
+        Some(r) if !r.trim().is_empty() => {
+            check_text("reason", r, 1000)?;
+            r.to_string()
+        }
+        _ => return Err(ApiError::invalid("reason", "reason is required")),
+    };
+    let fulfiller_id = match v.get("fulfillerId") {
+        None | Some(Value::Null) => None,
+        Some(f) => {
+            let f = f
+                .as_str()
+                .ok_or_else(|| ApiError::invalid("fulfillerId", "fulfillerId must be text"))?;
+            check_id("fulfillerId", f)?;
+            Some(f.to_string())
+        }
+    };
+    Ok(ReplacementRequest {
+        lines: out,
+        reason,
+        fulfiller_id,
+    })
+}
+
+/// The fulfiller that shipped the first of these lines (the default for a replacement).
+pub fn shipped_by(deliveries: &[DeliveryOrder], line_id: &str) -> Option<String> {
+    deliveries
+        .iter()
+        .find(|d| {
+            d.lines
+                .iter()
+                .any(|l| l.line_id == line_id && l.shipped > 0)
+        })
+        .map(|d| d.fulfiller_id.clone())
+}
+
+/// The replacement delivery order and the order that records it. Only shipped units can be
+/// replaced (409 `not_shipped` otherwise).
+pub fn plan(
+    order: &Order,
+    request: &ReplacementRequest,
+    fulfiller: &Fulfiller,
+    who: &str,
+    now: DateTime<Utc>,
+) -> Result<(DeliveryOrder, Order), ApiError> {
+    let mut lines = Vec::with_capacity(request.lines.len());
+    for (i, (id, q)) in request.lines.iter().enumerate() {
+        let line = order
+            .lines
+            .iter()
+            .find(|l| &l.line_id == id)
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    format!("lines[{i}].lineId"),
+                    format!("the order has no line {id}"),
+                )
+            })?;
+        let delivered = line.quantities.shipped + line.quantities.returned;
+        if *q > delivered {
+            return Err(ApiError::conflict(
+                "not_shipped",
+                format!("line {id} has {delivered} delivered unit(s); only those can be replaced"),
+            )
+            .at(format!("lines[{i}].quantity")));
+        }
+        lines.push(DeliveryLine {
+            line_id: id.clone(),
+            sku: line.sku.clone(),
+            name: line.name.clone(),
+            quantity: *q,
+            shipped: 0,
+            cancelled: 0,
+        });
+    }
+    // Rounds above 1000 are replacements: the id stays deterministic and apart from routing's.
+    let round = 1000 + order.replacements.len() as u32;
+    let id = DeliveryOrder::id_for(&order.id, &fulfiller.id, round);
+    let delivery = DeliveryOrder {
+        id: id.clone(),
+        order_id: order.id.clone(),
+        fulfiller_id: fulfiller.id.clone(),
+        status: DeliveryStatus::Open,
+        ship_to: order.shipping_address.clone(),
+        lines,
+        created_at: now,
+        due_at: now + Duration::hours(i64::from(fulfiller.sla_hours)),
+        created_key: DeliveryOrder::created_key(now, &id),
+        documents: vec![],
+        carrier: None,
+        tracking_number: None,
+        version: 0,
+        shipments: vec![],
+        stock_shortfall: false,
+        rejection_reason: None,
+    };
+    let mut next = order.clone();
+    next.replacements.push(Replacement {
+        delivery_order_id: id.clone(),
+        reason: request.reason.clone(),
+        at: now,
+        by: who.to_string(),
+    });
+    next.record(
+        now,
+        who,
+        format!("free replacement {id}: {}", request.reason),
+    );
+    Ok((delivery, next))
+}
+
+/// True when the delivery order is a free replacement (shipping it changes no order quantity).
+pub fn is_replacement(order: &Order, delivery_order_id: &str) -> bool {
+    order
+        .replacements
+        .iter()
+        .any(|r| r.delivery_order_id == delivery_order_id)
+}
