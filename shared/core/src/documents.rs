@@ -118,3 +118,394 @@ pub struct ReturnLabel {
     pub lines: Vec<(String, u32)>,
     pub locale: Locale,
 }
+
+use crate::catalogue::Branding;
+use crate::delivery::DeliveryOrder;
+use crate::order::{allocate, tax_of, Order, OrderLine};
+use crate::refund::{share, Refund};
+use crate::returns::ReturnPart;
+use std::collections::BTreeMap;
+
+/// Where an invoice-like document stands in its order.
+pub struct InvoiceHeader {
+    pub kind: InvoiceKind,
+    pub number: String,
+    pub issued_on: NaiveDate,
+    pub supply_date: NaiveDate,
+    pub locale: Locale,
+}
+
+/// The invoice of a delivery order's units (not cancelled), each line taxed at `rate_of(line)`
+/// (the rate on the supply date), with the order's shipping when `with_shipping`. Payments are
+/// the order's, in proportion to this invoice's share of the order total; `due` is what remains
+/// open on invoice payment, at most this invoice's invoice share.
+pub fn invoice(
+    header: InvoiceHeader,
+    order: &Order,
+    delivery: &DeliveryOrder,
+    rate_of: impl Fn(&OrderLine) -> Decimal,
+    with_shipping: bool,
+) -> InvoiceDocument {
+    let mut lines = Vec::with_capacity(delivery.lines.len());
+    for dl in &delivery.lines {
+        let units = dl.quantity - dl.cancelled;
+        let Some(l) = order.lines.iter().find(|l| l.line_id == dl.line_id) else {
+            continue;
+        };
+        if units == 0 {
+            continue;
+        }
+        let rate = rate_of(l);
+        let gross = share(l.paid, units, l.quantity);
+        let tax = tax_of(gross, rate);
+        lines.push(InvoiceLine {
+            sku: l.sku.clone(),
+            name: l.name.clone(),
+            quantity: units,
+            unit_price: l.unit_price,
+            discount: share(l.discount_share, units, l.quantity),
+            rate,
+            net: gross - tax,
+            tax,
+            gross,
+        });
+    }
+    let mut by_rate: BTreeMap<Decimal, (Money, Money)> = BTreeMap::new();
+    for l in &lines {
+        let e = by_rate.entry(l.rate.normalize()).or_default();
+        e.0 += l.gross;
+        e.1 += l.tax;
+    }
+    let shipping = (with_shipping && order.shipping_cost != Money::ZERO).then(|| {
+        // Shipping is ancillary: its tax follows the order's rates pro rata to what they paid.
+        let mut order_rates: BTreeMap<Decimal, Money> = BTreeMap::new();
+        for l in &order.lines {
+            *order_rates.entry(rate_of(l).normalize()).or_default() += l.paid;
+        }
+        let weights: Vec<Money> = order_rates.values().copied().collect();
+        let parts = allocate(order.shipping_cost, &weights);
+        let mut tax = Money::ZERO;
+        let mut main = (Decimal::ZERO, Money::ZERO);
+        for (rate, part) in order_rates.keys().zip(parts) {
+            let t = tax_of(part, *rate);
+            tax += t;
+            let e = by_rate.entry(*rate).or_default();
+            e.0 += part;
+            e.1 += t;
+            if part > main.1 {
+                main = (*rate, part);
+            }
+        }
+        InvoiceLine {
+            sku: String::new(),
+            name: String::new(),
+            quantity: 1,
+            unit_price: order.shipping_cost,
+            discount: Money::ZERO,
+            rate: main.0,
+            net: order.shipping_cost - tax,
+            tax,
+            gross: order.shipping_cost,
+        }
+    });
+    let tax_totals: Vec<TaxLine> = by_rate
+        .iter()
+        .map(|(rate, (gross, tax))| TaxLine {
+            rate: *rate,
+            net: *gross - *tax,
+            tax: *tax,
+        })
+        .collect();
+    let total_gross: Money = lines.iter().map(|l| l.gross).sum::<Money>()
+        + shipping.as_ref().map(|s| s.gross).unwrap_or(Money::ZERO);
+    let total_tax: Money = tax_totals.iter().map(|t| t.tax).sum();
+    let amounts: Vec<Money> = order.payments.iter().map(|p| p.amount).collect();
+    let shares = allocate(total_gross.min(order.totals.total), &amounts);
+    let payments: Vec<PaymentLine> = order
+        .payments
+        .iter()
+        .zip(&shares)
+        .filter(|(_, a)| **a != Money::ZERO)
+        .map(|(p, a)| PaymentLine {
+            method: p.method,
+            amount: *a,
+        })
+        .collect();
+    let invoice_share: Money = order
+        .payments
+        .iter()
+        .zip(&shares)
+        .filter(|(p, _)| p.method == PaymentMethod::Invoice)
+        .map(|(_, a)| *a)
+        .sum();
+    InvoiceDocument {
+        kind: header.kind,
+        number: header.number,
+        issued_on: header.issued_on,
+        supply_date: header.supply_date,
+        locale: header.locale,
+        currency: order.currency.clone(),
+        order_external_id: order.external_id.clone(),
+        order_id: order.id.clone(),
+        delivery_order_id: Some(delivery.id.clone()),
+        bill_to: order
+            .billing_address
+            .clone()
+            .unwrap_or_else(|| order.shipping_address.clone()),
+        ship_to: delivery.ship_to.clone(),
+        lines,
+        shipping,
+        tax_totals,
+        total_net: total_gross - total_tax,
+        total_tax,
+        total_gross,
+        payments,
+        due: invoice_share.min(order.totals.due),
+    }
+}
+
+/// True when some unit of the delivery order is taxed at another rate on `supply` than on the
+/// invoice it has (the order date's rate): the invoice must be corrected.
+pub fn rates_differ(
+    order: &Order,
+    delivery: &DeliveryOrder,
+    rate_on_supply: impl Fn(&OrderLine) -> Decimal,
+) -> bool {
+    delivery.lines.iter().any(|dl| {
+        order
+            .lines
+            .iter()
+            .find(|l| l.line_id == dl.line_id)
+            .is_some_and(|l| rate_on_supply(l).normalize() != l.tax_rate.normalize())
+    })
+}
+
+/// The credit document of a refund: per rate what goes back (net, tax, gross) and to which
+/// payments, referring to the order's invoices.
+pub fn credit_note(
+    header: InvoiceHeader,
+    order: &Order,
+    refund: &Refund,
+    label: &str,
+) -> InvoiceDocument {
+    let lines: Vec<InvoiceLine> = refund
+        .tax
+        .iter()
+        .map(|t| InvoiceLine {
+            sku: String::new(),
+            name: label.to_string(),
+            quantity: 1,
+            unit_price: t.net + t.tax,
+            discount: Money::ZERO,
+            rate: t.rate,
+            net: t.net,
+            tax: t.tax,
+            gross: t.net + t.tax,
+        })
+        .collect();
+    let total_tax: Money = refund.tax.iter().map(|t| t.tax).sum();
+    InvoiceDocument {
+        kind: header.kind,
+        number: header.number,
+        issued_on: header.issued_on,
+        supply_date: header.supply_date,
+        locale: header.locale,
+        currency: order.currency.clone(),
+        order_external_id: order.external_id.clone(),
+        order_id: order.id.clone(),
+        delivery_order_id: None,
+        bill_to: order
+            .billing_address
+            .clone()
+            .unwrap_or_else(|| order.shipping_address.clone()),
+        ship_to: order.shipping_address.clone(),
+        lines,
+        shipping: None,
+        tax_totals: refund.tax.clone(),
+        total_net: refund.amount - total_tax,
+        total_tax,
+        total_gross: refund.amount,
+        payments: refund
+            .allocation
+            .iter()
+            .map(|a| PaymentLine {
+                method: a.method,
+                amount: a.amount,
+            })
+            .collect(),
+        due: Money::ZERO,
+    }
+}
+
+/// The parcel's label: the retailer sends, the customer receives.
+pub fn shipping_label(
+    branding: &Branding,
+    order: &Order,
+    delivery: &DeliveryOrder,
+    locale: Locale,
+) -> ShippingLabel {
+    ShippingLabel {
+        sender_name: branding.company_name.clone(),
+        sender: branding.address.clone(),
+        ship_to: delivery.ship_to.clone(),
+        barcode: delivery.id.clone(),
+        order_external_id: order.external_id.clone(),
+        units: delivery
+            .lines
+            .iter()
+            .map(|l| l.quantity - l.cancelled)
+            .sum(),
+        locale,
+    }
+}
+
+/// The customer's return label for one fulfiller's part: addressed to the retailer's name at
+/// that fulfiller's return address.
+pub fn return_label(
+    branding: &Branding,
+    order: &Order,
+    part: &ReturnPart,
+    return_address: &Address,
+    locale: Locale,
+) -> ReturnLabel {
+    let mut recipient = return_address.clone();
+    // The fulfiller's own name never appears: the parcel goes to the retailer's name.
+    recipient.name = match locale {
+        Locale::De => "Retourenannahme".to_string(),
+        Locale::En => "Returns".to_string(),
+    };
+    ReturnLabel {
+        sender: order.shipping_address.clone(),
+        recipient_name: branding.company_name.clone(),
+        recipient,
+        barcode: part.return_id.clone(),
+        order_external_id: order.external_id.clone(),
+        lines: part
+            .lines
+            .iter()
+            .map(|l| (l.name.clone(), l.quantity))
+            .collect(),
+        locale,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::{DeliveryLine, DeliveryStatus};
+    use crate::order::fixtures::{base, order};
+    use rust_decimal_macros::dec;
+    use serde_json::json;
+
+    fn delivery_of(o: &Order) -> DeliveryOrder {
+        let now = chrono::Utc::now();
+        DeliveryOrder {
+            id: "DO-1".into(),
+            order_id: o.id.clone(),
+            fulfiller_id: "acme".into(),
+            status: DeliveryStatus::Open,
+            ship_to: o.shipping_address.clone(),
+            lines: o
+                .lines
+                .iter()
+                .map(|l| DeliveryLine {
+                    line_id: l.line_id.clone(),
+                    sku: l.sku.clone(),
+                    name: l.name.clone(),
+                    quantity: l.quantity,
+                    shipped: 0,
+                    cancelled: 0,
+                })
+                .collect(),
+            created_at: now,
+            due_at: now,
+            created_key: "k".into(),
+            documents: vec![],
+            carrier: None,
+            tracking_number: None,
+            version: 0,
+            shipments: vec![],
+            stock_shortfall: false,
+            rejection_reason: None,
+        }
+    }
+
+    fn header() -> InvoiceHeader {
+        let d = NaiveDate::from_ymd_opt(2020, 7, 15).unwrap_or_default();
+        InvoiceHeader {
+            kind: InvoiceKind::Invoice,
+            number: "2020-000001".into(),
+            issued_on: d,
+            supply_date: d,
+            locale: Locale::De,
+        }
+    }
+
+    #[test]
+    fn the_invoice_of_the_worked_example_adds_up() {
+        let o = order(base(
+            json!([{"lineId": "L1", "sku": "A", "quantity": 2, "unitPrice": "24.99"},
+                   {"lineId": "L2", "sku": "B", "quantity": 1, "unitPrice": "15.00"}]),
+            json!([{"code": "SAVE5", "amount": "5.00"}]),
+            "3.90",
+            "63.88",
+        ));
+        let inv = invoice(header(), &o, &delivery_of(&o), |l| l.tax_rate, true);
+        let taxes: Vec<String> = inv.lines.iter().map(|l| l.tax.to_string()).collect();
+        assert_eq!(taxes, ["7.37", "2.21"]);
+        assert_eq!(
+            inv.shipping.as_ref().map(|s| s.tax.to_string()),
+            Some("0.62".into())
+        );
+        assert_eq!(inv.total_gross.to_string(), "63.88");
+        assert_eq!(inv.total_tax.to_string(), "10.20");
+        assert_eq!(inv.payments[0].amount.to_string(), "63.88");
+        assert_eq!(inv.due, Money::ZERO);
+    }
+
+    #[test]
+    fn germany_2020_supplies_are_taxed_at_16_percent_and_call_for_a_correction() {
+        let o = order(base(
+            json!([{"lineId": "L1", "sku": "A", "quantity": 1, "unitPrice": "116.00"}]),
+            json!([]),
+            "0",
+            "116.00",
+        ));
+        let d = delivery_of(&o);
+        let at_16 = |_: &OrderLine| dec!(0.16);
+        assert!(rates_differ(&o, &d, at_16));
+        assert!(!rates_differ(&o, &d, |l| l.tax_rate));
+        let inv = invoice(header(), &o, &d, at_16, true);
+        assert_eq!(inv.lines[0].rate, dec!(0.16));
+        assert_eq!(inv.lines[0].tax.to_string(), "16.00");
+        assert_eq!(inv.tax_totals[0].net.to_string(), "100.00");
+    }
+
+    #[test]
+    fn a_credit_note_gives_back_the_refund_per_rate() {
+        let mut o = order(base(
+            json!([{"lineId": "L1", "sku": "A", "quantity": 2, "unitPrice": "24.99"}]),
+            json!([]),
+            "0",
+            "49.98",
+        ));
+        o.lines[0].quantities.returned = 1;
+        let refund = crate::refund::settle(
+            &mut o,
+            crate::refund::Allocation::ProRata,
+            "r1".into(),
+            "return",
+            chrono::Utc::now(),
+        )
+        .unwrap_or_else(|| panic!("a refund is due"));
+        let mut h = header();
+        h.kind = InvoiceKind::Credit {
+            refund_id: "r1".into(),
+            invoice_numbers: vec!["2020-000001".into()],
+        };
+        let credit = credit_note(h, &o, &refund, "Rücksendung");
+        assert_eq!(credit.total_gross.to_string(), "24.99");
+        assert_eq!(credit.total_tax.to_string(), "3.99");
+        assert_eq!(credit.lines[0].net.to_string(), "21.00");
+    }
+}

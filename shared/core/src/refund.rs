@@ -85,7 +85,7 @@ pub fn next_refund(target: Money, refunded_so_far: Money) -> Money {
 }
 
 /// A refund recorded on an order: how much, to which payments, why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Refund {
     pub id: String,
@@ -96,6 +96,41 @@ pub struct Refund {
     /// A goodwill credit stands outside the cumulative rule (see `settle`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub goodwill: bool,
+    /// Net and tax per rate, at the rates of the original supply.
+    #[serde(default)]
+    pub tax: Vec<crate::order::TaxLine>,
+}
+
+/// A refund amount's net and tax per rate: split over the rates in proportion to what the
+/// given-back units paid at each (all of the order's lines when nothing was given back, as for
+/// goodwill), each part taxed at its rate; the parts add up to the amount exactly.
+pub fn tax_breakdown(order: &Order, amount: Money, units: &[LineUnits]) -> Vec<crate::order::TaxLine> {
+    use std::collections::BTreeMap;
+    let mut by_rate: BTreeMap<Decimal, Money> = BTreeMap::new();
+    for (l, u) in order.lines.iter().zip(units) {
+        *by_rate.entry(l.tax_rate.normalize()).or_default() += share(l.paid, u.given_back, l.quantity);
+    }
+    if by_rate.values().all(|m| *m == Money::ZERO) {
+        by_rate.clear();
+        for l in &order.lines {
+            *by_rate.entry(l.tax_rate.normalize()).or_default() += l.paid;
+        }
+    }
+    let weights: Vec<Money> = by_rate.values().copied().collect();
+    let parts = crate::order::allocate(amount, &weights);
+    by_rate
+        .keys()
+        .zip(parts)
+        .filter(|(_, gross)| *gross != Money::ZERO)
+        .map(|(rate, gross)| {
+            let tax = crate::order::tax_of(gross, *rate);
+            crate::order::TaxLine {
+                rate: *rate,
+                net: gross - tax,
+                tax,
+            }
+        })
+        .collect()
 }
 
 /// A refund's part for one payment (`payment` is its index in the order's payments).
@@ -179,6 +214,7 @@ pub fn settle(
         reason: reason.to_string(),
         created_at: now,
         goodwill: false,
+        tax: tax_breakdown(order, amount, &units),
     };
     // The ledger derives `refunded` and `due` (an invoice share first reduces the receivable).
     crate::ledger::record_refund(order, &refund, crate::ledger::LedgerKind::Refund);
@@ -228,6 +264,7 @@ pub fn goodwill(
         reason,
         created_at: now,
         goodwill: true,
+        tax: tax_breakdown(order, amount, &vec![LineUnits::default(); order.lines.len()]),
     };
     crate::ledger::record_refund(order, &refund, crate::ledger::LedgerKind::Goodwill);
     order.refunds.push(refund.clone());
