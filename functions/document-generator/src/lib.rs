@@ -7,29 +7,71 @@
 pub mod render;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::Utc;
 use dropship_aws::documents::DocumentStore;
 use dropship_aws::queue::Queue;
-use dropship_aws::repo::catalogue::Catalogue;
+use dropship_aws::repo::catalogue::{Catalogue, OrderCatalogue};
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
+use dropship_aws::repo::invoices::{InvoiceRecord, Invoices};
 use dropship_aws::repo::orders::Orders;
+use dropship_aws::repo::returns::Returns;
 use dropship_aws::sqs_batch;
-use dropship_core::delivery::{DocumentKind, DocumentRef};
+use dropship_core::catalogue::{local_date, Branding, Locale};
+use dropship_core::delivery::{DeliveryOrder, DocumentKind, DocumentRef};
+use dropship_core::documents::{self as paper, InvoiceHeader, InvoiceKind};
 use dropship_core::messages::{BusinessEvent, GenerateDocuments};
+use dropship_core::order::{Order, OrderLine};
+use rust_decimal::Decimal;
 
 pub struct DocumentGenerator {
     pub catalogue: Catalogue,
     pub orders: Orders,
     pub delivery_orders: DeliveryOrders,
+    pub returns: Returns,
+    pub invoices: Invoices,
     pub store: DocumentStore,
     pub events_queue: Queue,
 }
 
-/// Where a document lives: by order and delivery order, one object per kind.
+/// Where a delivery order's document lives: by order and delivery order, one object per kind.
+/// (Order and delivery order ids are random: the keys carry no personal data and cannot be
+/// guessed.)
 pub fn document_key(order_id: &str, delivery_order_id: &str, kind: DocumentKind) -> String {
     format!(
         "documents/{order_id}/{delivery_order_id}/{}.pdf",
         kind.as_str()
     )
+}
+
+/// Where an invoice, correction or credit document lives: by order and number (each number is
+/// one object, so a superseded invoice stays stored beside its correction).
+pub fn invoice_key(order_id: &str, kind: &str, number: &str) -> String {
+    format!("documents/{order_id}/{kind}-{number}.pdf")
+}
+
+/// The retailer's branding and the tax rates for the order's country, in one read.
+struct Context {
+    branding: Branding,
+    catalogue: OrderCatalogue,
+}
+
+impl Context {
+    /// The rate of a line on a supply date (the line's own rate when none is configured).
+    fn rate_on(&self, order: &Order, line: &OrderLine, date: chrono::NaiveDate) -> Decimal {
+        self.catalogue
+            .tax_rates
+            .get(&(order.shipping_address.country.clone(), line.tax_class))
+            .and_then(|r| r.rate_on(date))
+            .unwrap_or(line.tax_rate)
+    }
+
+    fn locale(&self, order: &Order) -> Locale {
+        order.customer.locale.unwrap_or(self.branding.locale)
+    }
+
+    fn today(&self) -> chrono::NaiveDate {
+        local_date(Utc::now(), &self.branding.time_zone)
+    }
 }
 
 impl DocumentGenerator {
@@ -40,6 +82,8 @@ impl DocumentGenerator {
         Ok(Self {
             catalogue: Catalogue::new(ddb.clone(), env("CATALOGUE_TABLE")?),
             orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
+            invoices: Invoices::new(ddb.clone(), env("ORDERS_TABLE")?),
+            returns: Returns::new(ddb.clone(), env("RETURNS_TABLE")?),
             delivery_orders: DeliveryOrders::new(ddb, env("DELIVERY_ORDERS_TABLE")?),
             store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), env("DOCUMENT_BUCKET")?),
             events_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("EVENTS_QUEUE_URL")?),
@@ -51,37 +95,129 @@ impl DocumentGenerator {
     }
 
     async fn generate(&self, m: SqsMessage) -> anyhow::Result<()> {
-        let GenerateDocuments::DeliveryOrder { delivery_order_id } = sqs_batch::body(&m)? else {
-            anyhow::bail!(
-                "not yet rendered: {}",
-                m.body.as_deref().unwrap_or_default()
-            );
-        };
-        let delivery = self
-            .delivery_orders
-            .get(&delivery_order_id)
+        match sqs_batch::body::<GenerateDocuments>(&m)? {
+            GenerateDocuments::DeliveryOrder { delivery_order_id } => {
+                self.delivery_order(&delivery_order_id).await
+            }
+            GenerateDocuments::Shipment {
+                delivery_order_id,
+                shipment_id,
+            } => self.shipment(&delivery_order_id, &shipment_id).await,
+            GenerateDocuments::Refund {
+                order_id,
+                refund_id,
+            } => self.credit_note(&order_id, &refund_id).await,
+            GenerateDocuments::Return { return_id } => self.return_labels(&return_id).await,
+        }
+    }
+
+    async fn order(&self, id: &str) -> anyhow::Result<Order> {
+        self.orders
+            .get(id)
             .await?
-            .ok_or_else(|| anyhow::anyhow!("delivery order {delivery_order_id} does not exist"))?;
+            .ok_or_else(|| anyhow::anyhow!("order {id} does not exist"))
+    }
+
+    async fn delivery(&self, id: &str) -> anyhow::Result<DeliveryOrder> {
+        self.delivery_orders
+            .get(id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("delivery order {id} does not exist"))
+    }
+
+    async fn context(&self, order: &Order) -> anyhow::Result<Context> {
+        let catalogue = self
+            .catalogue
+            .get_for_order(Vec::new(), &order.shipping_address.country)
+            .await?;
+        // White label is not optional: without the retailer's branding no document is made.
+        let branding = catalogue
+            .branding
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("no branding configured"))?;
+        Ok(Context {
+            branding,
+            catalogue,
+        })
+    }
+
+    /// Registers (or finds) the invoice-like document for `purpose` and stores its PDF.
+    async fn issue(
+        &self,
+        ctx: &Context,
+        order: &Order,
+        purpose: &str,
+        kind: &str,
+        supersedes: Option<String>,
+        build: impl Fn(InvoiceRecord) -> paper::InvoiceDocument,
+    ) -> anyhow::Result<InvoiceRecord> {
+        let issued_on = ctx.today();
+        let record = self
+            .invoices
+            .register(purpose, chrono::Datelike::year(&issued_on), |number| InvoiceRecord {
+                purpose: purpose.to_string(),
+                key: invoice_key(&order.id, kind, &number),
+                number,
+                kind: kind.to_string(),
+                order_id: order.id.clone(),
+                issued_on,
+                supersedes: supersedes.clone(),
+                superseded_by: None,
+            })
+            .await?;
+        let pdf = render::invoice(&ctx.branding, &build(record.clone()))?;
+        self.store.put_pdf(&record.key, pdf).await?;
+        Ok(record)
+    }
+
+    /// A new delivery order: delivery note, shipping label and (unless it is a free
+    /// replacement) its invoice; then `documents_ready` for the notifier.
+    async fn delivery_order(&self, id: &str) -> anyhow::Result<()> {
+        let delivery = self.delivery(id).await?;
         let mut documents = delivery.documents.clone();
         if documents.is_empty() {
-            let order = self
-                .orders
-                .get(&delivery.order_id)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("order {} does not exist", delivery.order_id))?;
-            // White label is not optional: without the retailer's branding no document is made.
-            let branding = self
-                .catalogue
-                .get_branding()
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("no branding configured"))?;
-            let pdf = render::delivery_note(&branding, &order, &delivery)?;
-            let key = document_key(&order.id, &delivery.id, DocumentKind::DeliveryNote);
-            self.store.put_pdf(&key, pdf).await?;
-            documents = vec![DocumentRef {
-                kind: DocumentKind::DeliveryNote,
-                key,
-            }];
+            let order = self.order(&delivery.order_id).await?;
+            let ctx = self.context(&order).await?;
+            let locale = ctx.locale(&order);
+            let note = render::delivery_note(&ctx.branding, &order, &delivery)?;
+            let label = render::shipping_label(
+                &ctx.branding,
+                &paper::shipping_label(&ctx.branding, &order, &delivery, locale),
+            )?;
+            for (kind, pdf) in [
+                (DocumentKind::DeliveryNote, note),
+                (DocumentKind::ShippingLabel, label),
+            ] {
+                let key = document_key(&order.id, &delivery.id, kind);
+                self.store.put_pdf(&key, pdf).await?;
+                documents.push(DocumentRef { kind, key });
+            }
+            if !dropship_core::replacement::is_replacement(&order, &delivery.id) {
+                // Before shipment the supply date is the order date (API.md).
+                let supply_date = local_date(order.ordered_at, &ctx.branding.time_zone);
+                let with_shipping = order.delivery_order_ids.first() == Some(&delivery.id);
+                let record = self
+                    .issue(&ctx, &order, &delivery.id, "invoice", None, |r| {
+                        paper::invoice(
+                            InvoiceHeader {
+                                kind: InvoiceKind::Invoice,
+                                number: r.number.clone(),
+                                issued_on: r.issued_on,
+                                supply_date,
+                                locale,
+                            },
+                            &order,
+                            &delivery,
+                            |l| l.tax_rate,
+                            with_shipping,
+                        )
+                    })
+                    .await?;
+                documents.push(DocumentRef {
+                    kind: DocumentKind::Invoice,
+                    key: record.key,
+                });
+            }
             self.delivery_orders
                 .set_documents(&delivery.id, &documents)
                 .await?;
@@ -93,6 +229,175 @@ impl DocumentGenerator {
                 fulfiller_id: delivery.fulfiller_id.clone(),
                 order_id: delivery.order_id.clone(),
                 documents,
+            })
+            .await
+    }
+
+    /// A shipment whose supply date falls into another rate period than the invoice's gets a
+    /// corrected invoice that supersedes it (the old one stays stored, marked superseded).
+    async fn shipment(&self, delivery_order_id: &str, shipment_id: &str) -> anyhow::Result<()> {
+        let delivery = self.delivery(delivery_order_id).await?;
+        let order = self.order(&delivery.order_id).await?;
+        if dropship_core::replacement::is_replacement(&order, &delivery.id) {
+            return Ok(());
+        }
+        let shipment = delivery
+            .shipments
+            .iter()
+            .find(|s| s.id == shipment_id)
+            .ok_or_else(|| anyhow::anyhow!("{delivery_order_id} has no shipment {shipment_id}"))?;
+        let ctx = self.context(&order).await?;
+        let supply_date = local_date(shipment.shipped_at, &ctx.branding.time_zone);
+        let rate = |l: &OrderLine| ctx.rate_on(&order, l, supply_date);
+        if !paper::rates_differ(&order, &delivery, rate) {
+            return Ok(());
+        }
+        let Some(original) = self.invoices.get(&delivery.id).await? else {
+            anyhow::bail!("{delivery_order_id} has no invoice yet; retrying later");
+        };
+        let purpose = format!("{}#correction", delivery.id);
+        let locale = ctx.locale(&order);
+        let with_shipping = order.delivery_order_ids.first() == Some(&delivery.id);
+        let record = self
+            .issue(
+                &ctx,
+                &order,
+                &purpose,
+                "correction",
+                Some(original.number.clone()),
+                |r| {
+                    paper::invoice(
+                        InvoiceHeader {
+                            kind: InvoiceKind::Correction {
+                                supersedes: original.number.clone(),
+                            },
+                            number: r.number.clone(),
+                            issued_on: r.issued_on,
+                            supply_date,
+                            locale,
+                        },
+                        &order,
+                        &delivery,
+                        rate,
+                        with_shipping,
+                    )
+                },
+            )
+            .await?;
+        self.invoices.supersede(&delivery.id, &record.number).await?;
+        // The fulfiller's invoice link now gives the correction.
+        let documents: Vec<DocumentRef> = delivery
+            .documents
+            .iter()
+            .map(|d| match d.kind {
+                DocumentKind::Invoice => DocumentRef {
+                    kind: DocumentKind::Invoice,
+                    key: record.key.clone(),
+                },
+                _ => d.clone(),
+            })
+            .collect();
+        self.delivery_orders
+            .set_documents(&delivery.id, &documents)
+            .await?;
+        tracing::info!(delivery_order_id, number = %record.number, supersedes = %original.number, "invoice corrected");
+        Ok(())
+    }
+
+    /// The credit document of a refund (Rechnungskorrektur/Stornorechnung).
+    async fn credit_note(&self, order_id: &str, refund_id: &str) -> anyhow::Result<()> {
+        let order = self.order(order_id).await?;
+        let refund = order
+            .refunds
+            .iter()
+            .find(|r| r.id == refund_id)
+            .ok_or_else(|| anyhow::anyhow!("order {order_id} has no refund {refund_id}"))?;
+        let ctx = self.context(&order).await?;
+        let mut invoice_numbers = Vec::new();
+        for d in &order.delivery_order_ids {
+            if let Some(r) = self.invoices.get(d).await? {
+                invoice_numbers.push(r.superseded_by.unwrap_or(r.number));
+            }
+        }
+        let locale = ctx.locale(&order);
+        let label = match (locale, refund.goodwill) {
+            (Locale::De, true) => format!("Kulanz: {}", refund.reason),
+            (Locale::En, true) => format!("Goodwill: {}", refund.reason),
+            (Locale::De, false) => format!("Erstattung ({})", refund.reason),
+            (Locale::En, false) => format!("Refund ({})", refund.reason),
+        };
+        let supply_date = local_date(refund.created_at, &ctx.branding.time_zone);
+        let record = self
+            .issue(
+                &ctx,
+                &order,
+                &format!("refund#{refund_id}"),
+                "credit",
+                None,
+                |r| {
+                    paper::credit_note(
+                        InvoiceHeader {
+                            kind: InvoiceKind::Credit {
+                                refund_id: refund_id.to_string(),
+                                invoice_numbers: invoice_numbers.clone(),
+                            },
+                            number: r.number.clone(),
+                            issued_on: r.issued_on,
+                            supply_date,
+                            locale,
+                        },
+                        &order,
+                        refund,
+                        &label,
+                    )
+                },
+            )
+            .await?;
+        tracing::info!(order_id, refund_id, number = %record.number, "credit document stored");
+        Ok(())
+    }
+
+    /// One return label per fulfiller part, then `return_authorized` (the notifier mails them).
+    async fn return_labels(&self, return_id: &str) -> anyhow::Result<()> {
+        let parts = self.returns.parts(return_id).await?;
+        let first = parts
+            .first()
+            .ok_or_else(|| anyhow::anyhow!("return {return_id} does not exist (yet)"))?;
+        let order = self.order(&first.order_id).await?;
+        let ctx = self.context(&order).await?;
+        let locale = ctx.locale(&order);
+        for (i, part) in parts.iter().enumerate() {
+            if part.label.is_some() {
+                continue;
+            }
+            let fulfiller = self
+                .catalogue
+                .get_fulfiller(&part.fulfiller_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("fulfiller {} is unknown", part.fulfiller_id))?;
+            let address = fulfiller.return_address.as_ref().unwrap_or(&fulfiller.address);
+            let pdf = render::return_label(
+                &ctx.branding,
+                &paper::return_label(&ctx.branding, &order, part, address, locale),
+            )?;
+            // Numbered, not named: the key does not say who takes the parcel back.
+            let key = format!("documents/{}/returns/{return_id}/label-{}.pdf", order.id, i + 1);
+            self.store.put_pdf(&key, pdf).await?;
+            self.returns
+                .set_label(
+                    return_id,
+                    &part.fulfiller_id,
+                    &DocumentRef {
+                        kind: DocumentKind::ShippingLabel,
+                        key,
+                    },
+                )
+                .await?;
+        }
+        self.events_queue
+            .send(&BusinessEvent::ReturnAuthorized {
+                order_id: order.id.clone(),
+                return_id: return_id.to_string(),
             })
             .await
     }
@@ -113,6 +418,8 @@ mod tests {
                 aws_sdk_dynamodb::Client::new(&cfg),
                 "DeliveryOrdersTable".into(),
             ),
+            returns: Returns::new(aws_sdk_dynamodb::Client::new(&cfg), "ReturnsTable".into()),
+            invoices: Invoices::new(aws_sdk_dynamodb::Client::new(&cfg), "OrdersTable".into()),
             store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), "bucket".into()),
             events_queue: Queue::new(
                 aws_sdk_sqs::Client::new(&cfg),

@@ -6,6 +6,7 @@ pub mod catalogue;
 pub mod changes;
 pub mod delivery_orders;
 pub mod idempotency;
+pub mod invoices;
 pub mod orders;
 pub mod returns;
 pub mod stock;
