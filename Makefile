@@ -6,7 +6,7 @@ VENV := .venv
 PYTHON ?= python3
 CARGO ?= cargo
 
-.PHONY: help up test venv build fmt-check clippy unit-and-e2e validate-template bench-intake bench-routing bench-documents clean-venv
+.PHONY: help up test venv system-deps build fmt-check clippy unit-and-e2e validate-template bench-intake bench-routing bench-documents clean-venv
 
 help:
 	@echo "make up     - build, start the emulator and the local runner in the foreground, seed demo data (Ctrl-C stops all)"
@@ -15,6 +15,12 @@ help:
 	@echo "make bench-documents - size and render time of a delivery note (release)"
 	@echo "make bench-routing - routing time for 100 lines x 20 sources"
 	@echo "make bench-intake - POST /orders latency over 500 sequential requests (figures for BENCHMARKS.md)"
+
+# System tools the tests use: pdftotext (poppler-utils) reads the rendered PDFs back.
+system-deps:
+	@command -v pdftotext >/dev/null || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq poppler-utils; }
 
 # The project-local virtualenv with the pinned emulator and the template validators.
 venv: $(VENV)/.installed
@@ -39,7 +45,7 @@ validate-template: venv
 	$(VENV)/bin/python infra/validate_template.py
 
 # Unit tests, the template validation test and the end-to-end tests (which need the binaries).
-unit-and-e2e: venv build
+unit-and-e2e: venv system-deps build
 	$(CARGO) test --workspace
 
 test: venv fmt-check clippy unit-and-e2e
