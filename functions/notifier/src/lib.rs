@@ -47,6 +47,12 @@ pub struct Notifier {
 impl Notifier {
     pub async fn from_env() -> anyhow::Result<Self> {
         use dropship_aws::config::env;
+        let ops_email = env("OPS_EMAIL")?;
+        // A bad address would only show when the first escalation fails: refuse it at start.
+        anyhow::ensure!(
+            dropship_core::catalogue::is_email(&ops_email),
+            "OPS_EMAIL is not a mail address"
+        );
         let cfg = dropship_aws::config::aws().await;
         let ddb = aws_sdk_dynamodb::Client::new(&cfg);
         Ok(Self {
@@ -62,7 +68,7 @@ impl Notifier {
             public_base_url: env("PUBLIC_API_BASE_URL")?
                 .trim_end_matches('/')
                 .to_string(),
-            ops_email: env("OPS_EMAIL")?,
+            ops_email,
         })
     }
 
