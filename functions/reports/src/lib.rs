@@ -1,0 +1,540 @@
+//! The retailer's reports, `GET /admin/reports/{kind}?from=&to=&format=json|csv` (sales, orders,
+//! customers, returns, stock, finance, settlement): read-only, admin only, as JSON rows or as a
+//! CSV file in the document bucket (under `reports/`, an unguessable key, kept 7 days) reached
+//! by a 15-minute presigned link.
+//!
+//! Every read goes through a key or an index bounded by the period: orders by creation time
+//! (byCreated), a fulfiller's delivery orders and returns by creation time (byFulfiller, from 92
+//! days before the period, so that shipments and receipts in the period of older ones count),
+//! fulfillers and products from their catalogue partitions, stock by fulfiller. The period is at
+//! most 366 days. That is fine for a retailer's tens of thousands of orders a year; far beyond
+//! (10 million orders) a report should not read the live tables at all: DynamoDB's export to S3
+//! (incremental, no read capacity used) queried with Athena, or daily aggregates kept by a
+//! stream consumer, would serve the same rows.
+
+pub mod tables;
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use dropship_aws::documents::{DocumentStore, PRESIGNED_TTL};
+use dropship_aws::http::{self, json, path_param, query_param, HandlerResult};
+use dropship_aws::repo::orders::{sort_time, Orders};
+use dropship_aws::repo::stock::Stock;
+use dropship_aws::repo::{query_all, s};
+use dropship_core::catalogue::{is_country, Fulfiller, Product};
+use dropship_core::delivery::DeliveryOrder;
+use dropship_core::order::Order;
+use dropship_core::principal::require_admin;
+use dropship_core::returns::ReturnPart;
+use dropship_core::ApiError;
+use lambda_http::{Body, Request, Response};
+use serde_json::json;
+use std::collections::BTreeMap;
+use tables::{Filters, Period, Table};
+
+/// The longest period one report may span.
+pub const MAX_DAYS: i64 = 366;
+/// How far before the period delivery orders and returns are read (for shipments and receipts
+/// in the period of older ones).
+pub const LOOKBACK_DAYS: i64 = 92;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Sales,
+    Orders,
+    Customers,
+    Returns,
+    Stock,
+    Finance,
+    Settlement,
+}
+
+impl Kind {
+    pub fn parse(s: &str) -> Option<Kind> {
+        Some(match s {
+            "sales" => Kind::Sales,
+            "orders" => Kind::Orders,
+            "customers" => Kind::Customers,
+            "returns" => Kind::Returns,
+            "stock" => Kind::Stock,
+            "finance" => Kind::Finance,
+            "settlement" => Kind::Settlement,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Sales => "sales",
+            Kind::Orders => "orders",
+            Kind::Customers => "customers",
+            Kind::Returns => "returns",
+            Kind::Stock => "stock",
+            Kind::Finance => "finance",
+            Kind::Settlement => "settlement",
+        }
+    }
+}
+
+/// A checked request.
+#[derive(Debug, Clone)]
+pub struct Query {
+    pub kind: Kind,
+    pub csv: bool,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub filters: Filters,
+}
+
+/// Checks the query string: 422 with the field for anything wrong, before anything is read.
+pub fn parse_query(kind: &str, get: impl Fn(&str) -> Option<String>) -> Result<Query, ApiError> {
+    let kind = Kind::parse(kind).ok_or_else(|| ApiError::not_found("report"))?;
+    let csv = match get("format").as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(_) => return Err(ApiError::invalid("format", "format must be json or csv")),
+    };
+    let date = |name: &str| -> Result<Option<NaiveDate>, ApiError> {
+        get(name)
+            .map(|d| {
+                NaiveDate::parse_from_str(&d, "%Y-%m-%d").map_err(|_| {
+                    ApiError::invalid(name, format!("{name} must be a date YYYY-MM-DD"))
+                })
+            })
+            .transpose()
+    };
+    let (from, to) = (date("from")?, date("to")?);
+    if let (Some(f), Some(t)) = (from, to) {
+        if t < f {
+            return Err(ApiError::invalid("to", "to is before from"));
+        }
+        if (t - f).num_days() >= MAX_DAYS {
+            return Err(ApiError::invalid(
+                "to",
+                format!("a report spans at most {MAX_DAYS} days"),
+            ));
+        }
+    }
+    let id = |name: &str| -> Result<Option<String>, ApiError> {
+        let v = get(name);
+        if let Some(v) = &v {
+            dropship_core::ids::check_id(name, v)?;
+        }
+        Ok(v)
+    };
+    let country = get("country");
+    if let Some(c) = &country {
+        if !is_country(c) {
+            return Err(ApiError::invalid(
+                "country",
+                "country must be an ISO 3166-1 alpha-2 code",
+            ));
+        }
+    }
+    let group = get("group");
+    if let Some(g) = &group {
+        dropship_core::ids::check_text("group", g, 200)?;
+    }
+    Ok(Query {
+        kind,
+        csv,
+        from,
+        to,
+        filters: Filters {
+            channel: id("channel")?,
+            fulfiller: id("fulfiller")?,
+            country,
+            group,
+        },
+    })
+}
+
+/// The period in the retailer's time zone: `to` defaults to today, `from` to 30 days before.
+pub fn period(q: &Query, tz: chrono_tz::Tz, now: DateTime<Utc>) -> Result<Period, ApiError> {
+    let today = now.with_timezone(&tz).date_naive();
+    let to = q.to.unwrap_or(today);
+    let from = q.from.unwrap_or(to - Duration::days(30));
+    if to < from {
+        return Err(ApiError::invalid("from", "from is after to"));
+    }
+    if (to - from).num_days() >= MAX_DAYS {
+        return Err(ApiError::invalid(
+            "from",
+            format!("a report spans at most {MAX_DAYS} days"),
+        ));
+    }
+    let (lo, hi) = dropship_core::catalogue::day_bounds(Some(from), Some(to), tz.name());
+    match (lo, hi) {
+        (Some(lo), Some(hi)) => Ok(Period { tz, lo, hi }),
+        _ => Err(ApiError::invalid("from", "the period is out of range")),
+    }
+}
+
+pub struct Reports {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub store: DocumentStore,
+    pub bucket: String,
+    pub orders_table: String,
+    pub delivery_orders_table: String,
+    pub stock_table: String,
+    pub catalogue_table: String,
+    pub returns_table: String,
+}
+
+impl Reports {
+    pub async fn from_env() -> anyhow::Result<Self> {
+        use dropship_aws::config::env;
+        let cfg = dropship_aws::config::aws().await;
+        let s3 = aws_sdk_s3::Client::new(&cfg);
+        let bucket = env("DOCUMENT_BUCKET")?;
+        Ok(Self {
+            dynamodb: aws_sdk_dynamodb::Client::new(&cfg),
+            store: DocumentStore::new(s3.clone(), bucket.clone()),
+            s3,
+            bucket,
+            orders_table: env("ORDERS_TABLE")?,
+            delivery_orders_table: env("DELIVERY_ORDERS_TABLE")?,
+            stock_table: env("STOCK_TABLE")?,
+            catalogue_table: env("CATALOGUE_TABLE")?,
+            returns_table: env("RETURNS_TABLE")?,
+        })
+    }
+
+    pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
+        http::respond(self.route(req)).await
+    }
+
+    async fn route(&self, req: Request) -> HandlerResult {
+        let principal = http::principal(&req);
+        let admin = require_admin(principal.as_ref())?.to_string();
+        if http::route_key(&req) != "GET /admin/reports/{kind}" {
+            return Err(ApiError::not_found("route").into());
+        }
+        let q = parse_query(&path_param(&req, "kind")?, |n| query_param(&req, n))?;
+        let tz: chrono_tz::Tz = self
+            .catalogue_get::<dropship_core::catalogue::Branding>("BRANDING", "current")
+            .await?
+            .and_then(|b| b.time_zone.parse().ok())
+            .unwrap_or(chrono_tz::Europe::Berlin);
+        let now = Utc::now();
+        let p = period(&q, tz, now)?;
+        let table = self.build(&q, &p, now).await?;
+        tracing::info!(report = q.kind.name(), rows = table.rows.len(), csv = q.csv, by = %admin, "report");
+        if !q.csv {
+            return json(200, &json!({ "items": table.items() }));
+        }
+        let key = format!(
+            "reports/{}/{}{}.csv",
+            q.kind.name(),
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .content_type("text/csv; charset=utf-8")
+            .content_disposition(format!("attachment; filename=\"{}.csv\"", q.kind.name()))
+            .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+            .body(table.csv()?.into())
+            .send()
+            .await
+            .with_context(|| format!("storing the report s3://{}/{key}", self.bucket))?;
+        let url = self.store.presign_get(&key).await?;
+        let expires_at =
+            now + Duration::from_std(PRESIGNED_TTL).unwrap_or_else(|_| Duration::minutes(15));
+        json(
+            200,
+            &json!({"url": url, "expiresAt": expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)}),
+        )
+    }
+
+    async fn build(&self, q: &Query, p: &Period, now: DateTime<Utc>) -> anyhow::Result<Table> {
+        let f = &q.filters;
+        Ok(match q.kind {
+            Kind::Orders => tables::orders(&self.orders_between(p.lo, p.hi).await?, p, f),
+            Kind::Customers => tables::customers(&self.orders_between(p.lo, p.hi).await?, p, f),
+            Kind::Finance => tables::finance(&self.orders_between(p.lo, p.hi).await?, p, f),
+            Kind::Sales => {
+                let orders = self.orders_between(p.lo, p.hi).await?;
+                tables::sales(&orders, &self.products().await?, p, f)
+            }
+            Kind::Stock => {
+                let mut levels = Vec::new();
+                for id in self.fulfiller_ids(f).await? {
+                    levels.extend(
+                        Stock::new(self.dynamodb.clone(), self.stock_table.clone())
+                            .list(&id)
+                            .await?,
+                    );
+                }
+                tables::stock(&levels, &self.products().await?, now, f)
+            }
+            Kind::Settlement => {
+                let since = p.lo - Duration::days(LOOKBACK_DAYS);
+                let mut deliveries = Vec::new();
+                let mut parts = Vec::new();
+                for id in self.fulfiller_ids(f).await? {
+                    deliveries.extend(
+                        self.by_fulfiller::<DeliveryOrder>(
+                            &self.delivery_orders_table,
+                            &id,
+                            since,
+                            p.hi,
+                        )
+                        .await?,
+                    );
+                    parts.extend(
+                        self.by_fulfiller::<ReturnPart>(&self.returns_table, &id, since, p.hi)
+                            .await?,
+                    );
+                }
+                tables::settlement(&deliveries, &parts, &self.products().await?, p, f)
+            }
+            Kind::Returns => {
+                let orders = self.orders_between(p.lo, p.hi).await?;
+                let mut parts = Vec::new();
+                for id in self.fulfiller_ids(f).await? {
+                    parts.extend(
+                        self.by_fulfiller::<ReturnPart>(&self.returns_table, &id, p.lo, p.hi)
+                            .await?,
+                    );
+                }
+                let mut of_parts: BTreeMap<String, Order> =
+                    orders.iter().map(|o| (o.id.clone(), o.clone())).collect();
+                let repo = Orders::new(self.dynamodb.clone(), self.orders_table.clone());
+                for part in &parts {
+                    if !of_parts.contains_key(&part.order_id) {
+                        if let Some(o) = repo.get(&part.order_id).await? {
+                            of_parts.insert(o.id.clone(), o);
+                        }
+                    }
+                }
+                tables::returns(&orders, &parts, &of_parts, p, f)
+            }
+        })
+    }
+
+    /// Orders created in [lo, hi], from the byCreated index.
+    async fn orders_between(
+        &self,
+        lo: DateTime<Utc>,
+        hi: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<Order>> {
+        let query = self
+            .dynamodb
+            .query()
+            .table_name(&self.orders_table)
+            .index_name("byCreated")
+            .key_condition_expression("gsi1pk = :o AND gsi1sk BETWEEN :lo AND :hi")
+            .expression_attribute_values(":o", s("ORDERS"))
+            .expression_attribute_values(":lo", s(sort_time(lo)))
+            // "~" sorts after every id character: the whole last microsecond is included.
+            .expression_attribute_values(":hi", s(format!("{}~", sort_time(hi))));
+        query_all(query, "reading the orders of the period").await
+    }
+
+    /// A fulfiller's items created in [lo, hi] from a table's byFulfiller index.
+    async fn by_fulfiller<T: serde::de::DeserializeOwned>(
+        &self,
+        table: &str,
+        fulfiller: &str,
+        lo: DateTime<Utc>,
+        hi: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<T>> {
+        let query = self
+            .dynamodb
+            .query()
+            .table_name(table)
+            .index_name("byFulfiller")
+            .key_condition_expression("fulfillerId = :f AND createdKey BETWEEN :lo AND :hi")
+            .expression_attribute_values(":f", s(fulfiller))
+            .expression_attribute_values(":lo", s(sort_time(lo)))
+            .expression_attribute_values(":hi", s(format!("{}~", sort_time(hi))));
+        query_all(query, &format!("reading {table} of {fulfiller}")).await
+    }
+
+    async fn catalogue_partition<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: &str,
+    ) -> anyhow::Result<Vec<T>> {
+        let query = self
+            .dynamodb
+            .query()
+            .table_name(&self.catalogue_table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s(pk));
+        query_all(query, &format!("reading the catalogue's {pk} items")).await
+    }
+
+    async fn catalogue_get<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> anyhow::Result<Option<T>> {
+        let out = self
+            .dynamodb
+            .get_item()
+            .table_name(&self.catalogue_table)
+            .key("pk", s(pk))
+            .key("sk", s(sk))
+            .send()
+            .await
+            .with_context(|| format!("reading {pk} {sk}"))?;
+        out.item.map(dropship_aws::repo::from_item).transpose()
+    }
+
+    async fn products(&self) -> anyhow::Result<BTreeMap<String, Product>> {
+        Ok(self
+            .catalogue_partition::<Product>("PRODUCT")
+            .await?
+            .into_iter()
+            .map(|p| (p.sku.clone(), p))
+            .collect())
+    }
+
+    /// The fulfiller asked for, or all of them.
+    async fn fulfiller_ids(&self, f: &Filters) -> anyhow::Result<Vec<String>> {
+        Ok(match &f.fulfiller {
+            Some(id) => vec![id.clone()],
+            None => self
+                .catalogue_partition::<Fulfiller>("FULFILLER")
+                .await?
+                .into_iter()
+                .map(|f| f.id)
+                .collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(kind: &str, params: &[(&str, &str)]) -> Result<Query, ApiError> {
+        let params: BTreeMap<String, String> = params
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        parse_query(kind, |n| params.get(n).cloned())
+    }
+
+    #[test]
+    fn bad_queries_are_refused_with_the_field() {
+        assert_eq!(q("profits", &[]).unwrap_err().status, 404);
+        for (params, field) in [
+            (vec![("format", "xlsx")], "format"),
+            (vec![("from", "2026-13-01")], "from"),
+            (vec![("from", "2026-03-02"), ("to", "2026-03-01")], "to"),
+            (vec![("from", "2025-01-01"), ("to", "2026-03-01")], "to"),
+            (vec![("country", "Germany")], "country"),
+            (vec![("channel", "web de")], "channel"),
+            (vec![("fulfiller", "")], "fulfiller"),
+        ] {
+            let e = q("orders", &params).unwrap_err();
+            assert_eq!(e.status, 422, "{params:?}");
+            assert_eq!(e.field.as_deref(), Some(field), "{params:?}");
+        }
+        let ok = q(
+            "settlement",
+            &[("format", "csv"), ("fulfiller", "acme"), ("country", "DE")],
+        )
+        .unwrap();
+        assert!(ok.csv);
+        assert_eq!(ok.kind, Kind::Settlement);
+    }
+
+    #[test]
+    fn the_period_defaults_to_the_last_30_days_in_the_retailers_zone() {
+        let now: DateTime<Utc> = "2026-03-01T23:30:00Z".parse().unwrap();
+        let p = period(&q("orders", &[]).unwrap(), chrono_tz::Europe::Berlin, now).unwrap();
+        // 00:30 on 2 March in Berlin: today is 2 March there.
+        assert_eq!(
+            p.hi,
+            "2026-03-02T22:59:59.999999Z"
+                .parse::<DateTime<Utc>>()
+                .unwrap()
+        );
+        assert_eq!(
+            p.lo,
+            "2026-01-30T23:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+        let e = period(
+            &q("orders", &[("from", "2026-04-01")]).unwrap(),
+            chrono_tz::Europe::Berlin,
+            now,
+        )
+        .unwrap_err();
+        assert_eq!(e.status, 422);
+    }
+}
+
+#[cfg(test)]
+mod handler_tests {
+    use super::*;
+
+    fn offline() -> Reports {
+        let cfg = dropship_aws::config::offline();
+        let s3 = aws_sdk_s3::Client::new(&cfg);
+        Reports {
+            dynamodb: aws_sdk_dynamodb::Client::new(&cfg),
+            store: DocumentStore::new(s3.clone(), "documents".into()),
+            s3,
+            bucket: "documents".into(),
+            orders_table: "OrdersTable".into(),
+            delivery_orders_table: "DeliveryOrdersTable".into(),
+            stock_table: "StockTable".into(),
+            catalogue_table: "CatalogueTable".into(),
+            returns_table: "ReturnsTable".into(),
+        }
+    }
+
+    fn sample(edit: impl FnOnce(&mut serde_json::Value)) -> Request {
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/reports.json")).unwrap();
+        edit(&mut v);
+        lambda_http::request::from_str(&v.to_string()).unwrap()
+    }
+
+    async fn status(req: Request) -> (u16, serde_json::Value) {
+        let resp = offline().handle(req).await.unwrap();
+        let status = resp.status().as_u16();
+        let body: serde_json::Value = match resp.body() {
+            Body::Text(t) => serde_json::from_str(t).unwrap_or_default(),
+            Body::Binary(b) => serde_json::from_slice(b).unwrap_or_default(),
+            _ => serde_json::Value::Null,
+        };
+        (status, body)
+    }
+
+    #[tokio::test]
+    async fn only_admins_and_only_good_queries_get_through_before_anything_is_read() {
+        let (s, body) = status(sample(|v| {
+            v["requestContext"]["authorizer"]["lambda"] = json!({"principal": "fulfiller:acme"})
+        }))
+        .await;
+        assert_eq!(
+            (s, body["error"]["code"].as_str()),
+            (403, Some("forbidden")),
+            "{body}"
+        );
+        let (s, _) = status(sample(|v| {
+            v["requestContext"]["authorizer"] = serde_json::Value::Null;
+        }))
+        .await;
+        assert_eq!(s, 401);
+        let (s, body) = status(sample(|v| {
+            v["queryStringParameters"]["format"] = json!("pdf");
+            v["rawQueryString"] = json!("from=2026-11-01&to=2026-11-27&format=pdf");
+        }))
+        .await;
+        assert_eq!(
+            (s, body["error"]["field"].as_str()),
+            (422, Some("format")),
+            "{body}"
+        );
+        let (s, _) = status(sample(|v| v["pathParameters"]["kind"] = json!("profits"))).await;
+        assert_eq!(s, 404);
+    }
+}
