@@ -124,13 +124,21 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
         catalogue: Catalogue::new(ddb.clone(), "CatalogueTable".into()),
         orders: Orders::new(ddb.clone(), "OrdersTable".into()),
         delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
+        returns: dropship_aws::repo::returns::Returns::new(ddb.clone(), "ReturnsTable".into()),
+        invoices: dropship_aws::repo::invoices::Invoices::new(ddb.clone(), "OrdersTable".into()),
         store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), BUCKET.into()),
         events_queue: Queue::new(sqs.clone(), queue_url("EventsQueue").await),
     };
     let resp = generator
         .handle(batch(&[
-            ("good", json!({"deliveryOrderId": delivery_id}).to_string()),
-            ("bad", json!({"deliveryOrderId": "DO-MISSING"}).to_string()),
+            (
+                "good",
+                json!({"kind": "delivery_order", "deliveryOrderId": delivery_id}).to_string(),
+            ),
+            (
+                "bad",
+                json!({"kind": "delivery_order", "deliveryOrderId": "DO-MISSING"}).to_string(),
+            ),
         ]))
         .await;
     assert_eq!(failed(&resp), ["bad"]);
@@ -139,7 +147,11 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(d.documents.len(), 1);
+    assert_eq!(
+        d.documents.len(),
+        3,
+        "delivery note, shipping label, invoice"
+    );
 
     // notifier: a documents_ready for the real delivery order, and one for an unknown fulfiller.
     let notifier = notifier::Notifier {
@@ -150,6 +162,10 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
         idempotency: Idempotency::new(ddb.clone(), "IdempotencyTable".into()),
         mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg_for_ses(&stack).await)),
         public_base_url: stack.api.clone(),
+        alerts: dropship_aws::repo::alerts::Alerts::new(ddb.clone(), "AlertsTable".into()),
+        returns: dropship_aws::repo::returns::Returns::new(ddb.clone(), "ReturnsTable".into()),
+        documents: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), BUCKET.into()),
+        ops_email: "ops@example.com".into(),
     };
     let ready = |fulfiller: &str, id: &str| {
         json!({"type": "documents_ready", "deliveryOrderId": id, "fulfillerId": fulfiller, "orderId": order_id,

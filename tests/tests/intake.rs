@@ -443,7 +443,7 @@ async fn intake_is_idempotent_validates_everything_and_cancels() {
                             m["to"]
                                 .as_array()
                                 .is_some_and(|t| t.iter().any(|x| x == who))
-                                && m["subject"] == "Ihre Erstattung zur Bestellung WEB-CANCEL"
+                                && m["subject"] == "Stornierung zu Ihrer Bestellung WEB-CANCEL"
                         })
                         .count()
                 };

@@ -144,6 +144,8 @@ impl OrderApi {
         id: &str,
         body: &serde_json::Value,
     ) -> Result<StoredResponse, HandlerError> {
+        // Someone else's order is missing, whatever the body says.
+        self.own_order(channel, id).await?;
         let request = returns::parse_request(body)?;
         let policy = self.catalogue.get_refund_policy().await?;
         let return_id = format!("RT-{}", uuid::Uuid::now_v7().simple()).to_uppercase();
@@ -215,6 +217,7 @@ impl OrderApi {
         id: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<StoredResponse, HandlerError> {
+        self.own_order(channel, id).await?;
         let request = cancel::parse_request(body)?;
         let who = format!("channel:{channel}");
         let policy = self.catalogue.get_refund_policy().await?;
