@@ -440,3 +440,70 @@ async fn a_poisoned_message_is_alerted_and_redriven_after_the_fix() {
         .expect("redrive");
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("moved 0 message(s)"));
 }
+
+#[tokio::test]
+async fn units_nobody_can_ship_raise_an_alert_per_sku_that_restocking_resolves() {
+    let stack = Stack::start().await;
+    let world = setup::configure(&stack).await;
+    // 25 lamps, 20 in stock, no backorders: 5 are cancelled as unroutable.
+    let body = setup::order(
+        "lamps-25",
+        json!([{"lineId": "L1", "sku": "LAMP-OAK", "quantity": 25, "unitPrice": "40.00"}]),
+        "1000.00",
+    );
+    let (status, created) = stack
+        .post_idempotent("/orders", Some(&world.web), "lamps-25", &body)
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().unwrap().to_string();
+    stack
+        .eventually("the order routed", Duration::from_secs(30), || async {
+            let (_, o) = stack
+                .get(&format!("/admin/orders/{id}"), Some(&stack.admin_token))
+                .await;
+            (o["status"] != "accepted").then_some(())
+        })
+        .await;
+    let first = run_alerting(&stack).await;
+    assert!(
+        contains(&first["opened"], "unroutable_lines#LAMP-OAK"),
+        "{first}"
+    );
+    let open = alerts(&stack, "open").await;
+    let alert = open
+        .iter()
+        .find(|a| a["id"] == "unroutable_lines#LAMP-OAK")
+        .unwrap_or_else(|| panic!("{open:?}"));
+    assert!(
+        alert["details"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("5 unit(s)"),
+        "{alert}"
+    );
+    // Nobody's reminder to wait for: operations hear at once.
+    assert!(alert["escalatedAt"].is_string(), "{alert}");
+    let again = run_alerting(&stack).await;
+    assert!(!contains(&again["opened"], "unroutable_lines#LAMP-OAK"));
+
+    // The warehouse restocks: the sku can be shipped again.
+    let (status, body) = stack
+        .put(
+            "/fulfiller/stock",
+            Some(&world.warehouse),
+            &json!({"items": [{"sku": "LAMP-OAK", "available": 30}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let after = run_alerting(&stack).await;
+    assert!(
+        contains(&after["resolved"], "unroutable_lines#LAMP-OAK"),
+        "{after}"
+    );
+    // The old order does not open it again.
+    let last = run_alerting(&stack).await;
+    assert!(
+        !contains(&last["opened"], "unroutable_lines#LAMP-OAK"),
+        "{last}"
+    );
+}
