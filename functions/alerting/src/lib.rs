@@ -110,6 +110,7 @@ impl Alerting {
             now,
             report: Report::default(),
             just_opened: Vec::new(),
+            open_before: None,
         };
         // Each check on its own: one failing (say, a throttled index) must not stop the others;
         // the run still fails at the end so that the scheduler retries and the Errors alarm sees it.
@@ -155,6 +156,8 @@ struct Run<'a> {
     report: Report,
     /// Ids opened in this run: escalated at once, even before the state index shows them.
     just_opened: Vec<String>,
+    /// The alerts open when the run started, read once (the checks resolve from these).
+    open_before: Option<Vec<Alert>>,
 }
 
 impl Run<'_> {
@@ -176,14 +179,17 @@ impl Run<'_> {
         Ok(())
     }
 
-    async fn open_of(&self, kind: &str) -> anyhow::Result<Vec<Alert>> {
+    /// The alerts of one type that were open when the run started.
+    async fn open_of(&mut self, kind: &str) -> anyhow::Result<Vec<Alert>> {
+        if self.open_before.is_none() {
+            self.open_before = Some(self.me.alerts.list("open").await?);
+        }
         Ok(self
-            .me
-            .alerts
-            .list("open")
-            .await?
-            .into_iter()
+            .open_before
+            .iter()
+            .flatten()
             .filter(|a| a.kind == kind)
+            .cloned()
             .collect())
     }
 
