@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use crate::config::Config;
 use crate::emulator::{self, Emulator};
 use crate::http_api::{self, ApiState, Authorizer, Route, Wiring, API_ID};
+use crate::instrument::Instrument;
 use crate::lambda::{FunctionPool, FunctionSpec};
 use crate::outbox::Outbox;
 use crate::pollers::Poller;
@@ -193,8 +194,19 @@ async fn start(
             env,
         });
     }
+    let instrument = Arc::new(Instrument::new(
+        config.aws_proxy,
+        &aws_endpoint,
+        &ses_endpoint,
+    )?);
     let pools = futures::future::try_join_all(specs.into_iter().map(|spec| {
-        FunctionPool::start(spec, config.instances, shutdown.clone(), registry.clone())
+        FunctionPool::start(
+            spec,
+            config.instances,
+            instrument.clone(),
+            shutdown.clone(),
+            registry.clone(),
+        )
     }))
     .await?;
     let by_id: HashMap<String, Arc<FunctionPool>> = pools
@@ -269,6 +281,7 @@ async fn start(
             .collect(),
         schedules: triggers,
         outbox: Outbox::new(&ses_endpoint)?,
+        instrument,
     });
     for p in &pollers {
         tracing::debug!(function = %p.pool.spec.binary, event = %p.event_id, queue = %p.queue_url, "polling");

@@ -20,6 +20,10 @@ pub struct Config {
     pub seed: Option<PathBuf>,
     /// Forward the emulators' own (very chatty) request logs.
     pub emulator_log: bool,
+    /// Each function instance reaches AWS through a counting proxy (`DROPSHIP_AWS_PROXY=0`
+    /// points the functions straight at the emulators; then no calls are counted and no AWS
+    /// fault can be injected).
+    pub aws_proxy: bool,
     /// The runner's RUST_LOG/RUST_BACKTRACE, passed on to the functions.
     pub rust_log: Option<String>,
     pub rust_backtrace: Option<String>,
@@ -73,6 +77,7 @@ impl Config {
             instances,
             seed: get("DROPSHIP_SEED").map(PathBuf::from),
             emulator_log: get("DROPSHIP_EMULATOR_LOG").is_some_and(|v| v != "0"),
+            aws_proxy: get("DROPSHIP_AWS_PROXY").is_none_or(|v| v != "0"),
             rust_log: get("RUST_LOG"),
             rust_backtrace: get("RUST_BACKTRACE"),
         })
@@ -117,6 +122,7 @@ mod tests {
         assert_eq!(c.api_port, 3000);
         assert_eq!(c.instances, 2);
         assert_eq!(c.admin_token, "local-admin-token");
+        assert!(c.aws_proxy);
         let d = c.local_parameter_defaults();
         assert_eq!(d["PublicApiBaseUrl"], "http://127.0.0.1:3000");
         assert_eq!(d["BootstrapAdminTokenSha256"].len(), 64);

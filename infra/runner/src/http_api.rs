@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::header::{HeaderName, HeaderValue, CONTENT_TYPE, COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +18,7 @@ use base64::Engine as _;
 use chrono::Utc;
 use serde_json::{json, Map, Value};
 
+use crate::instrument::Instrument;
 use crate::lambda::{FunctionPool, InvokeError};
 use crate::outbox::Outbox;
 use crate::schedules::Trigger;
@@ -61,6 +62,7 @@ pub struct Wiring {
     /// By binary name.
     pub schedules: BTreeMap<String, Vec<Arc<Trigger>>>,
     pub outbox: Outbox,
+    pub instrument: Arc<Instrument>,
 }
 
 #[derive(Default)]
@@ -86,6 +88,15 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/_local/stats", get(stats))
         .route("/_local/schedules/{function}", post(run_schedule))
         .route("/_local/invoke/{function}", post(invoke_function))
+        .route(
+            "/_local/calls",
+            get(calls).put(set_calls).delete(reset_calls),
+        )
+        .route(
+            "/_local/faults",
+            get(faults).post(add_fault).delete(clear_faults),
+        )
+        .route("/_local/functions", get(functions))
         .fallback(proxy)
         .with_state(state)
 }
@@ -131,9 +142,172 @@ async fn stats(State(state): State<Arc<ApiState>>) -> Response {
     let functions: Map<String, Value> = w
         .pools
         .iter()
-        .map(|(binary, pool)| (binary.clone(), pool.stats().to_json()))
+        .map(|(binary, pool)| {
+            let mut v = pool.stats().to_json();
+            v["faults"] = w.instrument.faults.counts(binary).to_json();
+            (binary.clone(), v)
+        })
         .collect();
     Json(json!({ "functions": functions })).into_response()
+}
+
+fn local_error(status: StatusCode, code: &str, text: &str) -> Response {
+    (
+        status,
+        Json(json!({"error": {"code": code, "message": text}})),
+    )
+        .into_response()
+}
+
+/// `GET /_local/calls[?samples=1]`: every AWS call by function, service and operation, and
+/// each function's recorded invocations (total, AWS and our own time).
+async fn calls(
+    State(state): State<Arc<ApiState>>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> Response {
+    let Some(w) = state.ready() else {
+        return starting();
+    };
+    let with_samples = q.get("samples").is_some_and(|v| v != "0" && v != "false");
+    let mut body = w.instrument.calls.to_json();
+    body["proxy"] = json!(w.instrument.proxy);
+    for (binary, pool) in &w.pools {
+        let inv = pool.invocations_json(with_samples);
+        if inv["count"].as_u64().unwrap_or(0) == 0 && body["functions"].get(binary).is_none() {
+            continue;
+        }
+        let f = &mut body["functions"][binary.as_str()];
+        if f.is_null() {
+            *f = json!({"calls": 0, "ms": 0.0, "services": {}});
+        }
+        f["invocations"] = inv;
+    }
+    Json(body).into_response()
+}
+
+/// `PUT /_local/calls {"recording": true, "capacity"?: true}`: starts or stops recording.
+async fn set_calls(State(state): State<Arc<ApiState>>, body: Bytes) -> Response {
+    let Some(w) = state.ready() else {
+        return starting();
+    };
+    let v: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => {
+            return local_error(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                "expected {\"recording\": true|false, \"capacity\"?: true|false}",
+            )
+        }
+    };
+    let flag = |k: &str| v.get(k).and_then(Value::as_bool);
+    if flag("recording").is_none() && flag("capacity").is_none() {
+        return local_error(
+            StatusCode::BAD_REQUEST,
+            "invalid",
+            "give recording and/or capacity as booleans",
+        );
+    }
+    if flag("recording") == Some(true) && !w.instrument.proxy {
+        return local_error(
+            StatusCode::CONFLICT,
+            "proxy_off",
+            "DROPSHIP_AWS_PROXY=0: the functions reach the emulators directly, nothing can be counted",
+        );
+    }
+    w.instrument.calls.set(flag("recording"), flag("capacity"));
+    calls(State(state), Query(BTreeMap::new())).await
+}
+
+/// `DELETE /_local/calls`: forgets every counted call and recorded invocation.
+async fn reset_calls(State(state): State<Arc<ApiState>>) -> Response {
+    let Some(w) = state.ready() else {
+        return starting();
+    };
+    w.instrument.calls.reset();
+    for pool in w.pools.values() {
+        pool.reset_samples();
+    }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn faults(State(state): State<Arc<ApiState>>) -> Response {
+    let Some(w) = state.ready() else {
+        return starting();
+    };
+    Json(w.instrument.faults.to_json()).into_response()
+}
+
+/// `POST /_local/faults`: adds a fault rule (see faults.rs and the runner's README).
+async fn add_fault(State(state): State<Arc<ApiState>>, body: Bytes) -> Response {
+    let Some(w) = state.ready() else {
+        return starting();
+    };
+    let v: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return local_error(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                &format!("the rule must be JSON: {e}"),
+            )
+        }
+    };
+    if v.get("failAws").is_some() && !w.instrument.proxy {
+        return local_error(
+            StatusCode::CONFLICT,
+            "proxy_off",
+            "DROPSHIP_AWS_PROXY=0: AWS calls bypass the runner, so none can be failed",
+        );
+    }
+    match w.instrument.faults.add(&v, |f| w.pools.contains_key(f)) {
+        Ok(rule) => (StatusCode::CREATED, Json(rule)).into_response(),
+        Err(why) => local_error(StatusCode::BAD_REQUEST, "invalid_fault", &why),
+    }
+}
+
+/// `DELETE /_local/faults`: removes every rule (counts of what they did stay).
+async fn clear_faults(State(state): State<Arc<ApiState>>) -> Response {
+    let Some(w) = state.ready() else {
+        return starting();
+    };
+    let removed = w.instrument.faults.clear();
+    Json(json!({ "removed": removed })).into_response()
+}
+
+/// `GET /_local/functions`: each function as the runner starts it (template settings, the
+/// resolved environment, its slots' AWS endpoints).
+async fn functions(State(state): State<Arc<ApiState>>) -> Response {
+    let Some(w) = state.ready() else {
+        return starting();
+    };
+    let items: Vec<Value> = w
+        .pools
+        .iter()
+        .map(|(binary, pool)| {
+            let spec = &pool.spec;
+            let env: Map<String, Value> = spec
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), json!(v)))
+                .collect();
+            let memory = spec
+                .env
+                .iter()
+                .find(|(k, _)| k == "AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+                .and_then(|(_, v)| v.parse::<u64>().ok());
+            json!({
+                "binary": binary,
+                "id": spec.id,
+                "path": spec.path.display().to_string(),
+                "memoryMb": memory,
+                "timeoutMs": spec.timeout.as_millis() as u64,
+                "awsEndpoints": pool.slots.iter().filter_map(|s| s.aws_endpoint.clone()).collect::<Vec<_>>(),
+                "environment": env,
+            })
+        })
+        .collect();
+    Json(json!({ "items": items })).into_response()
 }
 
 async fn run_schedule(

@@ -6,6 +6,7 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -21,6 +22,8 @@ use tokio::net::TcpListener;
 use tokio::process::Command;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 
+use crate::aws_proxy::{self, SlotProxy};
+use crate::instrument::{round3, Instrument};
 use crate::process::{self, Registry};
 
 /// A function that has not asked for its first event by then is broken, not slow.
@@ -69,6 +72,88 @@ struct InFlight {
     request_id: String,
     reply: Reply,
     started: Instant,
+    meter: Arc<Meter>,
+}
+
+/// The AWS side of one invocation, filled in by the slot's proxy: time spent in the emulator,
+/// calls made, and where a kill fault (if one was drawn) strikes.
+pub struct Meter {
+    aws_us: AtomicU64,
+    calls: AtomicU32,
+    /// Points passed so far: before call 1, after call 1, before call 2, ...
+    points: AtomicU32,
+    kill_at: Option<u32>,
+    killed: AtomicBool,
+}
+
+impl Meter {
+    fn new(kill_at: Option<u32>) -> Meter {
+        Meter {
+            aws_us: AtomicU64::new(0),
+            calls: AtomicU32::new(0),
+            points: AtomicU32::new(0),
+            kill_at,
+            killed: AtomicBool::new(false),
+        }
+    }
+
+    /// Passes one point of the invocation; true if the kill fault strikes here.
+    pub fn step(&self) -> bool {
+        let i = self.points.fetch_add(1, Ordering::SeqCst);
+        self.kill_at == Some(i) && !self.killed.swap(true, Ordering::SeqCst)
+    }
+
+    /// At the reply: a kill drawn for a point the invocation never reached strikes now.
+    fn due_at_reply(&self) -> bool {
+        self.kill_at.is_some() && !self.killed.swap(true, Ordering::SeqCst)
+    }
+
+    pub fn add_call(&self, elapsed: Duration) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.aws_us
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+}
+
+/// One warm-instance place of a pool. Its process comes and goes; its AWS proxy port stays,
+/// so presigned URLs an instance handed out keep working after it was replaced.
+pub struct Slot {
+    pub index: usize,
+    /// The proxy the slot's processes get as AWS_ENDPOINT_URL*; None = the emulators directly.
+    pub aws_endpoint: Option<String>,
+    proc: Mutex<Option<Arc<Proc>>>,
+}
+
+impl Slot {
+    fn current_proc(&self) -> Option<Arc<Proc>> {
+        self.proc.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The meter of the invocation in flight, if any (calls outside one belong to the init).
+    pub fn current(&self) -> Option<Arc<Meter>> {
+        let proc = self.current_proc()?;
+        let cur = proc.current.lock().unwrap_or_else(|p| p.into_inner());
+        cur.as_ref().map(|f| f.meter.clone())
+    }
+
+    /// Kills the slot's process now (a fault); false if there is none.
+    pub fn kill(&self, reason: &str) -> bool {
+        match self.current_proc() {
+            Some(p) => {
+                p.kill_for(reason);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// One invocation's figures, kept while the call log records.
+#[derive(Clone, Copy)]
+struct Sample {
+    ms: f64,
+    aws_ms: f64,
+    calls: u32,
 }
 
 #[derive(Default)]
@@ -77,6 +162,9 @@ struct Stats {
     invocations: u64,
     errors: u64,
     durations_ms: VecDeque<f64>,
+    samples: VecDeque<Sample>,
+    /// Moving average of AWS calls per invocation: where a kill fault's points lie.
+    calls_avg: f64,
 }
 
 pub struct StatsSnapshot {
@@ -112,6 +200,8 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
 
 pub struct FunctionPool {
     pub spec: FunctionSpec,
+    pub instrument: Arc<Instrument>,
+    pub slots: Vec<Arc<Slot>>,
     tx: mpsc::UnboundedSender<Invocation>,
     /// Idle instances wait here in line (the mutex is fair), so work goes to whichever
     /// instance has been idle longest.
@@ -126,12 +216,44 @@ impl FunctionPool {
     pub async fn start(
         spec: FunctionSpec,
         instances: usize,
+        instrument: Arc<Instrument>,
         shutdown: watch::Receiver<bool>,
         registry: Arc<Registry>,
     ) -> Result<Arc<FunctionPool>> {
         let (tx, rx) = mpsc::unbounded_channel();
+        let mut slots = Vec::new();
+        let mut listeners = Vec::new();
+        for index in 0..instances {
+            let (listener, endpoint) = if instrument.proxy {
+                let (l, e) = aws_proxy::bind().await?;
+                (Some(l), Some(e))
+            } else {
+                (None, None)
+            };
+            let slot = Arc::new(Slot {
+                index,
+                aws_endpoint: endpoint,
+                proc: Mutex::new(None),
+            });
+            if let Some(l) = listener {
+                listeners.push((l, slot.clone()));
+            }
+            slots.push(slot);
+        }
+        for (listener, slot) in listeners {
+            aws_proxy::spawn(
+                listener,
+                SlotProxy {
+                    function: spec.binary.clone(),
+                    slot,
+                    instrument: instrument.clone(),
+                },
+            );
+        }
         let pool = Arc::new(FunctionPool {
             spec,
+            instrument,
+            slots,
             tx,
             rx: tokio::sync::Mutex::new(rx),
             stats: Mutex::new(Stats::default()),
@@ -139,7 +261,7 @@ impl FunctionPool {
             registry,
         });
         let mut readies = Vec::new();
-        for slot in 0..instances {
+        for slot in pool.slots.clone() {
             let (ready_tx, ready_rx) = oneshot::channel();
             tokio::spawn(supervise(pool.clone(), slot, ready_tx));
             readies.push(ready_rx);
@@ -186,7 +308,11 @@ impl FunctionPool {
         }
     }
 
-    fn record(&self, duration: Duration, ok: bool) {
+    fn record(&self, duration: Duration, ok: bool, meter: &Meter) {
+        let ms = duration.as_secs_f64() * 1000.0;
+        let calls = meter.calls.load(Ordering::Relaxed);
+        let aws_ms = meter.aws_us.load(Ordering::Relaxed) as f64 / 1000.0;
+        let recording = self.instrument.calls.recording();
         let mut s = self.stats.lock().unwrap_or_else(|p| p.into_inner());
         s.invocations += 1;
         if !ok {
@@ -195,7 +321,73 @@ impl FunctionPool {
         if s.durations_ms.len() == KEEP_DURATIONS {
             s.durations_ms.pop_front();
         }
-        s.durations_ms.push_back(duration.as_secs_f64() * 1000.0);
+        s.durations_ms.push_back(ms);
+        s.calls_avg = if s.invocations == 1 {
+            f64::from(calls)
+        } else {
+            0.8 * s.calls_avg + 0.2 * f64::from(calls)
+        };
+        if recording {
+            if s.samples.len() == KEEP_DURATIONS {
+                s.samples.pop_front();
+            }
+            s.samples.push_back(Sample { ms, aws_ms, calls });
+        }
+    }
+
+    fn expected_calls(&self) -> f64 {
+        self.stats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .calls_avg
+    }
+
+    /// Forgets the recorded invocations (with `DELETE /_local/calls`).
+    pub fn reset_samples(&self) {
+        self.stats
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .samples
+            .clear();
+    }
+
+    /// The recorded invocations: total time, time in AWS calls, and ours (the difference),
+    /// as p50/p99, plus our share of all the time (sum of ours / sum of totals).
+    pub fn invocations_json(&self, with_samples: bool) -> serde_json::Value {
+        let s = self.stats.lock().unwrap_or_else(|p| p.into_inner());
+        let pct = |mut v: Vec<f64>, p: f64| {
+            v.sort_by(f64::total_cmp);
+            percentile(&v, p).map(round3)
+        };
+        let total: Vec<f64> = s.samples.iter().map(|x| x.ms).collect();
+        let aws: Vec<f64> = s.samples.iter().map(|x| x.aws_ms).collect();
+        let ours: Vec<f64> = s
+            .samples
+            .iter()
+            .map(|x| (x.ms - x.aws_ms).max(0.0))
+            .collect();
+        let sum_total: f64 = total.iter().sum();
+        let sum_ours: f64 = ours.iter().sum();
+        let calls: u64 = s.samples.iter().map(|x| u64::from(x.calls)).sum();
+        let mut v = json!({
+            "count": s.samples.len(),
+            "awsCalls": calls,
+            "p50Ms": pct(total.clone(), 50.0),
+            "p99Ms": pct(total, 99.0),
+            "awsP50Ms": pct(aws.clone(), 50.0),
+            "awsP99Ms": pct(aws, 99.0),
+            "oursP50Ms": pct(ours.clone(), 50.0),
+            "oursP99Ms": pct(ours, 99.0),
+            "ourShare": (sum_total > 0.0).then(|| round3(sum_ours / sum_total)),
+        });
+        if with_samples {
+            v["samples"] = json!(s
+                .samples
+                .iter()
+                .map(|x| json!([round3(x.ms), round3(x.aws_ms), x.calls]))
+                .collect::<Vec<_>>());
+        }
+        v
     }
 
     fn record_cold_start(&self, d: Duration) {
@@ -211,10 +403,44 @@ struct Proc {
     asked: watch::Sender<bool>,
     dead: watch::Sender<bool>,
     kill: Notify,
+    /// Why `kill` was raised by a fault (None: the invocation timed out).
+    kill_reason: Mutex<Option<String>>,
     init_error: Mutex<Option<String>>,
 }
 
 impl Proc {
+    fn kill_for(&self, reason: &str) {
+        *self.kill_reason.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason.to_string());
+        self.kill.notify_one();
+    }
+
+    /// The meter of the in-flight invocation `request_id`.
+    fn meter_of(&self, request_id: &str) -> Option<Arc<Meter>> {
+        let cur = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        cur.as_ref()
+            .filter(|f| f.request_id == request_id)
+            .map(|f| f.meter.clone())
+    }
+
+    /// A kill fault due at the reply: fails the invocation and kills the process; true if so.
+    fn kill_at_reply(&self, request_id: &str) -> bool {
+        let Some(meter) = self.meter_of(request_id) else {
+            return false;
+        };
+        if !meter.due_at_reply() {
+            return false;
+        }
+        self.finish(
+            Some(request_id),
+            Err(InvokeError::Died(
+                "killed by fault injection before its reply".into(),
+            )),
+        );
+        self.pool.instrument.faults.killed(&self.pool.spec.binary);
+        self.kill_for("killed by fault injection before its reply");
+        true
+    }
+
     /// Takes the in-flight invocation (only if it is `request_id`, when given).
     fn take_current(&self, request_id: Option<&str>) -> Option<InFlight> {
         let mut cur = self.current.lock().unwrap_or_else(|p| p.into_inner());
@@ -232,7 +458,7 @@ impl Proc {
         if let Err(e) = &result {
             tracing::warn!(function = %self.pool.spec.binary, request_id = %f.request_id, "invocation failed: {e}");
         }
-        self.pool.record(f.started.elapsed(), ok);
+        self.pool.record(f.started.elapsed(), ok, &f.meter);
         let _ = f.reply.send(result);
         true
     }
@@ -242,9 +468,11 @@ enum Outcome {
     Shutdown,
     StartFailed(anyhow::Error),
     Exited,
+    /// Killed by a fault: replaced at once, without the back-off for failing binaries.
+    Killed,
 }
 
-async fn supervise(pool: Arc<FunctionPool>, slot: usize, ready: oneshot::Sender<Result<()>>) {
+async fn supervise(pool: Arc<FunctionPool>, slot: Arc<Slot>, ready: oneshot::Sender<Result<()>>) {
     let mut ready = Some(ready);
     let mut quick_failures = 0u32;
     loop {
@@ -252,8 +480,12 @@ async fn supervise(pool: Arc<FunctionPool>, slot: usize, ready: oneshot::Sender<
             return;
         }
         let started = Instant::now();
-        match run_instance(&pool, slot, &mut ready).await {
+        match run_instance(&pool, &slot, &mut ready).await {
             Outcome::Shutdown => return,
+            Outcome::Killed => {
+                quick_failures = 0;
+                continue;
+            }
             Outcome::StartFailed(e) => {
                 if let Some(r) = ready.take() {
                     let _ = r.send(Err(e));
@@ -280,18 +512,21 @@ async fn supervise(pool: Arc<FunctionPool>, slot: usize, ready: oneshot::Sender<
 
 async fn run_instance(
     pool: &Arc<FunctionPool>,
-    slot: usize,
+    slot_ref: &Arc<Slot>,
     ready: &mut Option<oneshot::Sender<Result<()>>>,
 ) -> Outcome {
     let spec = &pool.spec;
+    let slot = slot_ref.index;
     let proc = Arc::new(Proc {
         pool: pool.clone(),
         current: Mutex::new(None),
         asked: watch::channel(false).0,
         dead: watch::channel(false).0,
         kill: Notify::new(),
+        kill_reason: Mutex::new(None),
         init_error: Mutex::new(None),
     });
+    *slot_ref.proc.lock().unwrap_or_else(|p| p.into_inner()) = Some(proc.clone());
     let addr = match serve_runtime_api(proc.clone()).await {
         Ok(a) => a,
         Err(e) => return Outcome::StartFailed(e),
@@ -303,6 +538,16 @@ async fn run_instance(
         .env("AWS_LAMBDA_RUNTIME_API", addr.to_string())
         .env("AWS_LAMBDA_LOG_STREAM_NAME", log_stream_name())
         .current_dir(&spec.cwd);
+    // Through the slot's proxy (it forwards SES calls to the SES emulator, the rest to the main one).
+    if let Some(endpoint) = &slot_ref.aws_endpoint {
+        for var in [
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_SES",
+            "AWS_ENDPOINT_URL_SESV2",
+        ] {
+            cmd.env(var, endpoint);
+        }
+    }
     let spawned_at = Instant::now();
     let mut child = match process::spawn(cmd, &spec.binary, true, &pool.registry) {
         Ok(c) => c,
@@ -369,8 +614,18 @@ async fn run_instance(
         }
         _ = proc.kill.notified() => {
             child.kill().await;
-            tracing::warn!(function = %spec.binary, slot, "instance killed after a timeout; starting a new one");
-            Outcome::Exited
+            let reason = proc.kill_reason.lock().unwrap_or_else(|p| p.into_inner()).take();
+            match reason {
+                Some(why) => {
+                    tracing::info!(function = %spec.binary, slot, "instance {why}; starting a new one");
+                    proc.finish(None, Err(InvokeError::Died(why)));
+                    Outcome::Killed
+                }
+                None => {
+                    tracing::warn!(function = %spec.binary, slot, "instance killed after a timeout; starting a new one");
+                    Outcome::Exited
+                }
+            }
         }
         _ = crate::process::raised(&mut shutdown) => {
             child.kill().await;
@@ -471,10 +726,16 @@ async fn next(State(proc): State<Arc<Proc>>) -> Response {
             .unwrap_or_default()
             .saturating_add(timeout)
             .as_millis();
+        let pool = &proc.pool;
+        let kill_at = pool
+            .instrument
+            .faults
+            .kill_point(&pool.spec.binary, pool.expected_calls());
         *proc.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(InFlight {
             request_id: inv.request_id.clone(),
             reply: inv.reply,
             started: Instant::now(),
+            meter: Arc::new(Meter::new(kill_at)),
         });
         // The supervisor may have just buried this process; it fails what it finds in
         // `current` after raising `dead`, so one of the two sides catches this invocation.
@@ -530,6 +791,9 @@ async fn response(
     Path(request_id): Path<String>,
     body: Bytes,
 ) -> Response {
+    if proc.kill_at_reply(&request_id) {
+        return accepted();
+    }
     let result = if body.len() > MAX_RESPONSE_BYTES {
         Err(InvokeError::Function {
             error_type: "Function.ResponseSizeTooLarge".into(),
@@ -575,6 +839,9 @@ async fn error(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if proc.kill_at_reply(&request_id) {
+        return accepted();
+    }
     let (error_type, message) = error_of(&headers, &body);
     if proc.finish(
         Some(&request_id),

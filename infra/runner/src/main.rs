@@ -2,9 +2,13 @@
 //! `config.rs` for the `DROPSHIP_*` settings and DESIGN.md ("The local stack") for the why.
 
 mod app;
+mod aws_proxy;
+mod capacity;
 mod config;
 mod emulator;
+mod faults;
 mod http_api;
+mod instrument;
 mod lambda;
 mod metrics;
 mod outbox;

@@ -119,28 +119,36 @@ impl Poller {
             .iter()
             .map(|m| m.message_id().unwrap_or_default().to_string())
             .collect();
-        let max_wait = self.pool.spec.timeout + QUEUE_GRACE;
-        let outcome = match self
-            .pool
-            .invoke(Bytes::from(event.to_string()), max_wait)
-            .await
-        {
-            Ok(response) => settle(self.report_batch_item_failures, &response, &ids),
-            Err(e) => {
-                tracing::debug!(function = %self.pool.spec.binary, "batch of {} failed: {e}", ids.len());
-                Settle::None
-            }
-        };
-        if outcome == Settle::None {
-            return;
+        let faults = &self.pool.instrument.faults;
+        let binary = &self.pool.spec.binary;
+        // Fault injection (none unless a test posted a rule): hold the batch, deliver it again.
+        if let Some(delay) = faults.delay(binary) {
+            tokio::time::sleep(delay).await;
         }
+        let (deliveries, concurrent) = faults.deliveries(binary, messages.len());
+        let event = Bytes::from(event.to_string());
+        let outcomes: Vec<Settle> = if concurrent {
+            futures::future::join_all((0..deliveries).map(|_| self.deliver(event.clone(), &ids)))
+                .await
+        } else {
+            let mut v = Vec::new();
+            for _ in 0..deliveries {
+                v.push(self.deliver(event.clone(), &ids).await);
+            }
+            v
+        };
+        // As in SQS, a message is gone once any of its deliveries succeeded and was deleted.
+        let done = |id: &str| {
+            outcomes.iter().any(|o| match o {
+                Settle::All => true,
+                Settle::AllBut(failed) => !failed.contains(id),
+                Settle::None => false,
+            })
+        };
         let entries: Vec<DeleteMessageBatchRequestEntry> = messages
             .iter()
             .enumerate()
-            .filter(|(_, m)| match &outcome {
-                Settle::AllBut(failed) => !failed.contains(m.message_id().unwrap_or_default()),
-                _ => true,
-            })
+            .filter(|(_, m)| done(m.message_id().unwrap_or_default()))
             .filter_map(|(i, m)| {
                 DeleteMessageBatchRequestEntry::builder()
                     .id(i.to_string())
@@ -166,6 +174,18 @@ impl Poller {
             Ok(_) => {}
             Err(e) => {
                 tracing::warn!(queue = %self.queue_url, "DeleteMessageBatch failed: {}", aws_sdk_sqs::error::DisplayErrorContext(&e))
+            }
+        }
+    }
+
+    /// One invocation with the batch; what to delete after it.
+    async fn deliver(&self, event: Bytes, ids: &[String]) -> Settle {
+        let max_wait = self.pool.spec.timeout + QUEUE_GRACE;
+        match self.pool.invoke(event, max_wait).await {
+            Ok(response) => settle(self.report_batch_item_failures, &response, ids),
+            Err(e) => {
+                tracing::debug!(function = %self.pool.spec.binary, "batch of {} failed: {e}", ids.len());
+                Settle::None
             }
         }
     }

@@ -264,7 +264,10 @@ async fn project_template_with_echo_functions() {
     );
     assert_eq!(env["AWS_REGION"], "eu-central-1");
     assert_eq!(env["ORDERS_TABLE"], "OrdersTable");
-    assert_eq!(env["AWS_ENDPOINT_URL"], stack.aws_endpoint.as_str());
+    // Each instance reaches the emulators through its slot's counting proxy.
+    let proxy = env["AWS_ENDPOINT_URL"].as_str().unwrap_or_default();
+    assert!(proxy.starts_with("http://127.0.0.1:"), "{proxy}");
+    assert_ne!(proxy, stack.aws_endpoint.as_str());
     assert!(
         env.get("HOME").is_none(),
         "the runner's environment leaked: {env}"
@@ -325,12 +328,91 @@ async fn project_template_with_echo_functions() {
         })
         .await;
 
-    // Mail sent through the SES emulator shows up in the outbox.
-    assert_eq!(env["AWS_ENDPOINT_URL_SESV2"], stack.ses_endpoint.as_str());
-    let ses_endpoint = stack.ses_endpoint.as_str();
+    // Calls through a function's proxy are counted by service and operation, presigned URLs
+    // keep resolving through it, HEAD keeps its Content-Length, and a call can be failed.
+    let (status, body) = stack
+        .put("/_local/calls", None, &json!({"recording": true}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let via_proxy = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&stack.aws_sdk_config().await)
+            .endpoint_url(proxy)
+            .force_path_style(true)
+            .build(),
+    );
+    let doc = b"%PDF-1.4 proxied".to_vec();
+    via_proxy
+        .put_object()
+        .bucket("dropship-documentbucket")
+        .key("docs/proxied.pdf")
+        .body(doc.clone().into())
+        .send()
+        .await
+        .expect("put through the proxy");
+    let head = via_proxy
+        .head_object()
+        .bucket("dropship-documentbucket")
+        .key("docs/proxied.pdf")
+        .send()
+        .await
+        .expect("head through the proxy");
+    assert_eq!(head.content_length(), Some(doc.len() as i64));
+    let presigned = via_proxy
+        .get_object()
+        .bucket("dropship-documentbucket")
+        .key("docs/proxied.pdf")
+        .presigned(
+            aws_sdk_s3::presigning::PresigningConfig::expires_in(Duration::from_secs(900))
+                .expect("presigning config"),
+        )
+        .await
+        .expect("presign");
+    assert!(presigned.uri().starts_with(proxy), "{}", presigned.uri());
+    let fetched = stack
+        .http()
+        .get(presigned.uri())
+        .send()
+        .await
+        .expect("presigned GET");
+    assert_eq!(fetched.status().as_u16(), 200);
+    assert_eq!(fetched.bytes().await.expect("body").to_vec(), doc);
+    let (status, body) = stack
+        .post(
+            "/_local/faults",
+            None,
+            &json!({"function": "order-api", "failAws": {"service": "s3", "operation": "GetObject",
+                "kind": "throttle", "count": 1}}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let got = via_proxy
+        .get_object()
+        .bucket("dropship-documentbucket")
+        .key("docs/proxied.pdf")
+        .send()
+        .await
+        .expect("get after one throttle (the SDK retries SlowDown)");
+    let bytes = got.body.collect().await.expect("object body").into_bytes();
+    assert_eq!(bytes.to_vec(), doc);
+    let (_, calls) = stack.get("/_local/calls", None).await;
+    let s3 = &calls["functions"]["order-api"]["services"]["s3"];
+    assert_eq!(s3["PutObject"]["count"], 1, "{calls}");
+    assert_eq!(s3["HeadObject"]["count"], 1, "{calls}");
+    assert_eq!(s3["GetObject"]["count"], 2, "{calls}");
+    assert_eq!(s3["GetObject"]["errors"], 1, "{calls}");
+    assert_eq!(
+        calls["functions"]["(presigned URLs)"]["services"]["s3"]["GetObject"]["count"], 1,
+        "{calls}"
+    );
+    let stats = stack.stats().await;
+    assert_eq!(stats["order-api"]["faults"]["failedAwsCalls"], 1, "{stats}");
+
+    // Mail sent through the SES emulator (here via the proxy, which routes SES calls there)
+    // shows up in the outbox.
+    assert_eq!(env["AWS_ENDPOINT_URL_SESV2"], proxy);
     let ses = aws_sdk_sesv2::Client::from_conf(
         aws_sdk_sesv2::config::Builder::from(&stack.aws_sdk_config().await)
-            .endpoint_url(ses_endpoint)
+            .endpoint_url(proxy)
             .build(),
     );
     ses.create_email_identity()
@@ -374,4 +456,14 @@ JVBERi0K\r\n--b--\r\n";
         .unwrap_or("")
         .contains("Hello Ann"));
     assert!(mails[0]["sentAt"].is_string());
+    let (_, calls) = stack.get("/_local/calls", None).await;
+    let ses = &calls["functions"]["order-api"]["services"]["ses"];
+    assert_eq!(ses["CreateEmailIdentity"]["count"], 1, "{calls}");
+    assert_eq!(ses["SendEmail"]["count"], 1, "{calls}");
+    let (status, _) = stack.delete("/_local/calls", None).await;
+    assert_eq!(status, 204);
+    let (_, calls) = stack.get("/_local/calls", None).await;
+    assert!(calls["functions"]["order-api"]["services"]
+        .as_object()
+        .is_none_or(|m| m.is_empty()));
 }
