@@ -45,8 +45,17 @@ pub fn pdf_text(pdf: &[u8]) -> String {
 }
 
 /// Asserts what every document of ours must hold, and returns its text.
+/// `DUMP_PDF_DIR=dir` keeps every checked PDF there, to look at.
 fn checked(pdf: &[u8]) -> String {
     assert!(pdf.starts_with(b"%PDF-"));
+    if let Ok(dir) = std::env::var("DUMP_PDF_DIR") {
+        let n = std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0);
+        std::fs::write(
+            format!("{dir}/{:?}-{n}.pdf", std::thread::current().name()),
+            pdf,
+        )
+        .unwrap();
+    }
     let text = pdf_text(pdf);
     assert!(text.contains("Lindenhof Living GmbH"), "{text}");
     for word in ["Acme", "Dropship", "acme"] {
@@ -684,4 +693,27 @@ fn a_label_with_an_unencodable_barcode_is_an_error_not_a_panic() {
     let mut label = shipping_label_data(Locale::De);
     label.barcode = "DO-Ä".into();
     assert!(shipping_label(&branding(Locale::De, None), &label).is_err());
+}
+
+#[test]
+fn a_long_invoice_continues_on_further_pages() {
+    let mut doc = three_line_invoice(Locale::De);
+    doc.lines = (1..=60)
+        .map(|i| {
+            let mut l = line("SKU", "Artikel", 1, ["1.19", "0", "0.19", "1.00", "0.19"]);
+            l.sku = format!("SKU-{i}");
+            l.name = format!("Artikel Nummer {i} mit einem recht langen Namen, der umbrechen muss");
+            l
+        })
+        .collect();
+    let text = checked(&invoice(&branding(Locale::De, None), &doc).unwrap());
+    let flat = squeezed(&text);
+    for want in [
+        "Seite 2",
+        "Art.-Nr. SKU-60",
+        "Gesamtbetrag 219,64 €",
+        "Offener Betrag",
+    ] {
+        assert!(flat.contains(want), "{want:?} missing: {text}");
+    }
 }
