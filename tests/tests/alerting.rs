@@ -78,17 +78,16 @@ async fn a_late_delivery_is_alerted_once_escalated_with_one_delay_notice_and_res
         .start()
         .await;
     let world = setup::configure(&stack).await;
-    let ddb = aws_sdk_dynamodb::Client::new(&stack.aws_sdk_config().await);
-    // slaHours 0: the admin API takes 1..2160 hours, so the record is set directly.
-    ddb.update_item()
-        .table_name("CatalogueTable")
-        .key("pk", s("FULFILLER"))
-        .key("sk", s("acme-garden"))
-        .update_expression("SET slaHours = :z")
-        .expression_attribute_values(":z", AttributeValue::N("0".into()))
-        .send()
-        .await
-        .expect("setting slaHours 0");
+    // slaHours 0: every delivery order of acme is late the moment it is made.
+    let (status, _) = stack
+        .put(
+            "/admin/fulfillers/acme-garden",
+            Some(&stack.admin_token),
+            &json!({"name": "acme-garden", "kind": "dropshipper", "email": setup::ACME_EMAIL, "slaHours": 0,
+                    "address": {"name": "acme-garden", "street": "Lindenstraße 12", "postalCode": "10969", "city": "Berlin", "country": "DE"}}),
+        )
+        .await;
+    assert_eq!(status, 200);
 
     let body = setup::order(
         "late-1",

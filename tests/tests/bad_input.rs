@@ -242,6 +242,7 @@ async fn hostile_requests_get_4xx_and_write_nothing() {
                     .replace("{country}", "DE")
                     .replace("{taxClass}", "standard")
                     .replace("{kind}", "sales")
+                    .replace("{alertId}", "none")
             };
             let mut requests: Vec<(String, Option<Vec<u8>>)> = Vec::new();
             // Path and query tricks on every operation with a path parameter or a query.

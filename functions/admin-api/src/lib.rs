@@ -53,6 +53,32 @@ struct TokenRequest {
     name: Option<String>,
 }
 
+/// `%XX` sequences to bytes (a path parameter as the client encoded it); anything malformed
+/// stays as it is.
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 impl AdminApi {
     pub async fn from_env() -> anyhow::Result<Self> {
         use dropship_aws::config::env;
@@ -140,6 +166,19 @@ impl AdminApi {
                 }
                 let items = self.alerts.list(&state).await?;
                 json(200, &json!({ "items": items }))
+            }
+            "POST /admin/alerts/{alertId}/resolve" => {
+                // Alert ids hold '#' and '/': clients send them percent-encoded.
+                let id = percent_decode(&path_param(&req, "alertId")?);
+                match self.alerts.get(&id).await? {
+                    None => Err(ApiError::not_found("alert").into()),
+                    Some(_) => {
+                        self.alerts.resolve_id(&id, Utc::now()).await?;
+                        tracing::info!(alert = %id, by = %admin, "alert resolved by hand");
+                        let alert = self.alerts.get(&id).await?;
+                        json(200, &json!(alert))
+                    }
+                }
             }
             "POST /admin/delivery-orders/{deliveryOrderId}/reroute" => {
                 let id = path_param(&req, "deliveryOrderId")?;
@@ -467,6 +506,7 @@ impl AdminApi {
                             .await?;
                     }
                     if let Some((event, refund)) = event {
+                        dropship_aws::metrics::refunds_issued(refund.amount, &order.currency);
                         self.events_queue.send(&event).await?;
                         self.documents_queue
                             .send(&GenerateDocuments::Refund {

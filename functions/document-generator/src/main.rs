@@ -1,3 +1,6 @@
+// The handler's nested async document jobs make a deep future type for the runtime loop.
+#![recursion_limit = "256"]
+
 use aws_lambda_events::sqs::SqsEvent;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 

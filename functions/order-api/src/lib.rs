@@ -280,6 +280,9 @@ impl OrderApi {
                     if let Err(e) = self.events_queue.send_all(&events).await {
                         tracing::error!(order_id = %order.id, error = %format!("{e:#}"), "cancellation notices not sent");
                     }
+                    if let Some(r) = &refund {
+                        dropship_aws::metrics::refunds_issued(r.amount, &plan.order.currency);
+                    }
                     tracing::info!(order_id = %order.id, cancelled = ?plan.cancelled, refund = ?refund.as_ref().map(|r| r.amount), "order cancelled");
                     let deliveries: Vec<_> = deliveries
                         .into_iter()

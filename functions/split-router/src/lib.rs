@@ -176,6 +176,9 @@ impl SplitRouter {
                             order_id: order.id.clone(),
                         });
                     }
+                    if let Some(r) = &refund {
+                        dropship_aws::metrics::refunds_issued(r.amount, &order.currency);
+                    }
                     // Units no one can ship are cancelled: the customer hears what and the refund.
                     if !round.plan.unroutable.is_empty() || refund.is_some() {
                         events.push(BusinessEvent::OrderCancelled {

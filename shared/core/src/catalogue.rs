@@ -148,8 +148,9 @@ impl FulfillerInput {
             ));
         }
         let sla_hours = self.sla_hours.unwrap_or(48);
-        if !(1..=24 * 90).contains(&sla_hours) {
-            return Err(ApiError::invalid("slaHours", "slaHours must be 1..2160"));
+        // 0 is allowed: "ship the moment it arrives" (every delivery order is late at once).
+        if !(0..=24 * 90).contains(&sla_hours) {
+            return Err(ApiError::invalid("slaHours", "slaHours must be 0..2160"));
         }
         let stock_max_age_hours = self.stock_max_age_hours.unwrap_or(24);
         if !(1..=24 * 90).contains(&stock_max_age_hours) {
