@@ -16,11 +16,18 @@ help:
 	@echo "make bench-routing - routing time for 100 lines x 20 sources"
 	@echo "make bench-intake - POST /orders latency over 500 sequential requests (figures for BENCHMARKS.md)"
 
-# System tools the tests use: pdftotext (poppler-utils) reads the rendered PDFs back.
+# System tools the tests use: pdftotext (poppler-utils) reads the rendered PDFs back; the
+# portal's browser test drives Debian's chromium with playwright-core (node), which npm installs
+# into tests/portal/node_modules from its lock file (it downloads no browser of its own).
 system-deps:
 	@command -v pdftotext >/dev/null || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq poppler-utils; }
+	@{ test -x /usr/bin/chromium && command -v node >/dev/null && command -v npm >/dev/null; } || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium \
+			$$(command -v node >/dev/null || echo nodejs) $$(command -v npm >/dev/null || echo npm); }
+	@test -d tests/portal/node_modules/playwright-core || npm ci --prefix tests/portal --no-audit --no-fund
 
 # The project-local virtualenv with the pinned emulator and the template validators.
 venv: $(VENV)/.installed

@@ -136,25 +136,7 @@ impl FulfillerApi {
                     Some(d) if d.fulfiller_id == fulfiller => d,
                     _ => return Err(ApiError::not_found("delivery order").into()),
                 };
-                let expires_at = Utc::now() + Duration::days(LINK_TTL_DAYS);
-                let links: Vec<DocumentLink> = delivery
-                    .documents
-                    .iter()
-                    .map(|d| DocumentLink {
-                        key: d.key.clone(),
-                        fulfiller_id: fulfiller.clone(),
-                        kind: d.kind.as_str().to_string(),
-                        expires_at,
-                        expires_at_epoch: expires_at.timestamp(),
-                    })
-                    .collect();
-                let ids = self.tokens.mint_links(&links).await?;
-                let documents = delivery
-                    .documents
-                    .iter()
-                    .zip(ids)
-                    .map(|(d, id)| json!({"kind": d.kind, "url": format!("{}/documents/{id}", self.public_base_url), "expiresAt": expires_at}))
-                    .collect();
+                let documents = self.document_links(&fulfiller, &delivery).await?;
                 json(200, &fulfiller_delivery_order(&delivery, Some(documents)))
             }
             "POST /fulfiller/delivery-orders/{id}/accept"
@@ -252,9 +234,37 @@ impl FulfillerApi {
         }
     }
 
+    /// Fresh `/documents/{linkId}` links (valid 7 days) to a delivery order's documents, as
+    /// `{kind, url, expiresAt}`; the portal shows the same links.
+    pub async fn document_links(
+        &self,
+        fulfiller: &str,
+        delivery: &DeliveryOrder,
+    ) -> anyhow::Result<Vec<serde_json::Value>> {
+        let expires_at = Utc::now() + Duration::days(LINK_TTL_DAYS);
+        let links: Vec<DocumentLink> = delivery
+            .documents
+            .iter()
+            .map(|d| DocumentLink {
+                key: d.key.clone(),
+                fulfiller_id: fulfiller.to_string(),
+                kind: d.kind.as_str().to_string(),
+                expires_at,
+                expires_at_epoch: expires_at.timestamp(),
+            })
+            .collect();
+        let ids = self.tokens.mint_links(&links).await?;
+        Ok(delivery
+            .documents
+            .iter()
+            .zip(ids)
+            .map(|(d, id)| json!({"kind": d.kind, "url": format!("{}/documents/{id}", self.public_base_url), "expiresAt": expires_at}))
+            .collect())
+    }
+
     /// Records what arrived of the fulfiller's part of a return: resellable units go back on
     /// its shelf in the same transaction; the refund is settled by the return processor.
-    async fn receive(
+    pub async fn receive(
         &self,
         fulfiller: &str,
         return_id: &str,
@@ -312,7 +322,7 @@ impl FulfillerApi {
     }
 
     /// The fulfiller's own delivery order; anyone else's looks like a missing one.
-    async fn own(&self, fulfiller: &str, id: &str) -> Result<DeliveryOrder, HandlerError> {
+    pub async fn own(&self, fulfiller: &str, id: &str) -> Result<DeliveryOrder, HandlerError> {
         if !dropship_core::ids::is_valid_id(id) {
             return Err(ApiError::not_found("delivery order").into());
         }
@@ -331,7 +341,7 @@ impl FulfillerApi {
     }
 
     /// Accept, ship or reject, retried when the order or delivery order moved.
-    async fn act(
+    pub async fn act(
         &self,
         fulfiller: &str,
         id: &str,

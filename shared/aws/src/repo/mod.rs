@@ -8,6 +8,7 @@ pub mod delivery_orders;
 pub mod idempotency;
 pub mod invoices;
 pub mod orders;
+pub mod portal_sessions;
 pub mod returns;
 pub mod stock;
 pub mod tokens;

@@ -1,0 +1,8 @@
+use lambda_http::{service_fn, Error};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    dropship_aws::telemetry::init();
+    let portal = portal::Portal::from_env().await?;
+    lambda_http::run(service_fn(|req| portal.handle(req))).await
+}
