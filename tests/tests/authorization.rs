@@ -194,5 +194,28 @@ async fn every_endpoint_answers_every_caller_as_the_rules_say() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Every function's log lines went through the runner; none holds a token or the
+    // customer's e-mail address.
+    let logs = stack.output.text();
+    assert!(
+        logs.contains("order split"),
+        "function logs are not captured"
+    );
+    for secret in [
+        &stack.admin_token,
+        &world.web,
+        &world.marketplace,
+        &world.acme,
+        &world.nordic,
+    ] {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a token appears in the logs"
+        );
+    }
+    assert!(
+        !logs.contains("carla@example.com"),
+        "an e-mail address appears in the logs"
+    );
     assert_eq!(checked, ops.len() * CALLERS.len());
 }

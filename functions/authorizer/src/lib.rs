@@ -70,8 +70,10 @@ impl Authorizer {
 
     async fn resolve(&self, token: &str) -> anyhow::Result<Resolved> {
         let hash = sha256_hex(token);
-        // Comparing hashes, not tokens: equal length, and the token itself is never held longer than needed.
-        if hash == self.bootstrap_admin_sha256 {
+        // Comparing hashes, not tokens, in constant time: how long the comparison takes says
+        // nothing about how much of the hash matched. (Stored tokens are found by their hash as
+        // the table key: no secret is compared in our code at all.)
+        if constant_time_eq(hash.as_bytes(), self.bootstrap_admin_sha256.as_bytes()) {
             return Ok(Some(("admin".into(), Some("bootstrap".into()))));
         }
         if let Ok(cache) = self.cache.lock() {
@@ -110,9 +112,22 @@ fn aws_sdk_dynamodb_client(cfg: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Cli
     aws_sdk_dynamodb::Client::new(cfg)
 }
 
+/// Equality that looks at every byte whatever the first difference (lengths are public).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn constant_time_equality_is_equality() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(constant_time_eq(b"", b""));
+    }
 
     #[test]
     fn reads_the_bearer_token_case_insensitively() {
