@@ -154,15 +154,17 @@ impl DocumentGenerator {
         let issued_on = ctx.today();
         let record = self
             .invoices
-            .register(purpose, chrono::Datelike::year(&issued_on), |number| InvoiceRecord {
-                purpose: purpose.to_string(),
-                key: invoice_key(&order.id, kind, &number),
-                number,
-                kind: kind.to_string(),
-                order_id: order.id.clone(),
-                issued_on,
-                supersedes: supersedes.clone(),
-                superseded_by: None,
+            .register(purpose, chrono::Datelike::year(&issued_on), |number| {
+                InvoiceRecord {
+                    purpose: purpose.to_string(),
+                    key: invoice_key(&order.id, kind, &number),
+                    number,
+                    kind: kind.to_string(),
+                    order_id: order.id.clone(),
+                    issued_on,
+                    supersedes: supersedes.clone(),
+                    superseded_by: None,
+                }
             })
             .await?;
         let pdf = render::invoice(&ctx.branding, &build(record.clone()))?;
@@ -284,7 +286,9 @@ impl DocumentGenerator {
                 },
             )
             .await?;
-        self.invoices.supersede(&delivery.id, &record.number).await?;
+        self.invoices
+            .supersede(&delivery.id, &record.number)
+            .await?;
         // The fulfiller's invoice link now gives the correction.
         let documents: Vec<DocumentRef> = delivery
             .documents
@@ -375,13 +379,20 @@ impl DocumentGenerator {
                 .get_fulfiller(&part.fulfiller_id)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("fulfiller {} is unknown", part.fulfiller_id))?;
-            let address = fulfiller.return_address.as_ref().unwrap_or(&fulfiller.address);
+            let address = fulfiller
+                .return_address
+                .as_ref()
+                .unwrap_or(&fulfiller.address);
             let pdf = render::return_label(
                 &ctx.branding,
                 &paper::return_label(&ctx.branding, &order, part, address, locale),
             )?;
             // Numbered, not named: the key does not say who takes the parcel back.
-            let key = format!("documents/{}/returns/{return_id}/label-{}.pdf", order.id, i + 1);
+            let key = format!(
+                "documents/{}/returns/{return_id}/label-{}.pdf",
+                order.id,
+                i + 1
+            );
             self.store.put_pdf(&key, pdf).await?;
             self.returns
                 .set_label(

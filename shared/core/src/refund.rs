@@ -104,11 +104,16 @@ pub struct Refund {
 /// A refund amount's net and tax per rate: split over the rates in proportion to what the
 /// given-back units paid at each (all of the order's lines when nothing was given back, as for
 /// goodwill), each part taxed at its rate; the parts add up to the amount exactly.
-pub fn tax_breakdown(order: &Order, amount: Money, units: &[LineUnits]) -> Vec<crate::order::TaxLine> {
+pub fn tax_breakdown(
+    order: &Order,
+    amount: Money,
+    units: &[LineUnits],
+) -> Vec<crate::order::TaxLine> {
     use std::collections::BTreeMap;
     let mut by_rate: BTreeMap<Decimal, Money> = BTreeMap::new();
     for (l, u) in order.lines.iter().zip(units) {
-        *by_rate.entry(l.tax_rate.normalize()).or_default() += share(l.paid, u.given_back, l.quantity);
+        *by_rate.entry(l.tax_rate.normalize()).or_default() +=
+            share(l.paid, u.given_back, l.quantity);
     }
     if by_rate.values().all(|m| *m == Money::ZERO) {
         by_rate.clear();
@@ -264,7 +269,11 @@ pub fn goodwill(
         reason,
         created_at: now,
         goodwill: true,
-        tax: tax_breakdown(order, amount, &vec![LineUnits::default(); order.lines.len()]),
+        tax: tax_breakdown(
+            order,
+            amount,
+            &vec![LineUnits::default(); order.lines.len()],
+        ),
     };
     crate::ledger::record_refund(order, &refund, crate::ledger::LedgerKind::Goodwill);
     order.refunds.push(refund.clone());

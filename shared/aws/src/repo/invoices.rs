@@ -80,7 +80,11 @@ impl Invoices {
                 .await
                 .context("reading the invoice counter")?
                 .item
-                .and_then(|i| i.get("last").and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()))
+                .and_then(|i| {
+                    i.get("last")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|v| v.parse().ok())
+                })
                 .unwrap_or(0);
             let record = make(format!("{year}-{:06}", last + 1));
             let bump = Update::builder()
