@@ -1,6 +1,7 @@
 //! Nothing is lost: a message that keeps failing ends in its dead-letter queue after
 //! maxReceiveCount receives, and the alerting function opens a business alert for it.
 
+mod setup;
 mod support;
 
 use serde_json::json;
@@ -42,6 +43,29 @@ async fn a_message_that_always_fails_ends_in_its_dead_letter_queue_and_raises_an
             .await
             .expect("send");
     }
+    // The poison does not block anything else: an order sent behind it is routed meanwhile.
+    let world = setup::configure(&stack).await;
+    let (status, created) = stack
+        .post_idempotent(
+            "/orders",
+            Some(&world.web),
+            "behind-the-poison",
+            &setup::order(
+                "WEB-BEHIND",
+                json!([{"lineId": "L1", "sku": "CHAIR-TEAK", "quantity": 1, "unitPrice": "10.00"}]),
+                "10.00",
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    stack
+        .eventually("the good order routed", Duration::from_secs(30), || async {
+            let (_, l) = stack
+                .get("/fulfiller/delivery-orders", Some(&world.acme))
+                .await;
+            (l["items"].as_array()?.len() == 1).then_some(())
+        })
+        .await;
     let count = |queue: String| {
         let sqs = sqs.clone();
         async move {
