@@ -19,6 +19,8 @@ use support::{workspace_root, Stack};
 
 const WAIT: Duration = Duration::from_secs(40);
 const TRACKING: &str = "00340434161094042557";
+/// A 96 x 96 PNG mark for the retailer's branding.
+const LOGO_PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAGAAAABgCAYAAADimHc4AAABmklEQVR42u3dwVEDMQwFUCqiFEpI/12YBiCEzHq/ZL2d0V3+75bY0sda60PlSggAACgAz+vz8bXeKQA3B94R5OjAO4CMDL4SxOjgK0AIPgwh+DCE4MMQwg8jCD+MIPgwhPDDCMIPIwg/jCD8MILwwwgAOgII/DoE4YcRhB9GiAG8840G2NDksQD/QQDQAWBTg0cDvIoAoDrAxuaOB3gFAUBlgM2NjQD4CwFAVYAbmhoD8AwBAAAAAKoB3NTQKIDfEAAAAACgEsCNzYwD+AkBAAAAAAAAAAAAAAAAAAAAAAAAAAAAKQA/R/s/AAAAALMBXEtxLyjyAQAAoAxAxevpXQGOeR8wDqDaE6WOAEe9ERsJUOmZajeA494JjwWoMqqgE8CRsyJGAyzzgs6aFwTAyLJ+I8sgFBjaB8HcUAAQCowuhlBgePcyvt4Ch87hXwowCeHKzCzxCQW/FeBEhF05WeQWDH87QHeIO7KxzDMUfASgOkQiCwudHwMXOleBqHD2ckvuN99FKnfWkgBXgXQ4WwuAk0sIAACoYH0DUDnCC58AsM8AAAAASUVORK5CYII=";
 
 fn address(name: &str) -> Value {
     json!({"name": name, "street": "Gartenweg 4", "postalCode": "28195", "city": "Bremen", "country": "DE"})
@@ -89,6 +91,38 @@ async fn a_dropshipper_works_its_orders_stock_and_returns_in_a_real_browser() {
     let stack = Stack::start().await;
     let world = setup::configure(&stack).await;
     let admin = Some(stack.admin_token.as_str());
+    // The retailer's logo, and product names as a shop has them.
+    ok(&stack, "PUT", "/admin/branding", admin, &json!({"companyName": "Lindenhof Living GmbH",
+        "address": address("Lindenhof Living GmbH"), "vatId": "DE123456789", "primaryColor": "#2E5E4E",
+        "footer": "Lindenhof Living GmbH · Berlin", "emailFrom": "service@lindenhof.example", "locale": "de",
+        "logoPngBase64": LOGO_PNG})).await;
+    for (sku, name, sources) in [
+        (
+            "CHAIR-TEAK",
+            "Gartenstuhl Teak",
+            json!([{"fulfillerId": "acme-garden", "priority": 1}]),
+        ),
+        (
+            "VASE-BLUE",
+            "Vase Kobaltblau",
+            json!([{"fulfillerId": "nordic-home", "priority": 1}, {"fulfillerId": "acme-garden", "priority": 2}]),
+        ),
+        (
+            "SEEDS",
+            "Saatgut-Set Wildblumen",
+            json!([{"fulfillerId": "acme-garden", "priority": 1}]),
+        ),
+    ] {
+        ok(
+            &stack,
+            "PUT",
+            &format!("/admin/products/{sku}"),
+            admin,
+            &json!({"name": name, "taxClass": "standard",
+            "group": "garden", "allowBackorder": sku == "SEEDS", "sources": sources}),
+        )
+        .await;
+    }
     // acme ships within the hour (today's work shows on its dashboard) and reads the retailer's
     // German; nordic has chosen English.
     ok(

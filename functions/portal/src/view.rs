@@ -70,12 +70,23 @@ fn status_label(texts: &Texts, lang: Lang, status: &impl serde::Serialize) -> (S
     (code, label)
 }
 
+/// What a delivery order holds, in a few words: `3 × Teak chair, 1 × Vase`.
+fn items(d: &DeliveryOrder) -> String {
+    d.lines
+        .iter()
+        .filter(|l| l.quantity > l.cancelled)
+        .map(|l| format!("{} × {}", l.quantity - l.cancelled, l.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// One row of a delivery order list.
 pub fn delivery_row(d: &DeliveryOrder, clock: &Clock, texts: &Texts) -> Value {
     let (status, status_label) = status_label(texts, clock.lang, &d.status);
     json!({
         "id": d.id,
         "ship_to": format!("{}, {}", d.ship_to.name, d.ship_to.city),
+        "items": items(d),
         "units": d.lines.iter().map(|l| l.quantity - l.cancelled).sum::<u32>(),
         "open_units": d.lines.iter().map(|l| l.open()).sum::<u32>(),
         "due": clock.time(d.due_at),
@@ -186,8 +197,15 @@ pub fn return_card(
             "quantity": l.quantity, "good": good, "bad": bad}),
         );
     }
+    let mut deliveries: Vec<&str> = part
+        .lines
+        .iter()
+        .map(|l| l.delivery_order_id.as_str())
+        .collect();
+    deliveries.sort_unstable();
+    deliveries.dedup();
     json!({"id": part.return_id, "status": status, "status_label": status_label,
-        "created": clock.time(part.created_at), "lines": lines})
+        "created": clock.time(part.created_at), "lines": lines, "deliveries": deliveries})
 }
 
 /// The retailer's look: name, colour (with a readable text colour on it) and logo.
