@@ -53,9 +53,21 @@ impl OrderIntake {
         let channel = require_channel(http::principal(&req).as_ref())?.to_string();
         let body = json_body(&req)?;
         let scope = format!("POST /orders#channel:{channel}");
+        let request_key = http::header(&req, "idempotency-key").map(|key| {
+            use sha2::{Digest, Sha256};
+            let mut h = Sha256::new();
+            h.update(scope.as_bytes());
+            h.update([0]);
+            h.update(key.as_bytes());
+            h.update([0]);
+            h.update(req.body().as_ref());
+            hex::encode(h.finalize())
+        });
         let resp = self
             .idempotency
-            .run_for_request(&req, &scope, true, || self.accept(&channel, &body))
+            .run_for_request(&req, &scope, true, || {
+                self.accept(&channel, &body, request_key.clone())
+            })
             .await?;
         json(resp.status, &resp.body)
     }
@@ -64,6 +76,7 @@ impl OrderIntake {
         &self,
         channel: &str,
         body: &serde_json::Value,
+        request_key: Option<String>,
     ) -> Result<StoredResponse, HandlerError> {
         let request = OrderRequest::parse(body)?;
         let skus: Vec<String> = request
@@ -88,16 +101,29 @@ impl OrderIntake {
             tax_rates,
             order_date: local_date(request.ordered_at.unwrap_or(now), time_zone),
         };
-        let order = request.price(
+        let mut order = request.price(
             &ctx,
             new_order_id(),
             channel.to_string(),
             now,
             format!("channel:{channel}"),
         )?;
+        order.request_key = request_key;
         match self.orders.create(&order).await? {
             CreateOutcome::Created => {}
             CreateOutcome::DuplicateExternalId(existing) => {
+                // The very same request, repeated after a crash outlived its idempotency record:
+                // the order it made is the answer, exactly as the first time.
+                let same = self.orders.get(&existing).await?.is_some_and(|o| {
+                    o.request_key.is_some() && o.request_key == order.request_key
+                });
+                if same {
+                    tracing::info!(order_id = %existing, "a repeated request found its order");
+                    return Ok(StoredResponse {
+                        status: 201,
+                        body: json!({"id": existing, "orderId": existing, "status": "accepted"}),
+                    });
+                }
                 return Err(ApiError::conflict(
                     "duplicate_order",
                     format!(

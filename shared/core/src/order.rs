@@ -199,6 +199,10 @@ pub struct Order {
     /// Its returns, written in the same transaction as they are (read with consistent reads).
     #[serde(default)]
     pub return_ids: Vec<String>,
+    /// A hash of the Idempotency-Key and body the order came with: a repeat of that very request
+    /// after a crash (its idempotency record already expired) finds this order again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_key: Option<String>,
     /// Free replacement delivery orders (not among `delivery_order_ids`).
     #[serde(default)]
     pub replacements: Vec<crate::replacement::Replacement>,
@@ -607,6 +611,7 @@ impl OrderRequest {
             routing_round: 0,
             delivery_order_ids: Vec::new(),
             return_ids: Vec::new(),
+            request_key: None,
             replacements: Vec::new(),
             ledger: Vec::new(),
         };
