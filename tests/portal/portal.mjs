@@ -184,6 +184,36 @@ try {
     await shot(page, "delivery-order-shipped");
   });
 
+  await step("the same form sent twice ships once", async () => {
+    const form = page.locator('form[action$="/shipments"]');
+    const fields = {
+      csrf: await form.locator('input[name="csrf"]').inputValue(),
+      formId: await form.locator('input[name="formId"]').inputValue(),
+      carrier: "DHL",
+      trackingNumber: cfg.tracking2,
+      "qty:L1": "1",
+    };
+    const url = `${base}/portal/delivery-orders/${cfg.delivery}/shipments`;
+    const first = await acme.request.post(url, { form: fields, maxRedirects: 0 });
+    const again = await acme.request.post(url, { form: fields, maxRedirects: 0 });
+    check(first.status() === 303 && again.status() === 303, "both answered as done", `${first.status()} ${again.status()}`);
+    await page.goto(`${base}/portal/delivery-orders/${cfg.delivery}`);
+    const t = await text(page);
+    check(t.includes("Versandt") && (await page.locator("section", { hasText: cfg.tracking2 }).locator("tbody tr").count()) === 2, "two parcels, not three", t);
+  });
+
+  await step("reject the late delivery order with a reason", async () => {
+    await page.goto(`${base}/portal/delivery-orders/${cfg.lateDelivery}`);
+    await page.getByLabel("Grund").fill("  ");
+    let resp = await submit(page, page.getByRole("button", { name: "Lieferauftrag ablehnen" }));
+    check(resp.status() === 422 && (await text(page)).includes("Bitte dieses Feld ausfüllen."), "a blank reason is refused", resp.status());
+    await page.getByLabel("Grund").fill("Saatgut ist ausverkauft");
+    resp = await submit(page, page.getByRole("button", { name: "Lieferauftrag ablehnen" }));
+    check(resp.ok(), "rejected", resp.status());
+    const t = await text(page);
+    check(t.includes("Lieferauftrag abgelehnt.") && t.includes("Abgelehnt") && t.includes("Saatgut ist ausverkauft"), "notice, status, reason", t);
+  });
+
   await step("the stock page: search and edit one count", async () => {
     await page.getByRole("link", { name: "Bestand" }).click();
     await page.waitForLoadState();
