@@ -38,8 +38,9 @@ use view::Clock;
 pub const LINK_MINUTES: i64 = 15;
 /// At most one sign-in mail per fulfiller per minute.
 const MAIL_EVERY_SECONDS: i64 = 60;
-/// How many delivery orders one page reads at most when it needs all active ones.
-const MAX_PAGES: usize = 20;
+/// How many pages of 200 a page reads at most when it needs all of a fulfiller's active
+/// delivery orders or waiting returns (the byFulfiller index holds every one, oldest first).
+const MAX_PAGES: usize = 250;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../templates/layout.html")),
@@ -296,7 +297,7 @@ impl Portal {
                 let token = path(req, "token")?;
                 self.use_link(frame, &token).await
             }
-            // Every other page needs a session: sign in first (a lost form is resent after).
+            // Every other page needs a session: sign in first.
             _ => see_other("/portal/sign-in", vec![]),
         }
     }
@@ -578,6 +579,9 @@ impl Portal {
             if next.is_none() {
                 break;
             }
+        }
+        if next.is_some() {
+            tracing::warn!(fulfiller_id = %fulfiller, "more delivery orders than the portal reads at once: the newest are not shown");
         }
         Ok(out)
     }
@@ -1028,6 +1032,9 @@ impl Portal {
             if next.is_none() {
                 break;
             }
+        }
+        if next.is_some() {
+            tracing::warn!(fulfiller_id = %fulfiller, "more waiting returns than the portal reads at once: the newest are not shown");
         }
         let clock = frame.clock();
         let cards: Vec<Value> = waiting
