@@ -114,9 +114,10 @@ impl OrderIntake {
             CreateOutcome::DuplicateExternalId(existing) => {
                 // The very same request, repeated after a crash outlived its idempotency record:
                 // the order it made is the answer, exactly as the first time.
-                let same = self.orders.get(&existing).await?.is_some_and(|o| {
-                    o.request_key.is_some() && o.request_key == order.request_key
-                });
+                let same =
+                    self.orders.get(&existing).await?.is_some_and(|o| {
+                        o.request_key.is_some() && o.request_key == order.request_key
+                    });
                 if same {
                     tracing::info!(order_id = %existing, "a repeated request found its order");
                     return Ok(StoredResponse {
@@ -131,7 +132,7 @@ impl OrderIntake {
                         order.external_id
                     ),
                 )
-                .into())
+                .into());
             }
         }
         // The order is durable now; from here on a failure must not undo the acceptance.
