@@ -153,7 +153,7 @@ impl OrderIntake {
             }
         }
         tracing::info!(order_id = %order.id, channel = %channel, lines = order.lines.len(), total = %order.totals.total, "order accepted");
-        dropship_aws::metrics::orders_accepted(&channel, 1);
+        dropship_aws::metrics::orders_accepted(channel, 1);
         Ok(StoredResponse {
             status: 201,
             body: json!({"id": order.id, "orderId": order.id, "status": "accepted"}),
