@@ -1,5 +1,5 @@
 //! Least privilege, read from template.yaml itself: no function policy grants a wildcard
-//! action or the wildcard resource "*", and no function may touch a table, queue, bucket or
+//! action or a wildcard resource (only the objects under a named bucket prefix), and no function may touch a table, queue, bucket or
 //! topic it does not use. What a function uses is what its code can reach: the resources named
 //! in its environment (the only way the code learns a resource's name) and its event sources.
 
@@ -98,8 +98,22 @@ fn no_function_policy_grants_a_wildcard() {
                 }
             }
             for res in as_list(&s["Resource"]) {
-                if res.as_str() == Some("*") {
-                    offences.push(format!("{name}: Resource \"*\" for {:?}", s["Action"]));
+                // The text of the ARN, inside a !Sub if it is one.
+                let text = match &res {
+                    Value::Tagged(t) => t.value.as_str().unwrap_or_default().to_string(),
+                    other => other.as_str().unwrap_or_default().to_string(),
+                };
+                // The one wildcard allowed: the objects under a named prefix of a bucket (S3
+                // cannot name objects that do not exist yet).
+                let object_prefix = text.starts_with("${")
+                    && text.contains("Bucket.Arn}/")
+                    && text.ends_with("/*")
+                    && !text.ends_with("}/*");
+                if text.contains('*') && !object_prefix {
+                    offences.push(format!(
+                        "{name}: wildcard resource {text} for {:?}",
+                        s["Action"]
+                    ));
                 }
             }
             if s["Effect"].as_str() != Some("Allow") {

@@ -37,6 +37,8 @@ pub struct AdminApi {
     pub mailer: Mailer,
     pub idempotency: IdempotencyStore,
     pub returns: Returns,
+    /// The only domain mail may come from (the SES identity the functions are granted).
+    pub mail_sender_domain: String,
 }
 
 /// A money movement an admin records on an order.
@@ -101,6 +103,7 @@ impl AdminApi {
             orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
             idempotency: IdempotencyStore::new(ddb.clone(), env("IDEMPOTENCY_TABLE")?),
             returns: Returns::new(ddb.clone(), env("RETURNS_TABLE")?),
+            mail_sender_domain: env("MAIL_SENDER_DOMAIN")?.to_ascii_lowercase(),
             delivery_orders: DeliveryOrders::new(ddb, env("DELIVERY_ORDERS_TABLE")?),
             mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg)),
         })
@@ -148,8 +151,21 @@ impl AdminApi {
             }
             "PUT /admin/branding" => {
                 let b = from_body::<BrandingInput>(json_body(&req)?)?.validate()?;
-                // SES sends only from verified identities: register the sender with every change.
-                self.mailer.verify_sender(&b.email_from).await?;
+                // The functions may send only from the deployment's mail domain (IAM grants
+                // exactly that SES identity): another domain would fail at the first mail.
+                let domain = b.email_from.rsplit('@').next().unwrap_or_default();
+                if !domain.eq_ignore_ascii_case(&self.mail_sender_domain) {
+                    return Err(ApiError::invalid(
+                        "emailFrom",
+                        format!(
+                            "emailFrom must be an address of {}",
+                            self.mail_sender_domain
+                        ),
+                    )
+                    .into());
+                }
+                // SES sends only from verified identities: register the domain with every change.
+                self.mailer.verify_sender(&self.mail_sender_domain).await?;
                 self.catalogue.put_branding(&b).await?;
                 json(200, &b)
             }
@@ -699,6 +715,7 @@ mod tests {
             orders: Orders::new(ddb.clone(), "OrdersTable".into()),
             idempotency: IdempotencyStore::new(ddb.clone(), "IdempotencyTable".into()),
             returns: Returns::new(ddb.clone(), "ReturnsTable".into()),
+            mail_sender_domain: "lindenhof.example".into(),
             delivery_orders: DeliveryOrders::new(ddb, "DeliveryOrdersTable".into()),
             mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg)),
         }
@@ -735,6 +752,25 @@ mod tests {
         assert_eq!(
             (status, body["error"]["field"].as_str()),
             (422, Some("channelId"))
+        );
+    }
+
+    #[tokio::test]
+    async fn mail_comes_only_from_the_deployments_domain() {
+        let branding = json!({"companyName": "L", "address": {"name": "L", "street": "S 1",
+            "postalCode": "1", "city": "B", "country": "DE"}, "vatId": "DE1", "primaryColor": "#000000",
+            "footer": "f", "emailFrom": "service@elsewhere.example", "locale": "de"});
+        let (status, body) = call(|v| {
+            v["routeKey"] = json!("PUT /admin/branding");
+            v["requestContext"]["routeKey"] = json!("PUT /admin/branding");
+            v["rawPath"] = json!("/admin/branding");
+            v["body"] = json!(branding.to_string());
+        })
+        .await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (422, Some("emailFrom")),
+            "{body}"
         );
     }
 }
