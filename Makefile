@@ -6,12 +6,14 @@ VENV := .venv
 PYTHON ?= python3
 CARGO ?= cargo
 
-.PHONY: help up test venv system-deps build fmt-check clippy unit-and-e2e validate-template bench-intake bench-routing bench-documents clean-venv
+.PHONY: help up test soak venv system-deps build fmt-check clippy unit-and-e2e validate-template bench bench-build bench-intake bench-routing bench-documents clean-venv
 
 help:
 	@echo "make up     - build, start the emulator and the local runner in the foreground, seed demo data (Ctrl-C stops all)"
 	@echo "make test   - fmt, clippy -D warnings, unit tests, template validation, end-to-end tests"
 	@echo "make validate-template - cfn-lint + aws-sam-translator on template.yaml, offline"
+	@echo "make soak   - the long reliability runs: 1000 racing orders, 100 crash runs (figures for RELIABILITY.md)"
+	@echo "make bench  - release build, then the system benchmarks (about 10 minutes); rewrites BENCHMARKS.md"
 	@echo "make bench-documents - size and render time of a delivery note (release)"
 	@echo "make bench-routing - routing time for 100 lines x 20 sources"
 	@echo "make bench-intake - POST /orders latency over 500 sequential requests (figures for BENCHMARKS.md)"
@@ -57,7 +59,25 @@ unit-and-e2e: venv system-deps build
 
 test: venv fmt-check clippy unit-and-e2e
 
+# The long reliability runs (not part of `make test`, which runs shorter versions of the same
+# tests); their figures go to RELIABILITY.md.
+soak: venv system-deps build
+	RACE_ORDERS=1000 $(CARGO) test -p e2e-tests --test races -- --nocapture
+	CRASH_RUNS=100 $(CARGO) test -p e2e-tests --test reliability orders_survive -- --nocapture
+
 # Benchmarks are not part of `make test`; their figures go to BENCHMARKS.md.
+# `make bench`: release builds of every function, the runner and the examples it runs, then
+# tests/tests/bench_system.rs on the local stack (init, AWS calls per order, overhead,
+# throughput, documents, routing, artifacts, cost), which rewrites BENCHMARKS.md's sections.
+bench-build:
+	$(CARGO) build --release --workspace --bins
+	$(CARGO) build --release -p local-runner --example init_probe
+	$(CARGO) build --release -p document-generator --example render_bench
+	$(CARGO) build --release -p dropship-core --example routing_bench
+
+bench: venv bench-build
+	$(CARGO) test -p e2e-tests --test bench_system -- --ignored --nocapture --test-threads=1
+
 bench-intake: venv build
 	$(CARGO) test -p e2e-tests --test bench_intake -- --ignored --nocapture
 
