@@ -380,7 +380,7 @@ async fn forward(State(p): State<Arc<SlotProxy>>, request: Request) -> Response 
                 wru: 0.0,
             });
             if let Some(m) = &meter {
-                m.add_call(Duration::ZERO);
+                m.add_call_without_time();
             }
             return r;
         }
@@ -414,6 +414,9 @@ async fn forward(State(p): State<Arc<SlotProxy>>, request: Request) -> Response 
         }
     }
     let sent = body.len();
+    if let Some(m) = &meter {
+        m.call_started();
+    }
     let started = Instant::now();
     let result = async {
         let resp = out.body(body).send().await?;
@@ -425,7 +428,7 @@ async fn forward(State(p): State<Arc<SlotProxy>>, request: Request) -> Response 
     .await;
     let elapsed = started.elapsed();
     if let Some(m) = &meter {
-        m.add_call(elapsed);
+        m.call_finished();
     }
     let (status, headers, bytes) = match result {
         Ok(r) => r,

@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -75,10 +75,10 @@ struct InFlight {
     meter: Arc<Meter>,
 }
 
-/// The AWS side of one invocation, filled in by the slot's proxy: time spent in the emulator,
-/// calls made, and where a kill fault (if one was drawn) strikes.
+/// The AWS side of one invocation, filled in by the slot's proxy: how long at least one AWS
+/// call was in flight, calls made, and where a kill fault (if one was drawn) strikes.
 pub struct Meter {
-    aws_us: AtomicU64,
+    aws: Mutex<AwsClock>,
     calls: AtomicU32,
     /// Points passed so far: before call 1, after call 1, before call 2, ...
     points: AtomicU32,
@@ -89,7 +89,7 @@ pub struct Meter {
 impl Meter {
     fn new(kill_at: Option<u32>) -> Meter {
         Meter {
-            aws_us: AtomicU64::new(0),
+            aws: Mutex::new(AwsClock::default()),
             calls: AtomicU32::new(0),
             points: AtomicU32::new(0),
             kill_at,
@@ -108,11 +108,45 @@ impl Meter {
         self.kill_at.is_some() && !self.killed.swap(true, Ordering::SeqCst)
     }
 
-    pub fn add_call(&self, elapsed: Duration) {
+    /// A call went out to the emulator.
+    pub fn call_started(&self) {
         self.calls.fetch_add(1, Ordering::Relaxed);
-        self.aws_us
-            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        let mut c = self.aws.lock().unwrap_or_else(|p| p.into_inner());
+        if c.in_flight == 0 {
+            c.since = Some(Instant::now());
+        }
+        c.in_flight += 1;
     }
+
+    /// Its answer is back.
+    pub fn call_finished(&self) {
+        let mut c = self.aws.lock().unwrap_or_else(|p| p.into_inner());
+        c.in_flight = c.in_flight.saturating_sub(1);
+        if c.in_flight == 0 {
+            if let Some(since) = c.since.take() {
+                c.busy += since.elapsed();
+            }
+        }
+    }
+
+    /// A call answered without the emulator (an injected error): counted, no time.
+    pub fn add_call_without_time(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn aws_time(&self) -> Duration {
+        let c = self.aws.lock().unwrap_or_else(|p| p.into_inner());
+        c.busy + c.since.map(|s| s.elapsed()).unwrap_or_default()
+    }
+}
+
+/// Wall time with at least one AWS call in flight: concurrent calls count once, so that an
+/// invocation's own time is its duration minus this.
+#[derive(Default)]
+struct AwsClock {
+    in_flight: u32,
+    since: Option<Instant>,
+    busy: Duration,
 }
 
 /// One warm-instance place of a pool. Its process comes and goes; its AWS proxy port stays,
@@ -311,7 +345,7 @@ impl FunctionPool {
     fn record(&self, duration: Duration, ok: bool, meter: &Meter) {
         let ms = duration.as_secs_f64() * 1000.0;
         let calls = meter.calls.load(Ordering::Relaxed);
-        let aws_ms = meter.aws_us.load(Ordering::Relaxed) as f64 / 1000.0;
+        let aws_ms = meter.aws_time().as_secs_f64() * 1000.0;
         let recording = self.instrument.calls.recording();
         let mut s = self.stats.lock().unwrap_or_else(|p| p.into_inner());
         s.invocations += 1;
