@@ -16,24 +16,6 @@ use support::Stack;
 const STOCK: i64 = 100;
 const SKUS: [(&str, bool); 3] = [("HOT-A", true), ("HOT-B", false), ("HOT-C", true)];
 
-async fn stock(stack: &Stack, token: &str) -> BTreeMap<String, (i64, i64)> {
-    let (_, s) = stack.get("/fulfiller/stock", Some(token)).await;
-    s["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            (
-                i["sku"].as_str().unwrap().to_string(),
-                (
-                    i["available"].as_i64().unwrap(),
-                    i["reserved"].as_i64().unwrap(),
-                ),
-            )
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn concurrent_orders_on_three_hot_skus_oversell_nothing() {
     let orders: usize = std::env::var("RACE_ORDERS")
@@ -115,7 +97,7 @@ async fn concurrent_orders_on_three_hot_skus_oversell_nothing() {
                     out.push(r?);
                 }
                 // Never oversold while it happens, either.
-                for (sku, (available, reserved)) in stock(&stack, &world.acme).await {
+                for (sku, (available, reserved)) in setup::stock_levels(&stack, &world.acme).await {
                     assert!(
                         available - reserved >= 0,
                         "{sku}: {available} available, {reserved} reserved"
@@ -135,7 +117,7 @@ async fn concurrent_orders_on_three_hot_skus_oversell_nothing() {
             .entry(status.clone())
             .or_default() += 1;
     }
-    let levels = stock(&stack, &world.acme).await;
+    let levels = setup::stock_levels(&stack, &world.acme).await;
     for (sku, backorder) in SKUS {
         let counts = &by_sku[sku];
         let demanded = orders / SKUS.len()

@@ -12,7 +12,6 @@ mod support;
 
 use futures::stream::{self, StreamExt};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use support::Stack;
 
@@ -21,24 +20,6 @@ const WAIT: Duration = Duration::from_secs(90);
 async fn fault(stack: &Stack, rule: Value) {
     let (status, body) = stack.post("/_local/faults", None, &rule).await;
     assert_eq!(status, 201, "{rule}: {body}");
-}
-
-async fn stock(stack: &Stack, token: &str) -> BTreeMap<String, (i64, i64)> {
-    let (_, s) = stack.get("/fulfiller/stock", Some(token)).await;
-    s["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| {
-            (
-                i["sku"].as_str().unwrap().to_string(),
-                (
-                    i["available"].as_i64().unwrap(),
-                    i["reserved"].as_i64().unwrap(),
-                ),
-            )
-        })
-        .collect()
 }
 
 /// POST /orders until it answers 201: a killed intake answers 502, and the same request with
@@ -154,13 +135,13 @@ async fn every_message_delivered_two_or_three_times_changes_nothing_twice() {
     assert_eq!(o["deliveries"].as_array().unwrap().len(), 2, "{o}");
     assert_eq!(o["refunds"].as_array().unwrap().len(), 1, "one refund: {o}");
     assert_eq!(o["refunds"][0]["amount"], "10.00");
-    let acme = stock(&stack, &world.acme).await;
+    let acme = setup::stock_levels(&stack, &world.acme).await;
     assert_eq!(
         acme["CHAIR-TEAK"],
         (19, 0),
         "20 - 2 shipped + 1 back, nothing reserved"
     );
-    let nordic = stock(&stack, &world.nordic).await;
+    let nordic = setup::stock_levels(&stack, &world.nordic).await;
     assert_eq!(nordic["THROW-WOOL"], (20, 1), "one unit reserved once");
     let mails = stack.outbox().await;
     let customer: Vec<String> = mails_to(&mails, "carla@example.com")
@@ -277,11 +258,11 @@ async fn orders_survive_functions_killed_at_random_points() {
         .await;
     // No reservation leaked or doubled: reserved is exactly what the delivery orders hold.
     assert_eq!(
-        stock(&stack, &world.acme).await["CHAIR-TEAK"],
+        setup::stock_levels(&stack, &world.acme).await["CHAIR-TEAK"],
         (1000, runs as i64)
     );
     assert_eq!(
-        stock(&stack, &world.nordic).await["THROW-WOOL"],
+        setup::stock_levels(&stack, &world.nordic).await["THROW-WOOL"],
         (1000, 2 * runs as i64)
     );
     let (_, acme) = stack
@@ -340,7 +321,10 @@ async fn throttled_and_failing_aws_calls_are_retried_to_the_same_result() {
             (o["status"] == "routed").then_some(())
         })
         .await;
-    assert_eq!(stock(&stack, &world.acme).await["CHAIR-TEAK"], (20, 3));
+    assert_eq!(
+        setup::stock_levels(&stack, &world.acme).await["CHAIR-TEAK"],
+        (20, 3)
+    );
     let stats = stack.stats().await;
     let failed = stats["split-router"]["faults"]["failedAwsCalls"]
         .as_u64()

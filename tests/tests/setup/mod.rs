@@ -160,3 +160,25 @@ pub fn order(external_id: &str, lines: Value, total: &str) -> Value {
         "shippingAddress": {"name": "Carla Beispiel", "street": "Hauptstraße 1", "postalCode": "10115", "city": "Berlin", "country": "DE"},
         "currency": "EUR", "lines": lines, "payments": [{"method": "card", "amount": total}]})
 }
+
+/// A fulfiller's stock as (available, reserved) per sku, from GET /fulfiller/stock.
+pub async fn stock_levels(
+    stack: &Stack,
+    token: &str,
+) -> std::collections::BTreeMap<String, (i64, i64)> {
+    let (_, s) = stack.get("/fulfiller/stock", Some(token)).await;
+    s["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| {
+                    Some((
+                        i["sku"].as_str()?.to_string(),
+                        (i["available"].as_i64()?, i["reserved"].as_i64()?),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -4,7 +4,7 @@
 //! documents. Creating and changing delivery orders goes through `changes::commit`, together with
 //! the order and the stock it moves.
 
-use super::{decode_next_token, encode_next_token, from_item, n, s, to_item};
+use super::{from_item, n, s, to_item};
 use anyhow::Context;
 use dropship_core::delivery::{DeliveryOrder, DeliveryStatus, DocumentRef};
 
@@ -14,10 +14,7 @@ pub struct DeliveryOrders {
     table: String,
 }
 
-pub struct Page {
-    pub items: Vec<DeliveryOrder>,
-    pub next_token: Option<String>,
-}
+pub type Page = super::Page<DeliveryOrder>;
 
 impl DeliveryOrders {
     pub fn new(client: aws_sdk_dynamodb::Client, table: String) -> Self {
@@ -112,46 +109,18 @@ impl DeliveryOrders {
         limit: i32,
         next_token: Option<&str>,
     ) -> anyhow::Result<Option<Page>> {
-        let start = match next_token {
-            Some(t) => match decode_next_token(t) {
-                Some(k) => Some(k),
-                None => return Ok(None),
-            },
-            None => None,
-        };
-        let mut q = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("byFulfiller")
-            .key_condition_expression("fulfillerId = :f")
-            .expression_attribute_values(":f", s(fulfiller_id))
-            .limit(limit)
-            .set_exclusive_start_key(start);
-        if let Some(st) = status {
-            let st = serde_json::to_value(st)?
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            q = q
-                .filter_expression("#st = :st")
-                .expression_attribute_names("#st", "status")
-                .expression_attribute_values(":st", s(st));
-        }
-        let page = q
-            .send()
-            .await
-            .with_context(|| format!("listing delivery orders of {fulfiller_id}"))?;
-        let items = page
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_item)
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Some(Page {
-            items,
-            next_token: page.last_evaluated_key.as_ref().map(encode_next_token),
-        }))
+        let status = status
+            .map(|st| serde_json::to_value(st).map(|v| v.as_str().unwrap_or_default().to_string()))
+            .transpose()?;
+        super::fulfiller_page(
+            &self.client,
+            &self.table,
+            fulfiller_id,
+            status.as_deref(),
+            limit,
+            next_token,
+        )
+        .await
     }
 
     pub async fn set_documents(&self, id: &str, documents: &[DocumentRef]) -> anyhow::Result<()> {

@@ -144,6 +144,59 @@ pub async fn batch_get(
     Ok(out)
 }
 
+/// One page of a list: its items and the token of the next page (absent at the end).
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_token: Option<String>,
+}
+
+/// One page of a fulfiller's items from a table's `byFulfiller` index, oldest first, optionally
+/// of one exact status; `None` for a next token that is not ours.
+pub async fn fulfiller_page<T: serde::de::DeserializeOwned>(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    fulfiller_id: &str,
+    status: Option<&str>,
+    limit: i32,
+    next_token: Option<&str>,
+) -> anyhow::Result<Option<Page<T>>> {
+    let start = match next_token {
+        Some(t) => match decode_next_token(t) {
+            Some(k) => Some(k),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    let mut q = client
+        .query()
+        .table_name(table)
+        .index_name("byFulfiller")
+        .key_condition_expression("fulfillerId = :f")
+        .expression_attribute_values(":f", s(fulfiller_id))
+        .limit(limit)
+        .set_exclusive_start_key(start);
+    if let Some(st) = status {
+        q = q
+            .filter_expression("#st = :st")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":st", s(st));
+    }
+    let page = q
+        .send()
+        .await
+        .with_context(|| format!("listing {table} of {fulfiller_id}"))?;
+    let items = page
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(from_item)
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(Some(Page {
+        items,
+        next_token: page.last_evaluated_key.as_ref().map(encode_next_token),
+    }))
+}
+
 /// A list's `nextToken`: the opaque, URL-safe form of DynamoDB's LastEvaluatedKey.
 pub fn encode_next_token(key: &Item) -> String {
     use base64::Engine;

@@ -5,7 +5,7 @@
 //! fulfiller's parts with an optional status. Writes go through `changes::commit`, together
 //! with the order (authorizing) or the stock (receiving) they belong to.
 
-use super::{decode_next_token, encode_next_token, from_item, query_all, s, to_item};
+use super::{from_item, query_all, s, to_item};
 use anyhow::Context;
 use dropship_core::returns::{ReturnPart, ReturnStatus};
 
@@ -14,11 +14,8 @@ pub fn part_item(part: &ReturnPart) -> anyhow::Result<super::Item> {
     to_item(part, &[("createdKey", &part.created_key())])
 }
 
-/// One page of a list.
-pub struct Page {
-    pub items: Vec<ReturnPart>,
-    pub next_token: Option<String>,
-}
+/// One page of a fulfiller's return parts.
+pub type Page = super::Page<ReturnPart>;
 
 #[derive(Clone, Debug)]
 pub struct Returns {
@@ -85,42 +82,15 @@ impl Returns {
         limit: i32,
         next_token: Option<&str>,
     ) -> anyhow::Result<Option<Page>> {
-        let start = match next_token {
-            Some(t) => match decode_next_token(t) {
-                Some(k) => Some(k),
-                None => return Ok(None),
-            },
-            None => None,
-        };
-        let mut q = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("byFulfiller")
-            .key_condition_expression("fulfillerId = :f")
-            .expression_attribute_values(":f", s(fulfiller_id))
-            .limit(limit)
-            .set_exclusive_start_key(start);
-        if let Some(st) = status {
-            q = q
-                .filter_expression("#st = :st")
-                .expression_attribute_names("#st", "status")
-                .expression_attribute_values(":st", s(st.as_str()));
-        }
-        let page = q
-            .send()
-            .await
-            .with_context(|| format!("listing the returns of {fulfiller_id}"))?;
-        let items = page
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_item)
-            .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Some(Page {
-            items,
-            next_token: page.last_evaluated_key.as_ref().map(encode_next_token),
-        }))
+        super::fulfiller_page(
+            &self.client,
+            &self.table,
+            fulfiller_id,
+            status.map(ReturnStatus::as_str),
+            limit,
+            next_token,
+        )
+        .await
     }
 
     /// Records where a part's return label is (the generator's only write).
