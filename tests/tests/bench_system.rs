@@ -1466,7 +1466,7 @@ async fn bench_system() {
         60.0 / emu_cpu_med
     ));
     t.push_str(&format!(
-        "\nThe ceiling, measured in the same run: the emulator answers **{rate:.0} requests/s** \
+        "\n\nThe ceiling, measured in the same run: the emulator answers **{rate:.0} requests/s** \
          (PutItem/GetItem pairs of 200-byte items, 8 clients, 5 s, nothing else running through \
          it), and one order makes {cpo_med:.0} calls, so the emulator's request rate alone caps \
          the pipeline at about **{:.0} orders/min**; the order's calls add up to {emu_ms_med:.0} ms \
@@ -1536,7 +1536,8 @@ async fn bench_system() {
     sections.push(("overhead", t));
 
     // ---------------------------------------------------------------- documents, routing
-    if let Some(out) = run_example("render_bench") {
+    let documents_out = run_example("render_bench");
+    if let Some(out) = &documents_out {
         sections.push((
             "documents",
             format!(
@@ -1594,7 +1595,7 @@ async fn bench_system() {
             esm_requests += 2.0 * inv;
         }
         lambda_rows.push_str(&format!(
-            "| Lambda {f} | {inv:.0} invocations x ({ms:.1} ms billed mean x {mem:.0} MB) = {gbs:.5} GB-s | requests $0.20 per 1M, arm64 $0.0000133334 per GB-s | ${:.3} |\n",
+            "| Lambda {f} | {inv:.0} invocations x ({ms:.1} ms billed mean x {mem:.0} MB) = {gbs:.5} GB-s | requests $0.20 per 1M, arm64 $0.0000133334 per GB-s | ${:.4} |\n",
             cost * 1000.0
         ));
     }
@@ -1680,6 +1681,124 @@ async fn bench_system() {
         s3_gb * S3_GB_MONTH * 1000.0 * 120.0,
     );
     sections.push(("cost", t));
+
+    // ---------------------------------------------------------------- summary
+    let verdict = |ok: bool| if ok { "met" } else { "**missed**" };
+    let mut summary = String::from("| figure | goal | this run | |\n|---|---|---|---|\n");
+    let init_medians: Vec<f64> = inits.iter().map(|r| mmm(&r.ms).1).collect();
+    let (init_lo, _, init_hi) = mmm(&init_medians);
+    summary.push_str(&format!(
+        "| init, spawn to first `next` (median per function) | <= 15 ms | {init_lo:.1}–{init_hi:.1} ms | {} |\n",
+        verdict(init_hi <= 15.0)
+    ));
+    summary.push_str(&format!(
+        "| AWS calls intake to routed, 3 lines over 2 fulfillers | <= 12 | {goal:.0} | {} |\n",
+        verdict(goal <= 12.0)
+    ));
+    let to_routed = |label: &str| {
+        results
+            .iter()
+            .find(|r| r.label == label)
+            .map(|r| {
+                mmm(&r
+                    .runs
+                    .iter()
+                    .map(|c| c.total(&TO_ROUTED))
+                    .collect::<Vec<_>>())
+                .1
+            })
+            .unwrap_or(f64::NAN)
+    };
+    let (one, fifty, hundred) = (
+        to_routed("1 lines across 10"),
+        to_routed("50 lines across 10"),
+        to_routed("100 lines across 10"),
+    );
+    summary.push_str(&format!(
+        "| AWS calls grow with batch limits only, never per line | 1 -> 100 lines | {one:.0} / {fifty:.0} / {hundred:.0} calls for 1 / 50 / 100 lines (10 fulfillers) | {} |\n",
+        verdict(hundred - one <= 4.0)
+    ));
+    let shares: Vec<f64> = PIPELINE
+        .iter()
+        .map(|f| {
+            let v: Vec<f64> = c1
+                .iter()
+                .filter_map(|l| l.calls_json["functions"][*f]["invocations"]["ourShare"].as_f64())
+                .collect();
+            mmm(&v).1 * 100.0
+        })
+        .collect();
+    let (share_lo, _, share_hi) = mmm(&shares);
+    summary.push_str(&format!(
+        "| our share of each invocation (intake, router, documents, notifier) | <= 20% | {share_lo:.0}–{share_hi:.0}% | {} |\n",
+        verdict(share_hi <= 20.0)
+    ));
+    let opm = |n: usize| {
+        let v: Vec<f64> = levels
+            .iter()
+            .filter(|l| l.in_flight == n)
+            .map(|l| l.orders as f64 / l.elapsed.as_secs_f64() * 60.0)
+            .collect();
+        mmm(&v).1
+    };
+    summary.push_str(&format!(
+        "| throughput, intake to mails sent, 1 / 4 / 16 in flight | (the emulator is the ceiling) | {:.0} / {:.0} / {:.0} orders/min; emulator CPU per order caps it at {:.0} | |\n",
+        opm(1),
+        opm(4),
+        opm(16),
+        60.0 / emu_cpu_med
+    ));
+    if let Some(line) = documents_out
+        .as_deref()
+        .and_then(|o| o.lines().find(|l| l.starts_with("| delivery note |")))
+    {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let size_kb: f64 = cells
+            .get(2)
+            .and_then(|c| c.trim_end_matches(" KB").parse().ok())
+            .unwrap_or(f64::NAN);
+        let p50: f64 = cells
+            .get(3)
+            .and_then(|c| c.trim_end_matches(" ms").parse().ok())
+            .unwrap_or(f64::NAN);
+        summary.push_str(&format!(
+            "| delivery note render | <= 20 ms, <= 40 KB | {p50} ms, {size_kb} KB | {} |\n",
+            verdict(p50 <= 20.0 && size_kb <= 40.0)
+        ));
+    }
+    let over = arts.iter().filter(|a| a.zipped > 8_000_000).count();
+    summary.push_str(&format!(
+        "| zipped function (largest) | <= 8 MB | {} ({over} of {} over) | {} |\n",
+        mb(max_zip as f64),
+        arts.len(),
+        verdict(over == 0)
+    ));
+    let newest_glibc = arts
+        .iter()
+        .map(|a| {
+            a.glibc
+                .split('.')
+                .filter_map(|n| n.parse::<u32>().ok())
+                .collect::<Vec<_>>()
+        })
+        .max()
+        .unwrap_or_default();
+    summary.push_str(&format!(
+        "| newest GLIBC symbol | <= 2.34 | {} ({}) | {} |\n",
+        newest_glibc
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join("."),
+        arts.first().map(|a| a.arch.as_str()).unwrap_or(""),
+        verdict(newest_glibc <= vec![2, 34])
+    ));
+    summary.push_str(&format!(
+        "| cost per 1000 orders excluding SES | <= $0.05 | ${:.3} | {} |\n",
+        total * 1000.0,
+        verdict(total * 1000.0 <= 0.05)
+    ));
+    sections.push(("summary", summary));
 
     // ---------------------------------------------------------------- write
     let took = bench_started.elapsed();
