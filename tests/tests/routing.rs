@@ -503,3 +503,32 @@ async fn orders_split_reject_reroute_and_never_oversell() {
         "the bad row changed stock"
     );
 }
+
+#[tokio::test]
+async fn several_lines_per_fulfiller_across_three_fulfillers_route_in_one_go() {
+    // Regression: the router's BatchGetItem of the fulfillers named a fulfiller once per line
+    // and DynamoDB refused the duplicate keys, so such orders went to the dead-letter queue.
+    let stack = Stack::start().await;
+    let world = setup::configure(&stack).await;
+    let body = setup::order(
+        "WEB-MANY",
+        json!([{"lineId": "L1", "sku": "LAMP-OAK", "quantity": 1, "unitPrice": "10.00"},
+               {"lineId": "L2", "sku": "CHAIR-TEAK", "quantity": 1, "unitPrice": "10.00"},
+               {"lineId": "L3", "sku": "SEEDS", "quantity": 1, "unitPrice": "10.00"},
+               {"lineId": "L4", "sku": "THROW-WOOL", "quantity": 1, "unitPrice": "10.00"},
+               {"lineId": "L5", "sku": "VASE-BLUE", "quantity": 1, "unitPrice": "10.00"}]),
+        "50.00",
+    );
+    let (status, created) = stack
+        .post_idempotent("/orders", Some(&world.web), "many-1", &body)
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["orderId"].as_str().unwrap().to_string();
+    let order = stack
+        .eventually("the order routed", Duration::from_secs(30), || async {
+            let (_, o) = stack.get(&format!("/orders/{id}"), Some(&world.web)).await;
+            (o["status"] == "routed").then_some(o)
+        })
+        .await;
+    assert_eq!(order["deliveries"].as_array().unwrap().len(), 3, "{order}");
+}

@@ -23,6 +23,14 @@ fn key(pk: &str, sk: &str) -> Item {
     Item::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
 }
 
+/// The keys of `sks` under `pk`, each once: BatchGetItem refuses a request naming a key twice.
+/// (Deduplicated as strings: an Item is a HashMap, whose printed order varies from process to
+/// process, so items cannot be sorted into adjacency by their text.)
+fn distinct_keys(pk: &str, sks: impl IntoIterator<Item = String>) -> Vec<Item> {
+    let sks: std::collections::BTreeSet<String> = sks.into_iter().collect();
+    sks.iter().map(|sk| key(pk, sk)).collect()
+}
+
 impl Catalogue {
     pub fn new(client: aws_sdk_dynamodb::Client, table: String) -> Self {
         Self { client, table }
@@ -56,9 +64,7 @@ impl Catalogue {
         pk: &str,
         sks: impl IntoIterator<Item = String>,
     ) -> anyhow::Result<Vec<T>> {
-        let mut keys: Vec<Item> = sks.into_iter().map(|sk| key(pk, &sk)).collect();
-        keys.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
-        keys.dedup();
+        let keys = distinct_keys(pk, sks);
         batch_get(&self.client, &self.table, keys)
             .await?
             .into_iter()
@@ -128,13 +134,11 @@ impl Catalogue {
         skus: impl IntoIterator<Item = String>,
         country: &str,
     ) -> anyhow::Result<OrderCatalogue> {
-        let mut keys: Vec<Item> = skus.into_iter().map(|sku| key("PRODUCT", &sku)).collect();
+        let mut keys = distinct_keys("PRODUCT", skus);
         for class in [TaxClass::Standard, TaxClass::Reduced, TaxClass::Zero] {
             keys.push(key("TAX", &format!("{country}#{}", class.as_str())));
         }
         keys.push(key("BRANDING", "current"));
-        keys.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
-        keys.dedup();
         let mut out = OrderCatalogue::default();
         for item in batch_get(&self.client, &self.table, keys).await? {
             let pk = item
@@ -165,4 +169,20 @@ pub struct OrderCatalogue {
     pub products: BTreeMap<String, Product>,
     pub tax_rates: BTreeMap<(String, TaxClass), TaxRates>,
     pub branding: Option<Branding>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_key_is_asked_for_once() {
+        let keys = super::distinct_keys(
+            "FULFILLER",
+            ["acme", "nordic", "acme", "wh", "nordic", "acme"].map(String::from),
+        );
+        let sks: Vec<&str> = keys
+            .iter()
+            .filter_map(|k| k.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str))
+            .collect();
+        assert_eq!(sks, ["acme", "nordic", "wh"]);
+    }
 }
