@@ -144,14 +144,17 @@ impl OrderApi {
         id: &str,
         body: &serde_json::Value,
     ) -> Result<StoredResponse, HandlerError> {
-        // Someone else's order is missing, whatever the body says.
-        self.own_order(channel, id).await?;
+        // Someone else's order is missing, whatever the body says; the first attempt uses this read.
+        let mut first = Some(self.own_order(channel, id).await?);
         let request = returns::parse_request(body)?;
         let policy = self.catalogue.get_refund_policy().await?;
         let return_id = format!("RT-{}", uuid::Uuid::now_v7().simple()).to_uppercase();
         let who = format!("channel:{channel}");
         for attempt in 1..=ATTEMPTS {
-            let mut order = self.own_order(channel, id).await?;
+            let mut order = match first.take() {
+                Some(o) => o,
+                None => self.own_order(channel, id).await?,
+            };
             let deliveries = self
                 .delivery_orders
                 .get_many(&order.delivery_order_ids)
@@ -217,12 +220,15 @@ impl OrderApi {
         id: &str,
         body: Option<&serde_json::Value>,
     ) -> Result<StoredResponse, HandlerError> {
-        self.own_order(channel, id).await?;
+        let mut first = Some(self.own_order(channel, id).await?);
         let request = cancel::parse_request(body)?;
         let who = format!("channel:{channel}");
         let policy = self.catalogue.get_refund_policy().await?;
         for attempt in 1..=ATTEMPTS {
-            let order = self.own_order(channel, id).await?;
+            let order = match first.take() {
+                Some(o) => o,
+                None => self.own_order(channel, id).await?,
+            };
             let deliveries = self
                 .delivery_orders
                 .get_many(&order.delivery_order_ids)

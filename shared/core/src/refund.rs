@@ -202,16 +202,7 @@ pub fn settle(
         return None;
     }
     let shares = allocate_refund(amount, &payments, policy);
-    let allocation: Vec<RefundShare> = shares
-        .iter()
-        .enumerate()
-        .filter(|(_, a)| **a != Money::ZERO)
-        .map(|(i, a)| RefundShare {
-            method: payments[i].method,
-            amount: *a,
-            payment: i,
-        })
-        .collect();
+    let allocation = refund_shares(&payments, &shares);
     let refund = Refund {
         id,
         amount,
@@ -225,6 +216,20 @@ pub fn settle(
     crate::ledger::record_refund(order, &refund, crate::ledger::LedgerKind::Refund);
     order.refunds.push(refund.clone());
     Some(refund)
+}
+
+/// The non-zero parts of an allocation, each naming its payment.
+fn refund_shares(payments: &[Refundable], shares: &[Money]) -> Vec<RefundShare> {
+    shares
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| **a != Money::ZERO)
+        .map(|(i, a)| RefundShare {
+            method: payments[i].method,
+            amount: *a,
+            payment: i,
+        })
+        .collect()
 }
 
 /// A goodwill credit (`{amount, reason}`): at most what was paid minus what went back already
@@ -256,16 +261,7 @@ pub fn goodwill(
     let refund = Refund {
         id,
         amount,
-        allocation: shares
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| **a != Money::ZERO)
-            .map(|(i, a)| RefundShare {
-                method: payments[i].method,
-                amount: *a,
-                payment: i,
-            })
-            .collect(),
+        allocation: refund_shares(&payments, &shares),
         reason,
         created_at: now,
         goodwill: true,
