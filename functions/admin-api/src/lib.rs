@@ -263,22 +263,14 @@ impl AdminApi {
                 };
                 let work = || self.move_money(&id, &body, &action, &admin);
                 let scope = format!("{}#admin", route.replace("{orderId}", &id));
-                let resp = self
-                    .idempotency
-                    .run_for_request(&req, &scope, false, work)
-                    .await?;
-                json(resp.status, &resp.body)
+                self.idempotency.respond(&req, &scope, work).await
             }
             "POST /admin/orders/{orderId}/replacements" => {
                 let id = path_param(&req, "orderId")?;
                 let body = json_body(&req)?;
                 let work = || self.replace(&id, &body, &admin);
                 let scope = format!("POST /admin/orders/{id}/replacements#admin");
-                let resp = self
-                    .idempotency
-                    .run_for_request(&req, &scope, false, work)
-                    .await?;
-                json(resp.status, &resp.body)
+                self.idempotency.respond(&req, &scope, work).await
             }
             _ => Err(ApiError::not_found("route").into()),
         }

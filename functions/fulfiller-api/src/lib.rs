@@ -153,11 +153,7 @@ impl FulfillerApi {
                 };
                 let work = || self.act(&fulfiller, &id, &action);
                 let scope = format!("{}#fulfiller:{fulfiller}", route.replace("{id}", &id));
-                let resp = self
-                    .idempotency
-                    .run_for_request(&req, &scope, false, work)
-                    .await?;
-                json(resp.status, &resp.body)
+                self.idempotency.respond(&req, &scope, work).await
             }
             "PUT /fulfiller/stock" => {
                 let now = Utc::now();
@@ -224,11 +220,7 @@ impl FulfillerApi {
                 let body = json_body(&req)?;
                 let work = || self.receive(&fulfiller, &id, &body);
                 let scope = format!("POST /fulfiller/returns/{id}/receive#fulfiller:{fulfiller}");
-                let resp = self
-                    .idempotency
-                    .run_for_request(&req, &scope, false, work)
-                    .await?;
-                json(resp.status, &resp.body)
+                self.idempotency.respond(&req, &scope, work).await
             }
             _ => Err(ApiError::not_found("route").into()),
         }

@@ -89,11 +89,7 @@ impl OrderApi {
                 let body = http::json_body(&req)?;
                 let work = || self.create_return(&channel, &id, &body);
                 let scope = format!("POST /orders/{id}/returns#channel:{channel}");
-                let resp = self
-                    .idempotency
-                    .run_for_request(&req, &scope, false, work)
-                    .await?;
-                json(resp.status, &resp.body)
+                self.idempotency.respond(&req, &scope, work).await
             }
             "POST /orders/{orderId}/cancel" => {
                 let id = path_param(&req, "orderId")?;
@@ -106,11 +102,7 @@ impl OrderApi {
                 };
                 let work = || self.cancel(&channel, &id, body.as_ref());
                 let scope = format!("POST /orders/{id}/cancel#channel:{channel}");
-                let resp = self
-                    .idempotency
-                    .run_for_request(&req, &scope, false, work)
-                    .await?;
-                json(resp.status, &resp.body)
+                self.idempotency.respond(&req, &scope, work).await
             }
             _ => Err(ApiError::not_found("route").into()),
         }

@@ -213,6 +213,21 @@ impl IdempotencyStore {
     /// Runs `work` for an HTTP request under its `Idempotency-Key`, scoped to `scope` (the
     /// principal and route): required (POST /orders) or accepted when present (every other POST).
     /// The invocation's deadline is the in-progress expiry.
+    /// An optional-key POST: `run_for_request` without a required key, answered as JSON.
+    pub async fn respond<F, Fut>(
+        &self,
+        req: &lambda_http::Request,
+        scope: &str,
+        work: F,
+    ) -> crate::http::HandlerResult
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<StoredResponse, crate::http::HandlerError>>,
+    {
+        let resp = self.run_for_request(req, scope, false, work).await?;
+        crate::http::json(resp.status, &resp.body)
+    }
+
     pub async fn run_for_request<F, Fut>(
         &self,
         req: &lambda_http::Request,
