@@ -98,26 +98,47 @@ impl SplitRouter {
     ) -> anyhow::Result<Vec<DeliveryOrder>> {
         let skus: Vec<String> = order.lines.iter().map(|l| l.sku.clone()).collect();
         let products = self.catalogue.get_products(skus).await?;
+        // Who could ship and what they have free, in one BatchGetItem over both tables (both
+        // follow from the products); later attempts re-read only the stock.
         let fulfiller_ids = products
             .values()
             .flat_map(|p| p.sources.iter().map(|s| s.fulfiller_id.clone()));
-        let fulfillers = self.catalogue.get_fulfillers(fulfiller_ids).await?;
+        let pairs: Vec<(String, String)> = products
+            .values()
+            .flat_map(|p| {
+                p.sources
+                    .iter()
+                    .map(|s| (s.fulfiller_id.clone(), p.sku.clone()))
+            })
+            .collect();
+        let (fulfillers_table, fulfiller_keys) = self.catalogue.fulfiller_keys(fulfiller_ids);
+        let (stock_table, stock_keys) = self.stock.keys(pairs.clone());
+        let mut found = dropship_aws::repo::batch_get_tables(
+            &self.dynamodb,
+            vec![
+                (fulfillers_table.clone(), fulfiller_keys),
+                (stock_table.clone(), stock_keys),
+            ],
+        )
+        .await?;
+        let fulfillers =
+            Catalogue::fulfillers_from(found.remove(&fulfillers_table).unwrap_or_default())?;
+        let mut levels = Some(Stock::levels_from(
+            found.remove(&stock_table).unwrap_or_default(),
+        )?);
+        let pairs: Vec<(String, String)> = pairs
+            .into_iter()
+            .filter(|(f, _)| fulfillers.contains_key(f))
+            .collect();
         let was_waiting_for = backordered_skus(order);
         for attempt in 1..=RESERVE_ATTEMPTS {
-            let pairs: Vec<(String, String)> = products
-                .values()
-                .flat_map(|p| {
-                    p.sources
-                        .iter()
-                        .filter(|s| fulfillers.contains_key(&s.fulfiller_id))
-                        .map(|s| (s.fulfiller_id.clone(), p.sku.clone()))
-                })
-                .collect();
-            let free: FreeStock = self
-                .stock
-                .get_many(pairs)
-                .await?
+            let levels = match levels.take() {
+                Some(first) => first,
+                None => self.stock.get_many(pairs.clone()).await?,
+            };
+            let free: FreeStock = levels
                 .into_iter()
+                .filter(|((f, _), _)| fulfillers.contains_key(f))
                 .map(|(k, v)| (k, v.free))
                 .collect();
             let now = Utc::now();

@@ -95,6 +95,17 @@ impl Catalogue {
             .map(|f| (f.id.clone(), f))
             .collect())
     }
+    /// The table and keys of these fulfillers, to read them in a BatchGetItem shared with
+    /// other tables (`repo::batch_get_tables`); `fulfillers_from` parses what came back.
+    pub fn fulfiller_keys(&self, ids: impl IntoIterator<Item = String>) -> (String, Vec<Item>) {
+        (self.table.clone(), distinct_keys("FULFILLER", ids))
+    }
+    pub fn fulfillers_from(items: Vec<Item>) -> anyhow::Result<BTreeMap<String, Fulfiller>> {
+        items
+            .into_iter()
+            .map(|i| from_item::<Fulfiller>(i).map(|f| (f.id.clone(), f)))
+            .collect()
+    }
     pub async fn put_product(&self, p: &Product) -> anyhow::Result<()> {
         self.put("PRODUCT", &p.sku, p).await
     }

@@ -106,36 +106,69 @@ pub async fn batch_get(
     table: &str,
     keys: Vec<Item>,
 ) -> anyhow::Result<Vec<Item>> {
+    let mut found = batch_get_tables(client, vec![(table.to_string(), keys)]).await?;
+    Ok(found.remove(table).unwrap_or_default())
+}
+
+/// Reads items of several tables in shared BatchGetItem calls: one call per 100 keys in all
+/// (not one per table), retrying unprocessed keys. Keys must be distinct within a table.
+/// Returns what was found, by table.
+pub async fn batch_get_tables(
+    client: &aws_sdk_dynamodb::Client,
+    requests: Vec<(String, Vec<Item>)>,
+) -> anyhow::Result<std::collections::HashMap<String, Vec<Item>>> {
     use aws_sdk_dynamodb::types::KeysAndAttributes;
-    let mut out = Vec::with_capacity(keys.len());
-    for chunk in keys.chunks(100) {
+    let mut out: HashMap<String, Vec<Item>> = HashMap::new();
+    let all: Vec<(String, Item)> = requests
+        .into_iter()
+        .flat_map(|(table, keys)| keys.into_iter().map(move |k| (table.clone(), k)))
+        .collect();
+    for chunk in all.chunks(100) {
+        let mut by_table: HashMap<String, Vec<Item>> = HashMap::new();
+        for (table, key) in chunk {
+            by_table.entry(table.clone()).or_default().push(key.clone());
+        }
         let mut pending = Some(
-            KeysAndAttributes::builder()
-                .set_keys(Some(chunk.to_vec()))
-                .build()
-                .context("batch keys")?,
+            by_table
+                .into_iter()
+                .map(|(table, keys)| {
+                    KeysAndAttributes::builder()
+                        .set_keys(Some(keys))
+                        .build()
+                        .map(|k| (table, k))
+                        .context("batch keys")
+                })
+                .collect::<anyhow::Result<HashMap<_, _>>>()?,
         );
         let mut attempts = 0;
         while let Some(request) = pending.take() {
             attempts += 1;
+            let tables: Vec<String> = request.keys().cloned().collect();
             let resp = client
                 .batch_get_item()
-                .request_items(table, request)
+                .set_request_items(Some(request))
                 .send()
                 .await
-                .with_context(|| format!("BatchGetItem on {table}"))?;
-            if let Some(items) = resp.responses().and_then(|r| r.get(table)) {
-                out.extend(items.iter().cloned());
+                .with_context(|| format!("BatchGetItem on {}", tables.join(", ")))?;
+            for (table, items) in resp.responses().into_iter().flatten() {
+                out.entry(table.clone())
+                    .or_default()
+                    .extend(items.iter().cloned());
             }
             pending = resp
                 .unprocessed_keys()
-                .and_then(|u| u.get(table))
-                .cloned()
-                .filter(|k| !k.keys().is_empty());
+                .map(|u| {
+                    u.iter()
+                        .filter(|(_, k)| !k.keys().is_empty())
+                        .map(|(t, k)| (t.clone(), k.clone()))
+                        .collect::<HashMap<_, _>>()
+                })
+                .filter(|u| !u.is_empty());
             if pending.is_some() {
                 anyhow::ensure!(
                     attempts < 8,
-                    "BatchGetItem on {table} kept leaving keys unprocessed"
+                    "BatchGetItem on {} kept leaving keys unprocessed",
+                    tables.join(", ")
                 );
                 tokio::time::sleep(std::time::Duration::from_millis(25 << attempts)).await;
             }

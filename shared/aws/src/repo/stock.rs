@@ -61,9 +61,14 @@ impl Stock {
         &self,
         keys: impl IntoIterator<Item = (String, String)>,
     ) -> anyhow::Result<BTreeMap<(String, String), StockLevel>> {
-        let mut keys: Vec<(String, String)> = keys.into_iter().collect();
-        keys.sort();
-        keys.dedup();
+        let (_, keys) = self.keys(keys);
+        Self::levels_from(batch_get(&self.client, &self.table, keys).await?)
+    }
+
+    /// The table and keys of these (fulfiller, sku) levels, each once, to read them in a
+    /// BatchGetItem shared with other tables; `levels_from` parses what came back.
+    pub fn keys(&self, keys: impl IntoIterator<Item = (String, String)>) -> (String, Vec<Item>) {
+        let keys: std::collections::BTreeSet<(String, String)> = keys.into_iter().collect();
         let items = keys
             .into_iter()
             .map(|(f, sku)| {
@@ -73,8 +78,12 @@ impl Stock {
                 ])
             })
             .collect();
+        (self.table.clone(), items)
+    }
+
+    pub fn levels_from(items: Vec<Item>) -> anyhow::Result<BTreeMap<(String, String), StockLevel>> {
         let mut out = BTreeMap::new();
-        for item in batch_get(&self.client, &self.table, items).await? {
+        for item in items {
             let level: StockLevel = from_item(item)?;
             out.insert((level.fulfiller_id.clone(), level.sku.clone()), level);
         }
