@@ -7,7 +7,7 @@ use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::{sort_time, Orders};
 use dropship_aws::repo::stock::{Stock, StockLevel};
-use dropship_aws::repo::{query_all, s};
+use dropship_aws::repo::{from_item, query_all, query_all_items, s, whole_items};
 use dropship_core::catalogue::{Fulfiller, Product};
 use dropship_core::delivery::{DeliveryOrder, DeliveryStatus};
 use dropship_core::messages::BusinessEvent;
@@ -46,10 +46,12 @@ impl Sources {
                 .key_condition_expression("#st = :st")
                 .expression_attribute_names("#st", "status")
                 .expression_attribute_values(":st", s(status));
-            out.extend(
-                query_all::<DeliveryOrder>(query, &format!("listing {status} delivery orders"))
-                    .await?,
-            );
+            let keys = query_all_items(query, &format!("listing {status} delivery orders")).await?;
+            for item in
+                whole_items(&self.client, &self.delivery_orders_table, &["id"], keys).await?
+            {
+                out.push(from_item::<DeliveryOrder>(item)?);
+            }
         }
         Ok(out)
     }

@@ -20,7 +20,7 @@ use dropship_aws::documents::{DocumentStore, PRESIGNED_TTL};
 use dropship_aws::http::{self, json, path_param, query_param, HandlerResult};
 use dropship_aws::repo::orders::{sort_time, Orders};
 use dropship_aws::repo::stock::Stock;
-use dropship_aws::repo::{query_all, s};
+use dropship_aws::repo::{from_item, query_all, query_all_items, s, whole_items};
 use dropship_core::catalogue::{is_country, Fulfiller, Product};
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::order::Order;
@@ -279,6 +279,7 @@ impl Reports {
                     deliveries.extend(
                         self.by_fulfiller::<DeliveryOrder>(
                             &self.delivery_orders_table,
+                            Some(&["id"]),
                             &id,
                             since,
                             p.hi,
@@ -286,8 +287,14 @@ impl Reports {
                         .await?,
                     );
                     parts.extend(
-                        self.by_fulfiller::<ReturnPart>(&self.returns_table, &id, since, p.hi)
-                            .await?,
+                        self.by_fulfiller::<ReturnPart>(
+                            &self.returns_table,
+                            None,
+                            &id,
+                            since,
+                            p.hi,
+                        )
+                        .await?,
                     );
                 }
                 tables::settlement(&deliveries, &parts, &self.products().await?, p, f)
@@ -297,7 +304,7 @@ impl Reports {
                 let mut parts = Vec::new();
                 for id in self.fulfiller_ids(f).await? {
                     parts.extend(
-                        self.by_fulfiller::<ReturnPart>(&self.returns_table, &id, p.lo, p.hi)
+                        self.by_fulfiller::<ReturnPart>(&self.returns_table, None, &id, p.lo, p.hi)
                             .await?,
                     );
                 }
@@ -335,10 +342,12 @@ impl Reports {
         query_all(query, "reading the orders of the period").await
     }
 
-    /// A fulfiller's items created in [lo, hi] from a table's byFulfiller index.
+    /// A fulfiller's items created in [lo, hi] from a table's byFulfiller index; `whole`: the
+    /// table's key attributes when the index holds only keys, so the items are read whole.
     async fn by_fulfiller<T: serde::de::DeserializeOwned>(
         &self,
         table: &str,
+        whole: Option<&[&str]>,
         fulfiller: &str,
         lo: DateTime<Utc>,
         hi: DateTime<Utc>,
@@ -352,7 +361,11 @@ impl Reports {
             .expression_attribute_values(":f", s(fulfiller))
             .expression_attribute_values(":lo", s(sort_time(lo)))
             .expression_attribute_values(":hi", s(format!("{}~", sort_time(hi))));
-        query_all(query, &format!("reading {table} of {fulfiller}")).await
+        let mut items = query_all_items(query, &format!("reading {table} of {fulfiller}")).await?;
+        if let Some(key_names) = whole {
+            items = whole_items(&self.dynamodb, table, key_names, items).await?;
+        }
+        items.into_iter().map(from_item).collect()
     }
 
     async fn catalogue_partition<T: serde::de::DeserializeOwned>(

@@ -1,6 +1,9 @@
-//! Delivery orders table. Key: id. GSI byOrder (orderId, createdKey): an order's deliveries;
-//! GSI byFulfiller (fulfillerId, createdKey): a fulfiller's work, oldest first.
-//! Access: get; list by order; list by fulfiller with an exact-status filter and pagination; set
+//! Delivery orders table. Key: id. GSI byFulfiller (fulfillerId, createdKey; projects status):
+//! a fulfiller's work, oldest first; GSI byStatus (status, createdKey; keys only): the unshipped
+//! working set. The indexes hold only keys (and status) so that the frequent updates of a
+//! delivery order (documents, shortfall flags) do not write them; lists read the items whole
+//! after the index (`repo::whole_items`). An order's delivery orders are its `deliveryOrderIds`.
+//! Access: get; get many; list by fulfiller with an exact-status filter and pagination; set
 //! documents. Creating and changing delivery orders goes through `changes::commit`, together with
 //! the order and the stock it moves.
 
@@ -86,21 +89,6 @@ impl DeliveryOrders {
         Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }
 
-    pub async fn list_by_order(&self, order_id: &str) -> anyhow::Result<Vec<DeliveryOrder>> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("byOrder")
-            .key_condition_expression("orderId = :o")
-            .expression_attribute_values(":o", s(order_id));
-        super::query_all(
-            query,
-            &format!("listing the delivery orders of order {order_id}"),
-        )
-        .await
-    }
-
     /// A fulfiller's delivery orders, oldest first, optionally of one exact status.
     pub async fn list_by_fulfiller(
         &self,
@@ -115,6 +103,7 @@ impl DeliveryOrders {
         super::fulfiller_page(
             &self.client,
             &self.table,
+            Some(&["id"]),
             fulfiller_id,
             status.as_deref(),
             limit,
@@ -165,8 +154,14 @@ impl DeliveryOrders {
             .index_name("byFulfiller")
             .key_condition_expression("fulfillerId = :f")
             .expression_attribute_values(":f", s(fulfiller_id));
-        let all: Vec<DeliveryOrder> =
-            super::query_all(query, &format!("listing delivery orders of {fulfiller_id}")).await?;
+        let keys =
+            super::query_all_items(query, &format!("listing delivery orders of {fulfiller_id}"))
+                .await?;
+        let all: Vec<DeliveryOrder> = super::whole_items(&self.client, &self.table, &["id"], keys)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect::<anyhow::Result<_>>()?;
         let mut flagged = Vec::new();
         for d in all {
             if d.is_active()

@@ -81,6 +81,18 @@ pub async fn query_all<T: serde::de::DeserializeOwned>(
     query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
     what: &str,
 ) -> anyhow::Result<Vec<T>> {
+    query_all_items(query, what)
+        .await?
+        .into_iter()
+        .map(from_item)
+        .collect()
+}
+
+/// Runs a query to its end, page by page, as raw items.
+pub async fn query_all_items(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    what: &str,
+) -> anyhow::Result<Vec<Item>> {
     let mut out = Vec::new();
     let mut start = None;
     loop {
@@ -90,14 +102,49 @@ pub async fn query_all<T: serde::de::DeserializeOwned>(
             .send()
             .await
             .with_context(|| what.to_string())?;
-        for item in page.items.unwrap_or_default() {
-            out.push(from_item(item)?);
-        }
+        out.extend(page.items.unwrap_or_default());
         start = page.last_evaluated_key;
         if start.is_none() {
             return Ok(out);
         }
     }
+}
+
+/// The whole items behind what a KEYS_ONLY or INCLUDE index gave (`key_names`: the table's
+/// key attributes), in the index's order: one BatchGetItem per 100. Such indexes are written
+/// only when their key or projected attributes change, not on every update of the item.
+pub async fn whole_items(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    key_names: &[&str],
+    index_items: Vec<Item>,
+) -> anyhow::Result<Vec<Item>> {
+    let key_text = |item: &Item| -> String {
+        key_names
+            .iter()
+            .map(|k| item.get(*k).and_then(|v| v.as_s().ok()).map_or("", |v| v))
+            .collect::<Vec<_>>()
+            .join("\u{1f}")
+    };
+    let order: Vec<String> = index_items.iter().map(key_text).collect();
+    let mut seen = std::collections::HashSet::new();
+    let keys: Vec<Item> = index_items
+        .iter()
+        .filter(|i| seen.insert(key_text(i)))
+        .map(|i| {
+            key_names
+                .iter()
+                .filter_map(|k| i.get(*k).map(|v| (k.to_string(), v.clone())))
+                .collect()
+        })
+        .collect();
+    let mut found: HashMap<String, Item> = batch_get(client, table, keys)
+        .await?
+        .into_iter()
+        .map(|i| (key_text(&i), i))
+        .collect();
+    // An item deleted between the query and the read is simply not listed.
+    Ok(order.iter().filter_map(|k| found.remove(k)).collect())
 }
 
 /// Reads many items by key with BatchGetItem: one call per 100 keys, retrying unprocessed keys.
@@ -185,9 +232,13 @@ pub struct Page<T> {
 
 /// One page of a fulfiller's items from a table's `byFulfiller` index, oldest first, optionally
 /// of one exact status; `None` for a next token that is not ours.
+/// `whole`: the table's key attributes when the index holds only keys (and status), so the
+/// page's items are then read whole; None when the index projects every attribute.
+#[allow(clippy::too_many_arguments)]
 pub async fn fulfiller_page<T: serde::de::DeserializeOwned>(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
+    whole: Option<&[&str]>,
     fulfiller_id: &str,
     status: Option<&str>,
     limit: i32,
@@ -218,9 +269,11 @@ pub async fn fulfiller_page<T: serde::de::DeserializeOwned>(
         .send()
         .await
         .with_context(|| format!("listing {table} of {fulfiller_id}"))?;
-    let items = page
-        .items
-        .unwrap_or_default()
+    let mut items = page.items.unwrap_or_default();
+    if let Some(key_names) = whole {
+        items = whole_items(client, table, key_names, items).await?;
+    }
+    let items = items
         .into_iter()
         .map(from_item)
         .collect::<anyhow::Result<Vec<_>>>()?;

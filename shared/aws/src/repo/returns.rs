@@ -85,6 +85,7 @@ impl Returns {
         super::fulfiller_page(
             &self.client,
             &self.table,
+            None,
             fulfiller_id,
             status.map(ReturnStatus::as_str),
             limit,
