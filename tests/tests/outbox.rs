@@ -1,5 +1,6 @@
 //! Accepted means queued for routing, even if the intake dies between storing the order and
-//! sending its routing message: the outbox entry written with the order makes the relay send it.
+//! sending its routing message: the order's own `routePending` marker (a sparse index, written
+//! with the order, removed by the router's write) makes the relay send it.
 
 mod setup;
 mod support;
@@ -24,8 +25,8 @@ async fn an_order_whose_routing_message_was_lost_is_routed_by_the_outbox_relay()
     assert_eq!(status, 201, "{created}");
     let id = created["orderId"].as_str().unwrap().to_string();
 
-    // Simulate the crash: a copy of that order as it was stored, with its outbox entry, but no
-    // routing message ever sent (the entry is two minutes old, so the relay takes it).
+    // Simulate the crash: a copy of that order as the intake stores it, marker included, but no
+    // routing message ever sent (two minutes old, so the relay takes it).
     let cfg = stack.aws_sdk_config().await;
     let ddb = aws_sdk_dynamodb::Client::new(&cfg);
     let stored = ddb
@@ -49,24 +50,17 @@ async fn an_order_whose_routing_message_was_lost_is_routed_by_the_outbox_relay()
     item.insert("deliveryOrderIds".into(), AttributeValue::L(vec![]));
     item.insert("routingRound".into(), AttributeValue::N("0".into()));
     item.insert("version".into(), AttributeValue::N("0".into()));
-    ddb.put_item()
-        .table_name("OrdersTable")
-        .set_item(Some(item))
-        .send()
-        .await
-        .unwrap();
     let two_minutes_ago = (chrono::Utc::now() - chrono::Duration::minutes(2))
         .format("%Y-%m-%dT%H:%M:%S%.6fZ")
         .to_string();
+    item.insert(
+        "gsi1sk".into(),
+        AttributeValue::S(format!("{two_minutes_ago}#{lost}")),
+    );
+    item.insert("routePending".into(), AttributeValue::S("ROUTE".into()));
     ddb.put_item()
         .table_name("OrdersTable")
-        .item("pk", AttributeValue::S(format!("OUTBOX#{lost}")))
-        .item("orderId", AttributeValue::S(lost.clone()))
-        .item("gsi1pk", AttributeValue::S("OUTBOX".into()))
-        .item(
-            "gsi1sk",
-            AttributeValue::S(format!("{two_minutes_ago}#{lost}")),
-        )
+        .set_item(Some(item))
         .send()
         .await
         .unwrap();
@@ -92,24 +86,34 @@ async fn an_order_whose_routing_message_was_lost_is_routed_by_the_outbox_relay()
             },
         )
         .await;
-    // The relay cleared the entry: another run sends nothing more.
-    let entry = ddb
-        .get_item()
+    // Routed orders carry no marker, so another run sends nothing more; neither does the
+    // normally accepted order, whose routing removed its marker.
+    for order in [&lost, &id] {
+        let stored = ddb
+            .get_item()
+            .table_name("OrdersTable")
+            .key("pk", AttributeValue::S(format!("ORDER#{order}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap();
+        assert_eq!(stored["status"], AttributeValue::S("routed".into()));
+        assert!(
+            !stored.contains_key("routePending"),
+            "{order} still waits for a routing message"
+        );
+    }
+    // An order younger than a minute is left to the intake: the relay does not send it twice.
+    let pending = ddb
+        .query()
         .table_name("OrdersTable")
-        .key("pk", AttributeValue::S(format!("OUTBOX#{lost}")))
+        .index_name("byRoutePending")
+        .key_condition_expression("routePending = :r")
+        .expression_attribute_values(":r", AttributeValue::S("ROUTE".into()))
         .send()
         .await
-        .unwrap()
-        .item;
-    assert!(entry.is_none(), "the outbox entry is still there");
-    // The normally accepted order left no outbox entry behind either.
-    let normal = ddb
-        .get_item()
-        .table_name("OrdersTable")
-        .key("pk", AttributeValue::S(format!("OUTBOX#{id}")))
-        .send()
-        .await
-        .unwrap()
-        .item;
-    assert!(normal.is_none());
+        .unwrap();
+    assert_eq!(pending.count(), 0, "{:?}", pending.items());
 }

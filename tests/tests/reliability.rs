@@ -294,7 +294,8 @@ async fn throttled_and_failing_aws_calls_are_retried_to_the_same_result() {
     let stack = Stack::start().await;
     let world = setup::configure(&stack).await;
     // The routing transaction is throttled twice and then fails once with a 500; the intake's
-    // order write fails twice: the SDK's retries and SQS's redelivery carry it through.
+    // first writes (PutItem: its idempotency claim, then the order) fail twice: the SDK's
+    // retries and SQS's redelivery carry it through.
     fault(
         &stack,
         json!({"failAws": {"function": "split-router", "service": "dynamodb", "operation": "TransactWriteItems", "kind": "throttle", "count": 2}}),
@@ -307,7 +308,7 @@ async fn throttled_and_failing_aws_calls_are_retried_to_the_same_result() {
     .await;
     fault(
         &stack,
-        json!({"failAws": {"function": "order-intake", "service": "dynamodb", "operation": "TransactWriteItems", "kind": "500", "count": 2}}),
+        json!({"failAws": {"function": "order-intake", "service": "dynamodb", "operation": "PutItem", "kind": "500", "count": 2}}),
     )
     .await;
     let body = setup::order(

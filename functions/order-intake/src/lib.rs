@@ -1,20 +1,24 @@
 //! Takes a channel's order in: validates it against API.md, prices it (discounts, tax, totals),
-//! stores it with its outbox entry in one transaction and queues it for routing.
+//! stores it with one conditional PutItem and queues it for routing.
 //!
-//! Why an outbox: the order write and the queue send cannot be one atomic step. The outbox entry
-//! is written in the same DynamoDB transaction as the order; after the send it is removed. If we
-//! crash in between, the outbox relay (a scheduled function) sends it later. Routing is
-//! idempotent, so a message sent twice does no harm; a message never sent cannot happen.
+//! The order write and the queue send cannot be one atomic step. The stored order carries a
+//! sparse `routePending` marker while it is accepted and not yet routed (the router's write
+//! removes it); if we crash between the write and the send, the outbox relay (a scheduled
+//! function) finds the marker and sends the message. Routing is idempotent, so a message sent
+//! twice does no harm; a message never sent cannot happen.
+//!
+//! The order's id is derived from (channel, externalId), so a second order with the same
+//! externalId meets the first one's item: no uniqueness item, no transaction.
 
 use chrono::Utc;
 use dropship_aws::http::{self, json, json_body, HandlerError, HandlerResult};
 use dropship_aws::http_idempotency::{IdempotencyStore, StoredResponse};
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::catalogue::Catalogue;
-use dropship_aws::repo::orders::{CreateOutcome, Orders};
+use dropship_aws::repo::orders::{order_id_for, CreateOutcome, Orders};
 use dropship_core::catalogue::local_date;
 use dropship_core::messages::RouteOrder;
-use dropship_core::order::{OrderRequest, PricingContext};
+use dropship_core::order::{OrderRequest, OrderStatus, PricingContext};
 use dropship_core::principal::require_channel;
 use dropship_core::ApiError;
 use lambda_http::{Body, Request, Response};
@@ -25,11 +29,6 @@ pub struct OrderIntake {
     pub orders: Orders,
     pub idempotency: IdempotencyStore,
     pub route_queue: Queue,
-}
-
-/// A new order id: time-ordered (UUID v7), so ids sort roughly by arrival.
-pub fn new_order_id() -> String {
-    format!("ord_{}", uuid::Uuid::now_v7().simple())
 }
 
 impl OrderIntake {
@@ -101,55 +100,43 @@ impl OrderIntake {
             tax_rates,
             order_date: local_date(request.ordered_at.unwrap_or(now), time_zone),
         };
+        let order_id = order_id_for(channel, &request.external_id);
         let mut order = request.price(
             &ctx,
-            new_order_id(),
+            order_id,
             channel.to_string(),
             now,
             format!("channel:{channel}"),
         )?;
         order.request_key = request_key;
         match self.orders.create(&order).await? {
-            CreateOutcome::Created => {}
-            CreateOutcome::DuplicateExternalId(existing) => {
-                // The very same request, repeated after a crash outlived its idempotency record:
-                // the order it made is the answer, exactly as the first time.
-                let same =
-                    self.orders.get(&existing).await?.is_some_and(|o| {
-                        o.request_key.is_some() && o.request_key == order.request_key
-                    });
+            CreateOutcome::Created => self.send_route(&order.id).await,
+            CreateOutcome::AlreadyExists => {
+                // The very same request, repeated after a crash outlived its idempotency record
+                // (or an attempt whose answer was lost): the order it made is the answer, exactly
+                // as the first time, and its routing message goes out if it may not have.
+                let existing = self.orders.get(&order.id).await?;
+                let same = existing
+                    .as_ref()
+                    .is_some_and(|o| o.request_key.is_some() && o.request_key == order.request_key);
                 if same {
-                    tracing::info!(order_id = %existing, "a repeated request found its order");
+                    tracing::info!(order_id = %order.id, "a repeated request found its order");
+                    if existing.is_some_and(|o| o.status == OrderStatus::Accepted) {
+                        self.send_route(&order.id).await;
+                    }
                     return Ok(StoredResponse {
                         status: 201,
-                        body: json!({"id": existing, "orderId": existing, "status": "accepted"}),
+                        body: json!({"id": order.id, "orderId": order.id, "status": "accepted"}),
                     });
                 }
                 return Err(ApiError::conflict(
                     "duplicate_order",
                     format!(
-                        "this channel already sent externalId {} (order {existing})",
-                        order.external_id
+                        "this channel already sent externalId {} (order {})",
+                        order.external_id, order.id
                     ),
                 )
                 .into());
-            }
-        }
-        // The order is durable now; from here on a failure must not undo the acceptance.
-        match self
-            .route_queue
-            .send(&RouteOrder {
-                order_id: order.id.clone(),
-            })
-            .await
-        {
-            Ok(()) => {
-                if let Err(e) = self.orders.clear_outbox(&order.id).await {
-                    tracing::warn!(order_id = %order.id, error = %format!("{e:#}"), "outbox entry left; the relay will send again (harmless)");
-                }
-            }
-            Err(e) => {
-                tracing::error!(order_id = %order.id, error = %format!("{e:#}"), "routing message not sent; the outbox relay will send it")
             }
         }
         tracing::info!(order_id = %order.id, channel = %channel, lines = order.lines.len(), total = %order.totals.total, "order accepted");
@@ -158,6 +145,17 @@ impl OrderIntake {
             status: 201,
             body: json!({"id": order.id, "orderId": order.id, "status": "accepted"}),
         })
+    }
+
+    /// Queues the order for routing. The order is durable already: a failed send must not undo
+    /// the acceptance; the relay sends it from the order's routePending marker.
+    async fn send_route(&self, order_id: &str) {
+        let message = RouteOrder {
+            order_id: order_id.to_string(),
+        };
+        if let Err(e) = self.route_queue.send(&message).await {
+            tracing::error!(order_id = %order_id, error = %format!("{e:#}"), "routing message not sent; the outbox relay will send it");
+        }
     }
 }
 

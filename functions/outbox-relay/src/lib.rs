@@ -1,6 +1,7 @@
 //! Sends the routing message of every accepted order whose message may not have gone out (the
 //! intake crashed between storing the order and sending): the relay half of the transactional
-//! outbox. Runs every minute; an entry younger than a minute is left to the intake itself.
+//! outbox, whose entries are the orders' own sparse `routePending` markers. Runs every minute;
+//! an order younger than a minute is left to the intake itself.
 
 use chrono::{Duration, Utc};
 use dropship_aws::queue::Queue;
@@ -25,7 +26,7 @@ impl OutboxRelay {
     pub async fn handle(&self, _event: serde_json::Value) -> anyhow::Result<serde_json::Value> {
         let pending = self
             .orders
-            .pending_outbox(Utc::now() - Duration::minutes(1), 200)
+            .pending_route(Utc::now() - Duration::minutes(1), 200)
             .await?;
         let messages: Vec<RouteOrder> = pending
             .iter()
@@ -35,7 +36,7 @@ impl OutboxRelay {
             .collect();
         self.route_queue.send_all(&messages).await?;
         for id in &pending {
-            self.orders.clear_outbox(id).await?;
+            self.orders.clear_route_pending(id).await?;
         }
         if !pending.is_empty() {
             tracing::warn!(

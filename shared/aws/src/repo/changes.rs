@@ -181,19 +181,7 @@ async fn commit_once(
     if let Some(order) = change.order {
         let mut next = order.clone();
         next.version = order.version + 1;
-        let created = format!(
-            "{}#{}",
-            super::orders::sort_time(order.created_at),
-            order.id
-        );
-        let item = to_item(
-            &next,
-            &[
-                ("pk", &format!("ORDER#{}", order.id)),
-                ("gsi1pk", "ORDERS"),
-                ("gsi1sk", &created),
-            ],
-        )?;
+        let item = super::orders::order_item(&next)?;
         items.push(
             TransactWriteItem::builder()
                 .put(

@@ -1,18 +1,21 @@
-//! Orders table. Keys (pk): `ORDER#<id>` -> the order with its full money breakdown;
-//! `EXT#<channelId>#<externalId>` -> the order id (uniqueness of externalId per channel).
+//! Orders table. Keys (pk): `ORDER#<id>` -> the order with its full money breakdown. An order's
+//! id is derived from its channel and externalId (`order_id_for`), so the uniqueness of
+//! externalId per channel is the order item's own `attribute_not_exists` condition: one PutItem,
+//! no transaction, no extra item.
 //! GSI byCreated: gsi1pk = `ORDERS`, gsi1sk = `<createdAt>#<id>` (admin lists, newest first).
-//! `OUTBOX#<id>` (gsi1pk = `OUTBOX`, gsi1sk = created time): written in the same transaction as
-//! the order and removed once the routing message is sent; the outbox relay re-sends what stays.
+//! GSI byRoutePending (keys only, sparse): `routePending` = `ROUTE` while the order is accepted
+//! and not yet routed; every write of the order derives it from the status (`order_item`), so
+//! the router's write removes it. The outbox relay re-sends the routing message of entries
+//! older than a moment: the transactional outbox without an outbox item.
 //! `BACKORDER#<sku>#<id>` (gsi1pk = `BACKORDER#<sku>`): the order waits for stock of that sku;
 //! arriving stock routes such orders again, oldest first.
-//! Access: create order + external id + outbox in one transaction; get by id (consistent); list
-//! newest first with filters; outbox entries older than a moment and backordered orders of a sku,
-//! oldest first. Every later change goes through `changes::commit`, conditional on the order's
-//! version.
+//! Access: create (conditional put); get by id (consistent); list newest first with filters;
+//! orders waiting for their routing message, and backordered orders of a sku, oldest first.
+//! Every later change goes through `changes::commit`, conditional on the order's version.
 
-use super::{from_item, is_transaction_condition_failure, s, to_item};
+use super::{from_item, s, to_item};
 use anyhow::Context;
-use dropship_core::order::Order;
+use dropship_core::order::{Order, OrderStatus};
 
 /// The marker of an order waiting for stock of `sku` (gsi1pk `BACKORDER#<sku>`, oldest first).
 pub fn backorder_key(sku: &str, order_id: &str) -> String {
@@ -44,100 +47,73 @@ pub struct Orders {
 #[derive(Debug)]
 pub enum CreateOutcome {
     Created,
-    /// The channel already has an order with this externalId: its id.
-    DuplicateExternalId(String),
+    /// The channel already has an order with this externalId (so with this id).
+    AlreadyExists,
 }
+
+/// The id of the order a channel sends under `external_id`: derived, so that a second order
+/// with the same externalId meets the first one's item. (Not a secret: access is checked by
+/// channel.)
+pub fn order_id_for(channel_id: &str, external_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"order\0");
+    h.update(channel_id.as_bytes());
+    h.update([0]);
+    h.update(external_id.as_bytes());
+    format!("ord_{}", &hex::encode(h.finalize())[..32])
+}
+
+/// The stored form of an order, with its index keys. Every writer of the order uses it, so the
+/// sparse `routePending` marker always follows the status.
+pub fn order_item(order: &Order) -> anyhow::Result<super::Item> {
+    let created = format!("{}#{}", sort_time(order.created_at), order.id);
+    let pk = format!("ORDER#{}", order.id);
+    let mut extra: Vec<(&str, &str)> =
+        vec![("pk", &pk), ("gsi1pk", "ORDERS"), ("gsi1sk", &created)];
+    if order.status == OrderStatus::Accepted {
+        extra.push(("routePending", ROUTE_PENDING));
+    }
+    to_item(order, &extra)
+}
+
+const ROUTE_PENDING: &str = "ROUTE";
 
 impl Orders {
     pub fn new(client: aws_sdk_dynamodb::Client, table: String) -> Self {
         Self { client, table }
     }
 
-    fn order_item(order: &Order) -> anyhow::Result<super::Item> {
-        let created = format!("{}#{}", sort_time(order.created_at), order.id);
-        to_item(
-            order,
-            &[
-                ("pk", &format!("ORDER#{}", order.id)),
-                ("gsi1pk", "ORDERS"),
-                ("gsi1sk", &created),
-            ],
-        )
-    }
-
     pub async fn create(&self, order: &Order) -> anyhow::Result<CreateOutcome> {
-        use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
-        let ext_pk = format!("EXT#{}#{}", order.channel_id, order.external_id);
-        let puts = [
-            Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(Self::order_item(order)?))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()?,
-            Put::builder()
-                .table_name(&self.table)
-                .item("pk", s(&ext_pk))
-                .item("orderId", s(&order.id))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()?,
-            Put::builder()
-                .table_name(&self.table)
-                .item("pk", s(format!("OUTBOX#{}", order.id)))
-                .item("orderId", s(&order.id))
-                .item("gsi1pk", s("OUTBOX"))
-                .item(
-                    "gsi1sk",
-                    s(format!("{}#{}", sort_time(order.created_at), order.id)),
-                )
-                .build()?,
-        ];
-        let items: Vec<TransactWriteItem> = puts
-            .into_iter()
-            .map(|p| TransactWriteItem::builder().put(p).build())
-            .collect();
+        let item = order_item(order)?;
         let mut attempt = 0;
         loop {
             attempt += 1;
             let res = self
                 .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item.clone()))
+                .condition_expression("attribute_not_exists(pk)")
                 .send()
                 .await;
             let e = match res {
                 Ok(_) => return Ok(CreateOutcome::Created),
                 Err(e) => e,
             };
-            match is_transaction_condition_failure(&e) {
-                Some(reasons) if reasons.get(1).copied().unwrap_or(false) => {
-                    let existing = self
-                        .client
-                        .get_item()
-                        .table_name(&self.table)
-                        .key("pk", s(&ext_pk))
-                        .consistent_read(true)
-                        .send()
-                        .await
-                        .context("reading the existing external id")?;
-                    let id = existing
-                        .item
-                        .and_then(|i| i.get("orderId").and_then(|v| v.as_s().ok()).cloned())
-                        .unwrap_or_default();
-                    // An earlier attempt whose answer was lost may have stored this very order.
-                    if id == order.id {
-                        return Ok(CreateOutcome::Created);
-                    }
-                    return Ok(CreateOutcome::DuplicateExternalId(id));
-                }
-                // A server error even after the SDK's own retries: the answer to a write that may
-                // have happened is lost. The conditions (and the own-order check above) make
-                // another try safe.
-                _ if super::is_server_error(&e) && attempt < 4 => {
-                    tracing::warn!(attempt, order_id = %order.id, "storing the order hit a server error; retrying");
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-                }
-                _ => return Err(e).context("storing the order"),
+            if super::is_condition_failure(&e) {
+                // Another request stored it, or an earlier attempt of ours whose answer was
+                // lost: the caller tells them apart by the stored request key.
+                return Ok(CreateOutcome::AlreadyExists);
             }
+            // A server error even after the SDK's own retries: the answer to a write that may
+            // have happened is lost. The condition makes another try safe.
+            if super::is_server_error(&e) && attempt < 4 {
+                tracing::warn!(attempt, order_id = %order.id, "storing the order hit a server error; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
+                continue;
+            }
+            return Err(e).context("storing the order");
         }
     }
 
@@ -156,20 +132,28 @@ impl Orders {
 }
 
 impl Orders {
-    /// Marks the order's routing message as sent.
-    pub async fn clear_outbox(&self, order_id: &str) -> anyhow::Result<()> {
-        self.client
-            .delete_item()
+    /// Marks the order's routing message as sent again (the relay's half): the marker goes, so
+    /// a poison order is re-sent once, not every minute.
+    pub async fn clear_route_pending(&self, order_id: &str) -> anyhow::Result<()> {
+        let res = self
+            .client
+            .update_item()
             .table_name(&self.table)
-            .key("pk", s(format!("OUTBOX#{order_id}")))
+            .key("pk", s(format!("ORDER#{order_id}")))
+            .update_expression("REMOVE routePending")
+            .condition_expression("attribute_exists(pk)")
             .send()
-            .await
-            .with_context(|| format!("clearing the outbox entry of {order_id}"))?;
-        Ok(())
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) if super::is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(e).with_context(|| format!("clearing the routing marker of {order_id}")),
+        }
     }
 
-    /// Orders whose routing message may not have been sent, created before `before`, oldest first.
-    pub async fn pending_outbox(
+    /// Accepted orders whose routing message may not have been sent, created before `before`,
+    /// oldest first.
+    pub async fn pending_route(
         &self,
         before: chrono::DateTime<chrono::Utc>,
         limit: i32,
@@ -178,19 +162,24 @@ impl Orders {
             .client
             .query()
             .table_name(&self.table)
-            .index_name("byCreated")
-            .key_condition_expression("gsi1pk = :o AND gsi1sk < :before")
-            .expression_attribute_values(":o", s("OUTBOX"))
+            .index_name("byRoutePending")
+            .key_condition_expression("routePending = :r AND gsi1sk < :before")
+            .expression_attribute_values(":r", s(ROUTE_PENDING))
             .expression_attribute_values(":before", s(sort_time(before)))
             .limit(limit)
             .send()
             .await
-            .context("listing the outbox")?;
+            .context("listing orders waiting for their routing message")?;
         Ok(out
             .items
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|i| i.get("orderId").and_then(|v| v.as_s().ok()).cloned())
+            .filter_map(|i| {
+                i.get("pk")
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|pk| pk.strip_prefix("ORDER#"))
+                    .map(str::to_string)
+            })
             .collect())
     }
 }
