@@ -123,7 +123,12 @@ impl Sources {
             .key_condition_expression("gsi1pk = :o AND gsi1sk >= :since")
             .expression_attribute_values(":o", s("ORDERS"))
             .expression_attribute_values(":since", s(sort_time(since)));
-        query_all(query, "listing recent orders").await
+        let keys = query_all_items(query, "listing recent orders").await?;
+        whole_items(&self.client, &self.orders_table, &["pk"], keys)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
     }
 
     pub async fn order(&self, id: &str) -> anyhow::Result<Option<Order>> {

@@ -339,7 +339,12 @@ impl Reports {
             .expression_attribute_values(":lo", s(sort_time(lo)))
             // "~" sorts after every id character: the whole last microsecond is included.
             .expression_attribute_values(":hi", s(format!("{}~", sort_time(hi))));
-        query_all(query, "reading the orders of the period").await
+        let keys = query_all_items(query, "reading the orders of the period").await?;
+        whole_items(&self.dynamodb, &self.orders_table, &["pk"], keys)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
     }
 
     /// A fulfiller's items created in [lo, hi] from a table's byFulfiller index; `whole`: the

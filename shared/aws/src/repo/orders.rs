@@ -2,7 +2,8 @@
 //! id is derived from its channel and externalId (`order_id_for`), so the uniqueness of
 //! externalId per channel is the order item's own `attribute_not_exists` condition: one PutItem,
 //! no transaction, no extra item.
-//! GSI byCreated: gsi1pk = `ORDERS`, gsi1sk = `<createdAt>#<id>` (admin lists, newest first).
+//! GSI byCreated: gsi1pk = `ORDERS`, gsi1sk = `<createdAt>#<id>` (admin lists, newest first;
+//! projects status, channelId and orderId only: lists read the orders whole after it).
 //! GSI byRoutePending (keys only, sparse): `routePending` = `ROUTE` while the order is accepted
 //! and not yet routed; every write of the order derives it from the status (`order_item`), so
 //! the router's write removes it. The outbox relay re-sends the routing message of entries
@@ -233,9 +234,9 @@ impl Orders {
             q = q.filter_expression(conditions.join(" AND "));
         }
         let page = q.send().await.context("listing orders")?;
-        let items = page
-            .items
-            .unwrap_or_default()
+        let keys = page.items.unwrap_or_default();
+        let items = super::whole_items(&self.client, &self.table, &["pk"], keys)
+            .await?
             .into_iter()
             .map(from_item)
             .collect::<anyhow::Result<Vec<Order>>>()?;
