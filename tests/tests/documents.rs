@@ -1,7 +1,10 @@
 //! Every paper of a delivery order, end to end: the fulfiller's mail links to a delivery note,
 //! a shipping label and a numbered invoice, each downloading as a PDF in the retailer's name;
-//! a shipment in another tax-rate period than the order date brings a corrected invoice that
-//! supersedes the first (which stays stored); the customer never sees the dropshipper.
+//! the links are signed (one character of the mac changed, another kind, or another fulfiller's
+//! delivery order under the same mac is a plain 404); a shipment in another tax-rate period than
+//! the order date brings a corrected invoice that supersedes the first (which stays stored), and
+//! the invoice links, the mailed one too, give the correction; the customer never sees the
+//! dropshipper.
 
 mod setup;
 mod support;
@@ -32,6 +35,17 @@ async fn download(url: &str) -> Vec<u8> {
     let bytes = resp.bytes().await.unwrap().to_vec();
     assert!(bytes.starts_with(b"%PDF-"), "not a PDF: {url}");
     bytes
+}
+
+/// The status and body of a document link, without following its redirect.
+async fn follow(url: &str) -> (u16, Value) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let resp = client.get(url).send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or_default())
 }
 
 fn document<'a>(delivery: &'a Value, kind: &str) -> &'a str {
@@ -75,6 +89,16 @@ async fn a_delivery_orders_papers_and_a_corrected_invoice_after_a_rate_change() 
     body["payments"] = json!([{"method": "invoice", "amount": "122.90"}]);
     let (status, created) = stack
         .post_idempotent("/orders", Some(&world.web), "paper-1", &body)
+        .await;
+    assert_eq!(status, 201, "{created}");
+    // Another fulfiller's delivery order, whose id a link of acme's is tried with below.
+    let other = setup::order(
+        "WEB-PAPER-NORDIC",
+        json!([{"lineId": "L1", "sku": "THROW-WOOL", "quantity": 1, "unitPrice": "49.00"}]),
+        "49.00",
+    );
+    let (status, created) = stack
+        .post_idempotent("/orders", Some(&world.web), "paper-2", &other)
         .await;
     assert_eq!(status, 201, "{created}");
 
@@ -158,6 +182,63 @@ async fn a_delivery_orders_papers_and_a_corrected_invoice_after_a_rate_change() 
         download(link).await;
     }
 
+    // A link names its delivery order, the kind of document and its expiry, under a mac made
+    // with the delivery order's own key: tampered with, it is the same 404 as an unknown link.
+    let nordic_delivery = stack
+        .eventually(
+            "nordic's delivery order with its documents",
+            WAIT,
+            || async {
+                let (_, list) = stack
+                    .get("/fulfiller/delivery-orders", Some(&world.nordic))
+                    .await;
+                let d = list["items"].as_array()?.first()?.clone();
+                let id = d["id"].as_str()?.to_string();
+                let (_, d) = stack
+                    .get(
+                        &format!("/fulfiller/delivery-orders/{id}"),
+                        Some(&world.nordic),
+                    )
+                    .await;
+                (d["documents"].as_array()?.len() == 3).then_some(id)
+            },
+        )
+        .await;
+    let note_link = links
+        .iter()
+        .find(|l| l.contains(&format!("/documents/{delivery_id}.n.")))
+        .unwrap_or_else(|| panic!("no delivery note link of {delivery_id} in {links:?}"));
+    let (status, _) = follow(note_link).await;
+    assert_eq!(status, 302, "{note_link}");
+    let (signed, mac) = note_link.rsplit_once('.').unwrap();
+    assert_eq!(mac.len(), 22, "{note_link}");
+    let mut changed = mac.as_bytes().to_vec();
+    changed[5] = if changed[5] == b'A' { b'B' } else { b'A' };
+    let (_, unknown) = follow(&format!("{}/documents/no-such-link", stack.api)).await;
+    assert_eq!(unknown["error"]["code"], "not_found", "{unknown}");
+    for tampered in [
+        format!("{signed}.{}", String::from_utf8(changed).unwrap()),
+        note_link.replacen(
+            &format!("{delivery_id}.n."),
+            &format!("{delivery_id}.i."),
+            1,
+        ),
+        note_link.replacen(
+            &format!("{delivery_id}.n."),
+            &format!("{delivery_id}.l."),
+            1,
+        ),
+        note_link.replacen(&delivery_id, &nordic_delivery, 1),
+    ] {
+        assert_ne!(&tampered, note_link);
+        let (status, body) = follow(&tampered).await;
+        assert_eq!(status, 404, "{tampered} worked: {body}");
+        assert_eq!(
+            body, unknown,
+            "{tampered}: not the plain 404 of any unknown link"
+        );
+    }
+
     // Shipped today, at 16 %: a corrected invoice supersedes the first one.
     let (status, d) = stack
         .post(
@@ -186,6 +267,13 @@ async fn a_delivery_orders_papers_and_a_corrected_invoice_after_a_rate_change() 
     );
     assert!(corrected.contains("Rechnungskorrektur"), "{corrected}");
     assert!(!corrected.contains("Gutschrift"), "{corrected}");
+    // The invoice link mailed before the correction gives the current invoice too.
+    let mailed_invoice = links
+        .iter()
+        .find(|l| l.contains(&format!("/documents/{delivery_id}.i.")))
+        .unwrap_or_else(|| panic!("no invoice link of {delivery_id} in {links:?}"));
+    let text = pdf_text(&download(mailed_invoice).await);
+    assert!(text.contains("Rechnungskorrektur"), "{text}");
 
     // The customer hears about the parcel, in the retailer's name only.
     let shipped = stack

@@ -14,7 +14,6 @@ use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::idempotency::Idempotency;
 use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::stock::Stock;
-use dropship_aws::repo::tokens::Tokens;
 use serde_json::json;
 use std::time::Duration;
 use support::Stack;
@@ -150,12 +149,34 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
         "delivery note, shipping label, invoice"
     );
 
-    // notifier: a documents_ready for the real delivery order, and one for an unknown fulfiller.
+    // notifier: a documents_ready for a copy of the real delivery order (its mail apart from the
+    // stack's own, the links signed with its key), and one for an unknown fulfiller.
+    let mut copy = ddb
+        .get_item()
+        .table_name("DeliveryOrdersTable")
+        .key(
+            "id",
+            aws_sdk_dynamodb::types::AttributeValue::S(delivery_id.clone()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    copy.insert(
+        "id".into(),
+        aws_sdk_dynamodb::types::AttributeValue::S("DO-IN-PROCESS".into()),
+    );
+    ddb.put_item()
+        .table_name("DeliveryOrdersTable")
+        .set_item(Some(copy))
+        .send()
+        .await
+        .unwrap();
     let notifier = notifier::Notifier {
         catalogue: Catalogue::new(ddb.clone(), "CatalogueTable".into()),
         orders: Orders::new(ddb.clone(), "OrdersTable".into()),
         delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
-        tokens: Tokens::new(ddb.clone(), "TokensTable".into()),
         idempotency: Idempotency::new(ddb.clone(), "IdempotencyTable".into()),
         mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg_for_ses(&stack).await)),
         public_base_url: stack.api.clone(),

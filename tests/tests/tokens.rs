@@ -1,5 +1,6 @@
-//! Tokens: stored only as hashes, revocable (a revoked token stops working within 60 s), and
-//! the document bucket refuses public access and plain-HTTP requests.
+//! Tokens: stored only as hashes, revocable (a revoked token stops working within 60 s); document
+//! links are no records at all (signed with their delivery order's key, which no API response
+//! shows); and the document bucket refuses public access and plain-HTTP requests.
 
 mod setup;
 mod support;
@@ -70,6 +71,131 @@ async fn a_token_is_stored_hashed_and_stops_working_once_revoked() {
         )
         .await;
     assert_eq!(status, 404, "revoking twice: it is gone");
+}
+
+/// An order's whole pipeline (documents, the fulfiller's mail with its links, the fulfiller API
+/// listing them) writes no link record: the tokens table holds tokens only. The key that signs
+/// the links is on the delivery order's item, and in no API response.
+#[tokio::test]
+async fn document_links_are_no_records_and_their_key_is_never_shown() {
+    let stack = Stack::start().await;
+    let world = setup::configure(&stack).await;
+    let body = setup::order(
+        "WEB-LINKS",
+        json!([{"lineId": "L1", "sku": "CHAIR-TEAK", "quantity": 1, "unitPrice": "59.50"}]),
+        "59.50",
+    );
+    let (status, created) = stack
+        .post_idempotent("/orders", Some(&world.web), "links-1", &body)
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let order_id = created["id"].as_str().unwrap().to_string();
+    let wait = Duration::from_secs(40);
+    let mail = stack
+        .eventually("the fulfiller's mail with its links", wait, || async {
+            stack.outbox().await.into_iter().find(|m| {
+                m["to"][0] == setup::ACME_EMAIL
+                    && m["text"]
+                        .as_str()
+                        .is_some_and(|t| t.contains("/documents/"))
+            })
+        })
+        .await;
+    let (delivery_id, listed) = stack
+        .eventually("the delivery order with its links", wait, || async {
+            let (_, list) = stack
+                .get("/fulfiller/delivery-orders", Some(&world.acme))
+                .await;
+            let id = list["items"].as_array()?.first()?["id"]
+                .as_str()?
+                .to_string();
+            let (_, d) = stack
+                .get(
+                    &format!("/fulfiller/delivery-orders/{id}"),
+                    Some(&world.acme),
+                )
+                .await;
+            (d["documents"].as_array()?.len() == 3).then_some((id, d))
+        })
+        .await;
+    // The links work.
+    for d in listed["documents"].as_array().unwrap() {
+        let url = d["url"].as_str().unwrap();
+        let resp = reqwest::get(url).await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200, "{url}");
+    }
+
+    let ddb = aws_sdk_dynamodb::Client::new(&stack.aws_sdk_config().await);
+    let items = ddb
+        .scan()
+        .table_name("TokensTable")
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default();
+    let keys: Vec<String> = items
+        .iter()
+        .filter_map(|i| i.get("pk")?.as_s().ok().cloned())
+        .collect();
+    assert!(
+        keys.iter().all(|k| k.starts_with("TOKEN")),
+        "the tokens table holds more than tokens: {keys:?}"
+    );
+    assert!(!keys.iter().any(|k| k.starts_with("LINK#")), "{keys:?}");
+
+    let item = ddb
+        .get_item()
+        .table_name("DeliveryOrdersTable")
+        .key(
+            "id",
+            aws_sdk_dynamodb::types::AttributeValue::S(delivery_id.clone()),
+        )
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    let key = item["linkKey"].as_s().unwrap().clone();
+    assert!(
+        key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit()),
+        "linkKey is not 256 bits in hex"
+    );
+    let (_, list) = stack
+        .get("/fulfiller/delivery-orders", Some(&world.acme))
+        .await;
+    let (_, channel) = stack
+        .get(&format!("/orders/{order_id}"), Some(&world.web))
+        .await;
+    let (_, admin) = stack
+        .get(
+            &format!("/admin/orders/{order_id}"),
+            Some(&stack.admin_token),
+        )
+        .await;
+    assert!(
+        admin["deliveries"]
+            .as_array()
+            .is_some_and(|d| !d.is_empty()),
+        "{admin}"
+    );
+    for (what, v) in [
+        ("the fulfiller's delivery order", &listed),
+        ("the fulfiller's list", &list),
+        ("the channel's order", &channel),
+        ("the admin's order", &admin),
+        ("the fulfiller's mail", &mail),
+    ] {
+        let text = v.to_string();
+        assert!(
+            !text.contains("linkKey") && !text.contains(&key),
+            "{what} shows the link key"
+        );
+    }
+    assert!(
+        !stack.output.text().contains(&key),
+        "the link key is in the logs"
+    );
 }
 
 #[test]

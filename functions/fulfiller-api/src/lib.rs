@@ -1,7 +1,7 @@
 //! The dropshipper's and warehouse's API: its own delivery orders with their document links,
 //! and its stock. Anything of another fulfiller is a 404.
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use dropship_aws::documents::DocumentStore;
 use dropship_aws::http::HandlerError;
 use dropship_aws::http::{self, json, json_body, path_param, query_param, HandlerResult};
@@ -13,11 +13,11 @@ use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::returns::Returns;
 use dropship_aws::repo::stock::Stock;
-use dropship_aws::repo::tokens::{DocumentLink, Tokens};
 use dropship_aws::stock_counts::StockCounts;
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::delivery::DeliveryStatus;
 use dropship_core::fulfilment;
+use dropship_core::links;
 use dropship_core::messages::{BusinessEvent, GenerateDocuments, RouteOrder, SettleReturn};
 use dropship_core::principal::require_fulfiller;
 use dropship_core::returns::{self, ReturnStatus};
@@ -26,9 +26,6 @@ use dropship_core::views::fulfiller_delivery_order;
 use dropship_core::ApiError;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-
-/// How long a listed document link works (API.md: 7 days).
-pub const LINK_TTL_DAYS: i64 = 7;
 
 /// What a fulfiller does to a delivery order.
 pub enum Action {
@@ -51,7 +48,6 @@ pub struct FulfillerApi {
     pub tables: Tables,
     pub delivery_orders: DeliveryOrders,
     pub stock: Stock,
-    pub tokens: Tokens,
     pub public_base_url: String,
     pub returns: Returns,
     pub returns_queue: Queue,
@@ -91,7 +87,6 @@ impl FulfillerApi {
             ),
             delivery_orders: DeliveryOrders::new(ddb.clone(), env("DELIVERY_ORDERS_TABLE")?),
             stock: Stock::new(ddb.clone(), env("STOCK_TABLE")?),
-            tokens: Tokens::new(ddb, env("TOKENS_TABLE")?),
             public_base_url: env("PUBLIC_API_BASE_URL")?
                 .trim_end_matches('/')
                 .to_string(),
@@ -136,7 +131,7 @@ impl FulfillerApi {
                     Some(d) if d.fulfiller_id == fulfiller => d,
                     _ => return Err(ApiError::not_found("delivery order").into()),
                 };
-                let documents = self.document_links(&fulfiller, &delivery).await?;
+                let documents = self.document_links(&delivery);
                 json(200, &fulfiller_delivery_order(&delivery, Some(documents)))
             }
             "POST /fulfiller/delivery-orders/{id}/accept"
@@ -227,31 +222,22 @@ impl FulfillerApi {
     }
 
     /// Fresh `/documents/{linkId}` links (valid 7 days) to a delivery order's documents, as
-    /// `{kind, url, expiresAt}`; the portal shows the same links.
-    pub async fn document_links(
-        &self,
-        fulfiller: &str,
-        delivery: &DeliveryOrder,
-    ) -> anyhow::Result<Vec<serde_json::Value>> {
-        let expires_at = Utc::now() + Duration::days(LINK_TTL_DAYS);
-        let links: Vec<DocumentLink> = delivery
+    /// `{kind, url, expiresAt}`; the portal shows the same links. Signed with the delivery
+    /// order's own `linkKey` (`dropship_core::links`): minting them writes nothing. A delivery
+    /// order without a key (documents recorded before links were signed) lists no links.
+    pub fn document_links(&self, delivery: &DeliveryOrder) -> Vec<serde_json::Value> {
+        let Some(key) = delivery.link_key.as_deref() else {
+            return Vec::new();
+        };
+        let expires_at = links::expiry(Utc::now());
+        delivery
             .documents
             .iter()
-            .map(|d| DocumentLink {
-                key: d.key.clone(),
-                fulfiller_id: fulfiller.to_string(),
-                kind: d.kind.as_str().to_string(),
-                expires_at,
-                expires_at_epoch: expires_at.timestamp(),
+            .filter_map(|d| {
+                let id = links::mint(&delivery.id, d.kind, expires_at, key)?;
+                Some(json!({"kind": d.kind, "url": format!("{}/documents/{id}", self.public_base_url), "expiresAt": expires_at}))
             })
-            .collect();
-        let ids = self.tokens.mint_links(&links).await?;
-        Ok(delivery
-            .documents
-            .iter()
-            .zip(ids)
-            .map(|(d, id)| json!({"kind": d.kind, "url": format!("{}/documents/{id}", self.public_base_url), "expiresAt": expires_at}))
-            .collect())
+            .collect()
     }
 
     /// Records what arrived of the fulfiller's part of a return: resellable units go back on
@@ -507,7 +493,6 @@ mod tests {
                 aws_sdk_sqs::Client::new(&cfg),
                 "http://127.0.0.1:9/d".into(),
             ),
-            tokens: Tokens::new(ddb, "TokensTable".into()),
             public_base_url: "http://127.0.0.1:3000".into(),
         };
         let mut v: serde_json::Value =

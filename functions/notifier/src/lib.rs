@@ -20,10 +20,10 @@ use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::idempotency::Idempotency;
 use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::returns::Returns;
-use dropship_aws::repo::tokens::{DocumentLink, Tokens};
 use dropship_aws::sqs_batch;
 use dropship_core::catalogue::{Branding, Fulfiller};
 use dropship_core::delivery::{DeliveryOrder, DocumentKind, DocumentRef};
+use dropship_core::links;
 use dropship_core::messages::{AlertAudience, BusinessEvent};
 use dropship_core::order::Order;
 use dropship_core::returns::ReturnStatus;
@@ -32,7 +32,6 @@ pub struct Notifier {
     pub catalogue: Catalogue,
     pub orders: Orders,
     pub delivery_orders: DeliveryOrders,
-    pub tokens: Tokens,
     pub idempotency: Idempotency,
     pub mailer: Mailer,
     pub public_base_url: String,
@@ -59,7 +58,6 @@ impl Notifier {
             catalogue: Catalogue::new(ddb.clone(), env("CATALOGUE_TABLE")?),
             orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
             delivery_orders: DeliveryOrders::new(ddb.clone(), env("DELIVERY_ORDERS_TABLE")?),
-            tokens: Tokens::new(ddb.clone(), env("TOKENS_TABLE")?),
             alerts: Alerts::new(ddb.clone(), env("ALERTS_TABLE")?),
             returns: Returns::new(ddb.clone(), env("RETURNS_TABLE")?),
             idempotency: Idempotency::new(ddb, env("IDEMPOTENCY_TABLE")?),
@@ -473,25 +471,27 @@ impl Notifier {
         fulfiller_id: &str,
         documents: &[DocumentRef],
     ) -> anyhow::Result<()> {
-        let (fulfiller, branding) =
-            tokio::try_join!(self.fulfiller(fulfiller_id), self.branding())?;
-        let expires_at = Utc::now() + Duration::days(LINK_TTL_DAYS);
-        let links: Vec<DocumentLink> = documents
+        // The links are signed with the delivery order's own key (set with its documents):
+        // minting them writes nothing.
+        let (fulfiller, branding, delivery) = tokio::try_join!(
+            self.fulfiller(fulfiller_id),
+            self.branding(),
+            self.delivery_order(delivery_order_id)
+        )?;
+        let key = delivery
+            .link_key
+            .as_deref()
+            .ok_or_else(|| anyhow::anyhow!("{delivery_order_id} has documents but no link key"))?;
+        let expires_at = links::expiry(Utc::now());
+        let urls = documents
             .iter()
-            .map(|d| DocumentLink {
-                key: d.key.clone(),
-                fulfiller_id: fulfiller_id.to_string(),
-                kind: d.kind.as_str().to_string(),
-                expires_at,
-                expires_at_epoch: expires_at.timestamp(),
+            .map(|d| {
+                let id = links::mint(&delivery.id, d.kind, expires_at, key).ok_or_else(|| {
+                    anyhow::anyhow!("no document link can be made for {delivery_order_id}")
+                })?;
+                Ok((d.kind, format!("{}/documents/{id}", self.public_base_url)))
             })
-            .collect();
-        let ids = self.tokens.mint_links(&links).await?;
-        let urls: Vec<(DocumentKind, String)> = documents
-            .iter()
-            .zip(ids)
-            .map(|(d, id)| (d.kind, format!("{}/documents/{id}", self.public_base_url)))
-            .collect();
+            .collect::<anyhow::Result<Vec<(DocumentKind, String)>>>()?;
         let mail = documents_ready_mail(&branding, &fulfiller, delivery_order_id, &urls)?;
         let message_id = self.mailer.send(&mail).await?;
         tracing::info!(

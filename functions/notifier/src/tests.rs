@@ -789,7 +789,6 @@ async fn an_unreadable_message_is_reported_alone() {
         catalogue: Catalogue::new(ddb.clone(), "CatalogueTable".into()),
         orders: Orders::new(ddb.clone(), "OrdersTable".into()),
         delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
-        tokens: Tokens::new(ddb.clone(), "TokensTable".into()),
         idempotency: Idempotency::new(ddb.clone(), "IdempotencyTable".into()),
         alerts: Alerts::new(ddb.clone(), "AlertsTable".into()),
         returns: Returns::new(ddb, "ReturnsTable".into()),

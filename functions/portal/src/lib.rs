@@ -19,6 +19,7 @@ use dropship_aws::http_idempotency::StoredResponse;
 use dropship_aws::mailer::{Mail, Mailer};
 use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::portal_sessions::PortalSessions;
+use dropship_aws::repo::tokens::Tokens;
 use dropship_core::catalogue::{Branding, Fulfiller};
 use dropship_core::delivery::{DeliveryOrder, DeliveryStatus};
 use dropship_core::principal::Principal;
@@ -177,6 +178,8 @@ impl Frame {
 pub struct Portal {
     pub api: FulfillerApi,
     pub catalogue: Catalogue,
+    /// API tokens: a fulfiller may sign in with its token.
+    pub tokens: Tokens,
     pub sessions: PortalSessions,
     pub mailer: Mailer,
     pub texts: Texts,
@@ -191,6 +194,7 @@ impl Portal {
         Ok(Self {
             api: FulfillerApi::from_env().await?,
             catalogue: Catalogue::new(ddb.clone(), env("CATALOGUE_TABLE")?),
+            tokens: Tokens::new(ddb.clone(), env("TOKENS_TABLE")?),
             sessions: PortalSessions::new(ddb, env("TOKENS_TABLE")?, env("CATALOGUE_TABLE")?),
             mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg)),
             texts: Texts::load()?,
@@ -336,7 +340,7 @@ impl Portal {
         let record = if token.is_empty() || token.len() > 512 {
             None
         } else {
-            self.api.tokens.find_token(token).await?
+            self.tokens.find_token(token).await?
         };
         let fulfiller =
             record.as_ref().and_then(
@@ -704,8 +708,7 @@ impl Portal {
         // The same /documents/{linkId} links the fulfiller API lists.
         let documents: Vec<Value> = self
             .api
-            .document_links(fulfiller, &d)
-            .await?
+            .document_links(&d)
             .into_iter()
             .map(|mut doc| {
                 let kind = doc["kind"].as_str().unwrap_or_default().to_string();

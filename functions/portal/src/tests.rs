@@ -173,6 +173,7 @@ async fn without_its_tables_the_portal_answers_a_plain_500() {
     let portal = Portal {
         api,
         catalogue: Catalogue::new(ddb.clone(), "CatalogueTable".into()),
+        tokens: dropship_aws::repo::tokens::Tokens::new(ddb.clone(), "TokensTable".into()),
         sessions: PortalSessions::new(ddb, "TokensTable".into(), "CatalogueTable".into()),
         mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg)),
         texts: Texts::load().unwrap_or_else(|e| panic!("{e}")),
@@ -202,7 +203,6 @@ fn offline_api(cfg: &aws_config::SdkConfig) -> FulfillerApi {
     use dropship_aws::repo::orders::Orders;
     use dropship_aws::repo::returns::Returns;
     use dropship_aws::repo::stock::Stock;
-    use dropship_aws::repo::tokens::Tokens;
     use dropship_aws::stock_counts::StockCounts;
     let ddb = aws_sdk_dynamodb::Client::new(cfg);
     let sqs = aws_sdk_sqs::Client::new(cfg);
@@ -229,7 +229,6 @@ fn offline_api(cfg: &aws_config::SdkConfig) -> FulfillerApi {
         },
         delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
         stock: Stock::new(ddb.clone(), "StockTable".into()),
-        tokens: Tokens::new(ddb.clone(), "TokensTable".into()),
         public_base_url: "http://127.0.0.1:3000".into(),
         returns: Returns::new(ddb, "ReturnsTable".into()),
         returns_queue: queue("rt"),

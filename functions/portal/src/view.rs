@@ -296,6 +296,7 @@ mod tests {
             shipments: vec![],
             stock_shortfall: false,
             rejection_reason: None,
+            link_key: None,
         }
     }
 

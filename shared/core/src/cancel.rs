@@ -299,6 +299,7 @@ mod tests {
             version: 0,
             shipments: vec![],
             rejection_reason: None,
+            link_key: None,
             stock_shortfall: false,
         }
     }

@@ -98,6 +98,10 @@ pub struct DeliveryOrder {
     /// Why the fulfiller rejected it, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rejection_reason: Option<String>,
+    /// The random secret (256 bits, hex) that signs this delivery order's document links
+    /// (`links`), set with its first documents. Never shown in a view or a log.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_key: Option<String>,
 }
 
 impl DeliveryOrder {

@@ -427,6 +427,7 @@ mod tests {
             shipments: vec![],
             stock_shortfall: false,
             rejection_reason: None,
+            link_key: None,
         }
     }
 

@@ -318,6 +318,8 @@ pub fn reroute(
     new.created_key = DeliveryOrder::created_key(now, &id);
     new.due_at = now + Duration::hours(i64::from(target.sla_hours));
     new.documents = Vec::new();
+    // Its own link key comes with its own documents.
+    new.link_key = None;
     new.version = 0;
     new.stock_shortfall = false;
     new.lines = d
@@ -398,6 +400,7 @@ mod tests {
             version: 0,
             shipments: vec![],
             rejection_reason: None,
+            link_key: None,
             stock_shortfall: false,
         }
     }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod fulfilment;
 pub mod ids;
 pub mod ledger;
+pub mod links;
 pub mod messages;
 pub mod money;
 pub mod order;

@@ -153,6 +153,7 @@ pub fn plan(
         shipments: vec![],
         stock_shortfall: false,
         rejection_reason: None,
+        link_key: None,
     };
     let mut next = order.clone();
     next.replacements.push(Replacement {

@@ -456,6 +456,7 @@ mod tests {
             }],
             stock_shortfall: false,
             rejection_reason: None,
+            link_key: None,
         }
     }
 

@@ -144,6 +144,7 @@ pub fn delivery_orders_for(
                 version: 0,
                 shipments: Vec::new(),
                 rejection_reason: None,
+                link_key: None,
                 stock_shortfall: false,
             }
         })

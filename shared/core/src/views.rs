@@ -60,6 +60,12 @@ pub fn admin_order(order: &Order, deliveries: &[DeliveryOrder]) -> Value {
     v["replacements"] = json!(order.replacements);
     v["createdAt"] = json!(order.created_at);
     v["deliveries"] = json!(deliveries);
+    // A delivery order's link key signs its document links: no view shows it.
+    for d in v["deliveries"].as_array_mut().into_iter().flatten() {
+        if let Some(d) = d.as_object_mut() {
+            d.remove("linkKey");
+        }
+    }
     v
 }
 

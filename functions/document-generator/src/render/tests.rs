@@ -324,6 +324,7 @@ pub fn delivery_fixture(locale: Option<Locale>) -> (Order, DeliveryOrder) {
         version: 0,
         shipments: Vec::new(),
         rejection_reason: None,
+        link_key: None,
         stock_shortfall: false,
     };
     (order, delivery)

@@ -4,8 +4,9 @@
 //! delivery order (documents, shortfall flags) do not write them; lists read the items whole
 //! after the index (`repo::whole_items`). An order's delivery orders are its `deliveryOrderIds`.
 //! Access: get; get many; list by fulfiller with an exact-status filter and pagination; set
-//! documents. Creating and changing delivery orders goes through `changes::commit`, together with
-//! the order and the stock it moves.
+//! documents (the first time also the `linkKey` that signs their links). Creating and changing
+//! delivery orders goes through `changes::commit`, together with the order and the stock it
+//! moves.
 
 use super::{from_item, n, s, to_item};
 use anyhow::Context;
@@ -112,6 +113,9 @@ impl DeliveryOrders {
         .await
     }
 
+    /// Records a delivery order's documents; the first time, also its random `linkKey`, which
+    /// signs its document links (`dropship_core::links`) and stays as it is afterwards, so that
+    /// links already handed out keep working. One UpdateItem.
     pub async fn set_documents(&self, id: &str, documents: &[DocumentRef]) -> anyhow::Result<()> {
         let docs: Vec<super::Item> = documents
             .iter()
@@ -122,7 +126,11 @@ impl DeliveryOrders {
             .table_name(&self.table)
             .key("id", s(id))
             // Bumps the version so that a full write based on an older read fails and re-reads.
-            .update_expression("SET documents = :d, version = if_not_exists(version, :zero) + :one")
+            .update_expression(
+                "SET documents = :d, version = if_not_exists(version, :zero) + :one, \
+                 linkKey = if_not_exists(linkKey, :k)",
+            )
+            .expression_attribute_values(":k", s(super::tokens::new_key()))
             .expression_attribute_values(":zero", n(0))
             .expression_attribute_values(":one", n(1))
             .condition_expression("attribute_exists(id)")

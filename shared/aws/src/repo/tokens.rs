@@ -1,8 +1,8 @@
-//! Tokens table: bearer tokens and document links, both secrets stored only as SHA-256 hashes.
-//! Keys (pk): `TOKEN#<sha256>` -> principal; `TOKENID#<tokenId>` -> the hash (for revocation);
-//! `LINK#<sha256>` -> one document of one fulfiller, with its expiry (`expiresAtEpoch` is the
-//! table's TTL attribute; expiry is also checked in code since TTL deletion is lazy).
-//! Access: get by hash (authorizer, document links); put token + id (transaction); revoke by id.
+//! Tokens table: bearer tokens, stored only as SHA-256 hashes.
+//! Keys (pk): `TOKEN#<sha256>` -> principal; `TOKENID#<tokenId>` -> the hash (for revocation).
+//! Access: get by hash (authorizer); put token + id (transaction); revoke by id.
+//! (Document links are no records: they are signed with their delivery order's `linkKey`, see
+//! `dropship_core::links`.)
 
 use super::{from_item, s, to_item, Item};
 use anyhow::Context;
@@ -23,6 +23,16 @@ pub fn new_secret() -> String {
     )
 }
 
+/// A new random key of a full 256 bits, hex: SHA-256 over three random (v4) UUIDs, 366 random
+/// bits. A delivery order's `linkKey`, which signs its document links.
+pub fn new_key() -> String {
+    let mut h = Sha256::new();
+    for _ in 0..3 {
+        h.update(uuid::Uuid::new_v4().as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenRecord {
@@ -30,16 +40,6 @@ pub struct TokenRecord {
     pub principal: String,
     pub name: Option<String>,
     pub created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DocumentLink {
-    pub key: String,
-    pub fulfiller_id: String,
-    pub kind: String,
-    pub expires_at: DateTime<Utc>,
-    pub expires_at_epoch: i64,
 }
 
 #[derive(Clone, Debug)]
@@ -131,68 +131,5 @@ impl Tokens {
                 .context("revoking a token")?;
         }
         Ok(true)
-    }
-
-    /// Mints a link id for one stored document of one fulfiller, valid `ttl`.
-    pub async fn mint_links(&self, links: &[DocumentLink]) -> anyhow::Result<Vec<String>> {
-        use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-        let mut ids = Vec::with_capacity(links.len());
-        let mut writes = Vec::with_capacity(links.len());
-        for link in links {
-            let id = new_secret();
-            let item = to_item(link, &[("pk", &format!("LINK#{}", sha256_hex(&id)))])?;
-            writes.push(
-                WriteRequest::builder()
-                    .put_request(
-                        PutRequest::builder()
-                            .set_item(Some(item))
-                            .build()
-                            .context("link put")?,
-                    )
-                    .build(),
-            );
-            ids.push(id);
-        }
-        for chunk in writes.chunks(25) {
-            let mut pending = Some(chunk.to_vec());
-            let mut attempts = 0;
-            while let Some(batch) = pending.take() {
-                attempts += 1;
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, batch)
-                    .send()
-                    .await
-                    .context("storing document links")?;
-                pending = out
-                    .unprocessed_items()
-                    .and_then(|u| u.get(&self.table))
-                    .cloned()
-                    .filter(|v| !v.is_empty());
-                if pending.is_some() {
-                    anyhow::ensure!(
-                        attempts < 8,
-                        "BatchWriteItem kept leaving document links unprocessed"
-                    );
-                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempts)).await;
-                }
-            }
-        }
-        Ok(ids)
-    }
-
-    /// The document a link points to, if the link exists and has not expired at `now`.
-    pub async fn find_link(
-        &self,
-        link_id: &str,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<DocumentLink>> {
-        let link: Option<DocumentLink> = self
-            .get_item(format!("LINK#{}", sha256_hex(link_id)))
-            .await?
-            .map(from_item)
-            .transpose()?;
-        Ok(link.filter(|l| l.expires_at > now))
     }
 }
