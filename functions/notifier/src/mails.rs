@@ -20,7 +20,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 /// How long a mailed document link works (API.md: 7 days).
-pub const LINK_TTL_DAYS: i64 = 7;
+pub const LINK_TTL_DAYS: i64 = dropship_core::links::VALIDITY_DAYS;
 
 /// The colour used when the branding's is not a `#RRGGBB` value (it goes into CSS).
 const DEFAULT_COLOR: &str = "#333333";

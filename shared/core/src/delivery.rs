@@ -101,7 +101,7 @@ pub struct DeliveryOrder {
     /// The random secret (256 bits, hex) that signs this delivery order's document links
     /// (`links`), set with its first documents. Never shown in a view or a log.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link_key: Option<String>,
+    pub link_key: Option<crate::links::LinkKey>,
 }
 
 impl DeliveryOrder {

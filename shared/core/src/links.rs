@@ -12,6 +12,31 @@ use crate::delivery::DocumentKind;
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
+/// A delivery order's link key: a secret, so its Debug form does not show it (a delivery order
+/// printed with `{:?}` must not leak what signs its links).
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct LinkKey(String);
+
+impl LinkKey {
+    pub fn new(key: String) -> Self {
+        Self(key)
+    }
+}
+
+impl std::ops::Deref for LinkKey {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for LinkKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinkKey(***)")
+    }
+}
+
 /// How long a minted link works (API.md: 7 days).
 pub const VALIDITY_DAYS: i64 = 7;
 
@@ -198,6 +223,15 @@ mod tests {
 
     const KEY: &str = "7f3c9a1e5b2d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f";
     const OTHER_KEY: &str = "0f3c9a1e5b2d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f";
+
+    #[test]
+    fn a_link_key_is_stored_as_itself_but_never_printed() {
+        let key = LinkKey::new(KEY.to_string());
+        assert_eq!(&*key, KEY);
+        assert_eq!(serde_json::to_value(&key).unwrap(), serde_json::json!(KEY));
+        assert!(!format!("{key:?}").contains(KEY));
+        assert!(!format!("{:?}", Some(key)).contains(&KEY[..8]));
+    }
     const DO: &str = "DO-7927FD6E93E58F188D9A";
 
     fn now() -> DateTime<Utc> {
