@@ -6,7 +6,7 @@ VENV := .venv
 PYTHON ?= python3
 CARGO ?= cargo
 
-.PHONY: help up test soak venv system-deps build fmt-check clippy unit-and-e2e validate-template bench bench-build bench-intake bench-routing bench-documents clean-venv
+.PHONY: help up test soak venv system-deps build fmt-check clippy unit-and-e2e validate-template bench bench-build bench-arm64 bench-intake bench-routing bench-documents clean-venv
 
 help:
 	@echo "make up     - build, start the emulator and the local runner in the foreground, seed demo data (Ctrl-C stops all)"
@@ -74,6 +74,17 @@ bench-build:
 	$(CARGO) build --release -p local-runner --example init_probe
 	$(CARGO) build --release -p document-generator --example render_bench
 	$(CARGO) build --release -p dropship-core --example routing_bench
+
+# The deployed architecture: arm64 release binaries, cross-built (gcc-aarch64-linux-gnu as the
+# linker; `rustup target add aarch64-unknown-linux-gnu`). Optional: `make bench` measures their
+# size and glibc needs next to the host's when target/aarch64-unknown-linux-gnu/release exists.
+ARM64_FUNCTIONS := $(shell sed -n 's/^ *Binary: *\([a-z-]*\).*/\1/p' template.yaml | sort -u)
+bench-arm64:
+	rustup target add aarch64-unknown-linux-gnu
+	command -v aarch64-linux-gnu-gcc >/dev/null || (apt-get update && apt-get install -y gcc-aarch64-linux-gnu)
+	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
+	CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
+	$(CARGO) build --release --target aarch64-unknown-linux-gnu $(addprefix -p ,$(ARM64_FUNCTIONS))
 
 bench: venv bench-build
 	$(CARGO) test -p e2e-tests --test bench_system -- --ignored --nocapture --test-threads=1

@@ -943,7 +943,8 @@ fn glibc_version(text: &str) -> String {
         .join(".")
 }
 
-fn artifacts(bin_dir: &Path, binaries: &[String]) -> Vec<Artifact> {
+/// `objdump`: the tool that reads these binaries (the host's, or a cross one for arm64).
+fn artifacts(bin_dir: &Path, binaries: &[String], objdump: &str) -> Vec<Artifact> {
     let tmp = TempDir::new("dropship-bench-zip");
     binaries
         .iter()
@@ -962,8 +963,8 @@ fn artifacts(bin_dir: &Path, binaries: &[String]) -> Vec<Artifact> {
                 .status()
                 .ok()?;
             let zipped = std::fs::metadata(&zip).map(|m| m.len()).unwrap_or(0);
-            let symbols = sh("objdump", &["-T", &path.display().to_string()]);
-            let header = sh("objdump", &["-f", &path.display().to_string()]);
+            let symbols = sh(objdump, &["-T", &path.display().to_string()]);
+            let header = sh(objdump, &["-f", &path.display().to_string()]);
             let arch = header
                 .lines()
                 .find_map(|l| l.strip_prefix("architecture: "))
@@ -1105,7 +1106,12 @@ async fn bench_system() {
     println!("{machine}");
 
     // ---------------------------------------------------------------- artifacts
-    let arts = artifacts(&bin_dir, &binaries);
+    let mut arts = artifacts(&bin_dir, &binaries, "objdump");
+    // The deployed architecture (arm64, `make bench-arm64` cross-builds it), when built.
+    let arm_dir = root.join("target/aarch64-unknown-linux-gnu/release");
+    if arm_dir.is_dir() {
+        arts.extend(artifacts(&arm_dir, &binaries, "aarch64-linux-gnu-objdump"));
+    }
     let mut t = String::from(
         "| function | binary | zipped (`bootstrap`, zip -9) | newest GLIBC symbol | arch |\n|---|---|---|---|---|\n",
     );
@@ -1717,7 +1723,12 @@ async fn bench_system() {
             .map(u32::to_string)
             .collect::<Vec<_>>()
             .join("."),
-        arts.first().map(|a| a.arch.as_str()).unwrap_or(""),
+        arts.iter()
+            .map(|a| a.arch.as_str())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+            .join(", "),
         verdict(newest_glibc <= vec![2, 34])
     ));
     summary.push_str(&format!(
