@@ -102,27 +102,7 @@ async fn a_delivery_orders_papers_and_a_corrected_invoice_after_a_rate_change() 
         .await;
     assert_eq!(status, 201, "{created}");
 
-    let delivery = stack
-        .eventually(
-            "the delivery order with its three documents",
-            WAIT,
-            || async {
-                let (_, list) = stack
-                    .get("/fulfiller/delivery-orders", Some(&world.acme))
-                    .await;
-                let id = list["items"].as_array()?.first()?["id"]
-                    .as_str()?
-                    .to_string();
-                let (_, d) = stack
-                    .get(
-                        &format!("/fulfiller/delivery-orders/{id}"),
-                        Some(&world.acme),
-                    )
-                    .await;
-                (d["documents"].as_array()?.len() == 3).then_some(d)
-            },
-        )
-        .await;
+    let delivery = setup::first_delivery_order(&stack, &world.acme, 3, WAIT).await;
     let delivery_id = delivery["id"].as_str().unwrap().to_string();
 
     let note = pdf_text(&download(document(&delivery, "delivery_note")).await);
@@ -184,26 +164,10 @@ async fn a_delivery_orders_papers_and_a_corrected_invoice_after_a_rate_change() 
 
     // A link names its delivery order, the kind of document and its expiry, under a mac made
     // with the delivery order's own key: tampered with, it is the same 404 as an unknown link.
-    let nordic_delivery = stack
-        .eventually(
-            "nordic's delivery order with its documents",
-            WAIT,
-            || async {
-                let (_, list) = stack
-                    .get("/fulfiller/delivery-orders", Some(&world.nordic))
-                    .await;
-                let d = list["items"].as_array()?.first()?.clone();
-                let id = d["id"].as_str()?.to_string();
-                let (_, d) = stack
-                    .get(
-                        &format!("/fulfiller/delivery-orders/{id}"),
-                        Some(&world.nordic),
-                    )
-                    .await;
-                (d["documents"].as_array()?.len() == 3).then_some(id)
-            },
-        )
-        .await;
+    let nordic_delivery = setup::first_delivery_order(&stack, &world.nordic, 3, WAIT).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let note_link = links
         .iter()
         .find(|l| l.contains(&format!("/documents/{delivery_id}.n.")))

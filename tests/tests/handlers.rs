@@ -151,18 +151,7 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
 
     // notifier: a documents_ready for a copy of the real delivery order (its mail apart from the
     // stack's own, the links signed with its key), and one for an unknown fulfiller.
-    let mut copy = ddb
-        .get_item()
-        .table_name("DeliveryOrdersTable")
-        .key(
-            "id",
-            aws_sdk_dynamodb::types::AttributeValue::S(delivery_id.clone()),
-        )
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let mut copy = setup::stored_delivery_order(&ddb, &delivery_id).await;
     copy.insert(
         "id".into(),
         aws_sdk_dynamodb::types::AttributeValue::S("DO-IN-PROCESS".into()),

@@ -101,23 +101,8 @@ async fn document_links_are_no_records_and_their_key_is_never_shown() {
             })
         })
         .await;
-    let (delivery_id, listed) = stack
-        .eventually("the delivery order with its links", wait, || async {
-            let (_, list) = stack
-                .get("/fulfiller/delivery-orders", Some(&world.acme))
-                .await;
-            let id = list["items"].as_array()?.first()?["id"]
-                .as_str()?
-                .to_string();
-            let (_, d) = stack
-                .get(
-                    &format!("/fulfiller/delivery-orders/{id}"),
-                    Some(&world.acme),
-                )
-                .await;
-            (d["documents"].as_array()?.len() == 3).then_some((id, d))
-        })
-        .await;
+    let listed = setup::first_delivery_order(&stack, &world.acme, 3, wait).await;
+    let delivery_id = listed["id"].as_str().unwrap().to_string();
     // The links work.
     for d in listed["documents"].as_array().unwrap() {
         let url = d["url"].as_str().unwrap();
@@ -144,18 +129,7 @@ async fn document_links_are_no_records_and_their_key_is_never_shown() {
     );
     assert!(!keys.iter().any(|k| k.starts_with("LINK#")), "{keys:?}");
 
-    let item = ddb
-        .get_item()
-        .table_name("DeliveryOrdersTable")
-        .key(
-            "id",
-            aws_sdk_dynamodb::types::AttributeValue::S(delivery_id.clone()),
-        )
-        .send()
-        .await
-        .unwrap()
-        .item
-        .unwrap();
+    let item = setup::stored_delivery_order(&ddb, &delivery_id).await;
     let key = item["linkKey"].as_s().unwrap().clone();
     assert!(
         key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit()),

@@ -29,27 +29,8 @@ async fn an_order_reaches_its_dropshipper_with_documents_and_mail() {
     assert_eq!(created["id"], created["orderId"]);
 
     // The delivery order reaches the dropshipper, with its documents.
-    let delivery = stack
-        .eventually(
-            "the delivery order with its documents at acme-garden",
-            Duration::from_secs(30),
-            || async {
-                let (_, list) = stack
-                    .get("/fulfiller/delivery-orders", Some(&world.acme))
-                    .await;
-                let id = list["items"].as_array()?.first()?["id"]
-                    .as_str()?
-                    .to_string();
-                let (_, d) = stack
-                    .get(
-                        &format!("/fulfiller/delivery-orders/{id}"),
-                        Some(&world.acme),
-                    )
-                    .await;
-                (!d["documents"].as_array()?.is_empty()).then_some(d)
-            },
-        )
-        .await;
+    let delivery =
+        setup::first_delivery_order(&stack, &world.acme, 1, Duration::from_secs(30)).await;
     assert_eq!(delivery["orderId"], order_id.as_str());
     assert_eq!(delivery["status"], "open");
     assert_eq!(delivery["lines"][0]["quantity"], 2);

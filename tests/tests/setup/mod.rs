@@ -182,3 +182,47 @@ pub async fn stock_levels(
         })
         .unwrap_or_default()
 }
+
+/// The fulfiller's oldest delivery order as `GET /fulfiller/delivery-orders/{id}` shows it, once
+/// it lists at least `documents` documents.
+pub async fn first_delivery_order(
+    stack: &Stack,
+    token: &str,
+    documents: usize,
+    wait: std::time::Duration,
+) -> Value {
+    stack
+        .eventually(
+            &format!("the first delivery order with {documents} document(s)"),
+            wait,
+            || async {
+                let (_, list) = stack.get("/fulfiller/delivery-orders", Some(token)).await;
+                let id = list["items"].as_array()?.first()?["id"]
+                    .as_str()?
+                    .to_string();
+                let (_, d) = stack
+                    .get(&format!("/fulfiller/delivery-orders/{id}"), Some(token))
+                    .await;
+                (d["documents"].as_array()?.len() >= documents).then_some(d)
+            },
+        )
+        .await
+}
+
+/// A delivery order's item as stored (to look at what the API never shows).
+pub async fn stored_delivery_order(
+    ddb: &aws_sdk_dynamodb::Client,
+    id: &str,
+) -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+    ddb.get_item()
+        .table_name("DeliveryOrdersTable")
+        .key(
+            "id",
+            aws_sdk_dynamodb::types::AttributeValue::S(id.to_string()),
+        )
+        .send()
+        .await
+        .ok()
+        .and_then(|o| o.item)
+        .unwrap_or_else(|| panic!("delivery order {id} is not stored"))
+}
