@@ -28,14 +28,7 @@ async fn a_token_is_stored_hashed_and_stops_working_once_revoked() {
 
     // Nothing in the tokens table holds the token itself.
     let ddb = aws_sdk_dynamodb::Client::new(&stack.aws_sdk_config().await);
-    let items = ddb
-        .scan()
-        .table_name("TokensTable")
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap_or_default();
+    let items = tokens_table(&ddb).await;
     assert!(!items.is_empty());
     assert!(
         !format!("{items:?}").contains(&token),
@@ -111,14 +104,7 @@ async fn document_links_are_no_records_and_their_key_is_never_shown() {
     }
 
     let ddb = aws_sdk_dynamodb::Client::new(&stack.aws_sdk_config().await);
-    let items = ddb
-        .scan()
-        .table_name("TokensTable")
-        .send()
-        .await
-        .unwrap()
-        .items
-        .unwrap_or_default();
+    let items = tokens_table(&ddb).await;
     let keys: Vec<String> = items
         .iter()
         .filter_map(|i| i.get("pk")?.as_s().ok().cloned())
@@ -202,4 +188,17 @@ fn the_document_bucket_is_private_and_tls_only() {
         text.contains("Deny") && text.contains("aws:SecureTransport"),
         "no statement denies plain HTTP: {text}"
     );
+}
+
+/// Every item of the tokens table.
+async fn tokens_table(
+    ddb: &aws_sdk_dynamodb::Client,
+) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    ddb.scan()
+        .table_name("TokensTable")
+        .send()
+        .await
+        .unwrap()
+        .items
+        .unwrap_or_default()
 }

@@ -416,14 +416,7 @@ impl Run<'_> {
             return Ok(());
         }
         let products = self.me.sources.products(skus.iter().cloned()).await?;
-        let pairs: Vec<(String, String)> = products
-            .values()
-            .flat_map(|p| {
-                p.sources
-                    .iter()
-                    .map(|s| (s.fulfiller_id.clone(), p.sku.clone()))
-            })
-            .collect();
+        let pairs = dropship_core::catalogue::source_pairs(products.values());
         let levels = self.me.sources.stock(pairs).await?;
         for sku in skus {
             let id = dropship_aws::repo::alerts::alert_id(kinds::UNROUTABLE, &sku);

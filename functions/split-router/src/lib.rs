@@ -103,14 +103,7 @@ impl SplitRouter {
         let fulfiller_ids = products
             .values()
             .flat_map(|p| p.sources.iter().map(|s| s.fulfiller_id.clone()));
-        let pairs: Vec<(String, String)> = products
-            .values()
-            .flat_map(|p| {
-                p.sources
-                    .iter()
-                    .map(|s| (s.fulfiller_id.clone(), p.sku.clone()))
-            })
-            .collect();
+        let pairs = dropship_core::catalogue::source_pairs(products.values());
         let (fulfillers_table, fulfiller_keys) = self.catalogue.fulfiller_keys(fulfiller_ids);
         let (stock_table, stock_keys) = self.stock.keys(pairs.clone());
         let mut found = dropship_aws::repo::batch_get_tables(

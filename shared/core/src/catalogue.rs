@@ -223,6 +223,18 @@ pub struct Product {
     pub sources: Vec<Source>,
 }
 
+/// Every (fulfiller, sku) a product can come from: the stock levels that decide who ships.
+pub fn source_pairs<'a>(products: impl IntoIterator<Item = &'a Product>) -> Vec<(String, String)> {
+    products
+        .into_iter()
+        .flat_map(|p| {
+            p.sources
+                .iter()
+                .map(|s| (s.fulfiller_id.clone(), p.sku.clone()))
+        })
+        .collect()
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProductInput {
