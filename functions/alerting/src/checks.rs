@@ -7,7 +7,7 @@ use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::{sort_time, Orders};
 use dropship_aws::repo::stock::{Stock, StockLevel};
-use dropship_aws::repo::{from_item, query_all, query_all_items, s, whole_items};
+use dropship_aws::repo::{query_all, query_all_whole, s};
 use dropship_core::catalogue::{Fulfiller, Product};
 use dropship_core::delivery::{DeliveryOrder, DeliveryStatus};
 use dropship_core::messages::BusinessEvent;
@@ -46,12 +46,15 @@ impl Sources {
                 .key_condition_expression("#st = :st")
                 .expression_attribute_names("#st", "status")
                 .expression_attribute_values(":st", s(status));
-            let keys = query_all_items(query, &format!("listing {status} delivery orders")).await?;
-            for item in
-                whole_items(&self.client, &self.delivery_orders_table, &["id"], keys).await?
-            {
-                out.push(from_item::<DeliveryOrder>(item)?);
-            }
+            out.extend(
+                query_all_whole::<DeliveryOrder>(
+                    &self.client,
+                    query,
+                    &["id"],
+                    &format!("listing {status} delivery orders"),
+                )
+                .await?,
+            );
         }
         Ok(out)
     }
@@ -123,12 +126,7 @@ impl Sources {
             .key_condition_expression("gsi1pk = :o AND gsi1sk >= :since")
             .expression_attribute_values(":o", s("ORDERS"))
             .expression_attribute_values(":since", s(sort_time(since)));
-        let keys = query_all_items(query, "listing recent orders").await?;
-        whole_items(&self.client, &self.orders_table, &["pk"], keys)
-            .await?
-            .into_iter()
-            .map(from_item)
-            .collect()
+        query_all_whole(&self.client, query, &["pk"], "listing recent orders").await
     }
 
     pub async fn order(&self, id: &str) -> anyhow::Result<Option<Order>> {

@@ -20,7 +20,7 @@ use dropship_aws::documents::{DocumentStore, PRESIGNED_TTL};
 use dropship_aws::http::{self, json, path_param, query_param, HandlerResult};
 use dropship_aws::repo::orders::{sort_time, Orders};
 use dropship_aws::repo::stock::Stock;
-use dropship_aws::repo::{from_item, query_all, query_all_items, s, whole_items};
+use dropship_aws::repo::{query_all, query_all_whole, s};
 use dropship_core::catalogue::{is_country, Fulfiller, Product};
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::order::Order;
@@ -339,12 +339,13 @@ impl Reports {
             .expression_attribute_values(":lo", s(sort_time(lo)))
             // "~" sorts after every id character: the whole last microsecond is included.
             .expression_attribute_values(":hi", s(format!("{}~", sort_time(hi))));
-        let keys = query_all_items(query, "reading the orders of the period").await?;
-        whole_items(&self.dynamodb, &self.orders_table, &["pk"], keys)
-            .await?
-            .into_iter()
-            .map(from_item)
-            .collect()
+        query_all_whole(
+            &self.dynamodb,
+            query,
+            &["pk"],
+            "reading the orders of the period",
+        )
+        .await
     }
 
     /// A fulfiller's items created in [lo, hi] from a table's byFulfiller index; `whole`: the
@@ -366,11 +367,11 @@ impl Reports {
             .expression_attribute_values(":f", s(fulfiller))
             .expression_attribute_values(":lo", s(sort_time(lo)))
             .expression_attribute_values(":hi", s(format!("{}~", sort_time(hi))));
-        let mut items = query_all_items(query, &format!("reading {table} of {fulfiller}")).await?;
-        if let Some(key_names) = whole {
-            items = whole_items(&self.dynamodb, table, key_names, items).await?;
+        let what = format!("reading {table} of {fulfiller}");
+        match whole {
+            Some(key_names) => query_all_whole(&self.dynamodb, query, key_names, &what).await,
+            None => query_all(query, &what).await,
         }
-        items.into_iter().map(from_item).collect()
     }
 
     async fn catalogue_partition<T: serde::de::DeserializeOwned>(

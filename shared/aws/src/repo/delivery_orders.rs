@@ -162,14 +162,13 @@ impl DeliveryOrders {
             .index_name("byFulfiller")
             .key_condition_expression("fulfillerId = :f")
             .expression_attribute_values(":f", s(fulfiller_id));
-        let keys =
-            super::query_all_items(query, &format!("listing delivery orders of {fulfiller_id}"))
-                .await?;
-        let all: Vec<DeliveryOrder> = super::whole_items(&self.client, &self.table, &["id"], keys)
-            .await?
-            .into_iter()
-            .map(from_item)
-            .collect::<anyhow::Result<_>>()?;
+        let all: Vec<DeliveryOrder> = super::query_all_whole(
+            &self.client,
+            query,
+            &["id"],
+            &format!("listing delivery orders of {fulfiller_id}"),
+        )
+        .await?;
         let mut flagged = Vec::new();
         for d in all {
             if d.is_active()

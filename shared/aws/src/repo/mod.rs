@@ -88,8 +88,25 @@ pub async fn query_all<T: serde::de::DeserializeOwned>(
         .collect()
 }
 
+/// Runs a query of a KEYS_ONLY or INCLUDE index to its end and reads the items behind it whole
+/// (`key_names`: the table's key attributes; see `whole_items`), in the index's order.
+pub async fn query_all_whole<T: serde::de::DeserializeOwned>(
+    client: &aws_sdk_dynamodb::Client,
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    key_names: &[&str],
+    what: &str,
+) -> anyhow::Result<Vec<T>> {
+    let table = query.get_table_name().clone().unwrap_or_default();
+    let keys = query_all_items(query, what).await?;
+    whole_items(client, &table, key_names, keys)
+        .await?
+        .into_iter()
+        .map(from_item)
+        .collect()
+}
+
 /// Runs a query to its end, page by page, as raw items.
-pub async fn query_all_items(
+async fn query_all_items(
     query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
     what: &str,
 ) -> anyhow::Result<Vec<Item>> {
