@@ -40,52 +40,15 @@ impl DeliveryOrders {
 
     /// The delivery orders with these ids, read consistently (BatchGetItem), in the given order.
     pub async fn get_many(&self, ids: &[String]) -> anyhow::Result<Vec<DeliveryOrder>> {
-        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let keys = ids
+            .iter()
+            .map(|id| super::Item::from([("id".to_string(), s(id))]))
+            .collect();
         let mut found: std::collections::HashMap<String, DeliveryOrder> =
             std::collections::HashMap::new();
-        for chunk in ids.chunks(100) {
-            let keys: Vec<super::Item> = chunk
-                .iter()
-                .map(|id| super::Item::from([("id".to_string(), s(id))]))
-                .collect();
-            let mut pending = Some(
-                KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()?,
-            );
-            let mut attempts = 0;
-            while let Some(request) = pending.take() {
-                attempts += 1;
-                let resp = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await
-                    .context("reading delivery orders")?;
-                for item in resp
-                    .responses()
-                    .and_then(|r| r.get(&self.table))
-                    .cloned()
-                    .unwrap_or_default()
-                {
-                    let d: DeliveryOrder = from_item(item)?;
-                    found.insert(d.id.clone(), d);
-                }
-                pending = resp
-                    .unprocessed_keys()
-                    .and_then(|u| u.get(&self.table))
-                    .cloned()
-                    .filter(|k| !k.keys().is_empty());
-                if pending.is_some() {
-                    anyhow::ensure!(
-                        attempts < 8,
-                        "BatchGetItem kept leaving delivery orders unprocessed"
-                    );
-                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempts)).await;
-                }
-            }
+        for item in super::batch_get_consistent(&self.client, &self.table, keys).await? {
+            let d: DeliveryOrder = from_item(item)?;
+            found.insert(d.id.clone(), d);
         }
         Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
     }

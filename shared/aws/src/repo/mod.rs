@@ -181,6 +181,24 @@ pub async fn batch_get_tables(
     client: &aws_sdk_dynamodb::Client,
     requests: Vec<(String, Vec<Item>)>,
 ) -> anyhow::Result<std::collections::HashMap<String, Vec<Item>>> {
+    batch_get_reads(client, requests, false).await
+}
+
+/// `batch_get` with strongly consistent reads (what was written just before is seen).
+pub async fn batch_get_consistent(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    keys: Vec<Item>,
+) -> anyhow::Result<Vec<Item>> {
+    let mut found = batch_get_reads(client, vec![(table.to_string(), keys)], true).await?;
+    Ok(found.remove(table).unwrap_or_default())
+}
+
+async fn batch_get_reads(
+    client: &aws_sdk_dynamodb::Client,
+    requests: Vec<(String, Vec<Item>)>,
+    consistent: bool,
+) -> anyhow::Result<std::collections::HashMap<String, Vec<Item>>> {
     use aws_sdk_dynamodb::types::KeysAndAttributes;
     let mut out: HashMap<String, Vec<Item>> = HashMap::new();
     let all: Vec<(String, Item)> = requests
@@ -198,6 +216,7 @@ pub async fn batch_get_tables(
                 .map(|(table, keys)| {
                     KeysAndAttributes::builder()
                         .set_keys(Some(keys))
+                        .consistent_read(consistent)
                         .build()
                         .map(|k| (table, k))
                         .context("batch keys")
