@@ -7,7 +7,7 @@ use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::{sort_time, Orders};
 use dropship_aws::repo::stock::{Stock, StockLevel};
-use dropship_aws::repo::{query_all, query_all_whole, s};
+use dropship_aws::repo::{query_all_whole, s};
 use dropship_core::catalogue::{Fulfiller, Product};
 use dropship_core::delivery::{DeliveryOrder, DeliveryStatus};
 use dropship_core::messages::BusinessEvent;
@@ -69,13 +69,9 @@ impl Sources {
 
     /// Every fulfiller (the catalogue's FULFILLER partition: one query, no scan).
     pub async fn fulfillers(&self) -> anyhow::Result<Vec<Fulfiller>> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.catalogue_table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s("FULFILLER"));
-        query_all(query, "listing fulfillers").await
+        Catalogue::new(self.client.clone(), self.catalogue_table.clone())
+            .all_fulfillers()
+            .await
     }
 
     /// When the fulfiller's stock was last counted (any sku): the newest entry of its byUpdated

@@ -806,13 +806,9 @@ impl Portal {
             Err(HandlerError::Api(e)) => {
                 let problem = self.explain(frame, &e, |field| {
                     // lines[i].quantity is about the i-th line the form shipped.
-                    let i: usize = field
-                        .strip_prefix("lines[")?
-                        .split(']')
-                        .next()?
-                        .parse()
-                        .ok()?;
-                    line_of_index.get(i).map(|l| format!("qty:{l}"))
+                    line_of_index
+                        .get(line_index(field)?)
+                        .map(|l| format!("qty:{l}"))
                 });
                 self.delivery_order(frame, fulfiller, id, e.status, None, Some(problem), sent)
                     .await
@@ -1125,13 +1121,7 @@ impl Portal {
             Err(HandlerError::Api(e)) if e.status == 404 => Err(Fail::NotFound),
             Err(HandlerError::Api(e)) => {
                 let p = self.explain(frame, &e, |field| {
-                    let i: usize = field
-                        .strip_prefix("lines[")?
-                        .split(']')
-                        .next()?
-                        .parse()
-                        .ok()?;
-                    line_of_index.get(i).cloned()
+                    line_of_index.get(line_index(field)?).cloned()
                 });
                 let problem = Some(ReceiptProblem {
                     return_id: return_id.to_string(),
@@ -1327,6 +1317,16 @@ fn plain(status: u16, text: &str) -> Response<Body> {
         ::http::HeaderValue::from_static("text/plain; charset=utf-8"),
     );
     r
+}
+
+/// The `i` of an API error's field `lines[i]...`: which line of the posted form it is about.
+fn line_index(field: &str) -> Option<usize> {
+    field
+        .strip_prefix("lines[")?
+        .split(']')
+        .next()?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]

@@ -95,6 +95,16 @@ impl Catalogue {
             .map(|f| (f.id.clone(), f))
             .collect())
     }
+    /// Every fulfiller (the FULFILLER partition: one query, no scan).
+    pub async fn all_fulfillers(&self) -> anyhow::Result<Vec<Fulfiller>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk")
+            .expression_attribute_values(":pk", s("FULFILLER"));
+        super::query_all(query, "listing the fulfillers").await
+    }
     /// The table and keys of these fulfillers, to read them in a BatchGetItem shared with
     /// other tables (`repo::batch_get_tables`); `fulfillers_from` parses what came back.
     pub fn fulfiller_keys(&self, ids: impl IntoIterator<Item = String>) -> (String, Vec<Item>) {

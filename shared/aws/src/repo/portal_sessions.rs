@@ -220,13 +220,10 @@ impl PortalSessions {
 
     /// The fulfillers whose mail address is `email` (compared without case).
     pub async fn fulfillers_with_email(&self, email: &str) -> anyhow::Result<Vec<Fulfiller>> {
-        let query = self
-            .client
-            .query()
-            .table_name(&self.catalogue_table)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", s("FULFILLER"));
-        let all: Vec<Fulfiller> = super::query_all(query, "listing the fulfillers").await?;
+        let all =
+            super::catalogue::Catalogue::new(self.client.clone(), self.catalogue_table.clone())
+                .all_fulfillers()
+                .await?;
         let wanted = email.trim().to_lowercase();
         Ok(all
             .into_iter()
