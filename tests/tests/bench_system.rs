@@ -17,14 +17,14 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::StreamExt;
 use serde_json::{json, Value};
-use support::{free_port, template_binaries, workspace_root, Output, TempDir};
+use support::{template_binaries, workspace_root, Output, Stack, TempDir};
 
 const LINES: [usize; 4] = [1, 10, 50, 100];
 const FULFILLERS: [usize; 3] = [1, 3, 10];
@@ -95,14 +95,15 @@ fn sh(cmd: &str, args: &[&str]) -> String {
 
 // --------------------------------------------------------------------- the local stack
 
-/// The release runner with the release functions (the e2e harness runs debug builds).
+/// The release runner with the release functions (the e2e harness runs debug builds), on the
+/// harness's `Stack`, with a patient HTTP client for the heavy benchmark requests.
 struct Local {
+    stack: Stack,
     api: String,
     aws: String,
     admin: String,
     http: reqwest::Client,
     output: Output,
-    child: Option<Child>,
 }
 
 impl Local {
@@ -113,62 +114,30 @@ impl Local {
             "{} is missing: `cargo build --release --workspace --bins` (make bench does it)",
             runner.display()
         );
-        let (api_port, aws_port, ses_port) = (free_port(), free_port(), free_port());
-        let admin = format!("bench-admin-{}", uuid::Uuid::new_v4().simple());
-        let mut cmd = Command::new(&runner);
-        cmd.current_dir(workspace_root());
-        for (k, _) in std::env::vars() {
-            if k.starts_with("DROPSHIP_") {
-                cmd.env_remove(k);
-            }
-        }
-        cmd.env("DROPSHIP_API_PORT", api_port.to_string())
-            .env("DROPSHIP_AWS_PORT", aws_port.to_string())
-            .env("DROPSHIP_SES_PORT", ses_port.to_string())
-            .env("DROPSHIP_ADMIN_TOKEN", &admin)
-            .env("DROPSHIP_BIN_DIR", bin_dir)
+        let stack = Stack::builder()
+            .runner(runner)
+            .bin_dir(bin_dir)
             .env("DROPSHIP_LOG", "warn")
             // Lambda scales each function out; four warm instances keep the local stack from
             // capping throughput at two concurrent invocations per function.
             .env(
                 "DROPSHIP_INSTANCES",
-                std::env::var("BENCH_INSTANCES").unwrap_or_else(|_| "4".into()),
+                &std::env::var("BENCH_INSTANCES").unwrap_or_else(|_| "4".into()),
             )
             // Function logs at warn: info lines of every invocation would cost the bench CPU.
             .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn the release local-runner");
-        let output = Output::default();
-        if let Some(s) = child.stdout.take() {
-            output.collect(s);
-        }
-        if let Some(s) = child.stderr.take() {
-            output.collect(s);
-        }
-        let started = Instant::now();
-        while !output.text().lines().any(|l| l.starts_with("READY ")) {
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("local-runner exited with {status}:\n{}", output.tail(60));
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(120),
-                "local-runner not READY in 120 s:\n{}",
-                output.tail(60)
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            .start()
+            .await;
         Local {
-            api: format!("http://127.0.0.1:{api_port}"),
-            aws: format!("http://127.0.0.1:{aws_port}"),
-            admin,
+            api: stack.api.clone(),
+            aws: stack.aws_endpoint.clone(),
+            admin: stack.admin_token.clone(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(120))
                 .build()
                 .expect("HTTP client"),
-            output,
-            child: Some(child),
+            output: stack.output.clone(),
+            stack,
         }
     }
 
@@ -215,30 +184,11 @@ impl Local {
     }
 
     fn pid(&self) -> u32 {
-        self.child.as_ref().map(Child::id).unwrap_or_default()
+        self.stack.pid()
     }
 
     async fn get(&self, path: &str) -> Value {
         self.call("GET", path, None, None, None).await.1
-    }
-}
-
-impl Drop for Local {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let started = Instant::now();
-            while started.elapsed() < Duration::from_secs(20) {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
     }
 }
 

@@ -159,9 +159,16 @@ pub struct StackBuilder {
     template: Option<PathBuf>,
     bin_dir: Option<PathBuf>,
     seed: Option<PathBuf>,
+    runner: Option<PathBuf>,
 }
 
 impl StackBuilder {
+    /// Another runner binary than the debug one (the benchmarks run the release runner).
+    pub fn runner(mut self, path: impl Into<PathBuf>) -> Self {
+        self.runner = Some(path.into());
+        self
+    }
+
     /// A template parameter (DROPSHIP_PARAM_<name>).
     pub fn param(mut self, name: &str, value: &str) -> Self {
         self.params.push((name.into(), value.into()));
@@ -194,7 +201,7 @@ impl StackBuilder {
         let aws_port = free_port();
         let ses_port = free_port();
         let admin_token = format!("test-admin-{}", uuid::Uuid::new_v4().simple());
-        let mut cmd = Command::new(runner_binary());
+        let mut cmd = Command::new(self.runner.unwrap_or_else(runner_binary));
         cmd.current_dir(workspace_root());
         // Start from a clean slate of runner settings: only what this builder says.
         for (k, _) in std::env::vars() {
@@ -293,6 +300,7 @@ impl Stack {
             template: None,
             bin_dir: None,
             seed: None,
+            runner: None,
         }
     }
 
