@@ -226,18 +226,17 @@ impl FulfillerApi {
     /// order's own `linkKey` (`dropship_core::links`): minting them writes nothing. A delivery
     /// order without a key (documents recorded before links were signed) lists no links.
     pub fn document_links(&self, delivery: &DeliveryOrder) -> Vec<serde_json::Value> {
-        let Some(key) = delivery.link_key.as_deref() else {
-            return Vec::new();
-        };
         let expires_at = links::expiry(Utc::now());
-        delivery
-            .documents
-            .iter()
-            .filter_map(|d| {
-                let id = links::mint(&delivery.id, d.kind, expires_at, key)?;
-                Some(json!({"kind": d.kind, "url": format!("{}/documents/{id}", self.public_base_url), "expiresAt": expires_at}))
-            })
-            .collect()
+        links::document_urls(
+            &self.public_base_url,
+            delivery,
+            &delivery.documents,
+            expires_at,
+        )
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(kind, url)| json!({"kind": kind, "url": url, "expiresAt": expires_at}))
+        .collect()
     }
 
     /// Records what arrived of the fulfiller's part of a return: resellable units go back on

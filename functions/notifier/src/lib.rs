@@ -22,7 +22,7 @@ use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::returns::Returns;
 use dropship_aws::sqs_batch;
 use dropship_core::catalogue::{Branding, Fulfiller};
-use dropship_core::delivery::{DeliveryOrder, DocumentKind, DocumentRef};
+use dropship_core::delivery::{DeliveryOrder, DocumentRef};
 use dropship_core::links;
 use dropship_core::messages::{AlertAudience, BusinessEvent};
 use dropship_core::order::Order;
@@ -478,20 +478,11 @@ impl Notifier {
             self.branding(),
             self.delivery_order(delivery_order_id)
         )?;
-        let key = delivery
-            .link_key
-            .as_deref()
-            .ok_or_else(|| anyhow::anyhow!("{delivery_order_id} has documents but no link key"))?;
         let expires_at = links::expiry(Utc::now());
-        let urls = documents
-            .iter()
-            .map(|d| {
-                let id = links::mint(&delivery.id, d.kind, expires_at, key).ok_or_else(|| {
-                    anyhow::anyhow!("no document link can be made for {delivery_order_id}")
-                })?;
-                Ok((d.kind, format!("{}/documents/{id}", self.public_base_url)))
-            })
-            .collect::<anyhow::Result<Vec<(DocumentKind, String)>>>()?;
+        let urls = links::document_urls(&self.public_base_url, &delivery, documents, expires_at)
+            .ok_or_else(|| {
+                anyhow::anyhow!("no document links can be made for {delivery_order_id}")
+            })?;
         let mail = documents_ready_mail(&branding, &fulfiller, delivery_order_id, &urls)?;
         let message_id = self.mailer.send(&mail).await?;
         tracing::info!(

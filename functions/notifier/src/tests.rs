@@ -6,6 +6,7 @@ use chrono::TimeZone;
 use dropship_aws::config::offline;
 use dropship_aws::mailer::Mail;
 use dropship_core::catalogue::Locale;
+use dropship_core::delivery::DocumentKind;
 use dropship_core::fulfilment::Shipment;
 use dropship_core::refund::Refund;
 use dropship_core::returns::ReturnPart;

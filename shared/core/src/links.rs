@@ -73,6 +73,25 @@ pub fn mint(
     crate::ids::is_valid_id(&id).then_some(id)
 }
 
+/// The `GET /documents/{linkId}` URLs (under `base_url`) of `documents` of `delivery`, valid
+/// until `expires_at`, as `(kind, url)`; None while the delivery order has no link key (it comes
+/// with its first documents) or when a link cannot be made.
+pub fn document_urls(
+    base_url: &str,
+    delivery: &crate::delivery::DeliveryOrder,
+    documents: &[crate::delivery::DocumentRef],
+    expires_at: DateTime<Utc>,
+) -> Option<Vec<(DocumentKind, String)>> {
+    let key = delivery.link_key.as_deref()?;
+    documents
+        .iter()
+        .map(|d| {
+            let id = mint(&delivery.id, d.kind, expires_at, key)?;
+            Some((d.kind, format!("{base_url}/documents/{id}")))
+        })
+        .collect()
+}
+
 /// A link id taken apart, not yet verified: which delivery order's key to check it with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedLink {
