@@ -31,6 +31,14 @@ pub struct OrderIntake {
     pub route_queue: Queue,
 }
 
+/// The answer to an accepted order, the first time and to every repeat of the same request.
+fn accepted(order_id: &str) -> StoredResponse {
+    StoredResponse {
+        status: 201,
+        body: json!({"id": order_id, "orderId": order_id, "status": "accepted"}),
+    }
+}
+
 impl OrderIntake {
     pub async fn from_env() -> anyhow::Result<Self> {
         use dropship_aws::config::env;
@@ -124,10 +132,7 @@ impl OrderIntake {
                     if existing.is_some_and(|o| o.status == OrderStatus::Accepted) {
                         self.send_route(&order.id).await;
                     }
-                    return Ok(StoredResponse {
-                        status: 201,
-                        body: json!({"id": order.id, "orderId": order.id, "status": "accepted"}),
-                    });
+                    return Ok(accepted(&order.id));
                 }
                 return Err(ApiError::conflict(
                     "duplicate_order",
@@ -141,10 +146,7 @@ impl OrderIntake {
         }
         tracing::info!(order_id = %order.id, channel = %channel, lines = order.lines.len(), total = %order.totals.total, "order accepted");
         dropship_aws::metrics::orders_accepted(channel, 1);
-        Ok(StoredResponse {
-            status: 201,
-            body: json!({"id": order.id, "orderId": order.id, "status": "accepted"}),
-        })
+        Ok(accepted(&order.id))
     }
 
     /// Queues the order for routing. The order is durable already: a failed send must not undo

@@ -100,11 +100,10 @@ impl SplitRouter {
         let products = self.catalogue.get_products(skus).await?;
         // Who could ship and what they have free, in one BatchGetItem over both tables (both
         // follow from the products); later attempts re-read only the stock.
-        let fulfiller_ids = products
-            .values()
-            .flat_map(|p| p.sources.iter().map(|s| s.fulfiller_id.clone()));
         let pairs = dropship_core::catalogue::source_pairs(products.values());
-        let (fulfillers_table, fulfiller_keys) = self.catalogue.fulfiller_keys(fulfiller_ids);
+        let (fulfillers_table, fulfiller_keys) = self
+            .catalogue
+            .fulfiller_keys(pairs.iter().map(|(f, _)| f.clone()));
         let (stock_table, stock_keys) = self.stock.keys(pairs.clone());
         let mut found = dropship_aws::repo::batch_get_tables(
             &self.dynamodb,

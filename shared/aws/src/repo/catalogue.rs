@@ -88,12 +88,8 @@ impl Catalogue {
         &self,
         ids: impl IntoIterator<Item = String>,
     ) -> anyhow::Result<BTreeMap<String, Fulfiller>> {
-        Ok(self
-            .get_many::<Fulfiller>("FULFILLER", ids)
-            .await?
-            .into_iter()
-            .map(|f| (f.id.clone(), f))
-            .collect())
+        let (_, keys) = self.fulfiller_keys(ids);
+        Self::fulfillers_from(batch_get(&self.client, &self.table, keys).await?)
     }
     /// Every fulfiller (the FULFILLER partition: one query, no scan).
     pub async fn all_fulfillers(&self) -> anyhow::Result<Vec<Fulfiller>> {
