@@ -7,7 +7,7 @@
 
 use super::{n, s, to_item};
 use anyhow::Context;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem, Update};
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::order::Order;
 use dropship_core::returns::ReturnPart;
@@ -87,17 +87,168 @@ fn size(change: &Change<'_>) -> usize {
     usize::from(change.order.is_some())
         + change.new_deliveries.len()
         + change.updated_deliveries.len()
-        + change.reserve.len()
-        + change.release.len()
-        + change.consume.len()
-        + change.restock.len()
+        + merge_stock_moves(change).len()
         + change.new_return_parts.len()
         + change.updated_return_parts.len()
         + if change.order.is_some() {
-            change.backorders_set.len() + change.backorders_cleared.len()
+            unique(change.backorders_set).len() + unique(change.backorders_cleared).len()
         } else {
             0
         }
+}
+
+/// Each sku once, in first-seen order.
+fn unique(skus: &[String]) -> Vec<&String> {
+    let mut seen = std::collections::HashSet::new();
+    skus.iter().filter(|sku| seen.insert(*sku)).collect()
+}
+
+/// Moves of the same (fulfiller, sku) added up into one, in first-seen order.
+pub fn merge_by_item(moves: &[StockMove]) -> Vec<StockMove> {
+    let mut merged: Vec<StockMove> = Vec::new();
+    for m in moves {
+        match merged
+            .iter_mut()
+            .find(|x| x.fulfiller_id == m.fulfiller_id && x.sku == m.sku)
+        {
+            Some(x) => x.quantity += m.quantity,
+            None => merged.push(m.clone()),
+        }
+    }
+    merged
+}
+
+/// Everything one change does to one stock item (fulfiller, sku), summed over its lines.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StockItemChange {
+    pub fulfiller_id: String,
+    pub sku: String,
+    pub reserve: u64,
+    pub release: u64,
+    pub consume: u64,
+    pub restock: u64,
+}
+
+impl StockItemChange {
+    fn deltas(&self) -> [(&'static str, i64); 3] {
+        let (reserve, release, consume, restock) = (
+            self.reserve as i64,
+            self.release as i64,
+            self.consume as i64,
+            self.restock as i64,
+        );
+        [
+            ("available", restock - consume),
+            ("#free", release + restock - reserve),
+            ("reserved", reserve - release - consume),
+        ]
+    }
+
+    /// The update and condition expressions with their values. The conditions are those of the
+    /// separate moves, taken together: what is released or shipped must be reserved, and free
+    /// stock must cover the reservations less what the same change gives back to this item.
+    pub fn expressions(&self) -> (Option<String>, String, Vec<(&'static str, i64)>) {
+        let mut values = Vec::new();
+        let sets: Vec<String> = self
+            .deltas()
+            .iter()
+            .filter(|(_, d)| *d != 0)
+            .map(|(attr, d)| {
+                let key = match *attr {
+                    "available" => ":da",
+                    "#free" => ":df",
+                    _ => ":dr",
+                };
+                values.push((key, *d));
+                format!("{attr} = {attr} + {key}")
+            })
+            .collect();
+        let mut conditions = vec!["attribute_exists(sku)".to_string()];
+        let taken_from_reserved = self.release + self.consume;
+        if taken_from_reserved > 0 {
+            conditions.push("reserved >= :needReserved".into());
+            values.push((":needReserved", taken_from_reserved as i64));
+        }
+        let needs_free = self.reserve as i64 - self.release as i64 - self.restock as i64;
+        if self.reserve > 0 && needs_free > 0 {
+            conditions.push("#free >= :needFree".into());
+            values.push((":needFree", needs_free));
+        }
+        let update = (!sets.is_empty()).then(|| format!("SET {}", sets.join(", ")));
+        (update, conditions.join(" AND "), values)
+    }
+
+    fn transact_item(&self, table: &str) -> anyhow::Result<TransactWriteItem> {
+        let (update, condition, values) = self.expressions();
+        let uses_free =
+            update.as_deref().unwrap_or("").contains("#free") || condition.contains("#free");
+        Ok(match update {
+            Some(update) => {
+                let mut u = Update::builder()
+                    .table_name(table)
+                    .key("fulfillerId", s(&self.fulfiller_id))
+                    .key("sku", s(&self.sku))
+                    .update_expression(update)
+                    .condition_expression(condition);
+                for (k, v) in values {
+                    u = u.expression_attribute_values(k, n(v));
+                }
+                // DynamoDB refuses names an expression does not use.
+                if uses_free {
+                    u = u.expression_attribute_names("#free", "free");
+                }
+                TransactWriteItem::builder().update(u.build()?).build()
+            }
+            // Moves that cancel out (e.g. released and reserved again) still check their conditions.
+            None => {
+                let mut c = ConditionCheck::builder()
+                    .table_name(table)
+                    .key("fulfillerId", s(&self.fulfiller_id))
+                    .key("sku", s(&self.sku))
+                    .condition_expression(condition);
+                for (k, v) in values {
+                    c = c.expression_attribute_values(k, n(v));
+                }
+                if uses_free {
+                    c = c.expression_attribute_names("#free", "free");
+                }
+                TransactWriteItem::builder()
+                    .condition_check(c.build()?)
+                    .build()
+            }
+        })
+    }
+}
+
+/// The change's reservations, releases, shipments and restocks, one entry per stock item.
+pub fn merge_stock_moves(change: &Change<'_>) -> Vec<StockItemChange> {
+    let mut items: Vec<StockItemChange> = Vec::new();
+    let kinds: [(&[StockMove], fn(&mut StockItemChange, u64)); 4] = [
+        (change.reserve, |i, q| i.reserve += q),
+        (change.release, |i, q| i.release += q),
+        (change.consume, |i, q| i.consume += q),
+        (change.restock, |i, q| i.restock += q),
+    ];
+    for (moves, add) in kinds {
+        for m in moves {
+            let at = match items
+                .iter()
+                .position(|i| i.fulfiller_id == m.fulfiller_id && i.sku == m.sku)
+            {
+                Some(at) => at,
+                None => {
+                    items.push(StockItemChange {
+                        fulfiller_id: m.fulfiller_id.clone(),
+                        sku: m.sku.clone(),
+                        ..StockItemChange::default()
+                    });
+                    items.len() - 1
+                }
+            };
+            add(&mut items[at], u64::from(m.quantity));
+        }
+    }
+    items
 }
 
 /// Commits the change atomically. One too large for a single transaction (an order of many
@@ -113,8 +264,11 @@ pub async fn commit(
     if size(&change) <= MAX_TRANSACTION_ITEMS || change.reserve.is_empty() {
         return commit_once(client, tables, change).await;
     }
+    // Merged first, so that no chunk holds one item twice and a later chunk cannot find an
+    // item an earlier one already took from.
+    let reserve = merge_by_item(change.reserve);
     let mut taken: Vec<StockMove> = Vec::new();
-    for chunk in change.reserve.chunks(MAX_TRANSACTION_ITEMS) {
+    for chunk in reserve.chunks(MAX_TRANSACTION_ITEMS) {
         let outcome = commit_once(
             client,
             tables,
@@ -228,48 +382,14 @@ async fn commit_once(
         );
         kinds.push(Outcome::Stale);
     }
-    let stock_moves = [
-        // Reserving needs free stock; releasing and shipping need that much reserved.
-        (
-            change.reserve,
-            "SET #free = #free - :q, reserved = reserved + :q",
-            "#free >= :q",
-        ),
-        (
-            change.release,
-            "SET #free = #free + :q, reserved = reserved - :q",
-            "reserved >= :q",
-        ),
-        (
-            change.consume,
-            "SET available = available - :q, reserved = reserved - :q",
-            "reserved >= :q",
-        ),
-        (
-            change.restock,
-            "SET available = available + :q, #free = #free + :q",
-            "attribute_exists(sku)",
-        ),
-    ];
-    for (moves, update, condition) in stock_moves {
-        for m in moves {
-            let mut u = Update::builder()
-                .table_name(&tables.stock)
-                .key("fulfillerId", s(&m.fulfiller_id))
-                .key("sku", s(&m.sku))
-                .update_expression(update)
-                .condition_expression(condition)
-                .expression_attribute_values(":q", n(m.quantity));
-            // DynamoDB refuses names an expression does not use.
-            if update.contains("#free") || condition.contains("#free") {
-                u = u.expression_attribute_names("#free", "free");
-            }
-            items.push(TransactWriteItem::builder().update(u.build()?).build());
-            kinds.push(Outcome::StockChanged);
-        }
+    // One action per stock item: DynamoDB refuses a transaction with two operations on one
+    // item, and an order may hold one sku on several lines (or ship and release it at once).
+    for item in merge_stock_moves(&change) {
+        items.push(item.transact_item(&tables.stock)?);
+        kinds.push(Outcome::StockChanged);
     }
     if let Some(order) = change.order {
-        for sku in change.backorders_set {
+        for sku in unique(change.backorders_set) {
             items.push(
                 TransactWriteItem::builder()
                     .put(
@@ -292,7 +412,7 @@ async fn commit_once(
             );
             kinds.push(Outcome::Stale);
         }
-        for sku in change.backorders_cleared {
+        for sku in unique(change.backorders_cleared) {
             items.push(
                 TransactWriteItem::builder()
                     .delete(
@@ -370,5 +490,120 @@ async fn commit_once(
             }
             None => Err(e).context("committing an order change"),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mv(f: &str, sku: &str, quantity: u32) -> StockMove {
+        StockMove {
+            fulfiller_id: f.into(),
+            sku: sku.into(),
+            quantity,
+        }
+    }
+
+    #[test]
+    fn two_lines_of_one_sku_become_one_action_with_their_sum() {
+        let consume = [mv("acme", "A", 2), mv("acme", "A", 3), mv("acme", "B", 1)];
+        let change = Change {
+            consume: &consume,
+            ..Change::default()
+        };
+        let merged = merge_stock_moves(&change);
+        assert_eq!(merged.len(), 2);
+        assert_eq!((merged[0].sku.as_str(), merged[0].consume), ("A", 5));
+        let (update, condition, values) = merged[0].expressions();
+        assert_eq!(
+            update.as_deref(),
+            Some("SET available = available + :da, reserved = reserved + :dr")
+        );
+        assert_eq!(
+            condition,
+            "attribute_exists(sku) AND reserved >= :needReserved"
+        );
+        assert_eq!(values, [(":da", -5), (":dr", -5), (":needReserved", 5)]);
+        assert_eq!(size(&change), 2);
+    }
+
+    #[test]
+    fn moves_of_different_kinds_on_one_item_net_out_with_all_conditions_kept() {
+        // Ship 2 and release 1 of A at acme; reserve 3 of A at acme again (a replacement).
+        let (consume, release, reserve) = (
+            [mv("acme", "A", 2)],
+            [mv("acme", "A", 1)],
+            [mv("acme", "A", 3)],
+        );
+        let merged = merge_stock_moves(&Change {
+            consume: &consume,
+            release: &release,
+            reserve: &reserve,
+            ..Change::default()
+        });
+        assert_eq!(merged.len(), 1);
+        let (update, condition, values) = merged[0].expressions();
+        assert_eq!(
+            update.as_deref(),
+            Some("SET available = available + :da, #free = #free + :df")
+        );
+        assert_eq!(
+            condition,
+            "attribute_exists(sku) AND reserved >= :needReserved AND #free >= :needFree"
+        );
+        assert_eq!(
+            values,
+            [
+                (":da", -2),
+                (":df", -2),
+                (":needReserved", 3),
+                (":needFree", 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn moves_that_cancel_out_still_check_their_conditions() {
+        let (release, reserve) = ([mv("acme", "A", 2)], [mv("acme", "A", 2)]);
+        let merged = merge_stock_moves(&Change {
+            release: &release,
+            reserve: &reserve,
+            ..Change::default()
+        });
+        let (update, condition, _) = merged[0].expressions();
+        assert_eq!(update, None);
+        assert_eq!(
+            condition,
+            "attribute_exists(sku) AND reserved >= :needReserved"
+        );
+        assert!(merged[0]
+            .transact_item("stock")
+            .unwrap()
+            .condition_check()
+            .is_some());
+    }
+
+    #[test]
+    fn other_fulfillers_stock_of_the_same_sku_is_another_item() {
+        let restock = [mv("acme", "A", 1), mv("bolt", "A", 1), mv("acme", "A", 1)];
+        let merged = merge_stock_moves(&Change {
+            restock: &restock,
+            ..Change::default()
+        });
+        assert_eq!(
+            merged
+                .iter()
+                .map(|i| (i.fulfiller_id.as_str(), i.restock))
+                .collect::<Vec<_>>(),
+            [("acme", 2), ("bolt", 1)]
+        );
+        assert_eq!(merge_by_item(&restock).len(), 2);
+    }
+
+    #[test]
+    fn a_backordered_sku_named_twice_is_one_marker() {
+        let set = ["A".to_string(), "B".to_string(), "A".to_string()];
+        assert_eq!(unique(&set), [&set[0], &set[1]]);
     }
 }
