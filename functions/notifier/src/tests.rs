@@ -221,7 +221,13 @@ fn other_mails(branding: &Branding, fulfiller: &Fulfiller) -> Vec<(&'static str,
                 fulfiller,
                 "feed-1.csv",
                 5,
-                &[(3, "available is not a whole number: lots".into())],
+                &[
+                    (3, "available is not a whole number: lots".into()),
+                    (
+                        7,
+                        "available \"1.000\" must be a whole number without separators".into(),
+                    ),
+                ],
                 None,
             )
             .unwrap(),
@@ -625,11 +631,23 @@ fn subjects_and_phrases_the_end_to_end_tests_rely_on() {
     let feed = &mails["stock_feed"];
     assert_eq!(
         feed.subject,
-        "Bestandsdatei feed-1.csv: 1 Zeile(n) abgelehnt"
+        "Bestandsdatei feed-1.csv: 2 Zeile(n) abgelehnt"
     );
     assert!(feed
         .text
         .contains("- Zeile 3: available is not a whole number: lots"));
+    // Every refused row, in the text and as a table in the HTML part.
+    assert!(feed
+        .text
+        .contains("- Zeile 7: available \"1.000\" must be a whole number without separators"));
+    assert!(
+        feed.html.contains(
+            ">7</td><td>available &quot;1.000&quot; must be a whole number without separators</td>"
+        ),
+        "{}",
+        feed.html
+    );
+    assert!(feed.text.contains("sku;available"));
     assert_eq!(
         mails["stock_feed_refused"].subject,
         "Bestandsdatei feed-2.csv abgelehnt"

@@ -42,6 +42,8 @@ const MAIL_EVERY_SECONDS: i64 = 60;
 /// How many pages of 200 a page reads at most when it needs all of a fulfiller's active
 /// delivery orders or waiting returns (the byFulfiller index holds every one, oldest first).
 const MAX_PAGES: usize = 250;
+/// Refused rows of an uploaded stock list shown one by one; past them, one row counts the rest.
+const MAX_REFUSED_ROWS_SHOWN: usize = 1000;
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../templates/layout.html")),
@@ -513,6 +515,11 @@ impl Portal {
                 )
             }
             "GET /portal" => self.dashboard(frame, fulfiller).await,
+            // The greedy route below /portal: only `/portal/` (nothing after the slash) is a page.
+            "GET /portal/{path+}" => match http::path_param(req, "path") {
+                Ok(rest) if !rest.is_empty() => Err(Fail::NotFound),
+                _ => self.dashboard(frame, fulfiller).await,
+            },
             "GET /portal/delivery-orders" => self.delivery_orders(req, frame, fulfiller).await,
             "GET /portal/delivery-orders/{id}" => {
                 let id = path(req, "id")?;
@@ -963,7 +970,7 @@ impl Portal {
             let p = refuse(self.text(frame, "errors.file_missing"), vec![]);
             return self.stock_page(frame, fulfiller, "", 422, None, p).await;
         };
-        let (good, bad) = match parse_feed(&file.bytes) {
+        let feed = match parse_feed(&file.bytes) {
             Ok(parsed) => parsed,
             Err(reason) => {
                 let p = refuse(
@@ -973,11 +980,23 @@ impl Portal {
                 return self.stock_page(frame, fulfiller, "", 422, None, p).await;
             }
         };
+        let (good, bad) = (feed.counts, feed.refused);
         if !bad.is_empty() {
-            let rows = bad
+            // Every refused row in file order, up to a page a browser (and Lambda's 6 MB answer)
+            // carries; a 1 MB file of nothing but bad rows ends in one row saying how many more.
+            let mut rows: Vec<Value> = bad
                 .iter()
+                .take(MAX_REFUSED_ROWS_SHOWN)
                 .map(|b| json!({"line": b.line, "reason": b.reason}))
                 .collect();
+            if let (Some(next), Some(last)) = (bad.get(MAX_REFUSED_ROWS_SHOWN), bad.last()) {
+                let more = bad.len() - MAX_REFUSED_ROWS_SHOWN;
+                let reason = self
+                    .text(frame, "errors.more_rows")
+                    .replace("{n}", &more.to_string())
+                    .replace("{last}", &last.line.to_string());
+                rows.push(json!({"line": next.line, "reason": reason}));
+            }
             tracing::info!(fulfiller_id = %fulfiller, bad = bad.len(), good = good.len(), "portal stock list refused");
             let p = refuse(self.text(frame, "errors.bad_rows"), rows);
             return self.stock_page(frame, fulfiller, "", 422, None, p).await;

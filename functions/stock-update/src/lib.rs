@@ -1,7 +1,8 @@
 //! Applies a fulfiller's uploaded stock feed (CSV in S3, announced by an S3 notification on the
-//! stock-feed queue) to that fulfiller's stock, row by row, exactly as `PUT /fulfiller/stock`
-//! does (shared `StockCounts`); refused rows go back to the fulfiller by mail with their line
-//! numbers (through the notifier), good rows are applied.
+//! stock-feed queue; read by `dropship_core::stock::parse_feed`, which takes Excel's exports) to
+//! that fulfiller's stock, row by row, exactly as `PUT /fulfiller/stock` does (shared
+//! `StockCounts`); refused rows go back to the fulfiller by mail with their line numbers
+//! (through the notifier), good rows are applied.
 //!
 //! The fulfiller is the one named in the object key (`stock-feeds/<fulfillerId>/<feedId>.csv`),
 //! which only `POST /fulfiller/stock-feed` hands out, bound to the caller. Applying a count is
@@ -18,7 +19,38 @@ use dropship_aws::repo::stock::Stock;
 use dropship_aws::sqs_batch;
 use dropship_aws::stock_counts::StockCounts;
 use dropship_core::messages::BusinessEvent;
-use dropship_core::stock::parse_feed;
+use dropship_core::stock::{parse_feed, BadRow};
+
+/// How much of the stock-feed report's event may be refused rows. The event travels through
+/// SQS (at most 256 KB a message); a refused row takes about 100 bytes, so some 2000 rows are
+/// listed one by one, which is every row of any feed a person can still read in a mail.
+const REPORT_BUDGET_BYTES: usize = 200_000;
+
+/// The refused rows as the fulfiller's report lists them: every one, in file order, as long as
+/// the report fits in one queue message; past that, one last entry says how many more there
+/// are and from which line to which (rather than losing the whole report to a refused send).
+pub fn report_rows(refused: Vec<BadRow>) -> Vec<(usize, String)> {
+    let mut rows = Vec::with_capacity(refused.len());
+    let mut size = 0;
+    let total = refused.len();
+    let last_line = refused.last().map_or(0, |b| b.line);
+    for (i, bad) in refused.into_iter().enumerate() {
+        // The row's JSON: `[line,"reason"],` with room for escapes.
+        size += bad.reason.len() + 32;
+        if size > REPORT_BUDGET_BYTES {
+            rows.push((
+                bad.line,
+                format!(
+                    "and {} more refused rows up to line {last_line}, too many to list in one mail",
+                    total - i
+                ),
+            ));
+            break;
+        }
+        rows.push((bad.line, bad.reason));
+    }
+    rows
+}
 
 pub struct StockUpdate {
     pub store: DocumentStore,
@@ -128,14 +160,17 @@ impl StockUpdate {
                         refused: Some(reason),
                     }
                 }
-                Ok((good, bad)) => {
-                    let applied = self.counts.apply(fulfiller, &good, as_of, now).await?;
-                    tracing::info!(key, fulfiller, applied = applied.applied, bad = bad.len(), shortfalls = ?applied.shortfalls, "stock feed applied");
+                Ok(parsed) => {
+                    let applied = self
+                        .counts
+                        .apply(fulfiller, &parsed.counts, as_of, now)
+                        .await?;
+                    tracing::info!(key, fulfiller, applied = applied.applied, bad = parsed.refused.len(), shortfalls = ?applied.shortfalls, "stock feed applied");
                     BusinessEvent::StockFeedProcessed {
                         fulfiller_id: fulfiller.to_string(),
                         feed,
                         applied: applied.applied,
-                        bad_rows: bad.into_iter().map(|b| (b.line, b.reason)).collect(),
+                        bad_rows: report_rows(parsed.refused),
                         refused: None,
                     }
                 }
@@ -168,6 +203,48 @@ mod tests {
         assert_eq!(fulfiller_of("stock-feeds/acme/f1.csv"), Some("acme"));
         assert_eq!(fulfiller_of("stock-feeds/acme/x/f1.csv"), None);
         assert_eq!(fulfiller_of("documents/acme/f1.csv"), None);
+    }
+}
+
+#[cfg(test)]
+mod report_tests {
+    use super::*;
+
+    #[test]
+    fn every_refused_row_is_listed_until_the_report_would_not_fit_in_a_queue_message() {
+        let bad = |n: usize| -> Vec<BadRow> {
+            (2..n + 2)
+                .map(|line| BadRow {
+                    line,
+                    reason: format!(
+                        "available \"{line}.000\" must be a whole number without separators"
+                    ),
+                })
+                .collect()
+        };
+        let few = report_rows(bad(500));
+        assert_eq!(few.len(), 500);
+        assert_eq!(few[499].0, 501);
+        let many = report_rows(bad(50_000));
+        let event = BusinessEvent::StockFeedProcessed {
+            fulfiller_id: "acme".into(),
+            feed: "f.csv".into(),
+            applied: 0,
+            bad_rows: many.clone(),
+            refused: None,
+        };
+        let size = serde_json::to_string(&event).unwrap().len();
+        assert!(size < 256 * 1024, "{size} bytes");
+        let (line, last) = many.last().unwrap();
+        assert!(many.len() > 2000, "{}", many.len());
+        assert_eq!(*line, many.len() + 1);
+        assert!(
+            last.contains(&format!(
+                "{} more refused rows up to line 50001",
+                50_000 - many.len() + 1
+            )),
+            "{last}"
+        );
     }
 }
 
