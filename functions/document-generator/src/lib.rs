@@ -7,6 +7,7 @@
 pub mod render;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::NaiveDate;
 use chrono::Utc;
 use dropship_aws::documents::DocumentStore;
 use dropship_aws::queue::Queue;
@@ -19,13 +20,47 @@ use dropship_aws::sqs_batch;
 use dropship_core::catalogue::{local_date, Branding, Locale};
 use dropship_core::delivery::{DeliveryOrder, DocumentKind, DocumentRef};
 use dropship_core::documents::{self as paper, InvoiceHeader, InvoiceKind};
+use dropship_core::fulfilment;
 use dropship_core::messages::{BusinessEvent, GenerateDocuments};
 use dropship_core::order::{Order, OrderLine};
 use rust_decimal::Decimal;
 
+/// Writes a whole order conditional on the version it was read at: the same item and condition
+/// as every other order writer (`repo::changes`), for the one change this function makes.
+pub struct OrderWriter {
+    pub client: aws_sdk_dynamodb::Client,
+    pub table: String,
+}
+
+impl OrderWriter {
+    /// False when the order moved on since it was read (nothing written then).
+    pub async fn replace(&self, order: &Order) -> anyhow::Result<bool> {
+        use anyhow::Context as _;
+        let mut next = order.clone();
+        next.version = order.version + 1;
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(dropship_aws::repo::orders::order_item(&next)?))
+            .condition_expression("attribute_exists(pk) AND version = :v")
+            .expression_attribute_values(":v", dropship_aws::repo::n(order.version))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if dropship_aws::repo::is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(e).with_context(|| format!("writing order {}", order.id)),
+        }
+    }
+}
+
 pub struct DocumentGenerator {
     pub catalogue: Catalogue,
     pub orders: Orders,
+    /// The order's tax figures are written here when a shipment's supply date falls into
+    /// another rate period (conditional on the order's version, like every order writer).
+    pub order_writer: OrderWriter,
     pub delivery_orders: DeliveryOrders,
     pub returns: Returns,
     pub invoices: Invoices,
@@ -56,13 +91,12 @@ struct Context {
 }
 
 impl Context {
-    /// The rate of a line on a supply date (the line's own rate when none is configured).
-    fn rate_on(&self, order: &Order, line: &OrderLine, date: chrono::NaiveDate) -> Decimal {
+    /// The configured rate of a line on a supply date (None when no period covers it).
+    fn rate_on(&self, order: &Order, line: &OrderLine, date: NaiveDate) -> Option<Decimal> {
         self.catalogue
             .tax_rates
             .get(&(order.shipping_address.country.clone(), line.tax_class))
             .and_then(|r| r.rate_on(date))
-            .unwrap_or(line.tax_rate)
     }
 
     fn locale(&self, order: &Order) -> Locale {
@@ -82,6 +116,10 @@ impl DocumentGenerator {
         Ok(Self {
             catalogue: Catalogue::new(ddb.clone(), env("CATALOGUE_TABLE")?),
             orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
+            order_writer: OrderWriter {
+                client: ddb.clone(),
+                table: env("ORDERS_TABLE")?,
+            },
             invoices: Invoices::new(ddb.clone(), env("ORDERS_TABLE")?),
             returns: Returns::new(ddb.clone(), env("RETURNS_TABLE")?),
             delivery_orders: DeliveryOrders::new(ddb, env("DELIVERY_ORDERS_TABLE")?),
@@ -210,7 +248,6 @@ impl DocumentGenerator {
                             },
                             &order,
                             &delivery,
-                            |l| l.tax_rate,
                             with_shipping,
                         )
                     })
@@ -235,8 +272,13 @@ impl DocumentGenerator {
             .await
     }
 
-    /// A shipment whose supply date falls into another rate period than the invoice's gets a
-    /// corrected invoice that supersedes it (the old one stays stored, marked superseded).
+    /// A shipment decides its units' VAT: the rate on its supply date (the `shippedAt` date in
+    /// the retailer's time zone). When that is another rate than the order date's, the rate is
+    /// booked onto the order first (its lines' `taxes`, `tax` and the totals, which the views,
+    /// refunds and the finance report read), and then every invoice whose figures it changes
+    /// gets a corrected invoice built from that same order (the old one stays stored, marked
+    /// superseded): the shipped delivery order's, and the one carrying the shipping cost, whose
+    /// tax follows the goods' rates. Rerunning finds the rates booked and the corrections made.
     async fn shipment(&self, delivery_order_id: &str, shipment_id: &str) -> anyhow::Result<()> {
         let delivery = self.delivery(delivery_order_id).await?;
         let order = self.order(&delivery.order_id).await?;
@@ -250,41 +292,103 @@ impl DocumentGenerator {
             .ok_or_else(|| anyhow::anyhow!("{delivery_order_id} has no shipment {shipment_id}"))?;
         let ctx = self.context(&order).await?;
         let supply_date = local_date(shipment.shipped_at, &ctx.branding.time_zone);
-        let rate = |l: &OrderLine| ctx.rate_on(&order, l, supply_date);
-        if !paper::rates_differ(&order, &delivery, rate) {
-            return Ok(());
+        let order = self
+            .book_supply_rates(&ctx, order, shipment_id, supply_date)
+            .await?;
+        let before = fulfilment::without_supply_rates(&order, shipment_id);
+        let carrier = order.delivery_order_ids.first().cloned();
+        let mut affected = vec![(delivery, supply_date)];
+        if let Some(c) = carrier.as_ref().filter(|c| **c != delivery_order_id) {
+            let d = self.delivery(c).await?;
+            // Its own latest supply, or the order date before it shipped.
+            let at = d
+                .shipments
+                .iter()
+                .map(|s| s.shipped_at)
+                .max()
+                .unwrap_or(order.ordered_at);
+            affected.push((d, local_date(at, &ctx.branding.time_zone)));
         }
+        for (d, date) in affected {
+            let with_shipping = carrier.as_deref() == Some(d.id.as_str());
+            if paper::invoice_changes(&before, &order, &d, with_shipping) {
+                self.correct(&ctx, &order, &d, shipment_id, date, with_shipping)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Books the shipment's rates onto the order (see `fulfilment::set_supply_rates`), again
+    /// on a fresh read when someone else wrote the order meanwhile. Returns the order as stored.
+    async fn book_supply_rates(
+        &self,
+        ctx: &Context,
+        mut order: Order,
+        shipment_id: &str,
+        supply_date: NaiveDate,
+    ) -> anyhow::Result<Order> {
+        const ATTEMPTS: usize = 5;
+        for attempt in 1..=ATTEMPTS {
+            let before = order.clone();
+            if !fulfilment::set_supply_rates(&mut order, shipment_id, |l| {
+                ctx.rate_on(&before, l, supply_date)
+            }) {
+                return Ok(order);
+            }
+            if self.order_writer.replace(&order).await? {
+                order.version += 1;
+                tracing::info!(order_id = %order.id, shipment_id, "supply rates booked");
+                return Ok(order);
+            }
+            tracing::warn!(order_id = %order.id, attempt, "order changed meanwhile; booking the rates again");
+            order = self.order(&order.id).await?;
+        }
+        anyhow::bail!(
+            "order {} kept changing; the shipment's rates are booked on a retry",
+            order.id
+        )
+    }
+
+    /// A corrected invoice (Rechnungskorrektur) for `delivery` after `shipment_id`: it supersedes
+    /// the invoice in force (the original or an earlier correction).
+    async fn correct(
+        &self,
+        ctx: &Context,
+        order: &Order,
+        delivery: &DeliveryOrder,
+        shipment_id: &str,
+        supply_date: NaiveDate,
+        with_shipping: bool,
+    ) -> anyhow::Result<()> {
         let Some(original) = self.invoices.get(&delivery.id).await? else {
-            anyhow::bail!("{delivery_order_id} has no invoice yet; retrying later");
+            anyhow::bail!("{} has no invoice yet; retrying later", delivery.id);
         };
-        let purpose = format!("{}#correction", delivery.id);
-        let locale = ctx.locale(&order);
-        let with_shipping = order.delivery_order_ids.first() == Some(&delivery.id);
+        let in_force = original
+            .superseded_by
+            .clone()
+            .unwrap_or_else(|| original.number.clone());
+        // One correction per shipment and delivery order: a redelivery finds it registered.
+        let purpose = format!("{}#correction#{shipment_id}", delivery.id);
+        let locale = ctx.locale(order);
         let record = self
-            .issue(
-                &ctx,
-                &order,
-                &purpose,
-                "correction",
-                Some(original.number.clone()),
-                |r| {
-                    paper::invoice(
-                        InvoiceHeader {
-                            kind: InvoiceKind::Correction {
-                                supersedes: original.number.clone(),
-                            },
-                            number: r.number.clone(),
-                            issued_on: r.issued_on,
-                            supply_date,
-                            locale,
+            .issue(ctx, order, &purpose, "correction", Some(in_force), |r| {
+                paper::invoice(
+                    InvoiceHeader {
+                        kind: InvoiceKind::Correction {
+                            // As registered: a rerun must not name itself.
+                            supersedes: r.supersedes.clone().unwrap_or_default(),
                         },
-                        &order,
-                        &delivery,
-                        rate,
-                        with_shipping,
-                    )
-                },
-            )
+                        number: r.number.clone(),
+                        issued_on: r.issued_on,
+                        supply_date,
+                        locale,
+                    },
+                    order,
+                    delivery,
+                    with_shipping,
+                )
+            })
             .await?;
         self.invoices
             .supersede(&delivery.id, &record.number)
@@ -304,7 +408,7 @@ impl DocumentGenerator {
         self.delivery_orders
             .set_documents(&delivery.id, &documents)
             .await?;
-        tracing::info!(delivery_order_id, number = %record.number, supersedes = %original.number, "invoice corrected");
+        tracing::info!(delivery_order_id = %delivery.id, number = %record.number, supersedes = ?record.supersedes, "invoice corrected");
         Ok(())
     }
 
@@ -425,6 +529,10 @@ mod tests {
         let handler = DocumentGenerator {
             catalogue: Catalogue::new(aws_sdk_dynamodb::Client::new(&cfg), "CatalogueTable".into()),
             orders: Orders::new(aws_sdk_dynamodb::Client::new(&cfg), "OrdersTable".into()),
+            order_writer: OrderWriter {
+                client: aws_sdk_dynamodb::Client::new(&cfg),
+                table: "OrdersTable".into(),
+            },
             delivery_orders: DeliveryOrders::new(
                 aws_sdk_dynamodb::Client::new(&cfg),
                 "DeliveryOrdersTable".into(),

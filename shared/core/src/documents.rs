@@ -135,15 +135,44 @@ pub struct InvoiceHeader {
     pub locale: Locale,
 }
 
-/// The invoice of a delivery order's units (not cancelled), each line taxed at `rate_of(line)`
-/// (the rate on the supply date), with the order's shipping when `with_shipping`. Payments are
-/// the order's, in proportion to this invoice's share of the order total; `due` is what remains
-/// open on invoice payment, at most this invoice's invoice share.
+/// A delivery order's units of one order line at one rate: the line's rate period they belong
+/// to (`taxes_per_period`). When the delivery order holds every unit of that period (the usual
+/// case: one line, one delivery order) the invoice takes the period's figures as they are, so
+/// the invoice, the order view, the totals and the finance report agree to the cent. Only when a
+/// period's units are spread over several delivery orders (or some were cancelled) does an
+/// invoice carry `round(period's paid x units / period's units)` of it.
+fn units_by_rate(line: &OrderLine, delivery_id: &str, units: u32) -> Vec<(Decimal, u32)> {
+    let mut out: Vec<(Decimal, u32)> = Vec::new();
+    let mut add = |rate: Decimal, n: u32| match out.iter_mut().find(|(r, _)| *r == rate) {
+        Some(e) => e.1 += n,
+        None => out.push((rate, n)),
+    };
+    let mut left = units;
+    // Shipped units first, each at its supply's rate; what is left is not shipped yet (or
+    // shipped before supplies were recorded): the order date's rate.
+    for s in line
+        .supplies
+        .iter()
+        .filter(|s| s.delivery_order_id == delivery_id)
+    {
+        let n = s.units.min(left);
+        left -= n;
+        add(line.rate_of(s), n);
+    }
+    add(line.rate_at_order_date(), left);
+    out.retain(|(_, n)| *n > 0);
+    out
+}
+
+/// The invoice of a delivery order's units (not cancelled), each taxed at the rate of its
+/// supply (its shipment's date; before shipment the order date), with the order's shipping when
+/// `with_shipping`. A line whose units were supplied in two rate periods has a row per period.
+/// Payments are the order's, in proportion to this invoice's share of the order total; `due`
+/// is what remains open on invoice payment, at most this invoice's invoice share.
 pub fn invoice(
     header: InvoiceHeader,
     order: &Order,
     delivery: &DeliveryOrder,
-    rate_of: impl Fn(&OrderLine) -> Decimal,
     with_shipping: bool,
 ) -> InvoiceDocument {
     let mut lines = Vec::with_capacity(delivery.lines.len());
@@ -152,23 +181,31 @@ pub fn invoice(
         let Some(l) = order.lines.iter().find(|l| l.line_id == dl.line_id) else {
             continue;
         };
-        if units == 0 {
-            continue;
+        let mine = units_by_rate(l, &delivery.id, units);
+        // In the line's period sequence: the order date's rate first.
+        for p in l.taxes() {
+            let Some(&(rate, n)) = mine.iter().find(|(r, _)| *r == p.rate) else {
+                continue;
+            };
+            let (gross, tax) = if n == p.units {
+                (p.gross(), p.tax)
+            } else {
+                let gross = share(p.gross(), n, p.units);
+                (gross, tax_of(gross, rate))
+            };
+            lines.push(InvoiceLine {
+                sku: l.sku.clone(),
+                name: l.name.clone(),
+                quantity: n,
+                unit_price: l.unit_price,
+                // What the discounts took off these units: the row adds up exactly.
+                discount: l.unit_price * n - gross,
+                rate,
+                net: gross - tax,
+                tax,
+                gross,
+            });
         }
-        let rate = rate_of(l);
-        let gross = share(l.paid, units, l.quantity);
-        let tax = tax_of(gross, rate);
-        lines.push(InvoiceLine {
-            sku: l.sku.clone(),
-            name: l.name.clone(),
-            quantity: units,
-            unit_price: l.unit_price,
-            discount: share(l.discount_share, units, l.quantity),
-            rate,
-            net: gross - tax,
-            tax,
-            gross,
-        });
     }
     let mut by_rate: BTreeMap<Decimal, (Money, Money)> = BTreeMap::new();
     for l in &lines {
@@ -177,10 +214,11 @@ pub fn invoice(
         e.1 += l.tax;
     }
     let shipping = (with_shipping && order.shipping_cost != Money::ZERO).then(|| {
-        // Shipping is ancillary: its tax follows the order's rates pro rata to what they paid.
+        // Shipping is ancillary: its tax follows the order's rate periods pro rata to what
+        // their units paid, exactly as the order's totals split it (`order::tax_summary`).
         let mut order_rates: BTreeMap<Decimal, Money> = BTreeMap::new();
-        for l in &order.lines {
-            *order_rates.entry(rate_of(l).normalize()).or_default() += l.paid;
+        for p in order.lines.iter().flat_map(OrderLine::taxes) {
+            *order_rates.entry(p.rate.normalize()).or_default() += p.gross();
         }
         let weights: Vec<Money> = order_rates.values().copied().collect();
         let parts = allocate(order.shipping_cost, &weights);
@@ -264,20 +302,27 @@ pub fn invoice(
     }
 }
 
-/// True when some unit of the delivery order is taxed at another rate on `supply` than on the
-/// invoice it has (the order date's rate): the invoice must be corrected.
-pub fn rates_differ(
-    order: &Order,
+/// True when the delivery order's invoice shows other figures on `after` than on `before`
+/// (the order before and after a shipment's rates were decided): the invoice in force must be
+/// corrected.
+pub fn invoice_changes(
+    before: &Order,
+    after: &Order,
     delivery: &DeliveryOrder,
-    rate_on_supply: impl Fn(&OrderLine) -> Decimal,
+    with_shipping: bool,
 ) -> bool {
-    delivery.lines.iter().any(|dl| {
-        order
-            .lines
-            .iter()
-            .find(|l| l.line_id == dl.line_id)
-            .is_some_and(|l| rate_on_supply(l).normalize() != l.tax_rate.normalize())
-    })
+    let figures = |o: &Order| {
+        let header = InvoiceHeader {
+            kind: InvoiceKind::Invoice,
+            number: String::new(),
+            issued_on: NaiveDate::default(),
+            supply_date: NaiveDate::default(),
+            locale: Locale::De,
+        };
+        let inv = invoice(header, o, delivery, with_shipping);
+        (inv.lines, inv.shipping, inv.tax_totals)
+    };
+    figures(before) != figures(after)
 }
 
 /// The credit document of a refund: per rate what goes back (net, tax, gross) and to which
@@ -393,7 +438,7 @@ pub fn return_label(
 mod tests {
     use super::*;
     use crate::delivery::{DeliveryLine, DeliveryStatus};
-    use crate::order::fixtures::{base, order};
+    use crate::order::fixtures::{base, date, order, order_2020, ship_on};
     use rust_decimal_macros::dec;
     use serde_json::json;
 
@@ -451,7 +496,7 @@ mod tests {
             "3.90",
             "63.88",
         ));
-        let inv = invoice(header(), &o, &delivery_of(&o), |l| l.tax_rate, true);
+        let inv = invoice(header(), &o, &delivery_of(&o), true);
         let taxes: Vec<String> = inv.lines.iter().map(|l| l.tax.to_string()).collect();
         assert_eq!(taxes, ["7.37", "2.21"]);
         assert_eq!(
@@ -466,20 +511,59 @@ mod tests {
 
     #[test]
     fn germany_2020_supplies_are_taxed_at_16_percent_and_call_for_a_correction() {
-        let o = order(base(
+        let mut o = order_2020(base(
             json!([{"lineId": "L1", "sku": "A", "quantity": 1, "unitPrice": "116.00"}]),
             json!([]),
             "0",
             "116.00",
         ));
         let d = delivery_of(&o);
-        let at_16 = |_: &OrderLine| dec!(0.16);
-        assert!(rates_differ(&o, &d, at_16));
-        assert!(!rates_differ(&o, &d, |l| l.tax_rate));
-        let inv = invoice(header(), &o, &d, at_16, true);
+        let before = o.clone();
+        ship_on(&mut o, "L1", 1, date(2020, 7, 1));
+        assert!(invoice_changes(&before, &o, &d, true));
+        assert!(!invoice_changes(&o, &o, &d, true));
+        let inv = invoice(header(), &o, &d, true);
         assert_eq!(inv.lines[0].rate, dec!(0.16));
         assert_eq!(inv.lines[0].tax.to_string(), "16.00");
         assert_eq!(inv.tax_totals[0].net.to_string(), "100.00");
+    }
+
+    #[test]
+    fn the_corrected_invoice_shows_what_the_order_shows() {
+        // The worked example of API.md ordered 2020-06-30, one unit of L1 shipped 2020-07-01:
+        // the invoice has a row per rate period of L1 (the figures of order.rs's
+        // `a_discounted_line_shipped_in_two_periods`) and the same totals as the order.
+        let mut o = order_2020(base(
+            json!([{"lineId": "L1", "sku": "A", "quantity": 2, "unitPrice": "24.99"},
+                   {"lineId": "L2", "sku": "B", "quantity": 1, "unitPrice": "15.00"}]),
+            json!([{"code": "SAVE5", "amount": "5.00"}]),
+            "3.90",
+            "63.88",
+        ));
+        let d = delivery_of(&o);
+        ship_on(&mut o, "L1", 1, date(2020, 7, 1));
+        let inv = invoice(header(), &o, &d, true);
+        let rows: Vec<String> = inv
+            .lines
+            .iter()
+            .map(|l| format!("{} x{} {} {} {}", l.sku, l.quantity, l.rate, l.gross, l.tax))
+            .collect();
+        // 24.99 - 23.07 = 1.92 and 24.99 - 23.06 = 1.93 of the discount on the two rows.
+        assert_eq!(
+            rows,
+            [
+                "A x1 0.19 23.07 3.68",
+                "A x1 0.16 23.06 3.18",
+                "B x1 0.19 13.85 2.21"
+            ]
+        );
+        assert_eq!(inv.lines[1].discount.to_string(), "1.93");
+        assert_eq!(inv.tax_totals, o.totals.tax);
+        assert_eq!(
+            inv.shipping.as_ref().map(|s| s.tax),
+            Some(o.totals.shipping_tax)
+        );
+        assert_eq!(inv.total_gross.to_string(), "63.88");
     }
 
     #[test]

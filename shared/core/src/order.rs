@@ -121,14 +121,152 @@ pub struct OrderLine {
     pub discount_shares: Vec<DiscountShare>,
     pub paid: Money,
     pub tax_class: TaxClass,
+    /// The summary rate: the rate of most of the line's units (on a tie the latest supply's);
+    /// `taxes()` has the rate of every unit.
     #[serde(with = "rust_decimal::serde::str")]
     pub tax_rate: Decimal,
+    /// The sum of the line's taxes per rate period (`taxes()`).
     pub tax: Money,
     pub quantities: Quantities,
     /// Of `quantities.cancelled`, the units the customer cancelled (the rest the system could
     /// not route); the refund rules count the system's cancellations as kept (API.md "W").
     #[serde(default)]
     pub cancelled_by_customer: u32,
+    /// The rate on the order date: the rate of every unit not (yet) supplied at another one.
+    /// Orders stored before supplies were recorded lack it; their `tax_rate` is that rate.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::str_option"
+    )]
+    pub order_date_rate: Option<Decimal>,
+    /// Every shipment of the line's units, in the order they shipped: the supply dates that
+    /// decide the units' VAT (API.md). Empty on orders stored before they were recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supplies: Vec<Supply>,
+}
+
+/// Units of a line shipped in one shipment. `rate` is set once the document generator (which
+/// knows the retailer's time zone and the configured rates) found the supply date in another
+/// rate period than the order date; `None` means the order date's rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Supply {
+    pub shipment_id: String,
+    pub delivery_order_id: String,
+    pub shipped_at: DateTime<Utc>,
+    pub units: u32,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rust_decimal::serde::str_option"
+    )]
+    pub rate: Option<Decimal>,
+}
+
+/// Units of a line taxed at one rate, in the sequence the cumulative rule splits `paid` over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateGroup {
+    pub rate: Decimal,
+    pub units: u32,
+}
+
+/// A line's units of one rate period with their share of `paid` (`net + tax`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeriodTax {
+    #[serde(with = "rust_decimal::serde::str")]
+    pub rate: Decimal,
+    pub units: u32,
+    pub net: Money,
+    pub tax: Money,
+}
+
+impl PeriodTax {
+    /// What these units paid: `net + tax`.
+    pub fn gross(&self) -> Money {
+        self.net + self.tax
+    }
+}
+
+/// The one rule for a line's VAT over its supply periods (API.md "Money rules"): `paid` is split
+/// over the groups cumulatively, so the shares always add up to `paid` whatever the grouping
+/// (group share = round(paid x cumUnits / q) - round(paid x prevCumUnits / q)), and each group's
+/// tax is `round(share x rate / (1 + rate))`. Groups without units are left out.
+pub fn taxes_per_period(paid: Money, quantity: u32, groups: &[RateGroup]) -> Vec<PeriodTax> {
+    let q = Decimal::from(quantity.max(1));
+    let mut before = 0u32;
+    let mut out = Vec::with_capacity(groups.len());
+    for g in groups.iter().filter(|g| g.units > 0) {
+        let upto = before + g.units;
+        let share = paid.pro_rata(Decimal::from(upto), q) - paid.pro_rata(Decimal::from(before), q);
+        let tax = tax_of(share, g.rate);
+        out.push(PeriodTax {
+            rate: g.rate.normalize(),
+            units: g.units,
+            net: share - tax,
+            tax,
+        });
+        before = upto;
+    }
+    out
+}
+
+impl OrderLine {
+    /// The rate on the order date (see `order_date_rate`).
+    pub fn rate_at_order_date(&self) -> Decimal {
+        self.order_date_rate.unwrap_or(self.tax_rate).normalize()
+    }
+
+    /// The rate a supply's units carry.
+    pub fn rate_of(&self, supply: &Supply) -> Decimal {
+        supply
+            .rate
+            .map(|r| r.normalize())
+            .unwrap_or_else(|| self.rate_at_order_date())
+    }
+
+    /// The line's units by rate: first every unit at the order date's rate (not yet shipped,
+    /// cancelled (never supplied), or shipped in the same period), then each other rate in the
+    /// order of its first shipment.
+    pub fn rate_groups(&self) -> Vec<RateGroup> {
+        let at_order = self.rate_at_order_date();
+        let mut groups = vec![RateGroup {
+            rate: at_order,
+            units: self.quantity,
+        }];
+        for s in &self.supplies {
+            let rate = self.rate_of(s);
+            if rate == at_order {
+                continue;
+            }
+            let units = s.units.min(groups[0].units);
+            groups[0].units -= units;
+            match groups.iter_mut().skip(1).find(|g| g.rate == rate) {
+                Some(g) => g.units += units,
+                None => groups.push(RateGroup { rate, units }),
+            }
+        }
+        groups
+    }
+
+    /// The line's tax per rate period (one element when all units share one rate).
+    pub fn taxes(&self) -> Vec<PeriodTax> {
+        taxes_per_period(self.paid, self.quantity, &self.rate_groups())
+    }
+
+    /// The summary of the periods: the rate of most units (on a tie the later period's) and
+    /// the sum of the periods' taxes (what `tax_rate` and `tax` hold).
+    pub fn summary(&self) -> (Decimal, Money) {
+        let taxes = self.taxes();
+        // max_by_key keeps the last of equal maxima: the later period wins a tie.
+        let rate = taxes
+            .iter()
+            .max_by_key(|t| t.units)
+            .map(|t| t.rate)
+            .unwrap_or(self.tax_rate);
+        (rate, taxes.iter().map(|t| t.tax).sum())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -526,6 +664,8 @@ impl OrderRequest {
                     ..Quantities::default()
                 },
                 cancelled_by_customer: 0,
+                order_date_rate: Some(tax_rate),
+                supplies: Vec::new(),
             });
         }
         let merchandise: Money = lines.iter().map(|l| l.gross).sum();
@@ -652,14 +792,16 @@ pub fn allocate(amount: Money, weights: &[Money]) -> Vec<Money> {
     shares
 }
 
-/// Tax per rate over the lines plus the shipping cost's tax, split over the rates pro rata to
-/// `paid` per rate (API.md: shipping is an ancillary service).
+/// Tax per rate over the lines' rate periods plus the shipping cost's tax. Shipping is an
+/// ancillary service with no supply date of its own: it follows the goods, its tax split over
+/// the rates pro rata to what the units paid at each rate (remainder to the largest share,
+/// API.md), so a shipment into another rate period moves that part of it too.
 pub fn tax_summary(lines: &[OrderLine], shipping: Money) -> (Vec<TaxLine>, Money) {
     let mut by_rate: BTreeMap<Decimal, (Money, Money)> = BTreeMap::new();
-    for l in lines {
-        let e = by_rate.entry(l.tax_rate.normalize()).or_default();
-        e.0 += l.paid;
-        e.1 += l.tax;
+    for t in lines.iter().flat_map(OrderLine::taxes) {
+        let e = by_rate.entry(t.rate.normalize()).or_default();
+        e.0 += t.gross();
+        e.1 += t.tax;
     }
     let rates: Vec<Decimal> = by_rate.keys().copied().collect();
     let paid: Vec<Money> = by_rate.values().map(|(p, _)| *p).collect();
@@ -678,6 +820,19 @@ pub fn tax_summary(lines: &[OrderLine], shipping: Money) -> (Vec<TaxLine>, Money
         });
     }
     (out, shipping_tax)
+}
+
+impl Order {
+    /// Re-derives every tax figure from the lines' supplies: each line's `tax_rate` and `tax`,
+    /// and the totals' `tax` and `shippingTax`. Called whenever a supply's rate is decided.
+    pub fn retax(&mut self) {
+        for l in &mut self.lines {
+            (l.tax_rate, l.tax) = l.summary();
+        }
+        let (tax, shipping_tax) = tax_summary(&self.lines, self.shipping_cost);
+        self.totals.tax = tax;
+        self.totals.shipping_tax = shipping_tax;
+    }
 }
 
 /// Priced orders for the unit tests of the modules that work on orders.
@@ -714,6 +869,67 @@ pub(crate) mod fixtures {
             .unwrap()
             .price(&ctx, "o".into(), "c".into(), Utc::now(), "t".into())
             .unwrap()
+    }
+
+    /// Germany's 2020 rates: 19 %, 16 % from July to December 2020, 19 % again.
+    pub(crate) fn rates_2020() -> TaxRates {
+        from_body::<TaxRatesInput>(json!({"rates": [
+            {"rate": "0.19", "validFrom": "2007-01-01", "validTo": "2020-06-30"},
+            {"rate": "0.16", "validFrom": "2020-07-01", "validTo": "2020-12-31"},
+            {"rate": "0.19", "validFrom": "2021-01-01"}]}))
+        .unwrap()
+        .validate("DE", "standard")
+        .unwrap()
+    }
+
+    pub(crate) fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    /// An order of 2020-06-30 (19 %) in Germany.
+    pub(crate) fn order_2020(body: serde_json::Value) -> Order {
+        let mut products = BTreeMap::new();
+        for sku in ["A", "B"] {
+            let p = from_body::<ProductInput>(
+                json!({"name": sku, "taxClass": "standard", "group": "g", "sources": []}),
+            )
+            .unwrap()
+            .validate(sku, |_| true)
+            .unwrap();
+            products.insert(sku.to_string(), p);
+        }
+        let tax = BTreeMap::from([(("DE".to_string(), TaxClass::Standard), rates_2020())]);
+        let ctx = PricingContext {
+            products: &products,
+            tax_rates: &tax,
+            order_date: date(2020, 6, 30),
+        };
+        OrderRequest::parse(&body)
+            .unwrap()
+            .price(&ctx, "o".into(), "c".into(), Utc::now(), "t".into())
+            .unwrap()
+    }
+
+    /// Ships `units` of `line_id` from delivery order DO-1 on `on` (as the fulfiller API records
+    /// it) and books the rate of that supply date (as the document generator does).
+    pub(crate) fn ship_on(order: &mut Order, line_id: &str, units: u32, on: NaiveDate) {
+        let id = format!("shp-{}-{line_id}-{on}", order.lines.len());
+        let l = order
+            .lines
+            .iter_mut()
+            .find(|l| l.line_id == line_id)
+            .unwrap();
+        l.quantities.open -= units;
+        l.quantities.shipped += units;
+        l.supplies.push(Supply {
+            shipment_id: id.clone(),
+            delivery_order_id: "DO-1".into(),
+            shipped_at: on.and_hms_opt(12, 0, 0).unwrap().and_utc(),
+            units,
+            rate: None,
+        });
+        let rates = rates_2020();
+        crate::fulfilment::set_supply_rates(order, &id, |_| rates.rate_on(on));
     }
 
     pub(crate) fn base(
@@ -1052,5 +1268,202 @@ mod properties {
         assert_eq!(Money::from_decimal(Decimal::new(5, 3)).to_string(), "0.01");
         assert_eq!(Money::from_decimal(Decimal::new(15, 3)).to_string(), "0.02");
         assert_eq!(Money::from_decimal(Decimal::new(25, 3)).to_string(), "0.03");
+    }
+}
+
+/// VAT on the supply date (API.md): the hand-computed German 2020 cases. Ordered 2020-06-30 at
+/// 19 %; a unit shipped from 2020-07-01 on is taxed at 16 %.
+#[cfg(test)]
+mod supply_dates {
+    use super::fixtures::{base, date, order_2020, ship_on};
+    use super::*;
+    use serde_json::json;
+
+    fn show(taxes: &[PeriodTax]) -> Vec<String> {
+        taxes
+            .iter()
+            .map(|t| format!("{} x{} net {} tax {}", t.rate, t.units, t.net, t.tax))
+            .collect()
+    }
+
+    fn totals(o: &Order) -> Vec<String> {
+        o.totals
+            .tax
+            .iter()
+            .map(|t| format!("{} net {} tax {}", t.rate, t.net, t.tax))
+            .collect()
+    }
+
+    #[test]
+    fn the_cumulative_rule_splits_paid_exactly() {
+        // 100.00 over 3 units, 2 at 19 % then 1 at 16 %:
+        // 19 %: round(100.00 x 2/3) - 0 = 66.67, tax round(66.67 x 0.19/1.19 = 10.6448) = 10.64;
+        // 16 %: round(100.00 x 3/3) - 66.67 = 33.33, tax round(33.33 x 0.16/1.16 = 4.5972) = 4.60.
+        let groups = [
+            RateGroup {
+                rate: Decimal::new(19, 2),
+                units: 2,
+            },
+            RateGroup {
+                rate: Decimal::new(16, 2),
+                units: 1,
+            },
+        ];
+        let t = taxes_per_period(Money::from_decimal(Decimal::new(10000, 2)), 3, &groups);
+        assert_eq!(
+            show(&t),
+            ["0.19 x2 net 56.03 tax 10.64", "0.16 x1 net 28.73 tax 4.60"]
+        );
+    }
+
+    #[test]
+    fn one_line_shipped_in_the_new_period() {
+        let mut o = order_2020(base(
+            json!([{"lineId": "L1", "sku": "A", "quantity": 1, "unitPrice": "116.00"}]),
+            json!([]),
+            "0",
+            "116.00",
+        ));
+        // Ordered at 19 %: round(116.00 x 0.19/1.19 = 18.5210) = 18.52.
+        assert_eq!(o.lines[0].tax.to_string(), "18.52");
+        // Shipped 2020-07-01 at 16 %: 116.00 x 0.16/1.16 = 16.00, net 100.00.
+        ship_on(&mut o, "L1", 1, date(2020, 7, 1));
+        let l = &o.lines[0];
+        assert_eq!(show(&l.taxes()), ["0.16 x1 net 100.00 tax 16.00"]);
+        assert_eq!(
+            (l.tax_rate.to_string(), l.tax.to_string()),
+            ("0.16".into(), "16.00".into())
+        );
+        assert_eq!(totals(&o), ["0.16 net 100.00 tax 16.00"]);
+        // A unit shipped in the same period as the order date keeps the order's rate.
+        let mut same = order_2020(base(
+            json!([{"lineId": "L1", "sku": "A", "quantity": 1, "unitPrice": "116.00"}]),
+            json!([]),
+            "0",
+            "116.00",
+        ));
+        ship_on(&mut same, "L1", 1, date(2020, 6, 30));
+        assert_eq!(same.lines[0].supplies[0].rate, None);
+        assert_eq!(totals(&same), ["0.19 net 97.48 tax 18.52"]);
+    }
+
+    #[test]
+    fn a_line_split_over_two_periods() {
+        // 3 x 40.00 = 120.00; 1 unit shipped 2020-07-01 (16 %), 2 still open (order date, 19 %).
+        // 19 % (2 units): round(120.00 x 2/3) = 80.00, tax round(80.00 x 0.19/1.19 = 12.7731)
+        //   = 12.77, net 67.23;
+        // 16 % (1 unit): 120.00 - 80.00 = 40.00, tax round(40.00 x 0.16/1.16 = 5.5172) = 5.52,
+        //   net 34.48. Line tax 12.77 + 5.52 = 18.29; taxRate 0.19 (2 of 3 units).
+        let mut o = order_2020(base(
+            json!([{"lineId": "L1", "sku": "A", "quantity": 3, "unitPrice": "40.00"}]),
+            json!([]),
+            "0",
+            "120.00",
+        ));
+        ship_on(&mut o, "L1", 1, date(2020, 7, 1));
+        let l = &o.lines[0];
+        assert_eq!(
+            show(&l.taxes()),
+            ["0.19 x2 net 67.23 tax 12.77", "0.16 x1 net 34.48 tax 5.52"]
+        );
+        assert_eq!(
+            (l.tax_rate.to_string(), l.tax.to_string()),
+            ("0.19".into(), "18.29".into())
+        );
+        assert_eq!(
+            totals(&o),
+            ["0.16 net 34.48 tax 5.52", "0.19 net 67.23 tax 12.77"]
+        );
+        // The second shipment moves a second unit: 16 % now has 2 of 3 units, and the rule
+        // splits in the sequence order date first: 19 % round(120.00 x 1/3) = 40.00, tax
+        // round(40.00 x 0.19/1.19 = 6.3866) = 6.39; 16 % 80.00, tax round(11.0345) = 11.03.
+        ship_on(&mut o, "L1", 1, date(2020, 7, 2));
+        let l = &o.lines[0];
+        assert_eq!(
+            show(&l.taxes()),
+            ["0.19 x1 net 33.61 tax 6.39", "0.16 x2 net 68.97 tax 11.03"]
+        );
+        assert_eq!(
+            (l.tax_rate.to_string(), l.tax.to_string()),
+            ("0.16".into(), "17.42".into())
+        );
+    }
+
+    #[test]
+    fn shipping_cost_is_split_over_the_rates_of_the_supplies() {
+        // A 1 x 116.00 shipped at 16 %, B 1 x 119.00 still open at 19 %, shipping 5.00.
+        // Paid per rate: 16 % 116.00, 19 % 119.00 (235.00). Shipping: round(5.00 x 116/235 =
+        // 2.4681) = 2.47 and round(5.00 x 119/235 = 2.5319) = 2.53 (sum 5.00, no remainder).
+        // Its tax: round(2.47 x 0.16/1.16 = 0.3407) = 0.34 and round(2.53 x 0.19/1.19 =
+        // 0.4039) = 0.40: shippingTax 0.74. Totals: 16 % tax 16.00 + 0.34 = 16.34 on 118.47
+        // (net 102.13); 19 % tax 19.00 + 0.40 = 19.40 on 121.53 (net 102.13).
+        let mut o = order_2020(base(
+            json!([{"lineId": "A", "sku": "A", "quantity": 1, "unitPrice": "116.00"},
+                   {"lineId": "B", "sku": "B", "quantity": 1, "unitPrice": "119.00"}]),
+            json!([]),
+            "5.00",
+            "240.00",
+        ));
+        // Before: everything at 19 %, shipping round(5.00 x 0.19/1.19 = 0.7983) = 0.80.
+        assert_eq!(o.totals.shipping_tax.to_string(), "0.80");
+        ship_on(&mut o, "A", 1, date(2020, 7, 1));
+        assert_eq!(o.totals.shipping_tax.to_string(), "0.74");
+        assert_eq!(
+            totals(&o),
+            ["0.16 net 102.13 tax 16.34", "0.19 net 102.13 tax 19.40"]
+        );
+    }
+
+    #[test]
+    fn a_discounted_line_shipped_in_two_periods() {
+        // API.md's worked example ordered 2020-06-30: L1 2 x 24.99 paid 46.13, L2 1 x 15.00
+        // paid 13.85, shipping 3.90. One unit of L1 ships 2020-07-01 (16 %).
+        // L1 19 % (1 unit): round(46.13 x 1/2 = 23.065) = 23.07, tax round(3.6834) = 3.68;
+        // L1 16 % (1 unit): 46.13 - 23.07 = 23.06, tax round(23.06 x 0.16/1.16 = 3.1807) = 3.18.
+        // L1 tax 6.86, taxRate 0.16 (1 unit each: the later period). L2 2.21 at 19 %.
+        // Shipping over 16 % 23.06 / 19 % 36.92: round(3.90 x 23.06/59.98 = 1.4994) = 1.50 and
+        // round(2.4006) = 2.40; tax round(0.2069) = 0.21 and round(0.3832) = 0.38 (0.59).
+        // Totals: 16 % tax 3.18 + 0.21 = 3.39 on 24.56 (net 21.17); 19 % tax 3.68 + 2.21 +
+        // 0.38 = 6.27 on 39.32 (net 33.05).
+        let mut o = order_2020(base(
+            json!([{"lineId": "L1", "sku": "A", "quantity": 2, "unitPrice": "24.99"},
+                   {"lineId": "L2", "sku": "B", "quantity": 1, "unitPrice": "15.00"}]),
+            json!([{"code": "SAVE5", "amount": "5.00"}]),
+            "3.90",
+            "63.88",
+        ));
+        ship_on(&mut o, "L1", 1, date(2020, 7, 1));
+        let l1 = &o.lines[0];
+        assert_eq!(
+            show(&l1.taxes()),
+            ["0.19 x1 net 19.39 tax 3.68", "0.16 x1 net 19.88 tax 3.18"]
+        );
+        assert_eq!(
+            (l1.tax_rate.to_string(), l1.tax.to_string()),
+            ("0.16".into(), "6.86".into())
+        );
+        assert_eq!(o.lines[1].tax.to_string(), "2.21");
+        assert_eq!(o.totals.shipping_tax.to_string(), "0.59");
+        assert_eq!(
+            totals(&o),
+            ["0.16 net 21.17 tax 3.39", "0.19 net 33.05 tax 6.27"]
+        );
+    }
+
+    #[test]
+    fn orders_stored_before_supplies_were_recorded_still_read() {
+        let o = order_2020(base(
+            json!([{"lineId": "L1", "sku": "A", "quantity": 1, "unitPrice": "116.00"}]),
+            json!([]),
+            "0",
+            "116.00",
+        ));
+        let mut v = serde_json::to_value(&o).unwrap();
+        let line = v["lines"][0].as_object_mut().unwrap();
+        line.remove("orderDateRate");
+        line.remove("supplies");
+        let old: Order = serde_json::from_value(v).unwrap();
+        assert_eq!(old.lines[0].rate_at_order_date().to_string(), "0.19");
+        assert_eq!(show(&old.lines[0].taxes()), ["0.19 x1 net 97.48 tax 18.52"]);
     }
 }

@@ -2,9 +2,10 @@
 //! charging a shortfall to the customer, and allocated across the order's payments.
 
 use crate::money::Money;
-use crate::order::{Order, PaymentMethod};
+use crate::order::{Order, OrderLine, PaymentMethod};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Units of one line in a set S (returned or cancelled by the customer), and the units kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -101,29 +102,121 @@ pub struct Refund {
     pub tax: Vec<crate::order::TaxLine>,
 }
 
-/// A refund amount's net and tax per rate: split over the rates in proportion to what the
-/// given-back units paid at each (all of the order's lines when nothing was given back, as for
-/// goodwill), each part taxed at its rate; the parts add up to the amount exactly.
+/// A line's given-back units by the rate of their original supply. Cancelled units were never
+/// supplied: the order date's rate. Returned units are taken from the latest shipments first (a
+/// customer sends back what arrived last; it also needs no knowledge of which parcel a return
+/// came from); returned units older than the recorded supplies count at the order date's rate.
+pub fn given_back_by_rate(line: &OrderLine, given_back: u32) -> Vec<(Decimal, u32)> {
+    let cancelled = line.quantities.cancelled.min(given_back);
+    let mut returned = given_back - cancelled;
+    let mut out = vec![(line.rate_at_order_date(), cancelled)];
+    let mut latest_first: Vec<&crate::order::Supply> = line.supplies.iter().collect();
+    latest_first.sort_by_key(|s| std::cmp::Reverse(s.shipped_at));
+    for s in latest_first {
+        let n = s.units.min(returned);
+        returned -= n;
+        out.push((line.rate_of(s), n));
+    }
+    out[0].1 += returned;
+    out
+}
+
+/// Per rate, what the given-back units paid and the tax they carried, the cumulative rule of
+/// API.md applied to each rate period of each line (`round(period's paid x units / period's
+/// units)`, and the same from the period's tax), plus the shipping cost's per-rate parts when no
+/// unit is kept (split as the order's totals split it).
+fn given_back_per_rate(order: &Order, units: &[LineUnits]) -> BTreeMap<Decimal, (Money, Money)> {
+    let mut by_rate: BTreeMap<Decimal, (Money, Money)> = BTreeMap::new();
+    for (l, u) in order.lines.iter().zip(units) {
+        let mut back: BTreeMap<Decimal, u32> = BTreeMap::new();
+        for (rate, n) in given_back_by_rate(l, u.given_back) {
+            *back.entry(rate).or_default() += n;
+        }
+        for p in l.taxes() {
+            let n = back.get(&p.rate).copied().unwrap_or(0).min(p.units);
+            let e = by_rate.entry(p.rate).or_default();
+            e.0 += share(p.gross(), n, p.units);
+            e.1 += share(p.tax, n, p.units);
+        }
+    }
+    if units.iter().all(|u| u.kept == 0) && order.shipping_cost != Money::ZERO {
+        let mut paid: BTreeMap<Decimal, Money> = BTreeMap::new();
+        for p in order.lines.iter().flat_map(OrderLine::taxes) {
+            *paid.entry(p.rate).or_default() += p.gross();
+        }
+        let weights: Vec<Money> = paid.values().copied().collect();
+        let parts = crate::order::allocate(order.shipping_cost, &weights);
+        for (rate, part) in paid.keys().zip(parts) {
+            let e = by_rate.entry(*rate).or_default();
+            e.0 += part;
+            e.1 += crate::order::tax_of(part, *rate);
+        }
+    }
+    by_rate
+}
+
+/// A refund amount's net and tax per rate, at the rate of each unit's original supply.
+///
+/// Like the amount, the tax is cumulative (API.md: "computed the same way from the lines'
+/// tax"): per rate, what the given-back units carried so far minus what earlier refunds booked
+/// back at that rate. When the refund is exactly that increment (the usual case), every unit's
+/// tax goes back as its invoice showed it, to the cent, once all units are back. When it is not
+/// (a withdrawn discount, a cap by what the payments still hold, goodwill: nothing given back),
+/// the amount is split pro rata over the increments (over all units' paid when there are
+/// none), each part taxed at its rate. The parts always add up to the amount.
 pub fn tax_breakdown(
     order: &Order,
     amount: Money,
     units: &[LineUnits],
 ) -> Vec<crate::order::TaxLine> {
-    use std::collections::BTreeMap;
-    let mut by_rate: BTreeMap<Decimal, Money> = BTreeMap::new();
-    for (l, u) in order.lines.iter().zip(units) {
-        *by_rate.entry(l.tax_rate.normalize()).or_default() +=
-            share(l.paid, u.given_back, l.quantity);
+    let cumulative = given_back_per_rate(order, units);
+    let mut booked: BTreeMap<Decimal, (Money, Money)> = BTreeMap::new();
+    for t in order
+        .refunds
+        .iter()
+        .filter(|r| !r.goodwill)
+        .flat_map(|r| &r.tax)
+    {
+        let e = booked.entry(t.rate.normalize()).or_default();
+        e.0 += t.net + t.tax;
+        e.1 += t.tax;
     }
-    if by_rate.values().all(|m| *m == Money::ZERO) {
-        by_rate.clear();
-        for l in &order.lines {
-            *by_rate.entry(l.tax_rate.normalize()).or_default() += l.paid;
+    let increments: BTreeMap<Decimal, (Money, Money)> = cumulative
+        .iter()
+        .map(|(rate, (gross, tax))| {
+            let (g, t) = booked.get(rate).copied().unwrap_or_default();
+            (*rate, (*gross - g, *tax - t))
+        })
+        .filter(|(_, (gross, _))| *gross != Money::ZERO)
+        .collect();
+    let exact = increments.values().map(|(g, _)| *g).sum::<Money>() == amount
+        && increments
+            .values()
+            .all(|(g, t)| !g.is_negative() && !t.is_negative() && t <= g);
+    if exact {
+        return increments
+            .into_iter()
+            .map(|(rate, (gross, tax))| crate::order::TaxLine {
+                rate,
+                net: gross - tax,
+                tax,
+            })
+            .collect();
+    }
+    let mut weights: BTreeMap<Decimal, Money> = increments
+        .iter()
+        .filter(|(_, (g, _))| !g.is_negative())
+        .map(|(rate, (g, _))| (*rate, *g))
+        .collect();
+    if weights.values().all(|m| *m == Money::ZERO) {
+        weights.clear();
+        for p in order.lines.iter().flat_map(OrderLine::taxes) {
+            *weights.entry(p.rate).or_default() += p.gross();
         }
     }
-    let weights: Vec<Money> = by_rate.values().copied().collect();
-    let parts = crate::order::allocate(amount, &weights);
-    by_rate
+    let w: Vec<Money> = weights.values().copied().collect();
+    let parts = crate::order::allocate(amount, &w);
+    weights
         .keys()
         .zip(parts)
         .filter(|(_, gross)| *gross != Money::ZERO)
@@ -775,6 +868,61 @@ mod tests {
         for case in &cases {
             run(case);
         }
+    }
+
+    #[test]
+    fn a_refund_after_the_rate_change_books_back_the_supply_rate() {
+        use crate::order::fixtures::{date, order_2020, ship_on};
+        // 3 x 40.00 ordered 2020-06-30 (19 %); one unit shipped 2020-06-30 (19 %), two on
+        // 2020-07-01 (16 %). Periods: 19 % 1 unit round(120.00 x 1/3) = 40.00, tax 6.39;
+        // 16 % 2 units 80.00, tax round(80.00 x 0.16/1.16 = 11.0345) = 11.03.
+        let mut o = order_2020(base(
+            json!([{"lineId": "L1", "sku": "A", "quantity": 3, "unitPrice": "40.00"}]),
+            json!([]),
+            "0",
+            "120.00",
+        ));
+        ship_on(&mut o, "L1", 1, date(2020, 6, 30));
+        ship_on(&mut o, "L1", 2, date(2020, 7, 1));
+        // One unit back: the latest shipped first, so a 16 % unit. Refund round(120.00 x 1/3)
+        // = 40.00, all of it at 16 %: tax round(40.00 x 0.16/1.16 = 5.5172) = 5.52, net 34.48
+        // (at the order date's 19 % it was 6.39).
+        o.lines[0].quantities.returned = 1;
+        let r = settle(
+            &mut o,
+            Allocation::ProRata,
+            "r1".into(),
+            "return",
+            Utc::now(),
+        )
+        .unwrap();
+        let show = |r: &Refund| {
+            r.tax
+                .iter()
+                .map(|t| format!("{} net {} tax {}", t.rate, t.net, t.tax))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(r.amount.to_string(), "40.00");
+        assert_eq!(show(&r), ["0.16 net 34.48 tax 5.52"]);
+        // All three back: target 120.00, refund 120.00 - 40.00 = 80.00. Per rate, what the
+        // given-back units carried minus what the first refund booked back: 16 % 80.00 - 40.00
+        // = 40.00 with tax 11.03 - 5.52 = 5.51 (net 34.49); 19 % 40.00 with tax 6.39 (net
+        // 33.61). Both refunds together book back exactly the periods' 11.03 and 6.39.
+        o.lines[0].quantities.returned = 3;
+        o.lines[0].quantities.shipped = 0;
+        let r = settle(
+            &mut o,
+            Allocation::ProRata,
+            "r2".into(),
+            "return",
+            Utc::now(),
+        )
+        .unwrap();
+        assert_eq!(r.amount.to_string(), "80.00");
+        assert_eq!(
+            show(&r),
+            ["0.16 net 34.49 tax 5.51", "0.19 net 33.61 tax 6.39"]
+        );
     }
 
     #[test]

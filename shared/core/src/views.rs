@@ -21,11 +21,13 @@ pub fn channel_order(order: &Order, deliveries: &[DeliveryOrder]) -> Value {
         .lines
         .iter()
         .map(|l| {
+            // The tax per rate period of the units' supplies; taxRate and tax summarise it.
+            let (rate, tax) = l.summary();
             json!({
                 "lineId": l.line_id, "sku": l.sku, "name": l.name, "quantity": l.quantity,
                 "unitPrice": l.unit_price, "gross": l.gross, "discountShare": l.discount_share,
-                "discountShares": l.discount_shares, "paid": l.paid, "taxRate": l.tax_rate.normalize().to_string(),
-                "tax": l.tax, "status": l.quantities.status(), "quantities": l.quantities,
+                "discountShares": l.discount_shares, "paid": l.paid, "taxRate": rate.normalize().to_string(),
+                "tax": tax, "taxes": l.taxes(), "status": l.quantities.status(), "quantities": l.quantities,
             })
         })
         .collect();
