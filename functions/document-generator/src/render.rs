@@ -4,13 +4,16 @@
 //!
 //! Small and fast: text is set in the viewers' built-in Helvetica (no font embedded), laid out
 //! with metrics parsed once per process, without the PDF/A colour profile and XMP packet; a
-//! logo is scaled down to print resolution before it is embedded.
+//! logo is scaled down to print resolution before it is embedded. Only a document that prints
+//! a character outside WinAnsi embeds a font, a subset with just its characters (`fonts.rs`).
 
 mod code128;
+mod fonts;
 mod invoice;
 mod label;
 mod layout;
 mod logo;
+mod subset;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -18,41 +21,13 @@ mod text;
 pub use invoice::invoice;
 pub use label::{return_label, shipping_label};
 
-use dropship_core::catalogue::Branding;
+use dropship_core::catalogue::{Address, Branding};
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::order::Order;
 use genpdf::elements::TableLayout;
 use genpdf::style::Color;
-use genpdf::{fonts, Document};
+use genpdf::Document;
 use layout::{cell, para, para_right, style, RowRules, Space, GREY};
-
-static REGULAR: &[u8] = include_bytes!("../fonts/ParcelMetricsSans-Regular.ttf");
-static BOLD: &[u8] = include_bytes!("../fonts/ParcelMetricsSans-Bold.ttf");
-
-/// The font family, parsed once per process. The font files only give the metrics for layout
-/// (Liberation Sans widths, which are Helvetica's); the PDF uses the viewer's built-in
-/// Helvetica (WinAnsi: umlauts, ß and € included), so no font is embedded.
-fn family() -> anyhow::Result<fonts::FontFamily<fonts::FontData>> {
-    type Family = Result<fonts::FontFamily<fonts::FontData>, String>;
-    static FAMILY: std::sync::OnceLock<Family> = std::sync::OnceLock::new();
-    FAMILY
-        .get_or_init(|| {
-            let load = |bytes: &[u8], builtin| {
-                fonts::FontData::new(bytes.to_vec(), Some(builtin))
-                    .map_err(|e| format!("loading a font: {e}"))
-            };
-            let regular = load(REGULAR, printpdf::BuiltinFont::Helvetica)?;
-            let bold = load(BOLD, printpdf::BuiltinFont::HelveticaBold)?;
-            Ok(fonts::FontFamily {
-                regular: regular.clone(),
-                bold: bold.clone(),
-                italic: regular,
-                bold_italic: bold,
-            })
-        })
-        .clone()
-        .map_err(|e| anyhow::anyhow!(e))
-}
 
 /// `#RRGGBB` to a colour; branding is validated on input, black is the safe fallback.
 pub fn color(hex: &str) -> Color {
@@ -64,13 +39,36 @@ pub fn color(hex: &str) -> Color {
     Color::Rgb(c(1), c(3), c(5))
 }
 
-/// An A4 document with the retailer's page (margins, footer, page numbers).
+/// What an address puts on a document.
+fn address_texts(a: &Address) -> [&str; 5] {
+    [&a.name, &a.street, &a.postal_code, &a.city, &a.country]
+}
+
+/// What the retailer's details put on every A4 document.
+fn branding_texts(b: &Branding) -> [&str; 8] {
+    let a = &b.address;
+    [
+        &b.company_name,
+        &a.street,
+        &a.postal_code,
+        &a.city,
+        &a.country,
+        &b.vat_id,
+        &b.footer,
+        &a.name,
+    ]
+}
+
+/// An A4 document with the retailer's page (margins, footer, page numbers), in `faces`.
 fn document(
     title: &str,
     branding: &Branding,
     words: &'static text::Words,
+    faces: &fonts::Faces,
 ) -> anyhow::Result<Document> {
-    let mut doc = Document::new(family()?);
+    let mut doc = Document::new(faces.family()?);
+    // The file's metadata title (document number, no names) stays WinAnsi: printpdf 0.3 writes
+    // it as a PDFDocEncoding string.
     doc.set_title(text::printable(title));
     doc.set_paper_size(genpdf::PaperSize::A4);
     // No embedded ICC profile and XMP packet (PDF/A extras): they were most of each file's size.
@@ -78,18 +76,21 @@ fn document(
     doc.set_font_size(10);
     doc.set_line_spacing(1.1);
     doc.set_page_decorator(layout::Page {
-        footer: text::printable(&branding.footer),
+        footer: branding.footer.clone(),
         words,
         page: 0,
     });
     Ok(doc)
 }
 
-fn finish(doc: Document, what: &str) -> anyhow::Result<Vec<u8>> {
+fn finish(doc: Document, faces: &fonts::Faces, what: &str) -> anyhow::Result<Vec<u8>> {
     let mut out = Vec::new();
     doc.render(&mut out)
         .map_err(|e| anyhow::anyhow!("rendering {what}: {e}"))?;
-    Ok(out)
+    match faces {
+        fonts::Faces::BuiltIn => Ok(out),
+        fonts::Faces::Embedded { .. } => fonts::compress_streams(&out),
+    }
 }
 
 /// The delivery note (Lieferschein): ship-to, order and delivery numbers, lines, no prices.
@@ -100,7 +101,22 @@ pub fn delivery_note(
 ) -> anyhow::Result<Vec<u8>> {
     let locale = order.customer.locale.unwrap_or(branding.locale);
     let w = text::words(locale);
-    let mut doc = document(&format!("{} {}", w.delivery_note, delivery.id), branding, w)?;
+    let data = address_texts(&delivery.ship_to)
+        .into_iter()
+        .chain([order.external_id.as_str(), &delivery.id])
+        .chain(
+            delivery
+                .lines
+                .iter()
+                .flat_map(|l| [l.sku.as_str(), &l.name]),
+        );
+    let faces = fonts::Faces::for_texts(branding_texts(branding).into_iter().chain(data))?;
+    let mut doc = document(
+        &format!("{} {}", w.delivery_note, delivery.id),
+        branding,
+        w,
+        &faces,
+    )?;
     doc.push(layout::letterhead(branding, locale)?);
 
     let mut head = TableLayout::new(vec![10, 9]);
@@ -153,5 +169,5 @@ pub fn delivery_note(
     doc.push(para(w.check_parcel, style(9)));
     doc.push(Space(2.0));
     doc.push(para(w.thanks, style(9)));
-    finish(doc, "the delivery note")
+    finish(doc, &faces, "the delivery note")
 }

@@ -15,6 +15,32 @@ use genpdf::Element;
 /// discount, rate, net, tax, gross. Money columns fit "-12.345,67 €" at 8 pt.
 const COLUMNS: [usize; 9] = [10, 40, 13, 19, 17, 12, 20, 20, 21];
 
+/// What the document's data puts on it (names, addresses, articles, numbers).
+fn texts(doc: &InvoiceDocument) -> impl Iterator<Item = &str> {
+    let references: Vec<&str> = match &doc.kind {
+        InvoiceKind::Invoice => Vec::new(),
+        InvoiceKind::Correction { supersedes } => vec![supersedes],
+        InvoiceKind::Credit {
+            refund_id,
+            invoice_numbers,
+        } => std::iter::once(refund_id)
+            .chain(invoice_numbers)
+            .map(String::as_str)
+            .collect(),
+    };
+    super::address_texts(&doc.bill_to)
+        .into_iter()
+        .chain(super::address_texts(&doc.ship_to))
+        .chain([
+            doc.number.as_str(),
+            &doc.currency,
+            &doc.order_external_id,
+            doc.delivery_order_id.as_deref().unwrap_or_default(),
+        ])
+        .chain(doc.lines.iter().flat_map(|l| [l.sku.as_str(), &l.name]))
+        .chain(references)
+}
+
 pub fn invoice(branding: &Branding, doc: &InvoiceDocument) -> anyhow::Result<Vec<u8>> {
     let locale = doc.locale;
     let w = text::words(locale);
@@ -31,7 +57,13 @@ pub fn invoice(branding: &Branding, doc: &InvoiceDocument) -> anyhow::Result<Vec
     };
     let title = format!("{kind_title} {} {}", w.number, doc.number);
 
-    let mut pdf = super::document(&title, branding, w)?;
+    let faces = super::fonts::Faces::for_texts(
+        super::branding_texts(branding)
+            .into_iter()
+            .chain(texts(doc))
+            .chain([title.as_str()]),
+    )?;
+    let mut pdf = super::document(&title, branding, w, &faces)?;
     pdf.push(layout::letterhead(branding, locale)?);
 
     let mut facts = vec![
@@ -217,5 +249,5 @@ pub fn invoice(branding: &Branding, doc: &InvoiceDocument) -> anyhow::Result<Vec
         pdf.push(Space(8.0));
         pdf.push(para(w.thanks, style(9)));
     }
-    super::finish(pdf, "the invoice")
+    super::finish(pdf, &faces, "the invoice")
 }

@@ -2,10 +2,12 @@
 //! printers, in black only (those printers have no colour).
 //!
 //! Drawn with printpdf directly rather than through genpdf: a barcode needs filled rectangles of
-//! exact widths, and genpdf can only stroke 1 pt lines. Text is measured with the same metrics
-//! font as the A4 documents and printed in the built-in Helvetica, as there.
+//! exact widths, and genpdf can only stroke 1 pt lines. Text is measured with the same fonts
+//! as the A4 documents and set as there: built-in Helvetica, or an embedded subset when the
+//! label prints a character outside WinAnsi.
 
 use super::code128;
+use super::fonts::Faces;
 use super::text::{self, fill};
 use dropship_core::catalogue::{Address, Branding, Locale};
 use dropship_core::documents::{ReturnLabel, ShippingLabel};
@@ -32,12 +34,15 @@ struct Canvas {
     regular: IndirectFontRef,
     bold: IndirectFontRef,
     metrics: FontCache,
+    embedded: bool,
     regular_metrics: Font,
     bold_metrics: Font,
 }
 
 impl Canvas {
-    fn new(title: &str) -> anyhow::Result<Self> {
+    /// A label page whose data prints `texts`.
+    fn new<'a>(title: &str, texts: impl IntoIterator<Item = &'a str>) -> anyhow::Result<Self> {
+        let faces = super::fonts::Faces::for_texts(texts)?;
         let (doc, page, layer) = PdfDocument::new(
             text::printable(title),
             printpdf::Mm(WIDTH),
@@ -50,33 +55,50 @@ impl Canvas {
             requires_xmp_metadata: false,
             ..Default::default()
         }));
-        let regular = doc
-            .add_builtin_font(BuiltinFont::Helvetica)
-            .map_err(|e| anyhow::anyhow!("adding Helvetica: {e}"))?;
-        let bold = doc
-            .add_builtin_font(BuiltinFont::HelveticaBold)
-            .map_err(|e| anyhow::anyhow!("adding Helvetica Bold: {e}"))?;
+        let (regular, bold) = match &faces {
+            Faces::BuiltIn => (
+                doc.add_builtin_font(BuiltinFont::Helvetica)
+                    .map_err(|e| anyhow::anyhow!("adding Helvetica: {e}"))?,
+                doc.add_builtin_font(BuiltinFont::HelveticaBold)
+                    .map_err(|e| anyhow::anyhow!("adding Helvetica Bold: {e}"))?,
+            ),
+            Faces::Embedded { regular, bold } => (
+                doc.add_external_font(regular.as_slice())
+                    .map_err(|e| anyhow::anyhow!("embedding the label font: {e}"))?,
+                doc.add_external_font(bold.as_slice())
+                    .map_err(|e| anyhow::anyhow!("embedding the label font: {e}"))?,
+            ),
+        };
         let layer = doc.get_page(page).get_layer(layer);
-        let metrics = FontCache::new(super::family()?);
+        let metrics = FontCache::new(faces.family()?);
         let family = metrics.default_font_family();
         Ok(Canvas {
             doc,
             layer,
             regular,
             bold,
+            embedded: matches!(faces, Faces::Embedded { .. }),
             regular_metrics: family.regular,
             bold_metrics: family.bold,
             metrics,
         })
     }
 
-    fn width(&self, s: &str, size: u8, bold: bool) -> f64 {
-        let font = if bold {
+    fn metrics_font(&self, bold: bool) -> Font {
+        if bold {
             self.bold_metrics
         } else {
             self.regular_metrics
-        };
-        f64::from(font.str_width(&self.metrics, s, size))
+        }
+    }
+
+    fn width(&self, s: &str, size: u8, bold: bool) -> f64 {
+        f64::from(self.metrics_font(bold).str_width(&self.metrics, s, size))
+    }
+
+    /// `s` as the label's regular or bold font can print it.
+    fn printable(&self, s: &str, bold: bool) -> String {
+        super::fonts::printable(s, self.metrics_font(bold), &self.metrics)
     }
 
     /// One line of text with its top at `top` (mm from the page's top); returns the next top.
@@ -85,7 +107,7 @@ impl Canvas {
         let font = if bold { &self.bold } else { &self.regular };
         let baseline = HEIGHT - top - size_mm * ASCENT;
         self.layer.use_text(
-            text::printable(s).replace('\n', " "),
+            self.printable(s, bold).replace('\n', " "),
             f64::from(size),
             printpdf::Mm(x),
             printpdf::Mm(baseline),
@@ -95,7 +117,7 @@ impl Canvas {
     }
 
     fn text_centered(&self, s: &str, top: f64, size: u8, bold: bool) -> f64 {
-        let s = text::printable(s);
+        let s = self.printable(s, bold);
         let x = (WIDTH - self.width(&s, size, bold)) / 2.0;
         self.text(&s, x.max(MARGIN), top, size, bold)
     }
@@ -111,7 +133,7 @@ impl Canvas {
         bold: bool,
         max_lines: usize,
     ) -> f64 {
-        let s = text::printable(s);
+        let s = self.printable(s, bold);
         let (max, min) = sizes;
         for size in (min..=max).rev() {
             if self.width(&s, size, bold) <= INNER + MARGIN - x {
@@ -237,8 +259,14 @@ impl Canvas {
         self.doc
             .save(&mut out)
             .map_err(|e| anyhow::anyhow!("writing the label: {e}"))?;
-        out.into_inner()
-            .map_err(|e| anyhow::anyhow!("writing the label: {e}"))
+        let out = out
+            .into_inner()
+            .map_err(|e| anyhow::anyhow!("writing the label: {e}"))?;
+        if self.embedded {
+            super::fonts::compress_streams(&out)
+        } else {
+            Ok(out)
+        }
     }
 }
 
@@ -272,10 +300,18 @@ pub fn shipping_label(branding: &Branding, label: &ShippingLabel) -> anyhow::Res
     // colours to brand).
     let locale = label.locale;
     let w = text::words(locale);
-    let c = Canvas::new(&format!(
-        "{} {} {}",
-        branding.company_name, w.ship_to, label.barcode
-    ))?;
+    let data = super::address_texts(&label.sender)
+        .into_iter()
+        .chain(super::address_texts(&label.ship_to))
+        .chain([
+            label.sender_name.as_str(),
+            &label.barcode,
+            &label.order_external_id,
+        ]);
+    let c = Canvas::new(
+        &format!("{} {} {}", branding.company_name, w.ship_to, label.barcode),
+        data,
+    )?;
 
     let y = sender_block(&c, w.from, &label.sender_name, &label.sender, locale);
     let y = y.max(30.0) + 2.0;
@@ -302,10 +338,22 @@ pub fn shipping_label(branding: &Branding, label: &ShippingLabel) -> anyhow::Res
 pub fn return_label(branding: &Branding, label: &ReturnLabel) -> anyhow::Result<Vec<u8>> {
     let locale = label.locale;
     let w = text::words(locale);
-    let c = Canvas::new(&format!(
-        "{} {} {}",
-        branding.company_name, w.return_title, label.barcode
-    ))?;
+    let data = super::address_texts(&label.sender)
+        .into_iter()
+        .chain(super::address_texts(&label.recipient))
+        .chain([
+            label.recipient_name.as_str(),
+            &label.barcode,
+            &label.order_external_id,
+        ])
+        .chain(label.lines.iter().map(|(name, _)| name.as_str()));
+    let c = Canvas::new(
+        &format!(
+            "{} {} {}",
+            branding.company_name, w.return_title, label.barcode
+        ),
+        data,
+    )?;
 
     let y = sender_block(&c, w.from, &label.sender.name, &label.sender, locale);
     // "RETOURE" white on black at the top right, to be seen from across the counter.

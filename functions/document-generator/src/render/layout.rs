@@ -2,8 +2,8 @@
 //! retailer's footer text and page number), the letterhead in the primary colour, address
 //! blocks, and tables with right-aligned figures and quiet rules.
 
-use super::logo;
 use super::text::{self, Words};
+use super::{fonts, logo};
 use dropship_core::catalogue::{Address, Branding, Locale};
 use genpdf::elements::{CellDecorator, LinearLayout, PaddedElement, TableLayout};
 use genpdf::error::Error;
@@ -34,7 +34,8 @@ pub fn para_right(s: impl AsRef<str>, style: Style) -> Lines {
 
 /// Wrapped text that never loses a word. genpdf's `Paragraph` drops a word wider than its
 /// column (a delivery id in a narrow column vanished); this breaks such a word between
-/// characters instead. The line height follows this element's own font size.
+/// characters instead. The line height follows this element's own font size. The text is
+/// made printable when it is laid out, for the font it is then set in (built-in or embedded).
 pub struct Lines {
     text: String,
     style: Style,
@@ -46,7 +47,7 @@ pub struct Lines {
 impl Lines {
     pub fn new(s: &str, style: Style, align: Alignment) -> Lines {
         Lines {
-            text: text::printable(s),
+            text: s.to_string(),
             style,
             align,
             lines: None,
@@ -67,7 +68,10 @@ impl Element for Lines {
         let width = f64::from(area.size().width);
         let measure = |s: &str| f64::from(style.str_width(&ctx.font_cache, s));
         let Lines { text, lines, .. } = self;
-        let lines = lines.get_or_insert_with(|| wrap(text, measure, width));
+        let lines = lines.get_or_insert_with(|| {
+            let printable = fonts::printable(text, style.font(&ctx.font_cache), &ctx.font_cache);
+            wrap(&printable, measure, width)
+        });
         let line_height = style.line_height(&ctx.font_cache);
         let mut result = RenderResult::default();
         while let Some(line) = lines.get(self.next) {
@@ -336,8 +340,13 @@ impl genpdf::PageDecorator for Page {
         area.add_margins(Margins::trbl(14, 18, 10, 20));
         let footer_style = style.with_font_size(7).with_color(GREY);
         let width = f64::from(area.size().width);
-        let lines = wrap(
+        let footer = fonts::printable(
             &self.footer,
+            footer_style.font(&ctx.font_cache),
+            &ctx.font_cache,
+        );
+        let lines = wrap(
+            &footer,
             |s| f64::from(footer_style.str_width(&ctx.font_cache, s)),
             width,
         )

@@ -595,17 +595,160 @@ fn a_logo_is_embedded_small_and_a_bad_one_falls_back_to_the_name() {
     checked(&delivery_note(&branding(Locale::De, Some(png)), &order, &delivery).unwrap());
 }
 
+/// Whether a PDF embeds a TrueType font (rather than naming a viewer's built-in one).
+fn embeds_a_font(pdf: &[u8]) -> bool {
+    pdf.windows(9).any(|w| w == b"FontFile2")
+}
+
+/// A Polish customer billed, a Hungarian-Romanian one shipped to: letters outside WinAnsi.
+fn polish_address() -> Address {
+    Address {
+        name: "Łukasz Dvořák".into(),
+        street: "ul. Żółkiewskiego 5".into(),
+        postal_code: "90-001".into(),
+        city: "Łódź".into(),
+        country: "PL".into(),
+    }
+}
+
+fn hungarian_address() -> Address {
+    Address {
+        name: "Gödöllő, Ștefan".into(),
+        street: "Szabadság tér 3".into(),
+        postal_code: "2100".into(),
+        city: "Gödöllő".into(),
+        country: "HU".into(),
+    }
+}
+
 #[test]
-fn names_outside_the_built_in_fonts_do_not_fail_a_document() {
+fn an_invoice_carries_names_outside_win_ansi_exactly() {
+    let mut doc = three_line_invoice(Locale::De);
+    doc.bill_to = polish_address();
+    doc.ship_to = hungarian_address();
+    doc.lines[1].name = "Подушка Λινό".into();
+    let pdf = invoice(&branding(Locale::De, None), &doc).unwrap();
+    assert!(embeds_a_font(&pdf));
+    // Subsets: the two Liberation Sans files are 400 KB each.
+    assert!(pdf.len() < 40_000, "{} bytes", pdf.len());
+    let text = checked(&pdf);
+    let flat = squeezed(&text);
+    for want in [
+        "Łukasz Dvořák",
+        "ul. Żółkiewskiego 5",
+        "90-001 Łódź",
+        "Gödöllő, Ștefan",
+        "2100 Gödöllő",
+        "Подушка Λινό",
+        // The rest of the invoice is unchanged: same words, same figures, same columns.
+        "Rechnung Nr. 2026-000042",
+        "Lindenstraße 12",
+        "Kochbuch „Süße Grüße“",
+        "1 Tischleuchte Eiche 2 89,90 € -8,00 € 19 % 144,37 € 27,43 € 171,80 €",
+        "Gesamtbetrag 219,64 €",
+        "Seite 1",
+    ] {
+        assert!(flat.contains(want), "{want:?} missing: {text}");
+    }
+}
+
+#[test]
+fn a_shipping_label_carries_names_outside_win_ansi_exactly() {
+    let mut label = shipping_label_data(Locale::De);
+    label.ship_to = polish_address();
+    let pdf = shipping_label(&branding(Locale::De, None), &label).unwrap();
+    assert!(embeds_a_font(&pdf));
+    assert!(pdf.len() < 40_000, "{} bytes", pdf.len());
+    let text = checked(&pdf);
+    let flat = squeezed(&text);
+    for want in [
+        "Łukasz Dvořák",
+        "ul. Żółkiewskiego 5",
+        "90-001 Łódź",
+        "POLEN",
+        "DO-3C0A944DB535215729D4",
+        "Lindenstraße 12",
+    ] {
+        assert!(flat.contains(want), "{want:?} missing: {text}");
+    }
+
+    label.ship_to = hungarian_address();
+    let text = pdf_text(&shipping_label(&branding(Locale::De, None), &label).unwrap());
+    let flat = squeezed(&text);
+    for want in ["Gödöllő, Ștefan", "2100 Gödöllő", "HU"] {
+        assert!(flat.contains(want), "{want:?} missing: {text}");
+    }
+
+    let mut back = return_label_data(Locale::De);
+    back.sender = hungarian_address();
+    back.lines[0].0 = "Lampă Łódź".into();
+    let text = pdf_text(&return_label(&branding(Locale::De, None), &back).unwrap());
+    let flat = squeezed(&text);
+    for want in ["Gödöllő, Ștefan", "2 × Lampă Łódź", "RETOURE"] {
+        assert!(flat.contains(want), "{want:?} missing: {text}");
+    }
+}
+
+#[test]
+fn a_delivery_note_carries_names_outside_win_ansi_exactly() {
+    let (order, mut delivery) = delivery_fixture(None);
+    delivery.ship_to = polish_address();
+    let pdf = delivery_note(&branding(Locale::De, None), &order, &delivery).unwrap();
+    assert!(embeds_a_font(&pdf));
+    let text = checked(&pdf);
+    let flat = squeezed(&text);
+    for want in [
+        "Łukasz Dvořák",
+        "ul. Żółkiewskiego 5",
+        "90-001 Łódź",
+        "Polen",
+    ] {
+        assert!(flat.contains(want), "{want:?} missing: {text}");
+    }
+}
+
+#[test]
+fn all_win_ansi_documents_embed_no_font() {
+    let b = branding(Locale::De, None);
+    let (order, delivery) = delivery_fixture(None);
+    let mut invoice_doc = three_line_invoice(Locale::De);
+    // Dashes and spaces outside WinAnsi have twins that look the same: still no font.
+    invoice_doc.bill_to.name = "Jörg\u{2011}Weiß\u{202f}GmbH\u{200b}".into();
+    for (what, pdf) in [
+        (
+            "delivery note",
+            delivery_note(&b, &order, &delivery).unwrap(),
+        ),
+        ("invoice", invoice(&b, &invoice_doc).unwrap()),
+        ("credit", invoice(&b, &credit(Locale::En)).unwrap()),
+        (
+            "shipping label",
+            shipping_label(&b, &shipping_label_data(Locale::De)).unwrap(),
+        ),
+        (
+            "return label",
+            return_label(&b, &return_label_data(Locale::De)).unwrap(),
+        ),
+    ] {
+        assert!(!embeds_a_font(&pdf), "the {what} embeds a font");
+        assert!(
+            String::from_utf8_lossy(&pdf).contains("Helvetica"),
+            "the {what} does not use the built-in Helvetica"
+        );
+    }
+}
+
+#[test]
+fn characters_no_font_has_print_as_a_replacement_and_do_not_fail_a_document() {
     let mut doc = three_line_invoice(Locale::De);
     doc.bill_to.name = "Łukasz Wałęsa 東京".into();
     doc.lines[0].name = "Lampe\tmit Zeilen\numbruch".into();
     let text = checked(&invoice(&branding(Locale::De, None), &doc).unwrap());
-    assert!(text.contains("Lukasz Walesa ??"), "{text}");
+    assert!(text.contains("Łukasz Wałęsa ??"), "{text}");
     let mut label = shipping_label_data(Locale::De);
-    label.ship_to.city = "Łódź".into();
+    label.ship_to.city = "Łódź 東".into();
     let text = pdf_text(&shipping_label(&branding(Locale::De, None), &label).unwrap());
-    assert!(text.contains("40212 Lódz"), "{text}");
+    assert!(text.contains("40212 Łódź ?"), "{text}");
 }
 
 #[test]

@@ -9,6 +9,7 @@ use dropship_core::order::PaymentMethod;
 use rust_decimal::Decimal;
 
 /// The fixed texts of every document, per locale.
+#[derive(Debug)]
 pub struct Words {
     pub delivery_note: &'static str,
     pub invoice: &'static str,
@@ -296,26 +297,64 @@ fn is_win_ansi(c: char) -> bool {
     matches!(c, ' '..='~' | '\u{a0}'..='\u{ff}') || WIN_ANSI_EXTRAS.contains(c)
 }
 
+/// A character as a document prints it, before any font is asked: line breaks stay (a footer
+/// may have them; labels print one line at a time), a tab is a space, other control and
+/// zero-width characters are dropped.
+pub fn normalised(c: char) -> Option<char> {
+    match c {
+        '\n' => Some('\n'),
+        '\t' => Some(' '),
+        '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}' => None,
+        c if c.is_control() => None,
+        c => Some(c),
+    }
+}
+
+/// The WinAnsi twin of a dash or space that looks the same: printing it loses nothing.
+fn layout_twin(c: char) -> Option<char> {
+    match c {
+        '\u{2010}' | '\u{2011}' | '\u{2212}' => Some('-'),
+        '\u{2012}' | '\u{2015}' => Some('–'),
+        '\u{2000}'..='\u{200a}' | '\u{202f}' | '\u{205f}' => Some(' '),
+        _ => None,
+    }
+}
+
+/// The WinAnsi character that stands in for one a font lacks: dashes and spaces their twins,
+/// Latin Extended-A letters their base letter (Łódź -> Lodz).
+fn win_ansi_twin(c: char) -> Option<char> {
+    match c {
+        '\u{100}'..='\u{17f}' => Some(char::from(LATIN_EXTENDED_A[c as usize - 0x100])),
+        c => layout_twin(c),
+    }
+}
+
+/// Whether printing `c` (normalised) as it is needs an embedded font: it is not WinAnsi, and
+/// it is no dash or space whose WinAnsi twin looks the same.
+pub fn needs_a_font(c: char) -> bool {
+    !is_win_ansi(c) && c != '\n' && layout_twin(c).is_none()
+}
+
 /// Makes a string printable with the built-in fonts (WinAnsi): Latin Extended-A letters become
 /// their base letter (Łódź -> Lodz), dashes and spaces their WinAnsi twins, anything else `?`.
 /// genpdf refuses a string it cannot encode, and a customer's name must never fail a document.
+/// A document whose data has such letters is set in an embedded font instead (`fonts.rs`);
+/// this stays for its title in the file's metadata and as the safety net.
 pub fn printable(s: &str) -> String {
+    printable_with(s, is_win_ansi)
+}
+
+/// Makes a string printable with a font that has the characters `has` says: a character it
+/// lacks becomes its WinAnsi twin if the font has that, else U+FFFD (or `?`).
+pub fn printable_with(s: &str, has: impl Fn(char) -> bool) -> String {
+    let replacement = if has('\u{fffd}') { '\u{fffd}' } else { '?' };
     s.chars()
-        .filter_map(|c| {
-            Some(match c {
-                c if is_win_ansi(c) => c,
-                '\u{100}'..='\u{17f}' => char::from(LATIN_EXTENDED_A[c as usize - 0x100]),
-                // Line breaks stay: a footer may have them; labels print one line at a time.
-                '\n' => '\n',
-                '\t' => ' ',
-                '\r' => return None,
-                c if c.is_control() => return None,
-                '\u{2010}' | '\u{2011}' | '\u{2212}' => '-',
-                '\u{2012}' | '\u{2015}' => '–',
-                '\u{2000}'..='\u{200a}' | '\u{202f}' | '\u{205f}' => ' ',
-                '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}' => return None,
-                _ => '?',
-            })
+        .filter_map(normalised)
+        .map(|c| match c {
+            c if c == '\n' || has(c) => c,
+            c => win_ansi_twin(c)
+                .filter(|&twin| has(twin))
+                .unwrap_or(replacement),
         })
         .collect()
 }
