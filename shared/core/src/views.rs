@@ -12,7 +12,8 @@ pub fn channel_order(order: &Order, deliveries: &[DeliveryOrder]) -> Value {
         .iter()
         .map(|r| {
             json!({
-                "id": r.id, "amount": r.amount, "reason": r.reason, "createdAt": r.created_at,
+                // Its net and tax per rate, at the rate of the units' original supply.
+                "id": r.id, "amount": r.amount, "reason": r.reason, "createdAt": r.created_at, "tax": r.tax,
                 "allocation": r.allocation.iter().map(|a| json!({"method": a.method, "amount": a.amount})).collect::<Vec<_>>(),
             })
         })
