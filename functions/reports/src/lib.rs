@@ -1,7 +1,7 @@
-//! The retailer's reports, `GET /admin/reports/{kind}?from=&to=&format=json|csv` (sales, orders,
-//! customers, returns, stock, finance, settlement): read-only, admin only, as JSON rows or as a
-//! CSV file in the document bucket (under `reports/`, an unguessable key, kept 7 days) reached
-//! by a 15-minute presigned link.
+//! The retailer's reports, `GET /admin/reports/{kind}?from=&to=&format=json|csv|xlsx` (sales,
+//! orders, customers, returns, stock, finance, settlement): read-only, admin only, as JSON rows or
+//! as a CSV (`delimiter=comma|semicolon`) or XLSX file in the document bucket (under `reports/`,
+//! an unguessable key, kept 7 days) reached by a 15-minute presigned link.
 //!
 //! Every read goes through a key or an index bounded by the period: orders by creation time
 //! (byCreated), a fulfiller's delivery orders and returns by creation time (byFulfiller, from 92
@@ -12,6 +12,7 @@
 //! (incremental, no read capacity used) queried with Athena, or daily aggregates kept by a
 //! stream consumer, would serve the same rows.
 
+pub mod export;
 pub mod tables;
 
 use anyhow::Context;
@@ -27,6 +28,7 @@ use dropship_core::order::Order;
 use dropship_core::principal::require_admin;
 use dropship_core::returns::ReturnPart;
 use dropship_core::ApiError;
+use export::{Delimiter, FileFormat};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -80,7 +82,8 @@ impl Kind {
 #[derive(Debug, Clone)]
 pub struct Query {
     pub kind: Kind,
-    pub csv: bool,
+    /// `None`: the rows inline as JSON; else the file the download link serves.
+    pub file: Option<FileFormat>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
     pub filters: Filters,
@@ -89,10 +92,23 @@ pub struct Query {
 /// Checks the query string: 422 with the field for anything wrong, before anything is read.
 pub fn parse_query(kind: &str, get: impl Fn(&str) -> Option<String>) -> Result<Query, ApiError> {
     let kind = Kind::parse(kind).ok_or_else(|| ApiError::not_found("report"))?;
-    let csv = match get("format").as_deref() {
-        None | Some("json") => false,
-        Some("csv") => true,
-        Some(_) => return Err(ApiError::invalid("format", "format must be json or csv")),
+    // Checked whatever the format, so that a typo is refused rather than silently ignored.
+    let delimiter = match get("delimiter") {
+        None => Delimiter::default(),
+        Some(d) => Delimiter::parse(&d).ok_or_else(|| {
+            ApiError::invalid("delimiter", "delimiter must be comma or semicolon")
+        })?,
+    };
+    let file = match get("format").as_deref() {
+        None | Some("json") => None,
+        Some("csv") => Some(FileFormat::Csv(delimiter)),
+        Some("xlsx") => Some(FileFormat::Xlsx),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "format",
+                "format must be json, csv or xlsx",
+            ))
+        }
     };
     let date = |name: &str| -> Result<Option<NaiveDate>, ApiError> {
         get(name)
@@ -137,7 +153,7 @@ pub fn parse_query(kind: &str, get: impl Fn(&str) -> Option<String>) -> Result<Q
     }
     Ok(Query {
         kind,
-        csv,
+        file,
         from,
         to,
         filters: Filters {
@@ -220,12 +236,17 @@ impl Reports {
         let now = Utc::now();
         let p = period(&q, tz, now)?;
         let table = self.build(&q, &p, now).await?;
-        tracing::info!(report = q.kind.name(), rows = table.rows.len(), csv = q.csv, by = %admin, "report");
-        if !q.csv {
+        tracing::info!(report = q.kind.name(), rows = table.rows.len(), file = ?q.file, by = %admin, "report");
+        let Some(file) = q.file else {
             return json(200, &json!({ "items": table.items() }));
-        }
+        };
+        let bytes = match file {
+            FileFormat::Csv(delimiter) => table.csv(delimiter)?,
+            FileFormat::Xlsx => table.xlsx(q.kind.name())?,
+        };
+        let extension = file.extension();
         let key = format!(
-            "reports/{}/{}{}.csv",
+            "reports/{}/{}{}.{extension}",
             q.kind.name(),
             uuid::Uuid::new_v4().simple(),
             uuid::Uuid::new_v4().simple()
@@ -234,10 +255,13 @@ impl Reports {
             .put_object()
             .bucket(&self.bucket)
             .key(&key)
-            .content_type("text/csv; charset=utf-8")
-            .content_disposition(format!("attachment; filename=\"{}.csv\"", q.kind.name()))
+            .content_type(file.content_type())
+            .content_disposition(format!(
+                "attachment; filename=\"{}.{extension}\"",
+                q.kind.name()
+            ))
             .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
-            .body(table.csv()?.into())
+            .body(bytes.into())
             .send()
             .await
             .with_context(|| format!("storing the report s3://{}/{key}", self.bucket))?;
@@ -443,7 +467,11 @@ mod tests {
     fn bad_queries_are_refused_with_the_field() {
         assert_eq!(q("profits", &[]).unwrap_err().status, 404);
         for (params, field) in [
-            (vec![("format", "xlsx")], "format"),
+            (vec![("format", "pdf")], "format"),
+            (vec![("format", "csv"), ("delimiter", "tab")], "delimiter"),
+            (vec![("format", "csv"), ("delimiter", ";")], "delimiter"),
+            (vec![("format", "csv"), ("delimiter", "")], "delimiter"),
+            (vec![("delimiter", "Semicolon")], "delimiter"),
             (vec![("from", "2026-13-01")], "from"),
             (vec![("from", "2026-03-02"), ("to", "2026-03-01")], "to"),
             (vec![("from", "2025-01-01"), ("to", "2026-03-01")], "to"),
@@ -460,8 +488,23 @@ mod tests {
             &[("format", "csv"), ("fulfiller", "acme"), ("country", "DE")],
         )
         .unwrap();
-        assert!(ok.csv);
+        assert_eq!(ok.file, Some(FileFormat::Csv(Delimiter::Comma)));
         assert_eq!(ok.kind, Kind::Settlement);
+        for (params, file) in [
+            (vec![], None),
+            (vec![("format", "json")], None),
+            (
+                vec![("format", "csv"), ("delimiter", "semicolon")],
+                Some(FileFormat::Csv(Delimiter::Semicolon)),
+            ),
+            (
+                vec![("format", "csv"), ("delimiter", "comma")],
+                Some(FileFormat::Csv(Delimiter::Comma)),
+            ),
+            (vec![("format", "xlsx")], Some(FileFormat::Xlsx)),
+        ] {
+            assert_eq!(q("finance", &params).unwrap().file, file, "{params:?}");
+        }
     }
 
     #[test]
@@ -551,6 +594,21 @@ mod handler_tests {
         assert_eq!(
             (s, body["error"]["field"].as_str()),
             (422, Some("format")),
+            "{body}"
+        );
+        let (s, body) = status(sample(|v| {
+            v["queryStringParameters"]["format"] = json!("csv");
+            v["queryStringParameters"]["delimiter"] = json!("tab");
+            v["rawQueryString"] = json!("from=2026-11-01&to=2026-11-27&format=csv&delimiter=tab");
+        }))
+        .await;
+        assert_eq!(
+            (
+                s,
+                body["error"]["code"].as_str(),
+                body["error"]["field"].as_str()
+            ),
+            (422, Some("validation_failed"), Some("delimiter")),
             "{body}"
         );
         let (s, _) = status(sample(|v| v["pathParameters"]["kind"] = json!("profits"))).await;

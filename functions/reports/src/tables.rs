@@ -1,5 +1,6 @@
 //! The reports as pure functions of the data read for them: rows with fixed columns, the same
-//! for JSON and CSV. Money is `Money` to the end and leaves as its two-decimal string.
+//! for JSON, CSV and XLSX (see `export`). Money is `Money` to the end and leaves as its
+//! two-decimal string.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -38,19 +39,10 @@ impl Table {
             })
             .collect()
     }
-
-    /// The rows as CSV (header first, UTF-8, RFC 4180 quoting by the csv crate).
-    pub fn csv(&self) -> anyhow::Result<Vec<u8>> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(self.columns)?;
-        for r in &self.rows {
-            w.write_record(r.iter().map(cell))?;
-        }
-        w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))
-    }
 }
 
-/// A value as CSV text: strings as they are, null empty.
+/// A value as text (CSV cells, sort keys): strings as they are, null empty. The files people
+/// download go through `export`, which also neutralises formulas.
 pub fn cell(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
