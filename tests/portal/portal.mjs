@@ -231,22 +231,37 @@ try {
     check((await page.getByLabel("Am Lager für VASE-BLUE").inputValue()) === "15", "new count shown");
   });
 
-  await step("a stock list with one bad row is refused with the row's line number", async () => {
+  await step("an Excel stock list with bad rows is refused, every bad row in a table with its line", async () => {
+    // As German Excel saves "CSV (Trennzeichen-getrennt)": Windows-1252 (0xD6 is Ö), `;`, quotes, CRLF.
     const file = path.join(os.tmpdir(), `portal-stock-${process.pid}.csv`);
-    fs.writeFileSync(file, "sku,available\nVASE-BLUE,7\nSEEDS,-3\n");
+    fs.writeFileSync(file, Buffer.concat([
+      Buffer.from('"sku";"available"\r\nVASE-BLUE;7\r\nSEEDS;1.000\r\n"CHAIR-TEAK"; 12,5 \r\nKISSEN-GR', "latin1"),
+      Buffer.from([0xd6]),
+      Buffer.from("N;3\r\n", "latin1"),
+    ]));
     await page.getByLabel("CSV-Datei").setInputFiles(file);
     const resp = await submit(page, page.getByRole("button", { name: "Hochladen" }));
     fs.unlinkSync(file);
     check(resp.status() === 422, "refused", resp.status());
-    const alert = (await page.getByRole("alert").innerText()).replace(/\s+/g, " ");
-    check(alert.includes("Zeile 3") && alert.includes("-3") && alert.includes("nichts übernommen"), "row report", alert);
+    const alert = page.getByRole("alert");
+    check((await alert.innerText()).includes("nichts übernommen"), "nothing applied, said so", await alert.innerText());
+    const heads = (await alert.locator("table thead th").allInnerTexts()).map((h) => h.trim().toLowerCase());
+    check(JSON.stringify(heads) === JSON.stringify(["zeile", "grund"]), "a table: line, reason", JSON.stringify(heads));
+    const rows = await alert.locator("table tbody tr").evaluateAll((trs) =>
+      trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent.trim())));
+    const want = [
+      ["3", 'available "1.000" must be a whole number without separators'],
+      ["4", 'available "12,5" must be a whole number, not a decimal'],
+      ["5", "sku \"KISSEN-GRÖN\" may only hold letters A-Z, digits, '.', '_' and '-' (at most 64)"],
+    ];
+    check(JSON.stringify(rows) === JSON.stringify(want), "every refused row with its line and reason", JSON.stringify(rows));
     check((await page.getByLabel("Am Lager für VASE-BLUE").inputValue()) === "15", "nothing applied");
     await shot(page, "stock-upload-error");
   });
 
-  await step("the corrected list is applied", async () => {
+  await step("the corrected list is applied (UTF-8 with BOM, `;`)", async () => {
     const file = path.join(os.tmpdir(), `portal-stock-ok-${process.pid}.csv`);
-    fs.writeFileSync(file, "sku,available\nVASE-BLUE,7\nSEEDS,30\n");
+    fs.writeFileSync(file, "\uFEFFsku;available\r\nVASE-BLUE;7\r\nSEEDS;30\r\n");
     await page.getByLabel("CSV-Datei").setInputFiles(file);
     const resp = await submit(page, page.getByRole("button", { name: "Hochladen" }));
     fs.unlinkSync(file);

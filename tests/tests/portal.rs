@@ -1,10 +1,11 @@
 //! The dropshipper portal in a real browser: Debian's headless Chromium, driven by
 //! playwright-core (`tests/portal/portal.mjs`, installed by `make system-deps`). A dropshipper
 //! signs in with a mailed one-time link, sees today's and late work, accepts a delivery order,
-//! downloads its delivery note, confirms a partial shipment, edits and uploads stock (a list
-//! with a bad row is refused with its line number), receives a return; another fulfiller signs
-//! in with its API token and gets a 404 for the first one's delivery order. Then the API is
-//! asked whether all of it really happened, and the logs whether any secret leaked.
+//! downloads its delivery note, confirms a partial shipment, edits and uploads stock (a list as
+//! Excel saves it, with bad rows, is refused with every bad row in a table: line, reason),
+//! receives a return; another fulfiller signs in with its API token and gets a 404 for the first
+//! one's delivery order. Then the API is asked whether all of it really happened, and the logs
+//! whether any secret leaked.
 //!
 //! `PORTAL_SCREENSHOTS=docs/portal cargo test -p e2e-tests --test portal` refreshes the
 //! committed screenshots.
