@@ -220,10 +220,13 @@ impl StockItemChange {
     }
 }
 
+/// Adds a move's units to one kind of a stock item's change.
+type AddUnits = fn(&mut StockItemChange, u64);
+
 /// The change's reservations, releases, shipments and restocks, one entry per stock item.
 pub fn merge_stock_moves(change: &Change<'_>) -> Vec<StockItemChange> {
     let mut items: Vec<StockItemChange> = Vec::new();
-    let kinds: [(&[StockMove], fn(&mut StockItemChange, u64)); 4] = [
+    let kinds: [(&[StockMove], AddUnits); 4] = [
         (change.reserve, |i, q| i.reserve += q),
         (change.release, |i, q| i.release += q),
         (change.consume, |i, q| i.consume += q),
