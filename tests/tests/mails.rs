@@ -322,3 +322,57 @@ async fn a_customer_who_chose_english_gets_english_with_every_value_escaped() {
     assert!(html.contains("<html lang=\"en\">"), "{html}");
     assert_no_dropshipper(&mail);
 }
+
+/// The retailer's name is the sender's display name: with a comma, an ampersand, quotes and
+/// letters outside Latin it must stay one From address with exactly that name (issue 15,
+/// defect 4), read from the raw message SES was handed, by mail-parser.
+#[tokio::test]
+async fn a_sender_name_with_commas_and_any_script_stays_one_from_address() {
+    const NAME: &str = "Smith, Jones & Co \"Lindenhof\" – Müller · Ελληνικά · Дом · 株式会社";
+    let stack = Stack::start().await;
+    let world = setup::configure(&stack).await;
+    let admin = Some(stack.admin_token.as_str());
+    // The branding setup::configure writes, under another company name.
+    let address = json!({"name": NAME, "street": "Lindenstraße 12", "postalCode": "10969",
+        "city": "Berlin", "country": "DE"});
+    let branding = json!({"companyName": NAME, "address": address, "vatId": "DE123456789",
+        "primaryColor": "#2E5E4E", "footer": "Lindenhof Living GmbH · Berlin",
+        "emailFrom": "service@lindenhof.example", "locale": "de"});
+    let (status, body) = stack
+        .request("PUT", "/admin/branding", admin, Some(&branding), &[])
+        .await;
+    assert!((200..300).contains(&status), "{status} {body}");
+    let body = setup::order(
+        "WEB-MAIL-NAME",
+        json!([{"lineId": "L1", "sku": "LAMP-OAK", "quantity": 1, "unitPrice": "59.00"}]),
+        "59.00",
+    );
+    let (status, created) = stack
+        .post_idempotent("/orders", Some(&world.web), "mail-name", &body)
+        .await;
+    assert_eq!(status, 201, "{created}");
+    one_mail(&stack, CUSTOMER, "Ihre Bestellung WEB-MAIL-NAME").await;
+    let raw: Value = stack
+        .http()
+        .get(format!("{}/moto-api/data.json", stack.ses_endpoint))
+        .send()
+        .await
+        .expect("the SES emulator's data")
+        .json()
+        .await
+        .expect("JSON");
+    let mime = raw["ses"]["RawMessage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["raw_data"].as_str())
+        .find(|m| m.contains("WEB-MAIL-NAME"))
+        .expect("the raw confirmation");
+    let msg = mail_parser::MessageParser::default()
+        .parse(mime.as_bytes())
+        .expect("a parseable mail");
+    let from: Vec<_> = msg.from().expect("a From header").iter().collect();
+    assert_eq!(from.len(), 1, "{mime}");
+    assert_eq!(from[0].name(), Some(NAME), "{mime}");
+    assert_eq!(from[0].address(), Some("service@lindenhof.example"));
+}

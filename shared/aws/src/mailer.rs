@@ -3,10 +3,11 @@
 
 use anyhow::Context;
 use chrono::Utc;
+use mail_builder::encoders::base64::base64_encode_mime;
 use mail_builder::headers::address::Address;
 use mail_builder::headers::content_type::ContentType;
 use mail_builder::headers::date::Date;
-use mail_builder::mime::MimePart;
+use mail_builder::mime::{BodyPart, MimePart};
 use mail_builder::MessageBuilder;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,13 +74,26 @@ fn bare_address(s: &str) -> String {
         .collect()
 }
 
+/// A text part as base64 of exactly the text built. Left to itself mail-builder sends text as
+/// 7bit or quoted-printable with every LF turned into CRLF, and every reader (the local outbox,
+/// the tests, a portal that quotes a mail) would get `\r\n` where the template wrote `\n`.
+fn text_part(content_type: &str, text: &str) -> anyhow::Result<MimePart<'static>> {
+    let mut encoded = Vec::new();
+    base64_encode_mime(text.as_bytes(), &mut encoded, false).context("encoding a text part")?;
+    Ok(MimePart::new(
+        ContentType::new(content_type.to_string()).attribute("charset", "utf-8"),
+        BodyPart::Text(String::from_utf8(encoded)?.into()),
+    )
+    .transfer_encoding("base64"))
+}
+
 impl Mail {
     /// The complete MIME message, built and encoded by mail-builder:
     /// `multipart/mixed [ multipart/alternative [ text, html | multipart/related [ html, images ] ], attachments ]`.
     /// The display name goes into a quoted string (so `Smith, Jones & Co` stays one address),
     /// non-ASCII names, subjects and file names into RFC 2047 encoded words.
     pub fn to_mime(&self) -> anyhow::Result<String> {
-        let html = MimePart::new("text/html", self.html.as_str());
+        let html = text_part("text/html", &self.html)?;
         let html = if self.inline_images.is_empty() {
             html
         } else {
@@ -96,7 +110,7 @@ impl Mail {
         };
         let alternative = MimePart::new(
             "multipart/alternative",
-            vec![MimePart::new("text/plain", self.text.as_str()), html],
+            vec![text_part("text/plain", &self.text)?, html],
         );
         let mut mixed = vec![alternative];
         mixed.extend(self.attachments.iter().map(|a| {
@@ -323,6 +337,8 @@ print(json.dumps(out))
                     bytes: vec![1, 2, 3],
                 },
             ],
+            text: "Hallo\nzweite Zeile – ü\n".into(),
+            html: "<p>Hallo</p>\n<p>ü</p>".into(),
             ..mail()
         };
         let mime = mail.to_mime().unwrap();
@@ -333,8 +349,11 @@ print(json.dumps(out))
         assert!(mime.contains("@retailer.example>\r\n"));
         assert!(mime.contains("\r\nDate: "));
         let msg = parse(&mime);
-        assert_eq!(msg.body_text(0).as_deref(), Some("Hallo"));
-        assert_eq!(msg.body_html(0).as_deref(), Some("<p>Hallo</p>"));
+        assert_eq!(
+            msg.body_text(0).as_deref(),
+            Some("Hallo\nzweite Zeile – ü\n")
+        );
+        assert_eq!(msg.body_html(0).as_deref(), Some("<p>Hallo</p>\n<p>ü</p>"));
         let attachments: Vec<_> = msg.attachments().collect();
         assert_eq!(attachments.len(), 2);
         // The PDF survives byte for byte; the non-ASCII name comes back exactly.
