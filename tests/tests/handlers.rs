@@ -119,10 +119,6 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
     let generator = document_generator::DocumentGenerator {
         catalogue: Catalogue::new(ddb.clone(), "CatalogueTable".into()),
         orders: Orders::new(ddb.clone(), "OrdersTable".into()),
-        order_writer: document_generator::OrderWriter {
-            client: ddb.clone(),
-            table: "OrdersTable".into(),
-        },
         delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
         returns: dropship_aws::repo::returns::Returns::new(ddb.clone(), "ReturnsTable".into()),
         invoices: dropship_aws::repo::invoices::Invoices::new(ddb.clone(), "OrdersTable".into()),

@@ -25,42 +25,11 @@ use dropship_core::messages::{BusinessEvent, GenerateDocuments};
 use dropship_core::order::{Order, OrderLine};
 use rust_decimal::Decimal;
 
-/// Writes a whole order conditional on the version it was read at: the same item and condition
-/// as every other order writer (`repo::changes`), for the one change this function makes.
-pub struct OrderWriter {
-    pub client: aws_sdk_dynamodb::Client,
-    pub table: String,
-}
-
-impl OrderWriter {
-    /// False when the order moved on since it was read (nothing written then).
-    pub async fn replace(&self, order: &Order) -> anyhow::Result<bool> {
-        use anyhow::Context as _;
-        let mut next = order.clone();
-        next.version = order.version + 1;
-        let res = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(dropship_aws::repo::orders::order_item(&next)?))
-            .condition_expression("attribute_exists(pk) AND version = :v")
-            .expression_attribute_values(":v", dropship_aws::repo::n(order.version))
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if dropship_aws::repo::is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(e).with_context(|| format!("writing order {}", order.id)),
-        }
-    }
-}
-
 pub struct DocumentGenerator {
     pub catalogue: Catalogue,
     pub orders: Orders,
     /// The order's tax figures are written here when a shipment's supply date falls into
     /// another rate period (conditional on the order's version, like every order writer).
-    pub order_writer: OrderWriter,
     pub delivery_orders: DeliveryOrders,
     pub returns: Returns,
     pub invoices: Invoices,
@@ -116,10 +85,6 @@ impl DocumentGenerator {
         Ok(Self {
             catalogue: Catalogue::new(ddb.clone(), env("CATALOGUE_TABLE")?),
             orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
-            order_writer: OrderWriter {
-                client: ddb.clone(),
-                table: env("ORDERS_TABLE")?,
-            },
             invoices: Invoices::new(ddb.clone(), env("ORDERS_TABLE")?),
             returns: Returns::new(ddb.clone(), env("RETURNS_TABLE")?),
             delivery_orders: DeliveryOrders::new(ddb, env("DELIVERY_ORDERS_TABLE")?),
@@ -336,7 +301,7 @@ impl DocumentGenerator {
             }) {
                 return Ok(order);
             }
-            if self.order_writer.replace(&order).await? {
+            if self.orders.replace(&order).await? {
                 order.version += 1;
                 tracing::info!(order_id = %order.id, shipment_id, "supply rates booked");
                 return Ok(order);
@@ -529,10 +494,6 @@ mod tests {
         let handler = DocumentGenerator {
             catalogue: Catalogue::new(aws_sdk_dynamodb::Client::new(&cfg), "CatalogueTable".into()),
             orders: Orders::new(aws_sdk_dynamodb::Client::new(&cfg), "OrdersTable".into()),
-            order_writer: OrderWriter {
-                client: aws_sdk_dynamodb::Client::new(&cfg),
-                table: "OrdersTable".into(),
-            },
             delivery_orders: DeliveryOrders::new(
                 aws_sdk_dynamodb::Client::new(&cfg),
                 "DeliveryOrdersTable".into(),

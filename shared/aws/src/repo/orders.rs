@@ -130,6 +130,28 @@ impl Orders {
             .with_context(|| format!("reading order {id}"))?;
         out.item.map(from_item).transpose()
     }
+
+    /// Writes the whole order conditional on the version it was read at, for a change of the
+    /// order alone (the same item and condition as `changes::commit`). False when the order
+    /// moved on since it was read: nothing was written, read it again.
+    pub async fn replace(&self, order: &Order) -> anyhow::Result<bool> {
+        let mut next = order.clone();
+        next.version = order.version + 1;
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(order_item(&next)?))
+            .condition_expression("attribute_exists(pk) AND version = :v")
+            .expression_attribute_values(":v", super::n(order.version))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if super::is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(e).with_context(|| format!("writing order {}", order.id)),
+        }
+    }
 }
 
 impl Orders {
