@@ -1,6 +1,10 @@
 //! Size and render time of every document kind for a three-line order (`make bench-documents`),
 //! release build, warm (fonts parsed once per process, logo decoded once, as in a warm Lambda).
 //!
+//! The `… exact names` rows are the same documents for a Polish and a Hungarian-Romanian
+//! customer (Łukasz Dvořák, ul. Żółkiewskiego 5, 90-001 Łódź; Gödöllő, Ștefan): letters
+//! outside WinAnsi, so these embed font subsets instead of naming the built-in Helvetica.
+//!
 //! `SAMPLES=dir` also writes one PDF of each kind there, and a PNG of its first page
 //! (`pdftoppm -png -r 60`), e.g. `SAMPLES=docs/samples`. `SAMPLE=path` keeps the delivery note.
 
@@ -157,6 +161,17 @@ fn main() -> anyhow::Result<()> {
         "lines": [["Tischleuchte Eiche", 2], ["Kissen Leinen 50×50", 1], ["Kochbuch „Süße Grüße“", 1]],
         "locale": "de"}))?;
 
+    // The embedded-font path: the same documents for customers whose names are not WinAnsi.
+    let polish = json!({"name": "Łukasz Dvořák", "street": "ul. Żółkiewskiego 5", "postalCode": "90-001", "city": "Łódź", "country": "PL"});
+    let hungarian = json!({"name": "Gödöllő, Ștefan", "street": "Szabadság tér 3", "postalCode": "2100", "city": "Gödöllő", "country": "HU"});
+    let mut named_delivery = delivery.clone();
+    named_delivery.ship_to = serde_json::from_value(polish.clone())?;
+    let mut named_invoice = invoice.clone();
+    named_invoice.bill_to = serde_json::from_value(polish.clone())?;
+    named_invoice.ship_to = serde_json::from_value(hungarian)?;
+    let mut named_label = shipping_label.clone();
+    named_label.ship_to = serde_json::from_value(polish)?;
+
     type Render<'a> = Box<dyn Fn() -> anyhow::Result<Vec<u8>> + 'a>;
     let kinds: Vec<(&str, &str, Render)> = vec![
         (
@@ -204,6 +219,21 @@ fn main() -> anyhow::Result<()> {
             "return label",
             Box::new(|| render::return_label(&plain, &return_label)),
         ),
+        (
+            "delivery-note-names",
+            "delivery note, exact names (embedded subset)",
+            Box::new(|| render::delivery_note(&plain, &order, &named_delivery)),
+        ),
+        (
+            "invoice-names",
+            "invoice, exact names (embedded subset)",
+            Box::new(|| render::invoice(&plain, &named_invoice)),
+        ),
+        (
+            "shipping-label-names",
+            "shipping label, exact names (embedded subset)",
+            Box::new(|| render::shipping_label(&plain, &named_label)),
+        ),
     ];
     println!(
         "| document (3 lines) | size | p50 | p99 |\n| --- | ---: | ---: | ---: |\n\
@@ -229,8 +259,8 @@ fn main() -> anyhow::Result<()> {
             times[RUNS * 99 / 100].as_secs_f64() * 1e3
         );
         if let Some(dir) = &samples {
-            // The samples show each kind once; the logo variants only measure.
-            if file.ends_with("logo") && *file != "invoice-logo" {
+            // The samples show each kind once; the logo and name variants only measure.
+            if (file.ends_with("logo") && *file != "invoice-logo") || file.ends_with("names") {
                 continue;
             }
             let pdf = format!("{dir}/{file}.pdf");
