@@ -1,7 +1,7 @@
 //! The authorization matrix: every operation of openapi.yaml (so none is forgotten) against
 //! every kind of caller: no token, a bad token, admin, the owning channel, another channel, the
 //! owning fulfiller, another fulfiller. The expected answer comes from one table of rules per
-//! role (API.md "Auth"): 401 without a known token, 403 for a role that may not use the
+//! role (docs/api.md "Auth"): 401 without a known token, 403 for a role that may not use the
 //! endpoint, 404 for someone else's resource, otherwise the endpoint's own answer (never 401,
 //! 403 or a 5xx).
 

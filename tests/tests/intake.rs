@@ -1,6 +1,6 @@
 //! Order intake over HTTP on the local stack: every channel kind, idempotency (sequential
 //! replays, a concurrent burst, another body), duplicate external ids, every invalid input of
-//! API.md answered with its status and code and leaving no trace, and cancellation.
+//! docs/api.md answered with its status and code and leaving no trace, and cancellation.
 
 mod setup;
 mod support;

@@ -1,6 +1,6 @@
 //! A customer returns units shipped by two dropshippers: each fulfiller sees and receives only
 //! its own part, resellable units go back on its shelf, damaged ones do not, and the refund
-//! follows the cumulative rule of API.md to the cent, allocated across card and bonus points;
+//! follows the cumulative rule of docs/api.md to the cent, allocated across card and bonus points;
 //! a receipt settled twice refunds once; the customer gets the labels and the refund by mail
 //! in the retailer's name; a credit document is stored per refund.
 
@@ -66,7 +66,7 @@ fn allocation(refund: &Value) -> Vec<(String, String)> {
 async fn a_return_across_two_dropshippers_is_received_and_refunded_to_the_cent() {
     let stack = Stack::start().await;
     let world = setup::configure(&stack).await;
-    // API.md's worked example: L1 2 x 24.99 (acme), L2 1 x 15.00 (nordic), SAVE5, shipping 3.90,
+    // docs/api.md's worked example: L1 2 x 24.99 (acme), L2 1 x 15.00 (nordic), SAVE5, shipping 3.90,
     // paid 50.00 by card and 13.88 in bonus points.
     let mut body = setup::order(
         "WEB-RETURN",

@@ -1,4 +1,4 @@
-//! VAT on the supply date everywhere (API.md "Money rules"): after a shipment across a rate
+//! VAT on the supply date everywhere (docs/api.md "Money rules"): after a shipment across a rate
 //! change, the order view (per line and in the totals, shipping included), the finance report, a
 //! refund and its credit document all show what the corrected invoice shows, to the cent.
 //!

@@ -1,9 +1,9 @@
 //! Resolves the bearer token of an HTTP API request to its principal and passes it on.
 //!
-//! It never denies: API Gateway would answer a denial with its own 403 shape, while API.md wants
+//! It never denies: API Gateway would answer a denial with its own 403 shape, while docs/api.md wants
 //! 401/403/404 in our error shape, decided by shared handler code from the principal (or its
 //! absence). Known tokens are cached for 30 s per warm instance, so a revoked token stops
-//! working within 60 s as API.md promises, while most requests cost no DynamoDB read.
+//! working within 60 s as docs/api.md promises, while most requests cost no DynamoDB read.
 
 use dropship_aws::repo::tokens::{sha256_hex, Tokens};
 use serde_json::{json, Value};

@@ -109,7 +109,7 @@ fn main() -> anyhow::Result<()> {
             {"lineId": "L2", "sku": "CUSHION-LINEN", "name": "Kissen Leinen 50×50", "quantity": 1, "shipped": 0},
             {"lineId": "L3", "sku": "BOOK-SUESS", "name": "Kochbuch „Süße Grüße“", "quantity": 1, "shipped": 0}],
         "createdAt": Utc::now(), "dueAt": Utc::now(), "createdKey": "k"}))?;
-    // The money rules of API.md: discount 10.00 shared 8.00 / 1.11 / 0.89; shipping 4.90.
+    // The money rules of docs/api.md: discount 10.00 shared 8.00 / 1.11 / 0.89; shipping 4.90.
     let line = |sku: &str,
                 name: &str,
                 qty: u32,

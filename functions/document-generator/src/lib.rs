@@ -198,7 +198,7 @@ impl DocumentGenerator {
                 documents.push(DocumentRef { kind, key });
             }
             if !dropship_core::replacement::is_replacement(&order, &delivery.id) {
-                // Before shipment the supply date is the order date (API.md).
+                // Before shipment the supply date is the order date (docs/api.md).
                 let supply_date = local_date(order.ordered_at, &ctx.branding.time_zone);
                 let with_shipping = order.delivery_order_ids.first() == Some(&delivery.id);
                 let record = self

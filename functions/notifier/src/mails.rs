@@ -19,7 +19,7 @@ use dropship_core::returns::ReturnPart;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-/// How long a mailed document link works (API.md: 7 days).
+/// How long a mailed document link works (docs/api.md: 7 days).
 pub const LINK_TTL_DAYS: i64 = dropship_core::links::VALIDITY_DAYS;
 
 /// The colour used when the branding's is not a `#RRGGBB` value (it goes into CSS).

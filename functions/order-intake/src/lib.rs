@@ -1,4 +1,4 @@
-//! Takes a channel's order in: validates it against API.md, prices it (discounts, tax, totals),
+//! Takes a channel's order in: validates it against docs/api.md, prices it (discounts, tax, totals),
 //! stores it with one conditional PutItem and queues it for routing.
 //!
 //! The order write and the queue send cannot be one atomic step. The stored order carries a

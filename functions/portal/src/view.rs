@@ -11,7 +11,7 @@ use dropship_core::returns::ReturnPart;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-/// "Now" as the retailer sees it: API.md's dates are in the retailer's time zone.
+/// "Now" as the retailer sees it: docs/api.md's dates are in the retailer's time zone.
 #[derive(Debug, Clone, Copy)]
 pub struct Clock {
     pub now: DateTime<Utc>,
@@ -44,7 +44,7 @@ impl Clock {
     }
 }
 
-/// The retailer's time zone (branding `timeZone`, default Europe/Berlin as API.md says).
+/// The retailer's time zone (branding `timeZone`, default Europe/Berlin as docs/api.md says).
 pub fn time_zone(branding: Option<&Branding>) -> Tz {
     branding
         .and_then(|b| b.time_zone.parse::<Tz>().ok())

@@ -1,5 +1,5 @@
 //! `local-runner`: the local twin of template.yaml. Run from the project root; see
-//! `config.rs` for the `DROPSHIP_*` settings and DESIGN.md ("The local stack") for the why.
+//! `config.rs` for the `DROPSHIP_*` settings and docs/architecture.md ("The local stack") for the why.
 
 mod app;
 mod aws_proxy;

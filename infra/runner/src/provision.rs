@@ -301,7 +301,7 @@ async fn create_table(id: &str, p: &Json, ctx: &mut Context, c: &Clients) -> Res
         .unwrap_or_else(|| format!("arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"));
 
     if let Some(ttl) = p.get("TimeToLiveSpecification") {
-        // Stored, but moto never expires items: code checks expiry itself (see DESIGN.md).
+        // Stored, but moto never expires items: code checks expiry itself (see docs/architecture.md, "The local stack").
         if opt_bool(ttl, "Enabled")?.unwrap_or(false) {
             c.dynamodb
                 .update_time_to_live()
@@ -494,7 +494,7 @@ async fn create_bucket(id: &str, p: &Json, ctx: &mut Context, c: &Clients) -> Re
 }
 
 /// CloudFormation's `NotificationConfiguration` in the S3 API's shape. Only queue targets are
-/// emulated: S3 notifications reach functions through SQS (see DESIGN.md).
+/// emulated: S3 notifications reach functions through SQS (see docs/architecture.md, "The local stack").
 fn notification_configuration(n: &Json) -> Result<aws_sdk_s3::types::NotificationConfiguration> {
     use aws_sdk_s3::types::{
         Event, FilterRule, FilterRuleName, NotificationConfiguration,

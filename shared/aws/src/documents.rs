@@ -4,7 +4,7 @@ use anyhow::Context;
 use aws_sdk_s3::presigning::PresigningConfig;
 use std::time::Duration;
 
-/// How long a presigned document URL lives (API.md: 15 minutes).
+/// How long a presigned document URL lives (docs/api.md: 15 minutes).
 pub const PRESIGNED_TTL: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Clone, Debug)]

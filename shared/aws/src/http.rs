@@ -1,5 +1,5 @@
 //! HTTP API plumbing shared by every HTTP function: who is calling, the body (400/413), path
-//! and query parameters, JSON responses and API.md's error shape.
+//! and query parameters, JSON responses and docs/api.md's error shape.
 
 use dropship_core::{ApiError, Principal};
 use lambda_http::request::RequestContext;
@@ -72,7 +72,7 @@ pub fn query_param(req: &Request, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// `?limit=` per API.md: default 50, 1..200.
+/// `?limit=` per docs/api.md: default 50, 1..200.
 pub fn limit(req: &Request) -> Result<i32, ApiError> {
     match query_param(req, "limit") {
         None => Ok(50),

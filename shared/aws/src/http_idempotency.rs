@@ -1,5 +1,5 @@
 //! `Idempotency-Key` for POST requests, with the semantics of Powertools' idempotency utility
-//! (STYLE.md) and API.md: a conditional put of an in-progress record keyed per principal, the
+//! (as Powertools for AWS Lambda does it) and docs/api.md: a conditional put of an in-progress record keyed per principal, the
 //! stored response replayed for the same key and body, 409 `idempotency_key_reused` for another
 //! body, a concurrent repeat waiting up to 5 s and then 409 `idempotency_in_progress`, and the
 //! record removed when processing fails so that the client can simply retry.
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::future::Future;
 
-/// Keys are kept at least 24 h (API.md); we keep them 25.
+/// Keys are kept at least 24 h (docs/api.md); we keep them 25.
 const KEEP: Duration = Duration::hours(25);
 const WAIT_FOR_IN_PROGRESS: std::time::Duration = std::time::Duration::from_secs(5);
 

@@ -1,4 +1,4 @@
-//! SQS batches as STYLE.md wants them: each message in its own span, only the failed ones
+//! SQS batches the way the Lambda runtime examples and Powertools do them: each message in its own span, only the failed ones
 //! reported in `batchItemFailures`, never a whole batch failed for one message.
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};

@@ -1,4 +1,4 @@
-//! Cancelling an order, whole or some lines, before shipment (API.md `POST /orders/{id}/cancel`).
+//! Cancelling an order, whole or some lines, before shipment (docs/api.md `POST /orders/{id}/cancel`).
 //! Pure: the order and its delivery orders in, the changed order, delivery orders and the stock to
 //! release out. Units still waiting for stock (backordered) go first, then units that were routed,
 //! taking them from delivery orders the fulfiller has not accepted yet before accepted ones.

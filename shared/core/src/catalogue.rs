@@ -567,7 +567,7 @@ mod tests {
     }
 }
 
-/// The calendar date of `at` in the retailer's time zone (API.md: dates are meant there).
+/// The calendar date of `at` in the retailer's time zone (docs/api.md: dates are meant there).
 /// An unknown zone name falls back to Europe/Berlin, the documented default.
 pub fn local_date(at: chrono::DateTime<chrono::Utc>, time_zone: &str) -> NaiveDate {
     let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Europe::Berlin);

@@ -530,7 +530,7 @@ mod tests {
 
     #[test]
     fn the_corrected_invoice_shows_what_the_order_shows() {
-        // The worked example of API.md ordered 2020-06-30, one unit of L1 shipped 2020-07-01:
+        // The worked example of docs/api.md ordered 2020-06-30, one unit of L1 shipped 2020-07-01:
         // the invoice has a row per rate period of L1 (the figures of order.rs's
         // `a_discounted_line_shipped_in_two_periods`) and the same totals as the order.
         let mut o = order_2020(base(

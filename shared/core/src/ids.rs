@@ -1,8 +1,8 @@
-//! Identifiers: what API.md allows (`[A-Za-z0-9._-]{1,64}`), checked at the edge.
+//! Identifiers: what docs/api.md allows (`[A-Za-z0-9._-]{1,64}`), checked at the edge.
 
 use crate::ApiError;
 
-/// True when `s` is a valid id of API.md.
+/// True when `s` is a valid id of docs/api.md.
 pub fn is_valid_id(s: &str) -> bool {
     (1..=64).contains(&s.len())
         && s.bytes()

@@ -3,7 +3,7 @@
 //! shipping label, `i` invoice), the expiry is in epoch seconds in base 36, and the mac is the
 //! first 16 bytes of HMAC-SHA256 over `<deliveryOrderId>.<kind>.<expiry>`, keyed with the delivery
 //! order's own random `linkKey`, in base64url without padding (22 characters). A delivery
-//! order's id is 23 characters, so a link id is about 55: within API.md's ids (at most 64).
+//! order's id is 23 characters, so a link id is about 55: within docs/api.md's ids (at most 64).
 //!
 //! Only the holder of the key (the delivery order's item) can mint a link; changing any part of
 //! a link (delivery order, kind, expiry or a character of the mac) makes it fail verification.
@@ -37,7 +37,7 @@ impl std::fmt::Debug for LinkKey {
     }
 }
 
-/// How long a minted link works (API.md: 7 days).
+/// How long a minted link works (docs/api.md: 7 days).
 pub const VALIDITY_DAYS: i64 = 7;
 
 /// Bytes of the HMAC kept in a link (128 bits).
@@ -53,7 +53,7 @@ pub fn expiry(now: DateTime<Utc>) -> DateTime<Utc> {
 
 /// The link id of the `kind` document of delivery order `delivery_order_id`, valid until
 /// `expires_at` (whole seconds), signed with the delivery order's `key`. None when no valid link
-/// can be made: an empty key, an id outside API.md's alphabet, an expiry before 1970.
+/// can be made: an empty key, an id outside docs/api.md's alphabet, an expiry before 1970.
 pub fn mint(
     delivery_order_id: &str,
     kind: DocumentKind,

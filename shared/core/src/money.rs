@@ -1,4 +1,4 @@
-//! Money: `rust_decimal::Decimal`, two decimals, rounded half away from zero (API.md).
+//! Money: `rust_decimal::Decimal`, two decimals, rounded half away from zero (docs/api.md).
 //! On the wire a JSON string such as `"19.99"`.
 
 use crate::ApiError;
@@ -133,7 +133,7 @@ impl std::ops::Mul<u32> for Money {
     }
 }
 
-/// ISO 4217 currencies with two minor units (API.md: others are refused).
+/// ISO 4217 currencies with two minor units (docs/api.md: others are refused).
 pub fn is_two_decimal_currency(code: &str) -> bool {
     const TWO_DECIMALS: &[&str] = &[
         "EUR", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "RON", "BGN", "CAD",

@@ -1,5 +1,5 @@
 //! Orders: the channel's request validated into an order with its full money breakdown
-//! (API.md "Money rules": discount allocation, paid, tax per line, shipping tax, totals).
+//! (docs/api.md "Money rules": discount allocation, paid, tax per line, shipping tax, totals).
 
 use crate::catalogue::{is_email, Address, Locale, Product, TaxClass, TaxRates};
 use crate::ids::{check_id, check_text};
@@ -91,7 +91,7 @@ pub enum LineStatus {
 }
 
 impl Quantities {
-    /// The state of most units (ties go to the earlier state in API.md's list).
+    /// The state of most units (ties go to the earlier state in docs/api.md's list).
     pub fn status(&self) -> LineStatus {
         let all = [
             (self.open, LineStatus::Open),
@@ -129,7 +129,7 @@ pub struct OrderLine {
     pub tax: Money,
     pub quantities: Quantities,
     /// Of `quantities.cancelled`, the units the customer cancelled (the rest the system could
-    /// not route); the refund rules count the system's cancellations as kept (API.md "W").
+    /// not route); the refund rules count the system's cancellations as kept (docs/api.md "W").
     #[serde(default)]
     pub cancelled_by_customer: u32,
     /// The rate on the order date: the rate of every unit not (yet) supplied at another one.
@@ -141,7 +141,7 @@ pub struct OrderLine {
     )]
     pub order_date_rate: Option<Decimal>,
     /// Every shipment of the line's units, in the order they shipped: the supply dates that
-    /// decide the units' VAT (API.md). Empty on orders stored before they were recorded.
+    /// decide the units' VAT (docs/api.md). Empty on orders stored before they were recorded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub supplies: Vec<Supply>,
 }
@@ -189,7 +189,7 @@ impl PeriodTax {
     }
 }
 
-/// The one rule for a line's VAT over its supply periods (API.md "Money rules"): `paid` is split
+/// The one rule for a line's VAT over its supply periods (docs/api.md "Money rules"): `paid` is split
 /// over the groups cumulatively, so the shares always add up to `paid` whatever the grouping
 /// (group share = round(paid x cumUnits / q) - round(paid x prevCumUnits / q)), and each group's
 /// tax is `round(share x rate / (1 + rate))`. Groups without units are left out.
@@ -347,7 +347,7 @@ pub struct Order {
 }
 
 impl Order {
-    /// Derives the order status from the line quantities (API.md: the first that applies).
+    /// Derives the order status from the line quantities (docs/api.md: the first that applies).
     pub fn derive_status(&self, routed: bool) -> OrderStatus {
         let sum =
             |f: fn(&Quantities) -> u32| self.lines.iter().map(|l| f(&l.quantities)).sum::<u32>();
@@ -795,7 +795,7 @@ pub fn allocate(amount: Money, weights: &[Money]) -> Vec<Money> {
 /// Tax per rate over the lines' rate periods plus the shipping cost's tax. Shipping is an
 /// ancillary service with no supply date of its own: it follows the goods, its tax split over
 /// the rates pro rata to what the units paid at each rate (remainder to the largest share,
-/// API.md), so a shipment into another rate period moves that part of it too.
+/// docs/api.md), so a shipment into another rate period moves that part of it too.
 pub fn tax_summary(lines: &[OrderLine], shipping: Money) -> (Vec<TaxLine>, Money) {
     let mut by_rate: BTreeMap<Decimal, (Money, Money)> = BTreeMap::new();
     for t in lines.iter().flat_map(OrderLine::taxes) {
@@ -1183,7 +1183,7 @@ mod tests {
 }
 
 /// The tax of `paid` at the rate valid for (country, class) on the supply date: the shipment's
-/// date, or the order date before shipment (API.md). None when no rate covers that date.
+/// date, or the order date before shipment (docs/api.md). None when no rate covers that date.
 pub fn tax_on_supply(
     paid: Money,
     rates: &TaxRates,
@@ -1271,7 +1271,7 @@ mod properties {
     }
 }
 
-/// VAT on the supply date (API.md): the hand-computed German 2020 cases. Ordered 2020-06-30 at
+/// VAT on the supply date (docs/api.md): the hand-computed German 2020 cases. Ordered 2020-06-30 at
 /// 19 %; a unit shipped from 2020-07-01 on is taxed at 16 %.
 #[cfg(test)]
 mod supply_dates {
@@ -1416,7 +1416,7 @@ mod supply_dates {
 
     #[test]
     fn a_discounted_line_shipped_in_two_periods() {
-        // API.md's worked example ordered 2020-06-30: L1 2 x 24.99 paid 46.13, L2 1 x 15.00
+        // docs/api.md's worked example ordered 2020-06-30: L1 2 x 24.99 paid 46.13, L2 1 x 15.00
         // paid 13.85, shipping 3.90. One unit of L1 ships 2020-07-01 (16 %).
         // L1 19 % (1 unit): round(46.13 x 1/2 = 23.065) = 23.07, tax round(3.6834) = 3.68;
         // L1 16 % (1 unit): 46.13 - 23.07 = 23.06, tax round(23.06 x 0.16/1.16 = 3.1807) = 3.18.

@@ -19,7 +19,7 @@ pub enum Principal {
 }
 
 impl Principal {
-    /// Parses API.md's principal notation: `admin`, `channel:<id>`, `fulfiller:<id>`.
+    /// Parses docs/api.md's principal notation: `admin`, `channel:<id>`, `fulfiller:<id>`.
     pub fn parse(s: &str, name: Option<&str>) -> Option<Self> {
         match s.split_once(':') {
             None if s == "admin" => Some(Self::Admin {

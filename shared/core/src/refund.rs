@@ -1,4 +1,4 @@
-//! Refunds (API.md "Money rules"): cumulative per order, never above what was paid, never
+//! Refunds (docs/api.md "Money rules"): cumulative per order, never above what was paid, never
 //! charging a shortfall to the customer, and allocated across the order's payments.
 
 use crate::money::Money;
@@ -122,7 +122,7 @@ pub fn given_back_by_rate(line: &OrderLine, given_back: u32) -> Vec<(Decimal, u3
 }
 
 /// Per rate, what the given-back units paid and the tax they carried, the cumulative rule of
-/// API.md applied to each rate period of each line (`round(period's paid x units / period's
+/// docs/api.md applied to each rate period of each line (`round(period's paid x units / period's
 /// units)`, and the same from the period's tax), plus the shipping cost's per-rate parts when no
 /// unit is kept (split as the order's totals split it).
 fn given_back_per_rate(order: &Order, units: &[LineUnits]) -> BTreeMap<Decimal, (Money, Money)> {
@@ -157,7 +157,7 @@ fn given_back_per_rate(order: &Order, units: &[LineUnits]) -> BTreeMap<Decimal, 
 
 /// A refund amount's net and tax per rate, at the rate of each unit's original supply.
 ///
-/// Like the amount, the tax is cumulative (API.md: "computed the same way from the lines'
+/// Like the amount, the tax is cumulative (docs/api.md: "computed the same way from the lines'
 /// tax"): per rate, what the given-back units carried so far minus what earlier refunds booked
 /// back at that rate. When the refund is exactly that increment (the usual case), every unit's
 /// tax goes back as its invoice showed it, to the cent, once all units are back. When it is not

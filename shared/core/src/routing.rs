@@ -1,6 +1,6 @@
 //! Who ships which line. Pure: the caller reads products, fulfillers and stock, this decides.
 //!
-//! Preference, per API.md and the routing issue: (1) the fewest delivery orders for the whole
+//! Preference, per docs/api.md and the routing issue: (1) the fewest delivery orders for the whole
 //! order, (2) lower source priority numbers, (3) the retailer's own warehouse before a dropshipper
 //! on equal priority. A line is split only when no single source has its full quantity.
 //!

@@ -5,7 +5,7 @@ use crate::delivery::DeliveryOrder;
 use crate::order::Order;
 use serde_json::{json, Value};
 
-/// `GET /orders/{orderId}` for the channel (API.md "Channel").
+/// `GET /orders/{orderId}` for the channel (docs/api.md "Channel").
 pub fn channel_order(order: &Order, deliveries: &[DeliveryOrder]) -> Value {
     let refunds: Vec<Value> = order
         .refunds

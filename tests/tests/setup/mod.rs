@@ -154,7 +154,7 @@ pub async fn configure(stack: &Stack) -> World {
     world
 }
 
-/// An order body of API.md's worked example shape, for any lines.
+/// An order body of docs/api.md's worked example shape, for any lines.
 pub fn order(external_id: &str, lines: Value, total: &str) -> Value {
     json!({"externalId": external_id, "customer": {"email": "carla@example.com", "name": "Carla Beispiel"},
         "shippingAddress": {"name": "Carla Beispiel", "street": "Hauptstraße 1", "postalCode": "10115", "city": "Berlin", "country": "DE"},

@@ -124,7 +124,7 @@ fn line(
     }
 }
 
-/// A three-line order by the money rules of API.md: 2 x 89.90 + 24.99 (19 %) and a book at
+/// A three-line order by the money rules of docs/api.md: 2 x 89.90 + 24.99 (19 %) and a book at
 /// 7 %, discount 10.00 shared 8.00 / 1.11 / 0.89, shipping 4.90 split 4.47 / 0.43 over the
 /// rates; paid 150.00 by card, the rest by invoice.
 pub fn three_line_invoice(locale: Locale) -> InvoiceDocument {

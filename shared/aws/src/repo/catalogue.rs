@@ -139,7 +139,7 @@ impl Catalogue {
     pub async fn put_refund_policy(&self, p: &RefundPolicy) -> anyhow::Result<()> {
         self.put("POLICY", "refund", p).await
     }
-    /// The refund policy, or API.md's defaults when none was set.
+    /// The refund policy, or docs/api.md's defaults when none was set.
     pub async fn get_refund_policy(&self) -> anyhow::Result<RefundPolicy> {
         Ok(self.get("POLICY", "refund").await?.unwrap_or_default())
     }

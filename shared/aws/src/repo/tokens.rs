@@ -14,7 +14,7 @@ pub fn sha256_hex(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// A new random secret: 256 bits, hex (fits API.md's id alphabet, 64 characters).
+/// A new random secret: 256 bits, hex (fits docs/api.md's id alphabet, 64 characters).
 pub fn new_secret() -> String {
     format!(
         "{}{}",
