@@ -37,22 +37,28 @@ fn template_routes() -> BTreeSet<String> {
     routes
 }
 
-fn openapi_operations() -> BTreeSet<String> {
+/// Every operation of openapi.yaml as ("METHOD /path", its operationId if it has one).
+fn openapi_operation_ids() -> Vec<(String, Option<String>)> {
     let o = load("openapi.yaml");
-    let mut ops = BTreeSet::new();
+    let mut ops = Vec::new();
     for (path, item) in o["paths"].as_mapping().expect("paths") {
-        for (method, _) in item.as_mapping().expect("path item") {
+        for (method, operation) in item.as_mapping().expect("path item") {
             let m = method.as_str().unwrap_or_default();
             if ["get", "put", "post", "delete", "patch"].contains(&m) {
-                ops.insert(format!(
-                    "{} {}",
-                    m.to_uppercase(),
-                    path.as_str().unwrap_or_default()
-                ));
+                let route = format!("{} {}", m.to_uppercase(), path.as_str().unwrap_or_default());
+                let id = operation["operationId"].as_str().map(str::to_string);
+                ops.push((route, id));
             }
         }
     }
     ops
+}
+
+fn openapi_operations() -> BTreeSet<String> {
+    openapi_operation_ids()
+        .into_iter()
+        .map(|(route, _)| route)
+        .collect()
 }
 
 #[test]
@@ -70,4 +76,24 @@ fn template_routes_and_openapi_operations_agree() {
         unwired.is_empty(),
         "operations in openapi.yaml no function serves: {unwired:?}"
     );
+}
+
+/// Generated clients name their methods after operationIds: each operation has one, in
+/// camelCase, and no two operations share one.
+#[test]
+fn every_operation_has_a_unique_camel_case_operation_id() {
+    let ops = openapi_operation_ids();
+    assert!(!ops.is_empty());
+    let mut seen = std::collections::BTreeMap::new();
+    for (route, id) in &ops {
+        let Some(id) = id else {
+            panic!("{route} has no operationId");
+        };
+        let camel_case = id.starts_with(|c: char| c.is_ascii_lowercase())
+            && id.chars().all(|c| c.is_ascii_alphanumeric());
+        assert!(camel_case, "{route}: operationId {id:?} is not camelCase");
+        if let Some(other) = seen.insert(id.clone(), route.clone()) {
+            panic!("{route} and {other} share the operationId {id:?}");
+        }
+    }
 }
