@@ -2,7 +2,11 @@
 //! portal that cannot reach its tables answers a plain 500 that says nothing about why.
 
 use super::*;
-use chrono::TimeZone;
+use crate::i18n::Lang;
+use crate::view::{self, Clock};
+use chrono::{TimeZone, Utc};
+use dropship_core::delivery::DeliveryOrder;
+use serde_json::{json, Value};
 
 fn base(lang: Lang, texts: &Texts, signed_in: bool) -> Value {
     json!({
