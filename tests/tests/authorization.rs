@@ -64,8 +64,8 @@ fn expect(role: &str, owned_resource: bool, caller: Caller) -> Expect {
 /// is its own capability) and the portal's HTML pages (cookie sessions) have their own tests.
 fn operations() -> Vec<(String, String, String)> {
     let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../openapi.yaml");
-    let doc: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let doc: serde_norway::Value =
+        serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut ops = Vec::new();
     for (p, item) in doc["paths"].as_mapping().unwrap() {
         for (m, op) in item.as_mapping().unwrap() {

@@ -84,7 +84,7 @@ fn wrong(schema_type: &str) -> BoxedStrategy<Value> {
 }
 
 /// The request body's top-level properties and their types, from openapi.yaml.
-fn properties(op: &serde_yaml::Value, doc: &serde_yaml::Value) -> Option<Vec<(String, String)>> {
+fn properties(op: &serde_norway::Value, doc: &serde_norway::Value) -> Option<Vec<(String, String)>> {
     let mut schema = op["requestBody"]["content"]["application/json"]["schema"].clone();
     if let Some(r) = schema["$ref"].as_str() {
         let name = r.rsplit('/').next().unwrap_or_default();
@@ -206,7 +206,7 @@ async fn hostile_requests_get_4xx_and_write_nothing() {
     let before = table_counts(&stack).await;
     let mails_before = stack.outbox().await.len();
 
-    let doc: serde_yaml::Value = serde_yaml::from_str(
+    let doc: serde_norway::Value = serde_norway::from_str(
         &std::fs::read_to_string(
             std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../openapi.yaml"),
         )

@@ -969,7 +969,7 @@ fn run_example(name: &str) -> Option<String> {
 /// ReceiveMessage and a DeleteMessageBatch.
 fn sqs_functions() -> BTreeSet<String> {
     let text = std::fs::read_to_string(workspace_root().join("template.yaml")).unwrap_or_default();
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text).unwrap_or_default();
+    let doc: serde_norway::Value = serde_norway::from_str(&text).unwrap_or_default();
     let mut out = BTreeSet::new();
     for r in doc
         .get("Resources")

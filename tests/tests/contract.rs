@@ -1,7 +1,7 @@
 //! One source of truth each: the routes template.yaml wires are exactly the operations
 //! openapi.yaml documents (method and path), no more, no fewer.
 
-use serde_yaml::Value;
+use serde_norway::Value;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
@@ -9,7 +9,7 @@ fn load(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join(name);
-    serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}")))
+    serde_norway::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}")))
         .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 

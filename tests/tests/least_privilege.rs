@@ -3,12 +3,12 @@
 //! topic it does not use. What a function uses is what its code can reach: the resources named
 //! in its environment (the only way the code learns a resource's name) and its event sources.
 
-use serde_yaml::Value;
+use serde_norway::Value;
 use std::collections::BTreeSet;
 
 fn template() -> Value {
     let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
-    serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// The logical ids of the template's data resources (tables, queues, buckets, topics).
@@ -34,7 +34,7 @@ fn data_resources(t: &Value) -> BTreeSet<String> {
 
 /// Logical ids named anywhere in a piece of the template (!Ref X, !GetAtt X.Arn, ${X.Arn}).
 fn named(v: &Value, among: &BTreeSet<String>) -> BTreeSet<String> {
-    let text = serde_yaml::to_string(v).unwrap();
+    let text = serde_norway::to_string(v).unwrap();
     among
         .iter()
         .filter(|id| {

@@ -66,7 +66,7 @@ fn a_broken_template_is_caught() {
 // Alarms: every dead-letter queue, every function and the API have theirs, all on the ops topic.
 // The lists come from the template itself, so a new queue or function without alarms fails.
 
-use serde_yaml::Value as Yaml;
+use serde_norway::Value as Yaml;
 
 /// `!Ref X` or `{Ref: X}`.
 fn ref_of(v: &Yaml) -> Option<&str> {
@@ -294,7 +294,7 @@ fn alarm_problems(doc: &Yaml) -> Vec<String> {
 fn template_yaml() -> Yaml {
     let text =
         std::fs::read_to_string(root().join("template.yaml")).expect("reading template.yaml");
-    serde_yaml::from_str(&text).expect("template.yaml is YAML")
+    serde_norway::from_str(&text).expect("template.yaml is YAML")
 }
 
 #[test]
@@ -321,7 +321,7 @@ fn a_new_function_or_queue_without_alarms_is_caught() {
     resources.insert("NewFunction".into(), function);
     resources.insert(
         "LonelyQueue".into(),
-        serde_yaml::from_str("{Type: AWS::SQS::Queue, Properties: {SqsManagedSseEnabled: true}}")
+        serde_norway::from_str("{Type: AWS::SQS::Queue, Properties: {SqsManagedSseEnabled: true}}")
             .expect("yaml"),
     );
     // An alarm that mails someone else.
@@ -330,7 +330,7 @@ fn a_new_function_or_queue_without_alarms_is_caught() {
         .cloned()
         .expect("RouteDeadLetterAlarm");
     alarm["Properties"]["AlarmActions"] =
-        serde_yaml::from_str("[arn:aws:sns:eu-central-1:123456789012:elsewhere]").expect("yaml");
+        serde_norway::from_str("[arn:aws:sns:eu-central-1:123456789012:elsewhere]").expect("yaml");
     resources.insert("StrayAlarm".into(), alarm);
     let problems = alarm_problems(&doc);
     for expected in [

@@ -161,8 +161,8 @@ async fn document_links_are_no_records_and_their_key_is_never_shown() {
 #[test]
 fn the_document_bucket_is_private_and_tls_only() {
     let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
-    let t: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let t: serde_norway::Value =
+        serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let bucket = &t["Resources"]["DocumentBucket"]["Properties"];
     let block = &bucket["PublicAccessBlockConfiguration"];
     for k in [
@@ -177,13 +177,13 @@ fn the_document_bucket_is_private_and_tls_only() {
         bucket["BucketEncryption"].is_mapping(),
         "server-side encryption"
     );
-    let policies: Vec<&serde_yaml::Value> = t["Resources"]
+    let policies: Vec<&serde_norway::Value> = t["Resources"]
         .as_mapping()
         .unwrap()
         .values()
         .filter(|r| r["Type"].as_str() == Some("AWS::S3::BucketPolicy"))
         .collect();
-    let text = serde_yaml::to_string(&policies).unwrap();
+    let text = serde_norway::to_string(&policies).unwrap();
     assert!(
         text.contains("Deny") && text.contains("aws:SecureTransport"),
         "no statement denies plain HTTP: {text}"

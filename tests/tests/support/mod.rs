@@ -83,7 +83,7 @@ impl Drop for TempDir {
 /// The function binary names the template names (Metadata.BuildProperties.Binary).
 pub fn template_binaries(template: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(template).expect("read template");
-    let doc: serde_yaml::Value = serde_yaml::from_str(&text).expect("template is YAML");
+    let doc: serde_norway::Value = serde_norway::from_str(&text).expect("template is YAML");
     doc.get("Resources")
         .and_then(|r| r.as_mapping())
         .map(|m| {
