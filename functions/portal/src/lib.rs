@@ -6,6 +6,11 @@
 //! token or a one-time link mailed to the fulfiller's address. Every POST carries a CSRF token,
 //! every change goes through `FulfillerApi` (accept, reject, ship, receive) or the same stock
 //! code as `PUT /fulfiller/stock`, and a failed change re-renders the page with the reason.
+//!
+//! This file only dispatches a route to its page group in `pages/` (sign-in, dashboard,
+//! delivery orders, stock, returns); what every page shares lives beside it: `session` (who
+//! asks, CSRF), `render` (templates, headers, error page), `explain` (an API error as a form's
+//! message), `idempotency` (a form's change at most once) and `pagination`.
 
 mod explain;
 pub mod forms;

@@ -26,6 +26,26 @@ const STATUS_TABS: [&str; 6] = [
     "cancelled",
 ];
 
+/// How a delivery order's page is shown: as asked for, or after a refused change with its
+/// reason and the values the form sent, to put back into the form.
+struct Shown {
+    status: u16,
+    done: Option<String>,
+    problem: Option<Problem>,
+    sent: Value,
+}
+
+impl Shown {
+    fn refused(status: u16, problem: Problem, sent: Value) -> Self {
+        Shown {
+            status,
+            done: None,
+            problem: Some(problem),
+            sent,
+        }
+    }
+}
+
 fn status_code(s: DeliveryStatus) -> &'static str {
     match s {
         DeliveryStatus::Open => "open",
@@ -125,22 +145,23 @@ impl Portal {
         let id = path(req, "id")?;
         let done = query(req, "done")
             .filter(|d| matches!(d.as_str(), "accepted" | "shipped" | "rejected"));
-        self.delivery_order(frame, fulfiller, &id, 200, done, None, json!({}))
-            .await
+        let shown = Shown {
+            status: 200,
+            done,
+            problem: None,
+            sent: json!({}),
+        };
+        self.delivery_order(frame, fulfiller, &id, shown).await
     }
 
     /// A delivery order's page, optionally with a failed change's reason and the values sent.
-    #[allow(clippy::too_many_arguments)]
-    async fn delivery_order(
-        &self,
-        frame: &Frame,
-        fulfiller: &str,
-        id: &str,
-        status: u16,
-        done: Option<String>,
-        problem: Option<Problem>,
-        sent: Value,
-    ) -> Page {
+    async fn delivery_order(&self, frame: &Frame, fulfiller: &str, id: &str, shown: Shown) -> Page {
+        let Shown {
+            status,
+            done,
+            problem,
+            sent,
+        } = shown;
         let d = match self.api.own(fulfiller, id).await {
             Ok(d) => d,
             Err(e) => return Err(handler_fail(e)),
@@ -221,7 +242,12 @@ impl Portal {
                             message: self.text(frame, "errors.whole_number"),
                         };
                         return self
-                            .delivery_order(frame, fulfiller, id, 422, None, Some(problem), sent)
+                            .delivery_order(
+                                frame,
+                                fulfiller,
+                                id,
+                                Shown::refused(422, problem, sent),
+                            )
                             .await;
                     }
                 }
@@ -252,8 +278,8 @@ impl Portal {
                         .get(line_index(field)?)
                         .map(|l| format!("qty:{l}"))
                 });
-                self.delivery_order(frame, fulfiller, id, e.status, None, Some(problem), sent)
-                    .await
+                let shown = Shown::refused(e.status, problem, sent);
+                self.delivery_order(frame, fulfiller, id, shown).await
             }
             Err(HandlerError::Internal(e)) => Err(Fail::Internal(e)),
         }
