@@ -253,6 +253,17 @@ mod tests {
     }
 
     #[test]
+    fn short_tags_on_block_nodes_read_like_flow_ones() {
+        // The YAML parser must hand over the tag of a block sequence too (`!Sub` then a list).
+        let block = "!Sub\n  - '${A}-x'\n  - A: !Ref T\n";
+        assert_eq!(expr(block), expr("!Sub ['${A}-x', {A: !Ref T}]"));
+        assert_eq!(
+            expr("!GetAtt\n  - X\n  - Arn\n"),
+            Expr::GetAtt("X".into(), "Arn".into())
+        );
+    }
+
+    #[test]
     fn unsupported_intrinsics_are_named() {
         let v: Yaml = serde_norway::from_str("!If [C, a, b]").expect("yaml");
         let err = Expr::from_yaml(&v).expect_err("must fail");

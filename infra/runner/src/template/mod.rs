@@ -36,12 +36,14 @@ use api::parse_http_api;
 use functions::{parse_function, parse_globals};
 use resources::parse_resource;
 
+// The stack's fixed local identity: what the pseudo parameters (`AWS::Region`, ...) resolve to.
 pub const REGION: &str = "eu-central-1";
 pub const ACCOUNT_ID: &str = "123456789012";
 pub const PARTITION: &str = "aws";
 pub const URL_SUFFIX: &str = "amazonaws.com";
 pub const STACK_NAME: &str = "dropship-local";
 
+/// A template parameter, as declared (its value comes from [`Template::parameter_values`]).
 #[derive(Debug, Clone)]
 pub struct Parameter {
     pub name: String,
@@ -49,6 +51,7 @@ pub struct Parameter {
     pub allowed_values: Option<Vec<String>>,
 }
 
+/// The whole template as the runner understands it.
 #[derive(Debug, Clone)]
 pub struct Template {
     pub parameters: Vec<Parameter>,
@@ -106,6 +109,8 @@ impl Template {
     }
 }
 
+/// Reads template.yaml: sections, parameters, resources, the HTTP API, functions and outputs,
+/// rejecting whatever the runner cannot emulate (see the module comment).
 pub fn parse(text: &str) -> Result<Template> {
     let doc: Yaml = serde_norway::from_str(text).context("template is not valid YAML")?;
     let top = doc
