@@ -43,6 +43,7 @@ pub struct ScheduleDef {
     pub enabled: bool,
 }
 
+/// One entry of a function's `Events`, read by its `Type`.
 pub(super) fn parse_event(
     event_id: &str,
     ev: &Expr,
