@@ -9,8 +9,10 @@ fn load(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join(name);
-    serde_norway::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}")))
-        .unwrap_or_else(|e| panic!("{name}: {e}"))
+    serde_norway::from_str(
+        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}")),
+    )
+    .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 fn template_routes() -> BTreeSet<String> {
