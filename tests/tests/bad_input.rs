@@ -84,7 +84,10 @@ fn wrong(schema_type: &str) -> BoxedStrategy<Value> {
 }
 
 /// The request body's top-level properties and their types, from openapi.yaml.
-fn properties(op: &serde_norway::Value, doc: &serde_norway::Value) -> Option<Vec<(String, String)>> {
+fn properties(
+    op: &serde_norway::Value,
+    doc: &serde_norway::Value,
+) -> Option<Vec<(String, String)>> {
     let mut schema = op["requestBody"]["content"]["application/json"]["schema"].clone();
     if let Some(r) = schema["$ref"].as_str() {
         let name = r.rsplit('/').next().unwrap_or_default();
