@@ -62,23 +62,8 @@ fn document<'a>(delivery: &'a Value, kind: &str) -> &'a str {
 async fn a_delivery_orders_papers_and_a_corrected_invoice_after_a_rate_change() {
     let stack = Stack::start().await;
     let world = setup::configure(&stack).await;
-    let admin = Some(stack.admin_token.as_str());
-    // The standard rate drops from 19 % to 16 % between the order date and the shipment (the
-    // German 2020 case, moved to now): two days of margin on either side of any time zone.
-    let day = |d: i64| {
-        (chrono::Utc::now() + chrono::Duration::days(d))
-            .format("%Y-%m-%d")
-            .to_string()
-    };
-    let (status, _) = stack
-        .put(
-            "/admin/tax-rates/DE/standard",
-            admin,
-            &json!({"rates": [{"rate": "0.19", "validFrom": "2007-01-01", "validTo": day(-2)},
-                              {"rate": "0.16", "validFrom": day(-1)}]}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    // The standard rate drops from 19 % to 16 % between the order date and the shipment.
+    setup::rate_change_yesterday(&stack).await;
     let mut body = setup::order(
         "WEB-PAPER",
         json!([{"lineId": "L1", "sku": "CHAIR-TEAK", "quantity": 2, "unitPrice": "59.50"}]),

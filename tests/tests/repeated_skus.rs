@@ -340,10 +340,6 @@ async fn run_case(ctx: &Ctx<'_>, n: usize, case: &Case, seen: &mut Seen) {
     assert_eq!(status, 200, "{body}");
 
     // Stock feed: acme names each sku twice; the later row wins.
-    let (status, slot) = stack
-        .post("/fulfiller/stock-feed", Some(&ctx.world.acme), &json!({}))
-        .await;
-    assert_eq!(status, 201, "{slot}");
     let mut csv = String::from("sku,available\n");
     for s in &skus {
         csv.push_str(&format!("{s},99\n"));
@@ -351,15 +347,7 @@ async fn run_case(ctx: &Ctx<'_>, n: usize, case: &Case, seen: &mut Seen) {
     for (s, a) in skus.iter().zip(case.acme_stock) {
         csv.push_str(&format!("{s},{a}\n"));
     }
-    let upload = stack
-        .http()
-        .put(slot["uploadUrl"].as_str().unwrap())
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
-    assert!(upload.status().is_success(), "{}", upload.status());
+    setup::upload_stock_feed(stack, &ctx.world.acme, csv).await;
     stack
         .eventually("the acme feed applied", WAIT, || async {
             let levels = setup::stock_levels(stack, &ctx.world.acme).await;

@@ -462,19 +462,12 @@ async fn orders_split_reject_reroute_and_never_oversell() {
     assert_eq!(alert["state"].as_s().unwrap(), "open");
 
     // A CSV feed with one bad row: the good rows apply, the fulfiller learns which line was bad.
-    let (status, slot) = stack
-        .post("/fulfiller/stock-feed", Some(&world.nordic), &json!({}))
-        .await;
-    assert_eq!(status, 201, "{slot}");
-    let upload = stack
-        .http()
-        .put(slot["uploadUrl"].as_str().unwrap())
-        .header("content-type", "text/csv")
-        .body("sku,available\nTHROW-WOOL,33\nVASE-BLUE,lots\n")
-        .send()
-        .await
-        .unwrap();
-    assert!(upload.status().is_success(), "{}", upload.status());
+    setup::upload_stock_feed(
+        &stack,
+        &world.nordic,
+        "sku,available\nTHROW-WOOL,33\nVASE-BLUE,lots\n",
+    )
+    .await;
     stack
         .eventually("the feed applied", Duration::from_secs(30), || async {
             (stock_of(&stack, &world.nordic, "THROW-WOOL").await.0 == 33).then_some(())

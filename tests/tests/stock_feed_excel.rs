@@ -8,7 +8,6 @@
 mod setup;
 mod support;
 
-use serde_json::json;
 use std::time::Duration;
 use support::Stack;
 
@@ -30,19 +29,7 @@ async fn an_excel_stock_feed_applies_its_good_rows_and_mails_every_refused_row()
     feed.extend_from_slice(b"THROW-WOOL;34\r\n"); // 9: the last row of THROW-WOOL wins
     assert!(std::str::from_utf8(&feed).is_err(), "really Windows-1252");
 
-    let (status, slot) = stack
-        .post("/fulfiller/stock-feed", Some(&world.nordic), &json!({}))
-        .await;
-    assert_eq!(status, 201, "{slot}");
-    let upload = stack
-        .http()
-        .put(slot["uploadUrl"].as_str().unwrap())
-        .header("content-type", "text/csv")
-        .body(feed)
-        .send()
-        .await
-        .unwrap();
-    assert!(upload.status().is_success(), "{}", upload.status());
+    setup::upload_stock_feed(&stack, &world.nordic, feed).await;
 
     let mail = stack
         .eventually(

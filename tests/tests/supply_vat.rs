@@ -56,20 +56,12 @@ async fn a_shipment_across_the_rate_change_is_taxed_alike_in_view_report_refund_
     let stack = Stack::start().await;
     let world = setup::configure(&stack).await;
     let admin = Some(stack.admin_token.as_str());
+    setup::rate_change_yesterday(&stack).await;
     let day = |d: i64| {
         (chrono::Utc::now() + chrono::Duration::days(d))
             .format("%Y-%m-%d")
             .to_string()
     };
-    let (status, _) = stack
-        .put(
-            "/admin/tax-rates/DE/standard",
-            admin,
-            &json!({"rates": [{"rate": "0.19", "validFrom": "2007-01-01", "validTo": day(-2)},
-                              {"rate": "0.16", "validFrom": day(-1)}]}),
-        )
-        .await;
-    assert_eq!(status, 200);
     // 3 x 40.00 = 120.00 plus 5.00 shipping, ordered at 19 %.
     let mut body = setup::order(
         "WEB-VAT-2020",

@@ -154,6 +154,43 @@ pub async fn configure(stack: &Stack) -> World {
     world
 }
 
+/// Uploads a stock feed the way a fulfiller does: asks for an upload URL, then PUTs the CSV to it.
+pub async fn upload_stock_feed(stack: &Stack, token: &str, csv: impl Into<reqwest::Body>) {
+    let (status, slot) = stack
+        .post("/fulfiller/stock-feed", Some(token), &json!({}))
+        .await;
+    assert_eq!(status, 201, "{slot}");
+    let upload = stack
+        .http()
+        .put(slot["uploadUrl"].as_str().expect("an upload URL"))
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .expect("the upload answers");
+    assert!(upload.status().is_success(), "{}", upload.status());
+}
+
+/// The standard rate in DE drops from 19 % to 16 % yesterday (the German 2020 case, moved to
+/// now): two days of margin on either side of any time zone. Orders dated three days back are
+/// then taxed at 19 %, shipments today at 16 %.
+pub async fn rate_change_yesterday(stack: &Stack) {
+    let day = |d: i64| {
+        (chrono::Utc::now() + chrono::Duration::days(d))
+            .format("%Y-%m-%d")
+            .to_string()
+    };
+    ok(
+        stack,
+        "PUT",
+        "/admin/tax-rates/DE/standard",
+        Some(&stack.admin_token),
+        json!({"rates": [{"rate": "0.19", "validFrom": "2007-01-01", "validTo": day(-2)},
+                         {"rate": "0.16", "validFrom": day(-1)}]}),
+    )
+    .await;
+}
+
 /// An order body of docs/api.md's worked example shape, for any lines.
 pub fn order(external_id: &str, lines: Value, total: &str) -> Value {
     json!({"externalId": external_id, "customer": {"email": "carla@example.com", "name": "Carla Beispiel"},
