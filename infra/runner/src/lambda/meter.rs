@@ -1,0 +1,86 @@
+//! The AWS side of one invocation: calls made, the time with at least one of them in flight,
+//! and where a kill fault strikes. Filled in by the slot's AWS proxy while the function runs,
+//! read by the pool when the invocation ends; separate because both sides share it.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The AWS side of one invocation, filled in by the slot's proxy: how long at least one AWS
+/// call was in flight, calls made, and where a kill fault (if one was drawn) strikes.
+pub struct Meter {
+    aws: Mutex<AwsClock>,
+    calls: AtomicU32,
+    /// Points passed so far: before call 1, after call 1, before call 2, ...
+    points: AtomicU32,
+    kill_at: Option<u32>,
+    killed: AtomicBool,
+}
+
+impl Meter {
+    pub(super) fn new(kill_at: Option<u32>) -> Meter {
+        Meter {
+            aws: Mutex::new(AwsClock::default()),
+            calls: AtomicU32::new(0),
+            points: AtomicU32::new(0),
+            kill_at,
+            killed: AtomicBool::new(false),
+        }
+    }
+
+    /// Passes one point of the invocation; true if the kill fault strikes here.
+    pub fn step(&self) -> bool {
+        let i = self.points.fetch_add(1, Ordering::SeqCst);
+        self.kill_at == Some(i) && !self.killed.swap(true, Ordering::SeqCst)
+    }
+
+    /// At the reply: a kill drawn for a point the invocation never reached strikes now.
+    pub(super) fn due_at_reply(&self) -> bool {
+        self.kill_at.is_some() && !self.killed.swap(true, Ordering::SeqCst)
+    }
+
+    /// A call went out to the emulator.
+    pub fn call_started(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let mut c = self.aws.lock().unwrap_or_else(|p| p.into_inner());
+        if c.in_flight == 0 {
+            c.since = Some(Instant::now());
+        }
+        c.in_flight += 1;
+    }
+
+    /// Its answer is back.
+    pub fn call_finished(&self) {
+        let mut c = self.aws.lock().unwrap_or_else(|p| p.into_inner());
+        c.in_flight = c.in_flight.saturating_sub(1);
+        if c.in_flight == 0 {
+            if let Some(since) = c.since.take() {
+                c.busy += since.elapsed();
+            }
+        }
+    }
+
+    /// A call answered without the emulator (an injected error): counted, no time.
+    pub fn add_call_without_time(&self) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// AWS calls made so far.
+    pub(super) fn calls(&self) -> u32 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn aws_time(&self) -> Duration {
+        let c = self.aws.lock().unwrap_or_else(|p| p.into_inner());
+        c.busy + c.since.map(|s| s.elapsed()).unwrap_or_default()
+    }
+}
+
+/// Wall time with at least one AWS call in flight: concurrent calls count once, so that an
+/// invocation's own time is its duration minus this.
+#[derive(Default)]
+struct AwsClock {
+    in_flight: u32,
+    since: Option<Instant>,
+    busy: Duration,
+}
