@@ -84,3 +84,42 @@ struct AwsClock {
     since: Option<Instant>,
     busy: Duration,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_kill_fault_strikes_once_at_its_point_or_at_the_reply() {
+        let m = Meter::new(Some(1));
+        assert!(!m.step());
+        assert!(m.step());
+        assert!(!m.step());
+        assert!(!m.due_at_reply(), "it already struck");
+
+        let never_reached = Meter::new(Some(5));
+        assert!(!never_reached.step());
+        assert!(never_reached.due_at_reply());
+        assert!(!never_reached.due_at_reply());
+
+        assert!(!Meter::new(None).due_at_reply());
+    }
+
+    #[test]
+    fn concurrent_calls_count_once_in_the_aws_time() {
+        let m = Meter::new(None);
+        m.call_started();
+        m.call_started();
+        m.call_finished();
+        m.call_finished();
+        m.add_call_without_time();
+        assert_eq!(m.calls(), 3);
+        let busy = m.aws_time();
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(
+            m.aws_time(),
+            busy,
+            "no call in flight, the clock stands still"
+        );
+    }
+}
