@@ -1,0 +1,106 @@
+//! The retailer's configuration: channels, fulfillers, products, tax rates, branding and the
+//! refund policy. Each route validates its body with the catalogue's rules and stores it whole;
+//! separate because nothing else here writes the catalogue.
+
+use crate::AdminApi;
+use dropship_aws::http::{json, json_body, path_param, HandlerResult};
+use dropship_core::catalogue::{
+    from_body, BrandingInput, ChannelInput, FulfillerInput, ProductInput, RefundPolicyInput,
+    TaxRatesInput,
+};
+use dropship_core::ApiError;
+use lambda_http::Request;
+
+impl AdminApi {
+    /// `PUT /admin/channels/{channelId}`
+    pub(crate) async fn put_channel(&self, req: &Request) -> HandlerResult {
+        let c =
+            from_body::<ChannelInput>(json_body(req)?)?.validate(&path_param(req, "channelId")?)?;
+        self.catalogue.put_channel(&c).await?;
+        json(200, &c)
+    }
+
+    /// `PUT /admin/fulfillers/{fulfillerId}`
+    pub(crate) async fn put_fulfiller(&self, req: &Request) -> HandlerResult {
+        let f = from_body::<FulfillerInput>(json_body(req)?)?
+            .validate(&path_param(req, "fulfillerId")?)?;
+        self.catalogue.put_fulfiller(&f).await?;
+        json(200, &f)
+    }
+
+    /// `PUT /admin/products/{sku}`: every source must name a configured fulfiller.
+    pub(crate) async fn put_product(&self, req: &Request) -> HandlerResult {
+        let input = from_body::<ProductInput>(json_body(req)?)?;
+        let ids: Vec<String> = input
+            .sources
+            .iter()
+            .filter_map(|s| s.get("fulfillerId")?.as_str().map(str::to_owned))
+            .collect();
+        let known = self.catalogue.get_fulfillers(ids).await?;
+        let p = input.validate(&path_param(req, "sku")?, |f| known.contains_key(f))?;
+        self.catalogue.put_product(&p).await?;
+        json(200, &p)
+    }
+
+    /// `PUT /admin/tax-rates/{country}/{taxClass}`
+    pub(crate) async fn put_tax_rates(&self, req: &Request) -> HandlerResult {
+        let t = from_body::<TaxRatesInput>(json_body(req)?)?
+            .validate(&path_param(req, "country")?, &path_param(req, "taxClass")?)?;
+        self.catalogue.put_tax_rates(&t).await?;
+        json(200, &t)
+    }
+
+    /// `PUT /admin/branding`: the design and sender of every document and mail.
+    pub(crate) async fn put_branding(&self, req: &Request) -> HandlerResult {
+        let b = from_body::<BrandingInput>(json_body(req)?)?.validate()?;
+        // The functions may send only from the deployment's mail domain (IAM grants
+        // exactly that SES identity): another domain would fail at the first mail.
+        let domain = b.email_from.rsplit('@').next().unwrap_or_default();
+        if !domain.eq_ignore_ascii_case(&self.mail_sender_domain) {
+            return Err(ApiError::invalid(
+                "emailFrom",
+                format!(
+                    "emailFrom must be an address of {}",
+                    self.mail_sender_domain
+                ),
+            )
+            .into());
+        }
+        // SES sends only from verified identities: register the domain with every change.
+        self.mailer.verify_sender(&self.mail_sender_domain).await?;
+        self.catalogue.put_branding(&b).await?;
+        json(200, &b)
+    }
+
+    /// `PUT /admin/refund-policy`
+    pub(crate) async fn put_refund_policy(&self, req: &Request) -> HandlerResult {
+        let p = from_body::<RefundPolicyInput>(json_body(req)?)?.validate()?;
+        self.catalogue.put_refund_policy(&p).await?;
+        json(200, &p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::tests::call;
+    use serde_json::json;
+
+    #[tokio::test]
+    async fn mail_comes_only_from_the_deployments_domain() {
+        let branding = json!({"companyName": "L", "address": {"name": "L", "street": "S 1",
+            "postalCode": "1", "city": "B", "country": "DE"}, "vatId": "DE1", "primaryColor": "#000000",
+            "footer": "f", "emailFrom": "service@elsewhere.example", "locale": "de"});
+        let (status, body) = call(|v| {
+            v["routeKey"] = json!("PUT /admin/branding");
+            v["requestContext"]["routeKey"] = json!("PUT /admin/branding");
+            v["rawPath"] = json!("/admin/branding");
+            v["body"] = json!(branding.to_string());
+        })
+        .await;
+        assert_eq!(
+            (status, body["error"]["field"].as_str()),
+            (422, Some("emailFrom")),
+            "{body}"
+        );
+    }
+}
