@@ -1,0 +1,232 @@
+use super::*;
+use crate::catalogue::Product;
+use crate::catalogue::{from_body, ProductInput, TaxRatesInput};
+use rust_decimal_macros::dec;
+use serde_json::json;
+
+fn catalogue() -> (
+    BTreeMap<String, Product>,
+    BTreeMap<(String, TaxClass), TaxRates>,
+) {
+    let mut products = BTreeMap::new();
+    for sku in ["L1-SKU", "L2-SKU"] {
+        let p =
+            from_body::<ProductInput>(json!({"name": sku, "taxClass": "standard", "group": "g",
+            "sources": [{"fulfillerId": "wh", "priority": 1}]}))
+            .unwrap()
+            .validate(sku, |_| true)
+            .unwrap();
+        products.insert(sku.to_string(), p);
+    }
+    let rates =
+        from_body::<TaxRatesInput>(json!({"rates": [{"rate": "0.19", "validFrom": "2007-01-01"}]}))
+            .unwrap()
+            .validate("DE", "standard")
+            .unwrap();
+    let mut tax = BTreeMap::new();
+    tax.insert(("DE".to_string(), TaxClass::Standard), rates);
+    (products, tax)
+}
+
+fn worked_example() -> Value {
+    json!({"externalId": "ext-1", "customer": {"email": "c@example.com", "name": "Carla"},
+        "shippingAddress": {"name": "Carla", "street": "Hauptstr. 1", "postalCode": "10115", "city": "Berlin", "country": "DE"},
+        "currency": "EUR",
+        "lines": [{"lineId": "L1", "sku": "L1-SKU", "quantity": 2, "unitPrice": "24.99"},
+                  {"lineId": "L2", "sku": "L2-SKU", "quantity": 1, "unitPrice": "15.00"}],
+        "discounts": [{"code": "SAVE5", "amount": "5.00"}], "shippingCost": "3.90",
+        "payments": [{"method": "card", "amount": "63.88"}]})
+}
+
+fn price(v: Value) -> Result<Order, ApiError> {
+    let (products, tax_rates) = catalogue();
+    let ctx = PricingContext {
+        products: &products,
+        tax_rates: &tax_rates,
+        order_date: NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
+    };
+    OrderRequest::parse(&v)?.price(
+        &ctx,
+        "o1".into(),
+        "web".into(),
+        Utc::now(),
+        "channel:web".into(),
+    )
+}
+
+#[test]
+fn the_worked_example_of_api_md() {
+    let o = price(worked_example()).unwrap();
+    let l1 = &o.lines[0];
+    let l2 = &o.lines[1];
+    assert_eq!(
+        (l1.discount_share.to_string(), l2.discount_share.to_string()),
+        ("3.85".into(), "1.15".into())
+    );
+    assert_eq!(
+        (l1.paid.to_string(), l2.paid.to_string()),
+        ("46.13".into(), "13.85".into())
+    );
+    assert_eq!(
+        (l1.tax.to_string(), l2.tax.to_string()),
+        ("7.37".into(), "2.21".into())
+    );
+    assert_eq!(o.totals.total.to_string(), "63.88");
+    assert_eq!(o.totals.shipping_tax.to_string(), "0.62");
+    assert_eq!(o.totals.tax.len(), 1);
+    assert_eq!(o.totals.tax[0].tax.to_string(), "10.20");
+    assert_eq!(o.totals.tax[0].net.to_string(), "53.68");
+}
+
+#[test]
+fn allocation_remainder_goes_to_the_largest_line() {
+    let w = [
+        Money::from_decimal(dec!(10)),
+        Money::from_decimal(dec!(10)),
+        Money::from_decimal(dec!(10)),
+    ];
+    let s = allocate(Money::from_decimal(dec!(1.00)), &w);
+    assert_eq!(
+        s.iter().map(|m| m.to_string()).collect::<Vec<_>>(),
+        ["0.34", "0.33", "0.33"]
+    );
+    let w = [Money::from_decimal(dec!(1)), Money::from_decimal(dec!(2))];
+    let s = allocate(Money::from_decimal(dec!(0.01)), &w);
+    assert_eq!(s.iter().copied().sum::<Money>().to_string(), "0.01");
+}
+
+#[test]
+fn refusals_name_their_field() {
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let cases: Vec<(Mutation, &str)> = vec![
+        (
+            Box::new(|v| v["lines"][1]["sku"] = json!("NOPE")),
+            "lines[1].sku",
+        ),
+        (
+            Box::new(|v| v["lines"][0]["quantity"] = json!(0)),
+            "lines[0].quantity",
+        ),
+        (
+            Box::new(|v| v["lines"][0]["quantity"] = json!(1000)),
+            "lines[0].quantity",
+        ),
+        (
+            Box::new(|v| v["lines"][0]["quantity"] = json!(1.5)),
+            "lines[0].quantity",
+        ),
+        (
+            Box::new(|v| v["lines"][0]["unitPrice"] = json!("1.999")),
+            "lines[0].unitPrice",
+        ),
+        (
+            Box::new(|v| v["lines"][1]["lineId"] = json!("L1")),
+            "lines[1].lineId",
+        ),
+        (Box::new(|v| v["lines"] = json!([])), "lines"),
+        (Box::new(|v| v["currency"] = json!("JPY")), "currency"),
+        (
+            Box::new(|v| v["shippingAddress"]["country"] = json!("XX")),
+            "shippingAddress.country",
+        ),
+        (
+            Box::new(|v| v["payments"][0]["amount"] = json!("63.87")),
+            "payments",
+        ),
+        (
+            Box::new(|v| v["discounts"][0]["amount"] = json!("100.00")),
+            "discounts",
+        ),
+        (
+            Box::new(|v| v["discounts"][0]["minOrderValue"] = json!("70.00")),
+            "discounts[0].minOrderValue",
+        ),
+        (
+            Box::new(|v| v["shippingCost"] = json!("-1.00")),
+            "shippingCost",
+        ),
+    ];
+    for (mutate, field) in cases {
+        let mut v = worked_example();
+        mutate(&mut v);
+        let e = price(v).unwrap_err();
+        assert_eq!(
+            (e.status, e.field.as_deref()),
+            (422, Some(field)),
+            "{}",
+            e.message
+        );
+    }
+    let mut v = worked_example();
+    v["lines"] = json!((0..101).map(|i| json!({"lineId": format!("L{i}"), "sku": "L1-SKU", "quantity": 1, "unitPrice": "1.00"})).collect::<Vec<_>>());
+    assert_eq!(price(v).unwrap_err().field.as_deref(), Some("lines"));
+}
+
+#[test]
+fn two_discounts_on_the_same_lines_are_allocated_each_on_its_own() {
+    let mut v = worked_example();
+    v["discounts"] = json!([{"code": "A", "amount": "1.00"}, {"code": "B", "amount": "0.01"}]);
+    v["payments"] = json!([{"method": "card", "amount": "67.87"}]);
+    let o = price(v).unwrap();
+    // A: 1.00 x 49.98/64.98 = 0.769 -> 0.77, 1.00 x 15/64.98 = 0.231 -> 0.23.
+    // B: 0.01 x 49.98/64.98 = 0.0077 -> 0.01, 0.01 x 15/64.98 = 0.0023 -> 0.00.
+    let shares: Vec<Vec<String>> = o
+        .lines
+        .iter()
+        .map(|l| {
+            l.discount_shares
+                .iter()
+                .map(|s| format!("{}={}", s.code, s.amount))
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        shares,
+        vec![vec!["A=0.77", "B=0.01"], vec!["A=0.23", "B=0.00"]]
+    );
+    assert_eq!(
+        (o.lines[0].paid.to_string(), o.lines[1].paid.to_string()),
+        ("49.20".into(), "14.77".into())
+    );
+    assert_eq!(o.totals.total.to_string(), "67.87");
+}
+
+#[test]
+fn mixed_payments_must_add_up_exactly() {
+    let mut v = worked_example();
+    v["payments"] = json!([
+        {"method": "gift_card", "amount": "20.00"}, {"method": "bonus_points", "amount": "3.88"},
+        {"method": "paypal", "amount": "30.00"}, {"method": "invoice", "amount": "10.00"}]);
+    let o = price(v.clone()).unwrap();
+    assert_eq!(
+        o.totals.due.to_string(),
+        "10.00",
+        "only the invoice part is still due"
+    );
+    v["payments"][3]["amount"] = json!("10.01");
+    assert_eq!(
+        price(v.clone()).unwrap_err().field.as_deref(),
+        Some("payments")
+    );
+    v["payments"][3]["method"] = json!("cheque");
+    assert_eq!(
+        price(v).unwrap_err().field.as_deref(),
+        Some("payments[3].method")
+    );
+}
+
+#[test]
+fn line_status_is_the_state_of_most_units() {
+    let q = Quantities {
+        open: 1,
+        shipped: 2,
+        ..Default::default()
+    };
+    assert_eq!(q.status(), LineStatus::Shipped);
+    let q = Quantities {
+        open: 1,
+        shipped: 1,
+        ..Default::default()
+    };
+    assert_eq!(q.status(), LineStatus::Open);
+}
