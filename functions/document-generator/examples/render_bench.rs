@@ -7,6 +7,11 @@
 //!
 //! `SAMPLES=dir` also writes one PDF of each kind there, and a PNG of its first page
 //! (`pdftoppm -png -r 60`), e.g. `SAMPLES=docs/samples`. `SAMPLE=path` keeps the delivery note.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark: its figures go to the terminal"
+)]
 
 use base64::Engine as _;
 use chrono::Utc;

@@ -14,6 +14,11 @@
 //! nothing twice that was not also kept: at worst a message is in both queues (the consumers
 //! are idempotent). At most the number of messages waiting at the start is moved, so messages
 //! that fail again and come back are not moved round in circles.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line tool: the count moved goes to stdout, errors to stderr"
+)]
 
 use anyhow::{bail, Context, Result};
 use aws_sdk_sqs::types::QueueAttributeName;

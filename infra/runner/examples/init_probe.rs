@@ -6,6 +6,11 @@
 //!
 //! `INIT_PROBE_SPAWNED_NS` (nanoseconds since the epoch when the parent spawned it) lets it
 //! report the time up to `main`; `AWS_LAMBDA_RUNTIME_API` is where it sends `next`.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a probe: prints its figures for the benchmark that runs it"
+)]
 
 use std::io::{Read, Write};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};

@@ -24,6 +24,10 @@ impl Registry {
         let pids: Vec<u32> = self.lock().iter().copied().collect();
         for pid in pids {
             // SAFETY: kill(2) has no memory-safety preconditions.
+            #[allow(
+                unsafe_code,
+                reason = "libc::kill has no safe std equivalent for a bare pid"
+            )]
             unsafe {
                 libc::kill(pid as libc::pid_t, libc::SIGKILL);
             }
@@ -138,6 +142,10 @@ pub fn spawn(
     // SAFETY: the closure runs between fork and exec and only calls async-signal-safe
     // functions (prctl, getppid).
     let parent = std::process::id() as libc::pid_t;
+    #[allow(
+        unsafe_code,
+        reason = "pre_exec is unsafe by contract; see SAFETY above"
+    )]
     unsafe {
         cmd.pre_exec(move || {
             if libc::prctl(

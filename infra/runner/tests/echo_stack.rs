@@ -2,6 +2,10 @@
 //! HTTP API and authorizer semantics, the Lambda environment, SQS polling with partial batch
 //! failures and redrive, timeouts and crashes, schedules, S3 notifications and the outbox.
 //! Needs the example built (`cargo test -p local-runner` does it).
+#![allow(
+    clippy::expect_used,
+    reason = "test code (with the shared support module): a failed expect is a failed test"
+)]
 
 #[path = "../../../tests/tests/support/mod.rs"]
 mod support;

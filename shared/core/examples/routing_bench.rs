@@ -2,6 +2,11 @@
 //! Three shapes: stock everywhere (one fulfiller serves all), stock scattered so that several
 //! fulfillers are needed (the exact search works hardest), and no single source with enough
 //! (every line split).
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark: its figures go to the terminal"
+)]
 
 use dropship_core::routing::{route, Candidate, LineDemand};
 use std::time::Instant;
