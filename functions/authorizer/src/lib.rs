@@ -5,8 +5,12 @@
 //! absence). Known tokens are cached for 30 s per warm instance, so a revoked token stops
 //! working within 60 s as docs/api.md promises, while most requests cost no DynamoDB read.
 
+use aws_lambda_events::apigw::{
+    ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
+};
 use dropship_aws::repo::tokens::{sha256_hex, Tokens};
-use serde_json::{json, Value};
+use http::HeaderMap;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -23,14 +27,22 @@ pub struct Authorizer {
     cache: Mutex<HashMap<String, (Instant, Resolved)>>,
 }
 
-/// The bearer token of the request, if it has one.
-pub fn bearer(event: &Value) -> Option<&str> {
-    let headers = event.get("headers")?.as_object()?;
-    let value = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))?
-        .1
-        .as_str()?;
+/// What the handlers read from `requestContext.authorizer.lambda`: the principal and its display
+/// name, or nothing for an anonymous request (`{}`).
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrincipalContext {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// API Gateway's simple authorizer response carrying our context.
+pub type Response = ApiGatewayV2CustomAuthorizerSimpleResponse<PrincipalContext>;
+
+/// The bearer token of the request, if it has one (header names are case-insensitive).
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && token.len() <= 512)
@@ -38,13 +50,16 @@ pub fn bearer(event: &Value) -> Option<&str> {
 }
 
 /// API Gateway's simple response, always authorized, with the principal when there is one.
-pub fn simple_response(principal: Resolved) -> Value {
-    match principal {
-        Some((p, name)) => {
-            json!({"isAuthorized": true, "context": {"principal": p, "name": name.unwrap_or_default()}})
-        }
-        None => json!({"isAuthorized": true, "context": {}}),
+pub fn simple_response(principal: Resolved) -> Response {
+    let mut response = Response::default();
+    response.is_authorized = true;
+    if let Some((p, name)) = principal {
+        response.context = PrincipalContext {
+            principal: Some(p),
+            name: Some(name.unwrap_or_default()),
+        };
     }
+    response
 }
 
 impl Authorizer {
@@ -99,8 +114,11 @@ impl Authorizer {
 
     /// Handles one authorizer event. A lookup failure is an error (API Gateway answers 500), never
     /// a silent "anonymous", so an outage cannot look like a wrong token.
-    pub async fn handle(&self, event: Value) -> anyhow::Result<Value> {
-        let principal = match bearer(&event) {
+    pub async fn handle(
+        &self,
+        event: ApiGatewayV2CustomAuthorizerV2Request,
+    ) -> anyhow::Result<Response> {
+        let principal = match bearer(&event.headers) {
             Some(token) => self.resolve(token).await?,
             None => None,
         };
@@ -129,29 +147,59 @@ mod tests {
         assert!(constant_time_eq(b"", b""));
     }
 
+    use serde_json::{json, Value};
+
+    /// An authorizer event as API Gateway sends it (the sample in events/), with these headers.
+    fn event(headers: Value) -> ApiGatewayV2CustomAuthorizerV2Request {
+        let mut e: Value =
+            serde_json::from_str(include_str!("../../../events/authorizer.json")).unwrap();
+        e["headers"] = headers;
+        serde_json::from_value(e).unwrap()
+    }
+
     #[test]
     fn reads_the_bearer_token_case_insensitively() {
-        let e = json!({"headers": {"authorization": "Bearer abc"}});
-        assert_eq!(bearer(&e), Some("abc"));
-        let e = json!({"headers": {"Authorization": "bearer abc"}});
-        assert_eq!(bearer(&e), Some("abc"));
+        let e = event(json!({"authorization": "Bearer abc"}));
+        assert_eq!(bearer(&e.headers), Some("abc"));
+        let e = event(json!({"Authorization": "bearer abc"}));
+        assert_eq!(bearer(&e.headers), Some("abc"));
         for h in ["Basic abc", "Bearer ", "abc"] {
             assert_eq!(
-                bearer(&json!({"headers": {"authorization": h}})),
+                bearer(&event(json!({"authorization": h})).headers),
                 None,
                 "{h}"
             );
         }
-        assert_eq!(bearer(&json!({})), None);
+        assert_eq!(bearer(&event(json!({})).headers), None);
+    }
+
+    #[test]
+    fn reads_the_sample_event() {
+        let e: ApiGatewayV2CustomAuthorizerV2Request =
+            serde_json::from_str(include_str!("../../../events/authorizer.json")).unwrap();
+        assert_eq!(
+            bearer(&e.headers),
+            Some("3f9a1c7e0b2d4e6f8a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e1f3a5b7c9d1e3f")
+        );
     }
 
     #[test]
     fn never_denies() {
         assert_eq!(
-            simple_response(None),
+            serde_json::to_value(simple_response(None)).unwrap(),
             json!({"isAuthorized": true, "context": {}})
         );
-        let r = simple_response(Some(("channel:web".into(), None)));
-        assert_eq!(r["context"]["principal"], "channel:web");
+        assert_eq!(
+            serde_json::to_value(simple_response(Some(("channel:web".into(), None)))).unwrap(),
+            json!({"isAuthorized": true, "context": {"principal": "channel:web", "name": ""}})
+        );
+        assert_eq!(
+            serde_json::to_value(simple_response(Some((
+                "admin".into(),
+                Some("bootstrap".into())
+            ))))
+            .unwrap(),
+            json!({"isAuthorized": true, "context": {"principal": "admin", "name": "bootstrap"}})
+        );
     }
 }
