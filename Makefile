@@ -6,13 +6,15 @@ VENV := .venv
 PYTHON ?= python3
 CARGO ?= cargo
 
-.PHONY: help up test soak venv system-deps build fmt-check clippy unit-and-e2e validate-template validate-openapi bench bench-build bench-arm64 bench-intake bench-routing bench-documents clean-venv
+.PHONY: help up test soak venv system-deps build fmt-check clippy unit-and-e2e validate-template validate-openapi deny deny-advisories bench bench-build bench-arm64 bench-intake bench-routing bench-documents clean-venv
 
 help:
 	@echo "make up     - build, start the emulator and the local runner in the foreground, seed demo data (Ctrl-C stops all)"
-	@echo "make test   - fmt, clippy -D warnings, OpenAPI lint, unit tests, template validation, end-to-end tests"
+	@echo "make test   - fmt, clippy -D warnings, cargo-deny, OpenAPI lint, unit tests, template validation, end-to-end tests"
 	@echo "make validate-template - cfn-lint + aws-sam-translator on template.yaml, offline"
 	@echo "make validate-openapi - the OpenAPI linter (Redocly CLI) on openapi.yaml, offline"
+	@echo "make deny   - cargo-deny: licences, bans, sources; advisories against a local database copy"
+	@echo "make deny-advisories - cargo-deny's advisories, fetching the RustSec database (needs GitHub)"
 	@echo "make soak   - the long reliability runs: 1000 racing orders, 100 crash runs (figures for RELIABILITY.md)"
 	@echo "make bench  - release build, then the system benchmarks (about 10 minutes); rewrites BENCHMARKS.md"
 	@echo "make bench-documents - size and render time of a delivery note (release)"
@@ -67,11 +69,33 @@ validate-openapi: system-deps $(OPENAPI_LINT)/node_modules/.installed
 	REDOCLY_SUPPRESS_NOTIFICATIONS=true $(OPENAPI_LINT)/node_modules/.bin/redocly lint \
 		--config $(OPENAPI_LINT)/redocly.yaml openapi.yaml
 
+# cargo-deny (rules and reasoned exceptions in deny.toml), pinned; installed when missing. A cold
+# `cargo install --locked` builds ~300 crates from source: not finished after 80 minutes at -j1 on a
+# 2-core machine busy with other builds (CI should cache ~/.cargo/bin).
+CARGO_DENY_VERSION := 0.20.2
+CARGO_DENY := $(shell command -v cargo-deny 2>/dev/null || echo $(HOME)/.cargo/bin/cargo-deny)
+# The RustSec database is a git repository on GitHub, which CI here cannot reach: `make deny`
+# checks advisories only against a copy already on disk (kept fresh by `make deny-advisories`
+# where GitHub is reachable) and says so when there is none.
+ADVISORY_DB ?= $(HOME)/.cargo/advisory-dbs
+
+$(CARGO_DENY):
+	$(CARGO) install --locked cargo-deny@$(CARGO_DENY_VERSION)
+
+deny: $(CARGO_DENY)
+	$(CARGO_DENY) check licenses bans sources
+	@if ls -d $(ADVISORY_DB)/advisory-db-* >/dev/null 2>&1; then \
+		$(CARGO_DENY) check --disable-fetch advisories; \
+	else echo "cargo-deny advisories: no local RustSec database in $(ADVISORY_DB); run make deny-advisories where GitHub is reachable"; fi
+
+deny-advisories: $(CARGO_DENY)
+	$(CARGO_DENY) check advisories
+
 # Unit tests, the template validation test and the end-to-end tests (which need the binaries).
 unit-and-e2e: venv system-deps build
 	$(CARGO) test --workspace
 
-test: venv fmt-check clippy validate-openapi unit-and-e2e
+test: venv fmt-check clippy deny validate-openapi unit-and-e2e
 
 # The long reliability runs (not part of `make test`, which runs shorter versions of the same
 # tests); their figures go to RELIABILITY.md.

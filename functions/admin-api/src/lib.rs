@@ -6,6 +6,8 @@
 //! `fulfilment` (reroutes and free replacements), `money` (goodwill, invoice money received,
 //! chargebacks) and `tokens`.
 
+mod config;
+pub use config::Config;
 mod routes;
 
 pub use routes::alerts::percent_decode;
@@ -43,30 +45,41 @@ pub struct AdminApi {
 }
 
 impl AdminApi {
+    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
     pub async fn from_env() -> anyhow::Result<Self> {
-        use dropship_aws::config::env;
-        let cfg = dropship_aws::config::aws().await;
-        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
-        let sqs = aws_sdk_sqs::Client::new(&cfg);
+        let config: Config = dropship_aws::config::from_env()?;
+        Self::from_config(&config, &dropship_aws::config::aws().await)
+    }
+
+    /// The handler on this configuration and these AWS settings.
+    pub fn from_config(
+        config: &Config,
+        cfg: &dropship_aws::config::SdkConfig,
+    ) -> anyhow::Result<Self> {
+        let ddb = aws_sdk_dynamodb::Client::new(cfg);
+        let sqs = aws_sdk_sqs::Client::new(cfg);
         Ok(Self {
-            alerts: dropship_aws::repo::alerts::Alerts::new(ddb.clone(), env("ALERTS_TABLE")?),
+            alerts: dropship_aws::repo::alerts::Alerts::new(
+                ddb.clone(),
+                config.alerts_table.clone(),
+            ),
             dynamodb: ddb.clone(),
             tables: Tables {
-                orders: env("ORDERS_TABLE")?,
-                delivery_orders: env("DELIVERY_ORDERS_TABLE")?,
-                stock: env("STOCK_TABLE")?,
+                orders: config.orders_table.clone(),
+                delivery_orders: config.delivery_orders_table.clone(),
+                stock: config.stock_table.clone(),
                 returns: None,
             },
-            documents_queue: Queue::new(sqs.clone(), env("DOCUMENTS_QUEUE_URL")?),
-            events_queue: Queue::new(sqs, env("EVENTS_QUEUE_URL")?),
-            catalogue: Catalogue::new(ddb.clone(), env("CATALOGUE_TABLE")?),
-            tokens: Tokens::new(ddb.clone(), env("TOKENS_TABLE")?),
-            orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
-            idempotency: IdempotencyStore::new(ddb.clone(), env("IDEMPOTENCY_TABLE")?),
-            returns: Returns::new(ddb.clone(), env("RETURNS_TABLE")?),
-            mail_sender_domain: env("MAIL_SENDER_DOMAIN")?.to_ascii_lowercase(),
-            delivery_orders: DeliveryOrders::new(ddb, env("DELIVERY_ORDERS_TABLE")?),
-            mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg)),
+            documents_queue: Queue::new(sqs.clone(), config.documents_queue_url.clone()),
+            events_queue: Queue::new(sqs, config.events_queue_url.clone()),
+            catalogue: Catalogue::new(ddb.clone(), config.catalogue_table.clone()),
+            tokens: Tokens::new(ddb.clone(), config.tokens_table.clone()),
+            orders: Orders::new(ddb.clone(), config.orders_table.clone()),
+            idempotency: IdempotencyStore::new(ddb.clone(), config.idempotency_table.clone()),
+            returns: Returns::new(ddb.clone(), config.returns_table.clone()),
+            mail_sender_domain: config.mail_sender_domain.clone().to_ascii_lowercase(),
+            delivery_orders: DeliveryOrders::new(ddb, config.delivery_orders_table.clone()),
+            mailer: Mailer::new(aws_sdk_sesv2::Client::new(cfg)),
         })
     }
 

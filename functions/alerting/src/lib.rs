@@ -9,6 +9,8 @@
 //! latest stock update (stock byUpdated), the orders of the last `lookback` hours (byCreated),
 //! fulfillers from the catalogue's FULFILLER partition, open alerts by state.
 
+mod config;
+pub use config::Config;
 pub mod checks;
 
 use chrono::{DateTime, Duration, Utc};
@@ -61,44 +63,36 @@ pub struct Report {
     pub stale_stock_feeds: u64,
 }
 
-fn minutes(name: &str, default: i64) -> anyhow::Result<Duration> {
-    match std::env::var(name) {
-        Err(_) => Ok(Duration::minutes(default)),
-        Ok(v) => v
-            .trim()
-            .parse::<u32>()
-            .map(|m| Duration::minutes(i64::from(m)))
-            .map_err(|_| anyhow::anyhow!("{name}=`{v}` must be a whole number of minutes")),
-    }
-}
-
 impl Alerting {
+    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
     pub async fn from_env() -> anyhow::Result<Self> {
-        use dropship_aws::config::env;
-        let cfg = dropship_aws::config::aws().await;
-        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
-        let sqs = aws_sdk_sqs::Client::new(&cfg);
+        let config: Config = dropship_aws::config::from_env()?;
+        Self::from_config(&config, &dropship_aws::config::aws().await)
+    }
+
+    /// The handler on this configuration and these AWS settings.
+    pub fn from_config(
+        config: &Config,
+        cfg: &dropship_aws::config::SdkConfig,
+    ) -> anyhow::Result<Self> {
+        let ddb = aws_sdk_dynamodb::Client::new(cfg);
+        let sqs = aws_sdk_sqs::Client::new(cfg);
         Ok(Self {
-            alerts: Alerts::new(ddb.clone(), env("ALERTS_TABLE")?),
+            alerts: Alerts::new(ddb.clone(), config.alerts_table.clone()),
             sources: checks::Sources {
                 client: ddb,
-                catalogue_table: env("CATALOGUE_TABLE")?,
-                orders_table: env("ORDERS_TABLE")?,
-                delivery_orders_table: env("DELIVERY_ORDERS_TABLE")?,
-                stock_table: env("STOCK_TABLE")?,
+                catalogue_table: config.catalogue_table.clone(),
+                orders_table: config.orders_table.clone(),
+                delivery_orders_table: config.delivery_orders_table.clone(),
+                stock_table: config.stock_table.clone(),
             },
-            events_queue: Queue::new(sqs.clone(), env("EVENTS_QUEUE_URL")?),
+            events_queue: Queue::new(sqs.clone(), config.events_queue_url.clone()),
             sqs,
-            dead_letter_queues: env("DEAD_LETTER_QUEUE_URLS")?
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect(),
+            dead_letter_queues: config.dead_letter_queue_urls.clone(),
             settings: Settings {
-                escalate_after: minutes("ALERT_ESCALATION_MINUTES", 240)?,
-                stuck_after: minutes("STUCK_ORDER_MINUTES", 15)?,
-                lookback: minutes("ALERT_LOOKBACK_MINUTES", 72 * 60)?,
+                escalate_after: Duration::minutes(config.alert_escalation_minutes.into()),
+                stuck_after: Duration::minutes(config.stuck_order_minutes.into()),
+                lookback: Duration::minutes(config.alert_lookback_minutes.into()),
             },
         })
     }

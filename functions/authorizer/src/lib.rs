@@ -5,9 +5,11 @@
 //! absence). Known tokens are cached for 30 s per warm instance, so a revoked token stops
 //! working within 60 s as docs/api.md promises, while most requests cost no DynamoDB read.
 
+mod config;
 use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
 };
+pub use config::Config;
 use dropship_aws::repo::tokens::{sha256_hex, Tokens};
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
@@ -71,15 +73,21 @@ impl Authorizer {
         }
     }
 
+    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
     pub async fn from_env() -> anyhow::Result<Self> {
-        let cfg = dropship_aws::config::aws().await;
-        let tokens = Tokens::new(
-            aws_sdk_dynamodb_client(&cfg),
-            dropship_aws::config::env("TOKENS_TABLE")?,
-        );
+        let config: Config = dropship_aws::config::from_env()?;
+        Self::from_config(&config, &dropship_aws::config::aws().await)
+    }
+
+    /// The handler on this configuration and these AWS settings.
+    pub fn from_config(
+        config: &Config,
+        cfg: &dropship_aws::config::SdkConfig,
+    ) -> anyhow::Result<Self> {
+        let tokens = Tokens::new(aws_sdk_dynamodb_client(cfg), config.tokens_table.clone());
         Ok(Self::new(
             tokens,
-            dropship_aws::config::env("BOOTSTRAP_ADMIN_TOKEN_SHA256")?,
+            config.bootstrap_admin_token_sha256.clone(),
         ))
     }
 

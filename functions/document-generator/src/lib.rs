@@ -4,6 +4,8 @@
 //! Idempotent: documents are written under deterministic keys (a rerun overwrites the same
 //! objects), and `documents_ready` may be emitted more than once: the notifier sends once.
 
+mod config;
+pub use config::Config;
 pub mod render;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
@@ -78,18 +80,29 @@ impl Context {
 }
 
 impl DocumentGenerator {
+    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
     pub async fn from_env() -> anyhow::Result<Self> {
-        use dropship_aws::config::env;
-        let cfg = dropship_aws::config::aws().await;
-        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+        let config: Config = dropship_aws::config::from_env()?;
+        Self::from_config(&config, &dropship_aws::config::aws().await)
+    }
+
+    /// The handler on this configuration and these AWS settings.
+    pub fn from_config(
+        config: &Config,
+        cfg: &dropship_aws::config::SdkConfig,
+    ) -> anyhow::Result<Self> {
+        let ddb = aws_sdk_dynamodb::Client::new(cfg);
         Ok(Self {
-            catalogue: Catalogue::new(ddb.clone(), env("CATALOGUE_TABLE")?),
-            orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
-            invoices: Invoices::new(ddb.clone(), env("ORDERS_TABLE")?),
-            returns: Returns::new(ddb.clone(), env("RETURNS_TABLE")?),
-            delivery_orders: DeliveryOrders::new(ddb, env("DELIVERY_ORDERS_TABLE")?),
-            store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), env("DOCUMENT_BUCKET")?),
-            events_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("EVENTS_QUEUE_URL")?),
+            catalogue: Catalogue::new(ddb.clone(), config.catalogue_table.clone()),
+            orders: Orders::new(ddb.clone(), config.orders_table.clone()),
+            invoices: Invoices::new(ddb.clone(), config.orders_table.clone()),
+            returns: Returns::new(ddb.clone(), config.returns_table.clone()),
+            delivery_orders: DeliveryOrders::new(ddb, config.delivery_orders_table.clone()),
+            store: DocumentStore::new(aws_sdk_s3::Client::new(cfg), config.document_bucket.clone()),
+            events_queue: Queue::new(
+                aws_sdk_sqs::Client::new(cfg),
+                config.events_queue_url.clone(),
+            ),
         })
     }
 

@@ -6,7 +6,9 @@
 //! (a corrected invoice once there is one). A presigned URL signed with a Lambda role's temporary
 //! credentials dies with the session, hence the redirect instead of a long-lived URL.
 
+mod config;
 use chrono::Utc;
+pub use config::Config;
 use dropship_aws::documents::DocumentStore;
 use dropship_aws::http::{self, path_param, redirect, HandlerResult};
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
@@ -20,15 +22,23 @@ pub struct DocumentLinks {
 }
 
 impl DocumentLinks {
+    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
     pub async fn from_env() -> anyhow::Result<Self> {
-        use dropship_aws::config::env;
-        let cfg = dropship_aws::config::aws().await;
+        let config: Config = dropship_aws::config::from_env()?;
+        Self::from_config(&config, &dropship_aws::config::aws().await)
+    }
+
+    /// The handler on this configuration and these AWS settings.
+    pub fn from_config(
+        config: &Config,
+        cfg: &dropship_aws::config::SdkConfig,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
             delivery_orders: DeliveryOrders::new(
-                aws_sdk_dynamodb::Client::new(&cfg),
-                env("DELIVERY_ORDERS_TABLE")?,
+                aws_sdk_dynamodb::Client::new(cfg),
+                config.delivery_orders_table.clone(),
             ),
-            store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), env("DOCUMENT_BUCKET")?),
+            store: DocumentStore::new(aws_sdk_s3::Client::new(cfg), config.document_bucket.clone()),
         })
     }
 

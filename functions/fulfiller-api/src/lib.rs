@@ -1,7 +1,9 @@
 //! The dropshipper's and warehouse's API: its own delivery orders with their document links,
 //! and its stock. Anything of another fulfiller is a 404.
 
+mod config;
 use chrono::Utc;
+pub use config::Config;
 use dropship_aws::documents::DocumentStore;
 use dropship_aws::http::HandlerError;
 use dropship_aws::http::{self, json, json_body, path_param, query_param, HandlerResult};
@@ -55,39 +57,64 @@ pub struct FulfillerApi {
 }
 
 impl FulfillerApi {
+    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
     pub async fn from_env() -> anyhow::Result<Self> {
-        use dropship_aws::config::env;
-        let cfg = dropship_aws::config::aws().await;
-        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+        let config: Config = dropship_aws::config::from_env()?;
+        Self::from_config(&config, &dropship_aws::config::aws().await)
+    }
+
+    /// The handler on this configuration and these AWS settings.
+    pub fn from_config(
+        config: &Config,
+        cfg: &dropship_aws::config::SdkConfig,
+    ) -> anyhow::Result<Self> {
+        let ddb = aws_sdk_dynamodb::Client::new(cfg);
         Ok(Self {
-            store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), env("DOCUMENT_BUCKET")?),
+            store: DocumentStore::new(aws_sdk_s3::Client::new(cfg), config.document_bucket.clone()),
             counts: StockCounts {
-                stock: Stock::new(ddb.clone(), env("STOCK_TABLE")?),
-                orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
-                delivery_orders: DeliveryOrders::new(ddb.clone(), env("DELIVERY_ORDERS_TABLE")?),
-                alerts: Alerts::new(ddb.clone(), env("ALERTS_TABLE")?),
-                route_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("ROUTE_QUEUE_URL")?),
+                stock: Stock::new(ddb.clone(), config.stock_table.clone()),
+                orders: Orders::new(ddb.clone(), config.orders_table.clone()),
+                delivery_orders: DeliveryOrders::new(
+                    ddb.clone(),
+                    config.delivery_orders_table.clone(),
+                ),
+                alerts: Alerts::new(ddb.clone(), config.alerts_table.clone()),
+                route_queue: Queue::new(
+                    aws_sdk_sqs::Client::new(cfg),
+                    config.route_queue_url.clone(),
+                ),
             },
-            orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
-            route_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("ROUTE_QUEUE_URL")?),
-            idempotency: IdempotencyStore::new(ddb.clone(), env("IDEMPOTENCY_TABLE")?),
-            events_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("EVENTS_QUEUE_URL")?),
+            orders: Orders::new(ddb.clone(), config.orders_table.clone()),
+            route_queue: Queue::new(
+                aws_sdk_sqs::Client::new(cfg),
+                config.route_queue_url.clone(),
+            ),
+            idempotency: IdempotencyStore::new(ddb.clone(), config.idempotency_table.clone()),
+            events_queue: Queue::new(
+                aws_sdk_sqs::Client::new(cfg),
+                config.events_queue_url.clone(),
+            ),
             dynamodb: ddb.clone(),
             tables: Tables {
-                orders: env("ORDERS_TABLE")?,
-                delivery_orders: env("DELIVERY_ORDERS_TABLE")?,
-                stock: env("STOCK_TABLE")?,
-                returns: Some(env("RETURNS_TABLE")?),
+                orders: config.orders_table.clone(),
+                delivery_orders: config.delivery_orders_table.clone(),
+                stock: config.stock_table.clone(),
+                returns: Some(config.returns_table.clone()),
             },
-            returns: Returns::new(ddb.clone(), env("RETURNS_TABLE")?),
-            returns_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("RETURNS_QUEUE_URL")?),
-            documents_queue: Queue::new(
-                aws_sdk_sqs::Client::new(&cfg),
-                env("DOCUMENTS_QUEUE_URL")?,
+            returns: Returns::new(ddb.clone(), config.returns_table.clone()),
+            returns_queue: Queue::new(
+                aws_sdk_sqs::Client::new(cfg),
+                config.returns_queue_url.clone(),
             ),
-            delivery_orders: DeliveryOrders::new(ddb.clone(), env("DELIVERY_ORDERS_TABLE")?),
-            stock: Stock::new(ddb.clone(), env("STOCK_TABLE")?),
-            public_base_url: env("PUBLIC_API_BASE_URL")?
+            documents_queue: Queue::new(
+                aws_sdk_sqs::Client::new(cfg),
+                config.documents_queue_url.clone(),
+            ),
+            delivery_orders: DeliveryOrders::new(ddb.clone(), config.delivery_orders_table.clone()),
+            stock: Stock::new(ddb.clone(), config.stock_table.clone()),
+            public_base_url: config
+                .public_api_base_url
+                .clone()
                 .trim_end_matches('/')
                 .to_string(),
         })

@@ -5,6 +5,8 @@
 //! Once per event: a mail is claimed in the idempotency table before it is sent (SQS delivers at
 //! least once) and the claim is released when sending fails, so the retry sends it.
 
+mod config;
+pub use config::Config;
 pub mod mails;
 pub mod render;
 
@@ -44,26 +46,39 @@ pub struct Notifier {
 }
 
 impl Notifier {
+    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
     pub async fn from_env() -> anyhow::Result<Self> {
-        use dropship_aws::config::env;
-        let ops_email = env("OPS_EMAIL")?;
+        let config: Config = dropship_aws::config::from_env()?;
+        Self::from_config(&config, &dropship_aws::config::aws().await)
+    }
+
+    /// The handler on this configuration and these AWS settings.
+    pub fn from_config(
+        config: &Config,
+        cfg: &dropship_aws::config::SdkConfig,
+    ) -> anyhow::Result<Self> {
+        let ops_email = config.ops_email.clone();
         // A bad address would only show when the first escalation fails: refuse it at start.
         anyhow::ensure!(
             dropship_core::catalogue::is_email(&ops_email),
             "OPS_EMAIL is not a mail address"
         );
-        let cfg = dropship_aws::config::aws().await;
-        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+        let ddb = aws_sdk_dynamodb::Client::new(cfg);
         Ok(Self {
-            catalogue: Catalogue::new(ddb.clone(), env("CATALOGUE_TABLE")?),
-            orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
-            delivery_orders: DeliveryOrders::new(ddb.clone(), env("DELIVERY_ORDERS_TABLE")?),
-            alerts: Alerts::new(ddb.clone(), env("ALERTS_TABLE")?),
-            returns: Returns::new(ddb.clone(), env("RETURNS_TABLE")?),
-            idempotency: Idempotency::new(ddb, env("IDEMPOTENCY_TABLE")?),
-            documents: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), env("DOCUMENT_BUCKET")?),
-            mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg)),
-            public_base_url: env("PUBLIC_API_BASE_URL")?
+            catalogue: Catalogue::new(ddb.clone(), config.catalogue_table.clone()),
+            orders: Orders::new(ddb.clone(), config.orders_table.clone()),
+            delivery_orders: DeliveryOrders::new(ddb.clone(), config.delivery_orders_table.clone()),
+            alerts: Alerts::new(ddb.clone(), config.alerts_table.clone()),
+            returns: Returns::new(ddb.clone(), config.returns_table.clone()),
+            idempotency: Idempotency::new(ddb, config.idempotency_table.clone()),
+            documents: DocumentStore::new(
+                aws_sdk_s3::Client::new(cfg),
+                config.document_bucket.clone(),
+            ),
+            mailer: Mailer::new(aws_sdk_sesv2::Client::new(cfg)),
+            public_base_url: config
+                .public_api_base_url
+                .clone()
                 .trim_end_matches('/')
                 .to_string(),
             ops_email,

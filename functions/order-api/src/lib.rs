@@ -2,7 +2,9 @@
 //! deliveries without who ships them, totals, payments, refunds) and cancel it, whole or some
 //! lines, before shipment. Another channel's order is a 404.
 
+mod config;
 use chrono::Utc;
+pub use config::Config;
 use dropship_aws::http::{self, json, path_param, HandlerError, HandlerResult};
 use dropship_aws::http_idempotency::{IdempotencyStore, StoredResponse};
 use dropship_aws::queue::Queue;
@@ -40,26 +42,37 @@ pub fn new_refund_id() -> String {
 }
 
 impl OrderApi {
+    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
     pub async fn from_env() -> anyhow::Result<Self> {
-        use dropship_aws::config::env;
-        let cfg = dropship_aws::config::aws().await;
-        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+        let config: Config = dropship_aws::config::from_env()?;
+        Self::from_config(&config, &dropship_aws::config::aws().await)
+    }
+
+    /// The handler on this configuration and these AWS settings.
+    pub fn from_config(
+        config: &Config,
+        cfg: &dropship_aws::config::SdkConfig,
+    ) -> anyhow::Result<Self> {
+        let ddb = aws_sdk_dynamodb::Client::new(cfg);
         Ok(Self {
-            catalogue: Catalogue::new(ddb.clone(), env("CATALOGUE_TABLE")?),
-            orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
-            delivery_orders: DeliveryOrders::new(ddb.clone(), env("DELIVERY_ORDERS_TABLE")?),
-            idempotency: IdempotencyStore::new(ddb.clone(), env("IDEMPOTENCY_TABLE")?),
-            events_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("EVENTS_QUEUE_URL")?),
-            documents_queue: Queue::new(
-                aws_sdk_sqs::Client::new(&cfg),
-                env("DOCUMENTS_QUEUE_URL")?,
+            catalogue: Catalogue::new(ddb.clone(), config.catalogue_table.clone()),
+            orders: Orders::new(ddb.clone(), config.orders_table.clone()),
+            delivery_orders: DeliveryOrders::new(ddb.clone(), config.delivery_orders_table.clone()),
+            idempotency: IdempotencyStore::new(ddb.clone(), config.idempotency_table.clone()),
+            events_queue: Queue::new(
+                aws_sdk_sqs::Client::new(cfg),
+                config.events_queue_url.clone(),
             ),
-            returns: Returns::new(ddb.clone(), env("RETURNS_TABLE")?),
+            documents_queue: Queue::new(
+                aws_sdk_sqs::Client::new(cfg),
+                config.documents_queue_url.clone(),
+            ),
+            returns: Returns::new(ddb.clone(), config.returns_table.clone()),
             tables: Tables {
-                orders: env("ORDERS_TABLE")?,
-                delivery_orders: env("DELIVERY_ORDERS_TABLE")?,
-                stock: env("STOCK_TABLE")?,
-                returns: Some(env("RETURNS_TABLE")?),
+                orders: config.orders_table.clone(),
+                delivery_orders: config.delivery_orders_table.clone(),
+                stock: config.stock_table.clone(),
+                returns: Some(config.returns_table.clone()),
             },
             dynamodb: ddb,
         })

@@ -10,7 +10,9 @@
 //! The order's id is derived from (channel, externalId), so a second order with the same
 //! externalId meets the first one's item: no uniqueness item, no transaction.
 
+mod config;
 use chrono::Utc;
+pub use config::Config;
 use dropship_aws::http::{self, json, json_body, HandlerError, HandlerResult};
 use dropship_aws::http_idempotency::{IdempotencyStore, StoredResponse};
 use dropship_aws::queue::Queue;
@@ -40,15 +42,26 @@ fn accepted(order_id: &str) -> StoredResponse {
 }
 
 impl OrderIntake {
+    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
     pub async fn from_env() -> anyhow::Result<Self> {
-        use dropship_aws::config::env;
-        let cfg = dropship_aws::config::aws().await;
-        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+        let config: Config = dropship_aws::config::from_env()?;
+        Self::from_config(&config, &dropship_aws::config::aws().await)
+    }
+
+    /// The handler on this configuration and these AWS settings.
+    pub fn from_config(
+        config: &Config,
+        cfg: &dropship_aws::config::SdkConfig,
+    ) -> anyhow::Result<Self> {
+        let ddb = aws_sdk_dynamodb::Client::new(cfg);
         Ok(Self {
-            catalogue: Catalogue::new(ddb.clone(), env("CATALOGUE_TABLE")?),
-            orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
-            idempotency: IdempotencyStore::new(ddb, env("IDEMPOTENCY_TABLE")?),
-            route_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("ROUTE_QUEUE_URL")?),
+            catalogue: Catalogue::new(ddb.clone(), config.catalogue_table.clone()),
+            orders: Orders::new(ddb.clone(), config.orders_table.clone()),
+            idempotency: IdempotencyStore::new(ddb, config.idempotency_table.clone()),
+            route_queue: Queue::new(
+                aws_sdk_sqs::Client::new(cfg),
+                config.route_queue_url.clone(),
+            ),
         })
     }
 

@@ -3,7 +3,9 @@
 //! outbox, whose entries are the orders' own sparse `routePending` markers. Runs every minute;
 //! an order younger than a minute is left to the intake itself.
 
+mod config;
 use chrono::{Duration, Utc};
+pub use config::Config;
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::orders::Orders;
 use dropship_core::messages::RouteOrder;
@@ -14,12 +16,26 @@ pub struct OutboxRelay {
 }
 
 impl OutboxRelay {
+    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
     pub async fn from_env() -> anyhow::Result<Self> {
-        use dropship_aws::config::env;
-        let cfg = dropship_aws::config::aws().await;
+        let config: Config = dropship_aws::config::from_env()?;
+        Self::from_config(&config, &dropship_aws::config::aws().await)
+    }
+
+    /// The handler on this configuration and these AWS settings.
+    pub fn from_config(
+        config: &Config,
+        cfg: &dropship_aws::config::SdkConfig,
+    ) -> anyhow::Result<Self> {
         Ok(Self {
-            orders: Orders::new(aws_sdk_dynamodb::Client::new(&cfg), env("ORDERS_TABLE")?),
-            route_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("ROUTE_QUEUE_URL")?),
+            orders: Orders::new(
+                aws_sdk_dynamodb::Client::new(cfg),
+                config.orders_table.clone(),
+            ),
+            route_queue: Queue::new(
+                aws_sdk_sqs::Client::new(cfg),
+                config.route_queue_url.clone(),
+            ),
         })
     }
 

@@ -12,6 +12,8 @@
 //! asks, CSRF), `render` (templates, headers, error page), `explain` (an API error as a form's
 //! message), `idempotency` (a form's change at most once) and `pagination`.
 
+mod config;
+pub use config::Config;
 mod explain;
 pub mod forms;
 pub mod i18n;
@@ -51,16 +53,28 @@ pub struct Portal {
 }
 
 impl Portal {
+    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
     pub async fn from_env() -> anyhow::Result<Self> {
-        use dropship_aws::config::env;
-        let cfg = dropship_aws::config::aws().await;
-        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+        let config: Config = dropship_aws::config::from_env()?;
+        Self::from_config(&config, &dropship_aws::config::aws().await)
+    }
+
+    /// The handler on this configuration and these AWS settings.
+    pub fn from_config(
+        config: &Config,
+        cfg: &dropship_aws::config::SdkConfig,
+    ) -> anyhow::Result<Self> {
+        let ddb = aws_sdk_dynamodb::Client::new(cfg);
         Ok(Self {
-            api: FulfillerApi::from_env().await?,
-            catalogue: Catalogue::new(ddb.clone(), env("CATALOGUE_TABLE")?),
-            tokens: Tokens::new(ddb.clone(), env("TOKENS_TABLE")?),
-            sessions: PortalSessions::new(ddb, env("TOKENS_TABLE")?, env("CATALOGUE_TABLE")?),
-            mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg)),
+            api: FulfillerApi::from_config(&config.fulfiller_api, cfg)?,
+            catalogue: Catalogue::new(ddb.clone(), config.catalogue_table.clone()),
+            tokens: Tokens::new(ddb.clone(), config.tokens_table.clone()),
+            sessions: PortalSessions::new(
+                ddb,
+                config.tokens_table.clone(),
+                config.catalogue_table.clone(),
+            ),
+            mailer: Mailer::new(aws_sdk_sesv2::Client::new(cfg)),
             texts: Texts::load()?,
             pages: templates()?,
         })

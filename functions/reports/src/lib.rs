@@ -12,6 +12,8 @@
 //! (incremental, no read capacity used) queried with Athena, or daily aggregates kept by a
 //! stream consumer, would serve the same rows.
 
+mod config;
+pub use config::Config;
 pub mod export;
 pub mod tables;
 
@@ -199,21 +201,29 @@ pub struct Reports {
 }
 
 impl Reports {
+    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
     pub async fn from_env() -> anyhow::Result<Self> {
-        use dropship_aws::config::env;
-        let cfg = dropship_aws::config::aws().await;
-        let s3 = aws_sdk_s3::Client::new(&cfg);
-        let bucket = env("DOCUMENT_BUCKET")?;
+        let config: Config = dropship_aws::config::from_env()?;
+        Self::from_config(&config, &dropship_aws::config::aws().await)
+    }
+
+    /// The handler on this configuration and these AWS settings.
+    pub fn from_config(
+        config: &Config,
+        cfg: &dropship_aws::config::SdkConfig,
+    ) -> anyhow::Result<Self> {
+        let s3 = aws_sdk_s3::Client::new(cfg);
+        let bucket = config.document_bucket.clone();
         Ok(Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(&cfg),
+            dynamodb: aws_sdk_dynamodb::Client::new(cfg),
             store: DocumentStore::new(s3.clone(), bucket.clone()),
             s3,
             bucket,
-            orders_table: env("ORDERS_TABLE")?,
-            delivery_orders_table: env("DELIVERY_ORDERS_TABLE")?,
-            stock_table: env("STOCK_TABLE")?,
-            catalogue_table: env("CATALOGUE_TABLE")?,
-            returns_table: env("RETURNS_TABLE")?,
+            orders_table: config.orders_table.clone(),
+            delivery_orders_table: config.delivery_orders_table.clone(),
+            stock_table: config.stock_table.clone(),
+            catalogue_table: config.catalogue_table.clone(),
+            returns_table: config.returns_table.clone(),
         })
     }
 

@@ -7,8 +7,10 @@
 //! and a part already refunded is never settled again (a redelivered message only re-sends the
 //! follow-ups, which are themselves keyed by the refund id).
 
+mod config;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Utc;
+pub use config::Config;
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::changes::{self, Change, Outcome, Tables};
@@ -64,24 +66,32 @@ pub fn apply_arrivals(order: &mut Order, part: &ReturnPart) -> anyhow::Result<u3
 }
 
 impl ReturnProcessor {
+    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
     pub async fn from_env() -> anyhow::Result<Self> {
-        use dropship_aws::config::env;
-        let cfg = dropship_aws::config::aws().await;
-        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
-        let sqs = aws_sdk_sqs::Client::new(&cfg);
+        let config: Config = dropship_aws::config::from_env()?;
+        Self::from_config(&config, &dropship_aws::config::aws().await)
+    }
+
+    /// The handler on this configuration and these AWS settings.
+    pub fn from_config(
+        config: &Config,
+        cfg: &dropship_aws::config::SdkConfig,
+    ) -> anyhow::Result<Self> {
+        let ddb = aws_sdk_dynamodb::Client::new(cfg);
+        let sqs = aws_sdk_sqs::Client::new(cfg);
         Ok(Self {
-            catalogue: Catalogue::new(ddb.clone(), env("CATALOGUE_TABLE")?),
-            orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
-            returns: Returns::new(ddb.clone(), env("RETURNS_TABLE")?),
+            catalogue: Catalogue::new(ddb.clone(), config.catalogue_table.clone()),
+            orders: Orders::new(ddb.clone(), config.orders_table.clone()),
+            returns: Returns::new(ddb.clone(), config.returns_table.clone()),
             tables: Tables {
-                orders: env("ORDERS_TABLE")?,
-                delivery_orders: env("DELIVERY_ORDERS_TABLE")?,
-                stock: env("STOCK_TABLE")?,
-                returns: Some(env("RETURNS_TABLE")?),
+                orders: config.orders_table.clone(),
+                delivery_orders: config.delivery_orders_table.clone(),
+                stock: config.stock_table.clone(),
+                returns: Some(config.returns_table.clone()),
             },
             dynamodb: ddb,
-            documents_queue: Queue::new(sqs.clone(), env("DOCUMENTS_QUEUE_URL")?),
-            events_queue: Queue::new(sqs, env("EVENTS_QUEUE_URL")?),
+            documents_queue: Queue::new(sqs.clone(), config.documents_queue_url.clone()),
+            events_queue: Queue::new(sqs, config.events_queue_url.clone()),
         })
     }
 

@@ -8,8 +8,10 @@
 //! read). A redelivered message finds nothing pending, completes whatever the first attempt left
 //! undone (document requests) and reserves nothing twice.
 
+mod config;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Utc;
+pub use config::Config;
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::changes::{self, Change, Outcome, StockMove, Tables};
@@ -37,27 +39,38 @@ pub struct SplitRouter {
 const RESERVE_ATTEMPTS: usize = 3;
 
 impl SplitRouter {
+    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
     pub async fn from_env() -> anyhow::Result<Self> {
-        use dropship_aws::config::env;
-        let cfg = dropship_aws::config::aws().await;
-        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+        let config: Config = dropship_aws::config::from_env()?;
+        Self::from_config(&config, &dropship_aws::config::aws().await)
+    }
+
+    /// The handler on this configuration and these AWS settings.
+    pub fn from_config(
+        config: &Config,
+        cfg: &dropship_aws::config::SdkConfig,
+    ) -> anyhow::Result<Self> {
+        let ddb = aws_sdk_dynamodb::Client::new(cfg);
         Ok(Self {
-            catalogue: Catalogue::new(ddb.clone(), env("CATALOGUE_TABLE")?),
-            orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
-            delivery_orders: DeliveryOrders::new(ddb.clone(), env("DELIVERY_ORDERS_TABLE")?),
-            stock: Stock::new(ddb.clone(), env("STOCK_TABLE")?),
+            catalogue: Catalogue::new(ddb.clone(), config.catalogue_table.clone()),
+            orders: Orders::new(ddb.clone(), config.orders_table.clone()),
+            delivery_orders: DeliveryOrders::new(ddb.clone(), config.delivery_orders_table.clone()),
+            stock: Stock::new(ddb.clone(), config.stock_table.clone()),
             dynamodb: ddb,
             tables: Tables {
-                orders: env("ORDERS_TABLE")?,
-                delivery_orders: env("DELIVERY_ORDERS_TABLE")?,
-                stock: env("STOCK_TABLE")?,
+                orders: config.orders_table.clone(),
+                delivery_orders: config.delivery_orders_table.clone(),
+                stock: config.stock_table.clone(),
                 returns: None,
             },
             documents_queue: Queue::new(
-                aws_sdk_sqs::Client::new(&cfg),
-                env("DOCUMENTS_QUEUE_URL")?,
+                aws_sdk_sqs::Client::new(cfg),
+                config.documents_queue_url.clone(),
             ),
-            events_queue: Queue::new(aws_sdk_sqs::Client::new(&cfg), env("EVENTS_QUEUE_URL")?),
+            events_queue: Queue::new(
+                aws_sdk_sqs::Client::new(cfg),
+                config.events_queue_url.clone(),
+            ),
         })
     }
 

@@ -8,8 +8,10 @@
 //! which only `POST /fulfiller/stock-feed` hands out, bound to the caller. Applying a count is
 //! idempotent (absolute counts, ignored when older), so a redelivered notification is harmless.
 
+mod config;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Utc;
+pub use config::Config;
 use dropship_aws::documents::DocumentStore;
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::alerts::Alerts;
@@ -97,21 +99,32 @@ pub fn fulfiller_of(key: &str) -> Option<&str> {
 }
 
 impl StockUpdate {
+    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
     pub async fn from_env() -> anyhow::Result<Self> {
-        use dropship_aws::config::env;
-        let cfg = dropship_aws::config::aws().await;
-        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
-        let sqs = aws_sdk_sqs::Client::new(&cfg);
+        let config: Config = dropship_aws::config::from_env()?;
+        Self::from_config(&config, &dropship_aws::config::aws().await)
+    }
+
+    /// The handler on this configuration and these AWS settings.
+    pub fn from_config(
+        config: &Config,
+        cfg: &dropship_aws::config::SdkConfig,
+    ) -> anyhow::Result<Self> {
+        let ddb = aws_sdk_dynamodb::Client::new(cfg);
+        let sqs = aws_sdk_sqs::Client::new(cfg);
         Ok(Self {
-            store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), env("DOCUMENT_BUCKET")?),
+            store: DocumentStore::new(aws_sdk_s3::Client::new(cfg), config.document_bucket.clone()),
             counts: StockCounts {
-                stock: Stock::new(ddb.clone(), env("STOCK_TABLE")?),
-                orders: Orders::new(ddb.clone(), env("ORDERS_TABLE")?),
-                delivery_orders: DeliveryOrders::new(ddb.clone(), env("DELIVERY_ORDERS_TABLE")?),
-                alerts: Alerts::new(ddb.clone(), env("ALERTS_TABLE")?),
-                route_queue: Queue::new(sqs.clone(), env("ROUTE_QUEUE_URL")?),
+                stock: Stock::new(ddb.clone(), config.stock_table.clone()),
+                orders: Orders::new(ddb.clone(), config.orders_table.clone()),
+                delivery_orders: DeliveryOrders::new(
+                    ddb.clone(),
+                    config.delivery_orders_table.clone(),
+                ),
+                alerts: Alerts::new(ddb.clone(), config.alerts_table.clone()),
+                route_queue: Queue::new(sqs.clone(), config.route_queue_url.clone()),
             },
-            events_queue: Queue::new(sqs, env("EVENTS_QUEUE_URL")?),
+            events_queue: Queue::new(sqs, config.events_queue_url.clone()),
         })
     }
 

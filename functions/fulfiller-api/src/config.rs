@@ -1,0 +1,20 @@
+//! The variables template.yaml gives this function, read once at start: each field is its
+//! variable in lower case (see `dropship_aws::config`).
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    pub document_bucket: String,
+    pub stock_table: String,
+    pub orders_table: String,
+    pub delivery_orders_table: String,
+    pub alerts_table: String,
+    pub route_queue_url: String,
+    pub idempotency_table: String,
+    pub events_queue_url: String,
+    pub returns_table: String,
+    pub returns_queue_url: String,
+    pub documents_queue_url: String,
+    pub public_api_base_url: String,
+}
