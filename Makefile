@@ -70,13 +70,14 @@ validate-openapi: system-deps $(OPENAPI_LINT)/node_modules/.installed
 		--config $(OPENAPI_LINT)/redocly.yaml openapi.yaml
 
 # cargo-deny (rules and reasoned exceptions in deny.toml), pinned; installed when missing. A cold
-# `cargo install --locked` builds ~300 crates from source: not finished after 80 minutes at -j1 on a
-# 2-core machine busy with other builds (CI should cache ~/.cargo/bin).
+# `cargo install --locked` compiles it from source: 43 minutes measured at -j1 on a 2-core machine
+# busy with other builds (far less on free cores); CI should cache ~/.cargo/bin. The checks
+# themselves take seconds.
 CARGO_DENY_VERSION := 0.20.2
 CARGO_DENY := $(shell command -v cargo-deny 2>/dev/null || echo $(HOME)/.cargo/bin/cargo-deny)
 # The RustSec database is a git repository on GitHub, which CI here cannot reach: `make deny`
-# checks advisories only against a copy already on disk (kept fresh by `make deny-advisories`
-# where GitHub is reachable) and says so when there is none.
+# checks advisories only against a copy already on disk (`--offline`; kept fresh by
+# `make deny-advisories` where GitHub is reachable) and says so when there is none.
 ADVISORY_DB ?= $(HOME)/.cargo/advisory-dbs
 
 $(CARGO_DENY):
@@ -85,7 +86,7 @@ $(CARGO_DENY):
 deny: $(CARGO_DENY)
 	$(CARGO_DENY) check licenses bans sources
 	@if ls -d $(ADVISORY_DB)/advisory-db-* >/dev/null 2>&1; then \
-		$(CARGO_DENY) check --disable-fetch advisories; \
+		$(CARGO_DENY) --offline check advisories; \
 	else echo "cargo-deny advisories: no local RustSec database in $(ADVISORY_DB); run make deny-advisories where GitHub is reachable"; fi
 
 deny-advisories: $(CARGO_DENY)

@@ -44,18 +44,10 @@ pub struct AdminApi {
     pub mail_sender_domain: String,
 }
 
-impl AdminApi {
-    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
-    pub async fn from_env() -> anyhow::Result<Self> {
-        let config: Config = dropship_aws::config::from_env()?;
-        Self::from_config(&config, &dropship_aws::config::aws().await)
-    }
+impl dropship_aws::config::FromConfig for AdminApi {
+    type Config = Config;
 
-    /// The handler on this configuration and these AWS settings.
-    pub fn from_config(
-        config: &Config,
-        cfg: &dropship_aws::config::SdkConfig,
-    ) -> anyhow::Result<Self> {
+    fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
         let ddb = aws_sdk_dynamodb::Client::new(cfg);
         let sqs = aws_sdk_sqs::Client::new(cfg);
         Ok(Self {
@@ -82,7 +74,9 @@ impl AdminApi {
             mailer: Mailer::new(aws_sdk_sesv2::Client::new(cfg)),
         })
     }
+}
 
+impl AdminApi {
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
         http::respond(self.route(req)).await
     }

@@ -1,3 +1,4 @@
+use dropship_aws::config::FromConfig as _;
 use lambda_http::{service_fn, Error};
 
 #[tokio::main]

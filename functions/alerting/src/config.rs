@@ -36,3 +36,43 @@ fn quarter_hour() -> u32 {
 fn three_days() -> u32 {
     72 * 60
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dropship_aws::config::from_vars;
+
+    const REQUIRED: [(&str, &str); 7] = [
+        ("ALERTS_TABLE", "a"),
+        ("CATALOGUE_TABLE", "c"),
+        ("ORDERS_TABLE", "o"),
+        ("DELIVERY_ORDERS_TABLE", "d"),
+        ("STOCK_TABLE", "s"),
+        ("EVENTS_QUEUE_URL", "e"),
+        ("DEAD_LETTER_QUEUE_URLS", "q1, q2"),
+    ];
+
+    #[test]
+    fn minutes_have_defaults_and_the_queues_are_a_list() {
+        let c: Config = from_vars(REQUIRED).unwrap();
+        assert_eq!(c.alert_escalation_minutes, 240);
+        assert_eq!(c.stuck_order_minutes, 15);
+        assert_eq!(c.alert_lookback_minutes, 4320);
+        assert_eq!(c.dead_letter_queue_urls, ["q1", "q2"]);
+        let c: Config =
+            from_vars(REQUIRED.into_iter().chain([("STUCK_ORDER_MINUTES", "30")])).unwrap();
+        assert_eq!(c.stuck_order_minutes, 30);
+    }
+
+    #[test]
+    fn a_bad_number_of_minutes_is_refused_by_name() {
+        let e = from_vars::<Config>(
+            REQUIRED
+                .into_iter()
+                .chain([("ALERT_ESCALATION_MINUTES", "-5")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("ALERT_ESCALATION_MINUTES"), "{e}");
+    }
+}

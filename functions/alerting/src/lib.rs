@@ -63,18 +63,10 @@ pub struct Report {
     pub stale_stock_feeds: u64,
 }
 
-impl Alerting {
-    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
-    pub async fn from_env() -> anyhow::Result<Self> {
-        let config: Config = dropship_aws::config::from_env()?;
-        Self::from_config(&config, &dropship_aws::config::aws().await)
-    }
+impl dropship_aws::config::FromConfig for Alerting {
+    type Config = Config;
 
-    /// The handler on this configuration and these AWS settings.
-    pub fn from_config(
-        config: &Config,
-        cfg: &dropship_aws::config::SdkConfig,
-    ) -> anyhow::Result<Self> {
+    fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
         let ddb = aws_sdk_dynamodb::Client::new(cfg);
         let sqs = aws_sdk_sqs::Client::new(cfg);
         Ok(Self {
@@ -96,7 +88,9 @@ impl Alerting {
             },
         })
     }
+}
 
+impl Alerting {
     pub async fn handle(&self, _event: serde_json::Value) -> anyhow::Result<serde_json::Value> {
         let now = Utc::now();
         let mut run = Run {

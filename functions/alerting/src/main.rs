@@ -1,3 +1,4 @@
+use dropship_aws::config::FromConfig as _;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]

@@ -64,6 +64,18 @@ pub fn simple_response(principal: Resolved) -> Response {
     response
 }
 
+impl dropship_aws::config::FromConfig for Authorizer {
+    type Config = Config;
+
+    fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
+        let tokens = Tokens::new(aws_sdk_dynamodb_client(cfg), config.tokens_table.clone());
+        Ok(Self::new(
+            tokens,
+            config.bootstrap_admin_token_sha256.clone(),
+        ))
+    }
+}
+
 impl Authorizer {
     pub fn new(tokens: Tokens, bootstrap_admin_sha256: String) -> Self {
         Self {
@@ -71,24 +83,6 @@ impl Authorizer {
             bootstrap_admin_sha256: bootstrap_admin_sha256.to_lowercase(),
             cache: Mutex::new(HashMap::new()),
         }
-    }
-
-    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
-    pub async fn from_env() -> anyhow::Result<Self> {
-        let config: Config = dropship_aws::config::from_env()?;
-        Self::from_config(&config, &dropship_aws::config::aws().await)
-    }
-
-    /// The handler on this configuration and these AWS settings.
-    pub fn from_config(
-        config: &Config,
-        cfg: &dropship_aws::config::SdkConfig,
-    ) -> anyhow::Result<Self> {
-        let tokens = Tokens::new(aws_sdk_dynamodb_client(cfg), config.tokens_table.clone());
-        Ok(Self::new(
-            tokens,
-            config.bootstrap_admin_token_sha256.clone(),
-        ))
     }
 
     async fn resolve(&self, token: &str) -> anyhow::Result<Resolved> {

@@ -1,4 +1,5 @@
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+use dropship_aws::config::FromConfig as _;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]

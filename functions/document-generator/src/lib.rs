@@ -79,18 +79,10 @@ impl Context {
     }
 }
 
-impl DocumentGenerator {
-    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
-    pub async fn from_env() -> anyhow::Result<Self> {
-        let config: Config = dropship_aws::config::from_env()?;
-        Self::from_config(&config, &dropship_aws::config::aws().await)
-    }
+impl dropship_aws::config::FromConfig for DocumentGenerator {
+    type Config = Config;
 
-    /// The handler on this configuration and these AWS settings.
-    pub fn from_config(
-        config: &Config,
-        cfg: &dropship_aws::config::SdkConfig,
-    ) -> anyhow::Result<Self> {
+    fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
         let ddb = aws_sdk_dynamodb::Client::new(cfg);
         Ok(Self {
             catalogue: Catalogue::new(ddb.clone(), config.catalogue_table.clone()),
@@ -105,7 +97,9 @@ impl DocumentGenerator {
             ),
         })
     }
+}
 
+impl DocumentGenerator {
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         sqs_batch::process(event, |m| self.generate(m)).await
     }
@@ -499,26 +493,12 @@ impl DocumentGenerator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dropship_aws::config::offline;
+    use dropship_aws::config::{offline, offline_config, FromConfig};
 
     #[tokio::test]
     async fn an_unreadable_message_is_reported_alone() {
-        let cfg = offline();
-        let handler = DocumentGenerator {
-            catalogue: Catalogue::new(aws_sdk_dynamodb::Client::new(&cfg), "CatalogueTable".into()),
-            orders: Orders::new(aws_sdk_dynamodb::Client::new(&cfg), "OrdersTable".into()),
-            delivery_orders: DeliveryOrders::new(
-                aws_sdk_dynamodb::Client::new(&cfg),
-                "DeliveryOrdersTable".into(),
-            ),
-            returns: Returns::new(aws_sdk_dynamodb::Client::new(&cfg), "ReturnsTable".into()),
-            invoices: Invoices::new(aws_sdk_dynamodb::Client::new(&cfg), "OrdersTable".into()),
-            store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), "bucket".into()),
-            events_queue: Queue::new(
-                aws_sdk_sqs::Client::new(&cfg),
-                "http://127.0.0.1:9/q".into(),
-            ),
-        };
+        let handler =
+            DocumentGenerator::from_config(&offline_config().unwrap(), &offline()).unwrap();
         let mut event = dropship_aws::sqs_batch::with_poison(include_str!(
             "../../../events/document-generator.json"
         ));

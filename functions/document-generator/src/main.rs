@@ -2,6 +2,7 @@
 #![recursion_limit = "256"]
 
 use aws_lambda_events::sqs::SqsEvent;
+use dropship_aws::config::FromConfig as _;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]

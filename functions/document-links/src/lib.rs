@@ -21,18 +21,10 @@ pub struct DocumentLinks {
     pub store: DocumentStore,
 }
 
-impl DocumentLinks {
-    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
-    pub async fn from_env() -> anyhow::Result<Self> {
-        let config: Config = dropship_aws::config::from_env()?;
-        Self::from_config(&config, &dropship_aws::config::aws().await)
-    }
+impl dropship_aws::config::FromConfig for DocumentLinks {
+    type Config = Config;
 
-    /// The handler on this configuration and these AWS settings.
-    pub fn from_config(
-        config: &Config,
-        cfg: &dropship_aws::config::SdkConfig,
-    ) -> anyhow::Result<Self> {
+    fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
         Ok(Self {
             delivery_orders: DeliveryOrders::new(
                 aws_sdk_dynamodb::Client::new(cfg),
@@ -41,7 +33,9 @@ impl DocumentLinks {
             store: DocumentStore::new(aws_sdk_s3::Client::new(cfg), config.document_bucket.clone()),
         })
     }
+}
 
+impl DocumentLinks {
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
         http::respond(self.follow(req)).await
     }

@@ -9,7 +9,6 @@ use dropship_aws::http::HandlerError;
 use dropship_aws::http::{self, json, json_body, path_param, query_param, HandlerResult};
 use dropship_aws::http_idempotency::{IdempotencyStore, StoredResponse};
 use dropship_aws::queue::Queue;
-use dropship_aws::repo::alerts::Alerts;
 use dropship_aws::repo::changes::{self, Change, Outcome, StockMove, Tables};
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::Orders;
@@ -56,38 +55,22 @@ pub struct FulfillerApi {
     pub documents_queue: Queue,
 }
 
-impl FulfillerApi {
-    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
-    pub async fn from_env() -> anyhow::Result<Self> {
-        let config: Config = dropship_aws::config::from_env()?;
-        Self::from_config(&config, &dropship_aws::config::aws().await)
-    }
+impl dropship_aws::config::FromConfig for FulfillerApi {
+    type Config = Config;
 
-    /// The handler on this configuration and these AWS settings.
-    pub fn from_config(
-        config: &Config,
-        cfg: &dropship_aws::config::SdkConfig,
-    ) -> anyhow::Result<Self> {
+    fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
         let ddb = aws_sdk_dynamodb::Client::new(cfg);
         Ok(Self {
             store: DocumentStore::new(aws_sdk_s3::Client::new(cfg), config.document_bucket.clone()),
-            counts: StockCounts {
-                stock: Stock::new(ddb.clone(), config.stock_table.clone()),
-                orders: Orders::new(ddb.clone(), config.orders_table.clone()),
-                delivery_orders: DeliveryOrders::new(
-                    ddb.clone(),
-                    config.delivery_orders_table.clone(),
-                ),
-                alerts: Alerts::new(ddb.clone(), config.alerts_table.clone()),
-                route_queue: Queue::new(
-                    aws_sdk_sqs::Client::new(cfg),
-                    config.route_queue_url.clone(),
-                ),
-            },
-            orders: Orders::new(ddb.clone(), config.orders_table.clone()),
+            counts: StockCounts::from_config(
+                &config.stock_counts,
+                &ddb,
+                &aws_sdk_sqs::Client::new(cfg),
+            ),
+            orders: Orders::new(ddb.clone(), config.stock_counts.orders_table.clone()),
             route_queue: Queue::new(
                 aws_sdk_sqs::Client::new(cfg),
-                config.route_queue_url.clone(),
+                config.stock_counts.route_queue_url.clone(),
             ),
             idempotency: IdempotencyStore::new(ddb.clone(), config.idempotency_table.clone()),
             events_queue: Queue::new(
@@ -96,9 +79,9 @@ impl FulfillerApi {
             ),
             dynamodb: ddb.clone(),
             tables: Tables {
-                orders: config.orders_table.clone(),
-                delivery_orders: config.delivery_orders_table.clone(),
-                stock: config.stock_table.clone(),
+                orders: config.stock_counts.orders_table.clone(),
+                delivery_orders: config.stock_counts.delivery_orders_table.clone(),
+                stock: config.stock_counts.stock_table.clone(),
                 returns: Some(config.returns_table.clone()),
             },
             returns: Returns::new(ddb.clone(), config.returns_table.clone()),
@@ -110,8 +93,11 @@ impl FulfillerApi {
                 aws_sdk_sqs::Client::new(cfg),
                 config.documents_queue_url.clone(),
             ),
-            delivery_orders: DeliveryOrders::new(ddb.clone(), config.delivery_orders_table.clone()),
-            stock: Stock::new(ddb.clone(), config.stock_table.clone()),
+            delivery_orders: DeliveryOrders::new(
+                ddb.clone(),
+                config.stock_counts.delivery_orders_table.clone(),
+            ),
+            stock: Stock::new(ddb.clone(), config.stock_counts.stock_table.clone()),
             public_base_url: config
                 .public_api_base_url
                 .clone()
@@ -119,7 +105,9 @@ impl FulfillerApi {
                 .to_string(),
         })
     }
+}
 
+impl FulfillerApi {
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
         http::respond(self.route(req)).await
     }
@@ -474,53 +462,10 @@ impl FulfillerApi {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dropship_aws::config::offline;
+    use dropship_aws::config::{offline, offline_config, FromConfig};
 
     async fn call(edit: impl FnOnce(&mut serde_json::Value)) -> (u16, serde_json::Value) {
-        let cfg = offline();
-        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
-        let api = FulfillerApi {
-            store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), "bucket".into()),
-            counts: StockCounts {
-                stock: Stock::new(ddb.clone(), "StockTable".into()),
-                orders: Orders::new(ddb.clone(), "OrdersTable".into()),
-                delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
-                alerts: Alerts::new(ddb.clone(), "AlertsTable".into()),
-                route_queue: Queue::new(
-                    aws_sdk_sqs::Client::new(&cfg),
-                    "http://127.0.0.1:9/r".into(),
-                ),
-            },
-            orders: Orders::new(ddb.clone(), "OrdersTable".into()),
-            route_queue: Queue::new(
-                aws_sdk_sqs::Client::new(&cfg),
-                "http://127.0.0.1:9/r".into(),
-            ),
-            idempotency: IdempotencyStore::new(ddb.clone(), "IdempotencyTable".into()),
-            events_queue: Queue::new(
-                aws_sdk_sqs::Client::new(&cfg),
-                "http://127.0.0.1:9/q".into(),
-            ),
-            dynamodb: ddb.clone(),
-            tables: Tables {
-                orders: "o".into(),
-                delivery_orders: "d".into(),
-                stock: "s".into(),
-                returns: None,
-            },
-            delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
-            stock: Stock::new(ddb.clone(), "StockTable".into()),
-            returns: Returns::new(ddb.clone(), "ReturnsTable".into()),
-            returns_queue: Queue::new(
-                aws_sdk_sqs::Client::new(&cfg),
-                "http://127.0.0.1:9/rt".into(),
-            ),
-            documents_queue: Queue::new(
-                aws_sdk_sqs::Client::new(&cfg),
-                "http://127.0.0.1:9/d".into(),
-            ),
-            public_base_url: "http://127.0.0.1:3000".into(),
-        };
+        let api = FulfillerApi::from_config(&offline_config().unwrap(), &offline()).unwrap();
         let mut v: serde_json::Value =
             serde_json::from_str(include_str!("../../../events/fulfiller-api.json")).unwrap();
         edit(&mut v);

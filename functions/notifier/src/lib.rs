@@ -45,18 +45,10 @@ pub struct Notifier {
     pub ops_email: String,
 }
 
-impl Notifier {
-    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
-    pub async fn from_env() -> anyhow::Result<Self> {
-        let config: Config = dropship_aws::config::from_env()?;
-        Self::from_config(&config, &dropship_aws::config::aws().await)
-    }
+impl dropship_aws::config::FromConfig for Notifier {
+    type Config = Config;
 
-    /// The handler on this configuration and these AWS settings.
-    pub fn from_config(
-        config: &Config,
-        cfg: &dropship_aws::config::SdkConfig,
-    ) -> anyhow::Result<Self> {
+    fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
         let ops_email = config.ops_email.clone();
         // A bad address would only show when the first escalation fails: refuse it at start.
         anyhow::ensure!(
@@ -84,7 +76,9 @@ impl Notifier {
             ops_email,
         })
     }
+}
 
+impl Notifier {
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         sqs_batch::process(event, |m| self.notify(m)).await
     }

@@ -2,7 +2,7 @@
 //! fails alone. What each mail says is tested beside the mails, in `mails/tests.rs`.
 
 use super::*;
-use dropship_aws::config::offline;
+use dropship_aws::config::{offline, offline_config, FromConfig};
 
 #[test]
 fn every_sample_event_is_a_business_event() {
@@ -17,20 +17,7 @@ fn every_sample_event_is_a_business_event() {
 
 #[tokio::test]
 async fn an_unreadable_message_is_reported_alone() {
-    let cfg = offline();
-    let ddb = aws_sdk_dynamodb::Client::new(&cfg);
-    let handler = Notifier {
-        catalogue: Catalogue::new(ddb.clone(), "CatalogueTable".into()),
-        orders: Orders::new(ddb.clone(), "OrdersTable".into()),
-        delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
-        idempotency: Idempotency::new(ddb.clone(), "IdempotencyTable".into()),
-        alerts: Alerts::new(ddb.clone(), "AlertsTable".into()),
-        returns: Returns::new(ddb, "ReturnsTable".into()),
-        documents: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), "DocumentBucket".into()),
-        mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg)),
-        public_base_url: "http://127.0.0.1:3000".into(),
-        ops_email: "ops@example.com".into(),
-    };
+    let handler = Notifier::from_config(&offline_config().unwrap(), &offline()).unwrap();
     let mut event =
         dropship_aws::sqs_batch::with_poison(include_str!("../../../events/notifier.json"));
     // Offline, every readable event fails at its idempotency claim; keep the poison alone.

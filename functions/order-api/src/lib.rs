@@ -41,18 +41,10 @@ pub fn new_refund_id() -> String {
     dropship_core::refund::new_refund_id(uuid::Uuid::now_v7().simple())
 }
 
-impl OrderApi {
-    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
-    pub async fn from_env() -> anyhow::Result<Self> {
-        let config: Config = dropship_aws::config::from_env()?;
-        Self::from_config(&config, &dropship_aws::config::aws().await)
-    }
+impl dropship_aws::config::FromConfig for OrderApi {
+    type Config = Config;
 
-    /// The handler on this configuration and these AWS settings.
-    pub fn from_config(
-        config: &Config,
-        cfg: &dropship_aws::config::SdkConfig,
-    ) -> anyhow::Result<Self> {
+    fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
         let ddb = aws_sdk_dynamodb::Client::new(cfg);
         Ok(Self {
             catalogue: Catalogue::new(ddb.clone(), config.catalogue_table.clone()),
@@ -77,7 +69,9 @@ impl OrderApi {
             dynamodb: ddb,
         })
     }
+}
 
+impl OrderApi {
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
         http::respond(self.route(req)).await
     }

@@ -41,18 +41,10 @@ fn accepted(order_id: &str) -> StoredResponse {
     }
 }
 
-impl OrderIntake {
-    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
-    pub async fn from_env() -> anyhow::Result<Self> {
-        let config: Config = dropship_aws::config::from_env()?;
-        Self::from_config(&config, &dropship_aws::config::aws().await)
-    }
+impl dropship_aws::config::FromConfig for OrderIntake {
+    type Config = Config;
 
-    /// The handler on this configuration and these AWS settings.
-    pub fn from_config(
-        config: &Config,
-        cfg: &dropship_aws::config::SdkConfig,
-    ) -> anyhow::Result<Self> {
+    fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
         let ddb = aws_sdk_dynamodb::Client::new(cfg);
         Ok(Self {
             catalogue: Catalogue::new(ddb.clone(), config.catalogue_table.clone()),
@@ -64,7 +56,9 @@ impl OrderIntake {
             ),
         })
     }
+}
 
+impl OrderIntake {
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
         http::respond(self.post_order(req)).await
     }

@@ -15,18 +15,10 @@ pub struct OutboxRelay {
     pub route_queue: Queue,
 }
 
-impl OutboxRelay {
-    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
-    pub async fn from_env() -> anyhow::Result<Self> {
-        let config: Config = dropship_aws::config::from_env()?;
-        Self::from_config(&config, &dropship_aws::config::aws().await)
-    }
+impl dropship_aws::config::FromConfig for OutboxRelay {
+    type Config = Config;
 
-    /// The handler on this configuration and these AWS settings.
-    pub fn from_config(
-        config: &Config,
-        cfg: &dropship_aws::config::SdkConfig,
-    ) -> anyhow::Result<Self> {
+    fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
         Ok(Self {
             orders: Orders::new(
                 aws_sdk_dynamodb::Client::new(cfg),
@@ -38,7 +30,9 @@ impl OutboxRelay {
             ),
         })
     }
+}
 
+impl OutboxRelay {
     pub async fn handle(&self, _event: serde_json::Value) -> anyhow::Result<serde_json::Value> {
         let pending = self
             .orders

@@ -52,21 +52,13 @@ pub struct Portal {
     pub pages: Environment<'static>,
 }
 
-impl Portal {
-    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
-    pub async fn from_env() -> anyhow::Result<Self> {
-        let config: Config = dropship_aws::config::from_env()?;
-        Self::from_config(&config, &dropship_aws::config::aws().await)
-    }
+impl dropship_aws::config::FromConfig for Portal {
+    type Config = Config;
 
-    /// The handler on this configuration and these AWS settings.
-    pub fn from_config(
-        config: &Config,
-        cfg: &dropship_aws::config::SdkConfig,
-    ) -> anyhow::Result<Self> {
+    fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
         let ddb = aws_sdk_dynamodb::Client::new(cfg);
         Ok(Self {
-            api: FulfillerApi::from_config(&config.fulfiller_api, cfg)?,
+            api: dropship_aws::config::FromConfig::from_config(&config.fulfiller_api, cfg)?,
             catalogue: Catalogue::new(ddb.clone(), config.catalogue_table.clone()),
             tokens: Tokens::new(ddb.clone(), config.tokens_table.clone()),
             sessions: PortalSessions::new(
@@ -79,7 +71,9 @@ impl Portal {
             pages: templates()?,
         })
     }
+}
 
+impl Portal {
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
         Ok(self.serve(&req).await)
     }

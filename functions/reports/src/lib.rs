@@ -200,18 +200,10 @@ pub struct Reports {
     pub returns_table: String,
 }
 
-impl Reports {
-    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
-    pub async fn from_env() -> anyhow::Result<Self> {
-        let config: Config = dropship_aws::config::from_env()?;
-        Self::from_config(&config, &dropship_aws::config::aws().await)
-    }
+impl dropship_aws::config::FromConfig for Reports {
+    type Config = Config;
 
-    /// The handler on this configuration and these AWS settings.
-    pub fn from_config(
-        config: &Config,
-        cfg: &dropship_aws::config::SdkConfig,
-    ) -> anyhow::Result<Self> {
+    fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
         let s3 = aws_sdk_s3::Client::new(cfg);
         let bucket = config.document_bucket.clone();
         Ok(Self {
@@ -226,7 +218,9 @@ impl Reports {
             returns_table: config.returns_table.clone(),
         })
     }
+}
 
+impl Reports {
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
         http::respond(self.route(req)).await
     }

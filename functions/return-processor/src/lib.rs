@@ -65,18 +65,10 @@ pub fn apply_arrivals(order: &mut Order, part: &ReturnPart) -> anyhow::Result<u3
     Ok(units)
 }
 
-impl ReturnProcessor {
-    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
-    pub async fn from_env() -> anyhow::Result<Self> {
-        let config: Config = dropship_aws::config::from_env()?;
-        Self::from_config(&config, &dropship_aws::config::aws().await)
-    }
+impl dropship_aws::config::FromConfig for ReturnProcessor {
+    type Config = Config;
 
-    /// The handler on this configuration and these AWS settings.
-    pub fn from_config(
-        config: &Config,
-        cfg: &dropship_aws::config::SdkConfig,
-    ) -> anyhow::Result<Self> {
+    fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
         let ddb = aws_sdk_dynamodb::Client::new(cfg);
         let sqs = aws_sdk_sqs::Client::new(cfg);
         Ok(Self {
@@ -94,7 +86,9 @@ impl ReturnProcessor {
             events_queue: Queue::new(sqs, config.events_queue_url.clone()),
         })
     }
+}
 
+impl ReturnProcessor {
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         sqs_batch::process(event, |m| self.settle(m)).await
     }

@@ -38,18 +38,10 @@ pub struct SplitRouter {
 /// Attempts when stock moves between reading it and reserving it.
 const RESERVE_ATTEMPTS: usize = 3;
 
-impl SplitRouter {
-    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
-    pub async fn from_env() -> anyhow::Result<Self> {
-        let config: Config = dropship_aws::config::from_env()?;
-        Self::from_config(&config, &dropship_aws::config::aws().await)
-    }
+impl dropship_aws::config::FromConfig for SplitRouter {
+    type Config = Config;
 
-    /// The handler on this configuration and these AWS settings.
-    pub fn from_config(
-        config: &Config,
-        cfg: &dropship_aws::config::SdkConfig,
-    ) -> anyhow::Result<Self> {
+    fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
         let ddb = aws_sdk_dynamodb::Client::new(cfg);
         Ok(Self {
             catalogue: Catalogue::new(ddb.clone(), config.catalogue_table.clone()),
@@ -73,7 +65,9 @@ impl SplitRouter {
             ),
         })
     }
+}
 
+impl SplitRouter {
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         sqs_batch::process(event, |m| self.route_message(m)).await
     }
@@ -243,35 +237,11 @@ impl SplitRouter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dropship_aws::config::offline;
+    use dropship_aws::config::{offline, offline_config, FromConfig};
 
     #[tokio::test]
     async fn an_unreadable_message_is_reported_alone() {
-        let cfg = offline();
-        let handler = SplitRouter {
-            catalogue: Catalogue::new(aws_sdk_dynamodb::Client::new(&cfg), "CatalogueTable".into()),
-            orders: Orders::new(aws_sdk_dynamodb::Client::new(&cfg), "OrdersTable".into()),
-            delivery_orders: DeliveryOrders::new(
-                aws_sdk_dynamodb::Client::new(&cfg),
-                "DeliveryOrdersTable".into(),
-            ),
-            stock: Stock::new(aws_sdk_dynamodb::Client::new(&cfg), "StockTable".into()),
-            documents_queue: Queue::new(
-                aws_sdk_sqs::Client::new(&cfg),
-                "http://127.0.0.1:9/q".into(),
-            ),
-            events_queue: Queue::new(
-                aws_sdk_sqs::Client::new(&cfg),
-                "http://127.0.0.1:9/e".into(),
-            ),
-            dynamodb: aws_sdk_dynamodb::Client::new(&cfg),
-            tables: Tables {
-                orders: "OrdersTable".into(),
-                delivery_orders: "DeliveryOrdersTable".into(),
-                stock: "StockTable".into(),
-                returns: None,
-            },
-        };
+        let handler = SplitRouter::from_config(&offline_config().unwrap(), &offline()).unwrap();
         let mut event =
             dropship_aws::sqs_batch::with_poison(include_str!("../../../events/split-router.json"));
         // The good message needs the emulator (tests/tests/handlers.rs); here only the poison.

@@ -5,11 +5,8 @@ use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
+    #[serde(flatten)]
+    pub stock_counts: dropship_aws::stock_counts::StockCountsConfig,
     pub document_bucket: String,
-    pub stock_table: String,
-    pub orders_table: String,
-    pub delivery_orders_table: String,
-    pub alerts_table: String,
-    pub route_queue_url: String,
     pub events_queue_url: String,
 }

@@ -14,10 +14,6 @@ use chrono::Utc;
 pub use config::Config;
 use dropship_aws::documents::DocumentStore;
 use dropship_aws::queue::Queue;
-use dropship_aws::repo::alerts::Alerts;
-use dropship_aws::repo::delivery_orders::DeliveryOrders;
-use dropship_aws::repo::orders::Orders;
-use dropship_aws::repo::stock::Stock;
 use dropship_aws::sqs_batch;
 use dropship_aws::stock_counts::StockCounts;
 use dropship_core::messages::BusinessEvent;
@@ -98,36 +94,21 @@ pub fn fulfiller_of(key: &str) -> Option<&str> {
     }
 }
 
-impl StockUpdate {
-    /// Reads the configuration once and builds the handler on it (the runtime's entry point).
-    pub async fn from_env() -> anyhow::Result<Self> {
-        let config: Config = dropship_aws::config::from_env()?;
-        Self::from_config(&config, &dropship_aws::config::aws().await)
-    }
+impl dropship_aws::config::FromConfig for StockUpdate {
+    type Config = Config;
 
-    /// The handler on this configuration and these AWS settings.
-    pub fn from_config(
-        config: &Config,
-        cfg: &dropship_aws::config::SdkConfig,
-    ) -> anyhow::Result<Self> {
+    fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
         let ddb = aws_sdk_dynamodb::Client::new(cfg);
         let sqs = aws_sdk_sqs::Client::new(cfg);
         Ok(Self {
             store: DocumentStore::new(aws_sdk_s3::Client::new(cfg), config.document_bucket.clone()),
-            counts: StockCounts {
-                stock: Stock::new(ddb.clone(), config.stock_table.clone()),
-                orders: Orders::new(ddb.clone(), config.orders_table.clone()),
-                delivery_orders: DeliveryOrders::new(
-                    ddb.clone(),
-                    config.delivery_orders_table.clone(),
-                ),
-                alerts: Alerts::new(ddb.clone(), config.alerts_table.clone()),
-                route_queue: Queue::new(sqs.clone(), config.route_queue_url.clone()),
-            },
+            counts: StockCounts::from_config(&config.stock_counts, &ddb, &sqs),
             events_queue: Queue::new(sqs, config.events_queue_url.clone()),
         })
     }
+}
 
+impl StockUpdate {
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         sqs_batch::process(event, |m| self.apply_feed(m)).await
     }
@@ -264,29 +245,11 @@ mod report_tests {
 #[cfg(test)]
 mod batch_tests {
     use super::*;
-    use dropship_aws::config::offline;
+    use dropship_aws::config::{offline, offline_config, FromConfig};
 
     #[tokio::test]
     async fn an_unreadable_message_is_reported_alone() {
-        let cfg = offline();
-        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
-        let q = || {
-            Queue::new(
-                aws_sdk_sqs::Client::new(&cfg),
-                "http://127.0.0.1:9/q".into(),
-            )
-        };
-        let handler = StockUpdate {
-            store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), "bucket".into()),
-            counts: StockCounts {
-                stock: Stock::new(ddb.clone(), "StockTable".into()),
-                orders: Orders::new(ddb.clone(), "OrdersTable".into()),
-                delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
-                alerts: Alerts::new(ddb.clone(), "AlertsTable".into()),
-                route_queue: q(),
-            },
-            events_queue: q(),
-        };
+        let handler = StockUpdate::from_config(&offline_config().unwrap(), &offline()).unwrap();
         let mut event =
             dropship_aws::sqs_batch::with_poison(include_str!("../../../events/stock-update.json"));
         // S3's test event needs no AWS call: it succeeds while the poison fails.

@@ -1,4 +1,5 @@
 use aws_lambda_events::sqs::SqsEvent;
+use dropship_aws::config::FromConfig as _;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 #[tokio::main]

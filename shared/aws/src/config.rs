@@ -10,6 +10,23 @@ use serde::de::DeserializeOwned;
 
 pub use aws_config::SdkConfig;
 
+/// A function's handler, built from its typed configuration.
+pub trait FromConfig: Sized {
+    /// The variables template.yaml gives the function.
+    type Config: DeserializeOwned + Send + Sync;
+
+    /// The handler on this configuration and these AWS settings.
+    fn from_config(config: &Self::Config, aws: &SdkConfig) -> anyhow::Result<Self>;
+
+    /// Reads the configuration once, then builds the handler on it (the runtime's entry point).
+    fn from_env() -> impl std::future::Future<Output = anyhow::Result<Self>> + Send {
+        async {
+            let config: Self::Config = from_env()?;
+            Self::from_config(&config, &aws().await)
+        }
+    }
+}
+
 /// A function's configuration from the process environment. Variables that are not Unicode are
 /// left out (so reported as missing) instead of panicking as `std::env::vars` would.
 pub fn from_env<T: DeserializeOwned>() -> anyhow::Result<T> {
@@ -22,9 +39,9 @@ pub fn from_env<T: DeserializeOwned>() -> anyhow::Result<T> {
 
 /// A function's configuration from these variables (name, value).
 pub fn from_vars<T: DeserializeOwned>(
-    vars: impl IntoIterator<Item = (String, String)>,
+    vars: impl IntoIterator<Item = (impl Into<String>, impl Into<String>)>,
 ) -> anyhow::Result<T> {
-    envy::from_iter(vars).map_err(|e| match e {
+    envy::from_iter(vars.into_iter().map(|(k, v)| (k.into(), v.into()))).map_err(|e| match e {
         envy::Error::MissingValue(field) => anyhow!(
             "environment variable {} is not set (see template.yaml)",
             field.to_ascii_uppercase()
@@ -61,6 +78,32 @@ pub fn offline() -> aws_config::SdkConfig {
         .build()
 }
 
+/// Any function's configuration for in-process handler tests (with [`offline`]): every variable
+/// the template gives a function, with a placeholder of its kind; each function takes its own.
+pub fn offline_config<T: DeserializeOwned>() -> anyhow::Result<T> {
+    const QUEUE: &str = "http://127.0.0.1:9/queue";
+    from_vars([
+        ("CATALOGUE_TABLE", "CatalogueTable"),
+        ("ORDERS_TABLE", "OrdersTable"),
+        ("DELIVERY_ORDERS_TABLE", "DeliveryOrdersTable"),
+        ("STOCK_TABLE", "StockTable"),
+        ("RETURNS_TABLE", "ReturnsTable"),
+        ("ALERTS_TABLE", "AlertsTable"),
+        ("IDEMPOTENCY_TABLE", "IdempotencyTable"),
+        ("TOKENS_TABLE", "TokensTable"),
+        ("DOCUMENT_BUCKET", "bucket"),
+        ("ROUTE_QUEUE_URL", QUEUE),
+        ("EVENTS_QUEUE_URL", QUEUE),
+        ("DOCUMENTS_QUEUE_URL", QUEUE),
+        ("RETURNS_QUEUE_URL", QUEUE),
+        ("DEAD_LETTER_QUEUE_URLS", QUEUE),
+        ("PUBLIC_API_BASE_URL", "https://oms.example.com"),
+        ("MAIL_SENDER_DOMAIN", "lindenhof.example"),
+        ("OPS_EMAIL", "ops@example.com"),
+        ("BOOTSTRAP_ADMIN_TOKEN_SHA256", &"0".repeat(64)),
+    ])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,21 +116,14 @@ mod tests {
         queue_urls: Vec<String>,
     }
 
-    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
     #[test]
     fn fills_the_fields_from_their_upper_case_variables() {
-        let c: Config = from_vars(vars(&[
+        let c: Config = from_vars([
             ("ORDERS_TABLE", "orders"),
             ("ESCALATION_MINUTES", "240"),
             ("QUEUE_URLS", "a, b,,"),
             ("UNRELATED", "x"),
-        ]))
+        ])
         .unwrap();
         assert_eq!(c.orders_table, "orders");
         assert_eq!(c.escalation_minutes, 240);
@@ -96,7 +132,21 @@ mod tests {
 
     #[test]
     fn a_missing_variable_is_named() {
-        let e = from_vars::<Config>(vars(&[("ESCALATION_MINUTES", "1")])).unwrap_err();
+        let e = from_vars::<Config>([("ESCALATION_MINUTES", "1")]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "environment variable ORDERS_TABLE is not set (see template.yaml)"
+        );
+    }
+
+    #[test]
+    fn a_missing_variable_of_a_shared_part_is_named() {
+        #[derive(Debug, serde::Deserialize)]
+        struct WithPart {
+            #[serde(flatten)]
+            _part: Config,
+        }
+        let e = from_vars::<WithPart>([("ESCALATION_MINUTES", "1")]).unwrap_err();
         assert_eq!(
             e.to_string(),
             "environment variable ORDERS_TABLE is not set (see template.yaml)"
@@ -105,7 +155,7 @@ mod tests {
 
     #[test]
     fn a_bad_number_is_named_with_its_value() {
-        let e = from_vars::<Config>(vars(&[("ORDERS_TABLE", "o"), ("ESCALATION_MINUTES", "4h")]))
+        let e = from_vars::<Config>([("ORDERS_TABLE", "o"), ("ESCALATION_MINUTES", "4h")])
             .unwrap_err()
             .to_string();
         assert!(e.contains("ESCALATION_MINUTES"), "{e}");

@@ -20,6 +20,36 @@ pub struct StockCounts {
     pub route_queue: Queue,
 }
 
+/// The variables stock counting needs, part of the configuration of each function that counts
+/// stock (`#[serde(flatten)]`).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct StockCountsConfig {
+    pub stock_table: String,
+    pub orders_table: String,
+    pub delivery_orders_table: String,
+    pub alerts_table: String,
+    pub route_queue_url: String,
+}
+
+impl StockCounts {
+    pub fn from_config(
+        config: &StockCountsConfig,
+        dynamodb: &aws_sdk_dynamodb::Client,
+        sqs: &aws_sdk_sqs::Client,
+    ) -> Self {
+        Self {
+            stock: Stock::new(dynamodb.clone(), config.stock_table.clone()),
+            orders: Orders::new(dynamodb.clone(), config.orders_table.clone()),
+            delivery_orders: DeliveryOrders::new(
+                dynamodb.clone(),
+                config.delivery_orders_table.clone(),
+            ),
+            alerts: Alerts::new(dynamodb.clone(), config.alerts_table.clone()),
+            route_queue: Queue::new(sqs.clone(), config.route_queue_url.clone()),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Applied {
     pub applied: usize,
