@@ -3,7 +3,9 @@
 //! Each function declares a `Config` struct whose fields are its variables in lower case
 //! (`orders_table` is `ORDERS_TABLE`), with their types: [`from_env`] fills it from the process
 //! environment, [`from_vars`] from any list of pairs (tests), both naming the variable that is
-//! missing or does not parse.
+//! missing or does not parse. A part several functions share (e.g. stock counting's tables) is a
+//! struct of its own, `#[serde(flatten)]` into each `Config`; such parts hold only strings (serde
+//! hands a flattened part its values as strings, so a number there would not parse).
 
 use anyhow::anyhow;
 use serde::de::DeserializeOwned;
@@ -139,14 +141,27 @@ mod tests {
         );
     }
 
+    /// A part shared by several functions' configurations, flattened into each.
+    #[derive(Debug, serde::Deserialize)]
+    struct Tables {
+        orders_table: String,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct WithPart {
+        #[serde(flatten)]
+        tables: Tables,
+        bucket: String,
+    }
+
     #[test]
-    fn a_missing_variable_of_a_shared_part_is_named() {
-        #[derive(Debug, serde::Deserialize)]
-        struct WithPart {
-            #[serde(flatten)]
-            _part: Config,
-        }
-        let e = from_vars::<WithPart>([("ESCALATION_MINUTES", "1")]).unwrap_err();
+    fn a_shared_part_is_filled_and_its_missing_variable_named() {
+        let c: WithPart = from_vars([("ORDERS_TABLE", "o"), ("BUCKET", "b")]).unwrap();
+        assert_eq!(
+            (c.tables.orders_table.as_str(), c.bucket.as_str()),
+            ("o", "b")
+        );
+        let e = from_vars::<WithPart>([("BUCKET", "b")]).unwrap_err();
         assert_eq!(
             e.to_string(),
             "environment variable ORDERS_TABLE is not set (see template.yaml)"
