@@ -3,7 +3,9 @@
 //! failures and redrive, timeouts and crashes, schedules, S3 notifications and the outbox.
 //! Needs the example built (`cargo test -p local-runner` does it).
 
-#[path = "../../../tests/tests/support/mod.rs"]
+// The end-to-end tests' harness; this file uses only part of it.
+#[path = "../../../tests/tests/e2e/support.rs"]
+#[allow(dead_code)]
 mod support;
 
 use std::time::{Duration, Instant};
