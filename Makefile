@@ -101,12 +101,13 @@ test: venv fmt-check clippy deny validate-openapi unit-and-e2e
 # The long reliability runs (not part of `make test`, which runs shorter versions of the same
 # tests); their figures go to RELIABILITY.md.
 soak: venv system-deps build
-	RACE_ORDERS=1000 $(CARGO) test -p e2e-tests --test races -- --nocapture
-	CRASH_RUNS=100 $(CARGO) test -p e2e-tests --test reliability orders_survive -- --nocapture
+	RACE_ORDERS=1000 $(CARGO) test -p e2e-tests --test e2e races:: -- --nocapture
+	CRASH_RUNS=100 $(CARGO) test -p e2e-tests --test e2e reliability::orders_survive -- --nocapture
 
-# Benchmarks are not part of `make test`; their figures go to BENCHMARKS.md.
+# Benchmarks are not part of `make test` (ignored tests of the one end-to-end binary, run by
+# name); their figures go to BENCHMARKS.md.
 # `make bench`: release builds of every function, the runner and the examples it runs, then
-# tests/tests/bench_system.rs on the local stack (init, AWS calls per order, overhead,
+# tests/tests/e2e/bench_system.rs on the local stack (init, AWS calls per order, overhead,
 # throughput, documents, routing, artifacts, cost), which rewrites BENCHMARKS.md's sections.
 bench-build:
 	$(CARGO) build --release --workspace --bins
@@ -126,10 +127,10 @@ bench-arm64:
 	$(CARGO) build --release --target aarch64-unknown-linux-gnu $(addprefix -p ,$(ARM64_FUNCTIONS))
 
 bench: venv bench-build
-	$(CARGO) test -p e2e-tests --test bench_system -- --ignored --nocapture --test-threads=1
+	$(CARGO) test -p e2e-tests --test e2e bench_system:: -- --ignored --nocapture --test-threads=1
 
 bench-intake: venv build
-	$(CARGO) test -p e2e-tests --test bench_intake -- --ignored --nocapture
+	$(CARGO) test -p e2e-tests --test e2e bench_intake:: -- --ignored --nocapture
 
 bench-routing:
 	$(CARGO) run --release -p dropship-core --example routing_bench

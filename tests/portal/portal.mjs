@@ -1,5 +1,5 @@
 // The dropshipper portal in a real browser: Debian's Chromium, driven by playwright-core.
-// Run by tests/tests/portal.rs, which starts the stack, seeds orders and a return, and passes
+// Run by tests/tests/e2e/portal.rs, which starts the stack, seeds orders and a return, and passes
 // what it made in PORTAL_TEST (JSON). Prints one JSON line `RESULT {...}` for the Rust side to
 // check against the API; any failed step throws with the step's name and the page's text.
 //

@@ -1,1 +1,1 @@
-//! End-to-end tests live in tests/*.rs.
+//! The end-to-end tests live in tests/e2e/: one test binary, a module per area (see its main.rs).

@@ -7,7 +7,9 @@
     reason = "test code (with the shared support module): a failed expect is a failed test"
 )]
 
-#[path = "../../../tests/tests/support/mod.rs"]
+// The end-to-end tests' harness; this file uses only part of it.
+#[path = "../../../tests/tests/e2e/support.rs"]
+#[allow(dead_code)]
 mod support;
 
 use std::time::{Duration, Instant};

@@ -1,0 +1,220 @@
+//! The authorization matrix: every operation of openapi.yaml (so none is forgotten) against
+//! every kind of caller: no token, a bad token, admin, the owning channel, another channel, the
+//! owning fulfiller, another fulfiller. The expected answer comes from one table of rules per
+//! role (docs/api.md "Auth"): 401 without a known token, 403 for a role that may not use the
+//! endpoint, 404 for someone else's resource, otherwise the endpoint's own answer (never 401,
+//! 403 or a 5xx).
+
+use crate::setup;
+
+use crate::support::Stack;
+use serde_json::json;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    NoToken,
+    BadToken,
+    Admin,
+    OwningChannel,
+    OtherChannel,
+    OwningFulfiller,
+    OtherFulfiller,
+}
+
+const CALLERS: [Caller; 7] = [
+    Caller::NoToken,
+    Caller::BadToken,
+    Caller::OtherChannel,
+    Caller::OtherFulfiller,
+    Caller::Admin,
+    Caller::OwningChannel,
+    Caller::OwningFulfiller,
+];
+
+/// What a caller may expect: exactly a status, or "allowed" (the endpoint's own answer).
+#[derive(Debug, PartialEq, Eq)]
+enum Expect {
+    Status(u16),
+    Allowed,
+}
+
+/// The rules, by the operation's role (its openapi tag) and whether its path names a resource
+/// that belongs to someone.
+fn expect(role: &str, owned_resource: bool, caller: Caller) -> Expect {
+    use Caller::*;
+    match (caller, role) {
+        (NoToken | BadToken, _) => Expect::Status(401),
+        (Admin, "admin") => Expect::Allowed,
+        (_, "admin") => Expect::Status(403),
+        (OwningChannel, "channel") => Expect::Allowed,
+        (OtherChannel, "channel") if owned_resource => Expect::Status(404),
+        (OtherChannel, "channel") => Expect::Allowed,
+        (_, "channel") => Expect::Status(403),
+        (OwningFulfiller, "fulfiller") => Expect::Allowed,
+        (OtherFulfiller, "fulfiller") if owned_resource => Expect::Status(404),
+        (OtherFulfiller, "fulfiller") => Expect::Allowed,
+        (_, "fulfiller") => Expect::Status(403),
+        (_, other) => panic!("no rule for role {other}"),
+    }
+}
+
+/// The operations to check: (method, path template, role). Public operations (a document link
+/// is its own capability) and the portal's HTML pages (cookie sessions) have their own tests.
+fn operations() -> Vec<(String, String, String)> {
+    let path = crate::support::workspace_root().join("openapi.yaml");
+    let doc: serde_norway::Value =
+        serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut ops = Vec::new();
+    for (p, item) in doc["paths"].as_mapping().unwrap() {
+        for (m, op) in item.as_mapping().unwrap() {
+            let m = m.as_str().unwrap();
+            if !["get", "put", "post", "delete", "patch"].contains(&m) {
+                continue;
+            }
+            let role = op["tags"][0].as_str().unwrap_or("").to_string();
+            if role == "public" || role == "portal" || p.as_str() == Some("/documents/{linkId}") {
+                continue;
+            }
+            ops.push((m.to_uppercase(), p.as_str().unwrap().to_string(), role));
+        }
+    }
+    ops
+}
+
+#[tokio::test]
+async fn every_endpoint_answers_every_caller_as_the_rules_say() {
+    let stack = Stack::start().await;
+    let world = setup::configure(&stack).await;
+    // An order of the web channel, shipped by acme, with a return: resources to own.
+    let body = setup::order(
+        "WEB-AUTHZ",
+        json!([{"lineId": "L1", "sku": "CHAIR-TEAK", "quantity": 2, "unitPrice": "10.00"}]),
+        "20.00",
+    );
+    let (status, created) = stack
+        .post_idempotent("/orders", Some(&world.web), "authz-1", &body)
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let order_id = created["orderId"].as_str().unwrap().to_string();
+    let delivery_id = stack
+        .eventually("acme's delivery order", Duration::from_secs(30), || async {
+            let (_, l) = stack
+                .get("/fulfiller/delivery-orders", Some(&world.acme))
+                .await;
+            l["items"].as_array()?.first()?["id"]
+                .as_str()
+                .map(String::from)
+        })
+        .await;
+    let (status, _) = stack
+        .post(
+            &format!("/fulfiller/delivery-orders/{delivery_id}/shipments"),
+            Some(&world.acme),
+            &json!({"carrier": "DHL", "trackingNumber": "1", "lines": [{"lineId": "L1", "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, r) = stack
+        .post(
+            &format!("/orders/{order_id}/returns"),
+            Some(&world.web),
+            &json!({"lines": [{"lineId": "L1", "quantity": 1}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{r}");
+    let return_id = r["returnId"].as_str().unwrap().to_string();
+    let (_, spare) = stack
+        .post(
+            "/admin/tokens",
+            Some(&stack.admin_token),
+            &json!({"principal": "channel:marketplace", "name": "spare"}),
+        )
+        .await;
+    let spare_token = spare["tokenId"].as_str().unwrap().to_string();
+
+    let token = |c: Caller| -> Option<String> {
+        match c {
+            Caller::NoToken => None,
+            Caller::BadToken => Some("not-a-token-at-all".to_string()),
+            Caller::Admin => Some(stack.admin_token.clone()),
+            Caller::OwningChannel => Some(world.web.clone()),
+            Caller::OtherChannel => Some(world.marketplace.clone()),
+            Caller::OwningFulfiller => Some(world.acme.clone()),
+            Caller::OtherFulfiller => Some(world.nordic.clone()),
+        }
+    };
+    let ops = operations();
+    assert!(
+        ops.len() >= 30,
+        "openapi.yaml lists {} operations",
+        ops.len()
+    );
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for (method, template, role) in &ops {
+        let owned = ["{orderId}", "{id}", "{returnId}"]
+            .iter()
+            .any(|p| template.contains(p));
+        let path = template
+            .replace("{orderId}", &order_id)
+            .replace("{deliveryOrderId}", &delivery_id)
+            .replace("{id}", &delivery_id)
+            .replace("{returnId}", &return_id)
+            .replace("{tokenId}", &spare_token)
+            .replace("{channelId}", "web-de")
+            .replace("{fulfillerId}", "acme-garden")
+            .replace("{sku}", "CHAIR-TEAK")
+            .replace("{country}", "DE")
+            .replace("{taxClass}", "standard")
+            .replace("{kind}", "sales")
+            .replace("{alertId}", "chargeback%23none");
+        assert!(
+            !path.contains('{'),
+            "no value for a parameter of {template}"
+        );
+        // An empty object: enough to pass authorization, never a valid change.
+        let body = (method != "GET" && method != "DELETE").then(|| json!({}));
+        for caller in CALLERS {
+            let (status, answer) = stack
+                .request(method, &path, token(caller).as_deref(), body.as_ref(), &[])
+                .await;
+            checked += 1;
+            let want = expect(role, owned, caller);
+            let ok = match &want {
+                Expect::Status(s) => status == *s && answer["error"]["code"].is_string(),
+                Expect::Allowed => ![401, 403].contains(&status) && status < 500,
+            };
+            if !ok {
+                failures.push(format!(
+                    "{method} {template} as {caller:?}: {status} (want {want:?}) {answer}"
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Every function's log lines went through the runner; none holds a token or the
+    // customer's e-mail address.
+    let logs = stack.output.text();
+    assert!(
+        logs.contains("order split"),
+        "function logs are not captured"
+    );
+    for secret in [
+        &stack.admin_token,
+        &world.web,
+        &world.marketplace,
+        &world.acme,
+        &world.nordic,
+    ] {
+        assert!(
+            !logs.contains(secret.as_str()),
+            "a token appears in the logs"
+        );
+    }
+    assert!(
+        !logs.contains("carla@example.com"),
+        "an e-mail address appears in the logs"
+    );
+    assert_eq!(checked, ops.len() * CALLERS.len());
+}
