@@ -10,6 +10,7 @@ mod routes;
 
 pub use routes::alerts::percent_decode;
 
+use dropship_app::aws::{Queues, Store};
 use dropship_aws::http::{self, HandlerResult};
 use dropship_aws::http_idempotency::IdempotencyStore;
 use dropship_aws::mailer::Mailer;
@@ -68,6 +69,26 @@ impl AdminApi {
             delivery_orders: DeliveryOrders::new(ddb, env("DELIVERY_ORDERS_TABLE")?),
             mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg)),
         })
+    }
+
+    /// Orders and delivery orders as the use cases read and change them.
+    fn store(&self) -> Store<'_> {
+        Store {
+            orders: &self.orders,
+            delivery_orders: &self.delivery_orders,
+            returns: None,
+            dynamodb: &self.dynamodb,
+            tables: &self.tables,
+        }
+    }
+
+    /// Where the use cases' follow-ups go.
+    fn queues(&self) -> Queues<'_> {
+        Queues {
+            events: Some(&self.events_queue),
+            documents: Some(&self.documents_queue),
+            ..Queues::default()
+        }
     }
 
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {

@@ -6,7 +6,9 @@
 pub mod aws;
 pub mod fake;
 pub mod fulfilment;
+pub mod money;
 pub mod ports;
+pub mod rerouting;
 pub mod retry;
 #[cfg(test)]
 mod testing;

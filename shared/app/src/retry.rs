@@ -36,7 +36,7 @@ pub async fn commit_with_retries<T, E, Fut>(
     committer: &impl ChangeCommitter,
     retry: Retry<'_>,
     mut attempt: impl FnMut() -> Fut,
-    mut on_conflict: impl FnMut(&Outcome) -> Option<Result<T, E>>,
+    mut on_conflict: impl FnMut(&Outcome, &T) -> Option<Result<T, E>>,
     exhausted: impl FnOnce() -> E,
 ) -> Result<T, E>
 where
@@ -51,7 +51,7 @@ where
         match committer.commit(&change).await? {
             Outcome::Committed => return Ok(answer),
             outcome => {
-                if let Some(end) = on_conflict(&outcome) {
+                if let Some(end) = on_conflict(&outcome, &answer) {
                     return end;
                 }
                 tracing::warn!(id = %retry.id, attempt = n, outcome = ?outcome, "{}", retry.message);
@@ -62,7 +62,7 @@ where
 }
 
 /// Every conflict is worth another attempt.
-pub fn always_retry<T, E>(_: &Outcome) -> Option<Result<T, E>> {
+pub fn always_retry<T, E>(_: &Outcome, _: &T) -> Option<Result<T, E>> {
     None
 }
 

@@ -3,6 +3,7 @@
 
 use crate::fake::Fake;
 use dropship_aws::http::HandlerError;
+use dropship_core::catalogue::Fulfiller;
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::order::Order;
 use dropship_core::ApiError;
@@ -14,7 +15,7 @@ pub fn order() -> Order {
         "customer": {"email": "c@example.com", "name": "C"},
         "shippingAddress": {"name": "C", "street": "S", "postalCode": "1", "city": "B", "country": "DE"},
         "orderedAt": "2026-11-27T10:00:00Z", "createdAt": "2026-11-27T10:00:00Z", "discounts": [], "shippingCost": "0.00",
-        "payments": [], "history": [], "deliveryOrderIds": ["D1"],
+        "payments": [{"method": "card", "amount": "30.00", "reference": "p1"}], "history": [], "deliveryOrderIds": ["D1"],
         "totals": {"merchandise": "0.00", "discount": "0.00", "shipping": "0.00", "shippingTax": "0.00", "total": "0.00", "tax": [], "refunded": "0.00", "due": "0.00"},
         "lines": [{"lineId": "L1", "sku": "A", "name": "A", "quantity": 3, "unitPrice": "10.00", "gross": "30.00", "discountShare": "0.00",
              "discountShares": [], "paid": "30.00", "taxClass": "standard", "taxRate": "0.19", "tax": "4.79",
@@ -31,6 +32,16 @@ pub fn delivery() -> DeliveryOrder {
     .expect("the fixture delivery order is valid")
 }
 
+/// A fulfiller without a return address.
+pub fn fulfiller(id: &str) -> Fulfiller {
+    serde_json::from_value(
+        json!({"id": id, "name": id, "kind": "warehouse", "email": "f@example.com",
+        "slaHours": 48, "stockMaxAgeHours": 24,
+        "address": {"name": id, "street": "S", "postalCode": "1", "city": "B", "country": "DE"}}),
+    )
+    .expect("the fixture fulfiller is valid")
+}
+
 /// The order, its delivery order and acme's 5 units of A, 3 of them reserved for it.
 pub fn routed() -> Fake {
     Fake::default()
@@ -39,10 +50,11 @@ pub fn routed() -> Fake {
         .with_stock("acme", "A", 5, 3)
 }
 
-/// The client's error of a failed use case.
-pub fn api_error(e: HandlerError) -> ApiError {
-    match e {
-        HandlerError::Api(e) => e,
-        HandlerError::Internal(e) => panic!("expected an answer for the client, got {e:#}"),
+/// The client's error of a refused use case.
+pub fn api_error<T>(result: Result<T, HandlerError>) -> ApiError {
+    match result {
+        Err(HandlerError::Api(e)) => e,
+        Err(HandlerError::Internal(e)) => panic!("expected an answer for the client, got {e:#}"),
+        Ok(_) => panic!("expected a refusal"),
     }
 }
