@@ -7,6 +7,7 @@ pub mod aws;
 pub mod fake;
 pub mod fulfilment;
 pub mod money;
+pub mod orders;
 pub mod ports;
 pub mod rerouting;
 pub mod retry;
