@@ -11,6 +11,7 @@ pub mod orders;
 pub mod ports;
 pub mod rerouting;
 pub mod retry;
+pub mod returns;
 #[cfg(test)]
 mod testing;
 
