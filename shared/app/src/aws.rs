@@ -63,6 +63,46 @@ impl ChangeCommitter for Store<'_> {
     }
 }
 
+/// The orders table alone, for a function that changes nothing but orders (and has no right to
+/// the others): a change of the order only, as one conditional write.
+impl ChangeCommitter for Orders {
+    async fn commit(&self, change: &ChangeSet) -> anyhow::Result<Outcome> {
+        let order = match change {
+            ChangeSet {
+                order: Some(order),
+                new_deliveries,
+                updated_deliveries,
+                reserve,
+                release,
+                consume,
+                backorders_set,
+                backorders_cleared,
+                restock,
+                new_return_parts,
+                updated_return_parts,
+            } if new_deliveries.is_empty()
+                && updated_deliveries.is_empty()
+                && reserve.is_empty()
+                && release.is_empty()
+                && consume.is_empty()
+                && backorders_set.is_empty()
+                && backorders_cleared.is_empty()
+                && restock.is_empty()
+                && new_return_parts.is_empty()
+                && updated_return_parts.is_empty() =>
+            {
+                order
+            }
+            _ => anyhow::bail!("the orders table alone commits only a change of the order"),
+        };
+        Ok(if self.replace(order).await? {
+            Outcome::Committed
+        } else {
+            Outcome::Stale
+        })
+    }
+}
+
 /// The queues follow-ups go to; a function has only those it sends to.
 #[derive(Clone, Copy, Default)]
 pub struct Queues<'a> {
