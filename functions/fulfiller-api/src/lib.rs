@@ -4,6 +4,7 @@
 use chrono::Utc;
 use dropship_app::aws::{Queues, Store};
 use dropship_app::fulfilment::{self, ActOnDeliveryOrder, DeliveryOrderAction, ReceiveReturn};
+use dropship_app::stock_counts::StockCounts;
 use dropship_aws::documents::DocumentStore;
 use dropship_aws::http::HandlerError;
 use dropship_aws::http::{self, json, json_body, path_param, query_param, HandlerResult};
@@ -15,7 +16,6 @@ use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::returns::Returns;
 use dropship_aws::repo::stock::Stock;
-use dropship_aws::stock_counts::StockCounts;
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::delivery::DeliveryStatus;
 use dropship_core::links;

@@ -10,6 +10,7 @@
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Utc;
+use dropship_app::stock_counts::StockCounts;
 use dropship_aws::documents::DocumentStore;
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::alerts::Alerts;
@@ -17,7 +18,6 @@ use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::stock::Stock;
 use dropship_aws::sqs_batch;
-use dropship_aws::stock_counts::StockCounts;
 use dropship_core::messages::BusinessEvent;
 use dropship_core::stock::{parse_feed, BadRow};
 

@@ -12,6 +12,7 @@ pub mod ports;
 pub mod rerouting;
 pub mod retry;
 pub mod returns;
+pub mod stock_counts;
 #[cfg(test)]
 mod testing;
 
