@@ -12,6 +12,7 @@ mod routes;
 
 pub use routes::alerts::percent_decode;
 
+use dropship_app::aws::{Queues, Store};
 use dropship_aws::http::{self, HandlerResult};
 use dropship_aws::http_idempotency::IdempotencyStore;
 use dropship_aws::mailer::Mailer;
@@ -77,6 +78,26 @@ impl dropship_aws::config::FromConfig for AdminApi {
 }
 
 impl AdminApi {
+    /// Orders and delivery orders as the use cases read and change them.
+    fn store(&self) -> Store<'_> {
+        Store {
+            orders: &self.orders,
+            delivery_orders: &self.delivery_orders,
+            returns: None,
+            dynamodb: &self.dynamodb,
+            tables: &self.tables,
+        }
+    }
+
+    /// Where the use cases' follow-ups go.
+    fn queues(&self) -> Queues<'_> {
+        Queues {
+            events: Some(&self.events_queue),
+            documents: Some(&self.documents_queue),
+            ..Queues::default()
+        }
+    }
+
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
         http::respond(self.route(req)).await
     }

@@ -11,6 +11,8 @@ pub mod render;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::NaiveDate;
 use chrono::Utc;
+use dropship_app::retry::{always_retry, commit_with_retries, Attempt, Retry};
+use dropship_app::ChangeSet;
 use dropship_aws::documents::DocumentStore;
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::catalogue::{Catalogue, OrderCatalogue};
@@ -296,30 +298,48 @@ impl DocumentGenerator {
     async fn book_supply_rates(
         &self,
         ctx: &Context,
-        mut order: Order,
+        order: Order,
         shipment_id: &str,
         supply_date: NaiveDate,
     ) -> anyhow::Result<Order> {
-        const ATTEMPTS: usize = 5;
-        for attempt in 1..=ATTEMPTS {
-            let before = order.clone();
-            if !fulfilment::set_supply_rates(&mut order, shipment_id, |l| {
-                ctx.rate_on(&before, l, supply_date)
-            }) {
-                return Ok(order);
+        let id = &order.id.clone();
+        let mut first = Some(order);
+        // The answer is the order as stored, and whether this call booked the rates.
+        let plan = || {
+            let first = first.take();
+            async move {
+                let mut order = match first {
+                    Some(o) => o,
+                    None => self.order(id).await?,
+                };
+                let before = order.clone();
+                if !fulfilment::set_supply_rates(&mut order, shipment_id, |l| {
+                    ctx.rate_on(&before, l, supply_date)
+                }) {
+                    return Ok(Attempt::Done((order, false)));
+                }
+                let mut booked = order.clone();
+                booked.version += 1;
+                let change = ChangeSet {
+                    order: Some(order),
+                    ..ChangeSet::default()
+                };
+                Ok::<_, anyhow::Error>(Attempt::Commit(Box::new(change), (booked, true)))
             }
-            if self.orders.replace(&order).await? {
-                order.version += 1;
-                tracing::info!(order_id = %order.id, shipment_id, "supply rates booked");
-                return Ok(order);
-            }
-            tracing::warn!(order_id = %order.id, attempt, "order changed meanwhile; booking the rates again");
-            order = self.order(&order.id).await?;
+        };
+        let retry = Retry {
+            message: "order changed meanwhile; booking the rates again",
+            id,
+        };
+        let exhausted = || {
+            anyhow::anyhow!("order {id} kept changing; the shipment's rates are booked on a retry")
+        };
+        let (order, booked) =
+            commit_with_retries(&self.orders, retry, plan, always_retry, exhausted).await?;
+        if booked {
+            tracing::info!(order_id = %order.id, shipment_id, "supply rates booked");
         }
-        anyhow::bail!(
-            "order {} kept changing; the shipment's rates are booked on a retry",
-            order.id
-        )
+        Ok(order)
     }
 
     /// A corrected invoice (Rechnungskorrektur) for `delivery` after `shipment_id`: it supersedes

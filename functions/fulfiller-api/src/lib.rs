@@ -4,22 +4,22 @@
 mod config;
 use chrono::Utc;
 pub use config::Config;
+use dropship_app::aws::{Queues, Store};
+use dropship_app::fulfilment::{self, ActOnDeliveryOrder, DeliveryOrderAction, ReceiveReturn};
+use dropship_app::stock_counts::StockCounts;
 use dropship_aws::documents::DocumentStore;
 use dropship_aws::http::HandlerError;
 use dropship_aws::http::{self, json, json_body, path_param, query_param, HandlerResult};
 use dropship_aws::http_idempotency::{IdempotencyStore, StoredResponse};
 use dropship_aws::queue::Queue;
-use dropship_aws::repo::changes::{self, Change, Outcome, StockMove, Tables};
+use dropship_aws::repo::changes::Tables;
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::returns::Returns;
 use dropship_aws::repo::stock::Stock;
-use dropship_aws::stock_counts::StockCounts;
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::delivery::DeliveryStatus;
-use dropship_core::fulfilment;
 use dropship_core::links;
-use dropship_core::messages::{BusinessEvent, GenerateDocuments, RouteOrder, SettleReturn};
 use dropship_core::principal::require_fulfiller;
 use dropship_core::returns::{self, ReturnStatus};
 use dropship_core::stock::StockUpdate;
@@ -27,16 +27,6 @@ use dropship_core::views::fulfiller_delivery_order;
 use dropship_core::ApiError;
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
-
-/// What a fulfiller does to a delivery order.
-pub enum Action {
-    Accept,
-    Ship(serde_json::Value),
-    Reject(serde_json::Value),
-}
-
-/// Attempts when someone else changes the order or delivery order between read and write.
-const ATTEMPTS: usize = 5;
 
 pub struct FulfillerApi {
     pub store: DocumentStore,
@@ -155,13 +145,18 @@ impl FulfillerApi {
                 let id = path_param(&req, "id")?;
                 let route = http::route_key(&req);
                 let action = if route.ends_with("/shipments") {
-                    Action::Ship(json_body(&req)?)
+                    DeliveryOrderAction::Ship(json_body(&req)?)
                 } else if route.ends_with("/reject") {
-                    Action::Reject(json_body(&req)?)
+                    DeliveryOrderAction::Reject(json_body(&req)?)
                 } else {
-                    Action::Accept
+                    DeliveryOrderAction::Accept
                 };
-                let work = || self.act(&fulfiller, &id, &action);
+                let command = ActOnDeliveryOrder {
+                    fulfiller: fulfiller.clone(),
+                    delivery_order: id.clone(),
+                    action,
+                };
+                let work = || self.act(&command);
                 let scope = format!("{}#fulfiller:{fulfiller}", route.replace("{id}", &id));
                 self.idempotency.respond(&req, &scope, work).await
             }
@@ -227,8 +222,12 @@ impl FulfillerApi {
             }
             "POST /fulfiller/returns/{returnId}/receive" => {
                 let id = path_param(&req, "returnId")?;
-                let body = json_body(&req)?;
-                let work = || self.receive(&fulfiller, &id, &body);
+                let command = ReceiveReturn {
+                    fulfiller: fulfiller.clone(),
+                    return_id: id.clone(),
+                    receipt: json_body(&req)?,
+                };
+                let work = || self.receive(&command);
                 let scope = format!("POST /fulfiller/returns/{id}/receive#fulfiller:{fulfiller}");
                 self.idempotency.respond(&req, &scope, work).await
             }
@@ -254,208 +253,43 @@ impl FulfillerApi {
         .collect()
     }
 
-    /// Records what arrived of the fulfiller's part of a return: resellable units go back on
-    /// its shelf in the same transaction; the refund is settled by the return processor.
-    pub async fn receive(
-        &self,
-        fulfiller: &str,
-        return_id: &str,
-        body: &serde_json::Value,
-    ) -> Result<StoredResponse, HandlerError> {
-        if !dropship_core::ids::is_valid_id(return_id) {
-            return Err(ApiError::not_found("return").into());
-        }
-        let settle = SettleReturn {
-            return_id: return_id.to_string(),
-            fulfiller_id: fulfiller.to_string(),
-        };
-        for attempt in 1..=ATTEMPTS {
-            let Some(part) = self.returns.part(return_id, fulfiller).await? else {
-                return Err(ApiError::not_found("return").into());
-            };
-            if part.status == ReturnStatus::Received {
-                // Received but not yet settled: nudge the processor again (it settles once).
-                self.returns_queue.send(&settle).await?;
-            }
-            let next = returns::receive(&part, body, Utc::now())?;
-            let mut back: std::collections::BTreeMap<String, u32> = Default::default();
-            for l in &next.lines {
-                let n = l.arrived.map(|a| a.resellable).unwrap_or(0);
-                if n > 0 {
-                    *back.entry(l.sku.clone()).or_default() += n;
-                }
-            }
-            let back: Vec<(String, u32)> = back.into_iter().collect();
-            let restock = StockMove::at(fulfiller, &back);
-            let change = Change {
-                updated_return_parts: std::slice::from_ref(&next),
-                restock: &restock,
-                ..Change::default()
-            };
-            match changes::commit(&self.dynamodb, &self.tables, change).await? {
-                Outcome::Committed => {
-                    self.returns_queue.send(&settle).await?;
-                    tracing::info!(order_id = %next.order_id, return_id, restocked = ?back, "return received");
-                    return Ok(StoredResponse {
-                        status: 200,
-                        body: returns::fulfiller_view(&next),
-                    });
-                }
-                other => {
-                    tracing::warn!(return_id, attempt, outcome = ?other, "return changed while receiving; trying again")
-                }
-            }
-        }
-        Err(ApiError::conflict(
-            "concurrent_modification",
-            "the return kept changing; please retry",
-        )
-        .into())
-    }
-
-    /// The fulfiller's own delivery order; anyone else's looks like a missing one.
-    pub async fn own(&self, fulfiller: &str, id: &str) -> Result<DeliveryOrder, HandlerError> {
-        if !dropship_core::ids::is_valid_id(id) {
-            return Err(ApiError::not_found("delivery order").into());
-        }
-        match self.delivery_orders.get(id).await? {
-            Some(d) if d.fulfiller_id == fulfiller => Ok(d),
-            _ => Err(ApiError::not_found("delivery order").into()),
+    /// Orders, delivery orders and returns as the use cases read and change them.
+    pub fn store(&self) -> Store<'_> {
+        Store {
+            orders: &self.orders,
+            delivery_orders: &self.delivery_orders,
+            returns: Some(&self.returns),
+            dynamodb: &self.dynamodb,
+            tables: &self.tables,
         }
     }
 
-    /// The order a delivery order belongs to (it always exists: they are written together).
-    async fn order_of(&self, d: &DeliveryOrder) -> anyhow::Result<dropship_core::order::Order> {
-        self.orders
-            .get(&d.order_id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("order {} of {} is missing", d.order_id, d.id))
+    /// Where the use cases' follow-ups go.
+    pub fn queues(&self) -> Queues<'_> {
+        Queues {
+            events: Some(&self.events_queue),
+            documents: Some(&self.documents_queue),
+            route: Some(&self.route_queue),
+            returns: Some(&self.returns_queue),
+        }
     }
 
-    /// Accept, ship or reject, retried when the order or delivery order moved.
-    pub async fn act(
-        &self,
-        fulfiller: &str,
-        id: &str,
-        action: &Action,
-    ) -> Result<StoredResponse, HandlerError> {
-        let who = format!("fulfiller:{fulfiller}");
-        for attempt in 1..=ATTEMPTS {
-            let d = self.own(fulfiller, id).await?;
-            let now = Utc::now();
-            let (outcome, updated, event) = match action {
-                Action::Accept => match fulfilment::accept(&d)? {
-                    None => {
-                        return Ok(StoredResponse {
-                            status: 200,
-                            body: fulfiller_delivery_order(&d, None),
-                        })
-                    }
-                    Some(next) => {
-                        // Every status change is in the order's history.
-                        let mut order = self.order_of(&d).await?;
-                        order.record(now, who.clone(), format!("accepted {}", d.id));
-                        let change = Change {
-                            order: Some(&order),
-                            updated_deliveries: std::slice::from_ref(&next),
-                            ..Change::default()
-                        };
-                        (
-                            changes::commit(&self.dynamodb, &self.tables, change).await?,
-                            next,
-                            None,
-                        )
-                    }
-                },
-                Action::Reject(body) => {
-                    let order = self.order_of(&d).await?;
-                    let (next, order, released) = fulfilment::reject(&d, &order, body, &who, now)?;
-                    let release = StockMove::at(fulfiller, &released);
-                    let change = Change {
-                        order: Some(&order),
-                        updated_deliveries: std::slice::from_ref(&next),
-                        release: &release,
-                        ..Change::default()
-                    };
-                    let outcome = changes::commit(&self.dynamodb, &self.tables, change).await?;
-                    if outcome == Outcome::Committed {
-                        // The rejected units are pending again: the router finds them another fulfiller.
-                        if let Err(err) = self
-                            .route_queue
-                            .send(&RouteOrder {
-                                order_id: order.id.clone(),
-                            })
-                            .await
-                        {
-                            tracing::error!(delivery_order_id = %id, error = %format!("{err:#}"), "re-routing not requested; the outbox relay cannot see it");
-                            return Err(err.into());
-                        }
-                    }
-                    (outcome, next, None)
-                }
-                Action::Ship(body) => {
-                    let shipment = fulfilment::parse_shipment(
-                        body,
-                        &d,
-                        format!("shp_{}", uuid::Uuid::now_v7().simple()),
-                        now,
-                    )?;
-                    let order = self.order_of(&d).await?;
-                    let (next, order, consumed) =
-                        fulfilment::ship(&d, &order, &shipment, &who, now)?;
-                    let consume = StockMove::at(fulfiller, &consumed);
-                    let change = Change {
-                        order: Some(&order),
-                        updated_deliveries: std::slice::from_ref(&next),
-                        consume: &consume,
-                        ..Change::default()
-                    };
-                    let event = BusinessEvent::DeliveryShipped {
-                        order_id: order.id.clone(),
-                        delivery_order_id: next.id.clone(),
-                        shipment_id: shipment.id.clone(),
-                    };
-                    (
-                        changes::commit(&self.dynamodb, &self.tables, change).await?,
-                        next,
-                        Some(event),
-                    )
-                }
-            };
-            match outcome {
-                Outcome::Committed => {
-                    if let Some(e) = event {
-                        if let BusinessEvent::DeliveryShipped { shipment_id, .. } = &e {
-                            // A shipment in another tax-rate period needs a corrected invoice.
-                            let job = GenerateDocuments::Shipment {
-                                delivery_order_id: id.to_string(),
-                                shipment_id: shipment_id.clone(),
-                            };
-                            if let Err(err) = self.documents_queue.send(&job).await {
-                                tracing::error!(delivery_order_id = %id, error = %format!("{err:#}"), "invoice check not requested");
-                            }
-                        }
-                        if let Err(err) = self.events_queue.send(&e).await {
-                            tracing::error!(delivery_order_id = %id, error = %format!("{err:#}"), "shipment notice not sent");
-                        }
-                    }
-                    let mut updated = updated;
-                    updated.version += 1;
-                    return Ok(StoredResponse {
-                        status: 200,
-                        body: fulfiller_delivery_order(&updated, None),
-                    });
-                }
-                other => {
-                    tracing::warn!(delivery_order_id = %id, attempt, outcome = ?other, "changed meanwhile; trying again")
-                }
-            }
-        }
-        Err(ApiError::conflict(
-            "concurrent_modification",
-            "the delivery order kept changing; please retry",
-        )
-        .into())
+    /// Records what arrived of the fulfiller's part of a return (`dropship_app::fulfilment`).
+    pub async fn receive(&self, command: &ReceiveReturn) -> Result<StoredResponse, HandlerError> {
+        let part = fulfilment::receive_return(&self.store(), &self.queues(), command).await?;
+        Ok(StoredResponse {
+            status: 200,
+            body: returns::fulfiller_view(&part),
+        })
+    }
+
+    /// Accept, ship or reject (`dropship_app::fulfilment`): the delivery order as it is now.
+    pub async fn act(&self, command: &ActOnDeliveryOrder) -> Result<StoredResponse, HandlerError> {
+        let d = fulfilment::act_on_delivery_order(&self.store(), &self.queues(), command).await?;
+        Ok(StoredResponse {
+            status: 200,
+            body: fulfiller_delivery_order(&d, None),
+        })
     }
 }
 

@@ -198,6 +198,7 @@ async fn without_its_tables_the_portal_answers_a_plain_500() {
 }
 
 fn offline_api(cfg: &aws_config::SdkConfig) -> FulfillerApi {
+    use dropship_app::stock_counts::StockCounts;
     use dropship_aws::documents::DocumentStore;
     use dropship_aws::http_idempotency::IdempotencyStore;
     use dropship_aws::queue::Queue;
@@ -207,7 +208,6 @@ fn offline_api(cfg: &aws_config::SdkConfig) -> FulfillerApi {
     use dropship_aws::repo::orders::Orders;
     use dropship_aws::repo::returns::Returns;
     use dropship_aws::repo::stock::Stock;
-    use dropship_aws::stock_counts::StockCounts;
     let ddb = aws_sdk_dynamodb::Client::new(cfg);
     let sqs = aws_sdk_sqs::Client::new(cfg);
     let queue = |name: &str| Queue::new(sqs.clone(), format!("http://127.0.0.1:9/{name}"));

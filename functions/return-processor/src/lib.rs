@@ -9,21 +9,18 @@
 
 mod config;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use chrono::Utc;
 pub use config::Config;
+use dropship_app::aws::{Queues, Store};
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::catalogue::Catalogue;
-use dropship_aws::repo::changes::{self, Change, Outcome, Tables};
+use dropship_aws::repo::changes::Tables;
+use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::returns::Returns;
 use dropship_aws::sqs_batch;
-use dropship_core::messages::{BusinessEvent, GenerateDocuments, SettleReturn};
-use dropship_core::order::Order;
-use dropship_core::refund::{self, Refund};
-use dropship_core::returns::{ReturnPart, ReturnStatus};
+use dropship_core::messages::SettleReturn;
 
-/// Attempts when someone else changes the order between our read and our write.
-const ATTEMPTS: usize = 5;
+pub use dropship_app::returns::{apply_arrivals, refund_id};
 
 pub struct ReturnProcessor {
     pub catalogue: Catalogue,
@@ -33,36 +30,6 @@ pub struct ReturnProcessor {
     pub tables: Tables,
     pub documents_queue: Queue,
     pub events_queue: Queue,
-}
-
-/// The refund id of a return part: deterministic, so a second settlement cannot mint another.
-pub fn refund_id(return_id: &str, fulfiller_id: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let h = Sha256::digest(format!("{return_id}\n{fulfiller_id}").as_bytes());
-    format!("ref_{}", &hex::encode(h)[..24])
-}
-
-/// The order after the part's arrived units came back: they leave `shipped` for `returned`.
-pub fn apply_arrivals(order: &mut Order, part: &ReturnPart) -> anyhow::Result<u32> {
-    let mut units = 0;
-    for l in &part.lines {
-        let arrived = l.arrived.map(|a| a.total()).unwrap_or(0);
-        let line = order
-            .lines
-            .iter_mut()
-            .find(|o| o.line_id == l.line_id)
-            .ok_or_else(|| anyhow::anyhow!("order {} has no line {}", order.id, l.line_id))?;
-        anyhow::ensure!(
-            line.quantities.shipped >= arrived,
-            "line {} has {} shipped units, {arrived} came back",
-            l.line_id,
-            line.quantities.shipped
-        );
-        line.quantities.shipped -= arrived;
-        line.quantities.returned += arrived;
-        units += arrived;
-    }
-    Ok(units)
 }
 
 impl dropship_aws::config::FromConfig for ReturnProcessor {
@@ -94,104 +61,30 @@ impl ReturnProcessor {
     }
 
     async fn settle(&self, m: SqsMessage) -> anyhow::Result<()> {
-        let SettleReturn {
-            return_id,
-            fulfiller_id,
-        } = sqs_batch::body(&m)?;
-        let policy = self.catalogue.get_refund_policy().await?;
-        for attempt in 1..=ATTEMPTS {
-            let part = self
-                .returns
-                .part(&return_id, &fulfiller_id)
-                .await?
-                .ok_or_else(|| {
-                    anyhow::anyhow!("return {return_id} has no part of {fulfiller_id}")
-                })?;
-            let mut order = self
-                .orders
-                .get(&part.order_id)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("order {} does not exist", part.order_id))?;
-            match part.status {
-                ReturnStatus::Refunded => {
-                    // Settled before (this is a redelivery): make sure the follow-ups went out.
-                    let refund = part
-                        .refund_id
-                        .as_ref()
-                        .and_then(|id| order.refunds.iter().find(|r| &r.id == id));
-                    return self.follow_up(&order, &part, refund).await;
-                }
-                ReturnStatus::Received => {}
-                other => anyhow::bail!("return {return_id} is {other:?}, not received"),
-            }
-            let now = Utc::now();
-            let units = apply_arrivals(&mut order, &part)?;
-            let refund = refund::settle(
-                &mut order,
-                policy.allocation,
-                refund_id(&return_id, &fulfiller_id),
-                &format!("return {return_id}"),
-                now,
-            );
-            order.record(
-                now,
-                format!("fulfiller:{fulfiller_id}"),
-                match &refund {
-                    Some(r) => format!(
-                        "return {return_id}: {units} unit(s) received, refund {} {} ({})",
-                        r.amount, order.currency, r.id
-                    ),
-                    None => {
-                        format!("return {return_id}: {units} unit(s) received, nothing to refund")
-                    }
-                },
-            );
-            let mut settled = part.clone();
-            settled.status = ReturnStatus::Refunded;
-            settled.refund_id = refund.as_ref().map(|r| r.id.clone());
-            let change = Change {
-                order: Some(&order),
-                updated_return_parts: std::slice::from_ref(&settled),
-                ..Change::default()
-            };
-            match changes::commit(&self.dynamodb, &self.tables, change).await? {
-                Outcome::Committed => {
-                    if let Some(r) = &refund {
-                        dropship_aws::metrics::refunds_issued(r.amount, &order.currency);
-                    }
-                    tracing::info!(order_id = %order.id, return_id, refund = ?refund.as_ref().map(|r| r.amount), "return settled");
-                    return self.follow_up(&order, &settled, refund.as_ref()).await;
-                }
-                other => {
-                    tracing::warn!(order_id = %order.id, return_id, attempt, outcome = ?other, "order or return changed while settling; trying again")
-                }
-            }
-        }
-        anyhow::bail!("return {return_id} kept changing while being settled")
-    }
-
-    /// The credit document and the customer's refund mail (both keyed by the refund id).
-    async fn follow_up(
-        &self,
-        order: &Order,
-        part: &ReturnPart,
-        refund: Option<&Refund>,
-    ) -> anyhow::Result<()> {
-        let Some(refund) = refund else {
-            tracing::info!(order_id = %order.id, return_id = %part.return_id, "no refund due for this return");
-            return Ok(());
+        let command: SettleReturn = sqs_batch::body(&m)?;
+        // This function reads no delivery order; the store wants the repository all the same.
+        let delivery_orders =
+            DeliveryOrders::new(self.dynamodb.clone(), self.tables.delivery_orders.clone());
+        let store = Store {
+            orders: &self.orders,
+            delivery_orders: &delivery_orders,
+            returns: Some(&self.returns),
+            dynamodb: &self.dynamodb,
+            tables: &self.tables,
         };
-        self.documents_queue
-            .send(&GenerateDocuments::Refund {
-                order_id: order.id.clone(),
-                refund_id: refund.id.clone(),
-            })
-            .await?;
-        self.events_queue
-            .send(&BusinessEvent::RefundIssued {
-                order_id: order.id.clone(),
-                refund_id: refund.id.clone(),
-            })
-            .await
+        let queues = Queues {
+            events: Some(&self.events_queue),
+            documents: Some(&self.documents_queue),
+            ..Queues::default()
+        };
+        // Boxed: the settlement's future nests the SDK's deep enough to exceed the compiler's
+        // default recursion limit when the runtime's future is laid out.
+        Box::pin(dropship_app::returns::settle_return(
+            &store,
+            &self.catalogue,
+            &queues,
+            &command,
+        ))
+        .await
     }
 }

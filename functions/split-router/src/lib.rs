@@ -12,9 +12,12 @@ mod config;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Utc;
 pub use config::Config;
+use dropship_app::aws::Store;
+use dropship_app::retry::{commit_with_retries, Attempt, Retry};
+use dropship_app::ChangeSet;
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::catalogue::Catalogue;
-use dropship_aws::repo::changes::{self, Change, Outcome, StockMove, Tables};
+use dropship_aws::repo::changes::{Outcome, StockMove, Tables};
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::stock::Stock;
@@ -34,9 +37,6 @@ pub struct SplitRouter {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub tables: Tables,
 }
-
-/// Attempts when stock moves between reading it and reserving it.
-const RESERVE_ATTEMPTS: usize = 3;
 
 impl dropship_aws::config::FromConfig for SplitRouter {
     type Config = Config;
@@ -129,108 +129,128 @@ impl SplitRouter {
             .into_iter()
             .filter(|(f, _)| fulfillers.contains_key(f))
             .collect();
-        let was_waiting_for = backordered_skus(order);
-        for attempt in 1..=RESERVE_ATTEMPTS {
-            let levels = match levels.take() {
-                Some(first) => first,
-                None => self.stock.get_many(pairs.clone()).await?,
-            };
-            let free: FreeStock = levels
-                .into_iter()
-                .filter(|((f, _), _)| fulfillers.contains_key(f))
-                .map(|(k, v)| (k, v.free))
-                .collect();
-            let now = Utc::now();
-            let Some(mut round) = plan_round(order, existing, &products, &fulfillers, &free, now)
-            else {
-                return Ok(Vec::new());
-            };
-            // Units nobody can ship are cancelled by the system: refunded now, the customer told.
-            let refund = if round.plan.unroutable.is_empty() {
-                None
-            } else {
-                let policy = self.catalogue.get_refund_policy().await?;
-                let id = dropship_core::refund::new_refund_id(uuid::Uuid::now_v7().simple());
-                let refund = dropship_core::refund::settle(
-                    &mut round.order,
-                    policy.allocation,
-                    id,
-                    "unroutable",
-                    now,
-                );
-                if let Some(r) = &refund {
-                    round.order.record(
+        let was_waiting_for = &backordered_skus(order);
+        let (products, fulfillers, pairs) = (&products, &fulfillers, &pairs);
+        // Read, plan and reserve through the one retry loop: stock that moved meanwhile is
+        // planned again; the answer is the round committed and its refund, if any.
+        let plan = || {
+            let first = levels.take();
+            async move {
+                let levels = match first {
+                    Some(first) => first,
+                    None => self.stock.get_many(pairs.clone()).await?,
+                };
+                let free: FreeStock = levels
+                    .into_iter()
+                    .filter(|((f, _), _)| fulfillers.contains_key(f))
+                    .map(|(k, v)| (k, v.free))
+                    .collect();
+                let now = Utc::now();
+                let Some(mut round) = plan_round(order, existing, products, fulfillers, &free, now)
+                else {
+                    return Ok(Attempt::Done(None));
+                };
+                // Units nobody can ship are cancelled by the system: refunded now, the customer told.
+                let refund = if round.plan.unroutable.is_empty() {
+                    None
+                } else {
+                    let policy = self.catalogue.get_refund_policy().await?;
+                    let id = dropship_core::refund::new_refund_id(uuid::Uuid::now_v7().simple());
+                    let refund = dropship_core::refund::settle(
+                        &mut round.order,
+                        policy.allocation,
+                        id,
+                        "unroutable",
                         now,
-                        "system:split-router",
-                        format!("refund {} {} ({})", r.amount, round.order.currency, r.id),
                     );
-                }
-                refund
-            };
-            let reserve: Vec<StockMove> = round
-                .reservations
-                .iter()
-                .map(|(f, sku, q)| StockMove {
-                    fulfiller_id: f.clone(),
-                    sku: sku.clone(),
-                    quantity: *q,
-                })
-                .collect();
-            let waits_for = backordered_skus(&round.order);
-            let set: Vec<String> = waits_for.difference(&was_waiting_for).cloned().collect();
-            let cleared: Vec<String> = was_waiting_for.difference(&waits_for).cloned().collect();
-            let change = Change {
-                order: Some(&round.order),
-                new_deliveries: &round.deliveries,
-                reserve: &reserve,
-                backorders_set: &set,
-                backorders_cleared: &cleared,
-                ..Change::default()
-            };
-            match changes::commit(&self.dynamodb, &self.tables, change).await? {
-                Outcome::Committed => {
-                    // The customer hears once the order is placed (first round), and of any refund.
-                    let mut events = Vec::new();
-                    if order.routing_round == 0 {
-                        events.push(BusinessEvent::OrderConfirmed {
-                            order_id: order.id.clone(),
-                        });
-                    }
                     if let Some(r) = &refund {
-                        dropship_aws::metrics::refunds_issued(r.amount, &order.currency);
+                        round.order.record(
+                            now,
+                            "system:split-router",
+                            format!("refund {} {} ({})", r.amount, round.order.currency, r.id),
+                        );
                     }
-                    // Units no one can ship are cancelled: the customer hears what and the refund.
-                    if !round.plan.unroutable.is_empty() || refund.is_some() {
-                        events.push(BusinessEvent::OrderCancelled {
-                            order_id: order.id.clone(),
-                            refund_id: refund.map(|r| r.id),
-                            version: order.version + 1,
-                        });
-                    }
-                    self.events_queue.send_all(&events).await?;
-                    if !round.plan.unroutable.is_empty() {
-                        let units = round.plan.unroutable.iter().map(|(_, n)| u64::from(*n));
-                        dropship_aws::metrics::lines_unroutable(units.sum());
-                    }
-                    tracing::info!(order_id = %order.id, round = order.routing_round, delivery_orders = round.deliveries.len(),
-                        backordered = round.plan.backordered.len(), unroutable = round.plan.unroutable.len(), "order split");
-                    return Ok(round.deliveries);
-                }
-                // An earlier delivery of this message made them; the caller lists them anyway.
-                Outcome::AlreadyExists => return Ok(Vec::new()),
-                Outcome::StockChanged => {
-                    tracing::warn!(order_id = %order.id, attempt, "stock moved while reserving; planning again")
-                }
-                // The order changed meanwhile (a cancellation): the retried message sees the new state.
-                Outcome::Stale => {
-                    anyhow::bail!("order {} changed while it was being routed", order.id)
-                }
+                    refund
+                };
+                let reserve = round
+                    .reservations
+                    .iter()
+                    .map(|(f, sku, q)| StockMove {
+                        fulfiller_id: f.clone(),
+                        sku: sku.clone(),
+                        quantity: *q,
+                    })
+                    .collect();
+                let waits_for = backordered_skus(&round.order);
+                let change = ChangeSet {
+                    order: Some(round.order.clone()),
+                    new_deliveries: round.deliveries.clone(),
+                    reserve,
+                    backorders_set: waits_for.difference(was_waiting_for).cloned().collect(),
+                    backorders_cleared: was_waiting_for.difference(&waits_for).cloned().collect(),
+                    ..ChangeSet::default()
+                };
+                Ok::<_, anyhow::Error>(Attempt::Commit(Box::new(change), Some((round, refund))))
             }
+        };
+        let on_conflict = |outcome: &Outcome, _: &_| match outcome {
+            // An earlier delivery of this message made them; the caller lists them anyway.
+            Outcome::AlreadyExists => Some(Ok(None)),
+            // The order changed meanwhile (a cancellation): the retried message sees the new state.
+            Outcome::Stale => Some(Err(anyhow::anyhow!(
+                "order {} changed while it was being routed",
+                order.id
+            ))),
+            _ => None,
+        };
+        let retry = Retry {
+            message: "stock moved while reserving; planning again",
+            id: &order.id,
+        };
+        let exhausted = || {
+            anyhow::anyhow!(
+                "stock kept moving while routing order {}; the message will be retried",
+                order.id
+            )
+        };
+        let store = Store {
+            orders: &self.orders,
+            delivery_orders: &self.delivery_orders,
+            returns: None,
+            dynamodb: &self.dynamodb,
+            tables: &self.tables,
+        };
+        let Some((round, refund)) =
+            commit_with_retries(&store, retry, plan, on_conflict, exhausted).await?
+        else {
+            return Ok(Vec::new());
+        };
+        // The customer hears once the order is placed (first round), and of any refund.
+        let mut events = Vec::new();
+        if order.routing_round == 0 {
+            events.push(BusinessEvent::OrderConfirmed {
+                order_id: order.id.clone(),
+            });
         }
-        anyhow::bail!(
-            "stock kept moving while routing order {}; the message will be retried",
-            order.id
-        )
+        if let Some(r) = &refund {
+            dropship_aws::metrics::refunds_issued(r.amount, &order.currency);
+        }
+        // Units no one can ship are cancelled: the customer hears what and the refund.
+        if !round.plan.unroutable.is_empty() || refund.is_some() {
+            events.push(BusinessEvent::OrderCancelled {
+                order_id: order.id.clone(),
+                refund_id: refund.map(|r| r.id),
+                version: order.version + 1,
+            });
+        }
+        self.events_queue.send_all(&events).await?;
+        if !round.plan.unroutable.is_empty() {
+            let units = round.plan.unroutable.iter().map(|(_, n)| u64::from(*n));
+            dropship_aws::metrics::lines_unroutable(units.sum());
+        }
+        tracing::info!(order_id = %order.id, round = order.routing_round, delivery_orders = round.deliveries.len(),
+            backordered = round.plan.backordered.len(), unroutable = round.plan.unroutable.len(), "order split");
+        Ok(round.deliveries)
     }
 }
 

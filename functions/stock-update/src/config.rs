@@ -6,7 +6,7 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     #[serde(flatten)]
-    pub stock_counts: dropship_aws::stock_counts::StockCountsConfig,
+    pub stock_counts: dropship_app::stock_counts::StockCountsConfig,
     pub document_bucket: String,
     pub events_queue_url: String,
 }

@@ -12,10 +12,10 @@ mod config;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::Utc;
 pub use config::Config;
+use dropship_app::stock_counts::StockCounts;
 use dropship_aws::documents::DocumentStore;
 use dropship_aws::queue::Queue;
 use dropship_aws::sqs_batch;
-use dropship_aws::stock_counts::StockCounts;
 use dropship_core::messages::BusinessEvent;
 use dropship_core::stock::{parse_feed, BadRow};
 

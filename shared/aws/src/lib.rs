@@ -12,7 +12,6 @@ pub mod metrics;
 pub mod queue;
 pub mod repo;
 pub mod sqs_batch;
-pub mod stock_counts;
 pub mod telemetry;
 
 /// An error from an adapter: what failed, with its cause chain, for logs and retry decisions.

@@ -217,7 +217,7 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
     };
     let updater = stock_update::StockUpdate {
         store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), BUCKET.into()),
-        counts: dropship_aws::stock_counts::StockCounts {
+        counts: dropship_app::stock_counts::StockCounts {
             stock: Stock::new(ddb.clone(), "StockTable".into()),
             orders: Orders::new(ddb.clone(), "OrdersTable".into()),
             delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),

@@ -1,5 +1,6 @@
 //! Delivery orders: the list by status, one order's page with its documents, and the changes a
-//! fulfiller makes there (accept, reject, ship), each through the fulfiller API's own `act`.
+//! fulfiller makes there (accept, reject, ship), each through the use case the fulfiller API calls
+//! (`dropship_app::fulfilment`).
 
 use crate::explain::{handler_fail, line_index, Problem};
 use crate::forms::{self, Form};
@@ -7,9 +8,9 @@ use crate::pagination::{read_all, PAGE_SIZE};
 use crate::render::{see_other, Fail, Page};
 use crate::session::Frame;
 use crate::{path, query, security, view, Portal};
+use dropship_app::fulfilment::{self, ActOnDeliveryOrder, DeliveryOrderAction as Action};
 use dropship_aws::http::HandlerError;
 use dropship_core::delivery::{DeliveryOrder, DeliveryStatus};
-use fulfiller_api::Action;
 use lambda_http::Request;
 use serde_json::{json, Value};
 
@@ -162,7 +163,7 @@ impl Portal {
             problem,
             sent,
         } = shown;
-        let d = match self.api.own(fulfiller, id).await {
+        let d = match fulfilment::own_delivery_order(&self.api.store(), fulfiller, id).await {
             Ok(d) => d,
             Err(e) => return Err(handler_fail(e)),
         };
@@ -199,7 +200,7 @@ impl Portal {
     }
 
     /// `POST /portal/delivery-orders/{id}/accept`, `.../reject` and `.../shipments`: accept,
-    /// reject or ship through the fulfiller API's own `act`, at most once per form.
+    /// reject or ship through the same use case as the fulfiller API, at most once per form.
     pub(crate) async fn act(
         &self,
         req: &Request,
@@ -262,8 +263,13 @@ impl Portal {
             )
         };
         let scope = format!("portal:{}#fulfiller:{fulfiller}", key.replace("{id}", id));
+        let command = ActOnDeliveryOrder {
+            fulfiller: fulfiller.to_string(),
+            delivery_order: id.to_string(),
+            action,
+        };
         let outcome = self
-            .once(req, &scope, form, || self.api.act(fulfiller, id, &action))
+            .once(req, &scope, form, || self.api.act(&command))
             .await;
         match outcome {
             Ok(_) => {

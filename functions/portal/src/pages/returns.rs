@@ -7,6 +7,7 @@ use crate::pagination::{read_all, PAGE_SIZE};
 use crate::render::{see_other, Fail, Page};
 use crate::session::Frame;
 use crate::{path, query, security, view, Portal};
+use dropship_app::fulfilment::ReceiveReturn;
 use dropship_aws::http::HandlerError;
 use dropship_core::returns::ReturnStatus;
 use lambda_http::Request;
@@ -124,13 +125,15 @@ impl Portal {
                 lines.push(json!({"lineId": line, "quantity": n, "condition": condition}));
             }
         }
-        let body = json!({ "lines": lines });
+        let command = ReceiveReturn {
+            fulfiller: fulfiller.to_string(),
+            return_id: return_id.to_string(),
+            receipt: json!({ "lines": lines }),
+        };
         let scope =
             format!("portal:POST /portal/returns/{return_id}/receive#fulfiller:{fulfiller}");
         match self
-            .once(req, &scope, form, || {
-                self.api.receive(fulfiller, return_id, &body)
-            })
+            .once(req, &scope, form, || self.api.receive(&command))
             .await
         {
             Ok(_) => {

@@ -3,13 +3,13 @@
 //! hand than promised raises a shortfall alert and flags the delivery orders concerned (nothing is
 //! silently oversold); more free stock wakes the orders waiting for it, oldest first.
 
-use crate::backorders::route_waiting;
-use crate::queue::Queue;
-use crate::repo::alerts::Alerts;
-use crate::repo::delivery_orders::DeliveryOrders;
-use crate::repo::orders::Orders;
-use crate::repo::stock::Stock;
 use chrono::{DateTime, Utc};
+use dropship_aws::backorders::route_waiting;
+use dropship_aws::queue::Queue;
+use dropship_aws::repo::alerts::Alerts;
+use dropship_aws::repo::delivery_orders::DeliveryOrders;
+use dropship_aws::repo::orders::Orders;
+use dropship_aws::repo::stock::Stock;
 use dropship_core::stock::StockCount;
 
 pub struct StockCounts {

@@ -1,0 +1,167 @@
+//! The traits of `crate::ports` over the DynamoDB repositories and SQS queues of dropship-aws.
+//! The adapters borrow what a function already holds, so building one per request costs nothing.
+
+use crate::ports::{
+    AlertOpener, CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, Message, OrderReader,
+};
+use chrono::{DateTime, Utc};
+use dropship_aws::queue::Queue;
+use dropship_aws::repo::alerts::Alerts;
+use dropship_aws::repo::catalogue::Catalogue;
+use dropship_aws::repo::changes::{self, Outcome, Tables};
+use dropship_aws::repo::delivery_orders::DeliveryOrders;
+use dropship_aws::repo::orders::Orders;
+use dropship_aws::repo::returns::Returns;
+use dropship_core::catalogue::{Fulfiller, RefundPolicy};
+use dropship_core::delivery::DeliveryOrder;
+use dropship_core::order::Order;
+use dropship_core::returns::ReturnPart;
+
+/// Orders, delivery orders and returns in DynamoDB, and the transaction that changes them.
+#[derive(Clone, Copy)]
+pub struct Store<'a> {
+    pub orders: &'a Orders,
+    pub delivery_orders: &'a DeliveryOrders,
+    /// Only the functions that work on returns have the returns table.
+    pub returns: Option<&'a Returns>,
+    pub dynamodb: &'a aws_sdk_dynamodb::Client,
+    pub tables: &'a Tables,
+}
+
+impl Store<'_> {
+    fn returns(&self) -> anyhow::Result<&Returns> {
+        self.returns
+            .ok_or_else(|| anyhow::anyhow!("this function has no returns table"))
+    }
+}
+
+impl OrderReader for Store<'_> {
+    async fn order(&self, id: &str) -> anyhow::Result<Option<Order>> {
+        self.orders.get(id).await
+    }
+    async fn delivery_order(&self, id: &str) -> anyhow::Result<Option<DeliveryOrder>> {
+        self.delivery_orders.get(id).await
+    }
+    async fn delivery_orders(&self, ids: &[String]) -> anyhow::Result<Vec<DeliveryOrder>> {
+        self.delivery_orders.get_many(ids).await
+    }
+    async fn return_part(
+        &self,
+        return_id: &str,
+        fulfiller_id: &str,
+    ) -> anyhow::Result<Option<ReturnPart>> {
+        self.returns()?.part(return_id, fulfiller_id).await
+    }
+    async fn return_parts(&self, return_id: &str) -> anyhow::Result<Vec<ReturnPart>> {
+        self.returns()?.parts(return_id).await
+    }
+}
+
+impl ChangeCommitter for Store<'_> {
+    async fn commit(&self, change: &ChangeSet) -> anyhow::Result<Outcome> {
+        changes::commit(self.dynamodb, self.tables, change.as_change()).await
+    }
+}
+
+/// The orders table alone, for a function that changes nothing but orders (and has no right to
+/// the others): a change of the order only, as one conditional write.
+impl ChangeCommitter for Orders {
+    async fn commit(&self, change: &ChangeSet) -> anyhow::Result<Outcome> {
+        let order = match change {
+            ChangeSet {
+                order: Some(order),
+                new_deliveries,
+                updated_deliveries,
+                reserve,
+                release,
+                consume,
+                backorders_set,
+                backorders_cleared,
+                restock,
+                new_return_parts,
+                updated_return_parts,
+            } if new_deliveries.is_empty()
+                && updated_deliveries.is_empty()
+                && reserve.is_empty()
+                && release.is_empty()
+                && consume.is_empty()
+                && backorders_set.is_empty()
+                && backorders_cleared.is_empty()
+                && restock.is_empty()
+                && new_return_parts.is_empty()
+                && updated_return_parts.is_empty() =>
+            {
+                order
+            }
+            _ => anyhow::bail!("the orders table alone commits only a change of the order"),
+        };
+        Ok(if self.replace(order).await? {
+            Outcome::Committed
+        } else {
+            Outcome::Stale
+        })
+    }
+}
+
+/// The queues follow-ups go to; a function has only those it sends to.
+#[derive(Clone, Copy, Default)]
+pub struct Queues<'a> {
+    pub events: Option<&'a Queue>,
+    pub documents: Option<&'a Queue>,
+    pub route: Option<&'a Queue>,
+    pub returns: Option<&'a Queue>,
+}
+
+impl<'a> Queues<'a> {
+    fn queue_of(&self, message: &Message) -> anyhow::Result<&'a Queue> {
+        let (queue, name) = match message {
+            Message::Event(_) => (self.events, "events"),
+            Message::Documents(_) => (self.documents, "documents"),
+            Message::Route(_) => (self.route, "route"),
+            Message::Settle(_) => (self.returns, "returns"),
+        };
+        queue.ok_or_else(|| anyhow::anyhow!("this function has no {name} queue"))
+    }
+}
+
+impl EventPublisher for Queues<'_> {
+    async fn publish(&self, message: &Message) -> anyhow::Result<()> {
+        self.queue_of(message)?.send(message).await
+    }
+
+    /// Consecutive messages for the same queue go in batches.
+    async fn publish_all(&self, messages: &[Message]) -> anyhow::Result<()> {
+        let mut rest = messages;
+        while let Some(first) = rest.first() {
+            let queue = self.queue_of(first)?;
+            let same = rest
+                .iter()
+                .take_while(|m| std::mem::discriminant(*m) == std::mem::discriminant(first))
+                .count();
+            queue.send_all(&rest[..same]).await?;
+            rest = &rest[same..];
+        }
+        Ok(())
+    }
+}
+
+impl CatalogueReader for Catalogue {
+    async fn fulfiller(&self, id: &str) -> anyhow::Result<Option<Fulfiller>> {
+        self.get_fulfiller(id).await
+    }
+    async fn refund_policy(&self) -> anyhow::Result<RefundPolicy> {
+        self.get_refund_policy().await
+    }
+}
+
+impl AlertOpener for Alerts {
+    async fn open_alert(
+        &self,
+        kind: &str,
+        subject: &str,
+        details: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        self.open(kind, subject, details, now).await
+    }
+}

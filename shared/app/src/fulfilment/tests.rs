@@ -1,0 +1,142 @@
+use super::*;
+use crate::fake::{Fake, Level};
+use crate::retry::ATTEMPTS;
+use crate::testing::{api_error, routed};
+use dropship_core::delivery::DeliveryStatus;
+use serde_json::json;
+
+fn ship(units: u32) -> ActOnDeliveryOrder {
+    ActOnDeliveryOrder {
+        fulfiller: "acme".into(),
+        delivery_order: "D1".into(),
+        action: DeliveryOrderAction::Ship(json!({"carrier": "DHL", "trackingNumber": "1",
+            "lines": [{"lineId": "L1", "quantity": units}]})),
+    }
+}
+
+fn reject() -> ActOnDeliveryOrder {
+    ActOnDeliveryOrder {
+        action: DeliveryOrderAction::Reject(json!({"reason": "out of stock"})),
+        ..ship(0)
+    }
+}
+
+fn kinds(fake: &Fake) -> Vec<&'static str> {
+    fake.state()
+        .published
+        .iter()
+        .map(|m| match m {
+            Message::Event(BusinessEvent::DeliveryShipped { .. }) => "shipped",
+            Message::Documents(GenerateDocuments::Shipment { .. }) => "invoice check",
+            Message::Route(_) => "route",
+            Message::Settle(_) => "settle",
+            _ => "other",
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_conflict_on_the_first_commit_is_read_again_and_committed() {
+    let fake = routed().conflicting(1);
+    let d = act_on_delivery_order(&fake, &fake, &ship(2)).await.unwrap();
+    assert_eq!((d.status, d.version), (DeliveryStatus::PartiallyShipped, 1));
+    let state = fake.state();
+    assert_eq!(state.commits.len(), 1);
+    assert_eq!(state.deliveries["D1"], d);
+    assert_eq!(state.orders["o1"].lines[0].quantities.shipped, 2);
+    // Shipped units leave the shelf and the reservation.
+    let level = state.stock[&("acme".to_string(), "A".to_string())];
+    assert_eq!(
+        level,
+        Level {
+            available: 3,
+            reserved: 1
+        }
+    );
+    drop(state);
+    assert_eq!(kinds(&fake), ["invoice check", "shipped"]);
+}
+
+#[tokio::test]
+async fn conflicts_on_every_attempt_end_in_the_409_and_publish_nothing() {
+    let fake = routed().conflicting(ATTEMPTS);
+    let e = api_error(act_on_delivery_order(&fake, &fake, &ship(2)).await);
+    assert_eq!(
+        (e.status, e.code.as_str()),
+        (409, "concurrent_modification")
+    );
+    assert_eq!(e.message, "the delivery order kept changing; please retry");
+    let state = fake.state();
+    assert!(state.commits.is_empty() && state.published.is_empty());
+    assert_eq!(state.deliveries["D1"].version, 0);
+    assert!(state.conflicts.is_empty(), "every attempt committed once");
+}
+
+#[tokio::test]
+async fn a_refused_plan_commits_and_publishes_nothing() {
+    let fake = routed();
+    let e = api_error(act_on_delivery_order(&fake, &fake, &ship(4)).await);
+    assert_eq!(e.status, 422);
+    assert!(fake.state().commits.is_empty() && fake.state().published.is_empty());
+    let e = api_error(
+        act_on_delivery_order(
+            &fake,
+            &fake,
+            &ActOnDeliveryOrder {
+                fulfiller: "other".into(),
+                ..ship(1)
+            },
+        )
+        .await,
+    );
+    assert_eq!(
+        e.status, 404,
+        "another fulfiller's delivery order is missing"
+    );
+}
+
+#[tokio::test]
+async fn a_lost_shipment_notice_is_logged_and_the_shipment_stands() {
+    let fake = routed().failing_publishes();
+    let d = act_on_delivery_order(&fake, &fake, &ship(3)).await.unwrap();
+    assert_eq!(d.status, DeliveryStatus::Shipped);
+    assert_eq!(fake.state().commits.len(), 1);
+    assert!(fake.state().published.is_empty());
+}
+
+#[tokio::test]
+async fn a_rejection_asks_for_rerouting_once_and_fails_when_it_cannot() {
+    let fake = routed().conflicting(2);
+    let d = act_on_delivery_order(&fake, &fake, &reject())
+        .await
+        .unwrap();
+    assert_eq!(d.status, DeliveryStatus::Rejected);
+    assert_eq!(kinds(&fake), ["route"]);
+    assert_eq!(
+        fake.state().stock[&("acme".to_string(), "A".to_string())].reserved,
+        0
+    );
+
+    // The re-routing request is the outbox's only trace: losing it fails the request.
+    let fake = routed().failing_publishes();
+    let e = act_on_delivery_order(&fake, &fake, &reject())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, HandlerError::Internal(_)));
+    assert_eq!(fake.state().commits.len(), 1);
+}
+
+#[tokio::test]
+async fn accepting_twice_writes_once() {
+    let fake = routed();
+    let accept = ActOnDeliveryOrder {
+        action: DeliveryOrderAction::Accept,
+        ..ship(0)
+    };
+    let first = act_on_delivery_order(&fake, &fake, &accept).await.unwrap();
+    let again = act_on_delivery_order(&fake, &fake, &accept).await.unwrap();
+    assert_eq!((first.status, first.version), (DeliveryStatus::Accepted, 1));
+    assert_eq!(again, first);
+    assert_eq!(fake.state().commits.len(), 1);
+    assert!(fake.state().published.is_empty());
+}

@@ -1,0 +1,232 @@
+//! What a channel does to its own orders: authorize a return of shipped units, and cancel the
+//! order, whole or some lines, before shipment. Another channel's order is a missing one.
+
+use crate::ports::{
+    CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, Message, OrderReader,
+};
+use crate::retry::{always_retry, commit_with_retries, kept_changing, Attempt, Retry};
+use chrono::Utc;
+use dropship_aws::http::HandlerError;
+use dropship_aws::repo::changes::StockMove;
+use dropship_core::delivery::{DeliveryOrder, DeliveryStatus};
+use dropship_core::messages::{BusinessEvent, GenerateDocuments};
+use dropship_core::order::Order;
+use dropship_core::{cancel, refund, returns, ApiError};
+
+/// A channel authorizes a return; `request` is the body (`{lines: [{lineId, quantity, reason}]}`),
+/// parsed once the order is known to be the channel's (someone else's is missing, whatever the
+/// body says).
+#[derive(Debug, Clone)]
+pub struct AuthorizeReturn {
+    pub channel: String,
+    pub order: String,
+    pub request: serde_json::Value,
+}
+
+/// A channel cancels its order: no body cancels everything not shipped, `{lines}` some lines.
+#[derive(Debug, Clone)]
+pub struct CancelOrder {
+    pub channel: String,
+    pub order: String,
+    pub request: Option<serde_json::Value>,
+}
+
+/// The channel's own order; someone else's looks exactly like a missing one.
+pub async fn own_order(
+    store: &impl OrderReader,
+    channel: &str,
+    id: &str,
+) -> Result<Order, HandlerError> {
+    if !dropship_core::ids::is_valid_id(id) {
+        return Err(ApiError::not_found("order").into());
+    }
+    match store.order(id).await? {
+        Some(o) if o.channel_id == channel => Ok(o),
+        _ => Err(ApiError::not_found("order").into()),
+    }
+}
+
+/// Authorizes a return of shipped units; the order's version guards against two returns
+/// claiming the same units at once. The answer is the new return's id.
+pub async fn authorize_return(
+    store: &(impl OrderReader + ChangeCommitter),
+    catalogue: &impl CatalogueReader,
+    publisher: &impl EventPublisher,
+    command: &AuthorizeReturn,
+) -> Result<String, HandlerError> {
+    let AuthorizeReturn {
+        channel,
+        order: id,
+        request,
+    } = command;
+    // The first attempt uses this read.
+    let mut first = Some(own_order(store, channel, id).await?);
+    let request = &returns::parse_request(request)?;
+    let policy = catalogue.refund_policy().await?;
+    let return_id = &format!("RT-{}", uuid::Uuid::now_v7().simple()).to_uppercase();
+    let who = &format!("channel:{channel}");
+    let plan = || {
+        let first = first.take();
+        async move {
+            let mut order = match first {
+                Some(o) => o,
+                None => own_order(store, channel, id).await?,
+            };
+            let deliveries = store.delivery_orders(&order.delivery_order_ids).await?;
+            let mut earlier = Vec::new();
+            for r in &order.return_ids {
+                earlier.extend(store.return_parts(r).await?);
+            }
+            let now = Utc::now();
+            let parts = returns::authorize(
+                &order,
+                &deliveries,
+                &earlier,
+                request,
+                return_id,
+                now,
+                policy.return_window_days,
+            )?;
+            order.return_ids.push(return_id.clone());
+            let units: u32 = request.iter().map(|(_, q, _)| q).sum();
+            order.record(
+                now,
+                who.clone(),
+                format!("return {return_id} authorized ({units} unit(s))"),
+            );
+            let parts_count = parts.len();
+            let change = ChangeSet {
+                order: Some(order),
+                new_return_parts: parts,
+                ..ChangeSet::default()
+            };
+            Ok::<_, HandlerError>(Attempt::Commit(Box::new(change), parts_count))
+        }
+    };
+    let retry = Retry {
+        message: "order changed while authorizing a return; trying again",
+        id,
+    };
+    let exhausted = || kept_changing("order").into();
+    let parts = commit_with_retries(store, retry, plan, always_retry, exhausted).await?;
+    // The labels are made next; the customer's mail follows once they exist.
+    let job = Message::Documents(GenerateDocuments::Return {
+        return_id: return_id.clone(),
+    });
+    if let Err(e) = publisher.publish(&job).await {
+        tracing::error!(order_id = %id, return_id, error = %format!("{e:#}"), "return labels not requested");
+    }
+    tracing::info!(order_id = %id, return_id, parts, "return authorized");
+    Ok(return_id.clone())
+}
+
+/// Cancels what the channel asks for (or everything not shipped) and refunds what is due;
+/// the fulfillers and the customer hear of it. The answer is the order and its delivery
+/// orders as they are now.
+pub async fn cancel_order(
+    store: &(impl OrderReader + ChangeCommitter),
+    catalogue: &impl CatalogueReader,
+    publisher: &impl EventPublisher,
+    command: &CancelOrder,
+) -> Result<(Order, Vec<DeliveryOrder>), HandlerError> {
+    let CancelOrder {
+        channel,
+        order: id,
+        request,
+    } = command;
+    let mut first = Some(own_order(store, channel, id).await?);
+    let request = &cancel::parse_request(request.as_ref())?;
+    let who = &format!("channel:{channel}");
+    let policy = catalogue.refund_policy().await?;
+    let plan = || {
+        let first = first.take();
+        async move {
+            let order = match first {
+                Some(o) => o,
+                None => own_order(store, channel, id).await?,
+            };
+            let deliveries = store.delivery_orders(&order.delivery_order_ids).await?;
+            let now = Utc::now();
+            let mut plan = cancel::plan(&order, &deliveries, request.clone(), who, now)?;
+            let refund_id = refund::new_refund_id(uuid::Uuid::now_v7().simple());
+            let refund = refund::settle(
+                &mut plan.order,
+                policy.allocation,
+                refund_id,
+                "cancellation",
+                now,
+            );
+            if let Some(r) = &refund {
+                plan.order.record(
+                    now,
+                    who.clone(),
+                    format!("refund {} {} ({})", r.amount, plan.order.currency, r.id),
+                );
+            }
+            let release = plan
+                .releases
+                .iter()
+                .map(|r| StockMove {
+                    fulfiller_id: r.fulfiller_id.clone(),
+                    sku: r.sku.clone(),
+                    quantity: r.quantity,
+                })
+                .collect();
+            let change = ChangeSet {
+                order: Some(plan.order.clone()),
+                updated_deliveries: plan.deliveries.clone(),
+                release,
+                ..ChangeSet::default()
+            };
+            let answer = (order, deliveries, plan, refund);
+            Ok::<_, HandlerError>(Attempt::Commit(Box::new(change), answer))
+        }
+    };
+    let retry = Retry {
+        message: "order changed while cancelling; trying again",
+        id,
+    };
+    let exhausted = || kept_changing("order").into();
+    let (order, deliveries, plan, refund) =
+        commit_with_retries(store, retry, plan, always_retry, exhausted).await?;
+    let mut events: Vec<Message> = plan
+        .deliveries
+        .iter()
+        .map(|d| {
+            Message::Event(BusinessEvent::DeliveryOrderChanged {
+                delivery_order_id: d.id.clone(),
+                fulfiller_id: d.fulfiller_id.clone(),
+                order_id: order.id.clone(),
+                cancelled: d.status == DeliveryStatus::Cancelled,
+                version: d.version + 1,
+            })
+        })
+        .collect();
+    events.push(Message::Event(BusinessEvent::OrderCancelled {
+        order_id: order.id.clone(),
+        refund_id: refund.as_ref().map(|r| r.id.clone()),
+        version: order.version + 1,
+    }));
+    // The cancellation stands; a lost notice is logged loudly for operations.
+    if let Err(e) = publisher.publish_all(&events).await {
+        tracing::error!(order_id = %order.id, error = %format!("{e:#}"), "cancellation notices not sent");
+    }
+    if let Some(r) = &refund {
+        dropship_aws::metrics::refunds_issued(r.amount, &plan.order.currency);
+    }
+    tracing::info!(order_id = %order.id, cancelled = ?plan.cancelled, refund = ?refund.as_ref().map(|r| r.amount), "order cancelled");
+    let deliveries = deliveries
+        .into_iter()
+        .map(|d| {
+            plan.deliveries
+                .iter()
+                .find(|c| c.id == d.id)
+                .cloned()
+                .unwrap_or(d)
+        })
+        .collect();
+    Ok((plan.order, deliveries))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,112 @@
+//! The narrow traits the use cases work through. The DynamoDB and SQS adapters (`crate::aws`)
+//! implement them for the functions, the in-memory fake (`crate::fake`) for the tests.
+
+use chrono::{DateTime, Utc};
+use dropship_aws::repo::changes::{Change, Outcome, StockMove};
+use dropship_core::catalogue::{Fulfiller, RefundPolicy};
+use dropship_core::delivery::DeliveryOrder;
+use dropship_core::messages::{BusinessEvent, GenerateDocuments, RouteOrder, SettleReturn};
+use dropship_core::order::Order;
+use dropship_core::returns::ReturnPart;
+use serde::Serialize;
+use std::future::Future;
+
+/// Reads an order and what hangs off it: its delivery orders and its returns.
+pub trait OrderReader: Sync {
+    fn order(&self, id: &str) -> impl Future<Output = anyhow::Result<Option<Order>>> + Send;
+    fn delivery_order(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = anyhow::Result<Option<DeliveryOrder>>> + Send;
+    fn delivery_orders(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = anyhow::Result<Vec<DeliveryOrder>>> + Send;
+    /// One fulfiller's part of a return.
+    fn return_part(
+        &self,
+        return_id: &str,
+        fulfiller_id: &str,
+    ) -> impl Future<Output = anyhow::Result<Option<ReturnPart>>> + Send;
+    /// Every fulfiller's part of a return.
+    fn return_parts(
+        &self,
+        return_id: &str,
+    ) -> impl Future<Output = anyhow::Result<Vec<ReturnPart>>> + Send;
+}
+
+/// Commits one change atomically: `Outcome::Committed`, or the conflict that stopped it.
+pub trait ChangeCommitter: Sync {
+    fn commit(&self, change: &ChangeSet) -> impl Future<Output = anyhow::Result<Outcome>> + Send;
+}
+
+/// Sends the follow-ups of a committed change.
+pub trait EventPublisher: Sync {
+    fn publish(&self, message: &Message) -> impl Future<Output = anyhow::Result<()>> + Send;
+    /// Several messages, batched where the transport can.
+    fn publish_all(&self, messages: &[Message]) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+/// What a use case needs of the catalogue.
+pub trait CatalogueReader: Sync {
+    fn fulfiller(&self, id: &str)
+        -> impl Future<Output = anyhow::Result<Option<Fulfiller>>> + Send;
+    fn refund_policy(&self) -> impl Future<Output = anyhow::Result<RefundPolicy>> + Send;
+}
+
+/// Opens an alert for operations; `false` when one for the same subject is open already.
+pub trait AlertOpener: Sync {
+    fn open_alert(
+        &self,
+        kind: &str,
+        subject: &str,
+        details: &str,
+        now: DateTime<Utc>,
+    ) -> impl Future<Output = anyhow::Result<bool>> + Send;
+}
+
+/// A follow-up message; each kind has its own queue. Serialized as the message itself.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Message {
+    Event(BusinessEvent),
+    Documents(GenerateDocuments),
+    Route(RouteOrder),
+    Settle(SettleReturn),
+}
+
+/// One atomic change, owned (the use case's plan outlives the attempt that made it); see
+/// `dropship_aws::repo::changes::Change` for what each part means.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChangeSet {
+    pub order: Option<Order>,
+    pub new_deliveries: Vec<DeliveryOrder>,
+    pub updated_deliveries: Vec<DeliveryOrder>,
+    pub reserve: Vec<StockMove>,
+    pub release: Vec<StockMove>,
+    pub consume: Vec<StockMove>,
+    pub backorders_set: Vec<String>,
+    pub backorders_cleared: Vec<String>,
+    pub restock: Vec<StockMove>,
+    pub new_return_parts: Vec<ReturnPart>,
+    pub updated_return_parts: Vec<ReturnPart>,
+}
+
+impl ChangeSet {
+    /// The same change, borrowed, as the DynamoDB commit takes it.
+    pub fn as_change(&self) -> Change<'_> {
+        Change {
+            order: self.order.as_ref(),
+            new_deliveries: &self.new_deliveries,
+            updated_deliveries: &self.updated_deliveries,
+            reserve: &self.reserve,
+            release: &self.release,
+            consume: &self.consume,
+            backorders_set: &self.backorders_set,
+            backorders_cleared: &self.backorders_cleared,
+            restock: &self.restock,
+            new_return_parts: &self.new_return_parts,
+            updated_return_parts: &self.updated_return_parts,
+        }
+    }
+}
