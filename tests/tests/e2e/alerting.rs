@@ -6,7 +6,7 @@
 use crate::setup;
 use crate::support;
 
-use crate::support::Stack;
+use crate::support::{queue_url, Stack};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -307,20 +307,8 @@ async fn a_poisoned_message_is_alerted_and_redriven_after_the_fix() {
     let sqs = aws_sdk_sqs::Client::new(&cfg);
     let s3 = aws_sdk_s3::Client::new(&cfg);
     let ddb = aws_sdk_dynamodb::Client::new(&cfg);
-    let url = |name: &'static str| {
-        let sqs = sqs.clone();
-        async move {
-            sqs.get_queue_url()
-                .queue_name(name)
-                .send()
-                .await
-                .expect(name)
-                .queue_url
-                .expect(name)
-        }
-    };
-    let feeds = url("StockFeedQueue").await;
-    let dead = url("StockFeedDeadLetterQueue").await;
+    let feeds = queue_url(&sqs, "StockFeedQueue").await;
+    let dead = queue_url(&sqs, "StockFeedDeadLetterQueue").await;
     let depth = |queue: String| {
         let sqs = sqs.clone();
         async move {

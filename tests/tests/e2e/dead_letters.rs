@@ -3,7 +3,7 @@
 
 use crate::setup;
 
-use crate::support::Stack;
+use crate::support::{queue_url, Stack};
 use serde_json::json;
 use std::time::Duration;
 
@@ -16,20 +16,8 @@ async fn a_message_that_always_fails_ends_in_its_dead_letter_queue_and_raises_an
         .await;
     let cfg = stack.aws_sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&cfg);
-    let url = |name: &'static str| {
-        let sqs = sqs.clone();
-        async move {
-            sqs.get_queue_url()
-                .queue_name(name)
-                .send()
-                .await
-                .expect(name)
-                .queue_url
-                .expect(name)
-        }
-    };
-    let route = url("RouteQueue").await;
-    let dead = url("RouteDeadLetterQueue").await;
+    let route = queue_url(&sqs, "RouteQueue").await;
+    let dead = queue_url(&sqs, "RouteDeadLetterQueue").await;
     // One unreadable message, one about an order that does not exist: both fail every time.
     for body in [
         "{not json".to_string(),

@@ -7,26 +7,12 @@
 //! dropshipper.
 
 use crate::setup;
-use crate::support;
 
-use crate::support::Stack;
+use crate::support::{pdf_text, Stack};
 use serde_json::{json, Value};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(40);
-
-/// The text of a PDF, by poppler's pdftotext (installed by `make test`).
-fn pdf_text(pdf: &[u8]) -> String {
-    let dir = support::TempDir::new("pdf");
-    let path = dir.path().join("doc.pdf");
-    std::fs::write(&path, pdf).unwrap();
-    let out = std::process::Command::new("pdftotext")
-        .args(["-layout", path.to_str().unwrap(), "-"])
-        .output()
-        .expect("pdftotext (poppler-utils) must be installed: make system-deps");
-    assert!(out.status.success(), "pdftotext failed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 async fn download(url: &str) -> Vec<u8> {
     // The link answers 302 to a presigned S3 URL; follow it like a browser would.

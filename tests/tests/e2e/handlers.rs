@@ -3,7 +3,7 @@
 
 use crate::setup;
 
-use crate::support::Stack;
+use crate::support::{queue_url, Stack};
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use dropship_aws::documents::DocumentStore;
 use dropship_aws::mailer::Mailer;
@@ -44,18 +44,6 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
     let cfg = stack.aws_sdk_config().await;
     let ddb = aws_sdk_dynamodb::Client::new(&cfg);
     let sqs = aws_sdk_sqs::Client::new(&cfg);
-    let queue_url = |name: &'static str| {
-        let sqs = sqs.clone();
-        async move {
-            sqs.get_queue_url()
-                .queue_name(name)
-                .send()
-                .await
-                .expect(name)
-                .queue_url
-                .expect(name)
-        }
-    };
 
     // An order for the handlers to work on (the stack routes it too: handlers are idempotent).
     let body = setup::order(
@@ -89,8 +77,8 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
         orders: Orders::new(ddb.clone(), "OrdersTable".into()),
         delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
         stock: Stock::new(ddb.clone(), "StockTable".into()),
-        documents_queue: Queue::new(sqs.clone(), queue_url("DocumentsQueue").await),
-        events_queue: Queue::new(sqs.clone(), queue_url("EventsQueue").await),
+        documents_queue: Queue::new(sqs.clone(), queue_url(&sqs, "DocumentsQueue").await),
+        events_queue: Queue::new(sqs.clone(), queue_url(&sqs, "EventsQueue").await),
         dynamodb: ddb.clone(),
         tables: Tables {
             orders: "OrdersTable".into(),
@@ -122,7 +110,7 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
         returns: dropship_aws::repo::returns::Returns::new(ddb.clone(), "ReturnsTable".into()),
         invoices: dropship_aws::repo::invoices::Invoices::new(ddb.clone(), "OrdersTable".into()),
         store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), BUCKET.into()),
-        events_queue: Queue::new(sqs.clone(), queue_url("EventsQueue").await),
+        events_queue: Queue::new(sqs.clone(), queue_url(&sqs, "EventsQueue").await),
     };
     let resp = generator
         .handle(batch(&[
@@ -222,9 +210,9 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
             orders: Orders::new(ddb.clone(), "OrdersTable".into()),
             delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
             alerts: dropship_aws::repo::alerts::Alerts::new(ddb.clone(), "AlertsTable".into()),
-            route_queue: Queue::new(sqs.clone(), queue_url("RouteQueue").await),
+            route_queue: Queue::new(sqs.clone(), queue_url(&sqs, "RouteQueue").await),
         },
-        events_queue: Queue::new(sqs.clone(), queue_url("EventsQueue").await),
+        events_queue: Queue::new(sqs.clone(), queue_url(&sqs, "EventsQueue").await),
     };
     let resp = updater
         .handle(batch(&[

@@ -7,25 +7,12 @@
 //! changes yesterday and the order is dated three days back.
 
 use crate::setup;
-use crate::support;
 
-use crate::support::Stack;
+use crate::support::{pdf_text, Stack};
 use serde_json::{json, Value};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(40);
-
-fn pdf_text(pdf: &[u8]) -> String {
-    let dir = support::TempDir::new("pdf");
-    let path = dir.path().join("doc.pdf");
-    std::fs::write(&path, pdf).unwrap();
-    let out = std::process::Command::new("pdftotext")
-        .args(["-layout", path.to_str().unwrap(), "-"])
-        .output()
-        .expect("pdftotext (poppler-utils) must be installed: make system-deps");
-    assert!(out.status.success(), "pdftotext failed");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn periods(line: &Value) -> Vec<String> {
     line["taxes"]

@@ -62,6 +62,30 @@ pub fn free_port() -> u16 {
         .expect("a free local port")
 }
 
+/// The text of a PDF, by poppler's pdftotext (installed by `make test`).
+pub fn pdf_text(pdf: &[u8]) -> String {
+    let dir = TempDir::new("pdf");
+    let path = dir.path().join("doc.pdf");
+    std::fs::write(&path, pdf).expect("write the PDF to a temp file");
+    let out = Command::new("pdftotext")
+        .args(["-layout", &path.to_string_lossy(), "-"])
+        .output()
+        .expect("pdftotext (poppler-utils) must be installed: make system-deps");
+    assert!(out.status.success(), "pdftotext failed");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A queue's URL by its name in the stack's emulator (to send to or inspect it directly).
+pub async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
+    sqs.get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .expect(name)
+        .queue_url
+        .expect(name)
+}
+
 /// A directory removed on drop.
 pub struct TempDir(pub PathBuf);
 
