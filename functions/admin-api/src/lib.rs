@@ -80,22 +80,17 @@ impl dropship_aws::config::FromConfig for AdminApi {
 impl AdminApi {
     /// Orders and delivery orders as the use cases read and change them.
     fn store(&self) -> Store<'_> {
-        Store {
-            orders: &self.orders,
-            delivery_orders: &self.delivery_orders,
-            returns: None,
-            dynamodb: &self.dynamodb,
-            tables: &self.tables,
-        }
+        Store::new(
+            &self.orders,
+            &self.delivery_orders,
+            &self.dynamodb,
+            &self.tables,
+        )
     }
 
     /// Where the use cases' follow-ups go.
     fn queues(&self) -> Queues<'_> {
-        Queues {
-            events: Some(&self.events_queue),
-            documents: Some(&self.documents_queue),
-            ..Queues::default()
-        }
+        Queues::events_and_documents(&self.events_queue, &self.documents_queue)
     }
 
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {

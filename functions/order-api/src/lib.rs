@@ -116,22 +116,18 @@ impl OrderApi {
 
     /// Orders, delivery orders and returns as the use cases read and change them.
     fn store(&self) -> Store<'_> {
-        Store {
-            orders: &self.orders,
-            delivery_orders: &self.delivery_orders,
-            returns: Some(&self.returns),
-            dynamodb: &self.dynamodb,
-            tables: &self.tables,
-        }
+        Store::new(
+            &self.orders,
+            &self.delivery_orders,
+            &self.dynamodb,
+            &self.tables,
+        )
+        .with_returns(&self.returns)
     }
 
     /// Where the use cases' follow-ups go.
     fn queues(&self) -> Queues<'_> {
-        Queues {
-            events: Some(&self.events_queue),
-            documents: Some(&self.documents_queue),
-            ..Queues::default()
-        }
+        Queues::events_and_documents(&self.events_queue, &self.documents_queue)
     }
 
     /// The order's returns as the channel sees them (no fulfiller anywhere).

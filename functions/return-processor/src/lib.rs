@@ -65,18 +65,9 @@ impl ReturnProcessor {
         // This function reads no delivery order; the store wants the repository all the same.
         let delivery_orders =
             DeliveryOrders::new(self.dynamodb.clone(), self.tables.delivery_orders.clone());
-        let store = Store {
-            orders: &self.orders,
-            delivery_orders: &delivery_orders,
-            returns: Some(&self.returns),
-            dynamodb: &self.dynamodb,
-            tables: &self.tables,
-        };
-        let queues = Queues {
-            events: Some(&self.events_queue),
-            documents: Some(&self.documents_queue),
-            ..Queues::default()
-        };
+        let store = Store::new(&self.orders, &delivery_orders, &self.dynamodb, &self.tables)
+            .with_returns(&self.returns);
+        let queues = Queues::events_and_documents(&self.events_queue, &self.documents_queue);
         // Boxed: the settlement's future nests the SDK's deep enough to exceed the compiler's
         // default recursion limit when the runtime's future is laid out.
         Box::pin(dropship_app::returns::settle_return(

@@ -213,13 +213,12 @@ impl SplitRouter {
                 order.id
             )
         };
-        let store = Store {
-            orders: &self.orders,
-            delivery_orders: &self.delivery_orders,
-            returns: None,
-            dynamodb: &self.dynamodb,
-            tables: &self.tables,
-        };
+        let store = Store::new(
+            &self.orders,
+            &self.delivery_orders,
+            &self.dynamodb,
+            &self.tables,
+        );
         let Some((round, refund)) =
             commit_with_retries(&store, retry, plan, on_conflict, exhausted).await?
         else {

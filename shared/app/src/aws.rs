@@ -28,7 +28,30 @@ pub struct Store<'a> {
     pub tables: &'a Tables,
 }
 
-impl Store<'_> {
+impl<'a> Store<'a> {
+    /// Orders and delivery orders; no returns until `with_returns`.
+    pub fn new(
+        orders: &'a Orders,
+        delivery_orders: &'a DeliveryOrders,
+        dynamodb: &'a aws_sdk_dynamodb::Client,
+        tables: &'a Tables,
+    ) -> Self {
+        Store {
+            orders,
+            delivery_orders,
+            returns: None,
+            dynamodb,
+            tables,
+        }
+    }
+
+    pub fn with_returns(self, returns: &'a Returns) -> Self {
+        Store {
+            returns: Some(returns),
+            ..self
+        }
+    }
+
     fn returns(&self) -> anyhow::Result<&Returns> {
         self.returns
             .ok_or_else(|| anyhow::anyhow!("this function has no returns table"))
@@ -113,6 +136,15 @@ pub struct Queues<'a> {
 }
 
 impl<'a> Queues<'a> {
+    /// Business events and document jobs, what most use cases send.
+    pub fn events_and_documents(events: &'a Queue, documents: &'a Queue) -> Self {
+        Queues {
+            events: Some(events),
+            documents: Some(documents),
+            ..Queues::default()
+        }
+    }
+
     fn queue_of(&self, message: &Message) -> anyhow::Result<&'a Queue> {
         let (queue, name) = match message {
             Message::Event(_) => (self.events, "events"),

@@ -155,3 +155,6 @@ async fn follow_up(
     };
     publisher.publish(&Message::Event(notice)).await
 }
+
+#[cfg(test)]
+mod tests;

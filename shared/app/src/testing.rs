@@ -6,6 +6,7 @@ use dropship_aws::http::HandlerError;
 use dropship_core::catalogue::Fulfiller;
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::order::Order;
+use dropship_core::returns::ReturnPart;
 use dropship_core::ApiError;
 use serde_json::json;
 
@@ -57,4 +58,14 @@ pub fn api_error<T>(result: Result<T, HandlerError>) -> ApiError {
         Err(HandlerError::Internal(e)) => panic!("expected an answer for the client, got {e:#}"),
         Ok(_) => panic!("expected a refusal"),
     }
+}
+
+/// Acme's part of return RT-1: both shipped units of line L1, authorized, nothing arrived yet.
+pub fn return_part() -> ReturnPart {
+    serde_json::from_value(json!({
+        "returnId": "RT-1", "orderId": "o1", "channelId": "web", "fulfillerId": "acme",
+        "status": "authorized", "createdAt": "2026-11-28T10:00:00Z",
+        "lines": [{"lineId": "L1", "sku": "A", "name": "A", "deliveryOrderId": "D1",
+            "quantity": 2, "reason": "too small"}]}))
+    .expect("the fixture return part is valid")
 }

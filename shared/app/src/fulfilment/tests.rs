@@ -3,6 +3,7 @@ use crate::fake::{Fake, Level};
 use crate::retry::ATTEMPTS;
 use crate::testing::{api_error, routed};
 use dropship_core::delivery::DeliveryStatus;
+use dropship_core::returns::ReturnStatus;
 use serde_json::json;
 
 fn ship(units: u32) -> ActOnDeliveryOrder {
@@ -138,5 +139,35 @@ async fn accepting_twice_writes_once() {
     assert_eq!((first.status, first.version), (DeliveryStatus::Accepted, 1));
     assert_eq!(again, first);
     assert_eq!(fake.state().commits.len(), 1);
+    assert!(fake.state().published.is_empty());
+}
+
+fn receipt() -> ReceiveReturn {
+    ReceiveReturn {
+        fulfiller: "acme".into(),
+        return_id: "RT-1".into(),
+        receipt: json!({"lines": [{"lineId": "L1", "quantity": 1, "condition": "resellable"},
+            {"lineId": "L1", "quantity": 1, "condition": "damaged"}]}),
+    }
+}
+
+#[tokio::test]
+async fn a_receipt_restocks_what_can_be_sold_and_asks_for_settlement_once() {
+    let fake = routed()
+        .with_return_part(crate::testing::return_part())
+        .conflicting(1);
+    let part = receive_return(&fake, &fake, &receipt()).await.unwrap();
+    assert_eq!(part.status, ReturnStatus::Received);
+    assert_eq!(
+        fake.state().stock[&("acme".to_string(), "A".to_string())].available,
+        6
+    );
+    assert_eq!(kinds(&fake), ["settle"]);
+
+    let fake = routed()
+        .with_return_part(crate::testing::return_part())
+        .conflicting(ATTEMPTS);
+    let e = api_error(receive_return(&fake, &fake, &receipt()).await);
+    assert_eq!(e.message, "the return kept changing; please retry");
     assert!(fake.state().published.is_empty());
 }
