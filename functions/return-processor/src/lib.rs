@@ -114,8 +114,8 @@ impl ReturnProcessor {
                     let refund = part
                         .refund_id
                         .as_ref()
-                        .and_then(|id| order.refunds.iter().find(|r| &r.id == id));
-                    return self.follow_up(&order, &part, refund).await;
+                        .and_then(|id| dropship_core::ledger::refund(&order, id));
+                    return self.follow_up(&order, &part, refund.as_ref()).await;
                 }
                 ReturnStatus::Received => {}
                 other => anyhow::bail!("return {return_id} is {other:?}, not received"),

@@ -2,7 +2,7 @@
 //! branding. Each `*Input::validate` turns an admin request body into a trusted value.
 
 use crate::ids::{check_id, check_text};
-use crate::money::Money;
+use crate::money::{Allocation, Money};
 use crate::ApiError;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -600,14 +600,14 @@ mod date_tests {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RefundPolicy {
-    pub allocation: crate::refund::Allocation,
+    pub allocation: Allocation,
     pub return_window_days: u32,
 }
 
 impl Default for RefundPolicy {
     fn default() -> Self {
         Self {
-            allocation: crate::refund::Allocation::ProRata,
+            allocation: Allocation::ProRata,
             return_window_days: 14,
         }
     }
@@ -616,7 +616,7 @@ impl Default for RefundPolicy {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefundPolicyInput {
-    pub allocation: Option<crate::refund::Allocation>,
+    pub allocation: Option<Allocation>,
     pub return_window_days: Option<u32>,
 }
 

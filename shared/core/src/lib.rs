@@ -22,5 +22,8 @@ pub mod split;
 pub mod stock;
 pub mod views;
 
+#[cfg(test)]
+mod layering;
+
 pub use error::ApiError;
 pub use principal::Principal;

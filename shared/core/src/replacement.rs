@@ -7,19 +7,11 @@ use crate::catalogue::Fulfiller;
 use crate::delivery::{DeliveryLine, DeliveryOrder, DeliveryStatus};
 use crate::ids::{check_id, check_text};
 use crate::order::Order;
+// Kept on the order (`Order::replacements`); reached through `replacement::` as well.
+pub use crate::order::Replacement;
 use crate::ApiError;
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Replacement {
-    pub delivery_order_id: String,
-    pub reason: String,
-    pub at: DateTime<Utc>,
-    pub by: String,
-}
 
 /// `{lines: [{lineId, quantity}], reason, fulfillerId?}`.
 pub struct ReplacementRequest {

@@ -362,7 +362,6 @@ impl OrderRequest {
             shipping_cost: self.shipping_cost,
             payments: self.payments,
             totals,
-            refunds: Vec::new(),
             history: vec![HistoryEntry {
                 at: now,
                 who,
@@ -376,7 +375,7 @@ impl OrderRequest {
             replacements: Vec::new(),
             ledger: Vec::new(),
         };
-        order.ledger = crate::ledger::opening_entries(&order);
+        order.ledger = opening_entries(&order);
         Ok(order)
     }
 }
