@@ -292,7 +292,7 @@ impl FulfillerApi {
             }
         }
         Err(ApiError::conflict(
-            "concurrent_modification",
+            dropship_core::ErrorCode::ConcurrentModification,
             "the return kept changing; please retry",
         )
         .into())
@@ -437,7 +437,7 @@ impl FulfillerApi {
             }
         }
         Err(ApiError::conflict(
-            "concurrent_modification",
+            dropship_core::ErrorCode::ConcurrentModification,
             "the delivery order kept changing; please retry",
         )
         .into())

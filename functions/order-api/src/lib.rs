@@ -200,7 +200,7 @@ impl OrderApi {
             }
         }
         Err(ApiError::conflict(
-            "concurrent_modification",
+            dropship_core::ErrorCode::ConcurrentModification,
             "the order kept changing; please retry",
         )
         .into())
@@ -303,7 +303,7 @@ impl OrderApi {
             }
         }
         Err(ApiError::conflict(
-            "concurrent_modification",
+            dropship_core::ErrorCode::ConcurrentModification,
             "the order kept changing; please retry",
         )
         .into())

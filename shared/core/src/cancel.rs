@@ -4,6 +4,7 @@
 //! taking them from delivery orders the fulfiller has not accepted yet before accepted ones.
 
 use crate::delivery::{DeliveryOrder, DeliveryStatus};
+use crate::error::ErrorCode;
 use crate::ids::check_id;
 use crate::order::{Order, OrderStatus};
 use crate::ApiError;
@@ -50,10 +51,9 @@ pub fn parse_request(body: Option<&Value>) -> Result<Option<Vec<(String, u32)>>,
     }
     let mut out: Vec<(String, u32)> = Vec::with_capacity(lines.len());
     for (i, l) in lines.iter().enumerate() {
-        let id = l
-            .get("lineId")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::invalid(format!("lines[{i}].lineId"), "lineId is required"))?;
+        let id = l.get("lineId").and_then(Value::as_str).ok_or_else(|| {
+            ApiError::required(format!("lines[{i}].lineId"), "lineId is required")
+        })?;
         check_id(&format!("lines[{i}].lineId"), id)?;
         if out.iter().any(|(o, _)| o == id) {
             return Err(ApiError::invalid(
@@ -128,11 +128,14 @@ pub fn plan(
                     .any(|l| l.quantities.shipped + l.quantities.returned > 0);
                 return Err(if shipped {
                     ApiError::conflict(
-                        "already_shipped",
+                        ErrorCode::AlreadyShipped,
                         "every unit not cancelled yet has been shipped",
                     )
                 } else {
-                    ApiError::conflict("already_cancelled", "the order is cancelled already")
+                    ApiError::conflict(
+                        ErrorCode::AlreadyCancelled,
+                        "the order is cancelled already",
+                    )
                 });
             }
             all
@@ -216,7 +219,7 @@ fn refusal(line: &crate::order::OrderLine, wanted: u32) -> ApiError {
     let q = line.quantities;
     if q.shipped + q.returned > 0 {
         ApiError::conflict(
-            "already_shipped",
+            ErrorCode::AlreadyShipped,
             format!(
                 "line {}: {wanted} units asked, only {} not shipped and not cancelled",
                 line.line_id,
@@ -225,7 +228,7 @@ fn refusal(line: &crate::order::OrderLine, wanted: u32) -> ApiError {
         )
     } else {
         ApiError::conflict(
-            "already_cancelled",
+            ErrorCode::AlreadyCancelled,
             format!(
                 "line {}: only {} units are left to cancel",
                 line.line_id,
@@ -363,7 +366,7 @@ mod tests {
         assert_eq!(p.order.lines[0].cancelled_by_customer, 3);
         assert_eq!(p.order.status, OrderStatus::Shipped);
         let again = plan(&p.order, &[], None, "c", Utc::now()).unwrap_err();
-        assert_eq!(again.code, "already_shipped");
+        assert_eq!(again.code.as_str(), "already_shipped");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The retailer's configuration: channels, fulfillers, products with their sources, tax rates,
 //! branding. Each `*Input::validate` turns an admin request body into a trusted value.
 
+use crate::error::ErrorCode;
 use crate::ids::{check_id, check_text};
 use crate::money::{Allocation, Money};
 use crate::ApiError;
@@ -17,7 +18,8 @@ pub fn is_country(code: &str) -> bool {
 
 /// Parses a JSON body into `T`, turning serde's complaint into a 422 that names the problem.
 pub fn from_body<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
-    serde_json::from_value(v).map_err(|e| ApiError::new(422, "validation_failed", e.to_string()))
+    serde_json::from_value(v)
+        .map_err(|e| ApiError::new(422, ErrorCode::ValidationFailed, e.to_string()))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

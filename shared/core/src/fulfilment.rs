@@ -2,6 +2,7 @@
 //! changes on the order. Pure: states in, new states out, or the reason it cannot happen.
 
 use crate::delivery::{DeliveryLine, DeliveryOrder, DeliveryStatus};
+use crate::error::ErrorCode;
 use crate::ids::{check_id, check_text};
 use crate::order::{Order, Supply};
 use crate::ApiError;
@@ -19,7 +20,7 @@ fn state_error(d: &DeliveryOrder, action: &str) -> ApiError {
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
     ApiError::conflict(
-        "invalid_state",
+        ErrorCode::InvalidState,
         format!("delivery order {} is {status}; it cannot be {action}", d.id),
     )
 }
@@ -56,7 +57,7 @@ pub fn reject(
     let reason = body
         .get("reason")
         .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::invalid("reason", "reason is required"))?;
+        .ok_or_else(|| ApiError::required("reason", "reason is required"))?;
     check_text("reason", reason, 1000)?;
     if !matches!(d.status, DeliveryStatus::Open | DeliveryStatus::Accepted)
         || d.lines.iter().any(|l| l.shipped > 0)
@@ -91,7 +92,7 @@ pub fn parse_shipment(
         let s = v
             .get(name)
             .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::invalid(name, format!("{name} is required")))?;
+            .ok_or_else(|| ApiError::required(name, format!("{name} is required")))?;
         check_text(name, s, 200)?;
         Ok(s.to_string())
     };
@@ -146,7 +147,7 @@ pub fn parse_shipment(
                 let line_id = l
                     .get("lineId")
                     .and_then(Value::as_str)
-                    .ok_or_else(|| ApiError::invalid(f("lineId"), "lineId is required"))?;
+                    .ok_or_else(|| ApiError::required(f("lineId"), "lineId is required"))?;
                 check_id(&f("lineId"), line_id)?;
                 let dl = d
                     .lines
@@ -291,7 +292,7 @@ pub fn reroute(
 ) -> Result<Reroute, ApiError> {
     if d.lines.iter().any(|l| l.shipped > 0) {
         return Err(ApiError::conflict(
-            "already_shipped",
+            ErrorCode::AlreadyShipped,
             format!("{} has shipped units; it cannot be rerouted", d.id),
         ));
     }
@@ -491,6 +492,6 @@ mod tests {
         assert!(accept(&a).unwrap().is_none());
         let mut c = d;
         c.status = DeliveryStatus::Cancelled;
-        assert_eq!(accept(&c).unwrap_err().code, "invalid_state");
+        assert_eq!(accept(&c).unwrap_err().code.as_str(), "invalid_state");
     }
 }

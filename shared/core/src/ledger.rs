@@ -211,6 +211,7 @@ pub fn receive_payment(
     id: String,
     now: DateTime<Utc>,
 ) -> Result<LedgerEntry, crate::ApiError> {
+    use crate::error::ErrorCode;
     use crate::ApiError;
     let amount = money_field(v, "amount")?;
     let received_at = match v.get("receivedAt") {
@@ -233,7 +234,7 @@ pub fn receive_payment(
         .position(|p| p.method == PaymentMethod::Invoice)
     else {
         return Err(ApiError::conflict(
-            "no_invoice_payment",
+            ErrorCode::NoInvoicePayment,
             "the order is not paid by invoice",
         ));
     };

@@ -25,5 +25,5 @@ pub mod views;
 #[cfg(test)]
 mod layering;
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorCode};
 pub use principal::Principal;

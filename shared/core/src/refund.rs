@@ -315,7 +315,7 @@ pub fn goodwill(
             crate::ids::check_text("reason", r, 1000)?;
             r.to_string()
         }
-        _ => return Err(crate::ApiError::invalid("reason", "reason is required")),
+        _ => return Err(crate::ApiError::required("reason", "reason is required")),
     };
     let payments = refundable(order);
     let holding: Money = payments.iter().map(|p| p.remaining).sum();

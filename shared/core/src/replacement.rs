@@ -8,6 +8,7 @@ use crate::delivery::{DeliveryLine, DeliveryOrder, DeliveryStatus};
 use crate::ids::{check_id, check_text};
 use crate::order::Order;
 // Kept on the order (`Order::replacements`); reached through `replacement::` as well.
+use crate::error::ErrorCode;
 pub use crate::order::Replacement;
 use crate::ApiError;
 use chrono::{DateTime, Duration, Utc};
@@ -28,10 +29,9 @@ pub fn parse_request(v: &Value) -> Result<ReplacementRequest, ApiError> {
         .ok_or_else(|| ApiError::invalid("lines", "lines must name 1..100 lines"))?;
     let mut out: Vec<(String, u32)> = Vec::with_capacity(lines.len());
     for (i, l) in lines.iter().enumerate() {
-        let id = l
-            .get("lineId")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::invalid(format!("lines[{i}].lineId"), "lineId is required"))?;
+        let id = l.get("lineId").and_then(Value::as_str).ok_or_else(|| {
+            ApiError::required(format!("lines[{i}].lineId"), "lineId is required")
+        })?;
         check_id(&format!("lines[{i}].lineId"), id)?;
         let q = l
             .get("quantity")
@@ -56,7 +56,7 @@ pub fn parse_request(v: &Value) -> Result<ReplacementRequest, ApiError> {
             check_text("reason", r, 1000)?;
             r.to_string()
         }
-        _ => return Err(ApiError::invalid("reason", "reason is required")),
+        _ => return Err(ApiError::required("reason", "reason is required")),
     };
     let fulfiller_id = match v.get("fulfillerId") {
         None | Some(Value::Null) => None,
@@ -111,7 +111,7 @@ pub fn plan(
         let delivered = line.quantities.shipped + line.quantities.returned;
         if *q > delivered {
             return Err(ApiError::conflict(
-                "not_shipped",
+                ErrorCode::NotShipped,
                 format!("line {id} has {delivered} delivered unit(s); only those can be replaced"),
             )
             .at(format!("lines[{i}].quantity")));

@@ -27,7 +27,7 @@ impl AdminApi {
         let target_id = body
             .get("fulfillerId")
             .and_then(|v| v.as_str())
-            .ok_or_else(|| ApiError::invalid("fulfillerId", "fulfillerId is required"))?;
+            .ok_or_else(|| ApiError::required("fulfillerId", "fulfillerId is required"))?;
         dropship_core::ids::check_id("fulfillerId", target_id)?;
         let target = self
             .catalogue
@@ -94,7 +94,7 @@ impl AdminApi {
                 }
                 Outcome::StockChanged => {
                     return Err(ApiError::conflict(
-                        "insufficient_stock",
+                        dropship_core::ErrorCode::InsufficientStock,
                         format!("{} has not enough free stock for it", target.id),
                     )
                     .into())
@@ -105,7 +105,7 @@ impl AdminApi {
             }
         }
         Err(ApiError::conflict(
-            "concurrent_modification",
+            dropship_core::ErrorCode::ConcurrentModification,
             "the delivery order kept changing; please retry",
         )
         .into())
@@ -152,7 +152,10 @@ impl AdminApi {
                         .first()
                         .and_then(|(l, _)| replacement::shipped_by(&deliveries, l))
                         .ok_or_else(|| {
-                            ApiError::conflict("not_shipped", "nothing of these lines was shipped")
+                            ApiError::conflict(
+                                dropship_core::ErrorCode::NotShipped,
+                                "nothing of these lines was shipped",
+                            )
                         })?
                 }
             };
@@ -198,7 +201,7 @@ impl AdminApi {
                 }
                 Outcome::StockChanged => {
                     return Err(ApiError::conflict(
-                        "insufficient_stock",
+                        dropship_core::ErrorCode::InsufficientStock,
                         format!("{} has not enough free stock for it", fulfiller.id),
                     )
                     .into())
@@ -209,7 +212,7 @@ impl AdminApi {
             }
         }
         Err(ApiError::conflict(
-            "concurrent_modification",
+            dropship_core::ErrorCode::ConcurrentModification,
             "the order kept changing; please retry",
         )
         .into())

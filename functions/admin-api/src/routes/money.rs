@@ -135,7 +135,7 @@ impl AdminApi {
             }
         }
         Err(ApiError::conflict(
-            "concurrent_modification",
+            dropship_core::ErrorCode::ConcurrentModification,
             "the order kept changing; please retry",
         )
         .into())
