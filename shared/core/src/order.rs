@@ -68,6 +68,33 @@ pub struct DiscountShare {
     pub amount: Money,
 }
 
+/// Units of one order line named in a request (`{lineId, quantity}`: cancel, replace) or a
+/// plan's result.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LineQuantity {
+    pub line_id: String,
+    pub quantity: u32,
+}
+
+impl LineQuantity {
+    pub fn new(line_id: impl Into<String>, quantity: u32) -> Self {
+        Self {
+            line_id: line_id.into(),
+            quantity,
+        }
+    }
+}
+
+// Written as the `(line id, units)` pair it replaced, so that logs read as before.
+impl std::fmt::Debug for LineQuantity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("")
+            .field(&self.line_id)
+            .field(&self.quantity)
+            .finish()
+    }
+}
+
 /// Exact unit counts of a line by state; they always add up to the line's quantity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]

@@ -6,7 +6,7 @@
 use crate::catalogue::Fulfiller;
 use crate::delivery::{DeliveryLine, DeliveryOrder, DeliveryStatus};
 use crate::ids::{check_id, check_text};
-use crate::order::Order;
+use crate::order::{LineQuantity, Order};
 // Kept on the order (`Order::replacements`); reached through `replacement::` as well.
 use crate::error::ErrorCode;
 pub use crate::order::Replacement;
@@ -16,7 +16,7 @@ use serde_json::Value;
 
 /// `{lines: [{lineId, quantity}], reason, fulfillerId?}`.
 pub struct ReplacementRequest {
-    pub lines: Vec<(String, u32)>,
+    pub lines: Vec<LineQuantity>,
     pub reason: String,
     pub fulfiller_id: Option<String>,
 }
@@ -27,7 +27,7 @@ pub fn parse_request(v: &Value) -> Result<ReplacementRequest, ApiError> {
         .and_then(Value::as_array)
         .filter(|l| !l.is_empty() && l.len() <= 100)
         .ok_or_else(|| ApiError::invalid("lines", "lines must name 1..100 lines"))?;
-    let mut out: Vec<(String, u32)> = Vec::with_capacity(lines.len());
+    let mut out: Vec<LineQuantity> = Vec::with_capacity(lines.len());
     for (i, l) in lines.iter().enumerate() {
         let id = l.get("lineId").and_then(Value::as_str).ok_or_else(|| {
             ApiError::required(format!("lines[{i}].lineId"), "lineId is required")
@@ -43,13 +43,16 @@ pub fn parse_request(v: &Value) -> Result<ReplacementRequest, ApiError> {
                     "quantity must be an integer 1..999",
                 )
             })? as u32;
-        if out.iter().any(|(o, _)| o == id) {
+        if out.iter().any(|o| o.line_id == id) {
             return Err(ApiError::invalid(
                 format!("lines[{i}].lineId"),
                 "duplicate lineId",
             ));
         }
-        out.push((id.to_string(), q));
+        out.push(LineQuantity {
+            line_id: id.to_string(),
+            quantity: q,
+        });
     }
     let reason = match v.get("reason").and_then(Value::as_str) {
         Some(r) if !r.trim().is_empty() => {
@@ -97,7 +100,14 @@ pub fn plan(
     now: DateTime<Utc>,
 ) -> Result<(DeliveryOrder, Order), ApiError> {
     let mut lines = Vec::with_capacity(request.lines.len());
-    for (i, (id, q)) in request.lines.iter().enumerate() {
+    for (
+        i,
+        LineQuantity {
+            line_id: id,
+            quantity: q,
+        },
+    ) in request.lines.iter().enumerate()
+    {
         let line = order
             .lines
             .iter()

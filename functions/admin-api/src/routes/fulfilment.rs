@@ -150,7 +150,7 @@ impl AdminApi {
                     request
                         .lines
                         .first()
-                        .and_then(|(l, _)| replacement::shipped_by(&deliveries, l))
+                        .and_then(|l| replacement::shipped_by(&deliveries, &l.line_id))
                         .ok_or_else(|| {
                             ApiError::conflict(
                                 dropship_core::ErrorCode::NotShipped,
