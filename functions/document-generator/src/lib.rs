@@ -407,10 +407,7 @@ impl DocumentGenerator {
     /// The credit document of a refund (Rechnungskorrektur/Stornorechnung).
     async fn credit_note(&self, order_id: &str, refund_id: &str) -> anyhow::Result<()> {
         let order = self.order(order_id).await?;
-        let refund = order
-            .refunds
-            .iter()
-            .find(|r| r.id == refund_id)
+        let refund = dropship_core::ledger::refund(&order, refund_id)
             .ok_or_else(|| anyhow::anyhow!("order {order_id} has no refund {refund_id}"))?;
         let ctx = self.context(&order).await?;
         let mut invoice_numbers = Vec::new();
@@ -447,7 +444,7 @@ impl DocumentGenerator {
                             locale,
                         },
                         &order,
-                        refund,
+                        &refund,
                         &label,
                     )
                 },

@@ -312,14 +312,11 @@ impl Notifier {
 
     async fn refund_issued(&self, order_id: &str, refund_id: &str) -> anyhow::Result<()> {
         let (order, branding) = tokio::try_join!(self.order(order_id), self.branding())?;
-        let refund = order
-            .refunds
-            .iter()
-            .find(|r| r.id == refund_id)
+        let refund = dropship_core::ledger::refund(&order, refund_id)
             .ok_or_else(|| anyhow::anyhow!("order {order_id} has no refund {refund_id}"))?;
         let message_id = self
             .mailer
-            .send(&refund_mail(&branding, &order, refund)?)
+            .send(&refund_mail(&branding, &order, &refund)?)
             .await?;
         tracing::info!(
             order_id,
@@ -335,17 +332,14 @@ impl Notifier {
         // The refund is written with the cancellation, so a missing one is a fault to retry.
         let refund = match refund_id {
             Some(id) => Some(
-                order
-                    .refunds
-                    .iter()
-                    .find(|r| r.id == id)
+                dropship_core::ledger::refund(&order, id)
                     .ok_or_else(|| anyhow::anyhow!("order {order_id} has no refund {id}"))?,
             ),
             None => None,
         };
         let message_id = self
             .mailer
-            .send(&order_cancelled_mail(&branding, &order, refund)?)
+            .send(&order_cancelled_mail(&branding, &order, refund.as_ref())?)
             .await?;
         tracing::info!(
             order_id,

@@ -142,7 +142,7 @@ impl OrderIntake {
                     return Ok(accepted(&order.id));
                 }
                 return Err(ApiError::conflict(
-                    "duplicate_order",
+                    dropship_core::ErrorCode::DuplicateOrder,
                     format!(
                         "this channel already sent externalId {} (order {})",
                         order.external_id, order.id

@@ -5,7 +5,8 @@ use crate::render::Fail;
 use crate::session::Frame;
 use crate::Portal;
 use dropship_aws::http::HandlerError;
-use dropship_core::ApiError;
+use dropship_core::error::Invalid;
+use dropship_core::{ApiError, ErrorCode};
 
 /// A failed change: the reason to show, and the form field it is about.
 pub(crate) struct Problem {
@@ -24,8 +25,10 @@ impl Portal {
     ) -> Problem {
         let known = format!("errors.{}", e.code);
         if matches!(
-            e.code.as_str(),
-            "invalid_state" | "already_received" | "concurrent_modification"
+            e.code,
+            ErrorCode::InvalidState
+                | ErrorCode::AlreadyReceived
+                | ErrorCode::ConcurrentModification
         ) && self.texts.has(frame.lang, &known)
         {
             return Problem {
@@ -33,14 +36,14 @@ impl Portal {
                 message: self.text(frame, &known),
             };
         }
-        if e.code == "idempotency_in_progress" {
+        if e.code == ErrorCode::IdempotencyInProgress {
             return Problem {
                 field: None,
                 message: self.text(frame, "errors.concurrent_modification"),
             };
         }
         let field = e.field.clone().unwrap_or_default();
-        let blank = e.message.ends_with("must not be empty") || e.message.ends_with("is required");
+        let blank = matches!(e.invalid, Some(Invalid::Required | Invalid::Empty));
         match field.as_str() {
             "carrier" | "trackingNumber" | "reason" if blank => Problem {
                 field: Some(field.clone()),

@@ -441,7 +441,7 @@ pub fn returns(
         let refunded = part
             .refund_id
             .as_ref()
-            .and_then(|id| o.refunds.iter().find(|r| r.id == *id))
+            .and_then(|id| dropship_core::ledger::refund(o, id))
             .map(|r| r.amount)
             .unwrap_or(Money::ZERO);
         let status = part.status.as_str();

@@ -36,7 +36,7 @@ pub struct Replace {
 fn short_of_stock<T>(outcome: &Outcome, fulfiller: &Fulfiller) -> Option<Result<T, HandlerError>> {
     (*outcome == Outcome::StockChanged).then(|| {
         Err(ApiError::conflict(
-            "insufficient_stock",
+            dropship_core::ErrorCode::InsufficientStock,
             format!("{} has not enough free stock for it", fulfiller.id),
         )
         .into())
@@ -135,9 +135,12 @@ pub async fn replace(
                 request
                     .lines
                     .first()
-                    .and_then(|(l, _)| replacement::shipped_by(&deliveries, l))
+                    .and_then(|l| replacement::shipped_by(&deliveries, &l.line_id))
                     .ok_or_else(|| {
-                        ApiError::conflict("not_shipped", "nothing of these lines was shipped")
+                        ApiError::conflict(
+                            dropship_core::ErrorCode::NotShipped,
+                            "nothing of these lines was shipped",
+                        )
                     })?
             }
         };

@@ -69,7 +69,7 @@ pub fn always_retry<T, E>(_: &Outcome, _: &T) -> Option<Result<T, E>> {
 /// The 409 a request gets when what it changes kept changing under it.
 pub fn kept_changing(what: &str) -> ApiError {
     ApiError::conflict(
-        "concurrent_modification",
+        dropship_core::ErrorCode::ConcurrentModification,
         format!("the {what} kept changing; please retry"),
     )
 }

@@ -77,8 +77,7 @@ pub async fn settle_return(
                 let refund = part
                     .refund_id
                     .as_ref()
-                    .and_then(|id| order.refunds.iter().find(|r| &r.id == id))
-                    .cloned();
+                    .and_then(|id| dropship_core::ledger::refund(&order, id));
                 return Ok(Attempt::Done((order, part, refund, false)));
             }
             ReturnStatus::Received => {}

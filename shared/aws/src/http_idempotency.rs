@@ -46,7 +46,7 @@ pub fn check_key(key: &str) -> Result<(), ApiError> {
     if key.is_empty() || key.chars().count() > 128 {
         return Err(ApiError::new(
             400,
-            "invalid_idempotency_key",
+            dropship_core::ErrorCode::InvalidIdempotencyKey,
             "Idempotency-Key must be 1..128 characters",
         ));
     }
@@ -173,7 +173,7 @@ impl IdempotencyStore {
                 Claim::Claimed => break,
                 Claim::Existing(r) if r.payload_hash != hash => {
                     return Err(ApiError::conflict(
-                        "idempotency_key_reused",
+                        dropship_core::ErrorCode::IdempotencyKeyReused,
                         "this Idempotency-Key was used with another request body",
                     )
                     .into())
@@ -187,7 +187,7 @@ impl IdempotencyStore {
                 }
                 Claim::Existing(_) => {
                     return Err(ApiError::conflict(
-                        "idempotency_in_progress",
+                        dropship_core::ErrorCode::IdempotencyInProgress,
                         "a request with this Idempotency-Key is still being processed",
                     )
                     .into())
@@ -244,7 +244,7 @@ impl IdempotencyStore {
             if required {
                 return Err(ApiError::new(
                     400,
-                    "idempotency_key_required",
+                    dropship_core::ErrorCode::IdempotencyKeyRequired,
                     "this request needs an Idempotency-Key header",
                 )
                 .into());

@@ -1,8 +1,9 @@
 //! The retailer's configuration: channels, fulfillers, products with their sources, tax rates,
 //! branding. Each `*Input::validate` turns an admin request body into a trusted value.
 
+use crate::error::ErrorCode;
 use crate::ids::{check_id, check_text};
-use crate::money::Money;
+use crate::money::{Allocation, Money};
 use crate::ApiError;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -17,7 +18,8 @@ pub fn is_country(code: &str) -> bool {
 
 /// Parses a JSON body into `T`, turning serde's complaint into a 422 that names the problem.
 pub fn from_body<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
-    serde_json::from_value(v).map_err(|e| ApiError::new(422, "validation_failed", e.to_string()))
+    serde_json::from_value(v)
+        .map_err(|e| ApiError::new(422, ErrorCode::ValidationFailed, e.to_string()))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -600,14 +602,14 @@ mod date_tests {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RefundPolicy {
-    pub allocation: crate::refund::Allocation,
+    pub allocation: Allocation,
     pub return_window_days: u32,
 }
 
 impl Default for RefundPolicy {
     fn default() -> Self {
         Self {
-            allocation: crate::refund::Allocation::ProRata,
+            allocation: Allocation::ProRata,
             return_window_days: 14,
         }
     }
@@ -616,7 +618,7 @@ impl Default for RefundPolicy {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefundPolicyInput {
-    pub allocation: Option<crate::refund::Allocation>,
+    pub allocation: Option<Allocation>,
     pub return_window_days: Option<u32>,
 }
 

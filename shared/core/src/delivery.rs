@@ -91,7 +91,7 @@ pub struct DeliveryOrder {
     pub version: u64,
     /// Shipments so far, each with its supply date.
     #[serde(default)]
-    pub shipments: Vec<crate::fulfilment::Shipment>,
+    pub shipments: Vec<Shipment>,
     /// The fulfiller reported less stock than is promised to its open delivery orders.
     #[serde(default)]
     pub stock_shortfall: bool,
@@ -101,7 +101,7 @@ pub struct DeliveryOrder {
     /// The random secret (256 bits, hex) that signs this delivery order's document links
     /// (`links`), set with its first documents. Never shown in a view or a log.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link_key: Option<crate::links::LinkKey>,
+    pub link_key: Option<LinkKey>,
 }
 
 impl DeliveryOrder {
@@ -139,6 +139,50 @@ impl DeliveryOrder {
 
     pub fn created_key(created_at: DateTime<Utc>, id: &str) -> String {
         format!("{}#{id}", created_at.format("%Y-%m-%dT%H:%M:%S%.6fZ"))
+    }
+}
+
+/// One shipment of a delivery order: its supply date decides the VAT rate (docs/api.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Shipment {
+    pub id: String,
+    pub carrier: String,
+    pub tracking_number: String,
+    pub shipped_at: DateTime<Utc>,
+    /// (line id, units)
+    pub lines: Vec<ShipmentLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShipmentLine {
+    pub line_id: String,
+    pub quantity: u32,
+}
+
+/// A delivery order's link key: a secret, so its Debug form does not show it (a delivery order
+/// printed with `{:?}` must not leak what signs its links).
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct LinkKey(String);
+
+impl LinkKey {
+    pub fn new(key: String) -> Self {
+        Self(key)
+    }
+}
+
+impl std::ops::Deref for LinkKey {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for LinkKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinkKey(***)")
     }
 }
 

@@ -2,14 +2,97 @@
 
 use serde::Serialize;
 
+/// Every error code the API answers with (docs/api.md), written on the wire as its snake_case
+/// name. Callers match on it, never on a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    MalformedJson,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    ValidationFailed,
+    InternalError,
+    /// Someone else wrote the item between our read and our write, retries exhausted.
+    ConcurrentModification,
+    InvalidState,
+    AlreadyCancelled,
+    AlreadyShipped,
+    AlreadyReceived,
+    NotShipped,
+    NotReturnable,
+    ReturnWindowClosed,
+    NoInvoicePayment,
+    InsufficientStock,
+    DuplicateOrder,
+    IdempotencyInProgress,
+    IdempotencyKeyRequired,
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
+}
+
+impl ErrorCode {
+    /// The code as the API writes it.
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            MalformedJson => "malformed_json",
+            Unauthenticated => "unauthenticated",
+            Forbidden => "forbidden",
+            NotFound => "not_found",
+            PayloadTooLarge => "payload_too_large",
+            ValidationFailed => "validation_failed",
+            InternalError => "internal_error",
+            ConcurrentModification => "concurrent_modification",
+            InvalidState => "invalid_state",
+            AlreadyCancelled => "already_cancelled",
+            AlreadyShipped => "already_shipped",
+            AlreadyReceived => "already_received",
+            NotShipped => "not_shipped",
+            NotReturnable => "not_returnable",
+            ReturnWindowClosed => "return_window_closed",
+            NoInvoicePayment => "no_invoice_payment",
+            InsufficientStock => "insufficient_stock",
+            DuplicateOrder => "duplicate_order",
+            IdempotencyInProgress => "idempotency_in_progress",
+            IdempotencyKeyRequired => "idempotency_key_required",
+            IdempotencyKeyReused => "idempotency_key_reused",
+            InvalidIdempotencyKey => "invalid_idempotency_key",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What is wrong with an invalid field, for callers that word it themselves (the portal says
+/// "required" in the page's language). Not part of the HTTP body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invalid {
+    /// Missing (or null, or not of the expected type where only presence is checked).
+    Required,
+    /// Present but blank.
+    Empty,
+    /// Longer than allowed.
+    TooLong,
+    /// Not an id of docs/api.md (`[A-Za-z0-9._-]{1,64}`).
+    NotAnId,
+}
+
 /// An error a request can end in. Handlers build these; the HTTP adapter renders them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{status} {code}: {message}")]
 pub struct ApiError {
     pub status: u16,
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
     pub field: Option<String>,
+    /// Set by the field checks that know it (`ids::check_text`, "... is required").
+    pub invalid: Option<Invalid>,
 }
 
 #[derive(Serialize)]
@@ -19,19 +102,20 @@ struct Body<'a> {
 
 #[derive(Serialize)]
 struct Inner<'a> {
-    code: &'a str,
+    code: ErrorCode,
     message: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
 }
 
 impl ApiError {
-    pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(status: u16, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             status,
-            code: code.into(),
+            code,
             message: message.into(),
             field: None,
+            invalid: None,
         }
     }
 
@@ -40,36 +124,54 @@ impl ApiError {
         self
     }
 
+    /// Says what is wrong with the field (see `Invalid`).
+    pub fn because(mut self, invalid: Invalid) -> Self {
+        self.invalid = Some(invalid);
+        self
+    }
+
     pub fn malformed(message: impl Into<String>) -> Self {
-        Self::new(400, "malformed_json", message)
+        Self::new(400, ErrorCode::MalformedJson, message)
     }
     pub fn unauthenticated() -> Self {
-        Self::new(401, "unauthenticated", "a valid bearer token is required")
+        Self::new(
+            401,
+            ErrorCode::Unauthenticated,
+            "a valid bearer token is required",
+        )
     }
     pub fn forbidden() -> Self {
-        Self::new(403, "forbidden", "this principal may not use this endpoint")
+        Self::new(
+            403,
+            ErrorCode::Forbidden,
+            "this principal may not use this endpoint",
+        )
     }
     pub fn not_found(what: &str) -> Self {
-        Self::new(404, "not_found", format!("{what} not found"))
+        Self::new(404, ErrorCode::NotFound, format!("{what} not found"))
     }
-    pub fn conflict(code: &str, message: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, message: impl Into<String>) -> Self {
         Self::new(409, code, message)
     }
     pub fn too_large() -> Self {
         Self::new(
             413,
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             "the request body is larger than 256 KiB",
         )
     }
     /// 422: well-formed but invalid, naming the offending field.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::new(422, "validation_failed", message).at(field)
+        Self::new(422, ErrorCode::ValidationFailed, message).at(field)
+    }
+    /// 422: a field that must be given is missing.
+    pub fn required(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::invalid(field, message).because(Invalid::Required)
     }
     pub fn internal() -> Self {
         Self::new(
             500,
-            "internal_error",
+            ErrorCode::InternalError,
             "an internal error occurred; it has been logged",
         )
     }
@@ -77,7 +179,7 @@ impl ApiError {
     pub fn body(&self) -> String {
         let body = Body {
             error: Inner {
-                code: &self.code,
+                code: self.code,
                 message: &self.message,
                 field: self.field.as_deref(),
             },
@@ -101,5 +203,54 @@ mod tests {
             serde_json::from_str(&ApiError::unauthenticated().body()).unwrap();
         assert!(v["error"].get("field").is_none());
         assert_eq!(ApiError::unauthenticated().status, 401);
+    }
+
+    #[test]
+    fn every_code_is_written_as_its_name_on_the_wire() {
+        let e = ApiError::conflict(ErrorCode::IdempotencyKeyReused, "x");
+        let v: serde_json::Value = serde_json::from_str(&e.body()).unwrap();
+        assert_eq!(v["error"]["code"], "idempotency_key_reused");
+        use ErrorCode::*;
+        for code in [
+            MalformedJson,
+            Unauthenticated,
+            Forbidden,
+            NotFound,
+            PayloadTooLarge,
+            ValidationFailed,
+            InternalError,
+            ConcurrentModification,
+            InvalidState,
+            AlreadyCancelled,
+            AlreadyShipped,
+            AlreadyReceived,
+            NotShipped,
+            NotReturnable,
+            ReturnWindowClosed,
+            NoInvoicePayment,
+            InsufficientStock,
+            DuplicateOrder,
+            IdempotencyInProgress,
+            IdempotencyKeyRequired,
+            IdempotencyKeyReused,
+            InvalidIdempotencyKey,
+        ] {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+            assert_eq!(code.to_string(), code.as_str());
+        }
+    }
+
+    #[test]
+    fn a_missing_field_says_so_without_changing_the_body() {
+        let e = ApiError::required("reason", "reason is required");
+        assert_eq!(e.invalid, Some(Invalid::Required));
+        assert_eq!(
+            e.body(),
+            ApiError::invalid("reason", "reason is required").body()
+        );
+        assert_eq!(
+            e.body(),
+            r#"{"error":{"code":"validation_failed","message":"reason is required","field":"reason"}}"#
+        );
     }
 }

@@ -2,32 +2,17 @@
 //! changes on the order. Pure: states in, new states out, or the reason it cannot happen.
 
 use crate::delivery::{DeliveryLine, DeliveryOrder, DeliveryStatus};
+use crate::error::ErrorCode;
 use crate::ids::{check_id, check_text};
-use crate::order::{Order, OrderLine, Supply};
+use crate::order::{Order, Supply};
 use crate::ApiError;
+
+// Shipments are kept on the delivery order; reached through `fulfilment::` as well.
+pub use crate::delivery::{Shipment, ShipmentLine};
+// Deciding a supply's rate changes only the order; reached through `fulfilment::` as well.
+pub use crate::order::{set_supply_rates, without_supply_rates};
 use chrono::{DateTime, Duration, Utc};
-use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-/// One shipment of a delivery order: its supply date decides the VAT rate (docs/api.md).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Shipment {
-    pub id: String,
-    pub carrier: String,
-    pub tracking_number: String,
-    pub shipped_at: DateTime<Utc>,
-    /// (line id, units)
-    pub lines: Vec<ShipmentLine>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ShipmentLine {
-    pub line_id: String,
-    pub quantity: u32,
-}
 
 fn state_error(d: &DeliveryOrder, action: &str) -> ApiError {
     let status = serde_json::to_value(d.status)
@@ -35,7 +20,7 @@ fn state_error(d: &DeliveryOrder, action: &str) -> ApiError {
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default();
     ApiError::conflict(
-        "invalid_state",
+        ErrorCode::InvalidState,
         format!("delivery order {} is {status}; it cannot be {action}", d.id),
     )
 }
@@ -72,7 +57,7 @@ pub fn reject(
     let reason = body
         .get("reason")
         .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::invalid("reason", "reason is required"))?;
+        .ok_or_else(|| ApiError::required("reason", "reason is required"))?;
     check_text("reason", reason, 1000)?;
     if !matches!(d.status, DeliveryStatus::Open | DeliveryStatus::Accepted)
         || d.lines.iter().any(|l| l.shipped > 0)
@@ -107,7 +92,7 @@ pub fn parse_shipment(
         let s = v
             .get(name)
             .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::invalid(name, format!("{name} is required")))?;
+            .ok_or_else(|| ApiError::required(name, format!("{name} is required")))?;
         check_text(name, s, 200)?;
         Ok(s.to_string())
     };
@@ -162,7 +147,7 @@ pub fn parse_shipment(
                 let line_id = l
                     .get("lineId")
                     .and_then(Value::as_str)
-                    .ok_or_else(|| ApiError::invalid(f("lineId"), "lineId is required"))?;
+                    .ok_or_else(|| ApiError::required(f("lineId"), "lineId is required"))?;
                 check_id(&f("lineId"), line_id)?;
                 let dl = d
                     .lines
@@ -287,48 +272,6 @@ pub fn ship(
     Ok((d, order, consumed))
 }
 
-/// Decides the VAT rate of one shipment's units on the order: `rate_on_supply(line)` is the
-/// line's rate on the shipment's supply date (None when no rate is configured for it: the order
-/// date's rate stays). A rate equal to the order date's is stored as none, so that an order
-/// whose shipments all stay in one period is written exactly as before. Then every tax figure
-/// of the order is re-derived from the supplies. True when something changed (the order must
-/// be written); applying it again changes nothing.
-pub fn set_supply_rates(
-    order: &mut Order,
-    shipment_id: &str,
-    rate_on_supply: impl Fn(&OrderLine) -> Option<Decimal>,
-) -> bool {
-    let mut changed = false;
-    for line in &mut order.lines {
-        let at_order = line.rate_at_order_date();
-        let rate = rate_on_supply(line)
-            .map(|r| r.normalize())
-            .filter(|r| *r != at_order);
-        for s in line
-            .supplies
-            .iter_mut()
-            .filter(|s| s.shipment_id == shipment_id)
-        {
-            if s.rate != rate {
-                s.rate = rate;
-                changed = true;
-            }
-        }
-    }
-    if changed {
-        order.retax();
-    }
-    changed
-}
-
-/// The order as it stood before `shipment_id`'s rates were decided (its units at the order
-/// date's rate): what the invoice in force showed for them unless an earlier run corrected it.
-pub fn without_supply_rates(order: &Order, shipment_id: &str) -> Order {
-    let mut before = order.clone();
-    set_supply_rates(&mut before, shipment_id, |_| None);
-    before
-}
-
 /// The retailer moves a delivery order to another fulfiller before anything of it shipped.
 pub struct Reroute {
     /// The old delivery order, cancelled (its open units taken away).
@@ -349,7 +292,7 @@ pub fn reroute(
 ) -> Result<Reroute, ApiError> {
     if d.lines.iter().any(|l| l.shipped > 0) {
         return Err(ApiError::conflict(
-            "already_shipped",
+            ErrorCode::AlreadyShipped,
             format!("{} has shipped units; it cannot be rerouted", d.id),
         ));
     }
@@ -549,6 +492,6 @@ mod tests {
         assert!(accept(&a).unwrap().is_none());
         let mut c = d;
         c.status = DeliveryStatus::Cancelled;
-        assert_eq!(accept(&c).unwrap_err().code, "invalid_state");
+        assert_eq!(accept(&c).unwrap_err().code.as_str(), "invalid_state");
     }
 }

@@ -1,5 +1,6 @@
 //! Identifiers: what docs/api.md allows (`[A-Za-z0-9._-]{1,64}`), checked at the edge.
 
+use crate::error::Invalid;
 use crate::ApiError;
 
 /// True when `s` is a valid id of docs/api.md.
@@ -14,26 +15,25 @@ pub fn check_id(field: &str, s: &str) -> Result<(), ApiError> {
     if is_valid_id(s) {
         Ok(())
     } else {
-        Err(ApiError::invalid(
-            field,
-            format!("{field} must match [A-Za-z0-9._-]{{1,64}}"),
-        ))
+        Err(
+            ApiError::invalid(field, format!("{field} must match [A-Za-z0-9._-]{{1,64}}"))
+                .because(Invalid::NotAnId),
+        )
     }
 }
 
 /// Checks a free-text field: not blank, at most `max` characters.
 pub fn check_text(field: &str, s: &str, max: usize) -> Result<(), ApiError> {
     if s.trim().is_empty() {
-        return Err(ApiError::invalid(
-            field,
-            format!("{field} must not be empty"),
-        ));
+        return Err(
+            ApiError::invalid(field, format!("{field} must not be empty")).because(Invalid::Empty),
+        );
     }
     if s.chars().count() > max {
-        return Err(ApiError::invalid(
-            field,
-            format!("{field} is longer than {max} characters"),
-        ));
+        return Err(
+            ApiError::invalid(field, format!("{field} is longer than {max} characters"))
+                .because(Invalid::TooLong),
+        );
     }
     Ok(())
 }
@@ -57,5 +57,18 @@ mod tests {
         assert!(check_text("name", &"ü".repeat(200), 200).is_ok());
         assert!(check_text("name", &"ü".repeat(201), 200).is_err());
         assert!(check_text("name", "  ", 200).is_err());
+    }
+
+    #[test]
+    fn each_check_says_what_is_wrong_for_callers_that_word_it_themselves() {
+        let kind = |r: Result<(), ApiError>| r.unwrap_err().invalid;
+        assert_eq!(kind(check_text("reason", " ", 10)), Some(Invalid::Empty));
+        assert_eq!(kind(check_text("reason", "abc", 2)), Some(Invalid::TooLong));
+        assert_eq!(kind(check_id("lineId", "a b")), Some(Invalid::NotAnId));
+        let e = check_text("carrier", "", 10).unwrap_err();
+        assert_eq!(
+            (e.field.as_deref(), e.message.as_str()),
+            (Some("carrier"), "carrier must not be empty")
+        );
     }
 }

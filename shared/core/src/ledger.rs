@@ -3,43 +3,36 @@
 //! invoice receivable) is derived from it, so the balances cannot drift from the movements.
 
 use crate::money::Money;
-use crate::order::{Order, PaymentMethod};
+use crate::order::{Order, PaymentMethod, TaxLine};
+// The entries are part of the order (`Order::ledger`); reached through `ledger::` as well.
+pub use crate::order::{opening_entries, LedgerEntry, LedgerKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LedgerKind {
-    /// A payment the order was placed with (for `invoice`: the receivable it opened).
-    Payment,
-    /// Money received on an invoice payment.
-    PaymentReceived,
-    /// A refund by the refund rules (cancellation, return), one entry per payment share.
-    Refund,
-    /// A goodwill credit granted by the retailer, one entry per payment share.
-    Goodwill,
-    /// The customer's bank took money back from a card or PayPal payment.
-    Chargeback,
+/// A refund recorded on an order: how much, to which payments, why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Refund {
+    pub id: String,
+    pub amount: Money,
+    pub allocation: Vec<RefundShare>,
+    pub reason: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// A goodwill credit stands outside the cumulative rule (see `settle`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub goodwill: bool,
+    /// Net and tax per rate, at the rates of the original supply.
+    #[serde(default)]
+    pub tax: Vec<TaxLine>,
 }
 
+/// A refund's part for one payment (`payment` is its index in the order's payments).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct LedgerEntry {
-    pub id: String,
-    pub at: DateTime<Utc>,
-    pub kind: LedgerKind,
-    /// Always positive; the kind says which way the money went.
+pub struct RefundShare {
+    pub method: PaymentMethod,
     pub amount: Money,
-    /// Index of the order's payment this entry concerns.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub payment: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method: Option<PaymentMethod>,
-    /// A refund's id, a payment reference, a bank reference.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reference: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub payment: usize,
 }
 
 /// One payment's balance.
@@ -73,25 +66,6 @@ pub struct Balances {
     pub received: Money,
     /// The open invoice receivable.
     pub due: Money,
-}
-
-/// The ledger entries of the payments an order was placed with.
-pub fn opening_entries(order: &Order) -> Vec<LedgerEntry> {
-    order
-        .payments
-        .iter()
-        .enumerate()
-        .map(|(i, p)| LedgerEntry {
-            id: format!("pay-{i}"),
-            at: order.created_at,
-            kind: LedgerKind::Payment,
-            amount: p.amount,
-            payment: Some(i),
-            method: Some(p.method),
-            reference: p.reference.clone(),
-            reason: None,
-        })
-        .collect()
 }
 
 /// All balances, folded over the ledger in its order (an invoice share of a refund reduces the
@@ -161,7 +135,12 @@ pub fn apply(order: &mut Order) {
 }
 
 /// Records a refund's shares (kind `Refund` or `Goodwill`) and updates the totals.
-pub fn record_refund(order: &mut Order, refund: &crate::refund::Refund, kind: LedgerKind) {
+pub fn record_refund(order: &mut Order, refund: &Refund) {
+    let kind = if refund.goodwill {
+        LedgerKind::Goodwill
+    } else {
+        LedgerKind::Refund
+    };
     for (n, share) in refund.allocation.iter().enumerate() {
         order.ledger.push(LedgerEntry {
             id: format!("{}-{n}", refund.id),
@@ -172,9 +151,56 @@ pub fn record_refund(order: &mut Order, refund: &crate::refund::Refund, kind: Le
             method: Some(share.method),
             reference: Some(refund.id.clone()),
             reason: Some(refund.reason.clone()),
+            tax: if n == 0 {
+                refund.tax.clone()
+            } else {
+                Vec::new()
+            },
         });
     }
     apply(order);
+}
+
+/// The order's refunds and goodwill credits, oldest first, read from the ledger (their one
+/// record): the entries of a refund share its id as `reference`; in allocation order.
+pub fn refunds(order: &Order) -> Vec<Refund> {
+    let mut out: Vec<Refund> = Vec::new();
+    for e in &order.ledger {
+        let goodwill = match e.kind {
+            LedgerKind::Refund => false,
+            LedgerKind::Goodwill => true,
+            _ => continue,
+        };
+        let id = e.reference.clone().unwrap_or_default();
+        // `record_refund` writes both method and payment on every share.
+        let share = RefundShare {
+            method: e.method.unwrap_or(PaymentMethod::Card),
+            amount: e.amount,
+            payment: e.payment.unwrap_or_default(),
+        };
+        match out.iter_mut().find(|r| r.id == id) {
+            Some(r) => {
+                r.amount += e.amount;
+                r.allocation.push(share);
+                r.tax.extend(e.tax.iter().cloned());
+            }
+            None => out.push(Refund {
+                id,
+                amount: e.amount,
+                allocation: vec![share],
+                reason: e.reason.clone().unwrap_or_default(),
+                created_at: e.at,
+                goodwill,
+                tax: e.tax.clone(),
+            }),
+        }
+    }
+    out
+}
+
+/// One refund of the order by its id, from the ledger.
+pub fn refund(order: &Order, id: &str) -> Option<Refund> {
+    refunds(order).into_iter().find(|r| r.id == id)
 }
 
 /// `{amount, receivedAt, reference}`: money received on the order's invoice payment (partial
@@ -185,6 +211,7 @@ pub fn receive_payment(
     id: String,
     now: DateTime<Utc>,
 ) -> Result<LedgerEntry, crate::ApiError> {
+    use crate::error::ErrorCode;
     use crate::ApiError;
     let amount = money_field(v, "amount")?;
     let received_at = match v.get("receivedAt") {
@@ -207,7 +234,7 @@ pub fn receive_payment(
         .position(|p| p.method == PaymentMethod::Invoice)
     else {
         return Err(ApiError::conflict(
-            "no_invoice_payment",
+            ErrorCode::NoInvoicePayment,
             "the order is not paid by invoice",
         ));
     };
@@ -227,6 +254,7 @@ pub fn receive_payment(
         method: Some(PaymentMethod::Invoice),
         reference,
         reason: None,
+        tax: Vec::new(),
     };
     order.ledger.push(entry.clone());
     apply(order);
@@ -278,6 +306,7 @@ pub fn charge_back(
         method: Some(method),
         reference: Some(reference),
         reason,
+        tax: Vec::new(),
     };
     order.ledger.push(entry.clone());
     apply(order);

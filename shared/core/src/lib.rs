@@ -22,5 +22,8 @@ pub mod split;
 pub mod stock;
 pub mod views;
 
-pub use error::ApiError;
+#[cfg(test)]
+mod layering;
+
+pub use error::{ApiError, ErrorCode};
 pub use principal::Principal;

@@ -9,33 +9,10 @@
 //! a link (delivery order, kind, expiry or a character of the mac) makes it fail verification.
 
 use crate::delivery::DocumentKind;
+// The key is kept on the delivery order; reached through `links::` as well.
+pub use crate::delivery::LinkKey;
 use chrono::{DateTime, Duration, Utc};
 use sha2::Sha256;
-
-/// A delivery order's link key: a secret, so its Debug form does not show it (a delivery order
-/// printed with `{:?}` must not leak what signs its links).
-#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct LinkKey(String);
-
-impl LinkKey {
-    pub fn new(key: String) -> Self {
-        Self(key)
-    }
-}
-
-impl std::ops::Deref for LinkKey {
-    type Target = str;
-    fn deref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for LinkKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LinkKey(***)")
-    }
-}
 
 /// How long a minted link works (docs/api.md: 7 days).
 pub const VALIDITY_DAYS: i64 = 7;

@@ -143,6 +143,48 @@ pub fn is_two_decimal_currency(code: &str) -> bool {
     TWO_DECIMALS.contains(&code)
 }
 
+/// How a refund is split over the order's payments (`refund::allocate_refund`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Allocation {
+    #[default]
+    ProRata,
+    CashFirst,
+    PointsFirst,
+}
+
+/// `round(gross * rate / (1 + rate))`: the tax contained in a gross amount.
+pub fn tax_of(gross: Money, rate: Decimal) -> Money {
+    Money::from_decimal(gross.amount() * rate / (Decimal::ONE + rate))
+}
+
+/// Allocates `amount` pro rata to `weights`, rounded to cents; the remainder goes to the largest
+/// weight (the first on a tie). The shares always add up to `amount`.
+pub fn allocate(amount: Money, weights: &[Money]) -> Vec<Money> {
+    let total: Decimal = weights.iter().map(|w| w.amount()).sum();
+    if weights.is_empty() {
+        return Vec::new();
+    }
+    let mut shares: Vec<Money> = weights
+        .iter()
+        .map(|w| amount.pro_rata(w.amount(), total))
+        .collect();
+    if total.is_zero() {
+        shares = vec![Money::ZERO; weights.len()];
+    }
+    let remainder = amount - shares.iter().copied().sum::<Money>();
+    if !remainder.amount().is_zero() {
+        let mut largest = 0;
+        for (i, w) in weights.iter().enumerate() {
+            if *w > weights[largest] {
+                largest = i;
+            }
+        }
+        shares[largest] += remainder;
+    }
+    shares
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

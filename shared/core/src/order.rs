@@ -68,6 +68,33 @@ pub struct DiscountShare {
     pub amount: Money,
 }
 
+/// Units of one order line named in a request (`{lineId, quantity}`: cancel, replace) or a
+/// plan's result.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LineQuantity {
+    pub line_id: String,
+    pub quantity: u32,
+}
+
+impl LineQuantity {
+    pub fn new(line_id: impl Into<String>, quantity: u32) -> Self {
+        Self {
+            line_id: line_id.into(),
+            quantity,
+        }
+    }
+}
+
+// Written as the `(line id, units)` pair it replaced, so that logs read as before.
+impl std::fmt::Debug for LineQuantity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("")
+            .field(&self.line_id)
+            .field(&self.quantity)
+            .finish()
+    }
+}
+
 /// Exact unit counts of a line by state; they always add up to the line's quantity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
@@ -268,7 +295,7 @@ impl OrderLine {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaxLine {
     #[serde(with = "rust_decimal::serde::str")]
@@ -317,11 +344,11 @@ pub struct Order {
     pub shipping_cost: Money,
     pub payments: Vec<Payment>,
     pub totals: Totals,
-    #[serde(default)]
-    pub refunds: Vec<crate::refund::Refund>,
+    // No `refunds` field: the ledger is a refund's one record (`ledger::refunds`). Orders
+    // stored by older builds still carry one; serde skips it on read, as any unknown field.
     /// Every money movement; the totals' `refunded` and `due` are derived from it.
     #[serde(default)]
-    pub ledger: Vec<crate::ledger::LedgerEntry>,
+    pub ledger: Vec<LedgerEntry>,
     pub history: Vec<HistoryEntry>,
     /// Optimistic-concurrency version: every write is conditional on the version it read.
     #[serde(default)]
@@ -342,7 +369,7 @@ pub struct Order {
     pub request_key: Option<String>,
     /// Free replacement delivery orders (not among `delivery_order_ids`).
     #[serde(default)]
-    pub replacements: Vec<crate::replacement::Replacement>,
+    pub replacements: Vec<Replacement>,
 }
 
 impl Order {
@@ -386,37 +413,11 @@ impl Order {
 mod request;
 pub use request::*;
 
-/// `round(gross * rate / (1 + rate))`: the tax contained in a gross amount.
-pub fn tax_of(gross: Money, rate: Decimal) -> Money {
-    Money::from_decimal(gross.amount() * rate / (Decimal::ONE + rate))
-}
+mod records;
+pub use records::*;
 
-/// Allocates `amount` pro rata to `weights`, rounded to cents; the remainder goes to the largest
-/// weight (the first on a tie). The shares always add up to `amount`.
-pub fn allocate(amount: Money, weights: &[Money]) -> Vec<Money> {
-    let total: Decimal = weights.iter().map(|w| w.amount()).sum();
-    if weights.is_empty() {
-        return Vec::new();
-    }
-    let mut shares: Vec<Money> = weights
-        .iter()
-        .map(|w| amount.pro_rata(w.amount(), total))
-        .collect();
-    if total.is_zero() {
-        shares = vec![Money::ZERO; weights.len()];
-    }
-    let remainder = amount - shares.iter().copied().sum::<Money>();
-    if !remainder.amount().is_zero() {
-        let mut largest = 0;
-        for (i, w) in weights.iter().enumerate() {
-            if *w > weights[largest] {
-                largest = i;
-            }
-        }
-        shares[largest] += remainder;
-    }
-    shares
-}
+// Kept here too: the order's money rules were long reached through `order::`.
+pub use crate::money::{allocate, tax_of};
 
 /// Tax per rate over the lines' rate periods plus the shipping cost's tax. Shipping is an
 /// ancillary service with no supply date of its own: it follows the goods, its tax split over
@@ -459,6 +460,48 @@ impl Order {
         self.totals.tax = tax;
         self.totals.shipping_tax = shipping_tax;
     }
+}
+
+/// Decides the VAT rate of one shipment's units on the order: `rate_on_supply(line)` is the
+/// line's rate on the shipment's supply date (None when no rate is configured for it: the order
+/// date's rate stays). A rate equal to the order date's is stored as none, so that an order
+/// whose shipments all stay in one period is written exactly as before. Then every tax figure
+/// of the order is re-derived from the supplies. True when something changed (the order must
+/// be written); applying it again changes nothing.
+pub fn set_supply_rates(
+    order: &mut Order,
+    shipment_id: &str,
+    rate_on_supply: impl Fn(&OrderLine) -> Option<Decimal>,
+) -> bool {
+    let mut changed = false;
+    for line in &mut order.lines {
+        let at_order = line.rate_at_order_date();
+        let rate = rate_on_supply(line)
+            .map(|r| r.normalize())
+            .filter(|r| *r != at_order);
+        for s in line
+            .supplies
+            .iter_mut()
+            .filter(|s| s.shipment_id == shipment_id)
+        {
+            if s.rate != rate {
+                s.rate = rate;
+                changed = true;
+            }
+        }
+    }
+    if changed {
+        order.retax();
+    }
+    changed
+}
+
+/// The order as it stood before `shipment_id`'s rates were decided (its units at the order
+/// date's rate): what the invoice in force showed for them unless an earlier run corrected it.
+pub fn without_supply_rates(order: &Order, shipment_id: &str) -> Order {
+    let mut before = order.clone();
+    set_supply_rates(&mut before, shipment_id, |_| None);
+    before
 }
 
 /// The tax of `paid` at the rate valid for (country, class) on the supply date: the shipment's

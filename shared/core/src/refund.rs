@@ -4,8 +4,12 @@
 use crate::money::Money;
 use crate::order::{Order, OrderLine, PaymentMethod};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+// The policy is part of the money rules (`money`), set in the catalogue's refund policy.
+pub use crate::money::Allocation;
+// A refund is recorded in the order's ledger and read back from it.
+pub use crate::ledger::{Refund, RefundShare};
 
 /// Units of one line in a set S (returned or cancelled by the customer), and the units kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -85,23 +89,6 @@ pub fn next_refund(target: Money, refunded_so_far: Money) -> Money {
     }
 }
 
-/// A refund recorded on an order: how much, to which payments, why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Refund {
-    pub id: String,
-    pub amount: Money,
-    pub allocation: Vec<RefundShare>,
-    pub reason: String,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    /// A goodwill credit stands outside the cumulative rule (see `settle`).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub goodwill: bool,
-    /// Net and tax per rate, at the rates of the original supply.
-    #[serde(default)]
-    pub tax: Vec<crate::order::TaxLine>,
-}
-
 /// A line's given-back units by the rate of their original supply. Cancelled units were never
 /// supplied: the order date's rate. Returned units are taken from the latest shipments first (a
 /// customer sends back what arrived last; it also needs no knowledge of which parcel a return
@@ -171,8 +158,7 @@ pub fn tax_breakdown(
 ) -> Vec<crate::order::TaxLine> {
     let cumulative = given_back_per_rate(order, units);
     let mut booked: BTreeMap<Decimal, (Money, Money)> = BTreeMap::new();
-    for t in order
-        .refunds
+    for t in crate::ledger::refunds(order)
         .iter()
         .filter(|r| !r.goodwill)
         .flat_map(|r| &r.tax)
@@ -231,15 +217,6 @@ pub fn tax_breakdown(
         .collect()
 }
 
-/// A refund's part for one payment (`payment` is its index in the order's payments).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RefundShare {
-    pub method: PaymentMethod,
-    pub amount: Money,
-    pub payment: usize,
-}
-
 /// What each payment of the order can still take back: paid - refunded - charged back, from
 /// the order's ledger.
 pub fn refundable(order: &Order) -> Vec<Refundable> {
@@ -282,8 +259,7 @@ pub fn settle(
     let units = line_units(order);
     // Goodwill is not part of the cumulative rule's "refunded so far"; but nothing goes back
     // beyond what the payments still hold (goodwill and chargebacks already took theirs).
-    let refunded_so_far: Money = order
-        .refunds
+    let refunded_so_far: Money = crate::ledger::refunds(order)
         .iter()
         .filter(|r| !r.goodwill)
         .map(|r| r.amount)
@@ -306,8 +282,7 @@ pub fn settle(
         tax: tax_breakdown(order, amount, &units),
     };
     // The ledger derives `refunded` and `due` (an invoice share first reduces the receivable).
-    crate::ledger::record_refund(order, &refund, crate::ledger::LedgerKind::Refund);
-    order.refunds.push(refund.clone());
+    crate::ledger::record_refund(order, &refund);
     Some(refund)
 }
 
@@ -340,7 +315,7 @@ pub fn goodwill(
             crate::ids::check_text("reason", r, 1000)?;
             r.to_string()
         }
-        _ => return Err(crate::ApiError::invalid("reason", "reason is required")),
+        _ => return Err(crate::ApiError::required("reason", "reason is required")),
     };
     let payments = refundable(order);
     let holding: Money = payments.iter().map(|p| p.remaining).sum();
@@ -364,18 +339,8 @@ pub fn goodwill(
             &vec![LineUnits::default(); order.lines.len()],
         ),
     };
-    crate::ledger::record_refund(order, &refund, crate::ledger::LedgerKind::Goodwill);
-    order.refunds.push(refund.clone());
+    crate::ledger::record_refund(order, &refund);
     Ok(refund)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Allocation {
-    #[default]
-    ProRata,
-    CashFirst,
-    PointsFirst,
 }
 
 /// How much each payment can still take back: paid - refunded - charged back.

@@ -6,24 +6,17 @@
 use crate::catalogue::Fulfiller;
 use crate::delivery::{DeliveryLine, DeliveryOrder, DeliveryStatus};
 use crate::ids::{check_id, check_text};
-use crate::order::Order;
+use crate::order::{LineQuantity, Order};
+// Kept on the order (`Order::replacements`); reached through `replacement::` as well.
+use crate::error::ErrorCode;
+pub use crate::order::Replacement;
 use crate::ApiError;
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Replacement {
-    pub delivery_order_id: String,
-    pub reason: String,
-    pub at: DateTime<Utc>,
-    pub by: String,
-}
 
 /// `{lines: [{lineId, quantity}], reason, fulfillerId?}`.
 pub struct ReplacementRequest {
-    pub lines: Vec<(String, u32)>,
+    pub lines: Vec<LineQuantity>,
     pub reason: String,
     pub fulfiller_id: Option<String>,
 }
@@ -34,12 +27,11 @@ pub fn parse_request(v: &Value) -> Result<ReplacementRequest, ApiError> {
         .and_then(Value::as_array)
         .filter(|l| !l.is_empty() && l.len() <= 100)
         .ok_or_else(|| ApiError::invalid("lines", "lines must name 1..100 lines"))?;
-    let mut out: Vec<(String, u32)> = Vec::with_capacity(lines.len());
+    let mut out: Vec<LineQuantity> = Vec::with_capacity(lines.len());
     for (i, l) in lines.iter().enumerate() {
-        let id = l
-            .get("lineId")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::invalid(format!("lines[{i}].lineId"), "lineId is required"))?;
+        let id = l.get("lineId").and_then(Value::as_str).ok_or_else(|| {
+            ApiError::required(format!("lines[{i}].lineId"), "lineId is required")
+        })?;
         check_id(&format!("lines[{i}].lineId"), id)?;
         let q = l
             .get("quantity")
@@ -51,20 +43,23 @@ pub fn parse_request(v: &Value) -> Result<ReplacementRequest, ApiError> {
                     "quantity must be an integer 1..999",
                 )
             })? as u32;
-        if out.iter().any(|(o, _)| o == id) {
+        if out.iter().any(|o| o.line_id == id) {
             return Err(ApiError::invalid(
                 format!("lines[{i}].lineId"),
                 "duplicate lineId",
             ));
         }
-        out.push((id.to_string(), q));
+        out.push(LineQuantity {
+            line_id: id.to_string(),
+            quantity: q,
+        });
     }
     let reason = match v.get("reason").and_then(Value::as_str) {
         Some(r) if !r.trim().is_empty() => {
             check_text("reason", r, 1000)?;
             r.to_string()
         }
-        _ => return Err(ApiError::invalid("reason", "reason is required")),
+        _ => return Err(ApiError::required("reason", "reason is required")),
     };
     let fulfiller_id = match v.get("fulfillerId") {
         None | Some(Value::Null) => None,
@@ -105,7 +100,14 @@ pub fn plan(
     now: DateTime<Utc>,
 ) -> Result<(DeliveryOrder, Order), ApiError> {
     let mut lines = Vec::with_capacity(request.lines.len());
-    for (i, (id, q)) in request.lines.iter().enumerate() {
+    for (
+        i,
+        LineQuantity {
+            line_id: id,
+            quantity: q,
+        },
+    ) in request.lines.iter().enumerate()
+    {
         let line = order
             .lines
             .iter()
@@ -119,7 +121,7 @@ pub fn plan(
         let delivered = line.quantities.shipped + line.quantities.returned;
         if *q > delivered {
             return Err(ApiError::conflict(
-                "not_shipped",
+                ErrorCode::NotShipped,
                 format!("line {id} has {delivered} delivered unit(s); only those can be replaced"),
             )
             .at(format!("lines[{i}].quantity")));

@@ -3,6 +3,7 @@
 //! the customer's view joins the parts without naming anyone. Pure: states in, new states out.
 
 use crate::delivery::{DeliveryOrder, DocumentRef};
+use crate::error::ErrorCode;
 use crate::ids::{check_id, check_text};
 use crate::order::Order;
 use crate::ApiError;
@@ -155,7 +156,7 @@ pub fn parse_request(v: &Value) -> Result<Vec<(String, u32, String)>, ApiError> 
     let lines = v
         .get("lines")
         .and_then(Value::as_array)
-        .ok_or_else(|| ApiError::invalid("lines", "lines is required"))?;
+        .ok_or_else(|| ApiError::required("lines", "lines is required"))?;
     if lines.is_empty() {
         return Err(ApiError::invalid("lines", "name at least one line"));
     }
@@ -168,7 +169,7 @@ pub fn parse_request(v: &Value) -> Result<Vec<(String, u32, String)>, ApiError> 
         let line_id = l
             .get("lineId")
             .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::invalid(field("lineId"), "lineId is required"))?;
+            .ok_or_else(|| ApiError::required(field("lineId"), "lineId is required"))?;
         check_id(&field("lineId"), line_id)?;
         let quantity = l
             .get("quantity")
@@ -297,7 +298,7 @@ pub fn authorize(
         if wanted > 0 {
             return Err(if late_total >= wanted {
                 ApiError::conflict(
-                    "return_window_closed",
+                    ErrorCode::ReturnWindowClosed,
                     format!(
                         "{wanted} unit(s) of line {line_id} were shipped more than {window_days} days ago"
                     ),
@@ -305,7 +306,7 @@ pub fn authorize(
                 .at(field)
             } else {
                 ApiError::conflict(
-                    "not_returnable",
+                    ErrorCode::NotReturnable,
                     format!(
                         "line {line_id} has fewer shipped, not yet returned units than {quantity}"
                     ),
@@ -323,14 +324,14 @@ pub fn authorize(
 pub fn receive(part: &ReturnPart, v: &Value, now: DateTime<Utc>) -> Result<ReturnPart, ApiError> {
     if part.status != ReturnStatus::Authorized {
         return Err(ApiError::conflict(
-            "already_received",
+            ErrorCode::AlreadyReceived,
             format!("return {} was already received", part.return_id),
         ));
     }
     let lines = v
         .get("lines")
         .and_then(Value::as_array)
-        .ok_or_else(|| ApiError::invalid("lines", "lines is required"))?;
+        .ok_or_else(|| ApiError::required("lines", "lines is required"))?;
     if lines.len() > 200 {
         return Err(ApiError::invalid("lines", "at most 200 lines"));
     }
@@ -340,7 +341,7 @@ pub fn receive(part: &ReturnPart, v: &Value, now: DateTime<Utc>) -> Result<Retur
         let line_id = l
             .get("lineId")
             .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::invalid(field("lineId"), "lineId is required"))?;
+            .ok_or_else(|| ApiError::required(field("lineId"), "lineId is required"))?;
         let Some(authorized) = part.lines.iter().find(|r| r.line_id == line_id) else {
             return Err(ApiError::invalid(
                 field("lineId"),
@@ -525,7 +526,7 @@ mod tests {
         assert!(authorize(&o, &ds, &[], &ask(&[("L1", 1)]), "RT-1", Utc::now(), 30).is_ok());
         // Never shipped at all: not returnable; unknown line: 422.
         let none = authorize(&o, &[], &[], &ask(&[("L1", 1)]), "RT-1", Utc::now(), 14).unwrap_err();
-        assert_eq!(none.code, "not_returnable");
+        assert_eq!(none.code.as_str(), "not_returnable");
         let unknown =
             authorize(&o, &ds, &[], &ask(&[("L9", 1)]), "RT-1", Utc::now(), 30).unwrap_err();
         assert_eq!(unknown.status, 422);

@@ -49,7 +49,7 @@ impl StockUpdate {
             let sku = item
                 .get("sku")
                 .and_then(Value::as_str)
-                .ok_or_else(|| ApiError::invalid(format!("items[{i}].sku"), "sku is required"))?;
+                .ok_or_else(|| ApiError::required(format!("items[{i}].sku"), "sku is required"))?;
             check_id(&format!("items[{i}].sku"), sku)?;
             if items.iter().any(|c| c.sku == sku) {
                 return Err(ApiError::invalid(

@@ -7,8 +7,7 @@ use serde_json::{json, Value};
 
 /// `GET /orders/{orderId}` for the channel (docs/api.md "Channel").
 pub fn channel_order(order: &Order, deliveries: &[DeliveryOrder]) -> Value {
-    let refunds: Vec<Value> = order
-        .refunds
+    let refunds: Vec<Value> = crate::ledger::refunds(order)
         .iter()
         .map(|r| {
             json!({
@@ -60,6 +59,12 @@ pub fn admin_order(order: &Order, deliveries: &[DeliveryOrder]) -> Value {
     v["shippingCost"] = json!(order.shipping_cost);
     v["history"] = json!(order.history);
     v["ledger"] = json!(order.ledger);
+    // A refund's tax is shown with the refund (`refunds`), as before the ledger held it.
+    for e in v["ledger"].as_array_mut().into_iter().flatten() {
+        if let Some(e) = e.as_object_mut() {
+            e.remove("tax");
+        }
+    }
     v["replacements"] = json!(order.replacements);
     v["createdAt"] = json!(order.created_at);
     v["deliveries"] = json!(deliveries);

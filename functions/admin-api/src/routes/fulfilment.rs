@@ -19,7 +19,7 @@ impl AdminApi {
         let target_id = body
             .get("fulfillerId")
             .and_then(|v| v.as_str())
-            .ok_or_else(|| ApiError::invalid("fulfillerId", "fulfillerId is required"))?;
+            .ok_or_else(|| ApiError::required("fulfillerId", "fulfillerId is required"))?;
         dropship_core::ids::check_id("fulfillerId", target_id)?;
         let command = Reroute {
             admin: admin.to_string(),

@@ -75,10 +75,12 @@ fn order(customer_name: &str, locale: Option<Locale>) -> Order {
         "totals": {"merchandise": "220.50", "discount": "5.00", "shipping": "4.90", "shippingTax": "0.78",
                    "total": "225.40", "tax": [{"rate": "0.19", "net": "189.41", "tax": "35.99"}],
                    "refunded": "109.00", "due": "0.00"},
-        "refunds": [{"id": "ref_1", "amount": "109.00", "reason": "Artikel beschädigt – Kulanz",
-                     "createdAt": "2026-03-02T10:00:00Z",
-                     "allocation": [{"method": "card", "amount": "96.00", "payment": 0},
-                                    {"method": "gift_card", "amount": "13.00", "payment": 1}]}],
+        "ledger": [{"id": "ref_1-0", "at": "2026-03-02T10:00:00Z", "kind": "refund", "amount": "96.00",
+                    "payment": 0, "method": "card", "reference": "ref_1",
+                    "reason": "Artikel beschädigt – Kulanz"},
+                   {"id": "ref_1-1", "at": "2026-03-02T10:00:00Z", "kind": "refund", "amount": "13.00",
+                    "payment": 1, "method": "gift_card", "reference": "ref_1",
+                    "reason": "Artikel beschädigt – Kulanz"}],
         "history": [], "version": 3,
         "deliveryOrderIds": ["DO-1"]
     }))
@@ -135,8 +137,9 @@ fn alert() -> AlertNotice {
     }
 }
 
-fn refund(order: &Order) -> &Refund {
-    &order.refunds[0]
+/// The order's one refund, read from its ledger.
+fn refund(order: &Order) -> Refund {
+    dropship_core::ledger::refunds(order).remove(0)
 }
 
 /// Every customer mail for `order`, in the language the order and branding imply.
@@ -154,11 +157,11 @@ fn customer_mails(branding: &Branding, order: &Order) -> Vec<(&'static str, Mail
         ),
         (
             "refund",
-            refund_mail(branding, order, refund(order)).unwrap(),
+            refund_mail(branding, order, &refund(order)).unwrap(),
         ),
         (
             "order_cancelled",
-            order_cancelled_mail(branding, order, Some(refund(order))).unwrap(),
+            order_cancelled_mail(branding, order, Some(&refund(order))).unwrap(),
         ),
         (
             "delivery_late",
@@ -699,8 +702,9 @@ fn a_cancellation_without_refund_and_an_invoice_refund() {
     let mut o = order("Carla", None);
     let mail = order_cancelled_mail(&b, &o, None).unwrap();
     assert!(!mail.text.contains("erstatten"), "{}", mail.text);
-    o.refunds[0].allocation[0].method = dropship_core::order::PaymentMethod::Invoice;
-    let mail = refund_mail(&b, &o, &o.refunds[0]).unwrap();
+    let mut r = refund(&o);
+    r.allocation[0].method = dropship_core::order::PaymentMethod::Invoice;
+    let mail = refund_mail(&b, &o, &r).unwrap();
     assert!(mail.text.contains(
         "- Kauf auf Rechnung: 96.00 EUR (verringert zuerst den noch offenen Rechnungsbetrag)"
     ));
@@ -729,10 +733,11 @@ fn every_payment_method_and_document_kind_has_a_name() {
     use dropship_core::order::PaymentMethod::*;
     for locale in [Locale::De, Locale::En] {
         let b = branding(locale);
-        let mut o = order("Carla", None);
+        let o = order("Carla", None);
+        let mut r = refund(&o);
         for m in [Card, Paypal, Invoice, GiftCard, BonusPoints] {
-            o.refunds[0].allocation[0].method = m;
-            let mail = refund_mail(&b, &o, &o.refunds[0]).unwrap();
+            r.allocation[0].method = m;
+            let mail = refund_mail(&b, &o, &r).unwrap();
             assert!(!mail.text.contains("bonus_points") && !mail.text.contains("gift_card"));
         }
     }

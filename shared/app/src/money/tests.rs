@@ -28,7 +28,7 @@ async fn goodwill_after_a_conflict_is_entered_once_with_its_notice_and_credit() 
     assert_eq!(recorded.entry["amount"], json!("5.00"));
     let state = fake.state();
     assert_eq!(state.commits.len(), 1);
-    assert_eq!(state.orders["o1"].refunds.len(), 1);
+    assert_eq!(dropship_core::ledger::refunds(&state.orders["o1"]).len(), 1);
     let refund_id = recorded.entry["id"].as_str().unwrap().to_string();
     assert_eq!(
         state.published,

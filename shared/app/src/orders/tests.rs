@@ -17,7 +17,7 @@ async fn a_cancellation_retried_after_a_conflict_releases_refunds_and_tells_once
         .await
         .unwrap();
     assert_eq!(deliveries[0].status, DeliveryStatus::Cancelled);
-    assert_eq!(order.refunds.len(), 1);
+    assert_eq!(dropship_core::ledger::refunds(&order).len(), 1);
     let state = fake.state();
     assert_eq!(state.commits.len(), 1);
     assert_eq!(

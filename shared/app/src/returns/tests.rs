@@ -48,7 +48,13 @@ async fn a_settlement_after_a_conflict_refunds_once_and_a_redelivery_only_resend
         assert_eq!(state.commits.len(), 1);
         let o = &state.orders["o1"];
         assert_eq!(o.lines[0].quantities.returned, 2);
-        assert_eq!(o.refunds.iter().map(|r| &r.id).collect::<Vec<_>>(), [&id]);
+        assert_eq!(
+            dropship_core::ledger::refunds(o)
+                .iter()
+                .map(|r| r.id.clone())
+                .collect::<Vec<_>>(),
+            std::slice::from_ref(&id)
+        );
         let part = &state.return_parts[&("RT-1".to_string(), "acme".to_string())];
         assert_eq!(
             (part.status, part.refund_id.as_deref()),

@@ -90,7 +90,7 @@ pub(crate) fn ship_on(order: &mut Order, line_id: &str, units: u32, on: NaiveDat
         rate: None,
     });
     let rates = rates_2020();
-    crate::fulfilment::set_supply_rates(order, &id, |_| rates.rate_on(on));
+    super::set_supply_rates(order, &id, |_| rates.rate_on(on));
 }
 
 pub(crate) fn base(

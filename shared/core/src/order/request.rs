@@ -30,7 +30,7 @@ pub struct OrderRequest {
 fn field<'a>(v: &'a Value, name: &str) -> Result<&'a Value, ApiError> {
     v.get(name)
         .filter(|x| !x.is_null())
-        .ok_or_else(|| ApiError::invalid(name, format!("{name} is required")))
+        .ok_or_else(|| ApiError::required(name, format!("{name} is required")))
 }
 
 fn string(v: &Value, path: &str) -> Result<String, ApiError> {
@@ -55,7 +55,7 @@ fn address(v: &Value, path: &str) -> Result<Address, ApiError> {
         let p = format!("{path}.{k}");
         string(
             v.get(k)
-                .ok_or_else(|| ApiError::invalid(p.clone(), format!("{p} is required")))?,
+                .ok_or_else(|| ApiError::required(p.clone(), format!("{p} is required")))?,
             &p,
         )
     };
@@ -362,7 +362,6 @@ impl OrderRequest {
             shipping_cost: self.shipping_cost,
             payments: self.payments,
             totals,
-            refunds: Vec::new(),
             history: vec![HistoryEntry {
                 at: now,
                 who,
@@ -376,7 +375,7 @@ impl OrderRequest {
             replacements: Vec::new(),
             ledger: Vec::new(),
         };
-        order.ledger = crate::ledger::opening_entries(&order);
+        order.ledger = opening_entries(&order);
         Ok(order)
     }
 }

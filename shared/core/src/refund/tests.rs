@@ -236,8 +236,8 @@ fn run(case: &Case) {
                     .map(|r| r.amount.to_string())
                     .unwrap_or_else(|| "0.00".into());
                 assert_eq!(&got, expected, "{}: refund {n}", case.name);
-                if let Some(r) = o.refunds.last().filter(|r| r.id == format!("r{n}")) {
-                    refunds.push(r.clone());
+                if let Some(r) = crate::ledger::refund(&o, &format!("r{n}")) {
+                    refunds.push(r);
                 }
             }
             Step::Received(amount) => {
@@ -508,4 +508,93 @@ fn goodwill_above_what_is_left_is_refused_and_changes_nothing() {
     .unwrap_err();
     assert_eq!((err.status, err.field.as_deref()), (422, Some("amount")));
     assert_eq!(o, before);
+}
+
+/// An order paid by card and gift card, a return refunded, goodwill granted, a second return
+/// refunded: each as `settle`/`goodwill` made it, in order.
+fn refunded_twice_with_goodwill() -> (Order, Vec<Refund>) {
+    let mut body = base(worked_lines(), json!([]), "0", "64.98");
+    body["payments"] = json!([{"method": "card", "amount": "40.00", "reference": "c1"},
+        {"method": "gift_card", "amount": "24.98"}]);
+    let mut o = order(body);
+    let mut made = Vec::new();
+    o.lines[0].quantities.returned = 1;
+    o.lines[0].quantities.open -= 1;
+    made.extend(settle(
+        &mut o,
+        Allocation::ProRata,
+        "r1".into(),
+        "return",
+        Utc::now(),
+    ));
+    made.push(
+        goodwill(
+            &mut o,
+            &json!({"amount": "5.00", "reason": "late"}),
+            Allocation::CashFirst,
+            "g1".into(),
+            Utc::now(),
+        )
+        .unwrap(),
+    );
+    o.lines[1].quantities.returned = 1;
+    o.lines[1].quantities.open -= 1;
+    made.extend(settle(
+        &mut o,
+        Allocation::ProRata,
+        "r2".into(),
+        "return",
+        Utc::now(),
+    ));
+    (o, made)
+}
+
+#[test]
+fn the_ledger_gives_back_each_refund_as_it_was_made() {
+    let (o, made) = refunded_twice_with_goodwill();
+    assert_eq!(made.len(), 3);
+    assert!(made[0].allocation.len() == 2 && !made[0].tax.is_empty() && made[1].goodwill);
+    assert_eq!(crate::ledger::refunds(&o), made);
+    assert_eq!(crate::ledger::refund(&o, "g1").as_ref(), Some(&made[1]));
+    assert_eq!(crate::ledger::refund(&o, "nope"), None);
+    // The balances come from the same entries: every share once, goodwill apart.
+    let b = crate::ledger::balances(&o);
+    let total: Money = made.iter().map(|r| r.amount).sum();
+    assert_eq!((b.refunded, o.totals.refunded), (total, total));
+    assert_eq!(b.goodwill, made[1].amount);
+    let shares: usize = made.iter().map(|r| r.allocation.len()).sum();
+    assert_eq!(o.ledger.len(), o.payments.len() + shares);
+}
+
+#[test]
+fn the_channel_view_shows_the_refunds_as_before() {
+    let (o, made) = refunded_twice_with_goodwill();
+    // What the view wrote from the order's own list of refunds before the ledger held them.
+    let before: Vec<serde_json::Value> = made
+        .iter()
+        .map(|r| {
+            json!({
+                "id": r.id, "amount": r.amount, "reason": r.reason, "createdAt": r.created_at, "tax": r.tax,
+                "allocation": r.allocation.iter().map(|a| json!({"method": a.method, "amount": a.amount})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let channel = crate::views::channel_order(&o, &[]);
+    assert_eq!(channel["refunds"], json!(before));
+    // The admin's ledger shows each entry as before: the refund's tax stays with the refund.
+    let admin = crate::views::admin_order(&o, &[]);
+    let ledger = admin["ledger"].as_array().unwrap();
+    assert_eq!(ledger.len(), o.ledger.len());
+    assert!(ledger.iter().all(|e| e.get("tax").is_none()));
+    assert_eq!(admin["refunds"], json!(before));
+}
+
+#[test]
+fn an_order_stored_by_an_older_build_with_its_refunds_list_still_reads() {
+    let (o, made) = refunded_twice_with_goodwill();
+    let mut stored = serde_json::to_value(&o).unwrap();
+    assert!(stored.get("refunds").is_none());
+    stored["refunds"] = json!(made);
+    let read: Order = serde_json::from_value(stored).unwrap();
+    assert_eq!(read, o);
 }
