@@ -74,11 +74,12 @@ validate-openapi: system-deps $(OPENAPI_LINT)/node_modules/.installed
 # busy with other builds (far less on free cores); CI should cache ~/.cargo/bin. The checks
 # themselves take seconds.
 CARGO_DENY_VERSION := 0.20.2
-CARGO_DENY := $(shell command -v cargo-deny 2>/dev/null || echo $(HOME)/.cargo/bin/cargo-deny)
+CARGO_DENY := $(shell command -v cargo-deny 2>/dev/null || echo $(or $(CARGO_HOME),$(HOME)/.cargo)/bin/cargo-deny)
 # The RustSec database is a git repository on GitHub, which CI here cannot reach: `make deny`
 # checks advisories only against a copy already on disk (`--offline`; kept fresh by
 # `make deny-advisories` where GitHub is reachable) and says so when there is none.
-ADVISORY_DB ?= $(HOME)/.cargo/advisory-dbs
+# Where cargo-deny keeps the database (its default db-path).
+ADVISORY_DB := $(or $(CARGO_HOME),$(HOME)/.cargo)/advisory-dbs
 
 $(CARGO_DENY):
 	$(CARGO) install --locked cargo-deny@$(CARGO_DENY_VERSION)
