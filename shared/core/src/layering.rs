@@ -73,15 +73,17 @@ fn graph() -> Graph {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let lib = std::fs::read_to_string(src.join("lib.rs")).unwrap();
     let mut modules = BTreeSet::new();
-    // `pub use error::ApiError;` at the root: `crate::ApiError` is a use of `error`.
+    // `pub use error::{ApiError, ErrorCode};` at the root: `crate::ApiError` uses `error`.
     let mut reexports = BTreeMap::new();
     for line in lib.lines().map(str::trim) {
         let line = line.trim_start_matches("pub ");
         if let Some(m) = line.strip_prefix("mod ") {
             modules.insert(m.trim_end_matches(';').to_string());
         } else if let Some(u) = line.strip_prefix("use ") {
-            let (module, item) = u.trim_end_matches(';').split_once("::").unwrap_or((u, ""));
-            reexports.insert(item.to_string(), module.to_string());
+            let (module, items) = u.trim_end_matches(';').split_once("::").unwrap_or((u, ""));
+            for item in items.trim_matches(['{', '}']).split(',') {
+                reexports.insert(item.trim().to_string(), module.to_string());
+            }
         }
     }
     let mut files = Vec::new();
