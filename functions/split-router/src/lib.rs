@@ -263,7 +263,7 @@ mod tests {
         let handler = SplitRouter::from_config(&offline_config().unwrap(), &offline()).unwrap();
         let mut event =
             dropship_aws::sqs_batch::with_poison(include_str!("../../../events/split-router.json"));
-        // The good message needs the emulator (tests/tests/handlers.rs); here only the poison.
+        // The good message needs the emulator (tests/tests/e2e/handlers.rs); here only the poison.
         event.records.remove(0);
         let resp = handler.handle(event).await;
         let failed: Vec<&str> = resp
