@@ -1,5 +1,7 @@
 //! Fixtures for the use cases' tests: an order of three units of sku A, routed to `acme` in
 //! delivery order D1, and a fake holding both with acme's stock reserved for it.
+//! Compiled only for tests (`#[cfg(test)]` in lib.rs); the `expect`s below parse constant
+//! literals, so they fail only if a fixture itself is wrong, which the tests then name.
 
 use crate::fake::Fake;
 use dropship_aws::http::HandlerError;

@@ -10,6 +10,8 @@ use std::path::Path;
 /// Top-level module -> the modules it uses (itself left out).
 type Graph = BTreeMap<String, BTreeSet<String>>;
 
+/// Test-only (`#[cfg(test)]` in lib.rs): the crate's own source directory is always readable
+/// where its tests run, so an unreadable file is a broken checkout and may fail the test.
 fn sources(dir: &Path, out: &mut Vec<(String, String)>) {
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
