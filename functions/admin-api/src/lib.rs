@@ -12,15 +12,11 @@ mod routes;
 
 pub use routes::alerts::percent_decode;
 
-use dropship_app::aws::{Queues, Store};
+use dropship_app::{QueueUrls, Repositories};
 use dropship_aws::http::{self, HandlerResult};
 use dropship_aws::http_idempotency::IdempotencyStore;
 use dropship_aws::mailer::Mailer;
-use dropship_aws::queue::Queue;
 use dropship_aws::repo::catalogue::Catalogue;
-use dropship_aws::repo::changes::Tables;
-use dropship_aws::repo::delivery_orders::DeliveryOrders;
-use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::returns::Returns;
 use dropship_aws::repo::tokens::Tokens;
 use dropship_core::principal::require_admin;
@@ -30,14 +26,11 @@ use routes::money::MoneyAction;
 
 pub struct AdminApi {
     pub alerts: dropship_aws::repo::alerts::Alerts,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub tables: Tables,
-    pub documents_queue: Queue,
-    pub events_queue: Queue,
+    /// Orders, delivery orders and stock, and the events and documents queues, as the use cases
+    /// read, change and publish (no returns: this API writes none).
+    pub repositories: Repositories,
     pub catalogue: Catalogue,
     pub tokens: Tokens,
-    pub orders: Orders,
-    pub delivery_orders: DeliveryOrders,
     pub mailer: Mailer,
     pub idempotency: IdempotencyStore,
     pub returns: Returns,
@@ -50,49 +43,28 @@ impl dropship_aws::config::FromConfig for AdminApi {
 
     fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
         let ddb = aws_sdk_dynamodb::Client::new(cfg);
-        let sqs = aws_sdk_sqs::Client::new(cfg);
+        let queues = QueueUrls {
+            events: Some(&config.events_queue_url),
+            documents: Some(&config.documents_queue_url),
+            ..QueueUrls::default()
+        };
         Ok(Self {
             alerts: dropship_aws::repo::alerts::Alerts::new(
                 ddb.clone(),
                 config.alerts_table.clone(),
             ),
-            dynamodb: ddb.clone(),
-            tables: Tables {
-                orders: config.orders_table.clone(),
-                delivery_orders: config.delivery_orders_table.clone(),
-                stock: config.stock_table.clone(),
-                returns: None,
-            },
-            documents_queue: Queue::new(sqs.clone(), config.documents_queue_url.clone()),
-            events_queue: Queue::new(sqs, config.events_queue_url.clone()),
+            repositories: Repositories::new(cfg, &config.tables, queues),
             catalogue: Catalogue::new(ddb.clone(), config.catalogue_table.clone()),
             tokens: Tokens::new(ddb.clone(), config.tokens_table.clone()),
-            orders: Orders::new(ddb.clone(), config.orders_table.clone()),
             idempotency: IdempotencyStore::new(ddb.clone(), config.idempotency_table.clone()),
-            returns: Returns::new(ddb.clone(), config.returns_table.clone()),
+            returns: Returns::new(ddb, config.returns_table.clone()),
             mail_sender_domain: config.mail_sender_domain.clone().to_ascii_lowercase(),
-            delivery_orders: DeliveryOrders::new(ddb, config.delivery_orders_table.clone()),
             mailer: Mailer::new(aws_sdk_sesv2::Client::new(cfg)),
         })
     }
 }
 
 impl AdminApi {
-    /// Orders and delivery orders as the use cases read and change them.
-    fn store(&self) -> Store<'_> {
-        Store::new(
-            &self.orders,
-            &self.delivery_orders,
-            &self.dynamodb,
-            &self.tables,
-        )
-    }
-
-    /// Where the use cases' follow-ups go.
-    fn queues(&self) -> Queues<'_> {
-        Queues::events_and_documents(&self.events_queue, &self.documents_queue)
-    }
-
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
         http::respond(self.route(req)).await
     }
@@ -138,38 +110,11 @@ impl AdminApi {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dropship_aws::config::offline;
+    use dropship_aws::config::{offline, offline_config, FromConfig};
     use serde_json::json;
 
     fn api() -> AdminApi {
-        let cfg = offline();
-        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
-        AdminApi {
-            alerts: dropship_aws::repo::alerts::Alerts::new(ddb.clone(), "AlertsTable".into()),
-            dynamodb: ddb.clone(),
-            tables: Tables {
-                orders: "o".into(),
-                delivery_orders: "d".into(),
-                stock: "s".into(),
-                returns: None,
-            },
-            documents_queue: Queue::new(
-                aws_sdk_sqs::Client::new(&cfg),
-                "http://127.0.0.1:9/d".into(),
-            ),
-            events_queue: Queue::new(
-                aws_sdk_sqs::Client::new(&cfg),
-                "http://127.0.0.1:9/e".into(),
-            ),
-            catalogue: Catalogue::new(ddb.clone(), "CatalogueTable".into()),
-            tokens: Tokens::new(ddb.clone(), "TokensTable".into()),
-            orders: Orders::new(ddb.clone(), "OrdersTable".into()),
-            idempotency: IdempotencyStore::new(ddb.clone(), "IdempotencyTable".into()),
-            returns: Returns::new(ddb.clone(), "ReturnsTable".into()),
-            mail_sender_domain: "lindenhof.example".into(),
-            delivery_orders: DeliveryOrders::new(ddb, "DeliveryOrdersTable".into()),
-            mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg)),
-        }
+        AdminApi::from_config(&offline_config().unwrap(), &offline()).unwrap()
     }
 
     pub(crate) async fn call(

@@ -4,19 +4,13 @@
 mod config;
 use chrono::Utc;
 pub use config::Config;
-use dropship_app::aws::{Queues, Store};
 use dropship_app::fulfilment::{self, ActOnDeliveryOrder, DeliveryOrderAction, ReceiveReturn};
 use dropship_app::stock_counts::StockCounts;
+use dropship_app::{QueueUrls, Repositories};
 use dropship_aws::documents::DocumentStore;
 use dropship_aws::http::HandlerError;
 use dropship_aws::http::{self, json, json_body, path_param, query_param, HandlerResult};
 use dropship_aws::http_idempotency::{IdempotencyStore, StoredResponse};
-use dropship_aws::queue::Queue;
-use dropship_aws::repo::changes::Tables;
-use dropship_aws::repo::delivery_orders::DeliveryOrders;
-use dropship_aws::repo::orders::Orders;
-use dropship_aws::repo::returns::Returns;
-use dropship_aws::repo::stock::Stock;
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::delivery::DeliveryStatus;
 use dropship_core::links;
@@ -31,18 +25,11 @@ use serde_json::json;
 pub struct FulfillerApi {
     pub store: DocumentStore,
     pub counts: StockCounts,
-    pub orders: Orders,
-    pub route_queue: Queue,
+    /// Orders, delivery orders, stock and returns, and every queue a fulfiller's change sends
+    /// to, as the use cases read, change and publish.
+    pub repositories: Repositories,
     pub idempotency: IdempotencyStore,
-    pub events_queue: Queue,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub tables: Tables,
-    pub delivery_orders: DeliveryOrders,
-    pub stock: Stock,
     pub public_base_url: String,
-    pub returns: Returns,
-    pub returns_queue: Queue,
-    pub documents_queue: Queue,
 }
 
 impl dropship_aws::config::FromConfig for FulfillerApi {
@@ -50,6 +37,12 @@ impl dropship_aws::config::FromConfig for FulfillerApi {
 
     fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
         let ddb = aws_sdk_dynamodb::Client::new(cfg);
+        let queues = QueueUrls {
+            events: Some(&config.events_queue_url),
+            documents: Some(&config.documents_queue_url),
+            route: Some(&config.stock_counts.route_queue_url),
+            returns: Some(&config.returns_queue_url),
+        };
         Ok(Self {
             store: DocumentStore::new(aws_sdk_s3::Client::new(cfg), config.document_bucket.clone()),
             counts: StockCounts::from_config(
@@ -57,37 +50,9 @@ impl dropship_aws::config::FromConfig for FulfillerApi {
                 &ddb,
                 &aws_sdk_sqs::Client::new(cfg),
             ),
-            orders: Orders::new(ddb.clone(), config.stock_counts.orders_table.clone()),
-            route_queue: Queue::new(
-                aws_sdk_sqs::Client::new(cfg),
-                config.stock_counts.route_queue_url.clone(),
-            ),
-            idempotency: IdempotencyStore::new(ddb.clone(), config.idempotency_table.clone()),
-            events_queue: Queue::new(
-                aws_sdk_sqs::Client::new(cfg),
-                config.events_queue_url.clone(),
-            ),
-            dynamodb: ddb.clone(),
-            tables: Tables {
-                orders: config.stock_counts.orders_table.clone(),
-                delivery_orders: config.stock_counts.delivery_orders_table.clone(),
-                stock: config.stock_counts.stock_table.clone(),
-                returns: Some(config.returns_table.clone()),
-            },
-            returns: Returns::new(ddb.clone(), config.returns_table.clone()),
-            returns_queue: Queue::new(
-                aws_sdk_sqs::Client::new(cfg),
-                config.returns_queue_url.clone(),
-            ),
-            documents_queue: Queue::new(
-                aws_sdk_sqs::Client::new(cfg),
-                config.documents_queue_url.clone(),
-            ),
-            delivery_orders: DeliveryOrders::new(
-                ddb.clone(),
-                config.stock_counts.delivery_orders_table.clone(),
-            ),
-            stock: Stock::new(ddb.clone(), config.stock_counts.stock_table.clone()),
+            repositories: Repositories::new(cfg, &config.stock_counts.tables, queues)
+                .with_returns(&config.returns_table),
+            idempotency: IdempotencyStore::new(ddb, config.idempotency_table.clone()),
             public_base_url: config
                 .public_api_base_url
                 .clone()
@@ -115,6 +80,7 @@ impl FulfillerApi {
                 let limit = http::limit(&req)?;
                 let next = query_param(&req, "nextToken");
                 let page = self
+                    .repositories
                     .delivery_orders
                     .list_by_fulfiller(&fulfiller, status, limit, next.as_deref())
                     .await?
@@ -132,7 +98,7 @@ impl FulfillerApi {
             }
             "GET /fulfiller/delivery-orders/{id}" => {
                 let id = path_param(&req, "id")?;
-                let delivery = match self.delivery_orders.get(&id).await? {
+                let delivery = match self.repositories.delivery_orders.get(&id).await? {
                     Some(d) if d.fulfiller_id == fulfiller => d,
                     _ => return Err(ApiError::not_found("delivery order").into()),
                 };
@@ -188,6 +154,7 @@ impl FulfillerApi {
             }
             "GET /fulfiller/stock" => {
                 let items: Vec<_> = self
+                    .repositories
                     .stock
                     .list(&fulfiller)
                     .await?
@@ -209,7 +176,8 @@ impl FulfillerApi {
                 let limit = http::limit(&req)?;
                 let next = query_param(&req, "nextToken");
                 let page = self
-                    .returns
+                    .repositories
+                    .returns()?
                     .of_fulfiller(&fulfiller, status, limit, next.as_deref())
                     .await?
                     .ok_or_else(|| ApiError::invalid("nextToken", "nextToken is not valid"))?;
@@ -253,29 +221,14 @@ impl FulfillerApi {
         .collect()
     }
 
-    /// Orders, delivery orders and returns as the use cases read and change them.
-    pub fn store(&self) -> Store<'_> {
-        Store::new(
-            &self.orders,
-            &self.delivery_orders,
-            &self.dynamodb,
-            &self.tables,
-        )
-        .with_returns(&self.returns)
-    }
-
-    /// Where the use cases' follow-ups go.
-    pub fn queues(&self) -> Queues<'_> {
-        Queues {
-            route: Some(&self.route_queue),
-            returns: Some(&self.returns_queue),
-            ..Queues::events_and_documents(&self.events_queue, &self.documents_queue)
-        }
-    }
-
     /// Records what arrived of the fulfiller's part of a return (`dropship_app::fulfilment`).
     pub async fn receive(&self, command: &ReceiveReturn) -> Result<StoredResponse, HandlerError> {
-        let part = fulfilment::receive_return(&self.store(), &self.queues(), command).await?;
+        let part = fulfilment::receive_return(
+            &self.repositories.store(),
+            &self.repositories.queues(),
+            command,
+        )
+        .await?;
         Ok(StoredResponse {
             status: 200,
             body: returns::fulfiller_view(&part),
@@ -284,7 +237,12 @@ impl FulfillerApi {
 
     /// Accept, ship or reject (`dropship_app::fulfilment`): the delivery order as it is now.
     pub async fn act(&self, command: &ActOnDeliveryOrder) -> Result<StoredResponse, HandlerError> {
-        let d = fulfilment::act_on_delivery_order(&self.store(), &self.queues(), command).await?;
+        let d = fulfilment::act_on_delivery_order(
+            &self.repositories.store(),
+            &self.repositories.queues(),
+            command,
+        )
+        .await?;
         Ok(StoredResponse {
             status: 200,
             body: fulfiller_delivery_order(&d, None),

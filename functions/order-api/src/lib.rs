@@ -4,16 +4,11 @@
 
 mod config;
 pub use config::Config;
-use dropship_app::aws::{Queues, Store};
 use dropship_app::orders::{self, AuthorizeReturn, CancelOrder};
+use dropship_app::{QueueUrls, Repositories};
 use dropship_aws::http::{self, json, path_param, HandlerError, HandlerResult};
 use dropship_aws::http_idempotency::{IdempotencyStore, StoredResponse};
-use dropship_aws::queue::Queue;
 use dropship_aws::repo::catalogue::Catalogue;
-use dropship_aws::repo::changes::Tables;
-use dropship_aws::repo::delivery_orders::DeliveryOrders;
-use dropship_aws::repo::orders::Orders;
-use dropship_aws::repo::returns::Returns;
 use dropship_core::order::Order;
 use dropship_core::principal::require_channel;
 use dropship_core::returns;
@@ -22,14 +17,10 @@ use lambda_http::{Body, Request, Response};
 
 pub struct OrderApi {
     pub catalogue: Catalogue,
-    pub orders: Orders,
-    pub delivery_orders: DeliveryOrders,
+    /// Orders, delivery orders, stock and returns, and the events and documents queues, as the
+    /// use cases read, change and publish.
+    pub repositories: Repositories,
     pub idempotency: IdempotencyStore,
-    pub events_queue: Queue,
-    pub documents_queue: Queue,
-    pub returns: Returns,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub tables: Tables,
 }
 
 impl dropship_aws::config::FromConfig for OrderApi {
@@ -37,27 +28,16 @@ impl dropship_aws::config::FromConfig for OrderApi {
 
     fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
         let ddb = aws_sdk_dynamodb::Client::new(cfg);
+        let queues = QueueUrls {
+            events: Some(&config.events_queue_url),
+            documents: Some(&config.documents_queue_url),
+            ..QueueUrls::default()
+        };
         Ok(Self {
             catalogue: Catalogue::new(ddb.clone(), config.catalogue_table.clone()),
-            orders: Orders::new(ddb.clone(), config.orders_table.clone()),
-            delivery_orders: DeliveryOrders::new(ddb.clone(), config.delivery_orders_table.clone()),
-            idempotency: IdempotencyStore::new(ddb.clone(), config.idempotency_table.clone()),
-            events_queue: Queue::new(
-                aws_sdk_sqs::Client::new(cfg),
-                config.events_queue_url.clone(),
-            ),
-            documents_queue: Queue::new(
-                aws_sdk_sqs::Client::new(cfg),
-                config.documents_queue_url.clone(),
-            ),
-            returns: Returns::new(ddb.clone(), config.returns_table.clone()),
-            tables: Tables {
-                orders: config.orders_table.clone(),
-                delivery_orders: config.delivery_orders_table.clone(),
-                stock: config.stock_table.clone(),
-                returns: Some(config.returns_table.clone()),
-            },
-            dynamodb: ddb,
+            repositories: Repositories::new(cfg, &config.tables, queues)
+                .with_returns(&config.returns_table),
+            idempotency: IdempotencyStore::new(ddb, config.idempotency_table.clone()),
         })
     }
 }
@@ -72,8 +52,9 @@ impl OrderApi {
         match http::route_key(&req).as_str() {
             "GET /orders/{orderId}" => {
                 let id = path_param(&req, "orderId")?;
-                let order = orders::own_order(&self.store(), &channel, &id).await?;
+                let order = orders::own_order(&self.repositories.store(), &channel, &id).await?;
                 let deliveries = self
+                    .repositories
                     .delivery_orders
                     .get_many(&order.delivery_order_ids)
                     .await?;
@@ -114,27 +95,13 @@ impl OrderApi {
         }
     }
 
-    /// Orders, delivery orders and returns as the use cases read and change them.
-    fn store(&self) -> Store<'_> {
-        Store::new(
-            &self.orders,
-            &self.delivery_orders,
-            &self.dynamodb,
-            &self.tables,
-        )
-        .with_returns(&self.returns)
-    }
-
-    /// Where the use cases' follow-ups go.
-    fn queues(&self) -> Queues<'_> {
-        Queues::events_and_documents(&self.events_queue, &self.documents_queue)
-    }
-
     /// The order's returns as the channel sees them (no fulfiller anywhere).
     async fn return_views(&self, order: &Order) -> anyhow::Result<serde_json::Value> {
         let mut out = Vec::new();
         for id in &order.return_ids {
-            out.push(returns::channel_view(&self.returns.parts(id).await?));
+            out.push(returns::channel_view(
+                &self.repositories.returns()?.parts(id).await?,
+            ));
         }
         Ok(serde_json::Value::Array(out))
     }
@@ -144,9 +111,14 @@ impl OrderApi {
         &self,
         command: &AuthorizeReturn,
     ) -> Result<StoredResponse, HandlerError> {
-        let store = self.store();
-        let return_id =
-            orders::authorize_return(&store, &self.catalogue, &self.queues(), command).await?;
+        let store = self.repositories.store();
+        let return_id = orders::authorize_return(
+            &store,
+            &self.catalogue,
+            &self.repositories.queues(),
+            command,
+        )
+        .await?;
         Ok(StoredResponse {
             status: 201,
             body: serde_json::json!({
@@ -157,9 +129,14 @@ impl OrderApi {
 
     /// Cancels the order or some lines (`dropship_app::orders`).
     async fn cancel(&self, command: &CancelOrder) -> Result<StoredResponse, HandlerError> {
-        let store = self.store();
-        let (order, deliveries) =
-            orders::cancel_order(&store, &self.catalogue, &self.queues(), command).await?;
+        let store = self.repositories.store();
+        let (order, deliveries) = orders::cancel_order(
+            &store,
+            &self.catalogue,
+            &self.repositories.queues(),
+            command,
+        )
+        .await?;
         Ok(StoredResponse {
             status: 200,
             body: dropship_core::views::channel_order(&order, &deliveries),
@@ -170,34 +147,11 @@ impl OrderApi {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dropship_aws::config::offline;
+    use dropship_aws::config::{offline, offline_config, FromConfig};
 
     #[tokio::test]
     async fn fulfillers_and_strangers_are_refused() {
-        let cfg = offline();
-        let ddb = aws_sdk_dynamodb::Client::new(&cfg);
-        let api = OrderApi {
-            catalogue: Catalogue::new(ddb.clone(), "CatalogueTable".into()),
-            orders: Orders::new(ddb.clone(), "OrdersTable".into()),
-            delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
-            idempotency: IdempotencyStore::new(ddb.clone(), "IdempotencyTable".into()),
-            events_queue: Queue::new(
-                aws_sdk_sqs::Client::new(&cfg),
-                "http://127.0.0.1:9/q".into(),
-            ),
-            documents_queue: Queue::new(
-                aws_sdk_sqs::Client::new(&cfg),
-                "http://127.0.0.1:9/d".into(),
-            ),
-            returns: Returns::new(ddb.clone(), "ReturnsTable".into()),
-            tables: Tables {
-                orders: "o".into(),
-                delivery_orders: "d".into(),
-                stock: "s".into(),
-                returns: None,
-            },
-            dynamodb: ddb,
-        };
+        let api = OrderApi::from_config(&offline_config().unwrap(), &offline()).unwrap();
         for (principal, status) in [
             (serde_json::json!({}), 401),
             (serde_json::json!({"principal": "fulfiller:acme"}), 403),

@@ -198,44 +198,6 @@ async fn without_its_tables_the_portal_answers_a_plain_500() {
 }
 
 fn offline_api(cfg: &aws_config::SdkConfig) -> FulfillerApi {
-    use dropship_app::stock_counts::StockCounts;
-    use dropship_aws::documents::DocumentStore;
-    use dropship_aws::http_idempotency::IdempotencyStore;
-    use dropship_aws::queue::Queue;
-    use dropship_aws::repo::alerts::Alerts;
-    use dropship_aws::repo::changes::Tables;
-    use dropship_aws::repo::delivery_orders::DeliveryOrders;
-    use dropship_aws::repo::orders::Orders;
-    use dropship_aws::repo::returns::Returns;
-    use dropship_aws::repo::stock::Stock;
-    let ddb = aws_sdk_dynamodb::Client::new(cfg);
-    let sqs = aws_sdk_sqs::Client::new(cfg);
-    let queue = |name: &str| Queue::new(sqs.clone(), format!("http://127.0.0.1:9/{name}"));
-    FulfillerApi {
-        store: DocumentStore::new(aws_sdk_s3::Client::new(cfg), "bucket".into()),
-        counts: StockCounts {
-            stock: Stock::new(ddb.clone(), "StockTable".into()),
-            orders: Orders::new(ddb.clone(), "OrdersTable".into()),
-            delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
-            alerts: Alerts::new(ddb.clone(), "AlertsTable".into()),
-            route_queue: queue("r"),
-        },
-        orders: Orders::new(ddb.clone(), "OrdersTable".into()),
-        route_queue: queue("r"),
-        idempotency: IdempotencyStore::new(ddb.clone(), "IdempotencyTable".into()),
-        events_queue: queue("e"),
-        dynamodb: ddb.clone(),
-        tables: Tables {
-            orders: "o".into(),
-            delivery_orders: "d".into(),
-            stock: "s".into(),
-            returns: None,
-        },
-        delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
-        stock: Stock::new(ddb.clone(), "StockTable".into()),
-        public_base_url: "http://127.0.0.1:3000".into(),
-        returns: Returns::new(ddb, "ReturnsTable".into()),
-        returns_queue: queue("rt"),
-        documents_queue: queue("dq"),
-    }
+    let config = dropship_aws::config::offline_config().unwrap_or_else(|e| panic!("{e}"));
+    dropship_aws::config::FromConfig::from_config(&config, cfg).unwrap_or_else(|e| panic!("{e}"))
 }

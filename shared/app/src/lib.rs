@@ -9,6 +9,7 @@ pub mod fulfilment;
 pub mod money;
 pub mod orders;
 pub mod ports;
+pub mod repositories;
 pub mod rerouting;
 pub mod retry;
 pub mod returns;
@@ -19,4 +20,5 @@ mod testing;
 pub use ports::{
     AlertOpener, CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, Message, OrderReader,
 };
+pub use repositories::{QueueUrls, Repositories, TablesConfig};
 pub use retry::ATTEMPTS;

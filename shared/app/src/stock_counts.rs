@@ -24,9 +24,8 @@ pub struct StockCounts {
 /// stock (`#[serde(flatten)]`).
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct StockCountsConfig {
-    pub stock_table: String,
-    pub orders_table: String,
-    pub delivery_orders_table: String,
+    #[serde(flatten)]
+    pub tables: crate::repositories::TablesConfig,
     pub alerts_table: String,
     pub route_queue_url: String,
 }
@@ -38,11 +37,11 @@ impl StockCounts {
         sqs: &aws_sdk_sqs::Client,
     ) -> Self {
         Self {
-            stock: Stock::new(dynamodb.clone(), config.stock_table.clone()),
-            orders: Orders::new(dynamodb.clone(), config.orders_table.clone()),
+            stock: Stock::new(dynamodb.clone(), config.tables.stock_table.clone()),
+            orders: Orders::new(dynamodb.clone(), config.tables.orders_table.clone()),
             delivery_orders: DeliveryOrders::new(
                 dynamodb.clone(),
-                config.delivery_orders_table.clone(),
+                config.tables.delivery_orders_table.clone(),
             ),
             alerts: Alerts::new(dynamodb.clone(), config.alerts_table.clone()),
             route_queue: Queue::new(sqs.clone(), config.route_queue_url.clone()),

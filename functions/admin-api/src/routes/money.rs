@@ -45,10 +45,10 @@ impl AdminApi {
             entry: body.clone(),
         };
         let recorded = money::record_money(
-            &self.store(),
+            &self.repositories.store(),
             &self.catalogue,
             &self.alerts,
-            &self.queues(),
+            &self.repositories.queues(),
             &command,
         )
         .await?;

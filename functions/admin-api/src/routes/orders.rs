@@ -61,6 +61,7 @@ impl AdminApi {
         };
         let next = query_param(req, "nextToken");
         let (orders, next_token) = self
+            .repositories
             .orders
             .list(&filter, http::limit(req)?, next.as_deref())
             .await?
@@ -85,11 +86,13 @@ impl AdminApi {
     pub(crate) async fn order(&self, req: &Request) -> HandlerResult {
         let id = path_param(req, "orderId")?;
         let order = self
+            .repositories
             .orders
             .get(&id)
             .await?
             .ok_or_else(|| ApiError::not_found("order"))?;
         let deliveries = self
+            .repositories
             .delivery_orders
             .get_many(&order.delivery_order_ids)
             .await?;
@@ -103,7 +106,7 @@ impl AdminApi {
         let deliveries = if all.len() == deliveries.len() {
             deliveries
         } else {
-            self.delivery_orders.get_many(&all).await?
+            self.repositories.delivery_orders.get_many(&all).await?
         };
         let mut view = dropship_core::views::admin_order(&order, &deliveries);
         let mut returns = Vec::new();

@@ -63,6 +63,7 @@ impl Portal {
     pub(crate) async fn active(&self, fulfiller: &str) -> anyhow::Result<Vec<DeliveryOrder>> {
         let (all, more) = read_all(|next| async move {
             self.api
+                .repositories
                 .delivery_orders
                 .list_by_fulfiller(fulfiller, None, PAGE_SIZE, next.as_deref())
                 .await
@@ -97,6 +98,7 @@ impl Portal {
                 let next = query(req, "nextToken");
                 let page = self
                     .api
+                    .repositories
                     .delivery_orders
                     .list_by_fulfiller(fulfiller, Some(st), LIST_PAGE_SIZE, next.as_deref())
                     .await?
@@ -163,7 +165,9 @@ impl Portal {
             problem,
             sent,
         } = shown;
-        let d = match fulfilment::own_delivery_order(&self.api.store(), fulfiller, id).await {
+        let d = match fulfilment::own_delivery_order(&self.api.repositories.store(), fulfiller, id)
+            .await
+        {
             Ok(d) => d,
             Err(e) => return Err(handler_fail(e)),
         };

@@ -41,7 +41,8 @@ impl Portal {
     ) -> Page {
         let (waiting, more) = read_all(|next| async move {
             self.api
-                .returns
+                .repositories
+                .returns()?
                 .of_fulfiller(
                     fulfiller,
                     Some(ReturnStatus::Authorized),

@@ -51,7 +51,7 @@ impl Portal {
         done: Option<String>,
         problem: Option<StockProblem>,
     ) -> Page {
-        let levels = self.api.stock.list(fulfiller).await?;
+        let levels = self.api.repositories.stock.list(fulfiller).await?;
         let names: BTreeMap<String, String> = self
             .catalogue
             .get_products(levels.iter().map(|s| s.sku.clone()))
