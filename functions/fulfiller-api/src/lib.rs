@@ -4,16 +4,13 @@
 mod config;
 use chrono::Utc;
 pub use config::Config;
-use dropship_app::fulfilment::{self, ActOnDeliveryOrder, DeliveryOrderAction, ReceiveReturn};
+use dropship_app::fulfilment::{answers, ActOnDeliveryOrder, DeliveryOrderAction, ReceiveReturn};
 use dropship_app::stock_counts::StockCounts;
 use dropship_app::{QueueUrls, Repositories};
 use dropship_aws::documents::DocumentStore;
-use dropship_aws::http::HandlerError;
 use dropship_aws::http::{self, json, json_body, path_param, query_param, HandlerResult};
-use dropship_aws::http_idempotency::{IdempotencyStore, StoredResponse};
-use dropship_core::delivery::DeliveryOrder;
+use dropship_aws::http_idempotency::IdempotencyStore;
 use dropship_core::delivery::DeliveryStatus;
-use dropship_core::links;
 use dropship_core::principal::require_fulfiller;
 use dropship_core::returns::{self, ReturnStatus};
 use dropship_core::stock::StockUpdate;
@@ -53,11 +50,7 @@ impl dropship_aws::config::FromConfig for FulfillerApi {
             repositories: Repositories::new(cfg, &config.stock_counts.tables, queues)
                 .with_returns(&config.returns_table),
             idempotency: IdempotencyStore::new(ddb, config.idempotency_table.clone()),
-            public_base_url: config
-                .public_api_base_url
-                .clone()
-                .trim_end_matches('/')
-                .to_string(),
+            public_base_url: answers::public_base_url(&config.public_api_base_url),
         })
     }
 }
@@ -102,7 +95,8 @@ impl FulfillerApi {
                     Some(d) if d.fulfiller_id == fulfiller => d,
                     _ => return Err(ApiError::not_found("delivery order").into()),
                 };
-                let documents = self.document_links(&delivery);
+                let documents =
+                    answers::document_links(&self.public_base_url, &delivery, Utc::now());
                 json(200, &fulfiller_delivery_order(&delivery, Some(documents)))
             }
             "POST /fulfiller/delivery-orders/{id}/accept"
@@ -122,7 +116,8 @@ impl FulfillerApi {
                     delivery_order: id.clone(),
                     action,
                 };
-                let work = || self.act(&command);
+                let (store, queues) = (self.repositories.store(), self.repositories.queues());
+                let work = || answers::act(&store, &queues, &command);
                 let scope = format!("{}#fulfiller:{fulfiller}", route.replace("{id}", &id));
                 self.idempotency.respond(&req, &scope, work).await
             }
@@ -195,58 +190,13 @@ impl FulfillerApi {
                     return_id: id.clone(),
                     receipt: json_body(&req)?,
                 };
-                let work = || self.receive(&command);
+                let (store, queues) = (self.repositories.store(), self.repositories.queues());
+                let work = || answers::receive(&store, &queues, &command);
                 let scope = format!("POST /fulfiller/returns/{id}/receive#fulfiller:{fulfiller}");
                 self.idempotency.respond(&req, &scope, work).await
             }
             _ => Err(ApiError::not_found("route").into()),
         }
-    }
-
-    /// Fresh `/documents/{linkId}` links (valid 7 days) to a delivery order's documents, as
-    /// `{kind, url, expiresAt}`; the portal shows the same links. Signed with the delivery
-    /// order's own `linkKey` (`dropship_core::links`): minting them writes nothing. A delivery
-    /// order without a key (documents recorded before links were signed) lists no links.
-    pub fn document_links(&self, delivery: &DeliveryOrder) -> Vec<serde_json::Value> {
-        let expires_at = links::expiry(Utc::now());
-        links::document_urls(
-            &self.public_base_url,
-            delivery,
-            &delivery.documents,
-            expires_at,
-        )
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(kind, url)| json!({"kind": kind, "url": url, "expiresAt": expires_at}))
-        .collect()
-    }
-
-    /// Records what arrived of the fulfiller's part of a return (`dropship_app::fulfilment`).
-    pub async fn receive(&self, command: &ReceiveReturn) -> Result<StoredResponse, HandlerError> {
-        let part = fulfilment::receive_return(
-            &self.repositories.store(),
-            &self.repositories.queues(),
-            command,
-        )
-        .await?;
-        Ok(StoredResponse {
-            status: 200,
-            body: returns::fulfiller_view(&part),
-        })
-    }
-
-    /// Accept, ship or reject (`dropship_app::fulfilment`): the delivery order as it is now.
-    pub async fn act(&self, command: &ActOnDeliveryOrder) -> Result<StoredResponse, HandlerError> {
-        let d = fulfilment::act_on_delivery_order(
-            &self.repositories.store(),
-            &self.repositories.queues(),
-            command,
-        )
-        .await?;
-        Ok(StoredResponse {
-            status: 200,
-            body: fulfiller_delivery_order(&d, None),
-        })
     }
 }
 

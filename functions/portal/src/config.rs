@@ -7,7 +7,15 @@ use serde::Deserialize;
 pub struct Config {
     pub catalogue_table: String,
     pub tokens_table: String,
-    /// The portal serves the fulfiller API's routes too, on the same variables.
+    /// The fulfiller's changes go through the same use cases and stock counting as in the
+    /// fulfiller API, on the same variables.
     #[serde(flatten)]
-    pub fulfiller_api: fulfiller_api::Config,
+    pub stock_counts: dropship_app::stock_counts::StockCountsConfig,
+    pub returns_table: String,
+    pub idempotency_table: String,
+    pub events_queue_url: String,
+    pub documents_queue_url: String,
+    pub returns_queue_url: String,
+    /// The documents' links and the sign-in links start with it.
+    pub public_api_base_url: String,
 }

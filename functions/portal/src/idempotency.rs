@@ -36,8 +36,7 @@ impl Portal {
                     .filter(|d| *d > 0)
                     .unwrap_or_else(|| Utc::now().timestamp_millis() + FALLBACK_DEADLINE_MS);
                 let body: &[u8] = req.body().as_ref();
-                self.api
-                    .idempotency
+                self.idempotency
                     .run(scope, key, body, deadline_ms, work)
                     .await
             }

@@ -1,11 +1,13 @@
 //! The dropshipper portal: server-rendered pages under `/portal` where a small fulfiller works
-//! its delivery orders, stock and returns in any browser, through the fulfiller API's own code.
+//! its delivery orders, stock and returns in any browser, through the same use cases as the
+//! fulfiller API (`dropship_app`).
 //!
 //! The HTTP API's authorizer does not guard these routes (the template says `Authorizer: NONE`):
 //! a page's caller is the fulfiller of its session cookie. Signing in takes the fulfiller's API
 //! token or a one-time link mailed to the fulfiller's address. Every POST carries a CSRF token,
-//! every change goes through `FulfillerApi` (accept, reject, ship, receive) or the same stock
-//! code as `PUT /fulfiller/stock`, and a failed change re-renders the page with the reason.
+//! every change goes through the fulfiller API's use cases (`dropship_app::fulfilment`: accept,
+//! reject, ship, receive) or the same stock counting as `PUT /fulfiller/stock`
+//! (`dropship_app::stock_counts`), and a failed change re-renders the page with the reason.
 //!
 //! This file only dispatches a route to its page group in `pages/` (sign-in, dashboard,
 //! delivery orders, stock, returns); what every page shares lives beside it: `session` (who
@@ -25,13 +27,16 @@ pub mod security;
 mod session;
 pub mod view;
 
+use dropship_app::fulfilment::answers;
+use dropship_app::stock_counts::StockCounts;
+use dropship_app::{QueueUrls, Repositories};
 use dropship_aws::http;
+use dropship_aws::http_idempotency::IdempotencyStore;
 use dropship_aws::mailer::Mailer;
 use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::portal_sessions::PortalSessions;
 use dropship_aws::repo::tokens::Tokens;
 use forms::Form;
-use fulfiller_api::FulfillerApi;
 use i18n::Texts;
 use lambda_http::{Body, Request, Response};
 use minijinja::Environment;
@@ -42,7 +47,14 @@ pub use pages::sign_in::LINK_MINUTES;
 pub use render::{templates, Fail};
 
 pub struct Portal {
-    pub api: FulfillerApi,
+    /// Orders, delivery orders, stock and returns, and every queue a fulfiller's change sends
+    /// to, as the use cases read, change and publish.
+    pub repositories: Repositories,
+    pub counts: StockCounts,
+    /// A form's change at most once (`idempotency`).
+    pub idempotency: IdempotencyStore,
+    /// The API's public address, without a trailing slash.
+    pub public_base_url: String,
     pub catalogue: Catalogue,
     /// API tokens: a fulfiller may sign in with its token.
     pub tokens: Tokens,
@@ -57,8 +69,22 @@ impl dropship_aws::config::FromConfig for Portal {
 
     fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
         let ddb = aws_sdk_dynamodb::Client::new(cfg);
+        let queues = QueueUrls {
+            events: Some(&config.events_queue_url),
+            documents: Some(&config.documents_queue_url),
+            route: Some(&config.stock_counts.route_queue_url),
+            returns: Some(&config.returns_queue_url),
+        };
         Ok(Self {
-            api: dropship_aws::config::FromConfig::from_config(&config.fulfiller_api, cfg)?,
+            repositories: Repositories::new(cfg, &config.stock_counts.tables, queues)
+                .with_returns(&config.returns_table),
+            counts: StockCounts::from_config(
+                &config.stock_counts,
+                &ddb,
+                &aws_sdk_sqs::Client::new(cfg),
+            ),
+            idempotency: IdempotencyStore::new(ddb.clone(), config.idempotency_table.clone()),
+            public_base_url: answers::public_base_url(&config.public_api_base_url),
             catalogue: Catalogue::new(ddb.clone(), config.catalogue_table.clone()),
             tokens: Tokens::new(ddb.clone(), config.tokens_table.clone()),
             sessions: PortalSessions::new(

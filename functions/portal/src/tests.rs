@@ -5,6 +5,7 @@ use super::*;
 use crate::i18n::Lang;
 use crate::view::{self, Clock};
 use chrono::{TimeZone, Utc};
+use dropship_aws::config::FromConfig as _;
 use dropship_core::delivery::DeliveryOrder;
 use serde_json::{json, Value};
 
@@ -171,18 +172,9 @@ fn the_sign_in_mail_carries_the_link_in_the_recipients_language() {
 
 #[tokio::test]
 async fn without_its_tables_the_portal_answers_a_plain_500() {
-    let cfg = dropship_aws::config::offline();
-    let ddb = aws_sdk_dynamodb::Client::new(&cfg);
-    let api = offline_api(&cfg);
-    let portal = Portal {
-        api,
-        catalogue: Catalogue::new(ddb.clone(), "CatalogueTable".into()),
-        tokens: dropship_aws::repo::tokens::Tokens::new(ddb.clone(), "TokensTable".into()),
-        sessions: PortalSessions::new(ddb, "TokensTable".into(), "CatalogueTable".into()),
-        mailer: Mailer::new(aws_sdk_sesv2::Client::new(&cfg)),
-        texts: Texts::load().unwrap_or_else(|e| panic!("{e}")),
-        pages: templates().unwrap_or_else(|e| panic!("{e}")),
-    };
+    let config: Config = dropship_aws::config::offline_config().unwrap_or_else(|e| panic!("{e}"));
+    let portal = Portal::from_config(&config, &dropship_aws::config::offline())
+        .unwrap_or_else(|e| panic!("{e}"));
     let req = lambda_http::request::from_str(include_str!("../../../events/portal.json"))
         .unwrap_or_else(|e| panic!("event: {e}"));
     let resp = portal
@@ -197,7 +189,26 @@ async fn without_its_tables_the_portal_answers_a_plain_500() {
     );
 }
 
-fn offline_api(cfg: &aws_config::SdkConfig) -> FulfillerApi {
-    let config = dropship_aws::config::offline_config().unwrap_or_else(|e| panic!("{e}"));
-    dropship_aws::config::FromConfig::from_config(&config, cfg).unwrap_or_else(|e| panic!("{e}"))
+/// Every variable the portal reads is one template.yaml's PortalFunction gives it.
+#[test]
+fn the_template_gives_the_portal_every_variable_it_reads() {
+    let template = include_str!("../../../template.yaml");
+    let portal = template
+        .split("\n  PortalFunction:\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n      Policies:").next())
+        .and_then(|props| props.split("Variables:\n").nth(1))
+        .unwrap_or_else(|| panic!("no PortalFunction with Environment Variables in template.yaml"));
+    let names: Vec<&str> = portal
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_once(':').map(|(name, _)| name))
+        .collect();
+    assert!(names.contains(&"CATALOGUE_TABLE"), "{names:?}");
+    let config: anyhow::Result<Config> =
+        dropship_aws::config::from_vars(names.iter().map(|n| (*n, "x")));
+    if let Err(e) = config {
+        panic!("{e}");
+    }
 }

@@ -13,6 +13,8 @@ use dropship_core::order::Order;
 use dropship_core::returns::{self, ReturnPart, ReturnStatus};
 use dropship_core::ApiError;
 
+pub mod answers;
+
 /// What a fulfiller does to one of its delivery orders.
 #[derive(Debug, Clone)]
 pub enum DeliveryOrderAction {

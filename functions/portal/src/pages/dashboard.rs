@@ -13,7 +13,7 @@ impl Portal {
     pub(crate) async fn dashboard(&self, frame: &Frame, fulfiller: &str) -> Page {
         let (active, returns) = tokio::join!(
             self.active(fulfiller),
-            self.api.repositories.returns()?.of_fulfiller(
+            self.repositories.returns()?.of_fulfiller(
                 fulfiller,
                 Some(ReturnStatus::Authorized),
                 PAGE_SIZE,

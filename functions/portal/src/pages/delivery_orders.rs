@@ -8,7 +8,8 @@ use crate::pagination::{read_all, PAGE_SIZE};
 use crate::render::{see_other, Fail, Page};
 use crate::session::Frame;
 use crate::{path, query, security, view, Portal};
-use dropship_app::fulfilment::{self, ActOnDeliveryOrder, DeliveryOrderAction as Action};
+use chrono::Utc;
+use dropship_app::fulfilment::{self, answers, ActOnDeliveryOrder, DeliveryOrderAction as Action};
 use dropship_aws::http::HandlerError;
 use dropship_core::delivery::{DeliveryOrder, DeliveryStatus};
 use lambda_http::Request;
@@ -62,8 +63,7 @@ impl Portal {
     /// Every delivery order of the fulfiller that still has something to ship.
     pub(crate) async fn active(&self, fulfiller: &str) -> anyhow::Result<Vec<DeliveryOrder>> {
         let (all, more) = read_all(|next| async move {
-            self.api
-                .repositories
+            self.repositories
                 .delivery_orders
                 .list_by_fulfiller(fulfiller, None, PAGE_SIZE, next.as_deref())
                 .await
@@ -97,7 +97,6 @@ impl Portal {
             Some(st) => {
                 let next = query(req, "nextToken");
                 let page = self
-                    .api
                     .repositories
                     .delivery_orders
                     .list_by_fulfiller(fulfiller, Some(st), LIST_PAGE_SIZE, next.as_deref())
@@ -165,16 +164,13 @@ impl Portal {
             problem,
             sent,
         } = shown;
-        let d = match fulfilment::own_delivery_order(&self.api.repositories.store(), fulfiller, id)
-            .await
-        {
-            Ok(d) => d,
-            Err(e) => return Err(handler_fail(e)),
-        };
+        let d =
+            match fulfilment::own_delivery_order(&self.repositories.store(), fulfiller, id).await {
+                Ok(d) => d,
+                Err(e) => return Err(handler_fail(e)),
+            };
         // The same /documents/{linkId} links the fulfiller API lists.
-        let documents: Vec<Value> = self
-            .api
-            .document_links(&d)
+        let documents: Vec<Value> = answers::document_links(&self.public_base_url, &d, Utc::now())
             .into_iter()
             .map(|mut doc| {
                 let kind = doc["kind"].as_str().unwrap_or_default().to_string();
@@ -272,8 +268,11 @@ impl Portal {
             delivery_order: id.to_string(),
             action,
         };
+        let (store, queues) = (self.repositories.store(), self.repositories.queues());
         let outcome = self
-            .once(req, &scope, form, || self.api.act(&command))
+            .once(req, &scope, form, || {
+                answers::act(&store, &queues, &command)
+            })
             .await;
         match outcome {
             Ok(_) => {

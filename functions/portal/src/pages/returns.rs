@@ -1,5 +1,5 @@
-//! Returns: the return parts waiting for the fulfiller, and receiving one through the fulfiller
-//! API's own `receive` (per line, how many units arrived resellable and how many damaged).
+//! Returns: the return parts waiting for the fulfiller, and receiving one through the use case
+//! the fulfiller API calls (per line, how many units arrived resellable and how many damaged).
 
 use crate::explain::{line_index, Problem};
 use crate::forms::{self, Form};
@@ -7,7 +7,7 @@ use crate::pagination::{read_all, PAGE_SIZE};
 use crate::render::{see_other, Fail, Page};
 use crate::session::Frame;
 use crate::{path, query, security, view, Portal};
-use dropship_app::fulfilment::ReceiveReturn;
+use dropship_app::fulfilment::{answers, ReceiveReturn};
 use dropship_aws::http::HandlerError;
 use dropship_core::returns::ReturnStatus;
 use lambda_http::Request;
@@ -40,8 +40,7 @@ impl Portal {
         problem: Option<ReceiptProblem>,
     ) -> Page {
         let (waiting, more) = read_all(|next| async move {
-            self.api
-                .repositories
+            self.repositories
                 .returns()?
                 .of_fulfiller(
                     fulfiller,
@@ -86,8 +85,8 @@ impl Portal {
         )
     }
 
-    /// `POST /portal/returns/{returnId}/receive`: receives a return part through the fulfiller
-    /// API's own `receive`, at most once per form.
+    /// `POST /portal/returns/{returnId}/receive`: receives a return part through the use case
+    /// the fulfiller API calls, at most once per form.
     pub(crate) async fn receive(
         &self,
         req: &Request,
@@ -133,8 +132,11 @@ impl Portal {
         };
         let scope =
             format!("portal:POST /portal/returns/{return_id}/receive#fulfiller:{fulfiller}");
+        let (store, queues) = (self.repositories.store(), self.repositories.queues());
         match self
-            .once(req, &scope, form, || self.api.receive(&command))
+            .once(req, &scope, form, || {
+                answers::receive(&store, &queues, &command)
+            })
             .await
         {
             Ok(_) => {

@@ -138,7 +138,7 @@ impl Portal {
                 .sessions
                 .mint_link(&fulfiller.id, frame.now, Duration::minutes(LINK_MINUTES))
                 .await?;
-            let url = format!("{}/portal/magic/{secret}", self.api.public_base_url);
+            let url = format!("{}/portal/magic/{secret}", self.public_base_url);
             let mail = self.link_mail(branding, &fulfiller, &url)?;
             self.mailer.send(&mail).await?;
             // The link is a credential: it is never logged.

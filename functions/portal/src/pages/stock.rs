@@ -51,7 +51,7 @@ impl Portal {
         done: Option<String>,
         problem: Option<StockProblem>,
     ) -> Page {
-        let levels = self.api.repositories.stock.list(fulfiller).await?;
+        let levels = self.repositories.stock.list(fulfiller).await?;
         let names: BTreeMap<String, String> = self
             .catalogue
             .get_products(levels.iter().map(|s| s.sku.clone()))
@@ -128,7 +128,6 @@ impl Portal {
             }
         };
         let applied = self
-            .api
             .counts
             .apply(fulfiller, &update.items, update.as_of, now)
             .await?;
@@ -204,7 +203,7 @@ impl Portal {
             return self.stock_page(frame, fulfiller, "", 422, None, p).await;
         }
         let now = Utc::now();
-        let applied = self.api.counts.apply(fulfiller, &good, now, now).await?;
+        let applied = self.counts.apply(fulfiller, &good, now, now).await?;
         tracing::info!(fulfiller_id = %fulfiller, applied = applied.applied, shortfalls = ?applied.shortfalls, "portal stock list applied");
         see_other(
             &format!("/portal/stock?done=uploaded&n={}", applied.applied),
