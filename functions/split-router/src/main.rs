@@ -1,3 +1,5 @@
+// The routing use case's futures nest deeper than the compiler's default layout limit.
+#![recursion_limit = "256"]
 use aws_lambda_events::sqs::SqsEvent;
 use dropship_aws::config::FromConfig as _;
 use lambda_runtime::{service_fn, Error, LambdaEvent};

@@ -3,6 +3,7 @@
 
 use crate::ports::{
     AlertOpener, CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, Message, OrderReader,
+    RoutingReader,
 };
 use chrono::{DateTime, Utc};
 use dropship_aws::queue::Queue;
@@ -12,10 +13,13 @@ use dropship_aws::repo::changes::{self, Outcome, Tables};
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::returns::Returns;
-use dropship_core::catalogue::{Fulfiller, RefundPolicy};
+use dropship_aws::repo::stock::{Stock, StockLevel};
+use dropship_core::catalogue::{Fulfiller, Product, RefundPolicy};
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::order::Order;
 use dropship_core::returns::ReturnPart;
+use dropship_core::split::FreeStock;
+use std::collections::BTreeMap;
 
 /// Orders, delivery orders and returns in DynamoDB, and the transaction that changes them.
 #[derive(Clone, Copy)]
@@ -195,5 +199,51 @@ impl AlertOpener for Alerts {
         now: DateTime<Utc>,
     ) -> anyhow::Result<bool> {
         self.open(kind, subject, details, now).await
+    }
+}
+
+/// The catalogue's products and fulfillers and the stock table, as routing reads them.
+#[derive(Clone, Copy)]
+pub struct Sources<'a> {
+    pub catalogue: &'a Catalogue,
+    pub stock: &'a Stock,
+    pub dynamodb: &'a aws_sdk_dynamodb::Client,
+}
+
+/// The free stock of each level read.
+fn free_of(levels: BTreeMap<(String, String), StockLevel>) -> FreeStock {
+    levels.into_iter().map(|(k, v)| (k, v.free)).collect()
+}
+
+impl RoutingReader for Sources<'_> {
+    async fn products(&self, skus: Vec<String>) -> anyhow::Result<BTreeMap<String, Product>> {
+        self.catalogue.get_products(skus).await
+    }
+
+    /// One BatchGetItem over both tables (both follow from the products).
+    async fn fulfillers_and_free_stock(
+        &self,
+        pairs: &[(String, String)],
+    ) -> anyhow::Result<(BTreeMap<String, Fulfiller>, FreeStock)> {
+        let (fulfillers_table, fulfiller_keys) = self
+            .catalogue
+            .fulfiller_keys(pairs.iter().map(|(f, _)| f.clone()));
+        let (stock_table, stock_keys) = self.stock.keys(pairs.to_vec());
+        let mut found = dropship_aws::repo::batch_get_tables(
+            self.dynamodb,
+            vec![
+                (fulfillers_table.clone(), fulfiller_keys),
+                (stock_table.clone(), stock_keys),
+            ],
+        )
+        .await?;
+        let fulfillers =
+            Catalogue::fulfillers_from(found.remove(&fulfillers_table).unwrap_or_default())?;
+        let levels = Stock::levels_from(found.remove(&stock_table).unwrap_or_default())?;
+        Ok((fulfillers, free_of(levels)))
+    }
+
+    async fn free_stock(&self, pairs: &[(String, String)]) -> anyhow::Result<FreeStock> {
+        Ok(free_of(self.stock.get_many(pairs.to_vec()).await?))
     }
 }

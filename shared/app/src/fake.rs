@@ -5,13 +5,15 @@
 
 use crate::ports::{
     AlertOpener, CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, Message, OrderReader,
+    RoutingReader,
 };
 use chrono::{DateTime, Utc};
 use dropship_aws::repo::changes::{Outcome, StockMove};
-use dropship_core::catalogue::{Fulfiller, RefundPolicy};
+use dropship_core::catalogue::{Fulfiller, Product, RefundPolicy};
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::order::Order;
 use dropship_core::returns::ReturnPart;
+use dropship_core::split::FreeStock;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
@@ -31,6 +33,7 @@ pub struct State {
     /// Keyed by (fulfiller id, sku).
     pub stock: BTreeMap<(String, String), Level>,
     pub fulfillers: BTreeMap<String, Fulfiller>,
+    pub products: BTreeMap<String, Product>,
     pub refund_policy: RefundPolicy,
     /// Outcomes the next commits return instead of committing (someone else got there first).
     pub conflicts: VecDeque<Outcome>,
@@ -88,6 +91,11 @@ impl Fake {
         self.state()
             .fulfillers
             .insert(fulfiller.id.clone(), fulfiller);
+        self
+    }
+
+    pub fn with_product(self, product: Product) -> Self {
+        self.state().products.insert(product.sku.clone(), product);
         self
     }
 
@@ -270,6 +278,41 @@ impl CatalogueReader for Fake {
     }
     async fn refund_policy(&self) -> anyhow::Result<RefundPolicy> {
         Ok(self.state().refund_policy)
+    }
+}
+
+/// Free stock as the stock table keeps it: available less reserved.
+fn free_of(state: &State, pairs: &[(String, String)]) -> FreeStock {
+    pairs
+        .iter()
+        .filter_map(|pair| {
+            let l = state.stock.get(pair)?;
+            Some((pair.clone(), l.available - l.reserved))
+        })
+        .collect()
+}
+
+impl RoutingReader for Fake {
+    async fn products(&self, skus: Vec<String>) -> anyhow::Result<BTreeMap<String, Product>> {
+        let state = self.state();
+        Ok(skus
+            .into_iter()
+            .filter_map(|sku| Some((sku.clone(), state.products.get(&sku)?.clone())))
+            .collect())
+    }
+    async fn fulfillers_and_free_stock(
+        &self,
+        pairs: &[(String, String)],
+    ) -> anyhow::Result<(BTreeMap<String, Fulfiller>, FreeStock)> {
+        let state = self.state();
+        let fulfillers = pairs
+            .iter()
+            .filter_map(|(f, _)| Some((f.clone(), state.fulfillers.get(f)?.clone())))
+            .collect();
+        Ok((fulfillers, free_of(&state, pairs)))
+    }
+    async fn free_stock(&self, pairs: &[(String, String)]) -> anyhow::Result<FreeStock> {
+        Ok(free_of(&self.state(), pairs))
     }
 }
 

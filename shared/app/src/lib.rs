@@ -13,12 +13,14 @@ pub mod repositories;
 pub mod rerouting;
 pub mod retry;
 pub mod returns;
+pub mod routing;
 pub mod stock_counts;
 #[cfg(test)]
 mod testing;
 
 pub use ports::{
     AlertOpener, CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, Message, OrderReader,
+    RoutingReader,
 };
 pub use repositories::{QueueUrls, Repositories, TablesConfig};
 pub use retry::ATTEMPTS;

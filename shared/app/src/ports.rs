@@ -3,12 +3,14 @@
 
 use chrono::{DateTime, Utc};
 use dropship_aws::repo::changes::{Change, Outcome, StockMove};
-use dropship_core::catalogue::{Fulfiller, RefundPolicy};
+use dropship_core::catalogue::{Fulfiller, Product, RefundPolicy};
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::messages::{BusinessEvent, GenerateDocuments, RouteOrder, SettleReturn};
 use dropship_core::order::Order;
 use dropship_core::returns::ReturnPart;
+use dropship_core::split::FreeStock;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::future::Future;
 
 /// Reads an order and what hangs off it: its delivery orders and its returns.
@@ -52,6 +54,25 @@ pub trait CatalogueReader: Sync {
     fn fulfiller(&self, id: &str)
         -> impl Future<Output = anyhow::Result<Option<Fulfiller>>> + Send;
     fn refund_policy(&self) -> impl Future<Output = anyhow::Result<RefundPolicy>> + Send;
+}
+
+/// What routing reads besides the order: the products, who could ship them and their free stock.
+pub trait RoutingReader: Sync {
+    fn products(
+        &self,
+        skus: Vec<String>,
+    ) -> impl Future<Output = anyhow::Result<BTreeMap<String, Product>>> + Send;
+    /// Which fulfillers of these (fulfiller, sku) pairs exist, and the pairs' free stock: the
+    /// first read of a routing round, in one request where the store can.
+    fn fulfillers_and_free_stock(
+        &self,
+        pairs: &[(String, String)],
+    ) -> impl Future<Output = anyhow::Result<(BTreeMap<String, Fulfiller>, FreeStock)>> + Send;
+    /// The pairs' free stock again, for another attempt (who could ship has not changed).
+    fn free_stock(
+        &self,
+        pairs: &[(String, String)],
+    ) -> impl Future<Output = anyhow::Result<FreeStock>> + Send;
 }
 
 /// Opens an alert for operations; `false` when one for the same subject is open already.

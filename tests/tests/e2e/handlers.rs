@@ -5,11 +5,11 @@ use crate::setup;
 
 use crate::support::{queue_url, Stack};
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use dropship_aws::config::FromConfig as _;
 use dropship_aws::documents::DocumentStore;
 use dropship_aws::mailer::Mailer;
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::catalogue::Catalogue;
-use dropship_aws::repo::changes::Tables;
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::idempotency::Idempotency;
 use dropship_aws::repo::orders::Orders;
@@ -72,21 +72,17 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
         .await;
 
     // split-router
-    let router = split_router::SplitRouter {
-        catalogue: Catalogue::new(ddb.clone(), "CatalogueTable".into()),
-        orders: Orders::new(ddb.clone(), "OrdersTable".into()),
-        delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
-        stock: Stock::new(ddb.clone(), "StockTable".into()),
-        documents_queue: Queue::new(sqs.clone(), queue_url(&sqs, "DocumentsQueue").await),
-        events_queue: Queue::new(sqs.clone(), queue_url(&sqs, "EventsQueue").await),
-        dynamodb: ddb.clone(),
-        tables: Tables {
-            orders: "OrdersTable".into(),
-            delivery_orders: "DeliveryOrdersTable".into(),
-            stock: "StockTable".into(),
-            returns: None,
+    let config = split_router::Config {
+        catalogue_table: "CatalogueTable".into(),
+        tables: dropship_app::TablesConfig {
+            orders_table: "OrdersTable".into(),
+            delivery_orders_table: "DeliveryOrdersTable".into(),
+            stock_table: "StockTable".into(),
         },
+        documents_queue_url: queue_url(&sqs, "DocumentsQueue").await,
+        events_queue_url: queue_url(&sqs, "EventsQueue").await,
     };
+    let router = split_router::SplitRouter::from_config(&config, &cfg).unwrap();
     let resp = router
         .handle(batch(&[
             ("good", json!({"orderId": order_id}).to_string()),

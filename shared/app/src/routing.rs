@@ -1,0 +1,213 @@
+//! Routing an order: decides who ships each line, reserves that stock and splits the order into
+//! delivery orders (one per fulfiller and routing round), then asks for their documents. It
+//! routes whatever of an order is pending: the whole order once it is accepted, later the units
+//! of a rejected delivery order (without that fulfiller) or backordered units once stock arrived.
+//!
+//! Idempotent: delivery-order ids are derived from (order, fulfiller, round) and are committed in
+//! one change with the stock reservations and the order (conditional on the version read). A
+//! redelivered message finds nothing pending, completes whatever the first attempt left undone
+//! (document requests) and reserves nothing twice.
+
+use crate::ports::{
+    CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, Message, OrderReader,
+    RoutingReader,
+};
+use crate::retry::{commit_with_retries, Attempt, Retry};
+use chrono::Utc;
+use dropship_aws::repo::changes::{Outcome, StockMove};
+use dropship_core::delivery::DeliveryOrder;
+use dropship_core::messages::{BusinessEvent, GenerateDocuments};
+use dropship_core::order::{Order, OrderStatus};
+use dropship_core::split::{backordered_skus, plan_round};
+
+/// Route what of an order is pending (the router's queue message).
+pub use dropship_core::messages::RouteOrder;
+
+/// Routes what of the order is pending, then asks for the documents of every active delivery
+/// order that has none yet (this round's, and any an earlier delivery of the message left).
+pub async fn route_order(
+    store: &(impl OrderReader + ChangeCommitter),
+    sources: &impl RoutingReader,
+    catalogue: &impl CatalogueReader,
+    publisher: &impl EventPublisher,
+    command: &RouteOrder,
+) -> anyhow::Result<()> {
+    let RouteOrder { order_id } = command;
+    let order = store
+        .order(order_id)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("order {order_id} does not exist"))?;
+    let mut existing = store.delivery_orders(&order.delivery_order_ids).await?;
+    if order.status != OrderStatus::Cancelled {
+        let round = Round {
+            store,
+            sources,
+            catalogue,
+            publisher,
+        };
+        existing.extend(round.split(&order, &existing).await?);
+    }
+    let pending: Vec<Message> = existing
+        .iter()
+        .filter(|d| d.documents.is_empty() && d.is_active())
+        .map(|d| {
+            Message::Documents(GenerateDocuments::DeliveryOrder {
+                delivery_order_id: d.id.clone(),
+            })
+        })
+        .collect();
+    publisher.publish_all(&pending).await?;
+    Ok(())
+}
+
+/// The ports one routing round works through.
+struct Round<'a, S, R, C, P> {
+    store: &'a S,
+    sources: &'a R,
+    catalogue: &'a C,
+    publisher: &'a P,
+}
+
+impl<S, R, C, P> Round<'_, S, R, C, P>
+where
+    S: OrderReader + ChangeCommitter,
+    R: RoutingReader,
+    C: CatalogueReader,
+    P: EventPublisher,
+{
+    /// Plans, reserves and commits one routing round; returns the delivery orders it made.
+    async fn split(
+        &self,
+        order: &Order,
+        existing: &[DeliveryOrder],
+    ) -> anyhow::Result<Vec<DeliveryOrder>> {
+        let skus: Vec<String> = order.lines.iter().map(|l| l.sku.clone()).collect();
+        let products = self.sources.products(skus).await?;
+        // Who could ship and what they have free, in one read (both follow from the products);
+        // later attempts re-read only the stock.
+        let pairs = dropship_core::catalogue::source_pairs(products.values());
+        let (fulfillers, free) = self.sources.fulfillers_and_free_stock(&pairs).await?;
+        let mut free = Some(free);
+        let pairs: Vec<(String, String)> = pairs
+            .into_iter()
+            .filter(|(f, _)| fulfillers.contains_key(f))
+            .collect();
+        let was_waiting_for = &backordered_skus(order);
+        let (products, fulfillers, pairs) = (&products, &fulfillers, &pairs);
+        // Read, plan and reserve through the one retry loop: stock that moved meanwhile is
+        // planned again; the answer is the round committed and its refund, if any.
+        let plan = || {
+            let first = free.take();
+            async move {
+                let levels = match first {
+                    Some(first) => first,
+                    None => self.sources.free_stock(pairs).await?,
+                };
+                let free: dropship_core::split::FreeStock = levels
+                    .into_iter()
+                    .filter(|((f, _), _)| fulfillers.contains_key(f))
+                    .collect();
+                let now = Utc::now();
+                let Some(mut round) = plan_round(order, existing, products, fulfillers, &free, now)
+                else {
+                    return Ok(Attempt::Done(None));
+                };
+                // Units nobody can ship are cancelled by the system: refunded now, the customer told.
+                let refund = if round.plan.unroutable.is_empty() {
+                    None
+                } else {
+                    let policy = self.catalogue.refund_policy().await?;
+                    let id = dropship_core::refund::new_refund_id(uuid::Uuid::now_v7().simple());
+                    let refund = dropship_core::refund::settle(
+                        &mut round.order,
+                        policy.allocation,
+                        id,
+                        "unroutable",
+                        now,
+                    );
+                    if let Some(r) = &refund {
+                        round.order.record(
+                            now,
+                            "system:split-router",
+                            format!("refund {} {} ({})", r.amount, round.order.currency, r.id),
+                        );
+                    }
+                    refund
+                };
+                let reserve = round
+                    .reservations
+                    .iter()
+                    .map(|(f, sku, q)| StockMove {
+                        fulfiller_id: f.clone(),
+                        sku: sku.clone(),
+                        quantity: *q,
+                    })
+                    .collect();
+                let waits_for = backordered_skus(&round.order);
+                let change = ChangeSet {
+                    order: Some(round.order.clone()),
+                    new_deliveries: round.deliveries.clone(),
+                    reserve,
+                    backorders_set: waits_for.difference(was_waiting_for).cloned().collect(),
+                    backorders_cleared: was_waiting_for.difference(&waits_for).cloned().collect(),
+                    ..ChangeSet::default()
+                };
+                Ok::<_, anyhow::Error>(Attempt::Commit(Box::new(change), Some((round, refund))))
+            }
+        };
+        let on_conflict = |outcome: &Outcome, _: &_| match outcome {
+            // An earlier delivery of this message made them; the caller lists them anyway.
+            Outcome::AlreadyExists => Some(Ok(None)),
+            // The order changed meanwhile (a cancellation): the retried message sees the new state.
+            Outcome::Stale => Some(Err(anyhow::anyhow!(
+                "order {} changed while it was being routed",
+                order.id
+            ))),
+            _ => None,
+        };
+        let retry = Retry {
+            message: "stock moved while reserving; planning again",
+            id: &order.id,
+        };
+        let exhausted = || {
+            anyhow::anyhow!(
+                "stock kept moving while routing order {}; the message will be retried",
+                order.id
+            )
+        };
+        let Some((round, refund)) =
+            commit_with_retries(self.store, retry, plan, on_conflict, exhausted).await?
+        else {
+            return Ok(Vec::new());
+        };
+        // The customer hears once the order is placed (first round), and of any refund.
+        let mut events = Vec::new();
+        if order.routing_round == 0 {
+            events.push(Message::Event(BusinessEvent::OrderConfirmed {
+                order_id: order.id.clone(),
+            }));
+        }
+        if let Some(r) = &refund {
+            dropship_aws::metrics::refunds_issued(r.amount, &order.currency);
+        }
+        // Units no one can ship are cancelled: the customer hears what and the refund.
+        if !round.plan.unroutable.is_empty() || refund.is_some() {
+            events.push(Message::Event(BusinessEvent::OrderCancelled {
+                order_id: order.id.clone(),
+                refund_id: refund.map(|r| r.id),
+                version: order.version + 1,
+            }));
+        }
+        self.publisher.publish_all(&events).await?;
+        if !round.plan.unroutable.is_empty() {
+            let units = round.plan.unroutable.iter().map(|(_, n)| u64::from(*n));
+            dropship_aws::metrics::lines_unroutable(units.sum());
+        }
+        tracing::info!(order_id = %order.id, round = order.routing_round, delivery_orders = round.deliveries.len(),
+            backordered = round.plan.backordered.len(), unroutable = round.plan.unroutable.len(), "order split");
+        Ok(round.deliveries)
+    }
+}
+
+#[cfg(test)]
+mod tests;
