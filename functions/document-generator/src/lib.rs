@@ -11,8 +11,8 @@ pub mod render;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::NaiveDate;
 use chrono::Utc;
-use dropship_app::retry::{always_retry, commit_with_retries, Attempt, Retry};
-use dropship_app::ChangeSet;
+use dropship_app::aws::Store;
+use dropship_app::invoicing::{self, BookInvoice, BookSupplyRates, CorrectInvoice};
 use dropship_aws::documents::DocumentStore;
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::catalogue::{Catalogue, OrderCatalogue};
@@ -26,8 +26,7 @@ use dropship_core::delivery::{DeliveryOrder, DocumentKind, DocumentRef};
 use dropship_core::documents::{self as paper, InvoiceHeader, InvoiceKind};
 use dropship_core::fulfilment;
 use dropship_core::messages::{BusinessEvent, GenerateDocuments};
-use dropship_core::order::{Order, OrderLine};
-use rust_decimal::Decimal;
+use dropship_core::order::Order;
 
 pub struct DocumentGenerator {
     pub catalogue: Catalogue,
@@ -51,12 +50,6 @@ pub fn document_key(order_id: &str, delivery_order_id: &str, kind: DocumentKind)
     )
 }
 
-/// Where an invoice, correction or credit document lives: by order and number (each number is
-/// one object, so a superseded invoice stays stored beside its correction).
-pub fn invoice_key(order_id: &str, kind: &str, number: &str) -> String {
-    format!("documents/{order_id}/{kind}-{number}.pdf")
-}
-
 /// The retailer's branding and the tax rates for the order's country, in one read.
 struct Context {
     branding: Branding,
@@ -64,14 +57,6 @@ struct Context {
 }
 
 impl Context {
-    /// The configured rate of a line on a supply date (None when no period covers it).
-    fn rate_on(&self, order: &Order, line: &OrderLine, date: NaiveDate) -> Option<Decimal> {
-        self.catalogue
-            .tax_rates
-            .get(&(order.shipping_address.country.clone(), line.tax_class))
-            .and_then(|r| r.rate_on(date))
-    }
-
     fn locale(&self, order: &Order) -> Locale {
         order.customer.locale.unwrap_or(self.branding.locale)
     }
@@ -153,35 +138,39 @@ impl DocumentGenerator {
         })
     }
 
-    /// Registers (or finds) the invoice-like document for `purpose` and stores its PDF.
+    /// Registers (or finds) the invoice-like document (`dropship_app::invoicing`) and stores
+    /// its PDF.
     async fn issue(
         &self,
         ctx: &Context,
-        order: &Order,
-        purpose: &str,
-        kind: &str,
-        supersedes: Option<String>,
+        booking: &BookInvoice,
         build: impl Fn(InvoiceRecord) -> paper::InvoiceDocument,
     ) -> anyhow::Result<InvoiceRecord> {
-        let issued_on = ctx.today();
-        let record = self
-            .invoices
-            .register(purpose, chrono::Datelike::year(&issued_on), |number| {
-                InvoiceRecord {
-                    purpose: purpose.to_string(),
-                    key: invoice_key(&order.id, kind, &number),
-                    number,
-                    kind: kind.to_string(),
-                    order_id: order.id.clone(),
-                    issued_on,
-                    supersedes: supersedes.clone(),
-                    superseded_by: None,
-                }
-            })
-            .await?;
+        let record = invoicing::book_invoice(&self.invoices, booking).await?;
+        self.store_invoice(ctx, record, build).await
+    }
+
+    /// Renders a registered invoice-like document and stores its PDF under its key.
+    async fn store_invoice(
+        &self,
+        ctx: &Context,
+        record: InvoiceRecord,
+        build: impl Fn(InvoiceRecord) -> paper::InvoiceDocument,
+    ) -> anyhow::Result<InvoiceRecord> {
         let pdf = render::invoice(&ctx.branding, &build(record.clone()))?;
         self.store.put_pdf(&record.key, pdf).await?;
         Ok(record)
+    }
+
+    /// An invoice-like document for `purpose` of the order, issued today.
+    fn booking(ctx: &Context, order: &Order, purpose: String, kind: &str) -> BookInvoice {
+        BookInvoice {
+            purpose,
+            kind: kind.to_string(),
+            order_id: order.id.clone(),
+            issued_on: ctx.today(),
+            supersedes: None,
+        }
     }
 
     /// A new delivery order: delivery note, shipping label and (unless it is a free
@@ -210,8 +199,9 @@ impl DocumentGenerator {
                 // Before shipment the supply date is the order date (docs/api.md).
                 let supply_date = local_date(order.ordered_at, &ctx.branding.time_zone);
                 let with_shipping = order.delivery_order_ids.first() == Some(&delivery.id);
+                let booking = Self::booking(&ctx, &order, delivery.id.clone(), "invoice");
                 let record = self
-                    .issue(&ctx, &order, &delivery.id, "invoice", None, |r| {
+                    .issue(&ctx, &booking, |r| {
                         paper::invoice(
                             InvoiceHeader {
                                 kind: InvoiceKind::Invoice,
@@ -266,9 +256,16 @@ impl DocumentGenerator {
             .ok_or_else(|| anyhow::anyhow!("{delivery_order_id} has no shipment {shipment_id}"))?;
         let ctx = self.context(&order).await?;
         let supply_date = local_date(shipment.shipped_at, &ctx.branding.time_zone);
-        let order = self
-            .book_supply_rates(&ctx, order, shipment_id, supply_date)
-            .await?;
+        // The rates are booked through `dropship_app::invoicing`, again on a fresh read when
+        // someone else wrote the order meanwhile.
+        let booking = BookSupplyRates {
+            order,
+            shipment_id,
+            supply_date,
+            tax_rates: &ctx.catalogue.tax_rates,
+        };
+        let store = Store::orders_alone(&self.orders, &self.delivery_orders);
+        let order = invoicing::book_supply_rates(&store, booking).await?;
         let before = fulfilment::without_supply_rates(&order, shipment_id);
         let carrier = order.delivery_order_ids.first().cloned();
         let mut affected = vec![(delivery, supply_date)];
@@ -293,55 +290,6 @@ impl DocumentGenerator {
         Ok(())
     }
 
-    /// Books the shipment's rates onto the order (see `fulfilment::set_supply_rates`), again
-    /// on a fresh read when someone else wrote the order meanwhile. Returns the order as stored.
-    async fn book_supply_rates(
-        &self,
-        ctx: &Context,
-        order: Order,
-        shipment_id: &str,
-        supply_date: NaiveDate,
-    ) -> anyhow::Result<Order> {
-        let id = &order.id.clone();
-        let mut first = Some(order);
-        // The answer is the order as stored, and whether this call booked the rates.
-        let plan = || {
-            let first = first.take();
-            async move {
-                let mut order = match first {
-                    Some(o) => o,
-                    None => self.order(id).await?,
-                };
-                let before = order.clone();
-                if !fulfilment::set_supply_rates(&mut order, shipment_id, |l| {
-                    ctx.rate_on(&before, l, supply_date)
-                }) {
-                    return Ok(Attempt::Done((order, false)));
-                }
-                let mut booked = order.clone();
-                booked.version += 1;
-                let change = ChangeSet {
-                    order: Some(order),
-                    ..ChangeSet::default()
-                };
-                Ok::<_, anyhow::Error>(Attempt::Commit(Box::new(change), (booked, true)))
-            }
-        };
-        let retry = Retry {
-            message: "order changed meanwhile; booking the rates again",
-            id,
-        };
-        let exhausted = || {
-            anyhow::anyhow!("order {id} kept changing; the shipment's rates are booked on a retry")
-        };
-        let (order, booked) =
-            commit_with_retries(&self.orders, retry, plan, always_retry, exhausted).await?;
-        if booked {
-            tracing::info!(order_id = %order.id, shipment_id, "supply rates booked");
-        }
-        Ok(order)
-    }
-
     /// A corrected invoice (Rechnungskorrektur) for `delivery` after `shipment_id`: it supersedes
     /// the invoice in force (the original or an earlier correction).
     async fn correct(
@@ -353,18 +301,17 @@ impl DocumentGenerator {
         supply_date: NaiveDate,
         with_shipping: bool,
     ) -> anyhow::Result<()> {
-        let Some(original) = self.invoices.get(&delivery.id).await? else {
-            anyhow::bail!("{} has no invoice yet; retrying later", delivery.id);
-        };
-        let in_force = original
-            .superseded_by
-            .clone()
-            .unwrap_or_else(|| original.number.clone());
         // One correction per shipment and delivery order: a redelivery finds it registered.
-        let purpose = format!("{}#correction#{shipment_id}", delivery.id);
+        let correction = CorrectInvoice {
+            order_id: order.id.clone(),
+            delivery_order_id: delivery.id.clone(),
+            shipment_id: shipment_id.to_string(),
+            issued_on: ctx.today(),
+        };
+        let record = invoicing::book_correction(&self.invoices, &correction).await?;
         let locale = ctx.locale(order);
         let record = self
-            .issue(ctx, order, &purpose, "correction", Some(in_force), |r| {
+            .store_invoice(ctx, record, |r| {
                 paper::invoice(
                     InvoiceHeader {
                         kind: InvoiceKind::Correction {
@@ -410,12 +357,7 @@ impl DocumentGenerator {
         let refund = dropship_core::ledger::refund(&order, refund_id)
             .ok_or_else(|| anyhow::anyhow!("order {order_id} has no refund {refund_id}"))?;
         let ctx = self.context(&order).await?;
-        let mut invoice_numbers = Vec::new();
-        for d in &order.delivery_order_ids {
-            if let Some(r) = self.invoices.get(d).await? {
-                invoice_numbers.push(r.superseded_by.unwrap_or(r.number));
-            }
-        }
+        let invoice_numbers = invoicing::invoices_in_force(&self.invoices, &order).await?;
         let locale = ctx.locale(&order);
         let label = match (locale, refund.goodwill) {
             (Locale::De, true) => format!("Kulanz: {}", refund.reason),
@@ -424,31 +366,25 @@ impl DocumentGenerator {
             (Locale::En, false) => format!("Refund ({})", refund.reason),
         };
         let supply_date = local_date(refund.created_at, &ctx.branding.time_zone);
+        let booking = Self::booking(&ctx, &order, format!("refund#{refund_id}"), "credit");
         let record = self
-            .issue(
-                &ctx,
-                &order,
-                &format!("refund#{refund_id}"),
-                "credit",
-                None,
-                |r| {
-                    paper::credit_note(
-                        InvoiceHeader {
-                            kind: InvoiceKind::Credit {
-                                refund_id: refund_id.to_string(),
-                                invoice_numbers: invoice_numbers.clone(),
-                            },
-                            number: r.number.clone(),
-                            issued_on: r.issued_on,
-                            supply_date,
-                            locale,
+            .issue(&ctx, &booking, |r| {
+                paper::credit_note(
+                    InvoiceHeader {
+                        kind: InvoiceKind::Credit {
+                            refund_id: refund_id.to_string(),
+                            invoice_numbers: invoice_numbers.clone(),
                         },
-                        &order,
-                        &refund,
-                        &label,
-                    )
-                },
-            )
+                        number: r.number.clone(),
+                        issued_on: r.issued_on,
+                        supply_date,
+                        locale,
+                    },
+                    &order,
+                    &refund,
+                    &label,
+                )
+            })
             .await?;
         tracing::info!(order_id, refund_id, number = %record.number, "credit document stored");
         Ok(())

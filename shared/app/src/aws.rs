@@ -2,8 +2,8 @@
 //! The adapters borrow what a function already holds, so building one per request costs nothing.
 
 use crate::ports::{
-    AlertOpener, CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, Message, OrderReader,
-    RoutingReader,
+    AlertOpener, CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, InvoiceRegister,
+    Message, OrderReader, RoutingReader,
 };
 use chrono::{DateTime, Utc};
 use dropship_aws::queue::Queue;
@@ -11,6 +11,7 @@ use dropship_aws::repo::alerts::Alerts;
 use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::changes::{self, Outcome, Tables};
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
+use dropship_aws::repo::invoices::{InvoiceRecord, Invoices};
 use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::returns::Returns;
 use dropship_aws::repo::stock::{Stock, StockLevel};
@@ -28,8 +29,8 @@ pub struct Store<'a> {
     pub delivery_orders: &'a DeliveryOrders,
     /// Only the functions that work on returns have the returns table.
     pub returns: Option<&'a Returns>,
-    pub dynamodb: &'a aws_sdk_dynamodb::Client,
-    pub tables: &'a Tables,
+    /// The client and tables of the transaction; without them only the order changes, alone.
+    pub transaction: Option<(&'a aws_sdk_dynamodb::Client, &'a Tables)>,
 }
 
 impl<'a> Store<'a> {
@@ -44,8 +45,18 @@ impl<'a> Store<'a> {
             orders,
             delivery_orders,
             returns: None,
-            dynamodb,
-            tables,
+            transaction: Some((dynamodb, tables)),
+        }
+    }
+
+    /// For a function that changes nothing but orders (and has no right to the stock): it reads
+    /// orders and delivery orders, and commits a change of the order alone (`Orders`' commit).
+    pub fn orders_alone(orders: &'a Orders, delivery_orders: &'a DeliveryOrders) -> Self {
+        Store {
+            orders,
+            delivery_orders,
+            returns: None,
+            transaction: None,
         }
     }
 
@@ -86,7 +97,10 @@ impl OrderReader for Store<'_> {
 
 impl ChangeCommitter for Store<'_> {
     async fn commit(&self, change: &ChangeSet) -> anyhow::Result<Outcome> {
-        changes::commit(self.dynamodb, self.tables, change.as_change()).await
+        match self.transaction {
+            Some((dynamodb, tables)) => changes::commit(dynamodb, tables, change.as_change()).await,
+            None => self.orders.commit(change).await,
+        }
     }
 }
 
@@ -199,6 +213,23 @@ impl AlertOpener for Alerts {
         now: DateTime<Utc>,
     ) -> anyhow::Result<bool> {
         self.open(kind, subject, details, now).await
+    }
+}
+
+impl InvoiceRegister for Invoices {
+    async fn invoice(&self, purpose: &str) -> anyhow::Result<Option<InvoiceRecord>> {
+        self.get(purpose).await
+    }
+    async fn register(
+        &self,
+        purpose: &str,
+        year: i32,
+        make: &(dyn Fn(String) -> InvoiceRecord + Sync),
+    ) -> anyhow::Result<InvoiceRecord> {
+        Invoices::register(self, purpose, year, make).await
+    }
+    async fn supersede(&self, purpose: &str, number: &str) -> anyhow::Result<()> {
+        Invoices::supersede(self, purpose, number).await
     }
 }
 

@@ -4,11 +4,12 @@
 //! orders, free and reserved stock).
 
 use crate::ports::{
-    AlertOpener, CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, Message, OrderReader,
-    RoutingReader,
+    AlertOpener, CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, InvoiceRegister,
+    Message, OrderReader, RoutingReader,
 };
 use chrono::{DateTime, Utc};
 use dropship_aws::repo::changes::{Outcome, StockMove};
+use dropship_aws::repo::invoices::InvoiceRecord;
 use dropship_core::catalogue::{Fulfiller, Product, RefundPolicy};
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::order::Order;
@@ -35,6 +36,9 @@ pub struct State {
     pub fulfillers: BTreeMap<String, Fulfiller>,
     pub products: BTreeMap<String, Product>,
     pub refund_policy: RefundPolicy,
+    /// The invoice register by purpose, and the last number given in each year.
+    pub invoices: BTreeMap<String, InvoiceRecord>,
+    pub invoice_counters: BTreeMap<i32, u64>,
     /// Outcomes the next commits return instead of committing (someone else got there first).
     pub conflicts: VecDeque<Outcome>,
     /// Publishes that fail from the next one on.
@@ -313,6 +317,35 @@ impl RoutingReader for Fake {
     }
     async fn free_stock(&self, pairs: &[(String, String)]) -> anyhow::Result<FreeStock> {
         Ok(free_of(&self.state(), pairs))
+    }
+}
+
+impl InvoiceRegister for Fake {
+    async fn invoice(&self, purpose: &str) -> anyhow::Result<Option<InvoiceRecord>> {
+        Ok(self.state().invoices.get(purpose).cloned())
+    }
+    async fn register(
+        &self,
+        purpose: &str,
+        year: i32,
+        make: &(dyn Fn(String) -> InvoiceRecord + Sync),
+    ) -> anyhow::Result<InvoiceRecord> {
+        let mut state = self.state();
+        if let Some(existing) = state.invoices.get(purpose) {
+            return Ok(existing.clone());
+        }
+        let last = state.invoice_counters.entry(year).or_default();
+        *last += 1;
+        let record = make(format!("{year}-{:06}", *last));
+        state.invoices.insert(purpose.to_string(), record.clone());
+        Ok(record)
+    }
+    async fn supersede(&self, purpose: &str, number: &str) -> anyhow::Result<()> {
+        match self.state().invoices.get_mut(purpose) {
+            Some(r) => r.superseded_by = Some(number.to_string()),
+            None => anyhow::bail!("no invoice {purpose}"),
+        }
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod aws;
 pub mod fake;
 pub mod fulfilment;
+pub mod invoicing;
 pub mod money;
 pub mod orders;
 pub mod ports;
@@ -19,8 +20,8 @@ pub mod stock_counts;
 mod testing;
 
 pub use ports::{
-    AlertOpener, CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, Message, OrderReader,
-    RoutingReader,
+    AlertOpener, CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, InvoiceRegister,
+    Message, OrderReader, RoutingReader,
 };
 pub use repositories::{QueueUrls, Repositories, TablesConfig};
 pub use retry::ATTEMPTS;

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use dropship_aws::repo::changes::{Change, Outcome, StockMove};
+use dropship_aws::repo::invoices::InvoiceRecord;
 use dropship_core::catalogue::{Fulfiller, Product, RefundPolicy};
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::messages::{BusinessEvent, GenerateDocuments, RouteOrder, SettleReturn};
@@ -73,6 +74,29 @@ pub trait RoutingReader: Sync {
         &self,
         pairs: &[(String, String)],
     ) -> impl Future<Output = anyhow::Result<FreeStock>> + Send;
+}
+
+/// The invoice register: the invoice-like document made for each purpose (a delivery order, a
+/// shipment's correction, a refund) and its number, gap-free within a year.
+pub trait InvoiceRegister: Sync {
+    fn invoice(
+        &self,
+        purpose: &str,
+    ) -> impl Future<Output = anyhow::Result<Option<InvoiceRecord>>> + Send;
+    /// Registers the document for `purpose` under the next number of `year` (`make(number)`
+    /// builds it), or returns the one registered for it before.
+    fn register(
+        &self,
+        purpose: &str,
+        year: i32,
+        make: &(dyn Fn(String) -> InvoiceRecord + Sync),
+    ) -> impl Future<Output = anyhow::Result<InvoiceRecord>> + Send;
+    /// Marks `purpose`'s document as superseded by invoice `number` (the old one stays).
+    fn supersede(
+        &self,
+        purpose: &str,
+        number: &str,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
 
 /// Opens an alert for operations; `false` when one for the same subject is open already.
