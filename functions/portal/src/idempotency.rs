@@ -1,4 +1,5 @@
-//! A posted form's change runs at most once, through the fulfiller API's idempotency store.
+//! A posted form's change runs at most once, through an idempotency store on the same table as the
+//! fulfiller API's (under the portal's own scopes).
 
 use crate::forms::Form;
 use crate::Portal;
