@@ -7,4 +7,6 @@ use serde::Deserialize;
 pub struct Config {
     pub orders_table: String,
     pub route_queue_url: String,
+    pub stock_table: String,
+    pub reservation_hold_max_age_seconds: i64,
 }

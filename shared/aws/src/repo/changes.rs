@@ -255,82 +255,26 @@ pub fn merge_stock_moves(change: &Change<'_>) -> Vec<StockItemChange> {
 }
 
 /// Commits the change atomically. One too large for a single transaction (an order of many
-/// skus) takes its reservations first, in chunks of conditional updates, then commits the rest;
-/// whatever fails gives back the chunks already taken, so the outcome is still all or nothing.
-/// (A crash between the chunks and the rest would leave those units reserved: the only window,
-/// and only for orders beyond one transaction.)
+/// skus) takes its reservations first, in chunks, then commits the rest; whatever fails gives
+/// back the chunks already taken, so the outcome is still all or nothing, and a crash between
+/// the chunks leaks nothing either (`holds`).
 pub async fn commit(
     client: &aws_sdk_dynamodb::Client,
     tables: &Tables,
     change: Change<'_>,
 ) -> anyhow::Result<Outcome> {
     if size(&change) <= MAX_TRANSACTION_ITEMS || change.reserve.is_empty() {
-        return commit_once(client, tables, change).await;
+        return commit_once(client, tables, change, Vec::new()).await;
     }
-    // Merged first, so that no chunk holds one item twice and a later chunk cannot find an
-    // item an earlier one already took from.
-    let reserve = merge_by_item(change.reserve);
-    let mut taken: Vec<StockMove> = Vec::new();
-    for chunk in reserve.chunks(MAX_TRANSACTION_ITEMS) {
-        let outcome = commit_once(
-            client,
-            tables,
-            Change {
-                reserve: chunk,
-                ..Change::default()
-            },
-        )
-        .await;
-        match outcome {
-            Ok(Outcome::Committed) => taken.extend_from_slice(chunk),
-            other => {
-                give_back(client, tables, &taken).await?;
-                return other;
-            }
-        }
-    }
-    let outcome = commit_once(
-        client,
-        tables,
-        Change {
-            reserve: &[],
-            ..change
-        },
-    )
-    .await;
-    if !matches!(outcome, Ok(Outcome::Committed)) {
-        give_back(client, tables, &taken).await?;
-    }
-    outcome
+    super::holds::commit_in_chunks(client, tables, change).await
 }
 
-async fn give_back(
-    client: &aws_sdk_dynamodb::Client,
-    tables: &Tables,
-    taken: &[StockMove],
-) -> anyhow::Result<()> {
-    for chunk in taken.chunks(MAX_TRANSACTION_ITEMS) {
-        let outcome = commit_once(
-            client,
-            tables,
-            Change {
-                release: chunk,
-                ..Change::default()
-            },
-        )
-        .await?;
-        anyhow::ensure!(
-            outcome == Outcome::Committed,
-            "could not give back reserved stock: {outcome:?}"
-        );
-    }
-    Ok(())
-}
-
-async fn commit_once(
+/// One transaction: the change and `extra` actions, whose failed conditions read as `Stale`.
+pub(super) async fn commit_once(
     client: &aws_sdk_dynamodb::Client,
     tables: &Tables,
     change: Change<'_>,
+    extra: Vec<TransactWriteItem>,
 ) -> anyhow::Result<Outcome> {
     let mut items = Vec::new();
     // Kinds in item order, to tell which condition failed.
@@ -465,6 +409,10 @@ async fn commit_once(
             );
             kinds.push(Outcome::Stale);
         }
+    }
+    for item in extra {
+        items.push(item);
+        kinds.push(Outcome::Stale);
     }
     if items.is_empty() {
         return Ok(Outcome::Committed);

@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod catalogue;
 pub mod changes;
 pub mod delivery_orders;
+pub mod holds;
 pub mod idempotency;
 pub mod invoices;
 pub mod orders;
