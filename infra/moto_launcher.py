@@ -10,6 +10,12 @@ rollback silently undoes any other request's write to the same tables in between
 The replacement keeps DynamoDB's semantics: under one lock it checks every action first (item
 uniqueness, condition expressions) and applies nothing if one fails; then it applies the actions,
 remembering only the items they touch, and restores just those if applying one fails.
+
+DynamoDB Streams (the Lambda stream event sources of the runner read them): moto records a change
+when it applies it, so a transaction's records are held back until it commits (a cancelled or
+rolled-back one leaves none, not even for its undo writes), and every write is applied and
+recorded under the same lock, so the stream's order is the commit order and no two changes get
+the same sequence number (moto numbers records by the stream's length, unlocked).
 The runner starts this file instead of `moto_server` (same arguments)."""
 
 import copy
@@ -26,8 +32,57 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import StreamShard
 
 _LOCK = threading.RLock()
+# The stream records of the transaction this thread is applying, until it commits.
+_PENDING = threading.local()
+_record_change = StreamShard.add
+
+
+def _record(shard, old, new):
+    # As DynamoDB: a write that changes nothing writes no stream record.
+    if old is not None and new is not None and old.to_json() == new.to_json():
+        return
+    _record_change(shard, old, new)
+
+
+def _add_stream_record(self, old, new):
+    pending = getattr(_PENDING, "records", None)
+    if pending is not None:
+        pending.append((self, old, new))
+        return
+    with _LOCK:
+        _record(self, old, new)
+
+
+def _update_item(update):
+    """moto's UpdateItem of a missing item puts its key first (one INSERT record) and then
+    records the update (a second INSERT): keep only the update's own record."""
+
+    def update_item(self, *args, **kwargs):
+        with _LOCK:
+            outer = getattr(_PENDING, "records", None)
+            _PENDING.records = []
+            try:
+                item = update(self, *args, **kwargs)
+                recorded = _PENDING.records
+            finally:
+                _PENDING.records = outer
+            if recorded:
+                _add_stream_record(*recorded[-1])
+            return item
+
+    return update_item
+
+
+def _locked(write):
+    def locked_write(self, *args, **kwargs):
+        with _LOCK:
+            return write(self, *args, **kwargs)
+
+    locked_write.__name__ = write.__name__
+    return locked_write
 
 
 def _key_of(backend, op_type, op):
@@ -84,8 +139,9 @@ def transact_write_items(self, transact_items):
         if any(code is not None for code, _, _ in errors):
             raise TransactionCanceledException(errors)
 
-        # Phase 2: apply, remembering only the touched items.
+        # Phase 2: apply, remembering only the touched items (and holding back their stream records).
         before = []
+        _PENDING.records = []
         try:
             for op_type, op, table_name, key in actions:
                 if op_type == "ConditionCheck":
@@ -111,9 +167,18 @@ def transact_write_items(self, transact_items):
                 else:
                     self.put_item(table_name, attrs)
             raise
+        else:
+            for shard, old, new in _PENDING.records:
+                _record(shard, old, new)
+        finally:
+            _PENDING.records = None
 
 
 DynamoDBBackend.transact_write_items = transact_write_items
+StreamShard.add = _add_stream_record
+DynamoDBBackend.update_item = _update_item(DynamoDBBackend.update_item)
+for _name in ("put_item", "delete_item"):
+    setattr(DynamoDBBackend, _name, _locked(getattr(DynamoDBBackend, _name)))
 
 if __name__ == "__main__":
     from moto.server import main
