@@ -1,0 +1,130 @@
+use std::collections::HashSet;
+
+use serde_json::json;
+
+use super::api::{lambda_record, on_failure_record, Discarded};
+use super::*;
+
+const STREAM: &str =
+    "arn:aws:dynamodb:eu-central-1:123456789012:table/Orders/stream/2026-12-02T10:00:00.000";
+
+/// A record as moto's GetRecords returns it.
+fn emulator_record(seq: &str, pk: &str) -> Value {
+    json!({
+        "eventID": "4b25b2f5f7f94e5e9d2d1d1c2a4b6f01",
+        "eventName": "MODIFY",
+        "eventSource": "aws:dynamodb",
+        "eventVersion": "1.0",
+        "awsRegion": "us-east-1",
+        "dynamodb": {
+            "StreamViewType": "NEW_AND_OLD_IMAGES",
+            "ApproximateCreationDateTime": 1_780_000_000.25,
+            "SequenceNumber": seq,
+            "SizeBytes": 97,
+            "Keys": {"pk": {"S": pk}},
+            "NewImage": {"pk": {"S": pk}, "status": {"S": "shipped"}, "lines": {"N": "2"}},
+            "OldImage": {"pk": {"S": pk}, "status": {"S": "open"}, "lines": {"N": "2"}}
+        }
+    })
+}
+
+#[test]
+fn the_event_is_what_lambda_sends_and_aws_lambda_events_reads_it() {
+    let record = lambda_record(
+        emulator_record("1100000000017454423009", "ORDER#o-1"),
+        STREAM,
+    );
+    assert_eq!(record["eventSourceARN"], STREAM);
+    assert_eq!(record["awsRegion"], "eu-central-1");
+    assert_eq!(record["eventVersion"], "1.1");
+    let event = json!({ "Records": [record] });
+    let parsed: aws_lambda_events::event::dynamodb::Event =
+        serde_json::from_value(event).expect("a DynamoDbEvent");
+    let r = &parsed.records[0];
+    assert_eq!(r.event_name, "MODIFY");
+    assert_eq!(r.event_source.as_deref(), Some("aws:dynamodb"));
+    assert_eq!(r.event_source_arn.as_deref(), Some(STREAM));
+    assert_eq!(r.aws_region, "eu-central-1");
+    assert_eq!(
+        r.change.sequence_number.as_deref(),
+        Some("1100000000017454423009")
+    );
+    assert_eq!(r.change.size_bytes, 97);
+    assert_eq!(
+        r.change.approximate_creation_date_time.timestamp(),
+        1_780_000_000
+    );
+    assert!(r.change.new_image.get("status").is_some());
+    assert!(r.change.old_image.get("status").is_some());
+    assert!(r.change.keys.get("pk").is_some());
+}
+
+#[test]
+fn iso_creation_times_become_epoch_seconds() {
+    let mut raw = emulator_record("1", "a");
+    raw["dynamodb"]["ApproximateCreationDateTime"] = json!("2026-12-02T10:00:00Z");
+    let record = lambda_record(raw, STREAM);
+    assert_eq!(
+        record["dynamodb"]["ApproximateCreationDateTime"],
+        json!(1_796_205_600)
+    );
+}
+
+#[test]
+fn the_on_failure_record_names_the_batch_not_its_records() {
+    let batch = vec![
+        lambda_record(emulator_record("11", "a"), STREAM),
+        lambda_record(emulator_record("12", "b"), STREAM),
+    ];
+    let v = on_failure_record(
+        "arn:aws:lambda:eu-central-1:123456789012:function:F",
+        STREAM,
+        "shardId-1",
+        &batch,
+        3,
+        Discarded::RetryAttemptsExhausted,
+    );
+    assert_eq!(v["requestContext"]["condition"], "RetryAttemptsExhausted");
+    assert_eq!(v["requestContext"]["approximateInvokeCount"], 3);
+    assert_eq!(v["responseContext"]["functionError"], "Unhandled");
+    let info = &v["DDBStreamBatchInfo"];
+    assert_eq!(info["shardId"], "shardId-1");
+    assert_eq!(info["startSequenceNumber"], "11");
+    assert_eq!(info["endSequenceNumber"], "12");
+    assert_eq!(info["batchSize"], 2);
+    assert_eq!(info["streamArn"], STREAM);
+    assert_eq!(
+        info["approximateArrivalOfFirstRecord"],
+        "2026-05-28T20:26:40.250Z"
+    );
+    assert!(v.get("Records").is_none() && v["version"] == "1.0");
+}
+
+#[test]
+fn partial_failures_resume_at_the_lowest_failed_sequence_number() {
+    let ids: Vec<String> = ["10", "11", "12"].iter().map(|s| s.to_string()).collect();
+    let failed =
+        |s: &[&str]| Settle::AllBut(s.iter().map(|x| x.to_string()).collect::<HashSet<_>>());
+    assert_eq!(outcome(Settle::All, &ids), Outcome::Success);
+    assert_eq!(outcome(Settle::None, &ids), Outcome::Error);
+    assert_eq!(outcome(failed(&["12", "11"]), &ids), Outcome::FailedFrom(1));
+    assert_eq!(outcome(failed(&["10"]), &ids), Outcome::FailedFrom(0));
+}
+
+#[test]
+fn of_duplicate_deliveries_the_furthest_counts() {
+    assert_eq!(
+        best(vec![Outcome::Error, Outcome::Success]),
+        Outcome::Success
+    );
+    assert_eq!(
+        best(vec![
+            Outcome::FailedFrom(2),
+            Outcome::Error,
+            Outcome::FailedFrom(0)
+        ]),
+        Outcome::FailedFrom(2)
+    );
+    assert_eq!(best(vec![Outcome::Error]), Outcome::Error);
+    assert_eq!(best(Vec::new()), Outcome::Error);
+}
