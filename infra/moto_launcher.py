@@ -15,10 +15,13 @@ DynamoDB Streams (the Lambda stream event sources of the runner read them): moto
 when it applies it, so a transaction's records are held back until it commits (a cancelled or
 rolled-back one leaves none, not even for its undo writes), and every write is applied and
 recorded under the same lock, so the stream's order is the commit order and no two changes get
-the same sequence number (moto numbers records by the stream's length, unlocked).
+the same sequence number (moto numbers records by the stream's length, unlocked). moto keeps
+every shard iterator it hands out, and each GetRecords hands out one: only the newest are kept,
+so that a poller reading a stream four times a second does not grow the emulator without end.
 The runner starts this file instead of `moto_server` (same arguments)."""
 
 import copy
+import os
 import sys
 import threading
 
@@ -33,6 +36,7 @@ from moto.dynamodb.exceptions import (
 )
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.table import StreamShard
+from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
 _LOCK = threading.RLock()
 # The stream records of the transaction this thread is applying, until it commits.
@@ -174,7 +178,23 @@ def transact_write_items(self, transact_items):
             _PENDING.records = None
 
 
+# AWS's iterators expire after 15 minutes; a poller reads a shard about four times a second.
+_KEPT_ITERATORS = int(os.environ.get("DROPSHIP_MOTO_KEPT_ITERATORS", "10000"))
+
+
+def _forgetting_old_iterators(read):
+    def read_stream(self, *args, **kwargs):
+        result = read(self, *args, **kwargs)
+        with _LOCK:
+            while len(self.shard_iterators) > _KEPT_ITERATORS:
+                del self.shard_iterators[next(iter(self.shard_iterators))]
+        return result
+
+    return read_stream
+
+
 DynamoDBBackend.transact_write_items = transact_write_items
+DynamoDBStreamsBackend.get_records = _forgetting_old_iterators(DynamoDBStreamsBackend.get_records)
 StreamShard.add = _add_stream_record
 DynamoDBBackend.update_item = _update_item(DynamoDBBackend.update_item)
 for _name in ("put_item", "delete_item"):

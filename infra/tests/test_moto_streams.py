@@ -16,6 +16,8 @@ import pytest
 
 REGION = "eu-central-1"
 LAUNCHER = os.path.join(os.path.dirname(__file__), "..", "moto_launcher.py")
+# Fewer than the launcher's default, so that the test reaches the limit quickly.
+KEPT_ITERATORS = 20
 
 
 @pytest.fixture(scope="module")
@@ -26,6 +28,7 @@ def server():
         port = s.getsockname()[1]
     proc = subprocess.Popen(
         [sys.executable, LAUNCHER, "-H", "127.0.0.1", "-p", str(port)],
+        env={**os.environ, "DROPSHIP_MOTO_KEPT_ITERATORS": str(KEPT_ITERATORS)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -182,3 +185,17 @@ def test_concurrent_writes_get_distinct_sequence_numbers_in_commit_order(aws):
     for key in ("k0", "k1"):
         counts = [int(r["dynamodb"]["NewImage"]["c"]["N"]) for r in got if r["dynamodb"]["Keys"]["pk"]["S"] == key]
         assert counts == list(range(1, 121))
+
+
+
+def test_only_the_newest_shard_iterators_are_kept(aws):
+    ddb, streams, arn = aws
+    ddb.put_item(TableName="T", Item={"pk": {"S": "a"}, "v": {"S": "1"}})
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    first = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    it = first
+    for _ in range(KEPT_ITERATORS + 2):
+        it = streams.get_records(ShardIterator=it)["NextShardIterator"]
+    assert streams.get_records(ShardIterator=it)["Records"] == []
+    with pytest.raises(Exception):
+        streams.get_records(ShardIterator=first)

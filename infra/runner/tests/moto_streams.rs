@@ -27,5 +27,5 @@ fn moto_streams_record_every_committed_change_once() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("4 passed"), "{text}");
+    assert!(text.contains("5 passed"), "{text}");
 }

@@ -128,3 +128,28 @@ fn of_duplicate_deliveries_the_furthest_counts() {
     assert_eq!(best(vec![Outcome::Error]), Outcome::Error);
     assert_eq!(best(Vec::new()), Outcome::Error);
 }
+
+#[test]
+fn the_sample_stream_event_has_the_shape_the_runner_sends() {
+    let sample: Value =
+        serde_json::from_str(include_str!("../../../../events/dynamodb-stream.json"))
+            .expect("events/dynamodb-stream.json is JSON");
+    let parsed: aws_lambda_events::event::dynamodb::Event =
+        serde_json::from_value(sample.clone()).expect("a DynamoDbEvent");
+    assert_eq!(parsed.records.len(), 1);
+    let record = &sample["Records"][0];
+    let ours = lambda_record(emulator_record("1", "ORDER#o-1"), STREAM);
+    let keys = |v: &Value| {
+        let mut k: Vec<String> = v
+            .as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        k.sort();
+        k
+    };
+    assert_eq!(keys(record), keys(&ours));
+    assert_eq!(keys(&record["dynamodb"]), keys(&ours["dynamodb"]));
+    for field in ["eventSource", "eventVersion", "awsRegion"] {
+        assert_eq!(record[field], ours[field], "{field}");
+    }
+}
