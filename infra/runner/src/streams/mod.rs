@@ -20,11 +20,11 @@ use serde_json::{json, Value};
 use tokio::sync::watch;
 
 pub use api::StreamsApi;
-use api::{lambda_record, on_failure_record, sequence_number, Discarded};
+use api::{lambda_record, on_failure_record, sequence_number, Discarded, Shard};
 
 use crate::event_filter::passes;
 use crate::lambda::FunctionPool;
-use crate::pollers::{settle, Settle};
+use crate::pollers::{deliver_times, settle, Settle};
 use crate::template::{StartingPosition, StreamDef};
 
 /// How often an idle shard is read (Lambda reads each shard about four times a second).
@@ -124,18 +124,8 @@ impl StreamPoller {
         loop {
             match self.api.shards(&self.stream_arn).await {
                 Ok(shards) => {
-                    let listed: HashSet<&str> = shards.iter().map(|s| s.id.as_str()).collect();
-                    for shard in &shards {
-                        let parent_done = shard.parent.as_ref().is_none_or(|p| {
-                            !listed.contains(p.as_str())
-                                || finished
-                                    .lock()
-                                    .unwrap_or_else(|e| e.into_inner())
-                                    .contains(p)
-                        });
-                        if started.contains(&shard.id) || !parent_done {
-                            continue;
-                        }
+                    let done = finished.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                    for shard in ready_shards(&shards, &started, &done) {
                         started.insert(shard.id.clone());
                         // The configured position applies to the shards there at the start;
                         // shards that open later are read from their beginning.
@@ -390,17 +380,7 @@ impl StreamPoller {
             .iter()
             .map(|r| sequence_number(r).to_string())
             .collect();
-        let outcomes: Vec<Outcome> = if concurrent {
-            futures::future::join_all((0..deliveries).map(|_| self.deliver(event.clone(), &ids)))
-                .await
-        } else {
-            let mut v = Vec::new();
-            for _ in 0..deliveries {
-                v.push(self.deliver(event.clone(), &ids).await);
-            }
-            v
-        };
-        best(outcomes)
+        best(deliver_times(deliveries, concurrent, || self.deliver(event.clone(), &ids)).await)
     }
 
     async fn deliver(&self, event: Bytes, ids: &[String]) -> Outcome {
@@ -416,6 +396,25 @@ impl StreamPoller {
             }
         }
     }
+}
+
+/// The shards to start reading now: not started yet, and their parent (if the stream still
+/// lists it) read to its end, so that an item's changes stay in order across a split.
+fn ready_shards<'a>(
+    shards: &'a [Shard],
+    started: &HashSet<String>,
+    finished: &HashSet<String>,
+) -> Vec<&'a Shard> {
+    let listed: HashSet<&str> = shards.iter().map(|s| s.id.as_str()).collect();
+    shards
+        .iter()
+        .filter(|s| !started.contains(&s.id))
+        .filter(|s| {
+            s.parent
+                .as_ref()
+                .is_none_or(|p| !listed.contains(p.as_str()) || finished.contains(p))
+        })
+        .collect()
 }
 
 /// A partial batch response as Lambda reads it for streams: the checkpoint moves to just

@@ -153,3 +153,27 @@ fn the_sample_stream_event_has_the_shape_the_runner_sends() {
         assert_eq!(record[field], ours[field], "{field}");
     }
 }
+
+#[test]
+fn a_child_shard_waits_until_its_parent_is_read_to_its_end() {
+    let shard = |id: &str, parent: Option<&str>| Shard {
+        id: id.into(),
+        parent: parent.map(str::to_string),
+    };
+    let shards = vec![
+        shard("old", None),
+        shard("left", Some("old")),
+        shard("right", Some("old")),
+        shard("orphan", Some("trimmed")),
+    ];
+    let ids = |v: Vec<&Shard>| v.iter().map(|s| s.id.clone()).collect::<Vec<_>>();
+    let none = HashSet::new();
+    assert_eq!(ids(ready_shards(&shards, &none, &none)), ["old", "orphan"]);
+    let started: HashSet<String> = ["old".to_string(), "orphan".to_string()].into();
+    assert!(ready_shards(&shards, &started, &none).is_empty());
+    let finished: HashSet<String> = ["old".to_string()].into();
+    assert_eq!(
+        ids(ready_shards(&shards, &started, &finished)),
+        ["left", "right"]
+    );
+}
