@@ -300,10 +300,7 @@ impl StreamPoller {
             return records;
         };
         let now = chrono::Utc::now().timestamp_millis() as f64 / 1000.0;
-        let expired = records
-            .iter()
-            .take_while(|r| api::created_at(r).is_some_and(|t| now - t > max_age.as_secs_f64()))
-            .count();
+        let expired = expired_prefix(&records, max_age, now);
         if expired > 0 {
             let rest = records.split_off(expired);
             self.discard(shard, &records, retries, Discarded::RecordAgeExceeded)
@@ -415,6 +412,14 @@ fn ready_shards<'a>(
                 .is_none_or(|p| !listed.contains(p.as_str()) || finished.contains(p))
         })
         .collect()
+}
+
+/// How many of the first records are older than `max_age` at `now` (epoch seconds).
+fn expired_prefix(records: &[Value], max_age: Duration, now: f64) -> usize {
+    records
+        .iter()
+        .take_while(|r| api::created_at(r).is_some_and(|t| now - t > max_age.as_secs_f64()))
+        .count()
 }
 
 /// A partial batch response as Lambda reads it for streams: the checkpoint moves to just

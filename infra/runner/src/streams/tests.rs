@@ -177,3 +177,18 @@ fn a_child_shard_waits_until_its_parent_is_read_to_its_end() {
         ["left", "right"]
     );
 }
+
+#[test]
+fn records_older_than_the_maximum_age_are_the_first_ones() {
+    let at = |seq: &str, created: f64| {
+        let mut r = emulator_record(seq, "a");
+        r["dynamodb"]["ApproximateCreationDateTime"] = json!(created);
+        r
+    };
+    let records = vec![at("1", 1000.0), at("2", 1030.0), at("3", 1100.0)];
+    let minute = Duration::from_secs(60);
+    assert_eq!(expired_prefix(&records, minute, 1050.0), 0);
+    assert_eq!(expired_prefix(&records, minute, 1061.0), 1);
+    assert_eq!(expired_prefix(&records, minute, 1095.0), 2);
+    assert_eq!(expired_prefix(&records, minute, 2000.0), 3);
+}
