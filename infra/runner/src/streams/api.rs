@@ -112,7 +112,8 @@ impl StreamsApi {
 }
 
 /// A stream record as Lambda hands it to a function: the record's own fields, the event
-/// source's arn and region, and the creation time in epoch seconds.
+/// source's arn and region, and the creation time in whole epoch seconds (DynamoDB rounds it
+/// down to the second; moto keeps the fraction or sends a date).
 pub fn lambda_record(mut record: Value, stream_arn: &str) -> Value {
     record["eventSourceARN"] = json!(stream_arn);
     record["awsRegion"] = json!(REGION);
@@ -120,10 +121,15 @@ pub fn lambda_record(mut record: Value, stream_arn: &str) -> Value {
     // The version Lambda's DynamoDB events carry.
     record["eventVersion"] = json!("1.1");
     let created = &mut record["dynamodb"]["ApproximateCreationDateTime"];
-    if let Some(text) = created.as_str() {
-        if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
-            *created = json!(t.timestamp());
-        }
+    let seconds = match &*created {
+        Value::String(text) => chrono::DateTime::parse_from_rfc3339(text)
+            .ok()
+            .map(|t| t.timestamp()),
+        Value::Number(n) => n.as_f64().map(|s| s.floor() as i64),
+        _ => None,
+    };
+    if let Some(s) = seconds {
+        *created = json!(s);
     }
     record
 }

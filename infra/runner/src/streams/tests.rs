@@ -37,6 +37,10 @@ fn the_event_is_what_lambda_sends_and_aws_lambda_events_reads_it() {
     assert_eq!(record["eventSourceARN"], STREAM);
     assert_eq!(record["awsRegion"], "eu-central-1");
     assert_eq!(record["eventVersion"], "1.1");
+    assert_eq!(
+        record["dynamodb"]["ApproximateCreationDateTime"],
+        json!(1_780_000_000)
+    );
     let event = json!({ "Records": [record] });
     let parsed: aws_lambda_events::event::dynamodb::Event =
         serde_json::from_value(event).expect("a DynamoDbEvent");
