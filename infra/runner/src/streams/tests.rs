@@ -99,7 +99,7 @@ fn the_on_failure_record_names_the_batch_not_its_records() {
     assert_eq!(info["streamArn"], STREAM);
     assert_eq!(
         info["approximateArrivalOfFirstRecord"],
-        "2026-05-28T20:26:40.250Z"
+        "2026-05-28T20:26:40.000Z"
     );
     assert!(v.get("Records").is_none() && v["version"] == "1.0");
 }
