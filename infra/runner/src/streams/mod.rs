@@ -198,7 +198,12 @@ impl StreamPoller {
         // The batching window opens with the first record at hand.
         let mut deadline = (!pending.is_empty()).then(|| Instant::now() + self.def.batching_window);
         loop {
-            let page = match self.api.records(&iterator, 1000).await {
+            // Read no further ahead than the next batch needs.
+            let wanted = self.def.batch_size.saturating_sub(pending.len());
+            if wanted == 0 {
+                return (iterator, false);
+            }
+            let page = match self.api.records(&iterator, wanted).await {
                 Ok(p) => p,
                 Err(e) => {
                     tracing::warn!(stream = %self.stream_arn, "{e:#}");
@@ -219,9 +224,6 @@ impl StreamPoller {
                 return (iterator, true);
             };
             iterator = next;
-            if pending.len() >= self.def.batch_size {
-                return (iterator, false);
-            }
             let now = Instant::now();
             let window_end = match deadline {
                 Some(d) => d,
