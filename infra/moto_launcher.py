@@ -7,7 +7,12 @@ transaction cost O(table size) while it holds the interpreter lock (the local st
 data grows: see BENCHMARKS.md), answers some concurrent transactions with a bare HTTP 500, and a
 rollback silently undoes any other request's write to the same tables in between.
 
-The replacement keeps DynamoDB's semantics: under one lock it checks every action first (item
+It also makes moto's single-item writes atomic, as DynamoDB's are: moto checks a condition
+expression and then writes, with nothing holding other requests off in between, so two
+concurrent PutItems conditional on `attribute_not_exists` both succeeded now and then (measured:
+2 to 9 keys in 1,000 with 16 writers per key). Every claim of an idempotency key relies on it.
+
+The transaction replacement keeps DynamoDB's semantics: under one lock it checks every action first (item
 uniqueness, condition expressions) and applies nothing if one fails; then it applies the actions,
 remembering only the items they touch, and restores just those if applying one fails.
 
@@ -199,6 +204,21 @@ StreamShard.add = _add_stream_record
 DynamoDBBackend.update_item = _update_item(DynamoDBBackend.update_item)
 for _name in ("put_item", "delete_item"):
     setattr(DynamoDBBackend, _name, _locked(getattr(DynamoDBBackend, _name)))
+
+
+def _atomic(write):
+    """One write under the transactions' lock: its condition and its change are one step."""
+
+    def locked(self, *args, **kwargs):
+        with _LOCK:
+            return write(self, *args, **kwargs)
+
+    return locked
+
+
+# BatchWriteItem goes through put_item and delete_item; the transaction above re-enters the lock.
+for _name in ("put_item", "update_item", "delete_item"):
+    setattr(DynamoDBBackend, _name, _atomic(getattr(DynamoDBBackend, _name)))
 
 if __name__ == "__main__":
     from moto.server import main

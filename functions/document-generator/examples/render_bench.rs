@@ -178,7 +178,7 @@ fn main() -> anyhow::Result<()> {
     named_label.ship_to = serde_json::from_value(polish)?;
 
     type Render<'a> = Box<dyn Fn() -> anyhow::Result<Vec<u8>> + 'a>;
-    let kinds: Vec<(&str, &str, Render)> = vec![
+    let kinds: Vec<(&str, &str, Render<'_>)> = vec![
         (
             "delivery-note",
             "delivery note",

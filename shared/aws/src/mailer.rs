@@ -128,7 +128,7 @@ impl Mail {
             .map(|(_, d)| d.to_string())
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| "localhost".to_string());
-        let to: Vec<Address> = self
+        let to: Vec<Address<'_>> = self
             .to
             .iter()
             .map(|a| Address::from(bare_address(a)))

@@ -224,7 +224,7 @@ pub fn route(lines: &[LineDemand]) -> RoutingPlan {
         let Some(sets) = combinations(&names, k, MAX_COMBINATIONS) else {
             break;
         };
-        let mut best: Option<Assignment> = None;
+        let mut best: Option<Assignment<'_>> = None;
         for set in sets {
             if let Some(masks) = &masks {
                 let set_mask = set

@@ -1722,7 +1722,7 @@ struct CostInputs<'a> {
 
 /// The cost table of one order (counted calls `c`, `deliveries` delivery orders) and its total
 /// in dollars per order, excluding SES.
-fn cost_table(c: &Counted, deliveries: f64, p: &CostInputs) -> (String, f64) {
+fn cost_table(c: &Counted, deliveries: f64, p: &CostInputs<'_>) -> (String, f64) {
     const LAMBDA_REQ: f64 = 0.20 / 1e6;
     const LAMBDA_GBS_ARM: f64 = 0.000_013_333_4;
     const DDB_RRU: f64 = 0.1525 / 1e6;

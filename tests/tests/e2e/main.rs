@@ -21,6 +21,7 @@ mod big_order;
 mod contract;
 mod dead_letters;
 mod documents;
+mod emulator;
 mod faults;
 mod fulfilment;
 mod handlers;
