@@ -18,9 +18,11 @@ remembering only the items they touch, and restores just those if applying one f
 
 DynamoDB Streams (the Lambda stream event sources of the runner read them): moto records a change
 when it applies it, so a transaction's records are held back until it commits (a cancelled or
-rolled-back one leaves none, not even for its undo writes), and every write is applied and
-recorded under the same lock, so the stream's order is the commit order and no two changes get
-the same sequence number (moto numbers records by the stream's length, unlocked). moto keeps
+rolled-back one leaves none, not even for its undo writes), and every record is written under
+the same lock as its change (see above), so the stream's order is the commit order and no two
+changes get the same sequence number (moto numbers records by the stream's length, unlocked).
+An UpdateItem that creates its item is recorded once (moto records its key first, then the
+update), and a write that changes nothing is not recorded, as in DynamoDB. moto keeps
 every shard iterator it hands out, and each GetRecords hands out one: only the newest are kept,
 so that a poller reading a stream four times a second does not grow the emulator without end.
 The runner starts this file instead of `moto_server` (same arguments)."""
@@ -83,15 +85,6 @@ def _update_item(update):
             return item
 
     return update_item
-
-
-def _locked(write):
-    def locked_write(self, *args, **kwargs):
-        with _LOCK:
-            return write(self, *args, **kwargs)
-
-    locked_write.__name__ = write.__name__
-    return locked_write
 
 
 def _key_of(backend, op_type, op):
@@ -202,8 +195,6 @@ DynamoDBBackend.transact_write_items = transact_write_items
 DynamoDBStreamsBackend.get_records = _forgetting_old_iterators(DynamoDBStreamsBackend.get_records)
 StreamShard.add = _add_stream_record
 DynamoDBBackend.update_item = _update_item(DynamoDBBackend.update_item)
-for _name in ("put_item", "delete_item"):
-    setattr(DynamoDBBackend, _name, _locked(getattr(DynamoDBBackend, _name)))
 
 
 def _atomic(write):
