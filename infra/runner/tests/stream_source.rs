@@ -132,6 +132,20 @@ async fn seen(stack: &Stack, what: &str, expected: &[(&str, usize)]) {
         .await;
 }
 
+/// Runs `during` with a fault rule for the stream's function, then removes the rule.
+async fn with_fault<F, Fut>(stack: &Stack, mut rule: Value, during: F)
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    rule["function"] = json!("follow");
+    let (status, body) = stack.post("/_local/faults", None, &rule).await;
+    assert_eq!(status, 201, "{body}");
+    during().await;
+    let (status, body) = stack.delete("/_local/faults", None).await;
+    assert_eq!(status, 200, "{body}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn stream_event_source_like_lambda() {
     let dir = TempDir::new("dropship-stream");
@@ -327,31 +341,18 @@ async fn stream_event_source_like_lambda() {
     );
 
     // Faults: a duplicated batch is delivered twice, a killed invocation is retried.
-    let (status, body) = stack
-        .post(
-            "/_local/faults",
-            None,
-            &json!({"function": "follow", "duplicate": {"times": 2}}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    put(&ddb, "d", "1", None).await;
-    seen(&stack, "the duplicated batch", &[("d=1", 2)]).await;
-    let (status, _) = stack.delete("/_local/faults", None).await;
-    assert_eq!(status, 200);
+    with_fault(&stack, json!({"duplicate": {"times": 2}}), || async {
+        put(&ddb, "d", "1", None).await;
+        seen(&stack, "the duplicated batch", &[("d=1", 2)]).await;
+    })
+    .await;
     let retries = |stats: &Value| stats["follow"]["streams"]["Changes"]["retries"].as_u64();
     let retries_before = retries(&stack.stats().await);
-    let (status, body) = stack
-        .post(
-            "/_local/faults",
-            None,
-            &json!({"function": "follow", "kill": {"count": 1}}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    put(&ddb, "k", "1", None).await;
-    seen(&stack, "the killed batch's retry", &[("k=1", 1)]).await;
-    stack.delete("/_local/faults", None).await;
+    with_fault(&stack, json!({"kill": {"count": 1}}), || async {
+        put(&ddb, "k", "1", None).await;
+        seen(&stack, "the killed batch's retry", &[("k=1", 1)]).await;
+    })
+    .await;
 
     let stats = stack.stats().await;
     let follow = &stats["follow"];

@@ -29,8 +29,13 @@ pub struct StreamsApi {
 
 impl StreamsApi {
     pub fn new(endpoint: &str) -> StreamsApi {
+        // A stuck call must not hold a shard: it fails, and the poller asks again.
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
         StreamsApi {
-            http: reqwest::Client::new(),
+            http,
             endpoint: endpoint.trim_end_matches('/').to_string(),
         }
     }
