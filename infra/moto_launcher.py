@@ -15,9 +15,20 @@ concurrent PutItems conditional on `attribute_not_exists` both succeeded now and
 The transaction replacement keeps DynamoDB's semantics: under one lock it checks every action first (item
 uniqueness, condition expressions) and applies nothing if one fails; then it applies the actions,
 remembering only the items they touch, and restores just those if applying one fails.
+
+DynamoDB Streams (the Lambda stream event sources of the runner read them): moto records a change
+when it applies it, so a transaction's records are held back until it commits (a cancelled or
+rolled-back one leaves none, not even for its undo writes), and every record is written under
+the same lock as its change (see above), so the stream's order is the commit order and no two
+changes get the same sequence number (moto numbers records by the stream's length, unlocked).
+An UpdateItem that creates its item is recorded once (moto records its key first, then the
+update), and a write that changes nothing is not recorded, as in DynamoDB. moto keeps
+every shard iterator it hands out, and each GetRecords hands out one: only the newest are kept,
+so that a poller reading a stream four times a second does not grow the emulator without end.
 The runner starts this file instead of `moto_server` (same arguments)."""
 
 import copy
+import os
 import sys
 import threading
 
@@ -31,8 +42,49 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import StreamShard
+from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
 _LOCK = threading.RLock()
+# The stream records of the transaction this thread is applying, until it commits.
+_PENDING = threading.local()
+_record_change = StreamShard.add
+
+
+def _record(shard, old, new):
+    # As DynamoDB: a write that changes nothing writes no stream record.
+    if old is not None and new is not None and old.to_json() == new.to_json():
+        return
+    _record_change(shard, old, new)
+
+
+def _add_stream_record(self, old, new):
+    pending = getattr(_PENDING, "records", None)
+    if pending is not None:
+        pending.append((self, old, new))
+        return
+    with _LOCK:
+        _record(self, old, new)
+
+
+def _update_item(update):
+    """moto's UpdateItem of a missing item puts its key first (one INSERT record) and then
+    records the update (a second INSERT): keep only the update's own record."""
+
+    def update_item(self, *args, **kwargs):
+        with _LOCK:
+            outer = getattr(_PENDING, "records", None)
+            _PENDING.records = []
+            try:
+                item = update(self, *args, **kwargs)
+                recorded = _PENDING.records
+            finally:
+                _PENDING.records = outer
+            if recorded:
+                _add_stream_record(*recorded[-1])
+            return item
+
+    return update_item
 
 
 def _key_of(backend, op_type, op):
@@ -89,8 +141,9 @@ def transact_write_items(self, transact_items):
         if any(code is not None for code, _, _ in errors):
             raise TransactionCanceledException(errors)
 
-        # Phase 2: apply, remembering only the touched items.
+        # Phase 2: apply, remembering only the touched items (and holding back their stream records).
         before = []
+        _PENDING.records = []
         try:
             for op_type, op, table_name, key in actions:
                 if op_type == "ConditionCheck":
@@ -116,9 +169,32 @@ def transact_write_items(self, transact_items):
                 else:
                     self.put_item(table_name, attrs)
             raise
+        else:
+            for shard, old, new in _PENDING.records:
+                _record(shard, old, new)
+        finally:
+            _PENDING.records = None
+
+
+# AWS's iterators expire after 15 minutes; a poller reads a shard about four times a second.
+_KEPT_ITERATORS = int(os.environ.get("DROPSHIP_MOTO_KEPT_ITERATORS", "10000"))
+
+
+def _forgetting_old_iterators(read):
+    def read_stream(self, *args, **kwargs):
+        result = read(self, *args, **kwargs)
+        with _LOCK:
+            while len(self.shard_iterators) > _KEPT_ITERATORS:
+                del self.shard_iterators[next(iter(self.shard_iterators))]
+        return result
+
+    return read_stream
 
 
 DynamoDBBackend.transact_write_items = transact_write_items
+DynamoDBStreamsBackend.get_records = _forgetting_old_iterators(DynamoDBStreamsBackend.get_records)
+StreamShard.add = _add_stream_record
+DynamoDBBackend.update_item = _update_item(DynamoDBBackend.update_item)
 
 
 def _atomic(write):

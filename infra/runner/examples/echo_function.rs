@@ -6,6 +6,11 @@
 //! - HTTP API event: 200 with the event and the process environment as JSON; paths
 //!   containing `/sleep` (`?ms=`), `/crash` (exit 3) or `/error` (function error) misbehave.
 //! - SQS event: reports every record whose body contains `fail` in `batchItemFailures`.
+//! - DynamoDB stream event: prints `echo-stream-batch <function> ["pk=v", ...]` (v from the new
+//!   image's `v`, `-` for a removal), then misbehaves by the new image's `mode`: `poison` fails
+//!   the batch every time, `error-once` fails it on the record's first delivery,
+//!   `partial-once` reports the record in `batchItemFailures` on its first delivery (first
+//!   deliveries are remembered as files in `ECHO_STATE_DIR`, else the temp dir).
 //! - anything else: echoed back.
 //!
 //! Build with `cargo build -p local-runner --examples`; tests link it under each binary name.
@@ -68,6 +73,12 @@ async fn handle(name: &str, event: &Value) -> Result<Value, String> {
             "context": {"token": auth, "authorizer": name},
         }));
     }
+    if let Some(records) = event["Records"]
+        .as_array()
+        .filter(|r| r.iter().all(|r| r["eventSource"] == "aws:dynamodb"))
+    {
+        return stream_batch(name, records);
+    }
     if let Some(records) = event["Records"].as_array() {
         let failures: Vec<Value> = records
             .iter()
@@ -103,4 +114,42 @@ async fn handle(name: &str, event: &Value) -> Result<Value, String> {
         }));
     }
     Ok(event.clone())
+}
+
+/// Whether this is the first delivery of a stream record (remembered by its event id).
+fn first_delivery(record: &Value) -> bool {
+    let dir = std::env::var_os("ECHO_STATE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    let id = record["eventID"].as_str().unwrap_or("unknown");
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(dir.join(format!("echo-stream-{id}")))
+        .is_ok()
+}
+
+fn stream_batch(name: &str, records: &[Value]) -> Result<Value, String> {
+    let seen: Vec<String> = records
+        .iter()
+        .map(|r| {
+            let d = &r["dynamodb"];
+            let pk = d["Keys"]["pk"]["S"].as_str().unwrap_or("?");
+            let v = d["NewImage"]["v"]["S"].as_str().unwrap_or("-");
+            format!("{pk}={v}")
+        })
+        .collect();
+    println!("echo-stream-batch {name} {}", json!(seen));
+    let mut failures = Vec::new();
+    for r in records {
+        match r["dynamodb"]["NewImage"]["mode"]["S"].as_str() {
+            Some("poison") => return Err("poison record".into()),
+            Some("error-once") if first_delivery(r) => return Err("failing once".into()),
+            Some("partial-once") if first_delivery(r) => {
+                failures.push(json!({"itemIdentifier": r["dynamodb"]["SequenceNumber"]}))
+            }
+            _ => {}
+        }
+    }
+    Ok(json!({ "batchItemFailures": failures }))
 }

@@ -1,5 +1,5 @@
 //! Start-up in the documented order (template → binaries → ports → emulators → resources →
-//! functions → API, pollers, schedules → seed → READY) and orderly shutdown.
+//! functions → API, pollers (queues and streams), schedules → seed → READY) and orderly shutdown.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -21,6 +21,7 @@ use crate::process::{stdout_line, Registry};
 use crate::provision::{self, Clients};
 use crate::schedules::{self, Trigger};
 use crate::seed;
+use crate::streams::{StreamPoller, StreamsApi};
 use crate::template::{
     self, Context, EventSource, FunctionDef, RouteAuth, RoutePattern, Template, REGION,
 };
@@ -222,6 +223,8 @@ async fn start(
     // 5-7. Routes, pollers, schedules.
     let routes = build_routes(&template, &ctx, &by_id)?;
     let mut pollers = Vec::new();
+    let mut stream_pollers = Vec::new();
+    let streams_api = StreamsApi::new(&aws_endpoint);
     let mut triggers: BTreeMap<String, Vec<Arc<Trigger>>> = BTreeMap::new();
     for f in &template.functions {
         let pool = by_id
@@ -256,6 +259,38 @@ async fn start(
                         sqs: clients.sqs.clone(),
                     }));
                 }
+                EventSource::DynamoDb(d) => {
+                    if !d.enabled {
+                        continue;
+                    }
+                    let stream_arn = ctx
+                        .resolve_string(&d.stream)
+                        .map_err(|e| anyhow!("{}: Stream: {e}", what()))?;
+                    let on_failure = match &d.on_failure {
+                        None => None,
+                        Some(dest) => {
+                            let arn = ctx.resolve_string(dest).map_err(|e| {
+                                anyhow!("{}: DestinationConfig.OnFailure: {e}", what())
+                            })?;
+                            Some(queue_urls.get(&arn).cloned().ok_or_else(|| {
+                                anyhow!(
+                                    "{}: the on-failure destination {arn} is not a queue of this template",
+                                    what()
+                                )
+                            })?)
+                        }
+                    };
+                    stream_pollers.push(Arc::new(StreamPoller {
+                        pool: pool.clone(),
+                        event_id: ev.id.clone(),
+                        stream_arn,
+                        def: d.clone(),
+                        on_failure,
+                        api: streams_api.clone(),
+                        sqs: clients.sqs.clone(),
+                        counts: Default::default(),
+                    }));
+                }
                 EventSource::Schedule(def) => {
                     triggers
                         .entry(f.binary.clone())
@@ -280,12 +315,17 @@ async fn start(
             .map(|p| (p.spec.binary.clone(), p.clone()))
             .collect(),
         schedules: triggers,
+        streams: stream_pollers.clone(),
         outbox: Outbox::new(&ses_endpoint)?,
         instrument,
     });
     for p in &pollers {
         tracing::debug!(function = %p.pool.spec.binary, event = %p.event_id, queue = %p.queue_url, "polling");
         p.start(config.instances, &shutdown);
+    }
+    for p in &stream_pollers {
+        tracing::debug!(function = %p.pool.spec.binary, event = %p.event_id, stream = %p.stream_arn, "reading the stream");
+        p.start(&shutdown);
     }
     schedules::start_timers(&all_triggers, &shutdown);
     tracing::info!(api = %config.api_url(), emulator = %aws_endpoint, ses = %ses_endpoint, "stack is up");

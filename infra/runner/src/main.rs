@@ -6,6 +6,7 @@ mod aws_proxy;
 mod capacity;
 mod config;
 mod emulator;
+mod event_filter;
 mod faults;
 mod http_api;
 mod instrument;
@@ -17,6 +18,7 @@ mod process;
 mod provision;
 mod schedules;
 mod seed;
+mod streams;
 mod template;
 
 use std::io::{IsTerminal, Write};

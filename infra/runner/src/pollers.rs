@@ -76,6 +76,23 @@ pub fn settle(report_failures: bool, response: &[u8], batch_ids: &[String]) -> S
     }
 }
 
+/// Delivers a batch `times` times (more than once under a duplicate fault), one after the
+/// other or all at once; the outcomes in delivery order.
+pub async fn deliver_times<T, F, Fut>(times: u64, concurrent: bool, deliver: F) -> Vec<T>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    if concurrent {
+        return futures::future::join_all((0..times).map(|_| deliver())).await;
+    }
+    let mut outcomes = Vec::new();
+    for _ in 0..times {
+        outcomes.push(deliver().await);
+    }
+    outcomes
+}
+
 impl Poller {
     pub fn start(self: &Arc<Self>, concurrency: usize, shutdown: &watch::Receiver<bool>) {
         for _ in 0..concurrency.max(1) {
@@ -127,16 +144,8 @@ impl Poller {
         }
         let (deliveries, concurrent) = faults.deliveries(binary, messages.len());
         let event = Bytes::from(event.to_string());
-        let outcomes: Vec<Settle> = if concurrent {
-            futures::future::join_all((0..deliveries).map(|_| self.deliver(event.clone(), &ids)))
-                .await
-        } else {
-            let mut v = Vec::new();
-            for _ in 0..deliveries {
-                v.push(self.deliver(event.clone(), &ids).await);
-            }
-            v
-        };
+        let outcomes: Vec<Settle> =
+            deliver_times(deliveries, concurrent, || self.deliver(event.clone(), &ids)).await;
         // As in SQS, a message is gone once any of its deliveries succeeded and was deleted.
         let done = |id: &str| {
             outcomes.iter().any(|o| match o {

@@ -203,7 +203,7 @@ async fn create_table(id: &str, p: &Json, ctx: &mut Context, c: &Clients) -> Res
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
         LocalSecondaryIndex, Projection, ProjectionType, ProvisionedThroughput,
-        ScalarAttributeType, TimeToLiveSpecification,
+        ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
     };
     let name = opt_str(p, "TableName")?.unwrap_or_else(|| id.to_string());
 
@@ -293,12 +293,24 @@ async fn create_table(id: &str, p: &Json, ctx: &mut Context, c: &Clients) -> Res
                 .with_context(|| format!("LocalSecondaryIndexes {index}"))?,
         );
     }
+    if let Some(stream) = p.get("StreamSpecification") {
+        let view = req_str(stream, "StreamViewType").context("StreamSpecification")?;
+        req = req.stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::from(view.as_str()))
+                .build()?,
+        );
+    }
     let out = req.send().await.context("CreateTable")?;
     let arn = out
         .table_description()
         .and_then(|d| d.table_arn())
         .map(str::to_string)
         .unwrap_or_else(|| format!("arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"));
+    if let Some(stream_arn) = out.table_description().and_then(|d| d.latest_stream_arn()) {
+        ctx.set_attr(id, "StreamArn", stream_arn);
+    }
 
     if let Some(ttl) = p.get("TimeToLiveSpecification") {
         // Stored, but moto never expires items: code checks expiry itself (see docs/architecture.md, "The local stack").

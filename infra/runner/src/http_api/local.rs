@@ -52,6 +52,9 @@ pub(super) async fn stats(State(state): State<Arc<ApiState>>) -> Response {
         .map(|(binary, pool)| {
             let mut v = pool.stats().to_json();
             v["faults"] = w.instrument.faults.counts(binary).to_json();
+            for s in w.streams.iter().filter(|s| &s.pool.spec.binary == binary) {
+                v["streams"][s.event_id.as_str()] = s.counts().to_json();
+            }
             (binary.clone(), v)
         })
         .collect();

@@ -27,6 +27,7 @@ use crate::instrument::Instrument;
 use crate::lambda::FunctionPool;
 use crate::outbox::Outbox;
 use crate::schedules::Trigger;
+use crate::streams::StreamPoller;
 use crate::template::RoutePattern;
 
 /// API Gateway's local API id: what `!Ref HttpApi` resolves to.
@@ -64,6 +65,8 @@ pub struct Wiring {
     pub pools: BTreeMap<String, Arc<FunctionPool>>,
     /// By binary name.
     pub schedules: BTreeMap<String, Vec<Arc<Trigger>>>,
+    /// The DynamoDB stream event sources.
+    pub streams: Vec<Arc<StreamPoller>>,
     pub outbox: Outbox,
     pub instrument: Arc<Instrument>,
 }

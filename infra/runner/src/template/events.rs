@@ -1,5 +1,5 @@
 //! Event sources that invoke a function: HTTP routes, SQS queues (which is also how S3
-//! notifications arrive) and schedules.
+//! notifications arrive), DynamoDB change streams ([`super::streams`]) and schedules.
 
 use std::time::Duration;
 
@@ -9,6 +9,7 @@ use serde_json::Value as Json;
 use super::api::{parse_route, HttpApiDef, RouteDef};
 use super::expr::Expr;
 use super::properties::{check_keys, literal_bool, literal_list, literal_str, literal_u64};
+use super::streams::{parse_stream, StreamDef};
 
 #[derive(Debug, Clone)]
 pub struct EventDef {
@@ -20,6 +21,7 @@ pub struct EventDef {
 pub enum EventSource {
     Http(RouteDef),
     Sqs(SqsDef),
+    DynamoDb(StreamDef),
     Schedule(ScheduleDef),
 }
 
@@ -60,12 +62,13 @@ pub(super) fn parse_event(
     match ty {
         "HttpApi" => parse_route(&what, props, http_api).map(EventSource::Http),
         "SQS" => parse_sqs(&what, props).map(EventSource::Sqs),
+        "DynamoDB" => parse_stream(&what, props).map(EventSource::DynamoDb),
         "Schedule" | "ScheduleV2" => {
             parse_schedule(&what, props, ty == "ScheduleV2").map(EventSource::Schedule)
         }
         other => bail!(
             "event type {other} is not supported by the local runner (supported: HttpApi, SQS, \
-             Schedule, ScheduleV2; S3 notifications reach functions through SQS)"
+             DynamoDB, Schedule, ScheduleV2; S3 notifications reach functions through SQS)"
         ),
     }
 }

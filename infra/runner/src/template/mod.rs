@@ -8,7 +8,7 @@
 //! By concern: [`expr`] (values and intrinsics), [`resolve`] (what they mean locally),
 //! [`resources`] (types and their properties), [`functions`], [`events`] (what invokes a
 //! function), [`api`] (the HTTP API, its authorizers and routes), [`routes`] (path matching),
-//! [`properties`] (reading literal settings). This file holds the template as a whole.
+//! [`properties`] (reading literal settings), [`streams`] (DynamoDB stream events). This file holds the template as a whole.
 
 mod api;
 mod events;
@@ -18,6 +18,7 @@ mod properties;
 mod resolve;
 mod resources;
 mod routes;
+mod streams;
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -31,6 +32,7 @@ pub use functions::FunctionDef;
 pub use resolve::{scalar_string, Context};
 pub use resources::{Kind, Resource};
 pub use routes::{percent_decode, RoutePattern};
+pub use streams::{StartingPosition, StreamDef};
 
 use api::parse_http_api;
 use functions::{parse_function, parse_globals};

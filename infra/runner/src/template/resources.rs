@@ -67,6 +67,7 @@ impl Kind {
                     "ProvisionedThroughput",
                     "TableName",
                     "TimeToLiveSpecification",
+                    "StreamSpecification",
                 ],
                 &[
                     "PointInTimeRecoverySpecification",
@@ -78,7 +79,6 @@ impl Kind {
                     "ResourcePolicy",
                     "OnDemandThroughput",
                     "WarmThroughput",
-                    "StreamSpecification",
                 ],
             )),
             Kind::Queue => Some((
