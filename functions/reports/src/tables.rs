@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 use dropship_aws::repo::stock::StockLevel;
 use dropship_core::catalogue::Product;
 use dropship_core::delivery::DeliveryOrder;
+use dropship_core::ids::{ChannelId, CountryCode, FulfillerId};
 use dropship_core::ledger::LedgerKind;
 use dropship_core::money::Money;
 use dropship_core::order::Order;
@@ -54,9 +55,9 @@ pub fn cell(v: &Value) -> String {
 /// The filters of the query string; each report applies those that make sense for it.
 #[derive(Debug, Clone, Default)]
 pub struct Filters {
-    pub channel: Option<String>,
-    pub fulfiller: Option<String>,
-    pub country: Option<String>,
+    pub channel: Option<ChannelId>,
+    pub fulfiller: Option<FulfillerId>,
+    pub country: Option<CountryCode>,
     pub group: Option<String>,
 }
 

@@ -2,8 +2,7 @@
 
 use super::*;
 use crate::catalogue::{is_email, Address, Locale, Product, TaxClass, TaxRates};
-use crate::ids::{check_id, check_text};
-use crate::money::is_two_decimal_currency;
+use crate::ids::{check_id, check_text, Currency};
 
 pub struct PricingContext<'a> {
     pub products: &'a BTreeMap<String, Product>,
@@ -19,7 +18,7 @@ pub struct OrderRequest {
     pub customer: Customer,
     pub shipping_address: Address,
     pub billing_address: Option<Address>,
-    pub currency: String,
+    pub currency: Currency,
     pub ordered_at: Option<DateTime<Utc>>,
     pub lines: Vec<(String, String, u32, Money)>,
     pub discounts: Vec<Discount>,
@@ -100,13 +99,7 @@ impl OrderRequest {
             None | Some(Value::Null) => None,
             Some(b) => Some(address(b, "billingAddress")?),
         };
-        let currency = string(field(v, "currency")?, "currency")?;
-        if !is_two_decimal_currency(&currency) {
-            return Err(ApiError::invalid(
-                "currency",
-                "currency must be an ISO 4217 code with two minor units",
-            ));
-        }
+        let currency = Currency::parse("currency", string(field(v, "currency")?, "currency")?)?;
         let ordered_at =
             match v.get("orderedAt") {
                 None | Some(Value::Null) => None,
@@ -351,7 +344,7 @@ impl OrderRequest {
             channel_id,
             external_id: self.external_id,
             status: OrderStatus::Accepted,
-            currency: self.currency,
+            currency: self.currency.into_string(),
             customer: self.customer,
             shipping_address: self.shipping_address,
             billing_address: self.billing_address,
