@@ -102,7 +102,7 @@ impl Sources {
 
     pub async fn stock(
         &self,
-        keys: Vec<(String, String)>,
+        keys: Vec<dropship_core::catalogue::SourcePair>,
     ) -> anyhow::Result<BTreeMap<(String, String), StockLevel>> {
         if keys.is_empty() {
             return Ok(BTreeMap::new());

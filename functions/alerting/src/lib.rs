@@ -16,6 +16,7 @@ pub mod checks;
 use chrono::{DateTime, Duration, Utc};
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::alerts::{Alert, Alerts, NewAlert, Step};
+use dropship_core::catalogue::SourcePair;
 use dropship_core::messages::{AlertAudience, BusinessEvent};
 use std::collections::BTreeMap;
 
@@ -324,9 +325,10 @@ impl Run<'_> {
     /// Shortfalls (opened by the stock updates) resolve once on-hand covers what is promised.
     async fn shortfalls(&mut self) -> anyhow::Result<()> {
         let open = self.open_of(kinds::SHORTFALL).await?;
-        let keys: Vec<(String, String)> = open
+        let keys = open
             .iter()
             .filter_map(|a| checks::shortfall_key(&a.subject))
+            .map(|(fulfiller_id, sku)| SourcePair { fulfiller_id, sku })
             .collect();
         let levels = self.me.sources.stock(keys).await?;
         for a in open {

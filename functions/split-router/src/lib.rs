@@ -17,11 +17,12 @@ use dropship_app::retry::{commit_with_retries, Attempt, Retry};
 use dropship_app::ChangeSet;
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::catalogue::Catalogue;
-use dropship_aws::repo::changes::{Outcome, StockMove, Tables};
+use dropship_aws::repo::changes::{Outcome, Tables};
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::stock::Stock;
 use dropship_aws::sqs_batch;
+use dropship_core::catalogue::SourcePair;
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::messages::{BusinessEvent, GenerateDocuments, RouteOrder};
 use dropship_core::order::{Order, OrderStatus};
@@ -110,7 +111,7 @@ impl SplitRouter {
         let pairs = dropship_core::catalogue::source_pairs(products.values());
         let (fulfillers_table, fulfiller_keys) = self
             .catalogue
-            .fulfiller_keys(pairs.iter().map(|(f, _)| f.clone()));
+            .fulfiller_keys(pairs.iter().map(|p| p.fulfiller_id.clone()));
         let (stock_table, stock_keys) = self.stock.keys(pairs.clone());
         let mut found = dropship_aws::repo::batch_get_tables(
             &self.dynamodb,
@@ -125,9 +126,9 @@ impl SplitRouter {
         let mut levels = Some(Stock::levels_from(
             found.remove(&stock_table).unwrap_or_default(),
         )?);
-        let pairs: Vec<(String, String)> = pairs
+        let pairs: Vec<SourcePair> = pairs
             .into_iter()
-            .filter(|(f, _)| fulfillers.contains_key(f))
+            .filter(|p| fulfillers.contains_key(&p.fulfiller_id))
             .collect();
         let was_waiting_for = &backordered_skus(order);
         let (products, fulfillers, pairs) = (&products, &fulfillers, &pairs);
@@ -172,15 +173,7 @@ impl SplitRouter {
                     }
                     refund
                 };
-                let reserve = round
-                    .reservations
-                    .iter()
-                    .map(|(f, sku, q)| StockMove {
-                        fulfiller_id: f.clone(),
-                        sku: sku.clone(),
-                        quantity: *q,
-                    })
-                    .collect();
+                let reserve = round.reservations.clone();
                 let waits_for = backordered_skus(&round.order);
                 let change = ChangeSet {
                     order: Some(round.order.clone()),
@@ -244,7 +237,7 @@ impl SplitRouter {
         }
         self.events_queue.send_all(&events).await?;
         if !round.plan.unroutable.is_empty() {
-            let units = round.plan.unroutable.iter().map(|(_, n)| u64::from(*n));
+            let units = round.plan.unroutable.iter().map(|u| u64::from(u.quantity));
             dropship_aws::metrics::lines_unroutable(units.sum());
         }
         tracing::info!(order_id = %order.id, round = order.routing_round, delivery_orders = round.deliveries.len(),

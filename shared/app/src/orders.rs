@@ -88,7 +88,7 @@ pub async fn authorize_return(
                 policy.return_window_days,
             )?;
             order.return_ids.push(return_id.clone());
-            let units: u32 = request.iter().map(|(_, q, _)| q).sum();
+            let units: u32 = request.iter().map(|l| l.quantity).sum();
             order.record(
                 now,
                 who.clone(),

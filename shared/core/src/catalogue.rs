@@ -213,14 +213,22 @@ pub struct Product {
     pub sources: Vec<Source>,
 }
 
-/// Every (fulfiller, sku) a product can come from: the stock levels that decide who ships.
-pub fn source_pairs<'a>(products: impl IntoIterator<Item = &'a Product>) -> Vec<(String, String)> {
+/// A fulfiller a product can come from: the stock level there decides who ships.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SourcePair {
+    pub fulfiller_id: String,
+    pub sku: String,
+}
+
+/// Every (fulfiller, sku) the products can come from.
+pub fn source_pairs<'a>(products: impl IntoIterator<Item = &'a Product>) -> Vec<SourcePair> {
     products
         .into_iter()
         .flat_map(|p| {
-            p.sources
-                .iter()
-                .map(|s| (s.fulfiller_id.clone(), p.sku.clone()))
+            p.sources.iter().map(|s| SourcePair {
+                fulfiller_id: s.fulfiller_id.clone(),
+                sku: p.sku.clone(),
+            })
         })
         .collect()
 }

@@ -1,6 +1,7 @@
 //! Delivery orders: the part of an order one fulfiller ships. The customer never learns who.
 
 use crate::catalogue::Address;
+use crate::stock::SkuUnits;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -64,6 +65,14 @@ impl DeliveryLine {
     /// Units still to ship.
     pub fn open(&self) -> u32 {
         self.quantity - self.shipped - self.cancelled
+    }
+
+    /// The line's quantity as units of its sku (what a new delivery order reserves).
+    pub fn units(&self) -> SkuUnits {
+        SkuUnits {
+            sku: self.sku.clone(),
+            units: self.quantity,
+        }
     }
 }
 

@@ -18,6 +18,7 @@
 //!    that can ship the most remaining lines whole (ties: lower priority, warehouse first), until
 //!    no line is left; a line that lost its stock to an earlier one falls back to step 1.
 
+use crate::order::LineQuantity;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Sets of this many additional fulfillers are searched exactly.
@@ -44,12 +45,31 @@ pub struct LineDemand {
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RoutingPlan {
-    /// fulfiller -> [(line id, units)] to ship now.
-    pub shipments: BTreeMap<String, Vec<(String, u32)>>,
-    /// (line id, fulfiller, units) waiting for stock at that fulfiller.
-    pub backordered: Vec<(String, String, u32)>,
-    /// (line id, units) nobody can ship.
-    pub unroutable: Vec<(String, u32)>,
+    /// fulfiller -> the units of each line it ships now.
+    pub shipments: BTreeMap<String, Vec<LineQuantity>>,
+    /// Units waiting for stock at a fulfiller.
+    pub backordered: Vec<Backorder>,
+    /// Units of a line nobody can ship.
+    pub unroutable: Vec<LineQuantity>,
+}
+
+/// Units of a line waiting for stock at the fulfiller that ships it best.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Backorder {
+    pub line_id: String,
+    pub fulfiller_id: String,
+    pub units: u32,
+}
+
+// Written as the `(line id, fulfiller, units)` triple it replaced, so that logs read as before.
+impl std::fmt::Debug for Backorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("")
+            .field(&self.line_id)
+            .field(&self.fulfiller_id)
+            .field(&self.units)
+            .finish()
+    }
 }
 
 type Free = HashMap<(String, String), u32>;
@@ -79,7 +99,7 @@ fn take(free: &mut Free, plan: &mut RoutingPlan, f: &str, line: &LineDemand, n: 
     plan.shipments
         .entry(f.to_string())
         .or_default()
-        .push((line.line_id.clone(), n));
+        .push(LineQuantity::new(line.line_id.clone(), n));
 }
 
 /// Splits a line over its sources in preference order; the rest is backordered or unroutable.
@@ -95,11 +115,14 @@ fn split(line: &LineDemand, free: &mut Free, plan: &mut RoutingPlan) {
     }
     if missing > 0 {
         match cands.first() {
-            Some(best) if line.allow_backorder => {
-                plan.backordered
-                    .push((line.line_id.clone(), best.fulfiller_id.clone(), missing))
-            }
-            _ => plan.unroutable.push((line.line_id.clone(), missing)),
+            Some(best) if line.allow_backorder => plan.backordered.push(Backorder {
+                line_id: line.line_id.clone(),
+                fulfiller_id: best.fulfiller_id.clone(),
+                units: missing,
+            }),
+            _ => plan
+                .unroutable
+                .push(LineQuantity::new(line.line_id.clone(), missing)),
         }
     }
 }
@@ -378,17 +401,17 @@ mod tests {
             false,
             vec![cand("a", 1, false, 3), cand("b", 2, false, 3)],
         )]);
-        assert_eq!(p.shipments["a"], vec![("L1".to_string(), 3)]);
-        assert_eq!(p.shipments["b"], vec![("L1".to_string(), 2)]);
+        assert_eq!(p.shipments["a"], vec![LineQuantity::new("L1", 3)]);
+        assert_eq!(p.shipments["b"], vec![LineQuantity::new("L1", 2)]);
         let p = route(&[
             line("L1", "A", 2, false, vec![cand("a", 1, false, 3)]),
             line("L2", "A", 2, false, vec![cand("a", 1, false, 3)]),
         ]);
         assert_eq!(
             p.shipments["a"],
-            vec![("L1".to_string(), 2), ("L2".to_string(), 1)]
+            vec![LineQuantity::new("L1", 2), LineQuantity::new("L2", 1)]
         );
-        assert_eq!(p.unroutable, vec![("L2".to_string(), 1)]);
+        assert_eq!(p.unroutable, vec![LineQuantity::new("L2", 1)]);
     }
 
     #[test]
@@ -400,10 +423,17 @@ mod tests {
             true,
             vec![cand("b", 2, false, 0), cand("a", 1, false, 1)],
         )]);
-        assert_eq!(p.shipments["a"], vec![("L1".to_string(), 1)]);
-        assert_eq!(p.backordered, vec![("L1".to_string(), "a".to_string(), 3)]);
+        assert_eq!(p.shipments["a"], vec![LineQuantity::new("L1", 1)]);
+        assert_eq!(
+            p.backordered,
+            vec![Backorder {
+                line_id: "L1".into(),
+                fulfiller_id: "a".into(),
+                units: 3
+            }]
+        );
         let p = route(&[line("L1", "A", 1, false, vec![])]);
-        assert_eq!(p.unroutable, vec![("L1".to_string(), 1)]);
+        assert_eq!(p.unroutable, vec![LineQuantity::new("L1", 1)]);
     }
 
     #[test]
@@ -543,7 +573,7 @@ mod tests {
             })
             .collect();
         let p = route(&lines);
-        let routed: u32 = p.shipments.values().flatten().map(|(_, n)| n).sum();
+        let routed: u32 = p.shipments.values().flatten().map(|l| l.quantity).sum();
         assert_eq!(routed, 200);
         assert!(p.unroutable.is_empty() && p.backordered.is_empty());
         assert!(

@@ -8,6 +8,48 @@ use serde_json::Value;
 pub const MAX_ITEMS: usize = 1000;
 pub const MAX_AVAILABLE: u64 = 1_000_000_000;
 
+/// Units of one sku: shipped, released, restocked or moved by a reroute.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SkuUnits {
+    pub sku: String,
+    pub units: u32,
+}
+
+// Written as the `(sku, units)` pair it replaced, so that logs read as before.
+impl std::fmt::Debug for SkuUnits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("")
+            .field(&self.sku)
+            .field(&self.units)
+            .finish()
+    }
+}
+
+/// Units of one (fulfiller, sku): a reservation, or a release, consumption or restock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockMove {
+    pub fulfiller_id: String,
+    pub sku: String,
+    pub quantity: u32,
+}
+
+impl StockMove {
+    /// Moves of one fulfiller's stock.
+    pub fn at<'a>(
+        fulfiller_id: &str,
+        units: impl IntoIterator<Item = &'a SkuUnits>,
+    ) -> Vec<StockMove> {
+        units
+            .into_iter()
+            .map(|u| StockMove {
+                fulfiller_id: fulfiller_id.to_string(),
+                sku: u.sku.clone(),
+                quantity: u.units,
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StockCount {
     pub sku: String,

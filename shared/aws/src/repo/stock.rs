@@ -8,6 +8,7 @@
 use super::{batch_get, from_item, n, s, Item};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use dropship_core::catalogue::SourcePair;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -59,7 +60,7 @@ impl Stock {
 
     pub async fn get_many(
         &self,
-        keys: impl IntoIterator<Item = (String, String)>,
+        keys: impl IntoIterator<Item = SourcePair>,
     ) -> anyhow::Result<BTreeMap<(String, String), StockLevel>> {
         let (_, keys) = self.keys(keys);
         Self::levels_from(batch_get(&self.client, &self.table, keys).await?)
@@ -67,14 +68,14 @@ impl Stock {
 
     /// The table and keys of these (fulfiller, sku) levels, each once, to read them in a
     /// BatchGetItem shared with other tables; `levels_from` parses what came back.
-    pub fn keys(&self, keys: impl IntoIterator<Item = (String, String)>) -> (String, Vec<Item>) {
-        let keys: std::collections::BTreeSet<(String, String)> = keys.into_iter().collect();
+    pub fn keys(&self, keys: impl IntoIterator<Item = SourcePair>) -> (String, Vec<Item>) {
+        let keys: std::collections::BTreeSet<SourcePair> = keys.into_iter().collect();
         let items = keys
             .into_iter()
-            .map(|(f, sku)| {
+            .map(|k| {
                 Item::from([
-                    ("fulfillerId".to_string(), s(f)),
-                    ("sku".to_string(), s(sku)),
+                    ("fulfillerId".to_string(), s(k.fulfiller_id)),
+                    ("sku".to_string(), s(k.sku)),
                 ])
             })
             .collect();

@@ -12,6 +12,15 @@ pub struct PricingContext<'a> {
     pub order_date: NaiveDate,
 }
 
+/// A line as the channel ordered it, before the catalogue prices it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestedLine {
+    pub line_id: String,
+    pub sku: String,
+    pub quantity: u32,
+    pub unit_price: Money,
+}
+
 /// A request body checked for shape, before the catalogue is consulted.
 pub struct OrderRequest {
     pub external_id: String,
@@ -20,7 +29,7 @@ pub struct OrderRequest {
     pub billing_address: Option<Address>,
     pub currency: Currency,
     pub ordered_at: Option<DateTime<Utc>>,
-    pub lines: Vec<(String, String, u32, Money)>,
+    pub lines: Vec<RequestedLine>,
     pub discounts: Vec<Discount>,
     pub shipping_cost: Money,
     pub payments: Vec<Payment>,
@@ -121,7 +130,7 @@ impl OrderRequest {
                 format!("an order has at most {MAX_LINES} lines"),
             ));
         }
-        let mut lines: Vec<(String, String, u32, Money)> = Vec::with_capacity(raw_lines.len());
+        let mut lines: Vec<RequestedLine> = Vec::with_capacity(raw_lines.len());
         for (i, l) in raw_lines.iter().enumerate() {
             let p = format!("lines[{i}]");
             object(l, &p)?;
@@ -130,7 +139,7 @@ impl OrderRequest {
                 &format!("{p}.lineId"),
             )?;
             check_id(&format!("{p}.lineId"), &line_id)?;
-            if lines.iter().any(|(id, ..)| *id == line_id) {
+            if lines.iter().any(|l| l.line_id == line_id) {
                 return Err(ApiError::invalid(
                     format!("{p}.lineId"),
                     format!("duplicate lineId {line_id}"),
@@ -152,7 +161,12 @@ impl OrderRequest {
                 &format!("{p}.unitPrice"),
                 l.get("unitPrice").unwrap_or(&Value::Null),
             )?;
-            lines.push((line_id, sku, quantity as u32, unit_price));
+            lines.push(RequestedLine {
+                line_id,
+                sku,
+                quantity: quantity as u32,
+                unit_price,
+            });
         }
 
         let mut discounts = Vec::new();
@@ -242,7 +256,16 @@ impl OrderRequest {
     ) -> Result<Order, ApiError> {
         let country = self.shipping_address.country.clone();
         let mut lines: Vec<OrderLine> = Vec::with_capacity(self.lines.len());
-        for (i, (line_id, sku, quantity, unit_price)) in self.lines.into_iter().enumerate() {
+        for (
+            i,
+            RequestedLine {
+                line_id,
+                sku,
+                quantity,
+                unit_price,
+            },
+        ) in self.lines.into_iter().enumerate()
+        {
             let product = ctx.products.get(&sku).ok_or_else(|| {
                 ApiError::invalid(format!("lines[{i}].sku"), format!("unknown sku {sku}"))
             })?;
