@@ -127,7 +127,7 @@ pub fn orders(orders: &[Order], p: &Period, f: &Filters) -> Table {
                 p.date(o.created_at),
                 o.channel_id.clone(),
                 status,
-                o.currency.clone(),
+                o.currency.to_string(),
             ))
             .or_insert((0, 0, Money::ZERO));
         g.0 += 1;
@@ -179,7 +179,9 @@ pub fn sales(
     {
         for l in o.lines.iter().filter(|l| f.sku(&l.sku, products)) {
             names.entry(l.sku.clone()).or_insert_with(|| l.name.clone());
-            let s = by.entry((l.sku.clone(), o.currency.clone())).or_default();
+            let s = by
+                .entry((l.sku.clone(), o.currency.to_string()))
+                .or_default();
             let q = l.quantities;
             let sold = l.quantity.saturating_sub(q.cancelled + q.returned);
             s.orders += 1;
@@ -285,7 +287,7 @@ pub fn customers(orders: &[Order], p: &Period, f: &Filters) -> Table {
         .filter(|o| f.order(o) && p.contains(o.created_at))
     {
         let c = by
-            .entry((o.customer.email.to_lowercase(), o.currency.clone()))
+            .entry((o.customer.email.to_lowercase(), o.currency.to_string()))
             .or_default();
         c.name = o.customer.name.clone();
         c.orders += 1;
@@ -529,7 +531,7 @@ pub fn finance(orders: &[Order], p: &Period, f: &Filters) -> Table {
                     .entry((
                         p.month(o.created_at),
                         country.clone(),
-                        o.currency.clone(),
+                        o.currency.to_string(),
                         Some(t.rate),
                     ))
                     .or_insert((Money::ZERO, Money::ZERO, Money::ZERO));
@@ -540,7 +542,7 @@ pub fn finance(orders: &[Order], p: &Period, f: &Filters) -> Table {
         for e in o.ledger.iter().filter(|e| p.contains(e.at)) {
             if matches!(e.kind, LedgerKind::Refund | LedgerKind::Goodwill) {
                 let r = by
-                    .entry((p.month(e.at), country.clone(), o.currency.clone(), None))
+                    .entry((p.month(e.at), country.clone(), o.currency.to_string(), None))
                     .or_insert((Money::ZERO, Money::ZERO, Money::ZERO));
                 r.2 += e.amount;
             }

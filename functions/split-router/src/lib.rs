@@ -225,7 +225,7 @@ impl SplitRouter {
             });
         }
         if let Some(r) = &refund {
-            dropship_aws::metrics::refunds_issued(r.amount, &order.currency);
+            dropship_aws::metrics::refunds_issued(r.amount, order.currency.as_str());
         }
         // Units no one can ship are cancelled: the customer hears what and the refund.
         if !round.plan.unroutable.is_empty() || refund.is_some() {

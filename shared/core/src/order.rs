@@ -2,6 +2,7 @@
 //! (docs/api.md "Money rules": discount allocation, paid, tax per line, shipping tax, totals).
 
 use crate::catalogue::{Address, Locale, TaxClass, TaxRates};
+use crate::ids::Currency;
 use crate::money::Money;
 use crate::ApiError;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -332,7 +333,7 @@ pub struct Order {
     pub channel_id: String,
     pub external_id: String,
     pub status: OrderStatus,
-    pub currency: String,
+    pub currency: Currency,
     pub customer: Customer,
     pub shipping_address: Address,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -134,7 +134,7 @@ pub fn three_line_invoice(locale: Locale) -> InvoiceDocument {
         issued_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
         supply_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
         locale,
-        currency: "EUR".into(),
+        currency: "EUR".try_into().unwrap(),
         order_external_id: "WEB-100234".into(),
         order_id: "o1".into(),
         delivery_order_id: Some("DO-3C0A944DB535215729D4".into()),

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::catalogue::{is_email, Address, Locale, Product, TaxClass, TaxRates};
-use crate::ids::{check_id, check_text, Currency};
+use crate::ids::{check_id, check_text};
 
 pub struct PricingContext<'a> {
     pub products: &'a BTreeMap<String, Product>,
@@ -367,7 +367,7 @@ impl OrderRequest {
             channel_id,
             external_id: self.external_id,
             status: OrderStatus::Accepted,
-            currency: self.currency.into_string(),
+            currency: self.currency,
             customer: self.customer,
             shipping_address: self.shipping_address,
             billing_address: self.billing_address,
