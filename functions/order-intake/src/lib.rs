@@ -97,7 +97,7 @@ impl OrderIntake {
         // One BatchGetItem for products, the country's tax rates and the branding.
         let catalogue = self
             .catalogue
-            .get_for_order(skus, &request.shipping_address.country)
+            .get_for_order(skus, request.shipping_address.country.as_str())
             .await?;
         let (products, tax_rates) = (&catalogue.products, &catalogue.tax_rates);
         let now = Utc::now();

@@ -276,7 +276,7 @@ mod tests {
                 street: "Hauptstraße 1".into(),
                 postal_code: "10115".into(),
                 city: "Berlin".into(),
-                country: "DE".into(),
+                country: "DE".try_into().unwrap(),
             },
             lines: vec![DeliveryLine {
                 line_id: "L1".into(),

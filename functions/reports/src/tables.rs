@@ -530,7 +530,7 @@ pub fn finance(orders: &[Order], p: &Period, f: &Filters) -> Table {
                 let e = by
                     .entry((
                         p.month(o.created_at),
-                        country.clone(),
+                        country.to_string(),
                         o.currency.to_string(),
                         Some(t.rate),
                     ))
@@ -542,7 +542,12 @@ pub fn finance(orders: &[Order], p: &Period, f: &Filters) -> Table {
         for e in o.ledger.iter().filter(|e| p.contains(e.at)) {
             if matches!(e.kind, LedgerKind::Refund | LedgerKind::Goodwill) {
                 let r = by
-                    .entry((p.month(e.at), country.clone(), o.currency.to_string(), None))
+                    .entry((
+                        p.month(e.at),
+                        country.to_string(),
+                        o.currency.to_string(),
+                        None,
+                    ))
                     .or_insert((Money::ZERO, Money::ZERO, Money::ZERO));
                 r.2 += e.amount;
             }

@@ -296,7 +296,7 @@ mod tests {
                 street: "S".into(),
                 postal_code: "1".into(),
                 city: "B".into(),
-                country: "DE".into(),
+                country: "DE".try_into().unwrap(),
             },
             lines: vec![DeliveryLine {
                 line_id: line.into(),

@@ -61,17 +61,34 @@ pub struct Address {
     pub street: String,
     pub postal_code: String,
     pub city: String,
+    pub country: CountryCode,
+}
+
+/// An address as a request body gives it: checked (naming the field) into an `Address`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddressInput {
+    pub name: String,
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
     pub country: String,
 }
 
-impl Address {
-    pub fn validate(&self, field: &str) -> Result<(), ApiError> {
+impl AddressInput {
+    pub fn validate(self, field: &str) -> Result<Address, ApiError> {
         check_text(&format!("{field}.name"), &self.name, 200)?;
         check_text(&format!("{field}.street"), &self.street, 200)?;
         check_text(&format!("{field}.postalCode"), &self.postal_code, 20)?;
         check_text(&format!("{field}.city"), &self.city, 200)?;
-        CountryCode::parse(&format!("{field}.country"), self.country.as_str())?;
-        Ok(())
+        let country = CountryCode::parse(&format!("{field}.country"), self.country)?;
+        Ok(Address {
+            name: self.name,
+            street: self.street,
+            postal_code: self.postal_code,
+            city: self.city,
+            country,
+        })
     }
 }
 
@@ -107,8 +124,8 @@ pub struct FulfillerInput {
     pub sla_hours: Option<u32>,
     pub stock_max_age_hours: Option<u32>,
     pub locale: Option<Locale>,
-    pub address: Address,
-    pub return_address: Option<Address>,
+    pub address: AddressInput,
+    pub return_address: Option<AddressInput>,
 }
 
 /// A plausible mail address: one `@`, something on both sides, a dot in the domain, no spaces.
@@ -149,10 +166,11 @@ impl FulfillerInput {
                 "stockMaxAgeHours must be 1..2160",
             ));
         }
-        self.address.validate("address")?;
-        if let Some(a) = &self.return_address {
-            a.validate("returnAddress")?;
-        }
+        let address = self.address.validate("address")?;
+        let return_address = self
+            .return_address
+            .map(|a| a.validate("returnAddress"))
+            .transpose()?;
         Ok(Fulfiller {
             id: id.into(),
             name: self.name,
@@ -161,8 +179,8 @@ impl FulfillerInput {
             sla_hours,
             stock_max_age_hours,
             locale: self.locale,
-            address: self.address,
-            return_address: self.return_address,
+            address,
+            return_address,
         })
     }
 }
@@ -313,7 +331,7 @@ pub struct TaxRatePeriod {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaxRates {
-    pub country: String,
+    pub country: CountryCode,
     pub tax_class: TaxClass,
     pub rates: Vec<TaxRatePeriod>,
 }
@@ -336,7 +354,7 @@ pub struct TaxRatesInput {
 
 impl TaxRatesInput {
     pub fn validate(self, country: &str, tax_class: &str) -> Result<TaxRates, ApiError> {
-        CountryCode::parse("country", country)?;
+        let country = CountryCode::parse("country", country)?;
         let tax_class = TaxClass::parse(tax_class).ok_or_else(|| {
             ApiError::invalid("taxClass", "taxClass must be standard, reduced or zero")
         })?;
@@ -369,7 +387,7 @@ impl TaxRatesInput {
             }
         }
         Ok(TaxRates {
-            country: country.into(),
+            country,
             tax_class,
             rates,
         })
@@ -403,7 +421,7 @@ pub struct Branding {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BrandingInput {
     pub company_name: String,
-    pub address: Address,
+    pub address: AddressInput,
     pub vat_id: String,
     pub logo_png_base64: Option<String>,
     pub primary_color: String,
@@ -416,7 +434,7 @@ pub struct BrandingInput {
 impl BrandingInput {
     pub fn validate(self) -> Result<Branding, ApiError> {
         check_text("companyName", &self.company_name, 200)?;
-        self.address.validate("address")?;
+        let address = self.address.validate("address")?;
         check_text("vatId", &self.vat_id, 30)?;
         let c = self.primary_color.as_bytes();
         if c.len() != 7 || c[0] != b'#' || !c[1..].iter().all(u8::is_ascii_hexdigit) {
@@ -455,7 +473,7 @@ impl BrandingInput {
         }
         Ok(Branding {
             company_name: self.company_name,
-            address: self.address,
+            address,
             vat_id: self.vat_id,
             logo_png_base64: self.logo_png_base64,
             primary_color: self.primary_color,
@@ -468,91 +486,7 @@ impl BrandingInput {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rust_decimal_macros::dec;
-    use serde_json::json;
-
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
-
-    fn german_standard() -> TaxRates {
-        from_body::<TaxRatesInput>(json!({"rates": [
-            {"rate": "0.19", "validFrom": "2007-01-01", "validTo": "2020-06-30"},
-            {"rate": "0.16", "validFrom": "2020-07-01", "validTo": "2020-12-31"},
-            {"rate": "0.19", "validFrom": "2021-01-01"}
-        ]}))
-        .unwrap()
-        .validate("DE", "standard")
-        .unwrap()
-    }
-
-    #[test]
-    fn tax_rate_periods_include_both_ends() {
-        let r = german_standard();
-        assert_eq!(r.rate_on(d("2020-06-30")), Some(dec!(0.19)));
-        assert_eq!(r.rate_on(d("2020-07-01")), Some(dec!(0.16)));
-        assert_eq!(r.rate_on(d("2020-12-31")), Some(dec!(0.16)));
-        assert_eq!(r.rate_on(d("2021-01-01")), Some(dec!(0.19)));
-        assert_eq!(r.rate_on(d("2006-12-31")), None);
-    }
-
-    #[test]
-    fn overlapping_periods_are_refused() {
-        let e = from_body::<TaxRatesInput>(json!({"rates": [
-            {"rate": "0.19", "validFrom": "2007-01-01"},
-            {"rate": "0.16", "validFrom": "2020-07-01", "validTo": "2020-12-31"}
-        ]}))
-        .unwrap()
-        .validate("DE", "standard")
-        .unwrap_err();
-        assert_eq!((e.status, e.field.as_deref()), (422, Some("rates")));
-        assert!(from_body::<TaxRatesInput>(json!({"rates": []}))
-            .unwrap()
-            .validate("XX", "standard")
-            .is_err());
-    }
-
-    #[test]
-    fn product_sources_must_name_known_fulfillers() {
-        let input = || {
-            from_body::<ProductInput>(
-                json!({"name": "Mug", "taxClass": "standard", "group": "kitchen",
-                "sources": [{"fulfillerId": "acme", "priority": 1, "purchasePrice": "3.10"}]}),
-            )
-            .unwrap()
-        };
-        let p = input().validate("MUG-1", |f| f == "acme").unwrap();
-        assert_eq!(p.sources[0].purchase_price.unwrap().to_string(), "3.10");
-        assert!(!p.allow_backorder);
-        let e = input().validate("MUG-1", |_| false).unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("sources[0].fulfillerId"));
-    }
-
-    #[test]
-    fn fulfiller_defaults_and_checks() {
-        let body = json!({"name": "Acme", "kind": "dropshipper", "email": "ops@acme.example",
-            "address": {"name": "Acme", "street": "Weg 1", "postalCode": "10115", "city": "Berlin", "country": "DE"}});
-        let f = from_body::<FulfillerInput>(body.clone())
-            .unwrap()
-            .validate("acme")
-            .unwrap();
-        assert_eq!((f.sla_hours, f.stock_max_age_hours), (48, 24));
-        let mut bad = body;
-        bad["email"] = json!("not-an-address");
-        assert_eq!(
-            from_body::<FulfillerInput>(bad)
-                .unwrap()
-                .validate("acme")
-                .unwrap_err()
-                .field
-                .as_deref(),
-            Some("email")
-        );
-        assert!(from_body::<FulfillerInput>(json!({"name": "x"})).is_err());
-    }
-}
+mod tests;
 
 /// The calendar date of `at` in the retailer's time zone (docs/api.md: dates are meant there).
 /// An unknown zone name falls back to Europe/Berlin, the documented default.

@@ -443,7 +443,7 @@ mod tests {
                 street: "S 1".into(),
                 postal_code: "1".into(),
                 city: "B".into(),
-                country: "DE".into(),
+                country: "DE".try_into().unwrap(),
             },
             lines: lines
                 .iter()

@@ -9,6 +9,7 @@ use anyhow::Context;
 use dropship_core::catalogue::{
     Branding, Channel, Fulfiller, Product, RefundPolicy, TaxClass, TaxRates,
 };
+use dropship_core::ids::CountryCode;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -184,7 +185,7 @@ impl Catalogue {
 #[derive(Debug, Default)]
 pub struct OrderCatalogue {
     pub products: BTreeMap<String, Product>,
-    pub tax_rates: BTreeMap<(String, TaxClass), TaxRates>,
+    pub tax_rates: BTreeMap<(CountryCode, TaxClass), TaxRates>,
     pub branding: Option<Branding>,
 }
 

@@ -20,7 +20,13 @@ pub(crate) fn order(body: serde_json::Value) -> Order {
             .unwrap()
             .validate("DE", "standard")
             .unwrap();
-    let tax = BTreeMap::from([(("DE".to_string(), TaxClass::Standard), rates)]);
+    let tax = BTreeMap::from([(
+        (
+            crate::ids::CountryCode::try_from("DE").unwrap(),
+            TaxClass::Standard,
+        ),
+        rates,
+    )]);
     let ctx = PricingContext {
         products: &products,
         tax_rates: &tax,
@@ -59,7 +65,13 @@ pub(crate) fn order_2020(body: serde_json::Value) -> Order {
         .unwrap();
         products.insert(sku.to_string(), p);
     }
-    let tax = BTreeMap::from([(("DE".to_string(), TaxClass::Standard), rates_2020())]);
+    let tax = BTreeMap::from([(
+        (
+            crate::ids::CountryCode::try_from("DE").unwrap(),
+            TaxClass::Standard,
+        ),
+        rates_2020(),
+    )]);
     let ctx = PricingContext {
         products: &products,
         tax_rates: &tax,

@@ -1,13 +1,13 @@
 //! The channel's order request: parsed and validated at the edge, then priced into an order.
 
 use super::*;
-use crate::catalogue::{is_email, Address, Locale, Product, TaxClass, TaxRates};
-use crate::ids::{check_id, check_text};
+use crate::catalogue::{is_email, Address, AddressInput, Locale, Product, TaxClass, TaxRates};
+use crate::ids::{check_id, check_text, CountryCode};
 
 pub struct PricingContext<'a> {
     pub products: &'a BTreeMap<String, Product>,
     /// Keyed by `(country, taxClass)`.
-    pub tax_rates: &'a BTreeMap<(String, TaxClass), TaxRates>,
+    pub tax_rates: &'a BTreeMap<(CountryCode, TaxClass), TaxRates>,
     /// The order date in the retailer's time zone (the supply date before shipment).
     pub order_date: NaiveDate,
 }
@@ -67,15 +67,14 @@ fn address(v: &Value, path: &str) -> Result<Address, ApiError> {
             &p,
         )
     };
-    let a = Address {
+    AddressInput {
         name: get("name")?,
         street: get("street")?,
         postal_code: get("postalCode")?,
         city: get("city")?,
         country: get("country")?,
-    };
-    a.validate(path)?;
-    Ok(a)
+    }
+    .validate(path)
 }
 
 impl OrderRequest {

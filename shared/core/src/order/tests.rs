@@ -6,7 +6,7 @@ use serde_json::json;
 
 fn catalogue() -> (
     BTreeMap<String, Product>,
-    BTreeMap<(String, TaxClass), TaxRates>,
+    BTreeMap<(crate::ids::CountryCode, TaxClass), TaxRates>,
 ) {
     let mut products = BTreeMap::new();
     for sku in ["L1-SKU", "L2-SKU"] {
@@ -24,7 +24,13 @@ fn catalogue() -> (
             .validate("DE", "standard")
             .unwrap();
     let mut tax = BTreeMap::new();
-    tax.insert(("DE".to_string(), TaxClass::Standard), rates);
+    tax.insert(
+        (
+            crate::ids::CountryCode::try_from("DE").unwrap(),
+            TaxClass::Standard,
+        ),
+        rates,
+    );
     (products, tax)
 }
 
