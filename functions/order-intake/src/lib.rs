@@ -93,7 +93,7 @@ impl OrderIntake {
         request_key: Option<String>,
     ) -> Result<StoredResponse, HandlerError> {
         let request = OrderRequest::parse(body)?;
-        let skus: Vec<String> = request.lines.iter().map(|l| l.sku.clone()).collect();
+        let skus: Vec<String> = request.lines.iter().map(|l| l.sku.to_string()).collect();
         // One BatchGetItem for products, the country's tax rates and the branding.
         let catalogue = self
             .catalogue

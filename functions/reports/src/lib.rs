@@ -26,7 +26,7 @@ use dropship_aws::repo::stock::Stock;
 use dropship_aws::repo::{query_all, query_all_whole, s};
 use dropship_core::catalogue::{Fulfiller, Product};
 use dropship_core::delivery::DeliveryOrder;
-use dropship_core::ids::{ChannelId, CountryCode, FulfillerId};
+use dropship_core::ids::{ChannelId, CountryCode, FulfillerId, Sku};
 use dropship_core::order::Order;
 use dropship_core::principal::require_admin;
 use dropship_core::returns::ReturnPart;
@@ -424,7 +424,7 @@ impl Reports {
         out.item.map(dropship_aws::repo::from_item).transpose()
     }
 
-    async fn products(&self) -> anyhow::Result<BTreeMap<String, Product>> {
+    async fn products(&self) -> anyhow::Result<BTreeMap<Sku, Product>> {
         Ok(self
             .catalogue_partition::<Product>("PRODUCT")
             .await?

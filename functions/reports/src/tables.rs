@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use dropship_aws::repo::stock::StockLevel;
 use dropship_core::catalogue::Product;
 use dropship_core::delivery::DeliveryOrder;
-use dropship_core::ids::{ChannelId, CountryCode, FulfillerId};
+use dropship_core::ids::{ChannelId, CountryCode, FulfillerId, Sku};
 use dropship_core::ledger::LedgerKind;
 use dropship_core::money::Money;
 use dropship_core::order::Order;
@@ -70,7 +70,7 @@ impl Filters {
                 .is_none_or(|c| *c == o.shipping_address.country)
     }
 
-    fn sku(&self, sku: &str, products: &BTreeMap<String, Product>) -> bool {
+    fn sku(&self, sku: &str, products: &BTreeMap<Sku, Product>) -> bool {
         self.group
             .as_ref()
             .is_none_or(|g| products.get(sku).is_some_and(|p| p.group == *g))
@@ -159,7 +159,7 @@ pub fn orders(orders: &[Order], p: &Period, f: &Filters) -> Table {
 /// sellers first, the catalogue's products without sales last (the slow sellers).
 pub fn sales(
     orders: &[Order],
-    products: &BTreeMap<String, Product>,
+    products: &BTreeMap<Sku, Product>,
     p: &Period,
     f: &Filters,
 ) -> Table {
@@ -177,10 +177,12 @@ pub fn sales(
         .iter()
         .filter(|o| f.order(o) && p.contains(o.created_at))
     {
-        for l in o.lines.iter().filter(|l| f.sku(&l.sku, products)) {
-            names.entry(l.sku.clone()).or_insert_with(|| l.name.clone());
+        for l in o.lines.iter().filter(|l| f.sku(l.sku.as_str(), products)) {
+            names
+                .entry(l.sku.to_string())
+                .or_insert_with(|| l.name.clone());
             let s = by
-                .entry((l.sku.clone(), o.currency.to_string()))
+                .entry((l.sku.to_string(), o.currency.to_string()))
                 .or_default();
             let q = l.quantities;
             let sold = l.quantity.saturating_sub(q.cancelled + q.returned);
@@ -195,9 +197,9 @@ pub fn sales(
         .into_iter()
         .map(|((sku, cur), s)| {
             let sold = s.ordered - s.cancelled - s.returned;
-            let group = products.get(&sku).map(|p| p.group.clone());
+            let group = products.get(sku.as_str()).map(|p| p.group.clone());
             let name = products
-                .get(&sku)
+                .get(sku.as_str())
                 .map(|p| p.name.clone())
                 .or_else(|| names.get(&sku).cloned());
             (
@@ -226,7 +228,7 @@ pub fn sales(
         rows.iter().map(|(_, r)| cell(&r[0])).collect();
     for prod in products
         .values()
-        .filter(|prod| !sold_skus.contains(&prod.sku) && f.sku(&prod.sku, products))
+        .filter(|prod| !sold_skus.contains(prod.sku.as_str()) && f.sku(prod.sku.as_str(), products))
     {
         rows.push((
             0,
@@ -481,13 +483,13 @@ pub fn returns(
 /// Stock now: per fulfiller and sku, with the age of the last count.
 pub fn stock(
     levels: &[StockLevel],
-    products: &BTreeMap<String, Product>,
+    products: &BTreeMap<Sku, Product>,
     now: DateTime<Utc>,
     f: &Filters,
 ) -> Table {
     let mut rows: Vec<Vec<Value>> = levels
         .iter()
-        .filter(|l| f.fulfiller(&l.fulfiller_id) && f.sku(&l.sku, products))
+        .filter(|l| f.fulfiller(&l.fulfiller_id) && f.sku(l.sku.as_str(), products))
         .map(|l| {
             vec![
                 json!(l.fulfiller_id),
@@ -581,7 +583,7 @@ pub fn finance(orders: &[Order], p: &Period, f: &Filters) -> Table {
 pub fn settlement(
     deliveries: &[DeliveryOrder],
     parts: &[ReturnPart],
-    products: &BTreeMap<String, Product>,
+    products: &BTreeMap<Sku, Product>,
     p: &Period,
     f: &Filters,
 ) -> Table {
@@ -592,13 +594,13 @@ pub fn settlement(
                 let Some(line) = d.lines.iter().find(|l| l.line_id == sl.line_id) else {
                     continue;
                 };
-                if !f.sku(&line.sku, products) {
+                if !f.sku(line.sku.as_str(), products) {
                     continue;
                 }
                 by.entry((
                     d.fulfiller_id.clone(),
                     p.month(s.shipped_at),
-                    line.sku.clone(),
+                    line.sku.to_string(),
                 ))
                 .or_default()
                 .0 += i64::from(sl.quantity);
@@ -609,10 +611,14 @@ pub fn settlement(
         let Some(at) = part.received_at.filter(|t| p.contains(*t)) else {
             continue;
         };
-        for l in part.lines.iter().filter(|l| f.sku(&l.sku, products)) {
+        for l in part
+            .lines
+            .iter()
+            .filter(|l| f.sku(l.sku.as_str(), products))
+        {
             let resellable = l.arrived.map(|a| a.resellable).unwrap_or(0);
             if resellable > 0 {
-                by.entry((part.fulfiller_id.clone(), p.month(at), l.sku.clone()))
+                by.entry((part.fulfiller_id.clone(), p.month(at), l.sku.to_string()))
                     .or_default()
                     .1 += i64::from(resellable);
             }

@@ -104,7 +104,7 @@ impl SplitRouter {
         order: &Order,
         existing: &[DeliveryOrder],
     ) -> anyhow::Result<Vec<DeliveryOrder>> {
-        let skus: Vec<String> = order.lines.iter().map(|l| l.sku.clone()).collect();
+        let skus: Vec<String> = order.lines.iter().map(|l| l.sku.to_string()).collect();
         let products = self.catalogue.get_products(skus).await?;
         // Who could ship and what they have free, in one BatchGetItem over both tables (both
         // follow from the products); later attempts re-read only the stock.
@@ -179,8 +179,14 @@ impl SplitRouter {
                     order: Some(round.order.clone()),
                     new_deliveries: round.deliveries.clone(),
                     reserve,
-                    backorders_set: waits_for.difference(was_waiting_for).cloned().collect(),
-                    backorders_cleared: was_waiting_for.difference(&waits_for).cloned().collect(),
+                    backorders_set: waits_for
+                        .difference(was_waiting_for)
+                        .map(ToString::to_string)
+                        .collect(),
+                    backorders_cleared: was_waiting_for
+                        .difference(&waits_for)
+                        .map(ToString::to_string)
+                        .collect(),
                     ..ChangeSet::default()
                 };
                 Ok::<_, anyhow::Error>(Attempt::Commit(Box::new(change), Some((round, refund))))

@@ -109,7 +109,7 @@ impl Fake {
 fn level<'a>(state: &'a mut State, m: &StockMove) -> &'a mut Level {
     state
         .stock
-        .entry((m.fulfiller_id.clone(), m.sku.clone()))
+        .entry((m.fulfiller_id.clone(), m.sku.to_string()))
         .or_default()
 }
 
@@ -141,7 +141,7 @@ fn check(state: &State, change: &ChangeSet) -> Option<Outcome> {
     let mut stock = state.stock.clone();
     let at = |stock: &mut BTreeMap<_, Level>, m: &StockMove| {
         *stock
-            .entry((m.fulfiller_id.clone(), m.sku.clone()))
+            .entry((m.fulfiller_id.clone(), m.sku.to_string()))
             .or_default()
     };
     for m in change.release.iter().chain(&change.consume) {

@@ -8,6 +8,7 @@ use dropship_aws::http::HandlerError;
 use dropship_aws::repo::changes::StockMove;
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::fulfilment;
+use dropship_core::ids::Sku;
 use dropship_core::messages::{BusinessEvent, GenerateDocuments, RouteOrder, SettleReturn};
 use dropship_core::order::Order;
 use dropship_core::returns::{self, ReturnPart, ReturnStatus};
@@ -209,7 +210,7 @@ pub async fn receive_return(
             publisher.publish(settle).await?;
         }
         let next = returns::receive(&part, receipt, Utc::now())?;
-        let mut back: std::collections::BTreeMap<String, u32> = Default::default();
+        let mut back: std::collections::BTreeMap<Sku, u32> = Default::default();
         for l in &next.lines {
             let n = l.arrived.map(|a| a.resellable).unwrap_or(0);
             if n > 0 {

@@ -2,7 +2,7 @@
 //! branding. Each `*Input::validate` turns an admin request body into a trusted value.
 
 use crate::error::ErrorCode;
-use crate::ids::{check_id, check_text, CountryCode};
+use crate::ids::{check_id, check_text, CountryCode, Sku};
 use crate::money::{Allocation, Money};
 use crate::ApiError;
 use chrono::NaiveDate;
@@ -223,7 +223,7 @@ pub struct Source {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Product {
-    pub sku: String,
+    pub sku: Sku,
     pub name: String,
     pub tax_class: TaxClass,
     pub group: String,
@@ -235,7 +235,7 @@ pub struct Product {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SourcePair {
     pub fulfiller_id: String,
-    pub sku: String,
+    pub sku: Sku,
 }
 
 /// Every (fulfiller, sku) the products can come from.
@@ -269,7 +269,7 @@ impl ProductInput {
         sku: &str,
         fulfiller_exists: impl Fn(&str) -> bool,
     ) -> Result<Product, ApiError> {
-        check_id("sku", sku)?;
+        let sku = Sku::parse("sku", sku)?;
         check_text("name", &self.name, 200)?;
         check_text("group", &self.group, 200)?;
         if self.sources.len() > 50 {
@@ -308,7 +308,7 @@ impl ProductInput {
             sources.push(s);
         }
         Ok(Product {
-            sku: sku.into(),
+            sku,
             name: self.name,
             tax_class: self.tax_class,
             group: self.group,

@@ -1,6 +1,7 @@
 //! Delivery orders: the part of an order one fulfiller ships. The customer never learns who.
 
 use crate::catalogue::Address;
+use crate::ids::Sku;
 use crate::stock::SkuUnits;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -52,7 +53,7 @@ pub struct DocumentRef {
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryLine {
     pub line_id: String,
-    pub sku: String,
+    pub sku: Sku,
     pub name: String,
     pub quantity: u32,
     pub shipped: u32,

@@ -195,7 +195,7 @@ pub fn invoice(
                 (gross, tax_of(gross, rate))
             };
             lines.push(InvoiceLine {
-                sku: l.sku.clone(),
+                sku: l.sku.to_string(),
                 name: l.name.clone(),
                 quantity: n,
                 unit_price: l.unit_price,

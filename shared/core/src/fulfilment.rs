@@ -397,7 +397,7 @@ mod tests {
             },
             lines: vec![DeliveryLine {
                 line_id: "L1".into(),
-                sku: "A".into(),
+                sku: "A".try_into().unwrap(),
                 name: "A".into(),
                 quantity: 3,
                 shipped: 0,
@@ -450,7 +450,7 @@ mod tests {
         assert_eq!(
             consumed,
             vec![SkuUnits {
-                sku: "A".into(),
+                sku: "A".try_into().unwrap(),
                 units: 2
             }]
         );

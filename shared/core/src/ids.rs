@@ -158,6 +158,12 @@ macro_rules! validated {
             }
         }
 
+        impl PartialEq<$name> for String {
+            fn eq(&self, o: &$name) -> bool {
+                *self == o.0
+            }
+        }
+
         impl PartialEq<$name> for &str {
             fn eq(&self, o: &$name) -> bool {
                 *self == o.0

@@ -2,7 +2,7 @@
 //! (docs/api.md "Money rules": discount allocation, paid, tax per line, shipping tax, totals).
 
 use crate::catalogue::{Address, Locale, TaxClass, TaxRates};
-use crate::ids::Currency;
+use crate::ids::{Currency, Sku};
 use crate::money::Money;
 use crate::ApiError;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -139,7 +139,7 @@ impl Quantities {
 #[serde(rename_all = "camelCase")]
 pub struct OrderLine {
     pub line_id: String,
-    pub sku: String,
+    pub sku: Sku,
     pub name: String,
     pub quantity: u32,
     pub unit_price: Money,

@@ -4,7 +4,7 @@
 
 use crate::delivery::{DeliveryOrder, DocumentRef};
 use crate::error::ErrorCode;
-use crate::ids::{check_id, check_text};
+use crate::ids::{check_id, check_text, Sku};
 use crate::order::Order;
 use crate::ApiError;
 use chrono::{DateTime, Duration, Utc};
@@ -54,7 +54,7 @@ impl Arrived {
 #[serde(rename_all = "camelCase")]
 pub struct ReturnLine {
     pub line_id: String,
-    pub sku: String,
+    pub sku: Sku,
     pub name: String,
     pub delivery_order_id: String,
     /// Authorized units.
@@ -449,7 +449,7 @@ mod tests {
                 .iter()
                 .map(|(l, q)| DeliveryLine {
                     line_id: (*l).into(),
-                    sku: (*l).into(),
+                    sku: (*l).try_into().unwrap(),
                     name: (*l).into(),
                     quantity: *q,
                     shipped: *q,

@@ -18,6 +18,7 @@
 //!    that can ship the most remaining lines whole (ties: lower priority, warehouse first), until
 //!    no line is left; a line that lost its stock to an earlier one falls back to step 1.
 
+use crate::ids::Sku;
 use crate::order::LineQuantity;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -37,7 +38,7 @@ pub struct Candidate {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineDemand {
     pub line_id: String,
-    pub sku: String,
+    pub sku: Sku,
     pub quantity: u32,
     pub allow_backorder: bool,
     pub candidates: Vec<Candidate>,
@@ -93,7 +94,7 @@ fn free_of(free: &Free, f: &str, sku: &str) -> u32 {
 }
 
 fn take(free: &mut Free, plan: &mut RoutingPlan, f: &str, line: &LineDemand, n: u32) {
-    if let Some(v) = free.get_mut(&(f.to_string(), line.sku.clone())) {
+    if let Some(v) = free.get_mut(&(f.to_string(), line.sku.to_string())) {
         *v -= n;
     }
     plan.shipments
@@ -107,7 +108,7 @@ fn split(line: &LineDemand, free: &mut Free, plan: &mut RoutingPlan) {
     let cands = sorted(line);
     let mut missing = line.quantity;
     for c in &cands {
-        let n = free_of(free, &c.fulfiller_id, &line.sku).min(missing);
+        let n = free_of(free, &c.fulfiller_id, line.sku.as_str()).min(missing);
         if n > 0 {
             take(free, plan, &c.fulfiller_id, line, n);
             missing -= n;
@@ -140,9 +141,9 @@ fn assign<'a>(
     for line in lines {
         let c = sorted(line).into_iter().find(|c| {
             allowed.contains(c.fulfiller_id.as_str())
-                && free_of(&free, &c.fulfiller_id, &line.sku) >= line.quantity
+                && free_of(&free, &c.fulfiller_id, line.sku.as_str()) >= line.quantity
         })?;
-        if let Some(v) = free.get_mut(&(c.fulfiller_id.clone(), line.sku.clone())) {
+        if let Some(v) = free.get_mut(&(c.fulfiller_id.clone(), line.sku.to_string())) {
             *v -= line.quantity;
         }
         priority += u64::from(c.priority);
@@ -190,14 +191,14 @@ pub fn route(lines: &[LineDemand]) -> RoutingPlan {
     let mut free: Free = HashMap::new();
     for l in lines {
         for c in &l.candidates {
-            free.entry((c.fulfiller_id.clone(), l.sku.clone()))
+            free.entry((c.fulfiller_id.clone(), l.sku.to_string()))
                 .or_insert(c.available);
         }
     }
     let whole = |l: &LineDemand, free: &Free| {
         l.candidates
             .iter()
-            .any(|c| free_of(free, &c.fulfiller_id, &l.sku) >= l.quantity)
+            .any(|c| free_of(free, &c.fulfiller_id, l.sku.as_str()) >= l.quantity)
     };
     // 1. Lines no single source can ship whole.
     let (rest, to_split): (Vec<&LineDemand>, Vec<&LineDemand>) = lines
@@ -231,7 +232,7 @@ pub fn route(lines: &[LineDemand]) -> RoutingPlan {
                 for c in l
                     .candidates
                     .iter()
-                    .filter(|c| free_of(&free, &c.fulfiller_id, &l.sku) >= l.quantity)
+                    .filter(|c| free_of(&free, &c.fulfiller_id, l.sku.as_str()) >= l.quantity)
                 {
                     match names.iter().position(|n| *n == c.fulfiller_id) {
                         Some(i) => mask |= 1 << i,
@@ -297,7 +298,7 @@ pub fn route(lines: &[LineDemand]) -> RoutingPlan {
                 .iter()
                 .filter(|l| {
                     l.candidates.iter().any(|c| c.fulfiller_id == f)
-                        && free_of(&free, &f, &l.sku) >= l.quantity
+                        && free_of(&free, &f, l.sku.as_str()) >= l.quantity
                 })
                 .collect();
             if servable.is_empty() {
@@ -336,7 +337,7 @@ pub fn route(lines: &[LineDemand]) -> RoutingPlan {
         };
         remaining.retain(|l| {
             if l.candidates.iter().any(|c| c.fulfiller_id == f)
-                && free_of(&free, &f, &l.sku) >= l.quantity
+                && free_of(&free, &f, l.sku.as_str()) >= l.quantity
             {
                 take(&mut free, &mut plan, &f, l, l.quantity);
                 false
@@ -365,7 +366,7 @@ mod tests {
     fn line(id: &str, sku: &str, q: u32, backorder: bool, c: Vec<Candidate>) -> LineDemand {
         LineDemand {
             line_id: id.into(),
-            sku: sku.into(),
+            sku: sku.try_into().unwrap(),
             quantity: q,
             allow_backorder: backorder,
             candidates: c,

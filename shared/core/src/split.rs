@@ -5,6 +5,7 @@
 
 use crate::catalogue::{Fulfiller, FulfillerKind, Product};
 use crate::delivery::{DeliveryLine, DeliveryOrder, DeliveryStatus};
+use crate::ids::Sku;
 use crate::order::Order;
 use crate::routing::{route, Candidate, LineDemand, RoutingPlan};
 use crate::stock::StockMove;
@@ -50,13 +51,13 @@ pub fn excluded_fulfillers(deliveries: &[DeliveryOrder]) -> BTreeSet<String> {
 }
 
 /// What routing needs to know of one (fulfiller, sku): its free stock.
-pub type FreeStock = BTreeMap<(String, String), i64>;
+pub type FreeStock = BTreeMap<(String, Sku), i64>;
 
 /// The routing input for the pending units.
 pub fn demands(
     order: &Order,
     pending: &[u32],
-    products: &BTreeMap<String, Product>,
+    products: &BTreeMap<Sku, Product>,
     fulfillers: &BTreeMap<String, Fulfiller>,
     free: &FreeStock,
     excluded: &BTreeSet<String>,
@@ -154,7 +155,7 @@ pub fn delivery_orders_for(
 
 /// The stock to reserve: units per (fulfiller, sku), lines of one sku as one item.
 pub fn reservations(order: &Order, plan: &RoutingPlan) -> Vec<StockMove> {
-    let mut sum: BTreeMap<(String, String), u32> = BTreeMap::new();
+    let mut sum: BTreeMap<(String, Sku), u32> = BTreeMap::new();
     for (fulfiller_id, lines) in &plan.shipments {
         for shipped in lines {
             if let Some(l) = order.lines.iter().find(|l| l.line_id == shipped.line_id) {
@@ -213,7 +214,7 @@ pub fn apply_plan(
 }
 
 /// Skus this order waits for (so that arriving stock can route it again).
-pub fn backordered_skus(order: &Order) -> BTreeSet<String> {
+pub fn backordered_skus(order: &Order) -> BTreeSet<Sku> {
     order
         .lines
         .iter()
@@ -233,7 +234,7 @@ pub struct Round {
 pub fn plan_round(
     order: &Order,
     existing: &[DeliveryOrder],
-    products: &BTreeMap<String, Product>,
+    products: &BTreeMap<Sku, Product>,
     fulfillers: &BTreeMap<String, Fulfiller>,
     free: &FreeStock,
     now: DateTime<Utc>,

@@ -298,7 +298,7 @@ pub fn delivery_fixture(locale: Option<Locale>) -> (Order, DeliveryOrder) {
         .with_timezone(&chrono::Utc);
     let dl = |id: &str, sku: &str, name: &str, quantity, cancelled| DeliveryLine {
         line_id: id.into(),
-        sku: sku.into(),
+        sku: sku.try_into().unwrap(),
         name: name.into(),
         quantity,
         shipped: 0,

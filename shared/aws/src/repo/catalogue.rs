@@ -9,7 +9,7 @@ use anyhow::Context;
 use dropship_core::catalogue::{
     Branding, Channel, Fulfiller, Product, RefundPolicy, TaxClass, TaxRates,
 };
-use dropship_core::ids::CountryCode;
+use dropship_core::ids::{CountryCode, Sku};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -114,12 +114,12 @@ impl Catalogue {
             .collect()
     }
     pub async fn put_product(&self, p: &Product) -> anyhow::Result<()> {
-        self.put("PRODUCT", &p.sku, p).await
+        self.put("PRODUCT", p.sku.as_str(), p).await
     }
     pub async fn get_products(
         &self,
         skus: impl IntoIterator<Item = String>,
-    ) -> anyhow::Result<BTreeMap<String, Product>> {
+    ) -> anyhow::Result<BTreeMap<Sku, Product>> {
         Ok(self
             .get_many::<Product>("PRODUCT", skus)
             .await?
@@ -184,7 +184,7 @@ impl Catalogue {
 /// The catalogue an order is priced against.
 #[derive(Debug, Default)]
 pub struct OrderCatalogue {
-    pub products: BTreeMap<String, Product>,
+    pub products: BTreeMap<Sku, Product>,
     pub tax_rates: BTreeMap<(CountryCode, TaxClass), TaxRates>,
     pub branding: Option<Branding>,
 }

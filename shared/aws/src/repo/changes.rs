@@ -219,7 +219,7 @@ pub fn merge_stock_moves(change: &Change<'_>) -> Vec<StockItemChange> {
                 None => {
                     items.push(StockItemChange {
                         fulfiller_id: m.fulfiller_id.clone(),
-                        sku: m.sku.clone(),
+                        sku: m.sku.to_string(),
                         ..StockItemChange::default()
                     });
                     items.len() - 1
@@ -480,7 +480,7 @@ mod tests {
     fn mv(f: &str, sku: &str, quantity: u32) -> StockMove {
         StockMove {
             fulfiller_id: f.into(),
-            sku: sku.into(),
+            sku: sku.try_into().unwrap(),
             quantity,
         }
     }

@@ -9,6 +9,7 @@ use super::{batch_get, from_item, n, s, Item};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use dropship_core::catalogue::SourcePair;
+use dropship_core::ids::Sku;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -16,7 +17,7 @@ use std::collections::BTreeMap;
 #[serde(rename_all = "camelCase")]
 pub struct StockLevel {
     pub fulfiller_id: String,
-    pub sku: String,
+    pub sku: Sku,
     pub available: i64,
     pub reserved: i64,
     pub free: i64,
@@ -61,7 +62,7 @@ impl Stock {
     pub async fn get_many(
         &self,
         keys: impl IntoIterator<Item = SourcePair>,
-    ) -> anyhow::Result<BTreeMap<(String, String), StockLevel>> {
+    ) -> anyhow::Result<BTreeMap<(String, Sku), StockLevel>> {
         let (_, keys) = self.keys(keys);
         Self::levels_from(batch_get(&self.client, &self.table, keys).await?)
     }
@@ -82,7 +83,7 @@ impl Stock {
         (self.table.clone(), items)
     }
 
-    pub fn levels_from(items: Vec<Item>) -> anyhow::Result<BTreeMap<(String, String), StockLevel>> {
+    pub fn levels_from(items: Vec<Item>) -> anyhow::Result<BTreeMap<(String, Sku), StockLevel>> {
         let mut out = BTreeMap::new();
         for item in items {
             let level: StockLevel = from_item(item)?;

@@ -13,7 +13,7 @@ pub(crate) fn order(body: serde_json::Value) -> Order {
         .unwrap()
         .validate(sku, |_| true)
         .unwrap();
-        products.insert(sku.to_string(), p);
+        products.insert(p.sku.clone(), p);
     }
     let rates: TaxRates =
         from_body::<TaxRatesInput>(json!({"rates": [{"rate": "0.19", "validFrom": "2007-01-01"}]}))
@@ -63,7 +63,7 @@ pub(crate) fn order_2020(body: serde_json::Value) -> Order {
         .unwrap()
         .validate(sku, |_| true)
         .unwrap();
-        products.insert(sku.to_string(), p);
+        products.insert(p.sku.clone(), p);
     }
     let tax = BTreeMap::from([(
         (

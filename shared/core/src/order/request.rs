@@ -2,10 +2,10 @@
 
 use super::*;
 use crate::catalogue::{is_email, Address, AddressInput, Locale, Product, TaxClass, TaxRates};
-use crate::ids::{check_id, check_text, CountryCode};
+use crate::ids::{check_id, check_text, CountryCode, Sku};
 
 pub struct PricingContext<'a> {
-    pub products: &'a BTreeMap<String, Product>,
+    pub products: &'a BTreeMap<Sku, Product>,
     /// Keyed by `(country, taxClass)`.
     pub tax_rates: &'a BTreeMap<(CountryCode, TaxClass), TaxRates>,
     /// The order date in the retailer's time zone (the supply date before shipment).
@@ -16,7 +16,7 @@ pub struct PricingContext<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestedLine {
     pub line_id: String,
-    pub sku: String,
+    pub sku: Sku,
     pub quantity: u32,
     pub unit_price: Money,
 }
@@ -144,8 +144,10 @@ impl OrderRequest {
                     format!("duplicate lineId {line_id}"),
                 ));
             }
-            let sku = string(l.get("sku").unwrap_or(&Value::Null), &format!("{p}.sku"))?;
-            check_id(&format!("{p}.sku"), &sku)?;
+            let sku = Sku::parse(
+                &format!("{p}.sku"),
+                string(l.get("sku").unwrap_or(&Value::Null), &format!("{p}.sku"))?,
+            )?;
             let quantity = l
                 .get("quantity")
                 .and_then(Value::as_u64)

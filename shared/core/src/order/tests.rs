@@ -5,7 +5,7 @@ use rust_decimal_macros::dec;
 use serde_json::json;
 
 fn catalogue() -> (
-    BTreeMap<String, Product>,
+    BTreeMap<Sku, Product>,
     BTreeMap<(crate::ids::CountryCode, TaxClass), TaxRates>,
 ) {
     let mut products = BTreeMap::new();
@@ -16,7 +16,7 @@ fn catalogue() -> (
             .unwrap()
             .validate(sku, |_| true)
             .unwrap();
-        products.insert(sku.to_string(), p);
+        products.insert(p.sku.clone(), p);
     }
     let rates =
         from_body::<TaxRatesInput>(json!({"rates": [{"rate": "0.19", "validFrom": "2007-01-01"}]}))
