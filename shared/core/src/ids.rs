@@ -70,9 +70,16 @@ fn is_two_decimal_currency(code: &str) -> bool {
 macro_rules! validated {
     ($(#[$doc:meta])* $name:ident, $field:literal, $check:expr) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
         #[serde(transparent)]
         pub struct $name(String);
+
+        /// Written as the bare string (`"SKU-1"`), so that logs read as before the newtype.
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.0, f)
+            }
+        }
 
         impl $name {
             /// Checks `s`, naming `field` (a path such as `lines[2].sku`) in the error.
@@ -317,6 +324,11 @@ mod tests {
         assert!(channel != "shop");
         assert_eq!(channel.as_ref(), "web");
         assert_eq!(String::from(channel), "web");
+        // Logged values read as the bare strings they were.
+        assert_eq!(
+            format!("{:?}", [ChannelId::try_from("web").unwrap()]),
+            r#"["web"]"#
+        );
     }
 
     #[test]

@@ -86,15 +86,7 @@ impl LineQuantity {
     }
 }
 
-// Written as the `(line id, units)` pair it replaced, so that logs read as before.
-impl std::fmt::Debug for LineQuantity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("")
-            .field(&self.line_id)
-            .field(&self.quantity)
-            .finish()
-    }
-}
+debug_as_tuple!(LineQuantity, line_id, quantity);
 
 /// Exact unit counts of a line by state; they always add up to the line's quantity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -62,16 +62,7 @@ pub struct Backorder {
     pub units: u32,
 }
 
-// Written as the `(line id, fulfiller, units)` triple it replaced, so that logs read as before.
-impl std::fmt::Debug for Backorder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("")
-            .field(&self.line_id)
-            .field(&self.fulfiller_id)
-            .field(&self.units)
-            .finish()
-    }
-}
+debug_as_tuple!(Backorder, line_id, fulfiller_id, units);
 
 type Free = HashMap<(String, String), u32>;
 /// Lines with the fulfiller each goes to, and the cost (total priority, dropshipper lines).

@@ -15,15 +15,7 @@ pub struct SkuUnits {
     pub units: u32,
 }
 
-// Written as the `(sku, units)` pair it replaced, so that logs read as before.
-impl std::fmt::Debug for SkuUnits {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("")
-            .field(&self.sku)
-            .field(&self.units)
-            .finish()
-    }
-}
+debug_as_tuple!(SkuUnits, sku, units);
 
 /// Units of one (fulfiller, sku): a reservation, or a release, consumption or restock.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +114,15 @@ impl StockUpdate {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn moved_units_are_logged_as_the_pairs_they_were() {
+        let units = SkuUnits {
+            sku: Sku::try_from("A").unwrap(),
+            units: 2,
+        };
+        assert_eq!(format!("{:?}", [units]), r#"[("A", 2)]"#);
+    }
 
     #[test]
     fn validates_everything_before_anything_is_applied() {
