@@ -125,7 +125,7 @@ pub fn orders(orders: &[Order], p: &Period, f: &Filters) -> Table {
         let g = groups
             .entry((
                 p.date(o.created_at),
-                o.channel_id.clone(),
+                o.channel_id.to_string(),
                 status,
                 o.currency.to_string(),
             ))

@@ -2,7 +2,7 @@
 //! branding. Each `*Input::validate` turns an admin request body into a trusted value.
 
 use crate::error::ErrorCode;
-use crate::ids::{check_id, check_text, CountryCode, Sku};
+use crate::ids::{check_id, check_text, ChannelId, CountryCode, Sku};
 use crate::money::{Allocation, Money};
 use crate::ApiError;
 use chrono::NaiveDate;
@@ -30,7 +30,7 @@ pub enum ChannelKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Channel {
-    pub id: String,
+    pub id: ChannelId,
     pub name: String,
     pub kind: ChannelKind,
 }
@@ -44,10 +44,10 @@ pub struct ChannelInput {
 
 impl ChannelInput {
     pub fn validate(self, id: &str) -> Result<Channel, ApiError> {
-        check_id("channelId", id)?;
+        let id = ChannelId::parse("channelId", id)?;
         check_text("name", &self.name, 200)?;
         Ok(Channel {
-            id: id.into(),
+            id,
             name: self.name,
             kind: self.kind,
         })

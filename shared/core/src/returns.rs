@@ -4,7 +4,7 @@
 
 use crate::delivery::{DeliveryOrder, DocumentRef};
 use crate::error::ErrorCode;
-use crate::ids::{check_id, check_text, Sku};
+use crate::ids::{check_id, check_text, ChannelId, Sku};
 use crate::order::Order;
 use crate::ApiError;
 use chrono::{DateTime, Duration, Utc};
@@ -70,7 +70,7 @@ pub struct ReturnLine {
 pub struct ReturnPart {
     pub return_id: String,
     pub order_id: String,
-    pub channel_id: String,
+    pub channel_id: ChannelId,
     pub fulfiller_id: String,
     pub status: ReturnStatus,
     pub created_at: DateTime<Utc>,

@@ -74,7 +74,7 @@ impl Catalogue {
     }
 
     pub async fn put_channel(&self, c: &Channel) -> anyhow::Result<()> {
-        self.put("CHANNEL", &c.id, c).await
+        self.put("CHANNEL", c.id.as_str(), c).await
     }
     pub async fn get_channel(&self, id: &str) -> anyhow::Result<Option<Channel>> {
         self.get("CHANNEL", id).await

@@ -34,7 +34,13 @@ pub(crate) fn order(body: serde_json::Value) -> Order {
     };
     OrderRequest::parse(&body)
         .unwrap()
-        .price(&ctx, "o".into(), "c".into(), Utc::now(), "t".into())
+        .price(
+            &ctx,
+            "o".into(),
+            "c".try_into().unwrap(),
+            Utc::now(),
+            "t".into(),
+        )
         .unwrap()
 }
 
@@ -79,7 +85,13 @@ pub(crate) fn order_2020(body: serde_json::Value) -> Order {
     };
     OrderRequest::parse(&body)
         .unwrap()
-        .price(&ctx, "o".into(), "c".into(), Utc::now(), "t".into())
+        .price(
+            &ctx,
+            "o".into(),
+            "c".try_into().unwrap(),
+            Utc::now(),
+            "t".into(),
+        )
         .unwrap()
 }
 

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::catalogue::{is_email, Address, AddressInput, Locale, Product, TaxClass, TaxRates};
-use crate::ids::{check_id, check_text, CountryCode, Sku};
+use crate::ids::{check_id, check_text, ChannelId, CountryCode, Sku};
 
 pub struct PricingContext<'a> {
     pub products: &'a BTreeMap<Sku, Product>,
@@ -251,7 +251,7 @@ impl OrderRequest {
         self,
         ctx: &PricingContext<'_>,
         id: String,
-        channel_id: String,
+        channel_id: ChannelId,
         now: DateTime<Utc>,
         who: String,
     ) -> Result<Order, ApiError> {

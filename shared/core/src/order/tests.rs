@@ -54,7 +54,7 @@ fn price(v: Value) -> Result<Order, ApiError> {
     OrderRequest::parse(&v)?.price(
         &ctx,
         "o1".into(),
-        "web".into(),
+        "web".try_into().unwrap(),
         Utc::now(),
         "channel:web".into(),
     )
