@@ -32,16 +32,7 @@ pub(crate) fn order(body: serde_json::Value) -> Order {
         tax_rates: &tax,
         order_date: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
     };
-    OrderRequest::parse(&body)
-        .unwrap()
-        .price(
-            &ctx,
-            "o".into(),
-            "c".try_into().unwrap(),
-            Utc::now(),
-            "t".into(),
-        )
-        .unwrap()
+    priced(&body, &ctx)
 }
 
 /// Germany's 2020 rates: 19 %, 16 % from July to December 2020, 19 % again.
@@ -83,16 +74,7 @@ pub(crate) fn order_2020(body: serde_json::Value) -> Order {
         tax_rates: &tax,
         order_date: date(2020, 6, 30),
     };
-    OrderRequest::parse(&body)
-        .unwrap()
-        .price(
-            &ctx,
-            "o".into(),
-            "c".try_into().unwrap(),
-            Utc::now(),
-            "t".into(),
-        )
-        .unwrap()
+    priced(&body, &ctx)
 }
 
 /// Ships `units` of `line_id` from delivery order DO-1 on `on` (as the fulfiller API records
@@ -127,4 +109,18 @@ pub(crate) fn base(
         "shippingAddress": {"name": "C", "street": "S 1", "postalCode": "1", "city": "B", "country": "DE"},
         "currency": "EUR", "lines": lines, "discounts": discounts, "shippingCost": shipping,
         "payments": [{"method": "card", "amount": total}]})
+}
+
+/// The order channel `c` sends with `body`, priced in `ctx`.
+fn priced(body: &Value, ctx: &PricingContext<'_>) -> Order {
+    OrderRequest::parse(body)
+        .unwrap()
+        .price(
+            ctx,
+            "o".into(),
+            "c".try_into().unwrap(),
+            Utc::now(),
+            "t".into(),
+        )
+        .unwrap()
 }
