@@ -10,6 +10,7 @@ use dropship_aws::repo::stock::{Stock, StockLevel};
 use dropship_aws::repo::{query_all_whole, s};
 use dropship_core::catalogue::{Fulfiller, Product};
 use dropship_core::delivery::{DeliveryOrder, DeliveryStatus};
+use dropship_core::ids::Sku;
 use dropship_core::messages::BusinessEvent;
 use dropship_core::order::{Order, OrderLine, OrderStatus};
 use std::collections::BTreeMap;
@@ -102,8 +103,8 @@ impl Sources {
 
     pub async fn stock(
         &self,
-        keys: Vec<(String, String)>,
-    ) -> anyhow::Result<BTreeMap<(String, String), StockLevel>> {
+        keys: Vec<dropship_core::catalogue::SourcePair>,
+    ) -> anyhow::Result<BTreeMap<(String, dropship_core::ids::Sku), StockLevel>> {
         if keys.is_empty() {
             return Ok(BTreeMap::new());
         }
@@ -134,7 +135,7 @@ impl Sources {
     pub async fn products(
         &self,
         skus: impl IntoIterator<Item = String>,
-    ) -> anyhow::Result<BTreeMap<String, Product>> {
+    ) -> anyhow::Result<BTreeMap<Sku, Product>> {
         Catalogue::new(self.client.clone(), self.catalogue_table.clone())
             .get_products(skus)
             .await
@@ -177,7 +178,7 @@ pub fn unroutable_units(orders: &[Order]) -> BTreeMap<String, Vec<(String, DateT
     for o in orders {
         for l in &o.lines {
             if system_cancelled(l) > 0 {
-                let hits = out.entry(l.sku.clone()).or_default();
+                let hits = out.entry(l.sku.to_string()).or_default();
                 if !hits.iter().any(|(id, _)| *id == o.id) {
                     hits.push((o.id.clone(), o.created_at));
                 }

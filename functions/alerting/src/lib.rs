@@ -16,6 +16,8 @@ pub mod checks;
 use chrono::{DateTime, Duration, Utc};
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::alerts::{Alert, Alerts, NewAlert, Step};
+use dropship_core::catalogue::SourcePair;
+use dropship_core::ids::Sku;
 use dropship_core::messages::{AlertAudience, BusinessEvent};
 use std::collections::BTreeMap;
 
@@ -324,16 +326,24 @@ impl Run<'_> {
     /// Shortfalls (opened by the stock updates) resolve once on-hand covers what is promised.
     async fn shortfalls(&mut self) -> anyhow::Result<()> {
         let open = self.open_of(kinds::SHORTFALL).await?;
-        let keys: Vec<(String, String)> = open
+        let keys = open
             .iter()
             .filter_map(|a| checks::shortfall_key(&a.subject))
+            .filter_map(|(fulfiller_id, sku)| {
+                // Subjects are made from stored (valid) skus: none is dropped.
+                let sku = Sku::try_from(sku).ok()?;
+                Some(SourcePair { fulfiller_id, sku })
+            })
             .collect();
         let levels = self.me.sources.stock(keys).await?;
         for a in open {
             let Some((fulfiller, sku)) = checks::shortfall_key(&a.subject) else {
                 continue;
             };
-            match levels.get(&(fulfiller.clone(), sku)) {
+            let level = Sku::try_from(sku)
+                .ok()
+                .and_then(|sku| levels.get(&(fulfiller.clone(), sku)));
+            match level {
                 Some(l) if l.available < l.reserved => {
                     if a.fulfiller_id.is_none() {
                         self.me.alerts.set_fulfiller(&a.id, &fulfiller).await?;
@@ -413,11 +423,11 @@ impl Run<'_> {
                 None => self.me.alerts.get(&id).await?,
             };
             let restocked_since = |t: DateTime<Utc>| {
-                products.get(&sku).is_some_and(|p| {
+                products.get(sku.as_str()).is_some_and(|p| {
                     p.allow_backorder
                         || p.sources.iter().any(|s| {
                             levels
-                                .get(&(s.fulfiller_id.clone(), sku.clone()))
+                                .get(&(s.fulfiller_id.clone(), p.sku.clone()))
                                 .is_some_and(|l| l.free > 0 && l.updated_at > t)
                         })
                 })

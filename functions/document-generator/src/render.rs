@@ -41,7 +41,13 @@ pub fn color(hex: &str) -> Color {
 
 /// What an address puts on a document.
 fn address_texts(a: &Address) -> [&str; 5] {
-    [&a.name, &a.street, &a.postal_code, &a.city, &a.country]
+    [
+        &a.name,
+        &a.street,
+        &a.postal_code,
+        &a.city,
+        a.country.as_str(),
+    ]
 }
 
 /// What the retailer's details put on every A4 document.
@@ -52,7 +58,7 @@ fn branding_texts(b: &Branding) -> [&str; 8] {
         &a.street,
         &a.postal_code,
         &a.city,
-        &a.country,
+        a.country.as_str(),
         &b.vat_id,
         &b.footer,
         &a.name,

@@ -19,6 +19,7 @@ use dropship_aws::queue::Queue;
 use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::orders::{order_id_for, CreateOutcome, Orders};
 use dropship_core::catalogue::local_date;
+use dropship_core::ids::ChannelId;
 use dropship_core::messages::RouteOrder;
 use dropship_core::order::{OrderRequest, OrderStatus, PricingContext};
 use dropship_core::principal::require_channel;
@@ -64,7 +65,7 @@ impl OrderIntake {
     }
 
     async fn post_order(&self, req: Request) -> HandlerResult {
-        let channel = require_channel(http::principal(&req).as_ref())?.to_string();
+        let channel = require_channel(http::principal(&req).as_ref())?.clone();
         let body = json_body(&req)?;
         let scope = format!("POST /orders#channel:{channel}");
         let request_key = http::header(&req, "idempotency-key").map(|key| {
@@ -88,20 +89,16 @@ impl OrderIntake {
 
     async fn accept(
         &self,
-        channel: &str,
+        channel: &ChannelId,
         body: &serde_json::Value,
         request_key: Option<String>,
     ) -> Result<StoredResponse, HandlerError> {
         let request = OrderRequest::parse(body)?;
-        let skus: Vec<String> = request
-            .lines
-            .iter()
-            .map(|(_, sku, _, _)| sku.clone())
-            .collect();
+        let skus: Vec<String> = request.lines.iter().map(|l| l.sku.to_string()).collect();
         // One BatchGetItem for products, the country's tax rates and the branding.
         let catalogue = self
             .catalogue
-            .get_for_order(skus, &request.shipping_address.country)
+            .get_for_order(skus, request.shipping_address.country.as_str())
             .await?;
         let (products, tax_rates) = (&catalogue.products, &catalogue.tax_rates);
         let now = Utc::now();
@@ -115,11 +112,11 @@ impl OrderIntake {
             tax_rates,
             order_date: local_date(request.ordered_at.unwrap_or(now), time_zone),
         };
-        let order_id = order_id_for(channel, &request.external_id);
+        let order_id = order_id_for(channel.as_str(), &request.external_id);
         let mut order = request.price(
             &ctx,
             order_id,
-            channel.to_string(),
+            channel.clone(),
             now,
             format!("channel:{channel}"),
         )?;
@@ -152,7 +149,7 @@ impl OrderIntake {
             }
         }
         tracing::info!(order_id = %order.id, channel = %channel, lines = order.lines.len(), total = %order.totals.total, "order accepted");
-        dropship_aws::metrics::orders_accepted(channel, 1);
+        dropship_aws::metrics::orders_accepted(channel.as_str(), 1);
         Ok(accepted(&order.id))
     }
 

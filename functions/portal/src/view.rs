@@ -150,16 +150,16 @@ pub fn stock_rows(
         .iter()
         .filter(|s| {
             q.is_empty()
-                || s.sku.to_lowercase().contains(&q)
+                || s.sku.as_str().to_lowercase().contains(&q)
                 || names
-                    .get(&s.sku)
+                    .get(s.sku.as_str())
                     .is_some_and(|n| n.to_lowercase().contains(&q))
         })
         .collect();
     rows.sort_by(|a, b| a.sku.cmp(&b.sku));
     rows.iter()
         .map(|s| {
-            json!({"sku": s.sku, "name": names.get(&s.sku).cloned().unwrap_or_default(),
+            json!({"sku": s.sku, "name": names.get(s.sku.as_str()).cloned().unwrap_or_default(),
                 "available": s.available, "edit_value": s.available, "reserved": s.reserved,
                 "short": s.available < s.reserved, "updated": clock.time(s.updated_at)})
         })
@@ -276,11 +276,11 @@ mod tests {
                 street: "Hauptstraße 1".into(),
                 postal_code: "10115".into(),
                 city: "Berlin".into(),
-                country: "DE".into(),
+                country: "DE".try_into().unwrap(),
             },
             lines: vec![DeliveryLine {
                 line_id: "L1".into(),
-                sku: "CHAIR".into(),
+                sku: "CHAIR".try_into().unwrap(),
                 name: "Chair".into(),
                 quantity: 3,
                 shipped: 1,
@@ -360,7 +360,7 @@ mod tests {
         let c = clock(Lang::En);
         let level = |sku: &str| StockLevel {
             fulfiller_id: "acme".into(),
-            sku: sku.into(),
+            sku: sku.try_into().unwrap(),
             available: 2,
             reserved: 3,
             free: -1,

@@ -24,8 +24,9 @@ use dropship_aws::http::{self, json, path_param, query_param, HandlerResult};
 use dropship_aws::repo::orders::{sort_time, Orders};
 use dropship_aws::repo::stock::Stock;
 use dropship_aws::repo::{query_all, query_all_whole, s};
-use dropship_core::catalogue::{is_country, Fulfiller, Product};
+use dropship_core::catalogue::{Fulfiller, Product};
 use dropship_core::delivery::DeliveryOrder;
+use dropship_core::ids::{ChannelId, CountryCode, FulfillerId, Sku};
 use dropship_core::order::Order;
 use dropship_core::principal::require_admin;
 use dropship_core::returns::ReturnPart;
@@ -133,22 +134,9 @@ pub fn parse_query(kind: &str, get: impl Fn(&str) -> Option<String>) -> Result<Q
             ));
         }
     }
-    let id = |name: &str| -> Result<Option<String>, ApiError> {
-        let v = get(name);
-        if let Some(v) = &v {
-            dropship_core::ids::check_id(name, v)?;
-        }
-        Ok(v)
-    };
-    let country = get("country");
-    if let Some(c) = &country {
-        if !is_country(c) {
-            return Err(ApiError::invalid(
-                "country",
-                "country must be an ISO 3166-1 alpha-2 code",
-            ));
-        }
-    }
+    let country = get("country")
+        .map(|c| CountryCode::parse("country", c))
+        .transpose()?;
     let group = get("group");
     if let Some(g) = &group {
         dropship_core::ids::check_text("group", g, 200)?;
@@ -159,8 +147,12 @@ pub fn parse_query(kind: &str, get: impl Fn(&str) -> Option<String>) -> Result<Q
         from,
         to,
         filters: Filters {
-            channel: id("channel")?,
-            fulfiller: id("fulfiller")?,
+            channel: get("channel")
+                .map(|v| ChannelId::parse("channel", v))
+                .transpose()?,
+            fulfiller: get("fulfiller")
+                .map(|v| FulfillerId::parse("fulfiller", v))
+                .transpose()?,
             country,
             group,
         },
@@ -432,7 +424,7 @@ impl Reports {
         out.item.map(dropship_aws::repo::from_item).transpose()
     }
 
-    async fn products(&self) -> anyhow::Result<BTreeMap<String, Product>> {
+    async fn products(&self) -> anyhow::Result<BTreeMap<Sku, Product>> {
         Ok(self
             .catalogue_partition::<Product>("PRODUCT")
             .await?
@@ -444,7 +436,7 @@ impl Reports {
     /// The fulfiller asked for, or all of them.
     async fn fulfiller_ids(&self, f: &Filters) -> anyhow::Result<Vec<String>> {
         Ok(match &f.fulfiller {
-            Some(id) => vec![id.clone()],
+            Some(id) => vec![id.to_string()],
             None => self
                 .catalogue_partition::<Fulfiller>("FULFILLER")
                 .await?

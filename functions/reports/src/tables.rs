@@ -7,6 +7,7 @@ use chrono_tz::Tz;
 use dropship_aws::repo::stock::StockLevel;
 use dropship_core::catalogue::Product;
 use dropship_core::delivery::DeliveryOrder;
+use dropship_core::ids::{ChannelId, CountryCode, FulfillerId, Sku};
 use dropship_core::ledger::LedgerKind;
 use dropship_core::money::Money;
 use dropship_core::order::Order;
@@ -54,9 +55,9 @@ pub fn cell(v: &Value) -> String {
 /// The filters of the query string; each report applies those that make sense for it.
 #[derive(Debug, Clone, Default)]
 pub struct Filters {
-    pub channel: Option<String>,
-    pub fulfiller: Option<String>,
-    pub country: Option<String>,
+    pub channel: Option<ChannelId>,
+    pub fulfiller: Option<FulfillerId>,
+    pub country: Option<CountryCode>,
     pub group: Option<String>,
 }
 
@@ -69,7 +70,7 @@ impl Filters {
                 .is_none_or(|c| *c == o.shipping_address.country)
     }
 
-    fn sku(&self, sku: &str, products: &BTreeMap<String, Product>) -> bool {
+    fn sku(&self, sku: &str, products: &BTreeMap<Sku, Product>) -> bool {
         self.group
             .as_ref()
             .is_none_or(|g| products.get(sku).is_some_and(|p| p.group == *g))
@@ -124,9 +125,9 @@ pub fn orders(orders: &[Order], p: &Period, f: &Filters) -> Table {
         let g = groups
             .entry((
                 p.date(o.created_at),
-                o.channel_id.clone(),
+                o.channel_id.to_string(),
                 status,
-                o.currency.clone(),
+                o.currency.to_string(),
             ))
             .or_insert((0, 0, Money::ZERO));
         g.0 += 1;
@@ -158,7 +159,7 @@ pub fn orders(orders: &[Order], p: &Period, f: &Filters) -> Table {
 /// sellers first, the catalogue's products without sales last (the slow sellers).
 pub fn sales(
     orders: &[Order],
-    products: &BTreeMap<String, Product>,
+    products: &BTreeMap<Sku, Product>,
     p: &Period,
     f: &Filters,
 ) -> Table {
@@ -176,9 +177,13 @@ pub fn sales(
         .iter()
         .filter(|o| f.order(o) && p.contains(o.created_at))
     {
-        for l in o.lines.iter().filter(|l| f.sku(&l.sku, products)) {
-            names.entry(l.sku.clone()).or_insert_with(|| l.name.clone());
-            let s = by.entry((l.sku.clone(), o.currency.clone())).or_default();
+        for l in o.lines.iter().filter(|l| f.sku(l.sku.as_str(), products)) {
+            names
+                .entry(l.sku.to_string())
+                .or_insert_with(|| l.name.clone());
+            let s = by
+                .entry((l.sku.to_string(), o.currency.to_string()))
+                .or_default();
             let q = l.quantities;
             let sold = l.quantity.saturating_sub(q.cancelled + q.returned);
             s.orders += 1;
@@ -192,9 +197,9 @@ pub fn sales(
         .into_iter()
         .map(|((sku, cur), s)| {
             let sold = s.ordered - s.cancelled - s.returned;
-            let group = products.get(&sku).map(|p| p.group.clone());
+            let group = products.get(sku.as_str()).map(|p| p.group.clone());
             let name = products
-                .get(&sku)
+                .get(sku.as_str())
                 .map(|p| p.name.clone())
                 .or_else(|| names.get(&sku).cloned());
             (
@@ -223,7 +228,7 @@ pub fn sales(
         rows.iter().map(|(_, r)| cell(&r[0])).collect();
     for prod in products
         .values()
-        .filter(|prod| !sold_skus.contains(&prod.sku) && f.sku(&prod.sku, products))
+        .filter(|prod| !sold_skus.contains(prod.sku.as_str()) && f.sku(prod.sku.as_str(), products))
     {
         rows.push((
             0,
@@ -284,7 +289,7 @@ pub fn customers(orders: &[Order], p: &Period, f: &Filters) -> Table {
         .filter(|o| f.order(o) && p.contains(o.created_at))
     {
         let c = by
-            .entry((o.customer.email.to_lowercase(), o.currency.clone()))
+            .entry((o.customer.email.to_lowercase(), o.currency.to_string()))
             .or_default();
         c.name = o.customer.name.clone();
         c.orders += 1;
@@ -478,13 +483,13 @@ pub fn returns(
 /// Stock now: per fulfiller and sku, with the age of the last count.
 pub fn stock(
     levels: &[StockLevel],
-    products: &BTreeMap<String, Product>,
+    products: &BTreeMap<Sku, Product>,
     now: DateTime<Utc>,
     f: &Filters,
 ) -> Table {
     let mut rows: Vec<Vec<Value>> = levels
         .iter()
-        .filter(|l| f.fulfiller(&l.fulfiller_id) && f.sku(&l.sku, products))
+        .filter(|l| f.fulfiller(&l.fulfiller_id) && f.sku(l.sku.as_str(), products))
         .map(|l| {
             vec![
                 json!(l.fulfiller_id),
@@ -527,8 +532,8 @@ pub fn finance(orders: &[Order], p: &Period, f: &Filters) -> Table {
                 let e = by
                     .entry((
                         p.month(o.created_at),
-                        country.clone(),
-                        o.currency.clone(),
+                        country.to_string(),
+                        o.currency.to_string(),
                         Some(t.rate),
                     ))
                     .or_insert((Money::ZERO, Money::ZERO, Money::ZERO));
@@ -539,7 +544,12 @@ pub fn finance(orders: &[Order], p: &Period, f: &Filters) -> Table {
         for e in o.ledger.iter().filter(|e| p.contains(e.at)) {
             if matches!(e.kind, LedgerKind::Refund | LedgerKind::Goodwill) {
                 let r = by
-                    .entry((p.month(e.at), country.clone(), o.currency.clone(), None))
+                    .entry((
+                        p.month(e.at),
+                        country.to_string(),
+                        o.currency.to_string(),
+                        None,
+                    ))
                     .or_insert((Money::ZERO, Money::ZERO, Money::ZERO));
                 r.2 += e.amount;
             }
@@ -573,7 +583,7 @@ pub fn finance(orders: &[Order], p: &Period, f: &Filters) -> Table {
 pub fn settlement(
     deliveries: &[DeliveryOrder],
     parts: &[ReturnPart],
-    products: &BTreeMap<String, Product>,
+    products: &BTreeMap<Sku, Product>,
     p: &Period,
     f: &Filters,
 ) -> Table {
@@ -584,13 +594,13 @@ pub fn settlement(
                 let Some(line) = d.lines.iter().find(|l| l.line_id == sl.line_id) else {
                     continue;
                 };
-                if !f.sku(&line.sku, products) {
+                if !f.sku(line.sku.as_str(), products) {
                     continue;
                 }
                 by.entry((
                     d.fulfiller_id.clone(),
                     p.month(s.shipped_at),
-                    line.sku.clone(),
+                    line.sku.to_string(),
                 ))
                 .or_default()
                 .0 += i64::from(sl.quantity);
@@ -601,10 +611,14 @@ pub fn settlement(
         let Some(at) = part.received_at.filter(|t| p.contains(*t)) else {
             continue;
         };
-        for l in part.lines.iter().filter(|l| f.sku(&l.sku, products)) {
+        for l in part
+            .lines
+            .iter()
+            .filter(|l| f.sku(l.sku.as_str(), products))
+        {
             let resellable = l.arrived.map(|a| a.resellable).unwrap_or(0);
             if resellable > 0 {
-                by.entry((part.fulfiller_id.clone(), p.month(at), l.sku.clone()))
+                by.entry((part.fulfiller_id.clone(), p.month(at), l.sku.to_string()))
                     .or_default()
                     .1 += i64::from(resellable);
             }

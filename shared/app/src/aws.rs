@@ -15,8 +15,9 @@ use dropship_aws::repo::invoices::{InvoiceRecord, Invoices};
 use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::returns::Returns;
 use dropship_aws::repo::stock::{Stock, StockLevel};
-use dropship_core::catalogue::{Fulfiller, Product, RefundPolicy};
+use dropship_core::catalogue::{Fulfiller, Product, RefundPolicy, SourcePair};
 use dropship_core::delivery::DeliveryOrder;
+use dropship_core::ids::Sku;
 use dropship_core::order::Order;
 use dropship_core::returns::ReturnPart;
 use dropship_core::split::FreeStock;
@@ -242,23 +243,23 @@ pub struct Sources<'a> {
 }
 
 /// The free stock of each level read.
-fn free_of(levels: BTreeMap<(String, String), StockLevel>) -> FreeStock {
+fn free_of(levels: BTreeMap<(String, Sku), StockLevel>) -> FreeStock {
     levels.into_iter().map(|(k, v)| (k, v.free)).collect()
 }
 
 impl RoutingReader for Sources<'_> {
-    async fn products(&self, skus: Vec<String>) -> anyhow::Result<BTreeMap<String, Product>> {
+    async fn products(&self, skus: Vec<String>) -> anyhow::Result<BTreeMap<Sku, Product>> {
         self.catalogue.get_products(skus).await
     }
 
     /// One BatchGetItem over both tables (both follow from the products).
     async fn fulfillers_and_free_stock(
         &self,
-        pairs: &[(String, String)],
+        pairs: &[SourcePair],
     ) -> anyhow::Result<(BTreeMap<String, Fulfiller>, FreeStock)> {
         let (fulfillers_table, fulfiller_keys) = self
             .catalogue
-            .fulfiller_keys(pairs.iter().map(|(f, _)| f.clone()));
+            .fulfiller_keys(pairs.iter().map(|p| p.fulfiller_id.clone()));
         let (stock_table, stock_keys) = self.stock.keys(pairs.to_vec());
         let mut found = dropship_aws::repo::batch_get_tables(
             self.dynamodb,
@@ -274,7 +275,7 @@ impl RoutingReader for Sources<'_> {
         Ok((fulfillers, free_of(levels)))
     }
 
-    async fn free_stock(&self, pairs: &[(String, String)]) -> anyhow::Result<FreeStock> {
+    async fn free_stock(&self, pairs: &[SourcePair]) -> anyhow::Result<FreeStock> {
         Ok(free_of(self.stock.get_many(pairs.to_vec()).await?))
     }
 }

@@ -10,8 +10,9 @@ use crate::ports::{
 use chrono::{DateTime, Utc};
 use dropship_aws::repo::changes::{Outcome, StockMove};
 use dropship_aws::repo::invoices::InvoiceRecord;
-use dropship_core::catalogue::{Fulfiller, Product, RefundPolicy};
+use dropship_core::catalogue::{Fulfiller, Product, RefundPolicy, SourcePair};
 use dropship_core::delivery::DeliveryOrder;
+use dropship_core::ids::Sku;
 use dropship_core::order::Order;
 use dropship_core::returns::ReturnPart;
 use dropship_core::split::FreeStock;
@@ -34,7 +35,7 @@ pub struct State {
     /// Keyed by (fulfiller id, sku).
     pub stock: BTreeMap<(String, String), Level>,
     pub fulfillers: BTreeMap<String, Fulfiller>,
-    pub products: BTreeMap<String, Product>,
+    pub products: BTreeMap<Sku, Product>,
     pub refund_policy: RefundPolicy,
     /// The invoice register by purpose, and the last number given in each year.
     pub invoices: BTreeMap<String, InvoiceRecord>,
@@ -121,7 +122,7 @@ impl Fake {
 fn level<'a>(state: &'a mut State, m: &StockMove) -> &'a mut Level {
     state
         .stock
-        .entry((m.fulfiller_id.clone(), m.sku.clone()))
+        .entry((m.fulfiller_id.clone(), m.sku.to_string()))
         .or_default()
 }
 
@@ -153,7 +154,7 @@ fn check(state: &State, change: &ChangeSet) -> Option<Outcome> {
     let mut stock = state.stock.clone();
     let at = |stock: &mut BTreeMap<_, Level>, m: &StockMove| {
         *stock
-            .entry((m.fulfiller_id.clone(), m.sku.clone()))
+            .entry((m.fulfiller_id.clone(), m.sku.to_string()))
             .or_default()
     };
     for m in change.release.iter().chain(&change.consume) {
@@ -286,36 +287,47 @@ impl CatalogueReader for Fake {
 }
 
 /// Free stock as the stock table keeps it: available less reserved.
-fn free_of(state: &State, pairs: &[(String, String)]) -> FreeStock {
+fn free_of(state: &State, pairs: &[SourcePair]) -> FreeStock {
     pairs
         .iter()
-        .filter_map(|pair| {
-            let l = state.stock.get(pair)?;
-            Some((pair.clone(), l.available - l.reserved))
+        .filter_map(|p| {
+            let l = state
+                .stock
+                .get(&(p.fulfiller_id.clone(), p.sku.to_string()))?;
+            Some((
+                (p.fulfiller_id.clone(), p.sku.clone()),
+                l.available - l.reserved,
+            ))
         })
         .collect()
 }
 
 impl RoutingReader for Fake {
-    async fn products(&self, skus: Vec<String>) -> anyhow::Result<BTreeMap<String, Product>> {
+    async fn products(&self, skus: Vec<String>) -> anyhow::Result<BTreeMap<Sku, Product>> {
         let state = self.state();
         Ok(skus
-            .into_iter()
-            .filter_map(|sku| Some((sku.clone(), state.products.get(&sku)?.clone())))
+            .iter()
+            .filter_map(|sku| {
+                let p = state.products.get(sku.as_str())?;
+                Some((p.sku.clone(), p.clone()))
+            })
             .collect())
     }
     async fn fulfillers_and_free_stock(
         &self,
-        pairs: &[(String, String)],
+        pairs: &[SourcePair],
     ) -> anyhow::Result<(BTreeMap<String, Fulfiller>, FreeStock)> {
         let state = self.state();
         let fulfillers = pairs
             .iter()
-            .filter_map(|(f, _)| Some((f.clone(), state.fulfillers.get(f)?.clone())))
+            .filter_map(|p| {
+                let f = state.fulfillers.get(&p.fulfiller_id)?;
+                Some((p.fulfiller_id.clone(), f.clone()))
+            })
             .collect();
         Ok((fulfillers, free_of(&state, pairs)))
     }
-    async fn free_stock(&self, pairs: &[(String, String)]) -> anyhow::Result<FreeStock> {
+    async fn free_stock(&self, pairs: &[SourcePair]) -> anyhow::Result<FreeStock> {
         Ok(free_of(&self.state(), pairs))
     }
 }

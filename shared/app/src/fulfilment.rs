@@ -8,9 +8,11 @@ use dropship_aws::http::HandlerError;
 use dropship_aws::repo::changes::StockMove;
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::fulfilment;
+use dropship_core::ids::Sku;
 use dropship_core::messages::{BusinessEvent, GenerateDocuments, RouteOrder, SettleReturn};
 use dropship_core::order::Order;
 use dropship_core::returns::{self, ReturnPart, ReturnStatus};
+use dropship_core::stock::SkuUnits;
 use dropship_core::ApiError;
 
 pub mod answers;
@@ -102,7 +104,11 @@ pub async fn act_on_delivery_order(
             }
             DeliveryOrderAction::Reject(body) => {
                 let order = order_of(store, &d).await?;
-                let (next, order, released) = fulfilment::reject(&d, &order, body, who, now)?;
+                let fulfilment::Shipped {
+                    delivery: next,
+                    order,
+                    units: released,
+                } = fulfilment::reject(&d, &order, body, who, now)?;
                 // The rejected units are pending again: the router finds them another fulfiller.
                 let route = Message::Route(RouteOrder {
                     order_id: order.id.clone(),
@@ -119,7 +125,11 @@ pub async fn act_on_delivery_order(
                 let shipment_id = format!("shp_{}", uuid::Uuid::now_v7().simple());
                 let shipment = fulfilment::parse_shipment(body, &d, shipment_id, now)?;
                 let order = order_of(store, &d).await?;
-                let (next, order, consumed) = fulfilment::ship(&d, &order, &shipment, who, now)?;
+                let fulfilment::Shipped {
+                    delivery: next,
+                    order,
+                    units: consumed,
+                } = fulfilment::ship(&d, &order, &shipment, who, now)?;
                 let shipped = Message::Event(BusinessEvent::DeliveryShipped {
                     order_id: order.id.clone(),
                     delivery_order_id: next.id.clone(),
@@ -202,14 +212,17 @@ pub async fn receive_return(
             publisher.publish(settle).await?;
         }
         let next = returns::receive(&part, receipt, Utc::now())?;
-        let mut back: std::collections::BTreeMap<String, u32> = Default::default();
+        let mut back: std::collections::BTreeMap<Sku, u32> = Default::default();
         for l in &next.lines {
             let n = l.arrived.map(|a| a.resellable).unwrap_or(0);
             if n > 0 {
                 *back.entry(l.sku.clone()).or_default() += n;
             }
         }
-        let restocked: Vec<(String, u32)> = back.into_iter().collect();
+        let restocked: Vec<SkuUnits> = back
+            .into_iter()
+            .map(|(sku, units)| SkuUnits { sku, units })
+            .collect();
         let change = ChangeSet {
             updated_return_parts: vec![next.clone()],
             restock: StockMove::at(fulfiller, &restocked),

@@ -9,6 +9,7 @@ use chrono::NaiveDate;
 use dropship_aws::repo::invoices::InvoiceRecord;
 use dropship_core::catalogue::{TaxClass, TaxRates};
 use dropship_core::fulfilment;
+use dropship_core::ids::CountryCode;
 use dropship_core::order::Order;
 use std::collections::BTreeMap;
 
@@ -124,7 +125,7 @@ pub struct BookSupplyRates<'a> {
     pub shipment_id: &'a str,
     pub supply_date: NaiveDate,
     /// The configured rates by (country, tax class).
-    pub tax_rates: &'a BTreeMap<(String, TaxClass), TaxRates>,
+    pub tax_rates: &'a BTreeMap<(CountryCode, TaxClass), TaxRates>,
 }
 
 /// Books the shipment's rates onto the order (see `fulfilment::set_supply_rates`), again on a

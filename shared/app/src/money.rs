@@ -131,7 +131,7 @@ async fn refunded(
     order: &Order,
     refund: &Refund,
 ) -> anyhow::Result<()> {
-    dropship_aws::metrics::refunds_issued(refund.amount, &order.currency);
+    dropship_aws::metrics::refunds_issued(refund.amount, order.currency.as_str());
     let notice = BusinessEvent::RefundIssued {
         order_id: order.id.clone(),
         refund_id: refund.id.clone(),

@@ -88,7 +88,7 @@ pub async fn authorize_return(
                 policy.return_window_days,
             )?;
             order.return_ids.push(return_id.clone());
-            let units: u32 = request.iter().map(|(_, q, _)| q).sum();
+            let units: u32 = request.iter().map(|l| l.quantity).sum();
             order.record(
                 now,
                 who.clone(),
@@ -212,7 +212,7 @@ pub async fn cancel_order(
         tracing::error!(order_id = %order.id, error = %format!("{e:#}"), "cancellation notices not sent");
     }
     if let Some(r) = &refund {
-        dropship_aws::metrics::refunds_issued(r.amount, &plan.order.currency);
+        dropship_aws::metrics::refunds_issued(r.amount, plan.order.currency.as_str());
     }
     tracing::info!(order_id = %order.id, cancelled = ?plan.cancelled, refund = ?refund.as_ref().map(|r| r.amount), "order cancelled");
     let deliveries = deliveries

@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 use dropship_aws::repo::changes::{Change, Outcome, StockMove};
 use dropship_aws::repo::invoices::InvoiceRecord;
-use dropship_core::catalogue::{Fulfiller, Product, RefundPolicy};
+use dropship_core::catalogue::{Fulfiller, Product, RefundPolicy, SourcePair};
 use dropship_core::delivery::DeliveryOrder;
+use dropship_core::ids::Sku;
 use dropship_core::messages::{BusinessEvent, GenerateDocuments, RouteOrder, SettleReturn};
 use dropship_core::order::Order;
 use dropship_core::returns::ReturnPart;
@@ -62,17 +63,17 @@ pub trait RoutingReader: Sync {
     fn products(
         &self,
         skus: Vec<String>,
-    ) -> impl Future<Output = anyhow::Result<BTreeMap<String, Product>>> + Send;
+    ) -> impl Future<Output = anyhow::Result<BTreeMap<Sku, Product>>> + Send;
     /// Which fulfillers of these (fulfiller, sku) pairs exist, and the pairs' free stock: the
     /// first read of a routing round, in one request where the store can.
     fn fulfillers_and_free_stock(
         &self,
-        pairs: &[(String, String)],
+        pairs: &[SourcePair],
     ) -> impl Future<Output = anyhow::Result<(BTreeMap<String, Fulfiller>, FreeStock)>> + Send;
     /// The pairs' free stock again, for another attempt (who could ship has not changed).
     fn free_stock(
         &self,
-        pairs: &[(String, String)],
+        pairs: &[SourcePair],
     ) -> impl Future<Output = anyhow::Result<FreeStock>> + Send;
 }
 

@@ -10,10 +10,11 @@ use chrono::Utc;
 use dropship_aws::http::HandlerError;
 use dropship_aws::repo::changes::{Outcome, StockMove};
 use dropship_core::catalogue::Fulfiller;
-use dropship_core::delivery::DeliveryOrder;
+use dropship_core::delivery::{DeliveryLine, DeliveryOrder};
 use dropship_core::fulfilment;
 use dropship_core::messages::{BusinessEvent, GenerateDocuments};
 use dropship_core::replacement::{self, ReplacementRequest};
+use dropship_core::stock::SkuUnits;
 use dropship_core::ApiError;
 
 /// An admin moves a delivery order to another fulfiller.
@@ -148,11 +149,7 @@ pub async fn replace(
             ApiError::invalid("fulfillerId", format!("unknown fulfiller {fulfiller_id}"))
         })?;
         let (delivery, next) = replacement::plan(&order, request, &fulfiller, who, Utc::now())?;
-        let units: Vec<(String, u32)> = delivery
-            .lines
-            .iter()
-            .map(|l| (l.sku.clone(), l.quantity))
-            .collect();
+        let units: Vec<SkuUnits> = delivery.lines.iter().map(DeliveryLine::units).collect();
         let change = ChangeSet {
             order: Some(next),
             new_deliveries: vec![delivery.clone()],

@@ -125,7 +125,7 @@ pub async fn settle_return(
         commit_with_retries(store, retry, plan, always_retry, exhausted).await?;
     if fresh {
         if let Some(r) = &refund {
-            dropship_aws::metrics::refunds_issued(r.amount, &order.currency);
+            dropship_aws::metrics::refunds_issued(r.amount, order.currency.as_str());
         }
         tracing::info!(order_id = %order.id, return_id, refund = ?refund.as_ref().map(|r| r.amount), "return settled");
     }

@@ -14,7 +14,8 @@ use crate::ports::{
 };
 use crate::retry::{commit_with_retries, Attempt, Retry};
 use chrono::Utc;
-use dropship_aws::repo::changes::{Outcome, StockMove};
+use dropship_aws::repo::changes::Outcome;
+use dropship_core::catalogue::SourcePair;
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::messages::{BusinessEvent, GenerateDocuments};
 use dropship_core::order::{Order, OrderStatus};
@@ -81,16 +82,16 @@ where
         order: &Order,
         existing: &[DeliveryOrder],
     ) -> anyhow::Result<Vec<DeliveryOrder>> {
-        let skus: Vec<String> = order.lines.iter().map(|l| l.sku.clone()).collect();
+        let skus: Vec<String> = order.lines.iter().map(|l| l.sku.to_string()).collect();
         let products = self.sources.products(skus).await?;
         // Who could ship and what they have free, in one read (both follow from the products);
         // later attempts re-read only the stock.
         let pairs = dropship_core::catalogue::source_pairs(products.values());
         let (fulfillers, free) = self.sources.fulfillers_and_free_stock(&pairs).await?;
         let mut free = Some(free);
-        let pairs: Vec<(String, String)> = pairs
+        let pairs: Vec<SourcePair> = pairs
             .into_iter()
-            .filter(|(f, _)| fulfillers.contains_key(f))
+            .filter(|p| fulfillers.contains_key(&p.fulfiller_id))
             .collect();
         let was_waiting_for = &backordered_skus(order);
         let (products, fulfillers, pairs) = (&products, &fulfillers, &pairs);
@@ -134,22 +135,20 @@ where
                     }
                     refund
                 };
-                let reserve = round
-                    .reservations
-                    .iter()
-                    .map(|(f, sku, q)| StockMove {
-                        fulfiller_id: f.clone(),
-                        sku: sku.clone(),
-                        quantity: *q,
-                    })
-                    .collect();
+                let reserve = round.reservations.clone();
                 let waits_for = backordered_skus(&round.order);
                 let change = ChangeSet {
                     order: Some(round.order.clone()),
                     new_deliveries: round.deliveries.clone(),
                     reserve,
-                    backorders_set: waits_for.difference(was_waiting_for).cloned().collect(),
-                    backorders_cleared: was_waiting_for.difference(&waits_for).cloned().collect(),
+                    backorders_set: waits_for
+                        .difference(was_waiting_for)
+                        .map(ToString::to_string)
+                        .collect(),
+                    backorders_cleared: was_waiting_for
+                        .difference(&waits_for)
+                        .map(ToString::to_string)
+                        .collect(),
                     ..ChangeSet::default()
                 };
                 Ok::<_, anyhow::Error>(Attempt::Commit(Box::new(change), Some((round, refund))))
@@ -188,7 +187,7 @@ where
             }));
         }
         if let Some(r) = &refund {
-            dropship_aws::metrics::refunds_issued(r.amount, &order.currency);
+            dropship_aws::metrics::refunds_issued(r.amount, order.currency.as_str());
         }
         // Units no one can ship are cancelled: the customer hears what and the refund.
         if !round.plan.unroutable.is_empty() || refund.is_some() {
@@ -200,7 +199,7 @@ where
         }
         self.publisher.publish_all(&events).await?;
         if !round.plan.unroutable.is_empty() {
-            let units = round.plan.unroutable.iter().map(|(_, n)| u64::from(*n));
+            let units = round.plan.unroutable.iter().map(|u| u64::from(u.quantity));
             dropship_aws::metrics::lines_unroutable(units.sum());
         }
         tracing::info!(order_id = %order.id, round = order.routing_round, delivery_orders = round.deliveries.len(),

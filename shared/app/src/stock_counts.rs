@@ -70,10 +70,10 @@ impl StockCounts {
         for c in counts {
             match self
                 .stock
-                .apply_count(fulfiller, &c.sku, c.available, as_of, now)
+                .apply_count(fulfiller, c.sku.as_str(), c.available, as_of, now)
                 .await?
             {
-                None => out.ignored_as_older.push(c.sku.clone()),
+                None => out.ignored_as_older.push(c.sku.to_string()),
                 Some(applied) => {
                     out.applied += 1;
                     if applied.is_shortfall() {

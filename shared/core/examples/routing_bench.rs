@@ -8,24 +8,28 @@
     reason = "a benchmark: its figures go to the terminal"
 )]
 
+use dropship_core::ids::Sku;
 use dropship_core::routing::{route, Candidate, LineDemand};
 use std::time::Instant;
 
 fn lines(available: impl Fn(usize, usize) -> u32) -> Vec<LineDemand> {
+    // Every `SKU-<n>` is a valid sku, so none is dropped.
     (0..100)
-        .map(|i| LineDemand {
-            line_id: format!("L{i}"),
-            sku: format!("SKU-{i}"),
-            quantity: 2,
-            allow_backorder: true,
-            candidates: (0..20)
-                .map(|f| Candidate {
-                    fulfiller_id: format!("f{f:02}"),
-                    priority: ((f + i) % 7) as u32,
-                    own_warehouse: f == 0,
-                    available: available(i, f),
-                })
-                .collect(),
+        .filter_map(|i| {
+            Some(LineDemand {
+                line_id: format!("L{i}"),
+                sku: Sku::try_from(format!("SKU-{i}")).ok()?,
+                quantity: 2,
+                allow_backorder: true,
+                candidates: (0..20)
+                    .map(|f| Candidate {
+                        fulfiller_id: format!("f{f:02}"),
+                        priority: ((f + i) % 7) as u32,
+                        own_warehouse: f == 0,
+                        available: available(i, f),
+                    })
+                    .collect(),
+            })
         })
         .collect()
 }

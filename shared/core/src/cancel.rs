@@ -5,7 +5,7 @@
 
 use crate::delivery::{DeliveryOrder, DeliveryStatus};
 use crate::error::ErrorCode;
-use crate::ids::check_id;
+use crate::ids::{check_id, Sku};
 use crate::order::{LineQuantity, Order, OrderStatus};
 use crate::ApiError;
 use chrono::{DateTime, Utc};
@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StockRelease {
     pub fulfiller_id: String,
-    pub sku: String,
+    pub sku: Sku,
     pub quantity: u32,
 }
 
@@ -154,7 +154,7 @@ pub fn plan(
 
     let mut order = order.clone();
     let mut changed: BTreeMap<String, DeliveryOrder> = BTreeMap::new();
-    let mut releases: BTreeMap<(String, String), u32> = BTreeMap::new();
+    let mut releases: BTreeMap<(String, Sku), u32> = BTreeMap::new();
     let mut cancelled = Vec::with_capacity(wanted.len());
     // Delivery orders the fulfiller has not accepted yet give up their units first.
     let mut candidates: Vec<&DeliveryOrder> = deliveries.iter().filter(|d| d.is_active()).collect();
@@ -296,11 +296,11 @@ mod tests {
                 street: "S".into(),
                 postal_code: "1".into(),
                 city: "B".into(),
-                country: "DE".into(),
+                country: "DE".try_into().unwrap(),
             },
             lines: vec![DeliveryLine {
                 line_id: line.into(),
-                sku: sku.into(),
+                sku: sku.try_into().unwrap(),
                 name: sku.into(),
                 quantity: q,
                 shipped,
@@ -353,7 +353,7 @@ mod tests {
             p.releases,
             vec![StockRelease {
                 fulfiller_id: "nord".into(),
-                sku: "A".into(),
+                sku: "A".try_into().unwrap(),
                 quantity: 1
             }]
         );

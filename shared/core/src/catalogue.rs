@@ -2,19 +2,12 @@
 //! branding. Each `*Input::validate` turns an admin request body into a trusted value.
 
 use crate::error::ErrorCode;
-use crate::ids::{check_id, check_text};
+use crate::ids::{check_id, check_text, ChannelId, CountryCode, Sku};
 use crate::money::{Allocation, Money};
 use crate::ApiError;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-
-const ISO_3166_ALPHA2: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
-
-/// ISO 3166-1 alpha-2, upper case.
-pub fn is_country(code: &str) -> bool {
-    code.len() == 2 && ISO_3166_ALPHA2.split(' ').any(|c| c == code)
-}
 
 /// Parses a JSON body into `T`, turning serde's complaint into a 422 that names the problem.
 pub fn from_body<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
@@ -37,7 +30,7 @@ pub enum ChannelKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Channel {
-    pub id: String,
+    pub id: ChannelId,
     pub name: String,
     pub kind: ChannelKind,
 }
@@ -51,10 +44,10 @@ pub struct ChannelInput {
 
 impl ChannelInput {
     pub fn validate(self, id: &str) -> Result<Channel, ApiError> {
-        check_id("channelId", id)?;
+        let id = ChannelId::parse("channelId", id)?;
         check_text("name", &self.name, 200)?;
         Ok(Channel {
-            id: id.into(),
+            id,
             name: self.name,
             kind: self.kind,
         })
@@ -68,22 +61,34 @@ pub struct Address {
     pub street: String,
     pub postal_code: String,
     pub city: String,
+    pub country: CountryCode,
+}
+
+/// An address as a request body gives it: checked (naming the field) into an `Address`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AddressInput {
+    pub name: String,
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
     pub country: String,
 }
 
-impl Address {
-    pub fn validate(&self, field: &str) -> Result<(), ApiError> {
+impl AddressInput {
+    pub fn validate(self, field: &str) -> Result<Address, ApiError> {
         check_text(&format!("{field}.name"), &self.name, 200)?;
         check_text(&format!("{field}.street"), &self.street, 200)?;
         check_text(&format!("{field}.postalCode"), &self.postal_code, 20)?;
         check_text(&format!("{field}.city"), &self.city, 200)?;
-        if !is_country(&self.country) {
-            return Err(ApiError::invalid(
-                format!("{field}.country"),
-                "country must be an ISO 3166-1 alpha-2 code",
-            ));
-        }
-        Ok(())
+        let country = CountryCode::parse(&format!("{field}.country"), self.country)?;
+        Ok(Address {
+            name: self.name,
+            street: self.street,
+            postal_code: self.postal_code,
+            city: self.city,
+            country,
+        })
     }
 }
 
@@ -119,8 +124,8 @@ pub struct FulfillerInput {
     pub sla_hours: Option<u32>,
     pub stock_max_age_hours: Option<u32>,
     pub locale: Option<Locale>,
-    pub address: Address,
-    pub return_address: Option<Address>,
+    pub address: AddressInput,
+    pub return_address: Option<AddressInput>,
 }
 
 /// A plausible mail address: one `@`, something on both sides, a dot in the domain, no spaces.
@@ -161,10 +166,11 @@ impl FulfillerInput {
                 "stockMaxAgeHours must be 1..2160",
             ));
         }
-        self.address.validate("address")?;
-        if let Some(a) = &self.return_address {
-            a.validate("returnAddress")?;
-        }
+        let address = self.address.validate("address")?;
+        let return_address = self
+            .return_address
+            .map(|a| a.validate("returnAddress"))
+            .transpose()?;
         Ok(Fulfiller {
             id: id.into(),
             name: self.name,
@@ -173,8 +179,8 @@ impl FulfillerInput {
             sla_hours,
             stock_max_age_hours,
             locale: self.locale,
-            address: self.address,
-            return_address: self.return_address,
+            address,
+            return_address,
         })
     }
 }
@@ -217,7 +223,7 @@ pub struct Source {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Product {
-    pub sku: String,
+    pub sku: Sku,
     pub name: String,
     pub tax_class: TaxClass,
     pub group: String,
@@ -225,14 +231,22 @@ pub struct Product {
     pub sources: Vec<Source>,
 }
 
-/// Every (fulfiller, sku) a product can come from: the stock levels that decide who ships.
-pub fn source_pairs<'a>(products: impl IntoIterator<Item = &'a Product>) -> Vec<(String, String)> {
+/// A fulfiller a product can come from: the stock level there decides who ships.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SourcePair {
+    pub fulfiller_id: String,
+    pub sku: Sku,
+}
+
+/// Every (fulfiller, sku) the products can come from.
+pub fn source_pairs<'a>(products: impl IntoIterator<Item = &'a Product>) -> Vec<SourcePair> {
     products
         .into_iter()
         .flat_map(|p| {
-            p.sources
-                .iter()
-                .map(|s| (s.fulfiller_id.clone(), p.sku.clone()))
+            p.sources.iter().map(|s| SourcePair {
+                fulfiller_id: s.fulfiller_id.clone(),
+                sku: p.sku.clone(),
+            })
         })
         .collect()
 }
@@ -255,7 +269,7 @@ impl ProductInput {
         sku: &str,
         fulfiller_exists: impl Fn(&str) -> bool,
     ) -> Result<Product, ApiError> {
-        check_id("sku", sku)?;
+        let sku = Sku::parse("sku", sku)?;
         check_text("name", &self.name, 200)?;
         check_text("group", &self.group, 200)?;
         if self.sources.len() > 50 {
@@ -294,7 +308,7 @@ impl ProductInput {
             sources.push(s);
         }
         Ok(Product {
-            sku: sku.into(),
+            sku,
             name: self.name,
             tax_class: self.tax_class,
             group: self.group,
@@ -317,7 +331,7 @@ pub struct TaxRatePeriod {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TaxRates {
-    pub country: String,
+    pub country: CountryCode,
     pub tax_class: TaxClass,
     pub rates: Vec<TaxRatePeriod>,
 }
@@ -340,12 +354,7 @@ pub struct TaxRatesInput {
 
 impl TaxRatesInput {
     pub fn validate(self, country: &str, tax_class: &str) -> Result<TaxRates, ApiError> {
-        if !is_country(country) {
-            return Err(ApiError::invalid(
-                "country",
-                "country must be an ISO 3166-1 alpha-2 code",
-            ));
-        }
+        let country = CountryCode::parse("country", country)?;
         let tax_class = TaxClass::parse(tax_class).ok_or_else(|| {
             ApiError::invalid("taxClass", "taxClass must be standard, reduced or zero")
         })?;
@@ -378,7 +387,7 @@ impl TaxRatesInput {
             }
         }
         Ok(TaxRates {
-            country: country.into(),
+            country,
             tax_class,
             rates,
         })
@@ -412,7 +421,7 @@ pub struct Branding {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BrandingInput {
     pub company_name: String,
-    pub address: Address,
+    pub address: AddressInput,
     pub vat_id: String,
     pub logo_png_base64: Option<String>,
     pub primary_color: String,
@@ -425,7 +434,7 @@ pub struct BrandingInput {
 impl BrandingInput {
     pub fn validate(self) -> Result<Branding, ApiError> {
         check_text("companyName", &self.company_name, 200)?;
-        self.address.validate("address")?;
+        let address = self.address.validate("address")?;
         check_text("vatId", &self.vat_id, 30)?;
         let c = self.primary_color.as_bytes();
         if c.len() != 7 || c[0] != b'#' || !c[1..].iter().all(u8::is_ascii_hexdigit) {
@@ -464,7 +473,7 @@ impl BrandingInput {
         }
         Ok(Branding {
             company_name: self.company_name,
-            address: self.address,
+            address,
             vat_id: self.vat_id,
             logo_png_base64: self.logo_png_base64,
             primary_color: self.primary_color,
@@ -477,97 +486,7 @@ impl BrandingInput {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rust_decimal_macros::dec;
-    use serde_json::json;
-
-    fn d(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-    }
-
-    fn german_standard() -> TaxRates {
-        from_body::<TaxRatesInput>(json!({"rates": [
-            {"rate": "0.19", "validFrom": "2007-01-01", "validTo": "2020-06-30"},
-            {"rate": "0.16", "validFrom": "2020-07-01", "validTo": "2020-12-31"},
-            {"rate": "0.19", "validFrom": "2021-01-01"}
-        ]}))
-        .unwrap()
-        .validate("DE", "standard")
-        .unwrap()
-    }
-
-    #[test]
-    fn tax_rate_periods_include_both_ends() {
-        let r = german_standard();
-        assert_eq!(r.rate_on(d("2020-06-30")), Some(dec!(0.19)));
-        assert_eq!(r.rate_on(d("2020-07-01")), Some(dec!(0.16)));
-        assert_eq!(r.rate_on(d("2020-12-31")), Some(dec!(0.16)));
-        assert_eq!(r.rate_on(d("2021-01-01")), Some(dec!(0.19)));
-        assert_eq!(r.rate_on(d("2006-12-31")), None);
-    }
-
-    #[test]
-    fn overlapping_periods_are_refused() {
-        let e = from_body::<TaxRatesInput>(json!({"rates": [
-            {"rate": "0.19", "validFrom": "2007-01-01"},
-            {"rate": "0.16", "validFrom": "2020-07-01", "validTo": "2020-12-31"}
-        ]}))
-        .unwrap()
-        .validate("DE", "standard")
-        .unwrap_err();
-        assert_eq!((e.status, e.field.as_deref()), (422, Some("rates")));
-        assert!(from_body::<TaxRatesInput>(json!({"rates": []}))
-            .unwrap()
-            .validate("XX", "standard")
-            .is_err());
-    }
-
-    #[test]
-    fn product_sources_must_name_known_fulfillers() {
-        let input = || {
-            from_body::<ProductInput>(
-                json!({"name": "Mug", "taxClass": "standard", "group": "kitchen",
-                "sources": [{"fulfillerId": "acme", "priority": 1, "purchasePrice": "3.10"}]}),
-            )
-            .unwrap()
-        };
-        let p = input().validate("MUG-1", |f| f == "acme").unwrap();
-        assert_eq!(p.sources[0].purchase_price.unwrap().to_string(), "3.10");
-        assert!(!p.allow_backorder);
-        let e = input().validate("MUG-1", |_| false).unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("sources[0].fulfillerId"));
-    }
-
-    #[test]
-    fn fulfiller_defaults_and_checks() {
-        let body = json!({"name": "Acme", "kind": "dropshipper", "email": "ops@acme.example",
-            "address": {"name": "Acme", "street": "Weg 1", "postalCode": "10115", "city": "Berlin", "country": "DE"}});
-        let f = from_body::<FulfillerInput>(body.clone())
-            .unwrap()
-            .validate("acme")
-            .unwrap();
-        assert_eq!((f.sla_hours, f.stock_max_age_hours), (48, 24));
-        let mut bad = body;
-        bad["email"] = json!("not-an-address");
-        assert_eq!(
-            from_body::<FulfillerInput>(bad)
-                .unwrap()
-                .validate("acme")
-                .unwrap_err()
-                .field
-                .as_deref(),
-            Some("email")
-        );
-        assert!(from_body::<FulfillerInput>(json!({"name": "x"})).is_err());
-    }
-
-    #[test]
-    fn countries() {
-        assert!(is_country("DE") && is_country("AT") && is_country("FR"));
-        assert!(!is_country("de") && !is_country("XX") && !is_country("DEU"));
-    }
-}
+mod tests;
 
 /// The calendar date of `at` in the retailer's time zone (docs/api.md: dates are meant there).
 /// An unknown zone name falls back to Europe/Berlin, the documented default.

@@ -1,6 +1,8 @@
 //! Delivery orders: the part of an order one fulfiller ships. The customer never learns who.
 
 use crate::catalogue::Address;
+use crate::ids::Sku;
+use crate::stock::SkuUnits;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -51,7 +53,7 @@ pub struct DocumentRef {
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryLine {
     pub line_id: String,
-    pub sku: String,
+    pub sku: Sku,
     pub name: String,
     pub quantity: u32,
     pub shipped: u32,
@@ -64,6 +66,14 @@ impl DeliveryLine {
     /// Units still to ship.
     pub fn open(&self) -> u32 {
         self.quantity - self.shipped - self.cancelled
+    }
+
+    /// The line's quantity as units of its sku (what a new delivery order reserves).
+    pub fn units(&self) -> SkuUnits {
+        SkuUnits {
+            sku: self.sku.clone(),
+            units: self.quantity,
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! return label shows a fulfiller's return address under the retailer's name.
 
 use crate::catalogue::{Address, Locale};
+use crate::ids::Currency;
 use crate::money::Money;
 use crate::order::{PaymentMethod, TaxLine};
 use chrono::NaiveDate;
@@ -69,7 +70,7 @@ pub struct InvoiceDocument {
     /// Date of supply (Leistungsdatum): the shipment's date, before shipment the order date.
     pub supply_date: NaiveDate,
     pub locale: Locale,
-    pub currency: String,
+    pub currency: Currency,
     pub order_external_id: String,
     pub order_id: String,
     pub delivery_order_id: Option<String>,
@@ -194,7 +195,7 @@ pub fn invoice(
                 (gross, tax_of(gross, rate))
             };
             lines.push(InvoiceLine {
-                sku: l.sku.clone(),
+                sku: l.sku.to_string(),
                 name: l.name.clone(),
                 quantity: n,
                 unit_price: l.unit_price,

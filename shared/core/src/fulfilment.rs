@@ -5,6 +5,7 @@ use crate::delivery::{DeliveryLine, DeliveryOrder, DeliveryStatus};
 use crate::error::ErrorCode;
 use crate::ids::{check_id, check_text};
 use crate::order::{Order, Supply};
+use crate::stock::SkuUnits;
 use crate::ApiError;
 
 // Shipments are kept on the delivery order; reached through `fulfilment::` as well.
@@ -40,9 +41,13 @@ pub fn accept(d: &DeliveryOrder) -> Result<Option<DeliveryOrder>, ApiError> {
     }
 }
 
-/// What a shipment or rejection changes: the delivery order, the order, and units per sku that
-/// leave stock (shipped) or go back to free (rejected).
-pub type Shipped = (DeliveryOrder, Order, Vec<(String, u32)>);
+/// What a shipment or rejection changes.
+pub struct Shipped {
+    pub delivery: DeliveryOrder,
+    pub order: Order,
+    /// Units per sku that leave stock (shipped) or go back to free (rejected).
+    pub units: Vec<SkuUnits>,
+}
 
 /// Rejecting, with a reason (1..1000 characters), before anything of it shipped: its open units
 /// go back to routing without this fulfiller. Returns the delivery order, the order (with the
@@ -71,11 +76,18 @@ pub fn reject(
         .lines
         .iter()
         .filter(|l| l.open() > 0)
-        .map(|l| (l.sku.clone(), l.open()))
+        .map(|l| SkuUnits {
+            sku: l.sku.clone(),
+            units: l.open(),
+        })
         .collect();
     let mut order = order.clone();
     order.record(now, who, format!("rejected {}: {reason}", d.id));
-    Ok((next, order, released))
+    Ok(Shipped {
+        delivery: next,
+        order,
+        units: released,
+    })
 }
 
 /// A shipment request checked against the delivery order.
@@ -225,7 +237,10 @@ pub fn ship(
             ));
         }
         dl.shipped += s.quantity;
-        consumed.push((dl.sku.clone(), s.quantity));
+        consumed.push(SkuUnits {
+            sku: dl.sku.clone(),
+            units: s.quantity,
+        });
         if crate::replacement::is_replacement(&order, &d.id) {
             // A free replacement: the customer's ordered units were delivered already.
             continue;
@@ -269,7 +284,11 @@ pub fn ship(
             shipment.carrier, shipment.tracking_number, d.id
         ),
     );
-    Ok((d, order, consumed))
+    Ok(Shipped {
+        delivery: d,
+        order,
+        units: consumed,
+    })
 }
 
 /// The retailer moves a delivery order to another fulfiller before anything of it shipped.
@@ -280,7 +299,7 @@ pub struct Reroute {
     pub new: DeliveryOrder,
     pub order: Order,
     /// Units per sku: released at the old fulfiller, reserved at the new one.
-    pub units: Vec<(String, u32)>,
+    pub units: Vec<SkuUnits>,
 }
 
 pub fn reroute(
@@ -330,11 +349,7 @@ pub fn reroute(
             ..l.clone()
         })
         .collect();
-    let units = new
-        .lines
-        .iter()
-        .map(|l| (l.sku.clone(), l.quantity))
-        .collect();
+    let units = new.lines.iter().map(DeliveryLine::units).collect();
     let mut old = d.clone();
     for l in &mut old.lines {
         l.cancelled += l.open();
@@ -378,11 +393,11 @@ mod tests {
                 street: "S".into(),
                 postal_code: "1".into(),
                 city: "B".into(),
-                country: "DE".into(),
+                country: "DE".try_into().unwrap(),
             },
             lines: vec![DeliveryLine {
                 line_id: "L1".into(),
-                sku: "A".into(),
+                sku: "A".try_into().unwrap(),
                 name: "A".into(),
                 quantity: 3,
                 shipped: 0,
@@ -420,7 +435,11 @@ mod tests {
         let now = Utc::now();
         let d = delivery();
         let s1 = parse_shipment(&json!({"carrier": "DHL", "trackingNumber": "1", "lines": [{"lineId": "L1", "quantity": 2}]}), &d, "s1".into(), now).unwrap();
-        let (d, o, consumed) = ship(&d, &order(), &s1, "fulfiller:acme", now).unwrap();
+        let Shipped {
+            delivery: d,
+            order: o,
+            units: consumed,
+        } = ship(&d, &order(), &s1, "fulfiller:acme", now).unwrap();
         assert_eq!(
             (d.status, o.status),
             (
@@ -428,7 +447,13 @@ mod tests {
                 OrderStatus::PartiallyShipped
             )
         );
-        assert_eq!(consumed, vec![("A".to_string(), 2)]);
+        assert_eq!(
+            consumed,
+            vec![SkuUnits {
+                sku: "A".try_into().unwrap(),
+                units: 2
+            }]
+        );
         let s2 = parse_shipment(
             &json!({"carrier": "DHL", "trackingNumber": "2"}),
             &d,
@@ -437,7 +462,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s2.lines[0].quantity, 1);
-        let (d, o, _) = ship(&d, &o, &s2, "fulfiller:acme", now).unwrap();
+        let Shipped {
+            delivery: d,
+            order: o,
+            ..
+        } = ship(&d, &o, &s2, "fulfiller:acme", now).unwrap();
         assert_eq!(
             (d.status, o.status),
             (DeliveryStatus::Shipped, OrderStatus::Shipped)

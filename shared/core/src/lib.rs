@@ -1,6 +1,17 @@
 //! The pure domain of the dropshipping order management system: money, tax, ids, principals,
 //! the catalogue, orders, routing and the messages that glue the functions. No I/O, no AWS.
 
+/// Writes a struct's `Debug` as the tuple it replaced (`("L1", 2)`), so that logs read as before.
+macro_rules! debug_as_tuple {
+    ($t:ty, $($field:ident),+) => {
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_tuple("")$(.field(&self.$field))+.finish()
+            }
+        }
+    };
+}
+
 pub mod cancel;
 pub mod catalogue;
 pub mod delivery;

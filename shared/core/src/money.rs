@@ -133,16 +133,6 @@ impl std::ops::Mul<u32> for Money {
     }
 }
 
-/// ISO 4217 currencies with two minor units (docs/api.md: others are refused).
-pub fn is_two_decimal_currency(code: &str) -> bool {
-    const TWO_DECIMALS: &[&str] = &[
-        "EUR", "USD", "GBP", "CHF", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "RON", "BGN", "CAD",
-        "AUD", "NZD", "SGD", "HKD", "CNY", "INR", "MXN", "BRL", "ZAR", "TRY", "ILS", "AED", "SAR",
-        "THB", "MYR", "PHP", "RSD",
-    ];
-    TWO_DECIMALS.contains(&code)
-}
-
 /// How a refund is split over the order's payments (`refund::allocate_refund`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]

@@ -2,6 +2,7 @@
 //! (docs/api.md "Money rules": discount allocation, paid, tax per line, shipping tax, totals).
 
 use crate::catalogue::{Address, Locale, TaxClass, TaxRates};
+use crate::ids::{ChannelId, Currency, Sku};
 use crate::money::Money;
 use crate::ApiError;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -85,15 +86,7 @@ impl LineQuantity {
     }
 }
 
-// Written as the `(line id, units)` pair it replaced, so that logs read as before.
-impl std::fmt::Debug for LineQuantity {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("")
-            .field(&self.line_id)
-            .field(&self.quantity)
-            .finish()
-    }
-}
+debug_as_tuple!(LineQuantity, line_id, quantity);
 
 /// Exact unit counts of a line by state; they always add up to the line's quantity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -138,7 +131,7 @@ impl Quantities {
 #[serde(rename_all = "camelCase")]
 pub struct OrderLine {
     pub line_id: String,
-    pub sku: String,
+    pub sku: Sku,
     pub name: String,
     pub quantity: u32,
     pub unit_price: Money,
@@ -329,10 +322,10 @@ pub struct HistoryEntry {
 #[serde(rename_all = "camelCase")]
 pub struct Order {
     pub id: String,
-    pub channel_id: String,
+    pub channel_id: ChannelId,
     pub external_id: String,
     pub status: OrderStatus,
-    pub currency: String,
+    pub currency: Currency,
     pub customer: Customer,
     pub shipping_address: Address,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,5 +1,6 @@
 //! Who is calling: resolved by the authorizer from the bearer token, checked by every handler.
 
+use crate::ids::ChannelId;
 use crate::ApiError;
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +12,7 @@ pub enum Principal {
         name: String,
     },
     Channel {
-        id: String,
+        id: ChannelId,
     },
     Fulfiller {
         id: String,
@@ -25,9 +26,7 @@ impl Principal {
             None if s == "admin" => Some(Self::Admin {
                 name: name.unwrap_or("admin").to_string(),
             }),
-            Some(("channel", id)) if crate::ids::is_valid_id(id) => {
-                Some(Self::Channel { id: id.into() })
-            }
+            Some(("channel", id)) => ChannelId::try_from(id).ok().map(|id| Self::Channel { id }),
             Some(("fulfiller", id)) if crate::ids::is_valid_id(id) => {
                 Some(Self::Fulfiller { id: id.into() })
             }
@@ -62,7 +61,7 @@ pub fn require_admin(p: Option<&Principal>) -> Result<&str, ApiError> {
     }
 }
 
-pub fn require_channel(p: Option<&Principal>) -> Result<&str, ApiError> {
+pub fn require_channel(p: Option<&Principal>) -> Result<&ChannelId, ApiError> {
     match p {
         Some(Principal::Channel { id }) => Ok(id),
         Some(_) => Err(ApiError::forbidden()),
@@ -102,7 +101,9 @@ mod tests {
     #[test]
     fn role_checks_answer_401_then_403() {
         assert_eq!(require_admin(None).unwrap_err().status, 401);
-        let ch = Principal::Channel { id: "web".into() };
+        let ch = Principal::Channel {
+            id: "web".try_into().unwrap(),
+        };
         assert_eq!(require_admin(Some(&ch)).unwrap_err().status, 403);
         assert_eq!(require_channel(Some(&ch)).unwrap(), "web");
         assert_eq!(require_fulfiller(Some(&ch)).unwrap_err().status, 403);

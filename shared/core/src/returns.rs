@@ -4,7 +4,7 @@
 
 use crate::delivery::{DeliveryOrder, DocumentRef};
 use crate::error::ErrorCode;
-use crate::ids::{check_id, check_text};
+use crate::ids::{check_id, check_text, ChannelId, Sku};
 use crate::order::Order;
 use crate::ApiError;
 use chrono::{DateTime, Duration, Utc};
@@ -54,7 +54,7 @@ impl Arrived {
 #[serde(rename_all = "camelCase")]
 pub struct ReturnLine {
     pub line_id: String,
-    pub sku: String,
+    pub sku: Sku,
     pub name: String,
     pub delivery_order_id: String,
     /// Authorized units.
@@ -70,7 +70,7 @@ pub struct ReturnLine {
 pub struct ReturnPart {
     pub return_id: String,
     pub order_id: String,
-    pub channel_id: String,
+    pub channel_id: ChannelId,
     pub fulfiller_id: String,
     pub status: ReturnStatus,
     pub created_at: DateTime<Utc>,
@@ -151,8 +151,17 @@ pub fn fulfiller_view(part: &ReturnPart) -> Value {
     })
 }
 
+/// One line of a return request: units of an order line the customer sends back, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReturnedLine {
+    pub line_id: String,
+    pub quantity: u32,
+    /// Empty when the channel gave none.
+    pub reason: String,
+}
+
 /// `{lines: [{lineId, quantity, reason}]}` of `POST /orders/{id}/returns`.
-pub fn parse_request(v: &Value) -> Result<Vec<(String, u32, String)>, ApiError> {
+pub fn parse_request(v: &Value) -> Result<Vec<ReturnedLine>, ApiError> {
     let lines = v
         .get("lines")
         .and_then(Value::as_array)
@@ -163,7 +172,7 @@ pub fn parse_request(v: &Value) -> Result<Vec<(String, u32, String)>, ApiError> 
     if lines.len() > 100 {
         return Err(ApiError::invalid("lines", "at most 100 lines"));
     }
-    let mut out: Vec<(String, u32, String)> = Vec::new();
+    let mut out: Vec<ReturnedLine> = Vec::new();
     for (i, l) in lines.iter().enumerate() {
         let field = |f: &str| format!("lines[{i}].{f}");
         let line_id = l
@@ -188,10 +197,14 @@ pub fn parse_request(v: &Value) -> Result<Vec<(String, u32, String)>, ApiError> 
                 r.to_string()
             }
         };
-        if out.iter().any(|(id, _, _)| id == line_id) {
+        if out.iter().any(|l| l.line_id == line_id) {
             return Err(ApiError::invalid(field("lineId"), "duplicate lineId"));
         }
-        out.push((line_id.to_string(), quantity, reason));
+        out.push(ReturnedLine {
+            line_id: line_id.to_string(),
+            quantity,
+            reason,
+        });
     }
     Ok(out)
 }
@@ -241,7 +254,7 @@ pub fn authorize(
     order: &Order,
     deliveries: &[DeliveryOrder],
     earlier: &[ReturnPart],
-    request: &[(String, u32, String)],
+    request: &[ReturnedLine],
     return_id: &str,
     now: DateTime<Utc>,
     window_days: u32,
@@ -249,7 +262,15 @@ pub fn authorize(
     let mut parts: BTreeMap<String, ReturnPart> = BTreeMap::new();
     let mut ordered: Vec<&DeliveryOrder> = deliveries.iter().collect();
     ordered.sort_by(|a, b| a.created_key.cmp(&b.created_key));
-    for (i, (line_id, quantity, reason)) in request.iter().enumerate() {
+    for (
+        i,
+        ReturnedLine {
+            line_id,
+            quantity,
+            reason,
+        },
+    ) in request.iter().enumerate()
+    {
         let field = format!("lines[{i}].quantity");
         let Some(line) = order.lines.iter().find(|l| &l.line_id == line_id) else {
             return Err(ApiError::invalid(
@@ -422,13 +443,13 @@ mod tests {
                 street: "S 1".into(),
                 postal_code: "1".into(),
                 city: "B".into(),
-                country: "DE".into(),
+                country: "DE".try_into().unwrap(),
             },
             lines: lines
                 .iter()
                 .map(|(l, q)| DeliveryLine {
                     line_id: (*l).into(),
-                    sku: (*l).into(),
+                    sku: (*l).try_into().unwrap(),
                     name: (*l).into(),
                     quantity: *q,
                     shipped: *q,
@@ -471,10 +492,14 @@ mod tests {
         ))
     }
 
-    fn ask(lines: &[(&str, u32)]) -> Vec<(String, u32, String)> {
+    fn ask(lines: &[(&str, u32)]) -> Vec<ReturnedLine> {
         lines
             .iter()
-            .map(|(l, q)| ((*l).to_string(), *q, "too big".to_string()))
+            .map(|(l, q)| ReturnedLine {
+                line_id: (*l).to_string(),
+                quantity: *q,
+                reason: "too big".to_string(),
+            })
             .collect()
     }
 

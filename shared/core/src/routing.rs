@@ -18,6 +18,8 @@
 //!    that can ship the most remaining lines whole (ties: lower priority, warehouse first), until
 //!    no line is left; a line that lost its stock to an earlier one falls back to step 1.
 
+use crate::ids::Sku;
+use crate::order::LineQuantity;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Sets of this many additional fulfillers are searched exactly.
@@ -36,7 +38,7 @@ pub struct Candidate {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineDemand {
     pub line_id: String,
-    pub sku: String,
+    pub sku: Sku,
     pub quantity: u32,
     pub allow_backorder: bool,
     pub candidates: Vec<Candidate>,
@@ -44,13 +46,23 @@ pub struct LineDemand {
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RoutingPlan {
-    /// fulfiller -> [(line id, units)] to ship now.
-    pub shipments: BTreeMap<String, Vec<(String, u32)>>,
-    /// (line id, fulfiller, units) waiting for stock at that fulfiller.
-    pub backordered: Vec<(String, String, u32)>,
-    /// (line id, units) nobody can ship.
-    pub unroutable: Vec<(String, u32)>,
+    /// fulfiller -> the units of each line it ships now.
+    pub shipments: BTreeMap<String, Vec<LineQuantity>>,
+    /// Units waiting for stock at a fulfiller.
+    pub backordered: Vec<Backorder>,
+    /// Units of a line nobody can ship.
+    pub unroutable: Vec<LineQuantity>,
 }
+
+/// Units of a line waiting for stock at the fulfiller that ships it best.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Backorder {
+    pub line_id: String,
+    pub fulfiller_id: String,
+    pub units: u32,
+}
+
+debug_as_tuple!(Backorder, line_id, fulfiller_id, units);
 
 type Free = HashMap<(String, String), u32>;
 /// Lines with the fulfiller each goes to, and the cost (total priority, dropshipper lines).
@@ -73,13 +85,13 @@ fn free_of(free: &Free, f: &str, sku: &str) -> u32 {
 }
 
 fn take(free: &mut Free, plan: &mut RoutingPlan, f: &str, line: &LineDemand, n: u32) {
-    if let Some(v) = free.get_mut(&(f.to_string(), line.sku.clone())) {
+    if let Some(v) = free.get_mut(&(f.to_string(), line.sku.to_string())) {
         *v -= n;
     }
     plan.shipments
         .entry(f.to_string())
         .or_default()
-        .push((line.line_id.clone(), n));
+        .push(LineQuantity::new(line.line_id.clone(), n));
 }
 
 /// Splits a line over its sources in preference order; the rest is backordered or unroutable.
@@ -87,7 +99,7 @@ fn split(line: &LineDemand, free: &mut Free, plan: &mut RoutingPlan) {
     let cands = sorted(line);
     let mut missing = line.quantity;
     for c in &cands {
-        let n = free_of(free, &c.fulfiller_id, &line.sku).min(missing);
+        let n = free_of(free, &c.fulfiller_id, line.sku.as_str()).min(missing);
         if n > 0 {
             take(free, plan, &c.fulfiller_id, line, n);
             missing -= n;
@@ -95,11 +107,14 @@ fn split(line: &LineDemand, free: &mut Free, plan: &mut RoutingPlan) {
     }
     if missing > 0 {
         match cands.first() {
-            Some(best) if line.allow_backorder => {
-                plan.backordered
-                    .push((line.line_id.clone(), best.fulfiller_id.clone(), missing))
-            }
-            _ => plan.unroutable.push((line.line_id.clone(), missing)),
+            Some(best) if line.allow_backorder => plan.backordered.push(Backorder {
+                line_id: line.line_id.clone(),
+                fulfiller_id: best.fulfiller_id.clone(),
+                units: missing,
+            }),
+            _ => plan
+                .unroutable
+                .push(LineQuantity::new(line.line_id.clone(), missing)),
         }
     }
 }
@@ -117,9 +132,9 @@ fn assign<'a>(
     for line in lines {
         let c = sorted(line).into_iter().find(|c| {
             allowed.contains(c.fulfiller_id.as_str())
-                && free_of(&free, &c.fulfiller_id, &line.sku) >= line.quantity
+                && free_of(&free, &c.fulfiller_id, line.sku.as_str()) >= line.quantity
         })?;
-        if let Some(v) = free.get_mut(&(c.fulfiller_id.clone(), line.sku.clone())) {
+        if let Some(v) = free.get_mut(&(c.fulfiller_id.clone(), line.sku.to_string())) {
             *v -= line.quantity;
         }
         priority += u64::from(c.priority);
@@ -167,14 +182,14 @@ pub fn route(lines: &[LineDemand]) -> RoutingPlan {
     let mut free: Free = HashMap::new();
     for l in lines {
         for c in &l.candidates {
-            free.entry((c.fulfiller_id.clone(), l.sku.clone()))
+            free.entry((c.fulfiller_id.clone(), l.sku.to_string()))
                 .or_insert(c.available);
         }
     }
     let whole = |l: &LineDemand, free: &Free| {
         l.candidates
             .iter()
-            .any(|c| free_of(free, &c.fulfiller_id, &l.sku) >= l.quantity)
+            .any(|c| free_of(free, &c.fulfiller_id, l.sku.as_str()) >= l.quantity)
     };
     // 1. Lines no single source can ship whole.
     let (rest, to_split): (Vec<&LineDemand>, Vec<&LineDemand>) = lines
@@ -208,7 +223,7 @@ pub fn route(lines: &[LineDemand]) -> RoutingPlan {
                 for c in l
                     .candidates
                     .iter()
-                    .filter(|c| free_of(&free, &c.fulfiller_id, &l.sku) >= l.quantity)
+                    .filter(|c| free_of(&free, &c.fulfiller_id, l.sku.as_str()) >= l.quantity)
                 {
                     match names.iter().position(|n| *n == c.fulfiller_id) {
                         Some(i) => mask |= 1 << i,
@@ -274,7 +289,7 @@ pub fn route(lines: &[LineDemand]) -> RoutingPlan {
                 .iter()
                 .filter(|l| {
                     l.candidates.iter().any(|c| c.fulfiller_id == f)
-                        && free_of(&free, &f, &l.sku) >= l.quantity
+                        && free_of(&free, &f, l.sku.as_str()) >= l.quantity
                 })
                 .collect();
             if servable.is_empty() {
@@ -313,7 +328,7 @@ pub fn route(lines: &[LineDemand]) -> RoutingPlan {
         };
         remaining.retain(|l| {
             if l.candidates.iter().any(|c| c.fulfiller_id == f)
-                && free_of(&free, &f, &l.sku) >= l.quantity
+                && free_of(&free, &f, l.sku.as_str()) >= l.quantity
             {
                 take(&mut free, &mut plan, &f, l, l.quantity);
                 false
@@ -342,7 +357,7 @@ mod tests {
     fn line(id: &str, sku: &str, q: u32, backorder: bool, c: Vec<Candidate>) -> LineDemand {
         LineDemand {
             line_id: id.into(),
-            sku: sku.into(),
+            sku: sku.try_into().unwrap(),
             quantity: q,
             allow_backorder: backorder,
             candidates: c,
@@ -378,17 +393,17 @@ mod tests {
             false,
             vec![cand("a", 1, false, 3), cand("b", 2, false, 3)],
         )]);
-        assert_eq!(p.shipments["a"], vec![("L1".to_string(), 3)]);
-        assert_eq!(p.shipments["b"], vec![("L1".to_string(), 2)]);
+        assert_eq!(p.shipments["a"], vec![LineQuantity::new("L1", 3)]);
+        assert_eq!(p.shipments["b"], vec![LineQuantity::new("L1", 2)]);
         let p = route(&[
             line("L1", "A", 2, false, vec![cand("a", 1, false, 3)]),
             line("L2", "A", 2, false, vec![cand("a", 1, false, 3)]),
         ]);
         assert_eq!(
             p.shipments["a"],
-            vec![("L1".to_string(), 2), ("L2".to_string(), 1)]
+            vec![LineQuantity::new("L1", 2), LineQuantity::new("L2", 1)]
         );
-        assert_eq!(p.unroutable, vec![("L2".to_string(), 1)]);
+        assert_eq!(p.unroutable, vec![LineQuantity::new("L2", 1)]);
     }
 
     #[test]
@@ -400,10 +415,17 @@ mod tests {
             true,
             vec![cand("b", 2, false, 0), cand("a", 1, false, 1)],
         )]);
-        assert_eq!(p.shipments["a"], vec![("L1".to_string(), 1)]);
-        assert_eq!(p.backordered, vec![("L1".to_string(), "a".to_string(), 3)]);
+        assert_eq!(p.shipments["a"], vec![LineQuantity::new("L1", 1)]);
+        assert_eq!(
+            p.backordered,
+            vec![Backorder {
+                line_id: "L1".into(),
+                fulfiller_id: "a".into(),
+                units: 3
+            }]
+        );
         let p = route(&[line("L1", "A", 1, false, vec![])]);
-        assert_eq!(p.unroutable, vec![("L1".to_string(), 1)]);
+        assert_eq!(p.unroutable, vec![LineQuantity::new("L1", 1)]);
     }
 
     #[test]
@@ -543,7 +565,7 @@ mod tests {
             })
             .collect();
         let p = route(&lines);
-        let routed: u32 = p.shipments.values().flatten().map(|(_, n)| n).sum();
+        let routed: u32 = p.shipments.values().flatten().map(|l| l.quantity).sum();
         assert_eq!(routed, 200);
         assert!(p.unroutable.is_empty() && p.backordered.is_empty());
         assert!(

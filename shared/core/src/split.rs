@@ -5,8 +5,10 @@
 
 use crate::catalogue::{Fulfiller, FulfillerKind, Product};
 use crate::delivery::{DeliveryLine, DeliveryOrder, DeliveryStatus};
+use crate::ids::Sku;
 use crate::order::Order;
 use crate::routing::{route, Candidate, LineDemand, RoutingPlan};
+use crate::stock::StockMove;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -49,13 +51,13 @@ pub fn excluded_fulfillers(deliveries: &[DeliveryOrder]) -> BTreeSet<String> {
 }
 
 /// What routing needs to know of one (fulfiller, sku): its free stock.
-pub type FreeStock = BTreeMap<(String, String), i64>;
+pub type FreeStock = BTreeMap<(String, Sku), i64>;
 
 /// The routing input for the pending units.
 pub fn demands(
     order: &Order,
     pending: &[u32],
-    products: &BTreeMap<String, Product>,
+    products: &BTreeMap<Sku, Product>,
     fulfillers: &BTreeMap<String, Fulfiller>,
     free: &FreeStock,
     excluded: &BTreeSet<String>,
@@ -124,13 +126,13 @@ pub fn delivery_orders_for(
                 ship_to: order.shipping_address.clone(),
                 lines: lines
                     .iter()
-                    .filter_map(|(line_id, qty)| {
-                        let l = order.lines.iter().find(|l| &l.line_id == line_id)?;
+                    .filter_map(|shipped| {
+                        let l = order.lines.iter().find(|l| l.line_id == shipped.line_id)?;
                         Some(DeliveryLine {
-                            line_id: line_id.clone(),
+                            line_id: shipped.line_id.clone(),
                             sku: l.sku.clone(),
                             name: l.name.clone(),
-                            quantity: *qty,
+                            quantity: shipped.quantity,
                             shipped: 0,
                             cancelled: 0,
                         })
@@ -152,17 +154,23 @@ pub fn delivery_orders_for(
 }
 
 /// The stock to reserve: units per (fulfiller, sku), lines of one sku as one item.
-pub fn reservations(order: &Order, plan: &RoutingPlan) -> Vec<(String, String, u32)> {
-    let mut sum: BTreeMap<(String, String), u32> = BTreeMap::new();
+pub fn reservations(order: &Order, plan: &RoutingPlan) -> Vec<StockMove> {
+    let mut sum: BTreeMap<(String, Sku), u32> = BTreeMap::new();
     for (fulfiller_id, lines) in &plan.shipments {
-        for (line_id, qty) in lines {
-            if let Some(l) = order.lines.iter().find(|l| &l.line_id == line_id) {
+        for shipped in lines {
+            if let Some(l) = order.lines.iter().find(|l| l.line_id == shipped.line_id) {
                 *sum.entry((fulfiller_id.clone(), l.sku.clone()))
-                    .or_default() += qty;
+                    .or_default() += shipped.quantity;
             }
         }
     }
-    sum.into_iter().map(|((f, sku), q)| (f, sku, q)).collect()
+    sum.into_iter()
+        .map(|((fulfiller_id, sku), quantity)| StockMove {
+            fulfiller_id,
+            sku,
+            quantity,
+        })
+        .collect()
 }
 
 /// The order after a routing round: backordered units are exactly the plan's, unroutable ones
@@ -177,14 +185,14 @@ pub fn apply_plan(
         let backordered: u32 = plan
             .backordered
             .iter()
-            .filter(|(id, _, _)| *id == l.line_id)
-            .map(|(_, _, n)| n)
+            .filter(|b| b.line_id == l.line_id)
+            .map(|b| b.units)
             .sum();
         let unroutable: u32 = plan
             .unroutable
             .iter()
-            .filter(|(id, _)| *id == l.line_id)
-            .map(|(_, n)| n)
+            .filter(|u| u.line_id == l.line_id)
+            .map(|u| u.quantity)
             .sum();
         l.quantities.cancelled += unroutable;
         l.quantities.backordered = backordered;
@@ -193,8 +201,8 @@ pub fn apply_plan(
     }
     order.status = order.derive_status(true);
     let mut what = format!("routed into {delivery_orders} delivery order(s)");
-    let backordered: u32 = plan.backordered.iter().map(|(_, _, n)| n).sum();
-    let unroutable: u32 = plan.unroutable.iter().map(|(_, n)| n).sum();
+    let backordered: u32 = plan.backordered.iter().map(|b| b.units).sum();
+    let unroutable: u32 = plan.unroutable.iter().map(|u| u.quantity).sum();
     if backordered > 0 {
         what.push_str(&format!(", {backordered} unit(s) backordered"));
     }
@@ -206,7 +214,7 @@ pub fn apply_plan(
 }
 
 /// Skus this order waits for (so that arriving stock can route it again).
-pub fn backordered_skus(order: &Order) -> BTreeSet<String> {
+pub fn backordered_skus(order: &Order) -> BTreeSet<Sku> {
     order
         .lines
         .iter()
@@ -219,14 +227,14 @@ pub fn backordered_skus(order: &Order) -> BTreeSet<String> {
 pub struct Round {
     pub plan: RoutingPlan,
     pub deliveries: Vec<DeliveryOrder>,
-    pub reservations: Vec<(String, String, u32)>,
+    pub reservations: Vec<StockMove>,
     pub order: Order,
 }
 
 pub fn plan_round(
     order: &Order,
     existing: &[DeliveryOrder],
-    products: &BTreeMap<String, Product>,
+    products: &BTreeMap<Sku, Product>,
     fulfillers: &BTreeMap<String, Fulfiller>,
     free: &FreeStock,
     now: DateTime<Utc>,

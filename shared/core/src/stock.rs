@@ -1,6 +1,6 @@
 //! Stock counts reported by a fulfiller: validated as a whole before any is applied.
 
-use crate::ids::check_id;
+use crate::ids::Sku;
 use crate::ApiError;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
@@ -8,9 +8,43 @@ use serde_json::Value;
 pub const MAX_ITEMS: usize = 1000;
 pub const MAX_AVAILABLE: u64 = 1_000_000_000;
 
+/// Units of one sku: shipped, released, restocked or moved by a reroute.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SkuUnits {
+    pub sku: Sku,
+    pub units: u32,
+}
+
+debug_as_tuple!(SkuUnits, sku, units);
+
+/// Units of one (fulfiller, sku): a reservation, or a release, consumption or restock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StockMove {
+    pub fulfiller_id: String,
+    pub sku: Sku,
+    pub quantity: u32,
+}
+
+impl StockMove {
+    /// Moves of one fulfiller's stock.
+    pub fn at<'a>(
+        fulfiller_id: &str,
+        units: impl IntoIterator<Item = &'a SkuUnits>,
+    ) -> Vec<StockMove> {
+        units
+            .into_iter()
+            .map(|u| StockMove {
+                fulfiller_id: fulfiller_id.to_string(),
+                sku: u.sku.clone(),
+                quantity: u.units,
+            })
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StockCount {
-    pub sku: String,
+    pub sku: Sku,
     pub available: u32,
 }
 
@@ -50,7 +84,7 @@ impl StockUpdate {
                 .get("sku")
                 .and_then(Value::as_str)
                 .ok_or_else(|| ApiError::required(format!("items[{i}].sku"), "sku is required"))?;
-            check_id(&format!("items[{i}].sku"), sku)?;
+            let sku = Sku::parse(&format!("items[{i}].sku"), sku)?;
             if items.iter().any(|c| c.sku == sku) {
                 return Err(ApiError::invalid(
                     format!("items[{i}].sku"),
@@ -68,7 +102,7 @@ impl StockUpdate {
                     )
                 })?;
             items.push(StockCount {
-                sku: sku.to_string(),
+                sku,
                 available: available as u32,
             });
         }
@@ -80,6 +114,15 @@ impl StockUpdate {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn moved_units_are_logged_as_the_pairs_they_were() {
+        let units = SkuUnits {
+            sku: Sku::try_from("A").unwrap(),
+            units: 2,
+        };
+        assert_eq!(format!("{:?}", [units]), r#"[("A", 2)]"#);
+    }
 
     #[test]
     fn validates_everything_before_anything_is_applied() {
@@ -182,7 +225,7 @@ pub fn parse_feed(bytes: &[u8]) -> Result<Feed, String> {
     let last_line = line_of(text.trim_end().len().saturating_sub(1) as u64);
     let mut feed = Feed::default();
     // sku -> index in feed.counts, so a 100 000-row feed stays linear.
-    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut index: std::collections::HashMap<Sku, usize> = std::collections::HashMap::new();
     for record in records {
         // The reader works on decoded text, so a record can only fail on I/O, which a slice
         // does not have; a failure is still reported as a row rather than dropped.
@@ -215,22 +258,18 @@ pub fn parse_feed(bytes: &[u8]) -> Result<Feed, String> {
                 "expected 2 fields (sku{sep}available), found {}",
                 fields.len()
             ))
-        } else if !crate::ids::is_valid_id(&fields[0]) {
-            Some(if fields[0].is_empty() {
-                "sku is empty".to_string()
-            } else {
-                format!(
-                    "sku {} may only hold letters A-Z, digits, '.', '_' and '-' (at most 64)",
-                    quote(&fields[0])
-                )
-            })
         } else {
-            match parse_count(&fields[1]) {
-                Ok(available) => {
-                    let count = StockCount {
-                        sku: fields[0].clone(),
-                        available,
-                    };
+            match (Sku::try_from(fields[0].as_str()), parse_count(&fields[1])) {
+                (Err(_), _) => Some(if fields[0].is_empty() {
+                    "sku is empty".to_string()
+                } else {
+                    format!(
+                        "sku {} may only hold letters A-Z, digits, '.', '_' and '-' (at most 64)",
+                        quote(&fields[0])
+                    )
+                }),
+                (Ok(sku), Ok(available)) => {
+                    let count = StockCount { sku, available };
                     match index.get(&count.sku) {
                         Some(&i) => feed.counts[i] = count,
                         None => {
@@ -240,7 +279,7 @@ pub fn parse_feed(bytes: &[u8]) -> Result<Feed, String> {
                     }
                     None
                 }
-                Err(why) => Some(why),
+                (Ok(_), Err(why)) => Some(why),
             }
         };
         if let Some(reason) = reason {
@@ -373,7 +412,7 @@ mod feed_tests {
 
     fn count(sku: &str, available: u32) -> StockCount {
         StockCount {
-            sku: sku.into(),
+            sku: sku.try_into().unwrap(),
             available,
         }
     }

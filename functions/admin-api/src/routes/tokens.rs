@@ -34,7 +34,7 @@ impl AdminApi {
         }
         let exists = match &principal {
             Principal::Admin { .. } => true,
-            Principal::Channel { id } => self.catalogue.get_channel(id).await?.is_some(),
+            Principal::Channel { id } => self.catalogue.get_channel(id.as_str()).await?.is_some(),
             Principal::Fulfiller { id } => self.catalogue.get_fulfiller(id).await?.is_some(),
         };
         if !exists {

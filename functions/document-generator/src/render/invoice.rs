@@ -33,7 +33,7 @@ fn texts(doc: &InvoiceDocument) -> impl Iterator<Item = &str> {
         .chain(super::address_texts(&doc.ship_to))
         .chain([
             doc.number.as_str(),
-            &doc.currency,
+            doc.currency.as_str(),
             &doc.order_external_id,
             doc.delivery_order_id.as_deref().unwrap_or_default(),
         ])
@@ -44,7 +44,7 @@ fn texts(doc: &InvoiceDocument) -> impl Iterator<Item = &str> {
 pub fn invoice(branding: &Branding, doc: &InvoiceDocument) -> anyhow::Result<Vec<u8>> {
     let locale = doc.locale;
     let w = text::words(locale);
-    let money = |m: Money| text::money(m, &doc.currency, locale);
+    let money = |m: Money| text::money(m, doc.currency.as_str(), locale);
     // A credit document reverses (part of) an invoice: its figures are shown negative.
     let signed = |m: Money| match doc.kind {
         InvoiceKind::Credit { .. } => money(-m),

@@ -245,7 +245,7 @@ impl Canvas {
             2,
         );
         self.fitted(
-            &text::country(&a.country, locale).to_uppercase(),
+            &text::country(a.country.as_str(), locale).to_uppercase(),
             MARGIN,
             y,
             (street, 8),
@@ -284,7 +284,7 @@ fn sender_block(c: &Canvas, caption: &str, name: &str, a: &Address, locale: Loca
         1,
     );
     c.fitted(
-        &text::country(&a.country, locale),
+        &text::country(a.country.as_str(), locale),
         MARGIN,
         y,
         (8, 7),
@@ -388,7 +388,7 @@ pub fn return_label(branding: &Branding, label: &ReturnLabel) -> anyhow::Result<
         2,
     );
     let y = c.fitted(
-        &text::country(&address.country, locale).to_uppercase(),
+        &text::country(address.country.as_str(), locale).to_uppercase(),
         MARGIN,
         y,
         (15, 8),

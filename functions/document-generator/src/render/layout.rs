@@ -246,7 +246,7 @@ pub fn letterhead(b: &Branding, locale: Locale) -> Result<LinearLayout, Error> {
     for line in [
         a.street.clone(),
         format!("{} {}", a.postal_code, a.city),
-        text::country(&a.country, locale),
+        text::country(a.country.as_str(), locale),
         format!("{} {}", w.vat_id, b.vat_id),
     ] {
         seller.push(para_right(line, style(8).with_color(GREY)));
@@ -271,7 +271,7 @@ pub fn address_block(caption: &str, a: &Address, locale: Locale) -> LinearLayout
     block.push(para(&a.name, style(10).bold()));
     block.push(para(&a.street, style(10)));
     block.push(para(format!("{} {}", a.postal_code, a.city), style(10)));
-    block.push(para(text::country(&a.country, locale), style(10)));
+    block.push(para(text::country(a.country.as_str(), locale), style(10)));
     block
 }
 

@@ -78,7 +78,7 @@ fn address(name: &str) -> Address {
         street: "Straße des 17. Juni 1".into(),
         postal_code: "10623".into(),
         city: "Berlin".into(),
-        country: "DE".into(),
+        country: "DE".try_into().unwrap(),
     }
 }
 
@@ -90,7 +90,7 @@ pub fn branding(locale: Locale, logo: Option<String>) -> Branding {
             street: "Lindenstraße 12".into(),
             postal_code: "10969".into(),
             city: "Berlin".into(),
-            country: "DE".into(),
+            country: "DE".try_into().unwrap(),
         },
         vat_id: "DE123456789".into(),
         logo_png_base64: logo,
@@ -134,7 +134,7 @@ pub fn three_line_invoice(locale: Locale) -> InvoiceDocument {
         issued_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
         supply_date: chrono::NaiveDate::from_ymd_opt(2026, 11, 26).unwrap(),
         locale,
-        currency: "EUR".into(),
+        currency: "EUR".try_into().unwrap(),
         order_external_id: "WEB-100234".into(),
         order_id: "o1".into(),
         delivery_order_id: Some("DO-3C0A944DB535215729D4".into()),
@@ -144,7 +144,7 @@ pub fn three_line_invoice(locale: Locale) -> InvoiceDocument {
             street: "Königsallee 5".into(),
             postal_code: "40212".into(),
             city: "Düsseldorf".into(),
-            country: "DE".into(),
+            country: "DE".try_into().unwrap(),
         },
         lines: vec![
             line(
@@ -252,7 +252,7 @@ pub fn shipping_label_data(locale: Locale) -> ShippingLabel {
             street: "Königsallee 5".into(),
             postal_code: "40212".into(),
             city: "Düsseldorf".into(),
-            country: "DE".into(),
+            country: "DE".try_into().unwrap(),
         },
         barcode: "DO-3C0A944DB535215729D4".into(),
         order_external_id: "WEB-100234".into(),
@@ -270,7 +270,7 @@ pub fn return_label_data(locale: Locale) -> ReturnLabel {
             street: "Retourenstraße 7, Halle 3".into(),
             postal_code: "04129".into(),
             city: "Leipzig".into(),
-            country: "DE".into(),
+            country: "DE".try_into().unwrap(),
         },
         barcode: "ret_0193a1b2c3d47e8f".into(),
         order_external_id: "WEB-100234".into(),
@@ -298,7 +298,7 @@ pub fn delivery_fixture(locale: Option<Locale>) -> (Order, DeliveryOrder) {
         .with_timezone(&chrono::Utc);
     let dl = |id: &str, sku: &str, name: &str, quantity, cancelled| DeliveryLine {
         line_id: id.into(),
-        sku: sku.into(),
+        sku: sku.try_into().unwrap(),
         name: name.into(),
         quantity,
         shipped: 0,
@@ -607,7 +607,7 @@ fn polish_address() -> Address {
         street: "ul. Żółkiewskiego 5".into(),
         postal_code: "90-001".into(),
         city: "Łódź".into(),
-        country: "PL".into(),
+        country: "PL".try_into().unwrap(),
     }
 }
 
@@ -617,7 +617,7 @@ fn hungarian_address() -> Address {
         street: "Szabadság tér 3".into(),
         postal_code: "2100".into(),
         city: "Gödöllő".into(),
-        country: "HU".into(),
+        country: "HU".try_into().unwrap(),
     }
 }
 

@@ -147,7 +147,7 @@ pub fn refund_mail(branding: &Branding, order: &Order, refund: &Refund) -> anyho
     let data = RefundMail {
         customer_name: &order.customer.name,
         order_ref: &order.external_id,
-        refund: refund_view(refund, &order.currency),
+        refund: refund_view(refund, order.currency.as_str()),
     };
     let locale = locale_for(order.customer.locale, branding);
     branded(
@@ -204,7 +204,7 @@ pub fn order_cancelled_mail(
                 )
             })
             .collect(),
-        refund: refund.map(|r| refund_view(r, &order.currency)),
+        refund: refund.map(|r| refund_view(r, order.currency.as_str())),
         rest_continues: order
             .lines
             .iter()

@@ -83,7 +83,7 @@ pub fn delivery_order_changed_mail(
             .lines
             .iter()
             .map(|l| ChangedLine {
-                sku: &l.sku,
+                sku: l.sku.as_str(),
                 name: &l.name,
                 open: l.open(),
                 cancelled: l.cancelled,

@@ -13,7 +13,7 @@ pub(super) fn address_lines(a: &Address) -> Vec<String> {
         a.name.clone(),
         a.street.clone(),
         format!("{} {}", a.postal_code, a.city),
-        a.country.clone(),
+        a.country.to_string(),
     ]
 }
 

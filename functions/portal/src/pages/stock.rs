@@ -54,10 +54,10 @@ impl Portal {
         let levels = self.repositories.stock.list(fulfiller).await?;
         let names: BTreeMap<String, String> = self
             .catalogue
-            .get_products(levels.iter().map(|s| s.sku.clone()))
+            .get_products(levels.iter().map(|s| s.sku.to_string()))
             .await?
             .into_iter()
-            .map(|(sku, p)| (sku, p.name))
+            .map(|(sku, p)| (sku.into_string(), p.name))
             .collect();
         let mut items = view::stock_rows(&levels, &names, q, &frame.clock());
         let mut error = Value::Null;

@@ -76,7 +76,7 @@ async fn a_correction_supersedes_the_invoice_in_force_once_per_shipment() {
 
 /// The fixture order with its 3 units shipped in s1 on 1 December, when the standard rate
 /// went from 19% to 16%.
-fn shipped() -> (Order, BTreeMap<(String, TaxClass), TaxRates>) {
+fn shipped() -> (Order, BTreeMap<(CountryCode, TaxClass), TaxRates>) {
     let mut o = order();
     o.lines[0].order_date_rate = Some(Decimal::new(19, 2));
     o.lines[0].supplies = vec![Supply {
@@ -92,7 +92,13 @@ fn shipped() -> (Order, BTreeMap<(String, TaxClass), TaxRates>) {
     .unwrap();
     (
         o,
-        BTreeMap::from([(("DE".into(), TaxClass::Standard), rates)]),
+        BTreeMap::from([(
+            (
+                CountryCode::parse("country", "DE").unwrap(),
+                TaxClass::Standard,
+            ),
+            rates,
+        )]),
     )
 }
 

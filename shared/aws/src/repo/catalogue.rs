@@ -9,6 +9,7 @@ use anyhow::Context;
 use dropship_core::catalogue::{
     Branding, Channel, Fulfiller, Product, RefundPolicy, TaxClass, TaxRates,
 };
+use dropship_core::ids::{CountryCode, Sku};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -73,7 +74,7 @@ impl Catalogue {
     }
 
     pub async fn put_channel(&self, c: &Channel) -> anyhow::Result<()> {
-        self.put("CHANNEL", &c.id, c).await
+        self.put("CHANNEL", c.id.as_str(), c).await
     }
     pub async fn get_channel(&self, id: &str) -> anyhow::Result<Option<Channel>> {
         self.get("CHANNEL", id).await
@@ -113,12 +114,12 @@ impl Catalogue {
             .collect()
     }
     pub async fn put_product(&self, p: &Product) -> anyhow::Result<()> {
-        self.put("PRODUCT", &p.sku, p).await
+        self.put("PRODUCT", p.sku.as_str(), p).await
     }
     pub async fn get_products(
         &self,
         skus: impl IntoIterator<Item = String>,
-    ) -> anyhow::Result<BTreeMap<String, Product>> {
+    ) -> anyhow::Result<BTreeMap<Sku, Product>> {
         Ok(self
             .get_many::<Product>("PRODUCT", skus)
             .await?
@@ -183,8 +184,8 @@ impl Catalogue {
 /// The catalogue an order is priced against.
 #[derive(Debug, Default)]
 pub struct OrderCatalogue {
-    pub products: BTreeMap<String, Product>,
-    pub tax_rates: BTreeMap<(String, TaxClass), TaxRates>,
+    pub products: BTreeMap<Sku, Product>,
+    pub tax_rates: BTreeMap<(CountryCode, TaxClass), TaxRates>,
     pub branding: Option<Branding>,
 }
 

@@ -12,30 +12,7 @@ use dropship_core::delivery::DeliveryOrder;
 use dropship_core::order::Order;
 use dropship_core::returns::ReturnPart;
 
-/// Units of one (fulfiller, sku).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StockMove {
-    pub fulfiller_id: String,
-    pub sku: String,
-    pub quantity: u32,
-}
-
-impl StockMove {
-    /// Moves of one fulfiller's stock, from (sku, units) pairs.
-    pub fn at<'a>(
-        fulfiller_id: &str,
-        units: impl IntoIterator<Item = &'a (String, u32)>,
-    ) -> Vec<StockMove> {
-        units
-            .into_iter()
-            .map(|(sku, quantity)| StockMove {
-                fulfiller_id: fulfiller_id.to_string(),
-                sku: sku.clone(),
-                quantity: *quantity,
-            })
-            .collect()
-    }
-}
+pub use dropship_core::stock::StockMove;
 
 #[derive(Debug, Default)]
 pub struct Change<'a> {
@@ -242,7 +219,7 @@ pub fn merge_stock_moves(change: &Change<'_>) -> Vec<StockItemChange> {
                 None => {
                     items.push(StockItemChange {
                         fulfiller_id: m.fulfiller_id.clone(),
-                        sku: m.sku.clone(),
+                        sku: m.sku.to_string(),
                         ..StockItemChange::default()
                     });
                     items.len() - 1
@@ -451,7 +428,7 @@ mod tests {
     fn mv(f: &str, sku: &str, quantity: u32) -> StockMove {
         StockMove {
             fulfiller_id: f.into(),
-            sku: sku.into(),
+            sku: sku.try_into().unwrap(),
             quantity,
         }
     }

@@ -18,6 +18,7 @@ use super::{n, s};
 use anyhow::Context;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
+use dropship_core::ids::Sku;
 use std::collections::HashMap;
 
 /// One action of each chunk's transaction marks the chunk on the hold.
@@ -111,7 +112,7 @@ async fn put_hold(
         .map(|m| {
             AttributeValue::M(HashMap::from([
                 ("fulfillerId".to_string(), s(&m.fulfiller_id)),
-                ("sku".to_string(), s(&m.sku)),
+                ("sku".to_string(), s(m.sku.as_str())),
                 ("quantity".to_string(), n(m.quantity)),
             ]))
         })
@@ -204,7 +205,7 @@ fn read_hold(item: &HashMap<String, AttributeValue>) -> anyhow::Result<Hold> {
                 .map_err(|_| anyhow::anyhow!("a hold's move is no map"))?;
             Ok(StockMove {
                 fulfiller_id: text(m, "fulfillerId")?,
-                sku: text(m, "sku")?,
+                sku: Sku::try_from(text(m, "sku")?)?,
                 quantity: u32::try_from(number(m, "quantity")?)?,
             })
         })

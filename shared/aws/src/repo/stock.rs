@@ -8,6 +8,8 @@
 use super::{batch_get, from_item, n, s, Item};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+use dropship_core::catalogue::SourcePair;
+use dropship_core::ids::Sku;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -15,7 +17,7 @@ use std::collections::BTreeMap;
 #[serde(rename_all = "camelCase")]
 pub struct StockLevel {
     pub fulfiller_id: String,
-    pub sku: String,
+    pub sku: Sku,
     pub available: i64,
     pub reserved: i64,
     pub free: i64,
@@ -59,29 +61,29 @@ impl Stock {
 
     pub async fn get_many(
         &self,
-        keys: impl IntoIterator<Item = (String, String)>,
-    ) -> anyhow::Result<BTreeMap<(String, String), StockLevel>> {
+        keys: impl IntoIterator<Item = SourcePair>,
+    ) -> anyhow::Result<BTreeMap<(String, Sku), StockLevel>> {
         let (_, keys) = self.keys(keys);
         Self::levels_from(batch_get(&self.client, &self.table, keys).await?)
     }
 
     /// The table and keys of these (fulfiller, sku) levels, each once, to read them in a
     /// BatchGetItem shared with other tables; `levels_from` parses what came back.
-    pub fn keys(&self, keys: impl IntoIterator<Item = (String, String)>) -> (String, Vec<Item>) {
-        let keys: std::collections::BTreeSet<(String, String)> = keys.into_iter().collect();
+    pub fn keys(&self, keys: impl IntoIterator<Item = SourcePair>) -> (String, Vec<Item>) {
+        let keys: std::collections::BTreeSet<SourcePair> = keys.into_iter().collect();
         let items = keys
             .into_iter()
-            .map(|(f, sku)| {
+            .map(|k| {
                 Item::from([
-                    ("fulfillerId".to_string(), s(f)),
-                    ("sku".to_string(), s(sku)),
+                    ("fulfillerId".to_string(), s(k.fulfiller_id)),
+                    ("sku".to_string(), s(k.sku)),
                 ])
             })
             .collect();
         (self.table.clone(), items)
     }
 
-    pub fn levels_from(items: Vec<Item>) -> anyhow::Result<BTreeMap<(String, String), StockLevel>> {
+    pub fn levels_from(items: Vec<Item>) -> anyhow::Result<BTreeMap<(String, Sku), StockLevel>> {
         let mut out = BTreeMap::new();
         for item in items {
             let level: StockLevel = from_item(item)?;

@@ -13,23 +13,26 @@ pub(crate) fn order(body: serde_json::Value) -> Order {
         .unwrap()
         .validate(sku, |_| true)
         .unwrap();
-        products.insert(sku.to_string(), p);
+        products.insert(p.sku.clone(), p);
     }
     let rates: TaxRates =
         from_body::<TaxRatesInput>(json!({"rates": [{"rate": "0.19", "validFrom": "2007-01-01"}]}))
             .unwrap()
             .validate("DE", "standard")
             .unwrap();
-    let tax = BTreeMap::from([(("DE".to_string(), TaxClass::Standard), rates)]);
+    let tax = BTreeMap::from([(
+        (
+            crate::ids::CountryCode::try_from("DE").unwrap(),
+            TaxClass::Standard,
+        ),
+        rates,
+    )]);
     let ctx = PricingContext {
         products: &products,
         tax_rates: &tax,
         order_date: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
     };
-    OrderRequest::parse(&body)
-        .unwrap()
-        .price(&ctx, "o".into(), "c".into(), Utc::now(), "t".into())
-        .unwrap()
+    priced(&body, &ctx)
 }
 
 /// Germany's 2020 rates: 19 %, 16 % from July to December 2020, 19 % again.
@@ -57,18 +60,21 @@ pub(crate) fn order_2020(body: serde_json::Value) -> Order {
         .unwrap()
         .validate(sku, |_| true)
         .unwrap();
-        products.insert(sku.to_string(), p);
+        products.insert(p.sku.clone(), p);
     }
-    let tax = BTreeMap::from([(("DE".to_string(), TaxClass::Standard), rates_2020())]);
+    let tax = BTreeMap::from([(
+        (
+            crate::ids::CountryCode::try_from("DE").unwrap(),
+            TaxClass::Standard,
+        ),
+        rates_2020(),
+    )]);
     let ctx = PricingContext {
         products: &products,
         tax_rates: &tax,
         order_date: date(2020, 6, 30),
     };
-    OrderRequest::parse(&body)
-        .unwrap()
-        .price(&ctx, "o".into(), "c".into(), Utc::now(), "t".into())
-        .unwrap()
+    priced(&body, &ctx)
 }
 
 /// Ships `units` of `line_id` from delivery order DO-1 on `on` (as the fulfiller API records
@@ -103,4 +109,18 @@ pub(crate) fn base(
         "shippingAddress": {"name": "C", "street": "S 1", "postalCode": "1", "city": "B", "country": "DE"},
         "currency": "EUR", "lines": lines, "discounts": discounts, "shippingCost": shipping,
         "payments": [{"method": "card", "amount": total}]})
+}
+
+/// The order channel `c` sends with `body`, priced in `ctx`.
+fn priced(body: &Value, ctx: &PricingContext<'_>) -> Order {
+    OrderRequest::parse(body)
+        .unwrap()
+        .price(
+            ctx,
+            "o".into(),
+            "c".try_into().unwrap(),
+            Utc::now(),
+            "t".into(),
+        )
+        .unwrap()
 }

@@ -1,16 +1,24 @@
 //! The channel's order request: parsed and validated at the edge, then priced into an order.
 
 use super::*;
-use crate::catalogue::{is_email, Address, Locale, Product, TaxClass, TaxRates};
-use crate::ids::{check_id, check_text};
-use crate::money::is_two_decimal_currency;
+use crate::catalogue::{is_email, Address, AddressInput, Locale, Product, TaxClass, TaxRates};
+use crate::ids::{check_id, check_text, ChannelId, CountryCode, Sku};
 
 pub struct PricingContext<'a> {
-    pub products: &'a BTreeMap<String, Product>,
+    pub products: &'a BTreeMap<Sku, Product>,
     /// Keyed by `(country, taxClass)`.
-    pub tax_rates: &'a BTreeMap<(String, TaxClass), TaxRates>,
+    pub tax_rates: &'a BTreeMap<(CountryCode, TaxClass), TaxRates>,
     /// The order date in the retailer's time zone (the supply date before shipment).
     pub order_date: NaiveDate,
+}
+
+/// A line as the channel ordered it, before the catalogue prices it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestedLine {
+    pub line_id: String,
+    pub sku: Sku,
+    pub quantity: u32,
+    pub unit_price: Money,
 }
 
 /// A request body checked for shape, before the catalogue is consulted.
@@ -19,9 +27,9 @@ pub struct OrderRequest {
     pub customer: Customer,
     pub shipping_address: Address,
     pub billing_address: Option<Address>,
-    pub currency: String,
+    pub currency: Currency,
     pub ordered_at: Option<DateTime<Utc>>,
-    pub lines: Vec<(String, String, u32, Money)>,
+    pub lines: Vec<RequestedLine>,
     pub discounts: Vec<Discount>,
     pub shipping_cost: Money,
     pub payments: Vec<Payment>,
@@ -59,15 +67,14 @@ fn address(v: &Value, path: &str) -> Result<Address, ApiError> {
             &p,
         )
     };
-    let a = Address {
+    AddressInput {
         name: get("name")?,
         street: get("street")?,
         postal_code: get("postalCode")?,
         city: get("city")?,
         country: get("country")?,
-    };
-    a.validate(path)?;
-    Ok(a)
+    }
+    .validate(path)
 }
 
 impl OrderRequest {
@@ -100,13 +107,7 @@ impl OrderRequest {
             None | Some(Value::Null) => None,
             Some(b) => Some(address(b, "billingAddress")?),
         };
-        let currency = string(field(v, "currency")?, "currency")?;
-        if !is_two_decimal_currency(&currency) {
-            return Err(ApiError::invalid(
-                "currency",
-                "currency must be an ISO 4217 code with two minor units",
-            ));
-        }
+        let currency = Currency::parse("currency", string(field(v, "currency")?, "currency")?)?;
         let ordered_at =
             match v.get("orderedAt") {
                 None | Some(Value::Null) => None,
@@ -128,7 +129,7 @@ impl OrderRequest {
                 format!("an order has at most {MAX_LINES} lines"),
             ));
         }
-        let mut lines: Vec<(String, String, u32, Money)> = Vec::with_capacity(raw_lines.len());
+        let mut lines: Vec<RequestedLine> = Vec::with_capacity(raw_lines.len());
         for (i, l) in raw_lines.iter().enumerate() {
             let p = format!("lines[{i}]");
             object(l, &p)?;
@@ -137,14 +138,16 @@ impl OrderRequest {
                 &format!("{p}.lineId"),
             )?;
             check_id(&format!("{p}.lineId"), &line_id)?;
-            if lines.iter().any(|(id, ..)| *id == line_id) {
+            if lines.iter().any(|l| l.line_id == line_id) {
                 return Err(ApiError::invalid(
                     format!("{p}.lineId"),
                     format!("duplicate lineId {line_id}"),
                 ));
             }
-            let sku = string(l.get("sku").unwrap_or(&Value::Null), &format!("{p}.sku"))?;
-            check_id(&format!("{p}.sku"), &sku)?;
+            let sku = Sku::parse(
+                &format!("{p}.sku"),
+                string(l.get("sku").unwrap_or(&Value::Null), &format!("{p}.sku"))?,
+            )?;
             let quantity = l
                 .get("quantity")
                 .and_then(Value::as_u64)
@@ -159,7 +162,12 @@ impl OrderRequest {
                 &format!("{p}.unitPrice"),
                 l.get("unitPrice").unwrap_or(&Value::Null),
             )?;
-            lines.push((line_id, sku, quantity as u32, unit_price));
+            lines.push(RequestedLine {
+                line_id,
+                sku,
+                quantity: quantity as u32,
+                unit_price,
+            });
         }
 
         let mut discounts = Vec::new();
@@ -243,13 +251,22 @@ impl OrderRequest {
         self,
         ctx: &PricingContext<'_>,
         id: String,
-        channel_id: String,
+        channel_id: ChannelId,
         now: DateTime<Utc>,
         who: String,
     ) -> Result<Order, ApiError> {
         let country = self.shipping_address.country.clone();
         let mut lines: Vec<OrderLine> = Vec::with_capacity(self.lines.len());
-        for (i, (line_id, sku, quantity, unit_price)) in self.lines.into_iter().enumerate() {
+        for (
+            i,
+            RequestedLine {
+                line_id,
+                sku,
+                quantity,
+                unit_price,
+            },
+        ) in self.lines.into_iter().enumerate()
+        {
             let product = ctx.products.get(&sku).ok_or_else(|| {
                 ApiError::invalid(format!("lines[{i}].sku"), format!("unknown sku {sku}"))
             })?;

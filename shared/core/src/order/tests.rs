@@ -5,8 +5,8 @@ use rust_decimal_macros::dec;
 use serde_json::json;
 
 fn catalogue() -> (
-    BTreeMap<String, Product>,
-    BTreeMap<(String, TaxClass), TaxRates>,
+    BTreeMap<Sku, Product>,
+    BTreeMap<(crate::ids::CountryCode, TaxClass), TaxRates>,
 ) {
     let mut products = BTreeMap::new();
     for sku in ["L1-SKU", "L2-SKU"] {
@@ -16,7 +16,7 @@ fn catalogue() -> (
             .unwrap()
             .validate(sku, |_| true)
             .unwrap();
-        products.insert(sku.to_string(), p);
+        products.insert(p.sku.clone(), p);
     }
     let rates =
         from_body::<TaxRatesInput>(json!({"rates": [{"rate": "0.19", "validFrom": "2007-01-01"}]}))
@@ -24,7 +24,13 @@ fn catalogue() -> (
             .validate("DE", "standard")
             .unwrap();
     let mut tax = BTreeMap::new();
-    tax.insert(("DE".to_string(), TaxClass::Standard), rates);
+    tax.insert(
+        (
+            crate::ids::CountryCode::try_from("DE").unwrap(),
+            TaxClass::Standard,
+        ),
+        rates,
+    );
     (products, tax)
 }
 
@@ -48,7 +54,7 @@ fn price(v: Value) -> Result<Order, ApiError> {
     OrderRequest::parse(&v)?.price(
         &ctx,
         "o1".into(),
-        "web".into(),
+        "web".try_into().unwrap(),
         Utc::now(),
         "channel:web".into(),
     )

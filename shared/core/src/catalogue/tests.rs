@@ -1,0 +1,110 @@
+use super::*;
+use rust_decimal_macros::dec;
+use serde_json::json;
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn german_standard() -> TaxRates {
+    from_body::<TaxRatesInput>(json!({"rates": [
+        {"rate": "0.19", "validFrom": "2007-01-01", "validTo": "2020-06-30"},
+        {"rate": "0.16", "validFrom": "2020-07-01", "validTo": "2020-12-31"},
+        {"rate": "0.19", "validFrom": "2021-01-01"}
+    ]}))
+    .unwrap()
+    .validate("DE", "standard")
+    .unwrap()
+}
+
+#[test]
+fn tax_rate_periods_include_both_ends() {
+    let r = german_standard();
+    assert_eq!(r.rate_on(d("2020-06-30")), Some(dec!(0.19)));
+    assert_eq!(r.rate_on(d("2020-07-01")), Some(dec!(0.16)));
+    assert_eq!(r.rate_on(d("2020-12-31")), Some(dec!(0.16)));
+    assert_eq!(r.rate_on(d("2021-01-01")), Some(dec!(0.19)));
+    assert_eq!(r.rate_on(d("2006-12-31")), None);
+}
+
+#[test]
+fn overlapping_periods_are_refused() {
+    let e = from_body::<TaxRatesInput>(json!({"rates": [
+        {"rate": "0.19", "validFrom": "2007-01-01"},
+        {"rate": "0.16", "validFrom": "2020-07-01", "validTo": "2020-12-31"}
+    ]}))
+    .unwrap()
+    .validate("DE", "standard")
+    .unwrap_err();
+    assert_eq!((e.status, e.field.as_deref()), (422, Some("rates")));
+    assert!(from_body::<TaxRatesInput>(json!({"rates": []}))
+        .unwrap()
+        .validate("XX", "standard")
+        .is_err());
+}
+
+#[test]
+fn product_sources_must_name_known_fulfillers() {
+    let input = || {
+        from_body::<ProductInput>(
+            json!({"name": "Mug", "taxClass": "standard", "group": "kitchen",
+            "sources": [{"fulfillerId": "acme", "priority": 1, "purchasePrice": "3.10"}]}),
+        )
+        .unwrap()
+    };
+    let p = input().validate("MUG-1", |f| f == "acme").unwrap();
+    assert_eq!(p.sources[0].purchase_price.unwrap().to_string(), "3.10");
+    assert!(!p.allow_backorder);
+    let e = input().validate("MUG-1", |_| false).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("sources[0].fulfillerId"));
+}
+
+#[test]
+fn fulfiller_defaults_and_checks() {
+    let body = json!({"name": "Acme", "kind": "dropshipper", "email": "ops@acme.example",
+        "address": {"name": "Acme", "street": "Weg 1", "postalCode": "10115", "city": "Berlin", "country": "DE"}});
+    let f = from_body::<FulfillerInput>(body.clone())
+        .unwrap()
+        .validate("acme")
+        .unwrap();
+    assert_eq!((f.sla_hours, f.stock_max_age_hours), (48, 24));
+    let mut bad = body;
+    bad["email"] = json!("not-an-address");
+    assert_eq!(
+        from_body::<FulfillerInput>(bad)
+            .unwrap()
+            .validate("acme")
+            .unwrap_err()
+            .field
+            .as_deref(),
+        Some("email")
+    );
+    assert!(from_body::<FulfillerInput>(json!({"name": "x"})).is_err());
+}
+
+#[test]
+fn an_address_country_is_checked_at_the_edge_and_on_read() {
+    let body = json!({"name": "Acme", "kind": "dropshipper", "email": "ops@acme.example",
+        "address": {"name": "Acme", "street": "Weg 1", "postalCode": "10115", "city": "Berlin", "country": "DE"},
+        "returnAddress": {"name": "Acme", "street": "Weg 1", "postalCode": "10115", "city": "Berlin", "country": "Deutschland"}});
+    // The body parses; the check names the field, as before the address had a CountryCode.
+    let e = from_body::<FulfillerInput>(body)
+        .unwrap()
+        .validate("acme")
+        .unwrap_err();
+    assert_eq!(
+        (e.field.as_deref(), e.message.as_str()),
+        (
+            Some("returnAddress.country"),
+            "country must be an ISO 3166-1 alpha-2 code"
+        )
+    );
+    let stored =
+        json!({"name": "A", "street": "W", "postalCode": "1", "city": "B", "country": "DE"});
+    let a: Address = serde_json::from_value(stored.clone()).unwrap();
+    assert_eq!(a.country, "DE");
+    assert_eq!(serde_json::to_value(&a).unwrap(), stored);
+    let mut bad = stored;
+    bad["country"] = json!("de");
+    assert!(serde_json::from_value::<Address>(bad).is_err());
+}
