@@ -63,6 +63,8 @@ impl Budget {
 struct Kill {
     probability: f64,
     budget: Budget,
+    /// A fixed point (`afterCall`) instead of a random one.
+    point: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -170,10 +172,13 @@ enum KillIn {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct KillSpec {
     probability: Option<f64>,
     count: Option<u64>,
+    /// Kill right after the invocation's n-th AWS call (1-based) got its answer: to hit one
+    /// window of a function's work on purpose rather than by chance.
+    after_call: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -245,10 +250,17 @@ impl Faults {
             Some(KillIn::Always(true)) => Some(Kill {
                 probability: 1.0,
                 budget: Budget(None),
+                point: None,
             }),
             Some(KillIn::Spec(k)) => Some(Kill {
                 probability: probability(k.probability, "kill")?,
                 budget: Budget(k.count),
+                point: match k.after_call {
+                    None => None,
+                    Some(0) => return Err("kill.afterCall counts calls from 1".into()),
+                    // Points: before call 1, after call 1, before call 2, ...
+                    Some(n) => Some(2 * n - 1),
+                },
             }),
         };
         let duplicate = match input.duplicate {
@@ -345,9 +357,11 @@ impl Faults {
             }
             k.budget.spend();
             r.fired.kills += 1;
-            Some(())
+            Some(k.point)
         });
-        hit?;
+        if let Some(point) = hit? {
+            return Some(point);
+        }
         let points = (2.0 * expected_calls.max(0.0)).round() as u64;
         Some(random_in(0, points).min(u32::MAX as u64) as u32)
     }
@@ -515,6 +529,14 @@ mod tests {
         assert!(point <= 6);
         assert_eq!(f.kill_point("split-router", 3.0), None);
         assert_eq!(f.kill_point("notifier", 3.0), None);
+        // A fixed point: right after the 4th call's answer, however many calls are usual.
+        f.add(
+            &json!({"function": "split-router", "kill": {"count": 1, "afterCall": 4}}),
+            known,
+        )
+        .expect("rule");
+        assert_eq!(f.kill_point("split-router", 1.0), Some(7));
+        assert!(f.add(&json!({"kill": {"afterCall": 0}}), known).is_err());
 
         f.add(
             &json!({"duplicate": {"times": [2, 3]}, "delayMs": 5}),
@@ -525,7 +547,7 @@ mod tests {
         assert!((2..=3).contains(&times) && !concurrent);
         assert_eq!(f.counts("notifier").duplicate_messages, (times - 1) * 4);
         assert_eq!(f.delay("notifier"), Some(Duration::from_millis(5)));
-        assert_eq!(f.clear(), 3);
+        assert_eq!(f.clear(), 4);
         assert_eq!(f.deliveries("notifier", 1), (1, false));
         assert_eq!(f.delay("notifier"), None);
     }

@@ -5,10 +5,15 @@
 //! between them would leave units reserved for an order that never got them, so the whole list
 //! is written down before the first chunk is taken: a hold item in the orders table
 //! (`HOLD#<order>#<version read>`). Each chunk's transaction marks its chunk on the hold, and the
-//! final transaction deletes the hold, conditional on every chunk still being marked. What a
-//! crash leaves behind is given back, chunk by chunk and each chunk once, by whoever meets the
-//! hold next: the redelivered routing message (the same order version meets the same hold) or
-//! the sweep (`sweep`, run by the recovery schedule) for holds older than any function runs.
+//! final transaction deletes the hold, conditional on every chunk still being marked. Each
+//! attempt writes its own id on the hold and every later step is conditional on it, so an
+//! attempt gives back only what it took itself.
+//!
+//! What a crash leaves behind is given back, chunk by chunk and each chunk once, by the sweep
+//! (`sweep`, run every minute by the recovery schedule) once the hold is older than any function
+//! runs. Until then the routing message's redelivery, which meets the same hold (same order
+//! version), is refused and comes back later: it cannot tell a crashed attempt from a slow one,
+//! and taking over a live attempt's hold would let two duplicate deliveries undo each other.
 
 use super::changes::{
     commit_once, merge_by_item, Change, Outcome, StockMove, Tables, MAX_TRANSACTION_ITEMS,
@@ -47,23 +52,18 @@ pub(super) async fn commit_in_chunks(
     // item an earlier one already took from.
     let reserve = merge_by_item(change.reserve);
     let key = hold_key(&order.id, order.version);
-    if !put_hold(client, tables, &key, &order.id, &reserve).await? {
-        // An earlier attempt at this very order version crashed half-way: undo it, then start.
-        let units = give_back(client, tables, &key, None).await?;
-        if units > 0 {
-            tracing::warn!(
-                hold = %key,
-                units,
-                "gave back the reservations an earlier attempt at this order left behind"
-            );
-        }
-        if !put_hold(client, tables, &key, &order.id, &reserve).await? {
-            return Ok(Outcome::Stale);
-        }
+    let attempt = uuid::Uuid::now_v7().simple().to_string();
+    if !put_hold(client, tables, &key, &attempt, &order.id, &reserve).await? {
+        anyhow::bail!(
+            "reservations of order {} are held by another attempt (running, or crashed and \
+             waiting for the sweep); the message will be retried",
+            order.id
+        );
     }
+    let mine = Owner::Attempt(&attempt);
     let chunks: Vec<&[StockMove]> = reserve.chunks(CHUNK).collect();
     for (i, chunk) in chunks.iter().enumerate() {
-        let mark = mark(tables, &key, i)?;
+        let mark = mark(tables, &key, &attempt, i)?;
         let outcome = commit_once(
             client,
             tables,
@@ -75,11 +75,11 @@ pub(super) async fn commit_in_chunks(
         )
         .await;
         if !matches!(outcome, Ok(Outcome::Committed)) {
-            give_back(client, tables, &key, None).await?;
+            give_back(client, tables, &key, mine).await?;
             return outcome;
         }
     }
-    let complete = complete(tables, &key, chunks.len())?;
+    let complete = complete(tables, &key, &attempt, chunks.len())?;
     let outcome = commit_once(
         client,
         tables,
@@ -93,9 +93,18 @@ pub(super) async fn commit_in_chunks(
     // Also after an error: had the commit gone through, the hold would be gone and nothing is
     // given back, so an answer lost in transit cannot release what the order holds.
     if !matches!(outcome, Ok(Outcome::Committed)) {
-        give_back(client, tables, &key, None).await?;
+        give_back(client, tables, &key, mine).await?;
     }
     outcome
+}
+
+/// Whose hold `give_back` may give back.
+#[derive(Clone, Copy)]
+enum Owner<'a> {
+    /// The attempt's own, after it failed.
+    Attempt(&'a str),
+    /// Any created before this time (the sweep).
+    CreatedBefore(DateTime<Utc>),
 }
 
 /// Writes the hold; false when one of this key exists already.
@@ -103,6 +112,7 @@ async fn put_hold(
     client: &aws_sdk_dynamodb::Client,
     tables: &Tables,
     key: &str,
+    attempt: &str,
     order_id: &str,
     reserve: &[StockMove],
 ) -> anyhow::Result<bool> {
@@ -122,6 +132,7 @@ async fn put_hold(
         .table_name(&tables.orders)
         .item("pk", s(key))
         .item("orderId", s(order_id))
+        .item("attempt", s(attempt))
         .item("gsi1pk", s(HOLDS))
         .item("gsi1sk", s(format!("{}#{key}", sort_time(now))))
         .item("createdAt", s(now.to_rfc3339()))
@@ -138,28 +149,35 @@ async fn put_hold(
 }
 
 /// Marks chunk `i` taken: fails (and with it the chunk's reservations) if it is marked already
-/// or the hold was given back meanwhile.
-fn mark(tables: &Tables, key: &str, i: usize) -> anyhow::Result<TransactWriteItem> {
+/// or the hold is no longer this attempt's.
+fn mark(tables: &Tables, key: &str, attempt: &str, i: usize) -> anyhow::Result<TransactWriteItem> {
     Ok(TransactWriteItem::builder()
         .update(
             Update::builder()
                 .table_name(&tables.orders)
                 .key("pk", s(key))
                 .update_expression("SET #t = :t")
-                .condition_expression("attribute_exists(pk) AND attribute_not_exists(#t)")
+                .condition_expression("attempt = :a AND attribute_not_exists(#t)")
                 .expression_attribute_names("#t", taken(i))
                 .expression_attribute_values(":t", AttributeValue::Bool(true))
+                .expression_attribute_values(":a", s(attempt))
                 .build()?,
         )
         .build())
 }
 
 /// Deletes the hold with the order's commit, conditional on every chunk still taken.
-fn complete(tables: &Tables, key: &str, chunks: usize) -> anyhow::Result<TransactWriteItem> {
+fn complete(
+    tables: &Tables,
+    key: &str,
+    attempt: &str,
+    chunks: usize,
+) -> anyhow::Result<TransactWriteItem> {
     let mut delete = Delete::builder()
         .table_name(&tables.orders)
-        .key("pk", s(key));
-    let mut condition = vec!["attribute_exists(pk)".to_string()];
+        .key("pk", s(key))
+        .expression_attribute_values(":a", s(attempt));
+    let mut condition = vec!["attempt = :a".to_string()];
     for i in 0..chunks {
         condition.push(format!("attribute_exists(#t{i})"));
         delete = delete.expression_attribute_names(format!("#t{i}"), taken(i));
@@ -175,6 +193,7 @@ fn complete(tables: &Tables, key: &str, chunks: usize) -> anyhow::Result<Transac
 
 /// A hold as stored.
 struct Hold {
+    attempt: String,
     moves: Vec<StockMove>,
     chunk_size: usize,
     taken: Vec<bool>,
@@ -213,6 +232,7 @@ fn read_hold(item: &HashMap<String, AttributeValue>) -> anyhow::Result<Hold> {
     let chunk_size = usize::try_from(number(item, "chunkSize")?)?.max(1);
     let chunks = moves.len().div_ceil(chunk_size);
     Ok(Hold {
+        attempt: text(item, "attempt")?,
         taken: (0..chunks).map(|i| item.contains_key(&taken(i))).collect(),
         created_at: DateTime::parse_from_rfc3339(&text(item, "createdAt")?)?.with_timezone(&Utc),
         moves,
@@ -220,14 +240,13 @@ fn read_hold(item: &HashMap<String, AttributeValue>) -> anyhow::Result<Hold> {
     })
 }
 
-/// Gives back every chunk the hold marks as taken, then deletes it. Only a hold created before
-/// `created_before`, when given (the sweep's age limit, checked again on the fresh read).
-/// Returns the units given back.
+/// Gives back every chunk the hold marks as taken, then deletes it, if it is `owner`'s (checked
+/// on a fresh read, and each step conditional on the attempt read). Returns the units given back.
 async fn give_back(
     client: &aws_sdk_dynamodb::Client,
     tables: &Tables,
     key: &str,
-    created_before: Option<DateTime<Utc>>,
+    owner: Owner<'_>,
 ) -> anyhow::Result<u64> {
     let item = client
         .get_item()
@@ -242,7 +261,11 @@ async fn give_back(
         return Ok(0);
     };
     let hold = read_hold(&item)?;
-    if created_before.is_some_and(|limit| hold.created_at >= limit) {
+    let owned = match owner {
+        Owner::Attempt(attempt) => hold.attempt == attempt,
+        Owner::CreatedBefore(limit) => hold.created_at < limit,
+    };
+    if !owned {
         return Ok(0);
     }
     let mut units = 0;
@@ -256,8 +279,9 @@ async fn give_back(
                     .table_name(&tables.orders)
                     .key("pk", s(key))
                     .update_expression("REMOVE #t")
-                    .condition_expression("attribute_exists(#t)")
+                    .condition_expression("attempt = :a AND attribute_exists(#t)")
                     .expression_attribute_names("#t", taken(i))
+                    .expression_attribute_values(":a", s(&hold.attempt))
                     .build()?,
             )
             .build();
@@ -281,9 +305,10 @@ async fn give_back(
     let mut delete = client
         .delete_item()
         .table_name(&tables.orders)
-        .key("pk", s(key));
-    // Only if no chunk was taken again meanwhile (a new attempt at the same order version).
-    let mut condition = vec!["attribute_exists(pk)".to_string()];
+        .key("pk", s(key))
+        .expression_attribute_values(":a", s(&hold.attempt));
+    // Only the hold read, with no chunk marked again meanwhile.
+    let mut condition = vec!["attempt = :a".to_string()];
     for i in 0..hold.taken.len() {
         condition.push(format!("attribute_not_exists(#t{i})"));
         delete = delete.expression_attribute_names(format!("#t{i}"), taken(i));
@@ -323,7 +348,7 @@ pub async fn sweep(
         let Some(key) = item.get("pk").and_then(|v| v.as_s().ok()) else {
             continue;
         };
-        let given = give_back(client, tables, key, Some(before)).await?;
+        let given = give_back(client, tables, key, Owner::CreatedBefore(before)).await?;
         if given > 0 {
             holds += 1;
             units += given;
@@ -347,6 +372,7 @@ mod tests {
         };
         let item = HashMap::from([
             ("pk".to_string(), s(hold_key("o-1", 3))),
+            ("attempt".to_string(), s("a-1")),
             ("createdAt".to_string(), s("2026-12-02T10:00:00+00:00")),
             ("chunkSize".to_string(), n(2)),
             (
