@@ -266,31 +266,7 @@ async fn reservations_a_crash_left_that_nobody_retried_are_given_back_by_the_swe
 async fn a_hundred_line_order_routes_into_one_delivery_order() {
     let stack = Stack::start().await;
     let world = setup::configure(&stack).await;
-    let admin = Some(stack.admin_token.as_str());
-    let skus: Vec<String> = (0..100).map(|i| format!("BULK-{i:03}")).collect();
-    for sku in &skus {
-        let (status, body) = stack
-            .put(
-                &format!("/admin/products/{sku}"),
-                admin,
-                &json!({"name": sku, "taxClass": "standard", "group": "bulk",
-                "sources": [{"fulfillerId": "acme-garden", "priority": 1}]}),
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-    }
-    let items: Vec<Value> = skus
-        .iter()
-        .map(|s| json!({"sku": s, "available": 5}))
-        .collect();
-    let (status, body) = stack
-        .put(
-            "/fulfiller/stock",
-            Some(&world.acme),
-            &json!({ "items": items }),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let skus = bulk_catalogue(&stack, &world, 5).await;
     let lines: Vec<Value> = skus
         .iter()
         .enumerate()
