@@ -6,10 +6,9 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     pub catalogue_table: String,
-    pub orders_table: String,
+    #[serde(flatten)]
+    pub tables: dropship_app::TablesConfig,
     pub returns_table: String,
-    pub delivery_orders_table: String,
-    pub stock_table: String,
     pub documents_queue_url: String,
     pub events_queue_url: String,
 }

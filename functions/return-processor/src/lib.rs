@@ -10,13 +10,8 @@
 mod config;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 pub use config::Config;
-use dropship_app::aws::{Queues, Store};
-use dropship_aws::queue::Queue;
+use dropship_app::{QueueUrls, Repositories};
 use dropship_aws::repo::catalogue::Catalogue;
-use dropship_aws::repo::changes::Tables;
-use dropship_aws::repo::delivery_orders::DeliveryOrders;
-use dropship_aws::repo::orders::Orders;
-use dropship_aws::repo::returns::Returns;
 use dropship_aws::sqs_batch;
 use dropship_core::messages::SettleReturn;
 
@@ -24,33 +19,26 @@ pub use dropship_app::returns::{apply_arrivals, refund_id};
 
 pub struct ReturnProcessor {
     pub catalogue: Catalogue,
-    pub orders: Orders,
-    pub returns: Returns,
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub tables: Tables,
-    pub documents_queue: Queue,
-    pub events_queue: Queue,
+    pub repositories: Repositories,
 }
 
 impl dropship_aws::config::FromConfig for ReturnProcessor {
     type Config = Config;
 
     fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
-        let ddb = aws_sdk_dynamodb::Client::new(cfg);
-        let sqs = aws_sdk_sqs::Client::new(cfg);
+        let queues = QueueUrls {
+            events: Some(&config.events_queue_url),
+            documents: Some(&config.documents_queue_url),
+            ..QueueUrls::default()
+        };
+        let repositories =
+            Repositories::new(cfg, &config.tables, queues).with_returns(&config.returns_table);
         Ok(Self {
-            catalogue: Catalogue::new(ddb.clone(), config.catalogue_table.clone()),
-            orders: Orders::new(ddb.clone(), config.orders_table.clone()),
-            returns: Returns::new(ddb.clone(), config.returns_table.clone()),
-            tables: Tables {
-                orders: config.orders_table.clone(),
-                delivery_orders: config.delivery_orders_table.clone(),
-                stock: config.stock_table.clone(),
-                returns: Some(config.returns_table.clone()),
-            },
-            dynamodb: ddb,
-            documents_queue: Queue::new(sqs.clone(), config.documents_queue_url.clone()),
-            events_queue: Queue::new(sqs, config.events_queue_url.clone()),
+            catalogue: Catalogue::new(
+                repositories.dynamodb.clone(),
+                config.catalogue_table.clone(),
+            ),
+            repositories,
         })
     }
 }
@@ -62,12 +50,8 @@ impl ReturnProcessor {
 
     async fn settle(&self, m: SqsMessage) -> anyhow::Result<()> {
         let command: SettleReturn = sqs_batch::body(&m)?;
-        // This function reads no delivery order; the store wants the repository all the same.
-        let delivery_orders =
-            DeliveryOrders::new(self.dynamodb.clone(), self.tables.delivery_orders.clone());
-        let store = Store::new(&self.orders, &delivery_orders, &self.dynamodb, &self.tables)
-            .with_returns(&self.returns);
-        let queues = Queues::events_and_documents(&self.events_queue, &self.documents_queue);
+        let r = &self.repositories;
+        let (store, queues) = (r.store(), r.queues());
         // Boxed: the settlement's future nests the SDK's deep enough to exceed the compiler's
         // default recursion limit when the runtime's future is laid out.
         Box::pin(dropship_app::returns::settle_return(
