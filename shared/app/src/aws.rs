@@ -13,6 +13,7 @@ use dropship_aws::repo::changes::{self, Outcome, Tables};
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::invoices::{InvoiceRecord, Invoices};
 use dropship_aws::repo::orders::Orders;
+use dropship_aws::repo::outbox::QueueKind;
 use dropship_aws::repo::returns::Returns;
 use dropship_aws::repo::stock::{Stock, StockLevel};
 use dropship_core::catalogue::{Fulfiller, Product, RefundPolicy, SourcePair};
@@ -99,7 +100,9 @@ impl OrderReader for Store<'_> {
 impl ChangeCommitter for Store<'_> {
     async fn commit(&self, change: &ChangeSet) -> anyhow::Result<Outcome> {
         match self.transaction {
-            Some((dynamodb, tables)) => changes::commit(dynamodb, tables, change.as_change()).await,
+            Some((dynamodb, tables)) => {
+                changes::commit(dynamodb, tables, change.as_change()?).await
+            }
             None => self.orders.commit(change).await,
         }
     }
@@ -109,7 +112,7 @@ impl ChangeCommitter for Store<'_> {
 /// the others): a change of the order only, as one conditional write.
 impl ChangeCommitter for Orders {
     async fn commit(&self, change: &ChangeSet) -> anyhow::Result<Outcome> {
-        let order = match change {
+        let (order, messages) = match change {
             ChangeSet {
                 order: Some(order),
                 new_deliveries,
@@ -122,6 +125,7 @@ impl ChangeCommitter for Orders {
                 restock,
                 new_return_parts,
                 updated_return_parts,
+                messages,
             } if new_deliveries.is_empty()
                 && updated_deliveries.is_empty()
                 && reserve.is_empty()
@@ -133,11 +137,15 @@ impl ChangeCommitter for Orders {
                 && new_return_parts.is_empty()
                 && updated_return_parts.is_empty() =>
             {
-                order
+                (order, messages)
             }
             _ => anyhow::bail!("the orders table alone commits only a change of the order"),
         };
-        Ok(if self.replace(order).await? {
+        let outbox = messages
+            .iter()
+            .map(Message::to_outbox)
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(if self.replace(order, &outbox).await? {
             Outcome::Committed
         } else {
             Outcome::Stale
@@ -165,13 +173,18 @@ impl<'a> Queues<'a> {
     }
 
     fn queue_of(&self, message: &Message) -> anyhow::Result<&'a Queue> {
-        let (queue, name) = match message {
-            Message::Event(_) => (self.events, "events"),
-            Message::Documents(_) => (self.documents, "documents"),
-            Message::Route(_) => (self.route, "route"),
-            Message::Settle(_) => (self.returns, "returns"),
+        self.queue(message.queue())
+    }
+
+    /// The queue of one kind, if this function has it (the change relay sends to all four).
+    pub fn queue(&self, kind: QueueKind) -> anyhow::Result<&'a Queue> {
+        let queue = match kind {
+            QueueKind::Events => self.events,
+            QueueKind::Documents => self.documents,
+            QueueKind::Route => self.route,
+            QueueKind::Returns => self.returns,
         };
-        queue.ok_or_else(|| anyhow::anyhow!("this function has no {name} queue"))
+        queue.ok_or_else(|| anyhow::anyhow!("this function has no {} queue", kind.as_str()))
     }
 }
 

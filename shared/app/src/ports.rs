@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use dropship_aws::repo::changes::{Change, Outcome, StockMove};
 use dropship_aws::repo::invoices::InvoiceRecord;
+use dropship_aws::repo::outbox::{OutboxMessage, QueueKind};
 use dropship_core::catalogue::{Fulfiller, Product, RefundPolicy, SourcePair};
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::ids::Sku;
@@ -136,12 +137,21 @@ pub struct ChangeSet {
     pub restock: Vec<StockMove>,
     pub new_return_parts: Vec<ReturnPart>,
     pub updated_return_parts: Vec<ReturnPart>,
+    /// The follow-ups: committed with the change (the order item's outbox), sent by the
+    /// change relay once the change is in, and never without it.
+    pub messages: Vec<Message>,
 }
 
 impl ChangeSet {
-    /// The same change, borrowed, as the DynamoDB commit takes it.
-    pub fn as_change(&self) -> Change<'_> {
-        Change {
+    /// The same change, borrowed, as the DynamoDB commit takes it (the messages serialized as
+    /// the queues carry them).
+    pub fn as_change(&self) -> anyhow::Result<Change<'_>> {
+        let outbox = self
+            .messages
+            .iter()
+            .map(Message::to_outbox)
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Change {
             order: self.order.as_ref(),
             new_deliveries: &self.new_deliveries,
             updated_deliveries: &self.updated_deliveries,
@@ -153,6 +163,54 @@ impl ChangeSet {
             restock: &self.restock,
             new_return_parts: &self.new_return_parts,
             updated_return_parts: &self.updated_return_parts,
+            outbox,
+        })
+    }
+}
+
+impl Message {
+    /// The queue this message goes to.
+    pub fn queue(&self) -> QueueKind {
+        match self {
+            Message::Event(_) => QueueKind::Events,
+            Message::Documents(_) => QueueKind::Documents,
+            Message::Route(_) => QueueKind::Route,
+            Message::Settle(_) => QueueKind::Returns,
         }
+    }
+
+    /// The message as an outbox entry: its queue and its body exactly as sent.
+    pub fn to_outbox(&self) -> anyhow::Result<OutboxMessage> {
+        Ok(OutboxMessage {
+            queue: self.queue(),
+            body: serde_json::to_string(self)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    #[test]
+    fn a_change_carries_its_messages_as_the_queues_carry_them() {
+        let route = Message::Route(RouteOrder {
+            order_id: "o1".into(),
+        });
+        let change = ChangeSet {
+            updated_deliveries: vec![testing::delivery()],
+            messages: vec![route.clone()],
+            ..ChangeSet::default()
+        };
+        let outbox = change.as_change().unwrap().outbox;
+        assert_eq!(
+            outbox,
+            [OutboxMessage {
+                queue: QueueKind::Route,
+                body: r#"{"orderId":"o1"}"#.into(),
+            }]
+        );
+        assert_eq!(outbox[0].body, serde_json::to_string(&route).unwrap());
     }
 }

@@ -12,6 +12,8 @@ use dropship_core::delivery::DeliveryOrder;
 use dropship_core::order::Order;
 use dropship_core::returns::ReturnPart;
 
+use super::outbox::OutboxMessage;
+
 pub use dropship_core::stock::StockMove;
 
 #[derive(Debug, Default)]
@@ -34,6 +36,8 @@ pub struct Change<'a> {
     pub new_return_parts: &'a [ReturnPart],
     /// New states of return parts; each `version` is the version it was read at.
     pub updated_return_parts: &'a [ReturnPart],
+    /// The follow-ups, written with the change on the order item (`outbox`).
+    pub outbox: Vec<OutboxMessage>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -70,8 +74,27 @@ fn size(change: &Change<'_>) -> usize {
         + if change.order.is_some() {
             unique(change.backorders_set).len() + unique(change.backorders_cleared).len()
         } else {
-            0
+            // The outbox of a change without the order item is an update of its own.
+            usize::from(!change.outbox.is_empty())
         }
+}
+
+/// The order whose item carries a change's outbox when the change has no order item: the one
+/// its delivery orders or return parts belong to.
+fn outbox_order_id<'a>(change: &Change<'a>) -> Option<&'a str> {
+    change
+        .new_deliveries
+        .iter()
+        .chain(change.updated_deliveries)
+        .map(|d| d.order_id.as_str())
+        .chain(
+            change
+                .new_return_parts
+                .iter()
+                .chain(change.updated_return_parts)
+                .map(|p| p.order_id.as_str()),
+        )
+        .next()
 }
 
 /// Each sku once, in first-seen order.
@@ -256,10 +279,17 @@ pub(super) async fn commit_once(
     let mut items = Vec::new();
     // Kinds in item order, to tell which condition failed.
     let mut kinds = Vec::new();
+    let commit_id = super::outbox::new_commit_id();
     if let Some(order) = change.order {
         let mut next = order.clone();
         next.version = order.version + 1;
-        let item = super::orders::order_item(&next)?;
+        let mut item = super::orders::order_item(&next)?;
+        if !change.outbox.is_empty() {
+            item.insert(
+                super::outbox::ATTRIBUTE.to_string(),
+                super::outbox::attribute(&commit_id, &change.outbox),
+            );
+        }
         items.push(
             TransactWriteItem::builder()
                 .put(
@@ -272,6 +302,17 @@ pub(super) async fn commit_once(
                 )
                 .build(),
         );
+        kinds.push(Outcome::Stale);
+    } else if !change.outbox.is_empty() {
+        let order_id = outbox_order_id(&change)
+            .context("a change with follow-ups needs an order item to carry them")?;
+        items.push(super::outbox::on_order(
+            &tables.orders,
+            order_id,
+            &commit_id,
+            &change.outbox,
+        )?);
+        // The order is gone: nothing to follow up on; reading again tells the caller.
         kinds.push(Outcome::Stale);
     }
     for d in change.new_deliveries {
@@ -527,6 +568,21 @@ mod tests {
             [("acme", 2), ("bolt", 1)]
         );
         assert_eq!(merge_by_item(&restock).len(), 2);
+    }
+
+    #[test]
+    fn follow_ups_without_the_order_item_take_an_action_of_their_own() {
+        let outbox = vec![OutboxMessage {
+            queue: super::super::outbox::QueueKind::Events,
+            body: "{}".into(),
+        }];
+        let change = Change {
+            outbox,
+            ..Change::default()
+        };
+        assert_eq!(size(&change), 1);
+        // Nothing names the order: there is no item to carry them.
+        assert_eq!(outbox_order_id(&change), None);
     }
 
     #[test]

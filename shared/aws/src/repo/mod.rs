@@ -9,6 +9,7 @@ pub mod holds;
 pub mod idempotency;
 pub mod invoices;
 pub mod orders;
+pub mod outbox;
 pub mod portal_sessions;
 pub mod returns;
 pub mod stock;

@@ -134,14 +134,27 @@ impl Orders {
     /// Writes the whole order conditional on the version it was read at, for a change of the
     /// order alone (the same item and condition as `changes::commit`). False when the order
     /// moved on since it was read: nothing was written, read it again.
-    pub async fn replace(&self, order: &Order) -> anyhow::Result<bool> {
+    /// Writes the order's next version if it is still at `order.version`; `outbox` (the
+    /// follow-ups, see `outbox`) goes on the item with it.
+    pub async fn replace(
+        &self,
+        order: &Order,
+        outbox: &[super::outbox::OutboxMessage],
+    ) -> anyhow::Result<bool> {
         let mut next = order.clone();
         next.version = order.version + 1;
+        let mut item = order_item(&next)?;
+        if !outbox.is_empty() {
+            item.insert(
+                super::outbox::ATTRIBUTE.to_string(),
+                super::outbox::attribute(&super::outbox::new_commit_id(), outbox),
+            );
+        }
         let res = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(order_item(&next)?))
+            .set_item(Some(item))
             .condition_expression("attribute_exists(pk) AND version = :v")
             .expression_attribute_values(":v", super::n(order.version))
             .send()
