@@ -28,13 +28,22 @@ impl Queue {
 
     /// Sends up to any number of messages in batches of 10 (one call per 10, not per message).
     pub async fn send_all<T: Serialize>(&self, messages: &[T]) -> anyhow::Result<()> {
-        for (chunk_no, chunk) in messages.chunks(10).enumerate() {
+        let bodies = messages
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.send_bodies(&bodies).await
+    }
+
+    /// Sends message bodies serialized before (an outbox's), in batches of 10.
+    pub async fn send_bodies(&self, bodies: &[String]) -> anyhow::Result<()> {
+        for (chunk_no, chunk) in bodies.chunks(10).enumerate() {
             let mut entries = Vec::with_capacity(chunk.len());
-            for (i, m) in chunk.iter().enumerate() {
+            for (i, body) in chunk.iter().enumerate() {
                 entries.push(
                     aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
                         .id(format!("m{chunk_no}-{i}"))
-                        .message_body(serde_json::to_string(m)?)
+                        .message_body(body)
                         .build()
                         .context("building a batch entry")?,
                 );

@@ -1,0 +1,134 @@
+//! The relay half of the transactional outbox (`dropship_aws::repo::outbox`): reads the orders
+//! table's stream (new and old images, only records whose new image has an outbox) and sends
+//! the messages of each newly committed outbox to their queues. Records are handled in stream
+//! order; the first that cannot be sent is reported as the batch's failure, so it and the records
+//! after it come again (Lambda checkpoints just before it), and none before it is sent twice.
+//! A redelivered record sends its messages again: every consumer treats a duplicate as done.
+
+mod config;
+pub use config::Config;
+use dropship_aws::queue::Queue;
+use dropship_aws::repo::outbox::{self, OutboxMessage, QueueKind};
+use dropship_aws::repo::Item;
+use serde::{Deserialize, Serialize};
+
+/// The part of Lambda's DynamoDB stream event the relay reads.
+#[derive(Debug, Deserialize)]
+pub struct StreamEvent {
+    #[serde(rename = "Records", default)]
+    pub records: Vec<StreamRecord>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StreamRecord {
+    pub dynamodb: StreamImages,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StreamImages {
+    pub sequence_number: String,
+    #[serde(default)]
+    pub new_image: Option<serde_dynamo::Item>,
+    #[serde(default)]
+    pub old_image: Option<serde_dynamo::Item>,
+}
+
+/// Lambda's partial batch answer: the sequence number of the first record not relayed.
+#[derive(Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchResponse {
+    pub batch_item_failures: Vec<ItemFailure>,
+}
+
+#[derive(Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemFailure {
+    pub item_identifier: String,
+}
+
+pub struct ChangeRelay {
+    pub events: Queue,
+    pub documents: Queue,
+    pub route: Queue,
+    pub returns: Queue,
+}
+
+impl dropship_aws::config::FromConfig for ChangeRelay {
+    type Config = Config;
+
+    fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
+        let sqs = aws_sdk_sqs::Client::new(cfg);
+        let queue = |url: &String| Queue::new(sqs.clone(), url.clone());
+        Ok(Self {
+            events: queue(&config.events_queue_url),
+            documents: queue(&config.documents_queue_url),
+            route: queue(&config.route_queue_url),
+            returns: queue(&config.returns_queue_url),
+        })
+    }
+}
+
+/// What one record asks to send: its new outbox's messages, unless the old image had the same
+/// commit (a later write that kept the outbox).
+pub fn messages_of(images: &StreamImages) -> anyhow::Result<Vec<OutboxMessage>> {
+    let image = |i: &Option<serde_dynamo::Item>| i.clone().map(Item::from);
+    outbox::to_send(
+        image(&images.new_image).as_ref(),
+        image(&images.old_image).as_ref(),
+    )
+}
+
+/// Consecutive messages for the same queue, as one batch each (their order kept).
+pub fn batches(messages: Vec<OutboxMessage>) -> Vec<(QueueKind, Vec<String>)> {
+    let mut batches: Vec<(QueueKind, Vec<String>)> = Vec::new();
+    for m in messages {
+        match batches.last_mut() {
+            Some((queue, bodies)) if *queue == m.queue => bodies.push(m.body),
+            _ => batches.push((m.queue, vec![m.body])),
+        }
+    }
+    batches
+}
+
+impl ChangeRelay {
+    fn queue(&self, kind: QueueKind) -> &Queue {
+        match kind {
+            QueueKind::Events => &self.events,
+            QueueKind::Documents => &self.documents,
+            QueueKind::Route => &self.route,
+            QueueKind::Returns => &self.returns,
+        }
+    }
+
+    async fn relay(&self, images: &StreamImages) -> anyhow::Result<usize> {
+        let messages = messages_of(images)?;
+        let count = messages.len();
+        for (kind, bodies) in batches(messages) {
+            self.queue(kind).send_bodies(&bodies).await?;
+        }
+        Ok(count)
+    }
+
+    pub async fn handle(&self, event: StreamEvent) -> BatchResponse {
+        for record in &event.records {
+            let images = &record.dynamodb;
+            if let Err(err) = self.relay(images).await {
+                tracing::error!(
+                    sequence_number = %images.sequence_number,
+                    error = %format!("{err:#}"),
+                    "follow-ups of a committed change not sent; the record comes again"
+                );
+                return BatchResponse {
+                    batch_item_failures: vec![ItemFailure {
+                        item_identifier: images.sequence_number.clone(),
+                    }],
+                };
+            }
+        }
+        BatchResponse::default()
+    }
+}
+
+#[cfg(test)]
+mod tests;
