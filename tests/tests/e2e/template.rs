@@ -208,9 +208,23 @@ fn alarm_problems(doc: &Yaml) -> Vec<String> {
     };
     // Every queue has a dead-letter queue, and every dead-letter queue an alarm on its depth.
     let queues = resources_of(doc, "AWS::SQS::Queue");
+    // A stream event source's OnFailure queue is a dead-letter queue too (the change relay's).
+    let on_failure = resources_of(doc, "AWS::Serverless::Function")
+        .into_iter()
+        .filter_map(|(_, p)| p.get("Events")?.as_mapping())
+        .flat_map(|events| events.values())
+        .filter_map(|e| {
+            get_att(
+                e.get("Properties")?
+                    .get("DestinationConfig")?
+                    .get("OnFailure")?
+                    .get("Destination")?,
+            )
+        });
     let dlqs: Vec<String> = queues
         .iter()
         .filter_map(|(_, p)| get_att(p.get("RedrivePolicy")?.get("deadLetterTargetArn")?))
+        .chain(on_failure)
         .map(|(q, _)| q)
         .collect();
     for (id, p) in &queues {
