@@ -112,13 +112,7 @@ impl OrderApi {
         command: &AuthorizeReturn,
     ) -> Result<StoredResponse, HandlerError> {
         let store = self.repositories.store();
-        let return_id = orders::authorize_return(
-            &store,
-            &self.catalogue,
-            &self.repositories.queues(),
-            command,
-        )
-        .await?;
+        let return_id = orders::authorize_return(&store, &self.catalogue, command).await?;
         Ok(StoredResponse {
             status: 201,
             body: serde_json::json!({
@@ -130,13 +124,7 @@ impl OrderApi {
     /// Cancels the order or some lines (`dropship_app::orders`).
     async fn cancel(&self, command: &CancelOrder) -> Result<StoredResponse, HandlerError> {
         let store = self.repositories.store();
-        let (order, deliveries) = orders::cancel_order(
-            &store,
-            &self.catalogue,
-            &self.repositories.queues(),
-            command,
-        )
-        .await?;
+        let (order, deliveries) = orders::cancel_order(&store, &self.catalogue, command).await?;
         Ok(StoredResponse {
             status: 200,
             body: dropship_core::views::channel_order(&order, &deliveries),

@@ -254,6 +254,8 @@ impl ChangeCommitter for Fake {
             return Ok(conflict);
         }
         apply(&mut state, change);
+        // The change relay's part: a committed outbox goes to its queues (here, at once).
+        state.published.extend(change.messages.iter().cloned());
         state.commits.push(change.clone());
         Ok(Outcome::Committed)
     }

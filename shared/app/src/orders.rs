@@ -1,9 +1,7 @@
 //! What a channel does to its own orders: authorize a return of shipped units, and cancel the
 //! order, whole or some lines, before shipment. Another channel's order is a missing one.
 
-use crate::ports::{
-    CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, Message, OrderReader,
-};
+use crate::ports::{CatalogueReader, ChangeCommitter, ChangeSet, Message, OrderReader};
 use crate::retry::{always_retry, commit_with_retries, kept_changing, Attempt, Retry};
 use chrono::Utc;
 use dropship_aws::http::HandlerError;
@@ -51,7 +49,6 @@ pub async fn own_order(
 pub async fn authorize_return(
     store: &(impl OrderReader + ChangeCommitter),
     catalogue: &impl CatalogueReader,
-    publisher: &impl EventPublisher,
     command: &AuthorizeReturn,
 ) -> Result<String, HandlerError> {
     let AuthorizeReturn {
@@ -95,9 +92,14 @@ pub async fn authorize_return(
                 format!("return {return_id} authorized ({units} unit(s))"),
             );
             let parts_count = parts.len();
+            // The labels are made next; the customer's mail follows once they exist.
+            let job = Message::Documents(GenerateDocuments::Return {
+                return_id: return_id.clone(),
+            });
             let change = ChangeSet {
                 order: Some(order),
                 new_return_parts: parts,
+                messages: vec![job],
                 ..ChangeSet::default()
             };
             Ok::<_, HandlerError>(Attempt::Commit(Box::new(change), parts_count))
@@ -109,13 +111,6 @@ pub async fn authorize_return(
     };
     let exhausted = || kept_changing("order").into();
     let parts = commit_with_retries(store, retry, plan, always_retry, exhausted).await?;
-    // The labels are made next; the customer's mail follows once they exist.
-    let job = Message::Documents(GenerateDocuments::Return {
-        return_id: return_id.clone(),
-    });
-    if let Err(e) = publisher.publish(&job).await {
-        tracing::error!(order_id = %id, return_id, error = %format!("{e:#}"), "return labels not requested");
-    }
     tracing::info!(order_id = %id, return_id, parts, "return authorized");
     Ok(return_id.clone())
 }
@@ -126,7 +121,6 @@ pub async fn authorize_return(
 pub async fn cancel_order(
     store: &(impl OrderReader + ChangeCommitter),
     catalogue: &impl CatalogueReader,
-    publisher: &impl EventPublisher,
     command: &CancelOrder,
 ) -> Result<(Order, Vec<DeliveryOrder>), HandlerError> {
     let CancelOrder {
@@ -172,10 +166,29 @@ pub async fn cancel_order(
                     quantity: r.quantity,
                 })
                 .collect();
+            let mut events: Vec<Message> = plan
+                .deliveries
+                .iter()
+                .map(|d| {
+                    Message::Event(BusinessEvent::DeliveryOrderChanged {
+                        delivery_order_id: d.id.clone(),
+                        fulfiller_id: d.fulfiller_id.clone(),
+                        order_id: order.id.clone(),
+                        cancelled: d.status == DeliveryStatus::Cancelled,
+                        version: d.version + 1,
+                    })
+                })
+                .collect();
+            events.push(Message::Event(BusinessEvent::OrderCancelled {
+                order_id: order.id.clone(),
+                refund_id: refund.as_ref().map(|r| r.id.clone()),
+                version: order.version + 1,
+            }));
             let change = ChangeSet {
                 order: Some(plan.order.clone()),
                 updated_deliveries: plan.deliveries.clone(),
                 release,
+                messages: events,
                 ..ChangeSet::default()
             };
             let answer = (order, deliveries, plan, refund);
@@ -189,28 +202,6 @@ pub async fn cancel_order(
     let exhausted = || kept_changing("order").into();
     let (order, deliveries, plan, refund) =
         commit_with_retries(store, retry, plan, always_retry, exhausted).await?;
-    let mut events: Vec<Message> = plan
-        .deliveries
-        .iter()
-        .map(|d| {
-            Message::Event(BusinessEvent::DeliveryOrderChanged {
-                delivery_order_id: d.id.clone(),
-                fulfiller_id: d.fulfiller_id.clone(),
-                order_id: order.id.clone(),
-                cancelled: d.status == DeliveryStatus::Cancelled,
-                version: d.version + 1,
-            })
-        })
-        .collect();
-    events.push(Message::Event(BusinessEvent::OrderCancelled {
-        order_id: order.id.clone(),
-        refund_id: refund.as_ref().map(|r| r.id.clone()),
-        version: order.version + 1,
-    }));
-    // The cancellation stands; a lost notice is logged loudly for operations.
-    if let Err(e) = publisher.publish_all(&events).await {
-        tracing::error!(order_id = %order.id, error = %format!("{e:#}"), "cancellation notices not sent");
-    }
     if let Some(r) = &refund {
         dropship_aws::metrics::refunds_issued(r.amount, plan.order.currency.as_str());
     }
