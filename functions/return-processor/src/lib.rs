@@ -51,13 +51,12 @@ impl ReturnProcessor {
     async fn settle(&self, m: SqsMessage) -> anyhow::Result<()> {
         let command: SettleReturn = sqs_batch::body(&m)?;
         let r = &self.repositories;
-        let (store, queues) = (r.store(), r.queues());
+        let store = r.store();
         // Boxed: the settlement's future nests the SDK's deep enough to exceed the compiler's
         // default recursion limit when the runtime's future is laid out.
         Box::pin(dropship_app::returns::settle_return(
             &store,
             &self.catalogue,
-            &queues,
             &command,
         ))
         .await

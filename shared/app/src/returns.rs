@@ -2,13 +2,11 @@
 //! the order, the refund the cumulative rule now calls for is recorded, the part is marked
 //! refunded, and the credit document and the customer's mail are requested.
 //!
-//! Idempotent: the order and the part change in one commit conditional on both versions, and a
-//! part already refunded is never settled again (a redelivered message only re-sends the
-//! follow-ups, which are themselves keyed by the refund id).
+//! Idempotent: the order and the part change in one commit conditional on both versions, with
+//! the follow-ups in the order item's outbox (keyed by the refund id), and a part already
+//! refunded is never settled again: a redelivered message finds it so and does nothing.
 
-use crate::ports::{
-    CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, Message, OrderReader,
-};
+use crate::ports::{CatalogueReader, ChangeCommitter, ChangeSet, Message, OrderReader};
 use crate::retry::{always_retry, commit_with_retries, Attempt, Retry};
 use chrono::Utc;
 use dropship_core::messages::{BusinessEvent, GenerateDocuments, SettleReturn};
@@ -50,11 +48,10 @@ pub fn apply_arrivals(order: &mut Order, part: &ReturnPart) -> anyhow::Result<u3
 /// settled it (or found it settled before).
 type Settled = (Order, ReturnPart, Option<Refund>, bool);
 
-/// Settles one fulfiller's part of a received return, then sends its follow-ups.
+/// Settles one fulfiller's part of a received return, its follow-ups committed with it.
 pub async fn settle_return(
     store: &(impl OrderReader + ChangeCommitter),
     catalogue: &impl CatalogueReader,
-    publisher: &impl EventPublisher,
     command: &SettleReturn,
 ) -> anyhow::Result<()> {
     let SettleReturn {
@@ -73,12 +70,8 @@ pub async fn settle_return(
             .ok_or_else(|| anyhow::anyhow!("order {} does not exist", part.order_id))?;
         match part.status {
             ReturnStatus::Refunded => {
-                // Settled before (this is a redelivery): make sure the follow-ups went out.
-                let refund = part
-                    .refund_id
-                    .as_ref()
-                    .and_then(|id| dropship_core::ledger::refund(&order, id));
-                return Ok(Attempt::Done((order, part, refund, false)));
+                // Settled before (this is a redelivery): the follow-ups went with that commit.
+                return Ok(Attempt::Done((order, part, None, false)));
             }
             ReturnStatus::Received => {}
             other => anyhow::bail!("return {return_id} is {other:?}, not received"),
@@ -111,6 +104,7 @@ pub async fn settle_return(
         let change = ChangeSet {
             order: Some(order.clone()),
             updated_return_parts: vec![settled.clone()],
+            messages: follow_ups(&order, refund.as_ref()),
             ..ChangeSet::default()
         };
         let settled: Settled = (order, settled, refund, true);
@@ -128,31 +122,28 @@ pub async fn settle_return(
             dropship_aws::metrics::refunds_issued(r.amount, order.currency.as_str());
         }
         tracing::info!(order_id = %order.id, return_id, refund = ?refund.as_ref().map(|r| r.amount), "return settled");
+        if refund.is_none() {
+            tracing::info!(order_id = %order.id, return_id = %part.return_id, "no refund due for this return");
+        }
     }
-    follow_up(publisher, &order, &part, refund.as_ref()).await
+    Ok(())
 }
 
-/// The credit document and the customer's refund mail (both keyed by the refund id).
-async fn follow_up(
-    publisher: &impl EventPublisher,
-    order: &Order,
-    part: &ReturnPart,
-    refund: Option<&Refund>,
-) -> anyhow::Result<()> {
+/// The credit document and the customer's refund mail (both keyed by the refund id); none
+/// without a refund.
+fn follow_ups(order: &Order, refund: Option<&Refund>) -> Vec<Message> {
     let Some(refund) = refund else {
-        tracing::info!(order_id = %order.id, return_id = %part.return_id, "no refund due for this return");
-        return Ok(());
+        return Vec::new();
     };
     let credit = GenerateDocuments::Refund {
         order_id: order.id.clone(),
         refund_id: refund.id.clone(),
     };
-    publisher.publish(&Message::Documents(credit)).await?;
     let notice = BusinessEvent::RefundIssued {
         order_id: order.id.clone(),
         refund_id: refund.id.clone(),
     };
-    publisher.publish(&Message::Event(notice)).await
+    vec![Message::Documents(credit), Message::Event(notice)]
 }
 
 #[cfg(test)]
