@@ -2,7 +2,7 @@
 //! invoice money received and chargebacks. Each is one entry in the order's ledger.
 
 use crate::ports::{
-    AlertOpener, CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, Message, OrderReader,
+    AlertOpener, CatalogueReader, ChangeCommitter, ChangeSet, Message, OrderReader,
 };
 use crate::retry::{always_retry, commit_with_retries, kept_changing, Attempt, Retry};
 use chrono::Utc;
@@ -38,12 +38,12 @@ pub struct MoneyRecorded {
 }
 
 /// One ledger entry on the order, conditional on the order's version (retried when someone
-/// else changed it); then the chargeback alert, or the refund's notice and credit document.
+/// else changed it), a refund's notice and credit document committed with it (the outbox);
+/// then the chargeback alert.
 pub async fn record_money(
     store: &(impl OrderReader + ChangeCommitter),
     catalogue: &impl CatalogueReader,
     alerts: &impl AlertOpener,
-    publisher: &impl EventPublisher,
     command: &RecordMoney,
 ) -> Result<MoneyRecorded, HandlerError> {
     let RecordMoney {
@@ -95,6 +95,10 @@ pub async fn record_money(
         };
         order.record(now, who.clone(), what);
         let change = ChangeSet {
+            messages: refund
+                .as_ref()
+                .map(|r| refund_follow_ups(&order, r))
+                .unwrap_or_default(),
             order: Some(order.clone()),
             ..ChangeSet::default()
         };
@@ -119,29 +123,23 @@ pub async fn record_money(
             .await?;
     }
     if let Some(refund) = refund {
-        refunded(publisher, &order, &refund).await?;
+        dropship_aws::metrics::refunds_issued(refund.amount, order.currency.as_str());
     }
     tracing::info!(order_id = %order.id, by = %admin, "money movement recorded");
     Ok(MoneyRecorded { entry, order })
 }
 
-/// A refund's follow-ups: counted, the notice, the credit document.
-async fn refunded(
-    publisher: &impl EventPublisher,
-    order: &Order,
-    refund: &Refund,
-) -> anyhow::Result<()> {
-    dropship_aws::metrics::refunds_issued(refund.amount, order.currency.as_str());
+/// A refund's follow-ups: the notice, the credit document.
+fn refund_follow_ups(order: &Order, refund: &Refund) -> Vec<Message> {
     let notice = BusinessEvent::RefundIssued {
         order_id: order.id.clone(),
         refund_id: refund.id.clone(),
     };
-    publisher.publish(&Message::Event(notice)).await?;
     let credit = GenerateDocuments::Refund {
         order_id: order.id.clone(),
         refund_id: refund.id.clone(),
     };
-    publisher.publish(&Message::Documents(credit)).await
+    vec![Message::Event(notice), Message::Documents(credit)]
 }
 
 #[cfg(test)]

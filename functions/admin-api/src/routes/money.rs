@@ -48,7 +48,6 @@ impl AdminApi {
             &self.repositories.store(),
             &self.catalogue,
             &self.alerts,
-            &self.repositories.queues(),
             &command,
         )
         .await?;
