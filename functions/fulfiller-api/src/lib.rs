@@ -116,8 +116,8 @@ impl FulfillerApi {
                     delivery_order: id.clone(),
                     action,
                 };
-                let (store, queues) = (self.repositories.store(), self.repositories.queues());
-                let work = || answers::act(&store, &queues, &command);
+                let store = self.repositories.store();
+                let work = || answers::act(&store, &command);
                 let scope = format!("{}#fulfiller:{fulfiller}", route.replace("{id}", &id));
                 self.idempotency.respond(&req, &scope, work).await
             }

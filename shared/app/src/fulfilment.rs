@@ -70,7 +70,6 @@ pub async fn order_of(store: &impl OrderReader, d: &DeliveryOrder) -> anyhow::Re
 /// delivery order as it is now.
 pub async fn act_on_delivery_order(
     store: &(impl OrderReader + ChangeCommitter),
-    publisher: &impl EventPublisher,
     command: &ActOnDeliveryOrder,
 ) -> Result<DeliveryOrder, HandlerError> {
     let ActOnDeliveryOrder {
@@ -83,14 +82,15 @@ pub async fn act_on_delivery_order(
         message: "changed meanwhile; trying again",
         id,
     };
-    // The answer comes with what the committed change still has to send.
+    // Each change carries its follow-ups (the outbox): a rejection's re-routing request, a
+    // shipment's invoice check and notice.
     let plan = || async move {
         let d = own_delivery_order(store, fulfiller, id).await?;
         let now = Utc::now();
-        let (change, next, follow_up) = match action {
+        let (change, next) = match action {
             DeliveryOrderAction::Accept => {
                 let Some(next) = fulfilment::accept(&d)? else {
-                    return Ok(Attempt::Done((d, None)));
+                    return Ok(Attempt::Done(d));
                 };
                 // Every status change is in the order's history.
                 let mut order = order_of(store, &d).await?;
@@ -100,7 +100,7 @@ pub async fn act_on_delivery_order(
                     updated_deliveries: vec![next.clone()],
                     ..ChangeSet::default()
                 };
-                (change, next, None)
+                (change, next)
             }
             DeliveryOrderAction::Reject(body) => {
                 let order = order_of(store, &d).await?;
@@ -117,9 +117,10 @@ pub async fn act_on_delivery_order(
                     order: Some(order),
                     updated_deliveries: vec![next.clone()],
                     release: StockMove::at(fulfiller, &released),
+                    messages: vec![route],
                     ..ChangeSet::default()
                 };
-                (change, next, Some(route))
+                (change, next)
             }
             DeliveryOrderAction::Ship(body) => {
                 let shipment_id = format!("shp_{}", uuid::Uuid::now_v7().simple());
@@ -130,6 +131,11 @@ pub async fn act_on_delivery_order(
                     order,
                     units: consumed,
                 } = fulfilment::ship(&d, &order, &shipment, who, now)?;
+                // A shipment in another tax-rate period needs a corrected invoice.
+                let job = Message::Documents(GenerateDocuments::Shipment {
+                    delivery_order_id: next.id.clone(),
+                    shipment_id: shipment.id.clone(),
+                });
                 let shipped = Message::Event(BusinessEvent::DeliveryShipped {
                     order_id: order.id.clone(),
                     delivery_order_id: next.id.clone(),
@@ -139,42 +145,18 @@ pub async fn act_on_delivery_order(
                     order: Some(order),
                     updated_deliveries: vec![next.clone()],
                     consume: StockMove::at(fulfiller, &consumed),
+                    messages: vec![job, shipped],
                     ..ChangeSet::default()
                 };
-                (change, next, Some(shipped))
+                (change, next)
             }
         };
         let mut updated = next;
         updated.version += 1;
-        Ok::<_, HandlerError>(Attempt::Commit(Box::new(change), (updated, follow_up)))
+        Ok::<_, HandlerError>(Attempt::Commit(Box::new(change), updated))
     };
     let exhausted = || kept_changing("delivery order").into();
-    let (updated, follow_up) =
-        commit_with_retries(store, retry, plan, always_retry, exhausted).await?;
-    match follow_up {
-        Some(route @ Message::Route(_)) => {
-            if let Err(err) = publisher.publish(&route).await {
-                tracing::error!(delivery_order_id = %id, error = %format!("{err:#}"), "re-routing not requested; the outbox relay cannot see it");
-                return Err(err.into());
-            }
-        }
-        Some(Message::Event(shipped)) => {
-            if let BusinessEvent::DeliveryShipped { shipment_id, .. } = &shipped {
-                // A shipment in another tax-rate period needs a corrected invoice.
-                let job = Message::Documents(GenerateDocuments::Shipment {
-                    delivery_order_id: id.to_string(),
-                    shipment_id: shipment_id.clone(),
-                });
-                if let Err(err) = publisher.publish(&job).await {
-                    tracing::error!(delivery_order_id = %id, error = %format!("{err:#}"), "invoice check not requested");
-                }
-            }
-            if let Err(err) = publisher.publish(&Message::Event(shipped)).await {
-                tracing::error!(delivery_order_id = %id, error = %format!("{err:#}"), "shipment notice not sent");
-            }
-        }
-        _ => {}
-    }
+    let updated = commit_with_retries(store, retry, plan, always_retry, exhausted).await?;
     Ok(updated)
 }
 
@@ -223,9 +205,11 @@ pub async fn receive_return(
             .into_iter()
             .map(|(sku, units)| SkuUnits { sku, units })
             .collect();
+        // The processor settles the refund (on the order item's outbox: the part has none).
         let change = ChangeSet {
             updated_return_parts: vec![next.clone()],
             restock: StockMove::at(fulfiller, &restocked),
+            messages: vec![settle.clone()],
             ..ChangeSet::default()
         };
         Ok::<_, HandlerError>(Attempt::Commit(Box::new(change), (next, restocked)))
@@ -233,7 +217,6 @@ pub async fn receive_return(
     let exhausted = || kept_changing("return").into();
     let (next, restocked) =
         commit_with_retries(store, retry, plan, always_retry, exhausted).await?;
-    publisher.publish(settle).await?;
     tracing::info!(order_id = %next.order_id, return_id, restocked = ?restocked, "return received");
     Ok(next)
 }

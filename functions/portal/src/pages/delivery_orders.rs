@@ -268,11 +268,9 @@ impl Portal {
             delivery_order: id.to_string(),
             action,
         };
-        let (store, queues) = (self.repositories.store(), self.repositories.queues());
+        let store = self.repositories.store();
         let outcome = self
-            .once(req, &scope, form, || {
-                answers::act(&store, &queues, &command)
-            })
+            .once(req, &scope, form, || answers::act(&store, &command))
             .await;
         match outcome {
             Ok(_) => {

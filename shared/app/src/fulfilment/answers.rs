@@ -15,10 +15,9 @@ use serde_json::json;
 /// Accept, ship or reject, answered with the delivery order as it is now.
 pub async fn act(
     store: &(impl OrderReader + ChangeCommitter),
-    publisher: &impl EventPublisher,
     command: &ActOnDeliveryOrder,
 ) -> Result<StoredResponse, HandlerError> {
-    let d = act_on_delivery_order(store, publisher, command).await?;
+    let d = act_on_delivery_order(store, command).await?;
     Ok(StoredResponse {
         status: 200,
         body: fulfiller_delivery_order(&d, None),
@@ -75,7 +74,7 @@ mod tests {
             delivery_order: "D1".into(),
             action: DeliveryOrderAction::Accept,
         };
-        let answer = act(&fake, &fake, &accept).await.unwrap();
+        let answer = act(&fake, &accept).await.unwrap();
         assert_eq!(answer.status, 200);
         assert_eq!(answer.body["id"], "D1");
         assert_eq!(answer.body["status"], "accepted");

@@ -39,7 +39,7 @@ fn kinds(fake: &Fake) -> Vec<&'static str> {
 #[tokio::test]
 async fn a_conflict_on_the_first_commit_is_read_again_and_committed() {
     let fake = routed().conflicting(1);
-    let d = act_on_delivery_order(&fake, &fake, &ship(2)).await.unwrap();
+    let d = act_on_delivery_order(&fake, &ship(2)).await.unwrap();
     assert_eq!((d.status, d.version), (DeliveryStatus::PartiallyShipped, 1));
     let state = fake.state();
     assert_eq!(state.commits.len(), 1);
@@ -61,7 +61,7 @@ async fn a_conflict_on_the_first_commit_is_read_again_and_committed() {
 #[tokio::test]
 async fn conflicts_on_every_attempt_end_in_the_409_and_publish_nothing() {
     let fake = routed().conflicting(ATTEMPTS);
-    let e = api_error(act_on_delivery_order(&fake, &fake, &ship(2)).await);
+    let e = api_error(act_on_delivery_order(&fake, &ship(2)).await);
     assert_eq!(
         (e.status, e.code.as_str()),
         (409, "concurrent_modification")
@@ -76,12 +76,11 @@ async fn conflicts_on_every_attempt_end_in_the_409_and_publish_nothing() {
 #[tokio::test]
 async fn a_refused_plan_commits_and_publishes_nothing() {
     let fake = routed();
-    let e = api_error(act_on_delivery_order(&fake, &fake, &ship(4)).await);
+    let e = api_error(act_on_delivery_order(&fake, &ship(4)).await);
     assert_eq!(e.status, 422);
     assert!(fake.state().commits.is_empty() && fake.state().published.is_empty());
     let e = api_error(
         act_on_delivery_order(
-            &fake,
             &fake,
             &ActOnDeliveryOrder {
                 fulfiller: "other".into(),
@@ -97,34 +96,43 @@ async fn a_refused_plan_commits_and_publishes_nothing() {
 }
 
 #[tokio::test]
-async fn a_lost_shipment_notice_is_logged_and_the_shipment_stands() {
+async fn a_shipment_commits_its_invoice_check_and_notice_with_it() {
+    // No queue is used by the request: an unreachable one changes nothing.
     let fake = routed().failing_publishes();
-    let d = act_on_delivery_order(&fake, &fake, &ship(3)).await.unwrap();
+    let d = act_on_delivery_order(&fake, &ship(3)).await.unwrap();
     assert_eq!(d.status, DeliveryStatus::Shipped);
-    assert_eq!(fake.state().commits.len(), 1);
-    assert!(fake.state().published.is_empty());
+    let state = fake.state();
+    assert_eq!(state.commits.len(), 1);
+    let committed: Vec<_> = state.commits[0]
+        .messages
+        .iter()
+        .map(|m| match m {
+            Message::Documents(GenerateDocuments::Shipment { .. }) => "invoice check",
+            Message::Event(BusinessEvent::DeliveryShipped { .. }) => "shipped",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(committed, ["invoice check", "shipped"]);
 }
 
 #[tokio::test]
-async fn a_rejection_asks_for_rerouting_once_and_fails_when_it_cannot() {
+async fn a_rejection_asks_for_rerouting_once_in_its_commit() {
     let fake = routed().conflicting(2);
-    let d = act_on_delivery_order(&fake, &fake, &reject())
-        .await
-        .unwrap();
+    let d = act_on_delivery_order(&fake, &reject()).await.unwrap();
     assert_eq!(d.status, DeliveryStatus::Rejected);
     assert_eq!(kinds(&fake), ["route"]);
     assert_eq!(
         fake.state().stock[&("acme".to_string(), "A".to_string())].reserved,
         0
     );
-
-    // The re-routing request is the outbox's only trace: losing it fails the request.
-    let fake = routed().failing_publishes();
-    let e = act_on_delivery_order(&fake, &fake, &reject())
-        .await
-        .unwrap_err();
-    assert!(matches!(e, HandlerError::Internal(_)));
-    assert_eq!(fake.state().commits.len(), 1);
+    let state = fake.state();
+    assert_eq!(state.commits.len(), 1);
+    assert_eq!(
+        state.commits[0].messages,
+        [Message::Route(RouteOrder {
+            order_id: "o1".into()
+        })]
+    );
 }
 
 #[tokio::test]
@@ -134,8 +142,8 @@ async fn accepting_twice_writes_once() {
         action: DeliveryOrderAction::Accept,
         ..ship(0)
     };
-    let first = act_on_delivery_order(&fake, &fake, &accept).await.unwrap();
-    let again = act_on_delivery_order(&fake, &fake, &accept).await.unwrap();
+    let first = act_on_delivery_order(&fake, &accept).await.unwrap();
+    let again = act_on_delivery_order(&fake, &accept).await.unwrap();
     assert_eq!((first.status, first.version), (DeliveryStatus::Accepted, 1));
     assert_eq!(again, first);
     assert_eq!(fake.state().commits.len(), 1);
