@@ -4,9 +4,10 @@
 //! of a rejected delivery order (without that fulfiller) or backordered units once stock arrived.
 //!
 //! Idempotent: delivery-order ids are derived from (order, fulfiller, round) and are committed in
-//! one change with the stock reservations and the order (conditional on the version read). A
-//! redelivered message finds nothing pending, completes whatever the first attempt left undone
-//! (document requests) and reserves nothing twice.
+//! one change with the stock reservations, the order (conditional on the version read) and the
+//! round's follow-ups (the order item's outbox: the customer's notices, the document requests).
+//! A redelivered message finds nothing pending, asks again for the documents still missing and
+//! reserves nothing twice.
 
 use crate::ports::{
     CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, Message, OrderReader,
@@ -24,8 +25,8 @@ use dropship_core::split::{backordered_skus, plan_round};
 /// Route what of an order is pending (the router's queue message).
 pub use dropship_core::messages::RouteOrder;
 
-/// Routes what of the order is pending, then asks for the documents of every active delivery
-/// order that has none yet (this round's, and any an earlier delivery of the message left).
+/// Routes what of the order is pending (this round's documents are requested by its commit),
+/// and asks again for the documents of every earlier active delivery order that has none yet.
 pub async fn route_order(
     store: &(impl OrderReader + ChangeCommitter),
     sources: &impl RoutingReader,
@@ -38,43 +39,43 @@ pub async fn route_order(
         .order(order_id)
         .await?
         .ok_or_else(|| anyhow::anyhow!("order {order_id} does not exist"))?;
-    let mut existing = store.delivery_orders(&order.delivery_order_ids).await?;
+    let existing = store.delivery_orders(&order.delivery_order_ids).await?;
     if order.status != OrderStatus::Cancelled {
         let round = Round {
             store,
             sources,
             catalogue,
-            publisher,
         };
-        existing.extend(round.split(&order, &existing).await?);
+        round.split(&order, &existing).await?;
     }
     let pending: Vec<Message> = existing
         .iter()
         .filter(|d| d.documents.is_empty() && d.is_active())
-        .map(|d| {
-            Message::Documents(GenerateDocuments::DeliveryOrder {
-                delivery_order_id: d.id.clone(),
-            })
-        })
+        .map(documents_of)
         .collect();
     publisher.publish_all(&pending).await?;
     Ok(())
 }
 
+/// The request for a delivery order's documents.
+fn documents_of(d: &DeliveryOrder) -> Message {
+    Message::Documents(GenerateDocuments::DeliveryOrder {
+        delivery_order_id: d.id.clone(),
+    })
+}
+
 /// The ports one routing round works through.
-struct Round<'a, S, R, C, P> {
+struct Round<'a, S, R, C> {
     store: &'a S,
     sources: &'a R,
     catalogue: &'a C,
-    publisher: &'a P,
 }
 
-impl<S, R, C, P> Round<'_, S, R, C, P>
+impl<S, R, C> Round<'_, S, R, C>
 where
     S: OrderReader + ChangeCommitter,
     R: RoutingReader,
     C: CatalogueReader,
-    P: EventPublisher,
 {
     /// Plans, reserves and commits one routing round; returns the delivery orders it made.
     async fn split(
@@ -135,6 +136,28 @@ where
                     }
                     refund
                 };
+                // The customer hears once the order is placed (first round), and of units no
+                // one can ship (cancelled) with their refund; then this round's documents.
+                let mut messages = Vec::new();
+                if order.routing_round == 0 {
+                    messages.push(Message::Event(BusinessEvent::OrderConfirmed {
+                        order_id: order.id.clone(),
+                    }));
+                }
+                if !round.plan.unroutable.is_empty() || refund.is_some() {
+                    messages.push(Message::Event(BusinessEvent::OrderCancelled {
+                        order_id: order.id.clone(),
+                        refund_id: refund.as_ref().map(|r| r.id.clone()),
+                        version: order.version + 1,
+                    }));
+                }
+                messages.extend(
+                    round
+                        .deliveries
+                        .iter()
+                        .filter(|d| d.documents.is_empty() && d.is_active())
+                        .map(documents_of),
+                );
                 let reserve = round.reservations.clone();
                 let waits_for = backordered_skus(&round.order);
                 let change = ChangeSet {
@@ -149,6 +172,7 @@ where
                         .difference(&waits_for)
                         .map(ToString::to_string)
                         .collect(),
+                    messages,
                     ..ChangeSet::default()
                 };
                 Ok::<_, anyhow::Error>(Attempt::Commit(Box::new(change), Some((round, refund))))
@@ -179,25 +203,9 @@ where
         else {
             return Ok(Vec::new());
         };
-        // The customer hears once the order is placed (first round), and of any refund.
-        let mut events = Vec::new();
-        if order.routing_round == 0 {
-            events.push(Message::Event(BusinessEvent::OrderConfirmed {
-                order_id: order.id.clone(),
-            }));
-        }
         if let Some(r) = &refund {
             dropship_aws::metrics::refunds_issued(r.amount, order.currency.as_str());
         }
-        // Units no one can ship are cancelled: the customer hears what and the refund.
-        if !round.plan.unroutable.is_empty() || refund.is_some() {
-            events.push(Message::Event(BusinessEvent::OrderCancelled {
-                order_id: order.id.clone(),
-                refund_id: refund.map(|r| r.id),
-                version: order.version + 1,
-            }));
-        }
-        self.publisher.publish_all(&events).await?;
         if !round.plan.unroutable.is_empty() {
             let units = round.plan.unroutable.iter().map(|u| u64::from(u.quantity));
             dropship_aws::metrics::lines_unroutable(units.sum());
