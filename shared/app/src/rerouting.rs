@@ -2,9 +2,7 @@
 //! fulfiller before anything of it shipped, and a free replacement for delivered units. Both
 //! reserve stock at the fulfiller that now ships, in the same change as the order's.
 
-use crate::ports::{
-    CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, Message, OrderReader,
-};
+use crate::ports::{CatalogueReader, ChangeCommitter, ChangeSet, Message, OrderReader};
 use crate::retry::{commit_with_retries, kept_changing, Attempt, Retry};
 use chrono::Utc;
 use dropship_aws::http::HandlerError;
@@ -50,7 +48,6 @@ fn short_of_stock<T>(outcome: &Outcome, fulfiller: &Fulfiller) -> Option<Result<
 pub async fn reroute(
     store: &(impl OrderReader + ChangeCommitter),
     catalogue: &impl CatalogueReader,
-    publisher: &impl EventPublisher,
     command: &Reroute,
 ) -> Result<(fulfilment::Reroute, Fulfiller), HandlerError> {
     let Reroute {
@@ -75,12 +72,24 @@ pub async fn reroute(
             .await?
             .ok_or_else(|| anyhow::anyhow!("order {} of {id} is missing", d.order_id))?;
         let plan = fulfilment::reroute(&d, &order, target, who, Utc::now())?;
+        // The new fulfiller's documents, the old one's notice: committed with the move.
+        let documents = Message::Documents(GenerateDocuments::DeliveryOrder {
+            delivery_order_id: plan.new.id.clone(),
+        });
+        let notice = Message::Event(BusinessEvent::DeliveryOrderChanged {
+            delivery_order_id: plan.old.id.clone(),
+            fulfiller_id: plan.old.fulfiller_id.clone(),
+            order_id: plan.order.id.clone(),
+            cancelled: true,
+            version: plan.old.version + 1,
+        });
         let change = ChangeSet {
             order: Some(plan.order.clone()),
             new_deliveries: vec![plan.new.clone()],
             updated_deliveries: vec![plan.old.clone()],
             reserve: StockMove::at(&target.id, &plan.units),
             release: StockMove::at(&d.fulfiller_id, &plan.units),
+            messages: vec![documents, notice],
             ..ChangeSet::default()
         };
         Ok::<_, HandlerError>(Attempt::Commit(Box::new(change), plan))
@@ -92,19 +101,6 @@ pub async fn reroute(
     let exhausted = || kept_changing("delivery order").into();
     let on_conflict = |outcome: &Outcome, _: &_| short_of_stock(outcome, target);
     let plan = commit_with_retries(store, retry, plan, on_conflict, exhausted).await?;
-    let documents = Message::Documents(GenerateDocuments::DeliveryOrder {
-        delivery_order_id: plan.new.id.clone(),
-    });
-    let notice = Message::Event(BusinessEvent::DeliveryOrderChanged {
-        delivery_order_id: plan.old.id.clone(),
-        fulfiller_id: plan.old.fulfiller_id.clone(),
-        order_id: plan.order.id.clone(),
-        cancelled: true,
-        version: plan.old.version + 1,
-    });
-    let (a, b) = tokio::join!(publisher.publish(&documents), publisher.publish(&notice));
-    a?;
-    b?;
     tracing::info!(from = %id, to = %plan.new.id, by = %admin, "delivery order rerouted");
     Ok((plan, target.clone()))
 }
@@ -115,7 +111,6 @@ pub async fn reroute(
 pub async fn replace(
     store: &(impl OrderReader + ChangeCommitter),
     catalogue: &impl CatalogueReader,
-    publisher: &impl EventPublisher,
     command: &Replace,
 ) -> Result<(DeliveryOrder, Fulfiller), HandlerError> {
     let Replace {
@@ -150,10 +145,14 @@ pub async fn replace(
         })?;
         let (delivery, next) = replacement::plan(&order, request, &fulfiller, who, Utc::now())?;
         let units: Vec<SkuUnits> = delivery.lines.iter().map(DeliveryLine::units).collect();
+        let job = Message::Documents(GenerateDocuments::DeliveryOrder {
+            delivery_order_id: delivery.id.clone(),
+        });
         let change = ChangeSet {
             order: Some(next),
             new_deliveries: vec![delivery.clone()],
             reserve: StockMove::at(&fulfiller.id, &units),
+            messages: vec![job],
             ..ChangeSet::default()
         };
         Ok::<_, HandlerError>(Attempt::Commit(Box::new(change), (delivery, fulfiller)))
@@ -168,10 +167,6 @@ pub async fn replace(
     };
     let (delivery, fulfiller) =
         commit_with_retries(store, retry, plan, on_conflict, exhausted).await?;
-    let job = Message::Documents(GenerateDocuments::DeliveryOrder {
-        delivery_order_id: delivery.id.clone(),
-    });
-    publisher.publish(&job).await?;
     tracing::info!(order_id = %delivery.order_id, delivery_order_id = %delivery.id, by = %admin, "free replacement made");
     Ok((delivery, fulfiller))
 }

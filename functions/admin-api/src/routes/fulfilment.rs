@@ -26,13 +26,8 @@ impl AdminApi {
             delivery_order: id,
             fulfiller: target_id.to_string(),
         };
-        let (plan, target) = rerouting::reroute(
-            &self.repositories.store(),
-            &self.catalogue,
-            &self.repositories.queues(),
-            &command,
-        )
-        .await?;
+        let (plan, target) =
+            rerouting::reroute(&self.repositories.store(), &self.catalogue, &command).await?;
         json(
             200,
             &json!({"id": plan.new.id, "deliveryOrderId": plan.new.id, "fulfillerId": target.id,
@@ -63,13 +58,8 @@ impl AdminApi {
             order: id.to_string(),
             request: dropship_core::replacement::parse_request(body)?,
         };
-        let (delivery, fulfiller) = rerouting::replace(
-            &self.repositories.store(),
-            &self.catalogue,
-            &self.repositories.queues(),
-            &command,
-        )
-        .await?;
+        let (delivery, fulfiller) =
+            rerouting::replace(&self.repositories.store(), &self.catalogue, &command).await?;
         Ok(StoredResponse {
             status: 201,
             body: json!({"id": delivery.id, "deliveryOrderId": delivery.id,
