@@ -8,5 +8,4 @@ pub struct Config {
     pub catalogue_table: String,
     pub orders_table: String,
     pub idempotency_table: String,
-    pub route_queue_url: String,
 }

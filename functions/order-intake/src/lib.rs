@@ -1,11 +1,7 @@
 //! Takes a channel's order in: validates it against docs/api.md, prices it (discounts, tax, totals),
-//! stores it with one conditional PutItem and queues it for routing.
-//!
-//! The order write and the queue send cannot be one atomic step. The stored order carries a
-//! sparse `routePending` marker while it is accepted and not yet routed (the router's write
-//! removes it); if we crash between the write and the send, the outbox relay (a scheduled
-//! function) finds the marker and sends the message. Routing is idempotent, so a message sent
-//! twice does no harm; a message never sent cannot happen.
+//! stores it with one conditional PutItem whose item carries its routing message (the outbox):
+//! the change relay queues it from the orders table's stream once the order is in, so a crash
+//! right after the write loses nothing and nothing is sent for an order not stored.
 //!
 //! The order's id is derived from (channel, externalId), so a second order with the same
 //! externalId meets the first one's item: no uniqueness item, no transaction.
@@ -15,13 +11,11 @@ use chrono::Utc;
 pub use config::Config;
 use dropship_aws::http::{self, json, json_body, HandlerError, HandlerResult};
 use dropship_aws::http_idempotency::{IdempotencyStore, StoredResponse};
-use dropship_aws::queue::Queue;
 use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::orders::{order_id_for, CreateOutcome, Orders};
 use dropship_core::catalogue::local_date;
 use dropship_core::ids::ChannelId;
-use dropship_core::messages::RouteOrder;
-use dropship_core::order::{OrderRequest, OrderStatus, PricingContext};
+use dropship_core::order::{OrderRequest, PricingContext};
 use dropship_core::principal::require_channel;
 use dropship_core::ApiError;
 use lambda_http::{Body, Request, Response};
@@ -31,7 +25,6 @@ pub struct OrderIntake {
     pub catalogue: Catalogue,
     pub orders: Orders,
     pub idempotency: IdempotencyStore,
-    pub route_queue: Queue,
 }
 
 /// The answer to an accepted order, the first time and to every repeat of the same request.
@@ -51,10 +44,6 @@ impl dropship_aws::config::FromConfig for OrderIntake {
             catalogue: Catalogue::new(ddb.clone(), config.catalogue_table.clone()),
             orders: Orders::new(ddb.clone(), config.orders_table.clone()),
             idempotency: IdempotencyStore::new(ddb, config.idempotency_table.clone()),
-            route_queue: Queue::new(
-                aws_sdk_sqs::Client::new(cfg),
-                config.route_queue_url.clone(),
-            ),
         })
     }
 }
@@ -122,20 +111,17 @@ impl OrderIntake {
         )?;
         order.request_key = request_key;
         match self.orders.create(&order).await? {
-            CreateOutcome::Created => self.send_route(&order.id).await,
+            CreateOutcome::Created => {}
             CreateOutcome::AlreadyExists => {
                 // The very same request, repeated after a crash outlived its idempotency record
                 // (or an attempt whose answer was lost): the order it made is the answer, exactly
-                // as the first time, and its routing message goes out if it may not have.
+                // as the first time (its routing message went with it, in its outbox).
                 let existing = self.orders.get(&order.id).await?;
                 let same = existing
                     .as_ref()
                     .is_some_and(|o| o.request_key.is_some() && o.request_key == order.request_key);
                 if same {
                     tracing::info!(order_id = %order.id, "a repeated request found its order");
-                    if existing.is_some_and(|o| o.status == OrderStatus::Accepted) {
-                        self.send_route(&order.id).await;
-                    }
                     return Ok(accepted(&order.id));
                 }
                 return Err(ApiError::conflict(
@@ -152,17 +138,6 @@ impl OrderIntake {
         dropship_aws::metrics::orders_accepted(channel.as_str(), 1);
         Ok(accepted(&order.id))
     }
-
-    /// Queues the order for routing. The order is durable already: a failed send must not undo
-    /// the acceptance; the relay sends it from the order's routePending marker.
-    async fn send_route(&self, order_id: &str) {
-        let message = RouteOrder {
-            order_id: order_id.to_string(),
-        };
-        if let Err(e) = self.route_queue.send(&message).await {
-            tracing::error!(order_id = %order_id, error = %format!("{e:#}"), "routing message not sent; the outbox relay will send it");
-        }
-    }
 }
 
 #[cfg(test)]
@@ -177,10 +152,6 @@ mod tests {
             catalogue: Catalogue::new(ddb.clone(), "CatalogueTable".into()),
             orders: Orders::new(ddb.clone(), "OrdersTable".into()),
             idempotency: IdempotencyStore::new(ddb, "IdempotencyTable".into()),
-            route_queue: Queue::new(
-                aws_sdk_sqs::Client::new(&cfg),
-                "http://127.0.0.1:9/q".into(),
-            ),
         }
     }
 

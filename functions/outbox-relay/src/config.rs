@@ -6,7 +6,6 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     pub orders_table: String,
-    pub route_queue_url: String,
     pub stock_table: String,
     pub reservation_hold_max_age_seconds: i64,
 }

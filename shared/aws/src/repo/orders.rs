@@ -4,19 +4,18 @@
 //! no transaction, no extra item.
 //! GSI byCreated: gsi1pk = `ORDERS`, gsi1sk = `<createdAt>#<id>` (admin lists, newest first;
 //! projects status, channelId and orderId only: lists read the orders whole after it).
-//! GSI byRoutePending (keys only, sparse): `routePending` = `ROUTE` while the order is accepted
-//! and not yet routed; every write of the order derives it from the status (`order_item`), so
-//! the router's write removes it. The outbox relay re-sends the routing message of entries
-//! older than a moment: the transactional outbox without an outbox item.
+//! `outbox` (see `outbox`): the follow-up messages of the write that made this version, sent
+//! by the change relay from the table's stream; a new order's is its routing message.
 //! `BACKORDER#<sku>#<id>` (gsi1pk = `BACKORDER#<sku>`): the order waits for stock of that sku;
 //! arriving stock routes such orders again, oldest first.
 //! Access: create (conditional put); get by id (consistent); list newest first with filters;
-//! orders waiting for their routing message, and backordered orders of a sku, oldest first.
+//! backordered orders of a sku, oldest first.
 //! Every later change goes through `changes::commit`, conditional on the order's version.
 
 use super::{from_item, s, to_item};
 use anyhow::Context;
-use dropship_core::order::{Order, OrderStatus};
+use dropship_core::messages::RouteOrder;
+use dropship_core::order::Order;
 
 /// The marker of an order waiting for stock of `sku` (gsi1pk `BACKORDER#<sku>`, oldest first).
 pub fn backorder_key(sku: &str, order_id: &str) -> String {
@@ -65,28 +64,35 @@ pub fn order_id_for(channel_id: &str, external_id: &str) -> String {
     format!("ord_{}", &hex::encode(h.finalize())[..32])
 }
 
-/// The stored form of an order, with its index keys. Every writer of the order uses it, so the
-/// sparse `routePending` marker always follows the status.
+/// The stored form of an order, with its index keys. Every writer of the order uses it.
 pub fn order_item(order: &Order) -> anyhow::Result<super::Item> {
     let created = format!("{}#{}", sort_time(order.created_at), order.id);
     let pk = format!("ORDER#{}", order.id);
-    let mut extra: Vec<(&str, &str)> =
-        vec![("pk", &pk), ("gsi1pk", "ORDERS"), ("gsi1sk", &created)];
-    if order.status == OrderStatus::Accepted {
-        extra.push(("routePending", ROUTE_PENDING));
-    }
-    to_item(order, &extra)
+    to_item(
+        order,
+        &[("pk", &pk), ("gsi1pk", "ORDERS"), ("gsi1sk", &created)],
+    )
 }
-
-const ROUTE_PENDING: &str = "ROUTE";
 
 impl Orders {
     pub fn new(client: aws_sdk_dynamodb::Client, table: String) -> Self {
         Self { client, table }
     }
 
+    /// Stores a new order with its routing message in its outbox: the change relay queues it
+    /// once the order is in, so an accepted order is never left unrouted.
     pub async fn create(&self, order: &Order) -> anyhow::Result<CreateOutcome> {
-        let item = order_item(order)?;
+        let mut item = order_item(order)?;
+        let route = super::outbox::OutboxMessage {
+            queue: super::outbox::QueueKind::Route,
+            body: serde_json::to_string(&RouteOrder {
+                order_id: order.id.clone(),
+            })?,
+        };
+        item.insert(
+            super::outbox::ATTRIBUTE.to_string(),
+            super::outbox::attribute(&super::outbox::new_commit_id(), &[route]),
+        );
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -164,59 +170,6 @@ impl Orders {
             Err(e) if super::is_condition_failure(&e) => Ok(false),
             Err(e) => Err(e).with_context(|| format!("writing order {}", order.id)),
         }
-    }
-}
-
-impl Orders {
-    /// Marks the order's routing message as sent again (the relay's half): the marker goes, so
-    /// a poison order is re-sent once, not every minute.
-    pub async fn clear_route_pending(&self, order_id: &str) -> anyhow::Result<()> {
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(format!("ORDER#{order_id}")))
-            .update_expression("REMOVE routePending")
-            .condition_expression("attribute_exists(pk)")
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(()),
-            Err(e) if super::is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(e).with_context(|| format!("clearing the routing marker of {order_id}")),
-        }
-    }
-
-    /// Accepted orders whose routing message may not have been sent, created before `before`,
-    /// oldest first.
-    pub async fn pending_route(
-        &self,
-        before: chrono::DateTime<chrono::Utc>,
-        limit: i32,
-    ) -> anyhow::Result<Vec<String>> {
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name("byRoutePending")
-            .key_condition_expression("routePending = :r AND gsi1sk < :before")
-            .expression_attribute_values(":r", s(ROUTE_PENDING))
-            .expression_attribute_values(":before", s(sort_time(before)))
-            .limit(limit)
-            .send()
-            .await
-            .context("listing orders waiting for their routing message")?;
-        Ok(out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|i| {
-                i.get("pk")
-                    .and_then(|v| v.as_s().ok())
-                    .and_then(|pk| pk.strip_prefix("ORDER#"))
-                    .map(str::to_string)
-            })
-            .collect())
     }
 }
 
