@@ -104,6 +104,7 @@ test: venv fmt-check clippy deny validate-openapi unit-and-e2e
 soak: venv system-deps build
 	RACE_ORDERS=1000 $(CARGO) test -p e2e-tests --test e2e races:: -- --nocapture
 	CRASH_RUNS=100 $(CARGO) test -p e2e-tests --test e2e reliability::orders_survive -- --nocapture
+	CRASH_RUNS=100 $(CARGO) test -p e2e-tests --test e2e crash_after_commit:: -- --nocapture
 
 # Benchmarks are not part of `make test` (ignored tests of the one end-to-end binary, run by
 # name); their figures go to BENCHMARKS.md.

@@ -13,13 +13,13 @@ pub mod render;
 pub use mails::*;
 
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use dropship_aws::documents::DocumentStore;
 use dropship_aws::mailer::Mailer;
 use dropship_aws::repo::alerts::{Alert, Alerts};
 use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
-use dropship_aws::repo::idempotency::Idempotency;
+use dropship_aws::repo::idempotency::{Idempotency, SendClaim};
 use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::returns::Returns;
 use dropship_aws::sqs_batch;
@@ -79,11 +79,13 @@ impl dropship_aws::config::FromConfig for Notifier {
 }
 
 impl Notifier {
-    pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        sqs_batch::process(event, |m| self.notify(m)).await
+    /// `deadline`: when this invocation is over at the latest (Lambda's deadline); a mail
+    /// claimed by it and not marked sent by then may be sent by a later delivery.
+    pub async fn handle(&self, event: SqsEvent, deadline: DateTime<Utc>) -> SqsBatchResponse {
+        sqs_batch::process(event, |m| self.notify(m, deadline)).await
     }
 
-    async fn notify(&self, m: SqsMessage) -> anyhow::Result<()> {
+    async fn notify(&self, m: SqsMessage, deadline: DateTime<Utc>) -> anyhow::Result<()> {
         match sqs_batch::body::<BusinessEvent>(&m)? {
             BusinessEvent::DocumentsReady {
                 delivery_order_id,
@@ -91,9 +93,11 @@ impl Notifier {
                 documents,
                 ..
             } => {
-                self.once(&format!("mail#documents_ready#{delivery_order_id}"), || {
-                    self.documents_ready(&delivery_order_id, &fulfiller_id, &documents)
-                })
+                self.once(
+                    deadline,
+                    &format!("mail#documents_ready#{delivery_order_id}"),
+                    || self.documents_ready(&delivery_order_id, &fulfiller_id, &documents),
+                )
                 .await
             }
             BusinessEvent::DeliveryOrderChanged {
@@ -102,6 +106,7 @@ impl Notifier {
                 ..
             } => {
                 self.once(
+                    deadline,
                     &format!("mail#delivery_order_changed#{delivery_order_id}#{version}"),
                     || self.delivery_order_changed(&delivery_order_id),
                 )
@@ -112,9 +117,11 @@ impl Notifier {
                 delivery_order_id,
                 shipment_id,
             } => {
-                self.once(&format!("mail#delivery_shipped#{shipment_id}"), || {
-                    self.delivery_shipped(&order_id, &delivery_order_id, &shipment_id)
-                })
+                self.once(
+                    deadline,
+                    &format!("mail#delivery_shipped#{shipment_id}"),
+                    || self.delivery_shipped(&order_id, &delivery_order_id, &shipment_id),
+                )
                 .await
             }
             BusinessEvent::StockFeedProcessed {
@@ -124,28 +131,34 @@ impl Notifier {
                 bad_rows,
                 refused,
             } => {
-                self.once(&format!("mail#stock_feed#{fulfiller_id}#{feed}"), || {
-                    self.stock_feed_processed(
-                        &fulfiller_id,
-                        &feed,
-                        applied,
-                        &bad_rows,
-                        refused.as_deref(),
-                    )
-                })
+                self.once(
+                    deadline,
+                    &format!("mail#stock_feed#{fulfiller_id}#{feed}"),
+                    || {
+                        self.stock_feed_processed(
+                            &fulfiller_id,
+                            &feed,
+                            applied,
+                            &bad_rows,
+                            refused.as_deref(),
+                        )
+                    },
+                )
                 .await
             }
             BusinessEvent::OrderConfirmed { order_id } => {
-                self.once(&format!("mail#order_confirmed#{order_id}"), || {
-                    self.order_confirmed(&order_id)
-                })
+                self.once(
+                    deadline,
+                    &format!("mail#order_confirmed#{order_id}"),
+                    || self.order_confirmed(&order_id),
+                )
                 .await
             }
             BusinessEvent::RefundIssued {
                 order_id,
                 refund_id,
             } => {
-                self.once(&format!("mail#refund_issued#{refund_id}"), || {
+                self.once(deadline, &format!("mail#refund_issued#{refund_id}"), || {
                     self.refund_issued(&order_id, &refund_id)
                 })
                 .await
@@ -156,6 +169,7 @@ impl Notifier {
                 version,
             } => {
                 self.once(
+                    deadline,
                     &format!("mail#order_cancelled#{order_id}#{version}"),
                     || self.order_cancelled(&order_id, refund_id.as_deref()),
                 )
@@ -165,45 +179,60 @@ impl Notifier {
                 order_id,
                 delivery_order_id,
             } => {
-                self.once(&format!("mail#delivery_late#{delivery_order_id}"), || {
-                    self.delivery_late(&order_id, &delivery_order_id)
-                })
+                self.once(
+                    deadline,
+                    &format!("mail#delivery_late#{delivery_order_id}"),
+                    || self.delivery_late(&order_id, &delivery_order_id),
+                )
                 .await
             }
             BusinessEvent::AlertRaised { alert_id, audience } => {
-                self.alert_raised(&alert_id, audience).await
+                self.alert_raised(deadline, &alert_id, audience).await
             }
             BusinessEvent::ReturnAuthorized {
                 order_id,
                 return_id,
             } => {
-                self.once(&format!("mail#return_authorized#{return_id}"), || {
-                    self.return_authorized(&order_id, &return_id)
-                })
+                self.once(
+                    deadline,
+                    &format!("mail#return_authorized#{return_id}"),
+                    || self.return_authorized(&order_id, &return_id),
+                )
                 .await
             }
         }
     }
 
-    async fn once<F, Fut>(&self, key: &str, send: F) -> anyhow::Result<()>
+    /// Sends a mail once per event: claimed (leased until this invocation's deadline), sent,
+    /// marked sent. A duplicate finds it sent and skips it; a delivery that finds another one
+    /// sending fails and comes back later; a sender that died between its claim and the mark
+    /// leaves a lease that runs out, and the next delivery sends. The one duplicate left:
+    /// SES took the mail and the sender died before the mark.
+    async fn once<F, Fut>(&self, deadline: DateTime<Utc>, key: &str, send: F) -> anyhow::Result<()>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = anyhow::Result<()>>,
     {
         let now = Utc::now();
-        if !self
+        match self
             .idempotency
-            .claim(key, now, now + Duration::days(30))
+            .claim_send(key, now, deadline, now + Duration::days(30))
             .await?
         {
-            tracing::info!(key, "mail already sent; skipping the duplicate event");
-            return Ok(());
+            SendClaim::Acquired => {}
+            SendClaim::Sent => {
+                tracing::info!(key, "mail already sent; skipping the duplicate event");
+                return Ok(());
+            }
+            SendClaim::InProgress => {
+                anyhow::bail!("mail {key} is being sent by another delivery; trying again later")
+            }
         }
         if let Err(e) = send().await {
             self.idempotency.release(key).await?;
             return Err(e);
         }
-        Ok(())
+        self.idempotency.mark_sent(key, Utc::now()).await
     }
 
     async fn branding(&self) -> anyhow::Result<Branding> {
@@ -382,7 +411,12 @@ impl Notifier {
     /// A reminder to the fulfiller or an escalation to operations, once per opening of the
     /// alert and audience (an alert's id is reused when the same problem comes back, so the
     /// opening time is part of the key).
-    async fn alert_raised(&self, alert_id: &str, audience: AlertAudience) -> anyhow::Result<()> {
+    async fn alert_raised(
+        &self,
+        deadline: DateTime<Utc>,
+        alert_id: &str,
+        audience: AlertAudience,
+    ) -> anyhow::Result<()> {
         let alert = self
             .alerts
             .get(alert_id)
@@ -400,7 +434,8 @@ impl Notifier {
             "mail#alert#{alert_id}#{}#{who}",
             alert.since.timestamp_micros()
         );
-        self.once(&key, || self.send_alert(&alert, audience)).await
+        self.once(deadline, &key, || self.send_alert(&alert, audience))
+            .await
     }
 
     async fn send_alert(&self, alert: &Alert, audience: AlertAudience) -> anyhow::Result<()> {

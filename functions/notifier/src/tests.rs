@@ -24,7 +24,7 @@ async fn an_unreadable_message_is_reported_alone() {
     event
         .records
         .retain(|r| r.message_id.as_deref() == Some("poison-1"));
-    let resp = handler.handle(event).await;
+    let resp = handler.handle(event, chrono::Utc::now()).await;
     let failed: Vec<&str> = resp
         .batch_item_failures
         .iter()

@@ -359,7 +359,10 @@ async fn forward(State(p): State<Arc<SlotProxy>>, request: Request) -> Response 
         p.slot.current()
     };
 
-    if meter.as_ref().is_some_and(|m| m.step()) {
+    if meter
+        .as_ref()
+        .is_some_and(|m| m.step() || m.before_call(&call.service, &call.operation))
+    {
         return die(&p, &format!("before {} {}", call.service, call.operation)).await;
     }
     if !call.presigned {
@@ -462,6 +465,9 @@ async fn forward(State(p): State<Arc<SlotProxy>>, request: Request) -> Response 
         rru,
         wru,
     });
+    if let Some(m) = &meter {
+        m.after_call(&call.service, &call.operation, status.is_success());
+    }
     if meter.as_ref().is_some_and(|m| m.step()) {
         return die(&p, &format!("after {} {}", call.service, call.operation)).await;
     }

@@ -63,8 +63,18 @@ impl Budget {
 struct Kill {
     probability: f64,
     budget: Budget,
-    /// A fixed point (`afterCall`) instead of a random one.
-    point: Option<u32>,
+    /// A fixed point (`afterCall`, `beforeFollowUp`) instead of a random one.
+    point: Option<KillPoint>,
+}
+
+/// Where in an invocation a kill strikes (the meter of the invocation decides when).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KillPoint {
+    /// Points counted from 0: before call 1, after call 1, before call 2, ...
+    Point(u32),
+    /// Between a commit and the work it causes: right before the first message or mail sent
+    /// (SQS, SNS, SES) after a DynamoDB write succeeded; at the reply if none is sent.
+    BeforeFollowUp,
 }
 
 #[derive(Debug, Clone)]
@@ -179,6 +189,9 @@ struct KillSpec {
     /// Kill right after the invocation's n-th AWS call (1-based) got its answer: to hit one
     /// window of a function's work on purpose rather than by chance.
     after_call: Option<u32>,
+    /// Kill between the commit and its follow-ups (see [`KillPoint::BeforeFollowUp`]).
+    #[serde(default)]
+    before_follow_up: bool,
 }
 
 #[derive(Deserialize)]
@@ -255,11 +268,15 @@ impl Faults {
             Some(KillIn::Spec(k)) => Some(Kill {
                 probability: probability(k.probability, "kill")?,
                 budget: Budget(k.count),
-                point: match k.after_call {
-                    None => None,
-                    Some(0) => return Err("kill.afterCall counts calls from 1".into()),
+                point: match (k.after_call, k.before_follow_up) {
+                    (Some(_), true) => {
+                        return Err("kill: afterCall or beforeFollowUp, not both".into())
+                    }
+                    (None, true) => Some(KillPoint::BeforeFollowUp),
+                    (None, false) => None,
+                    (Some(0), _) => return Err("kill.afterCall counts calls from 1".into()),
                     // Points: before call 1, after call 1, before call 2, ...
-                    Some(n) => Some(2 * n - 1),
+                    (Some(n), false) => Some(KillPoint::Point(2 * n - 1)),
                 },
             }),
         };
@@ -345,7 +362,7 @@ impl Faults {
     /// Whether this invocation of `function` is to be killed, and if so at which of its
     /// `2 * expected_calls + 1` points (before call 1, after call 1, before call 2, ...,
     /// before the reply); an invocation with fewer calls dies before its reply.
-    pub fn kill_point(&self, function: &str, expected_calls: f64) -> Option<u32> {
+    pub fn kill_point(&self, function: &str, expected_calls: f64) -> Option<KillPoint> {
         let mut st = self.lock();
         let hit = st.rules.iter_mut().find_map(|r| {
             if !r.applies_to(function) {
@@ -363,7 +380,9 @@ impl Faults {
             return Some(point);
         }
         let points = (2.0 * expected_calls.max(0.0)).round() as u64;
-        Some(random_in(0, points).min(u32::MAX as u64) as u32)
+        Some(KillPoint::Point(
+            random_in(0, points).min(u32::MAX as u64) as u32
+        ))
     }
 
     /// Counts a kill once it happened.
@@ -526,7 +545,7 @@ mod tests {
         )
         .expect("rule");
         let point = f.kill_point("split-router", 3.0).expect("killed once");
-        assert!(point <= 6);
+        assert!(matches!(point, KillPoint::Point(p) if p <= 6), "{point:?}");
         assert_eq!(f.kill_point("split-router", 3.0), None);
         assert_eq!(f.kill_point("notifier", 3.0), None);
         // A fixed point: right after the 4th call's answer, however many calls are usual.
@@ -535,8 +554,23 @@ mod tests {
             known,
         )
         .expect("rule");
-        assert_eq!(f.kill_point("split-router", 1.0), Some(7));
+        assert_eq!(f.kill_point("split-router", 1.0), Some(KillPoint::Point(7)));
         assert!(f.add(&json!({"kill": {"afterCall": 0}}), known).is_err());
+        f.add(
+            &json!({"function": "split-router", "kill": {"count": 1, "beforeFollowUp": true}}),
+            known,
+        )
+        .expect("rule");
+        assert_eq!(
+            f.kill_point("split-router", 1.0),
+            Some(KillPoint::BeforeFollowUp)
+        );
+        assert!(f
+            .add(
+                &json!({"kill": {"afterCall": 2, "beforeFollowUp": true}}),
+                known
+            )
+            .is_err());
 
         f.add(
             &json!({"duplicate": {"times": [2, 3]}, "delayMs": 5}),
@@ -547,7 +581,7 @@ mod tests {
         assert!((2..=3).contains(&times) && !concurrent);
         assert_eq!(f.counts("notifier").duplicate_messages, (times - 1) * 4);
         assert_eq!(f.delay("notifier"), Some(Duration::from_millis(5)));
-        assert_eq!(f.clear(), 4);
+        assert_eq!(f.clear(), 5);
         assert_eq!(f.deliveries("notifier", 1), (1, false));
         assert_eq!(f.delay("notifier"), None);
     }

@@ -163,10 +163,13 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
         .to_string()
     };
     let resp = notifier
-        .handle(batch(&[
-            ("good", ready("wh-berlin", "DO-IN-PROCESS")),
-            ("bad", ready("nobody", "DO-NOBODY")),
-        ]))
+        .handle(
+            batch(&[
+                ("good", ready("wh-berlin", "DO-IN-PROCESS")),
+                ("bad", ready("nobody", "DO-NOBODY")),
+            ]),
+            chrono::Utc::now() + chrono::Duration::seconds(15),
+        )
         .await;
     assert_eq!(failed(&resp), ["bad"]);
     stack

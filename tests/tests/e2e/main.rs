@@ -19,6 +19,7 @@ mod bench_intake;
 mod bench_system;
 mod big_order;
 mod contract;
+mod crash_after_commit;
 mod dead_letters;
 mod documents;
 mod emulator;

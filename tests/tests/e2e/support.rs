@@ -453,7 +453,12 @@ impl Stack {
             if started.elapsed() > timeout {
                 panic!(
                     "{what}: not within {timeout:?}; runner output:\n{}",
-                    self.output.tail(std::env::var("E2E_TAIL").ok().and_then(|v| v.parse().ok()).unwrap_or(60))
+                    self.output.tail(
+                        std::env::var("E2E_TAIL")
+                            .ok()
+                            .and_then(|v| v.parse().ok())
+                            .unwrap_or(60)
+                    )
                 );
             }
             tokio::time::sleep(Duration::from_millis(200)).await;

@@ -70,11 +70,15 @@ pub(super) struct Proc {
     pub(super) kill: Notify,
     /// Why `kill` was raised by a fault (None: the invocation timed out).
     kill_reason: Mutex<Option<String>>,
+    /// A kill is on its way: the process takes no further invocation (one handed to it now
+    /// would fail without having run, which Lambda never does to a queued event).
+    pub(super) doomed: std::sync::atomic::AtomicBool,
     pub(super) init_error: Mutex<Option<String>>,
 }
 
 impl Proc {
     fn kill_for(&self, reason: &str) {
+        self.doomed.store(true, std::sync::atomic::Ordering::SeqCst);
         *self.kill_reason.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason.to_string());
         self.kill.notify_one();
     }
@@ -197,6 +201,7 @@ async fn run_instance(
         dead: watch::channel(false).0,
         kill: Notify::new(),
         kill_reason: Mutex::new(None),
+        doomed: std::sync::atomic::AtomicBool::new(false),
         init_error: Mutex::new(None),
     });
     *slot_ref.proc.lock().unwrap_or_else(|p| p.into_inner()) = Some(proc.clone());

@@ -68,6 +68,10 @@ async fn next(State(proc): State<Arc<Proc>>) -> Response {
         }),
     );
     let mut dead = proc.dead.subscribe();
+    if proc.doomed.load(std::sync::atomic::Ordering::SeqCst) {
+        let _ = crate::process::raised(&mut dead).await;
+        return StatusCode::GONE.into_response();
+    }
     loop {
         let invocation = tokio::select! {
             inv = async { proc.pool.rx.lock().await.recv().await } => inv,
@@ -107,6 +111,9 @@ async fn next(State(proc): State<Arc<Proc>>) -> Response {
         tokio::spawn(async move {
             tokio::time::sleep(timeout).await;
             if watchdog.finish(Some(&request_id), Err(InvokeError::Timeout(timeout))) {
+                watchdog
+                    .doomed
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
                 watchdog.kill.notify_one();
             }
         });

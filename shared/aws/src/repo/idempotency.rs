@@ -1,10 +1,24 @@
 //! Idempotency table: markers that make at-least-once deliveries act once.
 //! Keys (pk): `<scope>#<key>`; `expiresAtEpoch` is the TTL attribute (checked in code too).
-//! Access: conditional put (claim), delete (release after a failure so a retry can act).
+//! Access: conditional put (claim), delete (release after a failure so a retry can act),
+//! get and update (a send's claim: leased while sending, marked sent after).
 
 use super::{n, s};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
+
+const SENDING: &str = "sending";
+
+/// What a send's claim found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendClaim {
+    /// Ours: send, then mark it sent (or release it when sending failed).
+    Acquired,
+    /// Sent before: a duplicate event.
+    Sent,
+    /// Another invocation is sending it now (its lease runs): try again later.
+    InProgress,
+}
 
 #[derive(Clone, Debug)]
 pub struct Idempotency {
@@ -40,6 +54,78 @@ impl Idempotency {
             Err(e) if super::is_condition_failure(&e) => Ok(false),
             Err(e) => Err(e).with_context(|| format!("claiming {key}")),
         }
+    }
+
+    /// Claims the sending of `key` (a mail) for the invocation that lives until `lease_until`.
+    /// A claim whose sender died before marking it sent is taken over once its lease is over:
+    /// a crash between the claim and the send must not lose the mail. Claims written before
+    /// leases existed (no `state`) count as sent.
+    pub async fn claim_send(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> anyhow::Result<SendClaim> {
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(key))
+            .item("expiresAtEpoch", n(expires.timestamp()))
+            .item("claimedAt", s(now.to_rfc3339()))
+            .item("state", s(SENDING))
+            .item("leaseUntilEpoch", n(lease_until.timestamp()))
+            .condition_expression(
+                "attribute_not_exists(pk) OR expiresAtEpoch < :now \
+                 OR (#state = :sending AND leaseUntilEpoch < :now)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":now", n(now.timestamp()))
+            .expression_attribute_values(":sending", s(SENDING))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(SendClaim::Acquired),
+            Err(e) if super::is_condition_failure(&e) => {
+                let held = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .key("pk", s(key))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .with_context(|| format!("reading the claim {key}"))?;
+                let sending = held
+                    .item()
+                    .and_then(|i| i.get("state"))
+                    .and_then(|v| v.as_s().ok())
+                    .is_some_and(|v| v == SENDING);
+                Ok(if sending {
+                    SendClaim::InProgress
+                } else {
+                    SendClaim::Sent
+                })
+            }
+            Err(e) => Err(e).with_context(|| format!("claiming {key}")),
+        }
+    }
+
+    /// The claimed send went out: nobody takes it over any more.
+    pub async fn mark_sent(&self, key: &str, now: DateTime<Utc>) -> anyhow::Result<()> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(key))
+            .update_expression("SET #state = :sent, sentAt = :at REMOVE leaseUntilEpoch")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":sent", s("sent"))
+            .expression_attribute_values(":at", s(now.to_rfc3339()))
+            .send()
+            .await
+            .with_context(|| format!("marking {key} sent"))?;
+        Ok(())
     }
 
     pub async fn release(&self, key: &str) -> anyhow::Result<()> {
