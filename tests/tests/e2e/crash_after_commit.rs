@@ -28,7 +28,8 @@ const CONSUMERS: [&str; 5] = [
 
 async fn kill_after_commit(stack: &Stack, functions: &[&str], probability: f64) {
     for f in functions {
-        let rule = json!({"function": f, "kill": {"probability": probability, "beforeFollowUp": true}});
+        let rule =
+            json!({"function": f, "kill": {"probability": probability, "beforeFollowUp": true}});
         let (status, body) = stack.post("/_local/faults", None, &rule).await;
         assert_eq!(status, 201, "{body}");
     }
