@@ -9,4 +9,5 @@ pub struct Config {
     pub documents_queue_url: String,
     pub route_queue_url: String,
     pub returns_queue_url: String,
+    pub dead_letter_queue_url: String,
 }

@@ -24,7 +24,7 @@ pub struct StreamRecord {
     pub dynamodb: StreamImages,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct StreamImages {
     pub sequence_number: String,
@@ -52,6 +52,19 @@ pub struct ChangeRelay {
     pub documents: Queue,
     pub route: Queue,
     pub returns: Queue,
+    /// Where a record whose outbox cannot be read is parked whole (the stream's on-failure
+    /// queue: one place to look, one alarm).
+    pub dead_letters: Queue,
+}
+
+/// A committed change whose follow-ups can never be sent as written: retrying it would only
+/// hold back (and, once the retries are spent, discard) the records behind it on its shard.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParkedRecord<'a> {
+    pub reason: &'static str,
+    pub error: String,
+    pub record: &'a StreamImages,
 }
 
 impl dropship_aws::config::FromConfig for ChangeRelay {
@@ -65,6 +78,7 @@ impl dropship_aws::config::FromConfig for ChangeRelay {
             documents: queue(&config.documents_queue_url),
             route: queue(&config.route_queue_url),
             returns: queue(&config.returns_queue_url),
+            dead_letters: queue(&config.dead_letter_queue_url),
         })
     }
 }
@@ -102,7 +116,24 @@ impl ChangeRelay {
     }
 
     async fn relay(&self, images: &StreamImages) -> anyhow::Result<usize> {
-        let messages = messages_of(images)?;
+        let messages = match messages_of(images) {
+            Ok(m) => m,
+            Err(err) => {
+                let error = format!("{err:#}");
+                tracing::error!(
+                    sequence_number = %images.sequence_number,
+                    error = %error,
+                    "an outbox that cannot be read was parked in the dead-letter queue"
+                );
+                let parked = ParkedRecord {
+                    reason: "unreadable_outbox",
+                    error,
+                    record: images,
+                };
+                self.dead_letters.send(&parked).await?;
+                return Ok(0);
+            }
+        };
         let count = messages.len();
         for (kind, bodies) in batches(messages) {
             self.queue(kind).send_bodies(&bodies).await?;

@@ -5,7 +5,8 @@
 //! no client retry (the HTTP client gets API Gateway's 500 and moves on). The order's whole life runs
 //! through it: intake, routing, shipment, return, receipt, settlement. Each run must end with
 //! its order routed once, shipped, its return refunded once, and each of the customer's four
-//! mails and the fulfiller's mail sent exactly once (`make test`: 10 runs; `make soak`:
+//! mails and the fulfiller's mail sent exactly once, while the stream's batches are also
+//! delivered two or three times at once (`make test`: 10 runs; `make soak`:
 //! CRASH_RUNS=100, figures in RELIABILITY.md).
 
 use crate::setup;
@@ -41,6 +42,12 @@ async fn phase_faults(stack: &Stack, http_function: Option<&str>) {
         .request("DELETE", "/_local/faults", None, None, &[])
         .await;
     kill_after_commit(stack, &CONSUMERS, 0.3).await;
+    // The stream's batches come two or three times, at once: a retried batch replays the
+    // follow-ups of commits whose consumers already acted, after newer ones.
+    let rule =
+        json!({"function": "change-relay", "duplicate": {"times": [2, 3], "concurrent": true}});
+    let (status, body) = stack.post("/_local/faults", None, &rule).await;
+    assert_eq!(status, 201, "{body}");
     if let Some(f) = http_function {
         kill_after_commit(stack, &[f], 0.5).await;
     }
@@ -292,10 +299,15 @@ async fn every_commit_is_followed_up_when_its_function_dies_right_after_it() {
     let http_killed = lost_answers + lost_shipments + lost_returns + lost_receipts;
     assert!(http_killed > 0, "no request died after its commit: {stats}");
     assert!(consumers_killed > 0, "no consumer died: {stats}");
+    let replayed = stats["change-relay"]["faults"]["duplicateBatches"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(replayed > 0, "no stream batch came twice: {stats}");
     eprintln!(
         "crash after commit: {runs} orders, {http_killed} requests killed after their commit \
          (intake {lost_answers}, shipment {lost_shipments}, return {lost_returns}, receipt \
-         {lost_receipts}), {consumers_killed} consumer invocations killed after their commit; \
+         {lost_receipts}), {consumers_killed} consumer invocations killed after their commit, {replayed} stream \
+         batches delivered again; \
          0 lost, 0 doubled, settled in {:.1}s",
         settled.as_secs_f64()
     );
