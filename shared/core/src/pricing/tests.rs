@@ -1,0 +1,5 @@
+//! Hand-computed tables of the pricing rules.
+
+mod apply;
+mod history;
+mod promotion;
