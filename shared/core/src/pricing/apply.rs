@@ -313,7 +313,7 @@ impl<'a> Pricing<'a> {
 /// `allocate` (pro rata to `weights`, remainder to the largest) with no share above its line's
 /// `room`: what a rounding would put above it goes to the lines with the most room left (the
 /// first on a tie). `amount` never exceeds the total room, so the shares still add up to it.
-fn allocate_within(amount: Money, weights: &[Money], room: &[Money]) -> Vec<Money> {
+pub(super) fn allocate_within(amount: Money, weights: &[Money], room: &[Money]) -> Vec<Money> {
     let mut shares = allocate(amount, weights);
     let mut excess = Money::ZERO;
     for (s, r) in shares.iter_mut().zip(room) {
