@@ -386,3 +386,6 @@ pub fn allocate_refund(amount: Money, payments: &[Refundable], policy: Allocatio
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod promotions;

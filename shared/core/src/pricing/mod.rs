@@ -38,4 +38,6 @@ impl Refusal {
 }
 
 #[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
 mod tests;

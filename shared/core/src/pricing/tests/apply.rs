@@ -1,45 +1,8 @@
-use super::money;
-use crate::ids::Sku;
 use crate::order::Discount;
 use crate::pricing::apply::allocate_within;
+use crate::pricing::fixtures::{discount, lines, money, promotions};
 use crate::pricing::{apply, Benefit, BenefitRule, LineToPrice, PricedOrder, Promotion};
 use serde_json::json;
-
-/// `(sku, group, quantity, unit price)`.
-fn lines(spec: &[(&str, &str, u32, &str)]) -> Vec<LineToPrice> {
-    spec.iter()
-        .map(|(sku, group, quantity, price)| LineToPrice {
-            sku: Sku::parse("sku", *sku).unwrap(),
-            group: group.to_string(),
-            quantity: *quantity,
-            unit_price: money(price),
-        })
-        .collect()
-}
-
-/// Promotions valid from 2026-03-01, each given as `{id, kind, ...terms}`.
-fn promotions(v: serde_json::Value) -> Vec<Promotion> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            let mut p = p.clone();
-            p["name"] = json!("n");
-            p["validFrom"] = json!("2026-03-01");
-            let p: Promotion = serde_json::from_value(p).unwrap();
-            p.validate().unwrap();
-            p
-        })
-        .collect()
-}
-
-fn discount(code: &str, amount: &str, min: Option<&str>) -> Discount {
-    Discount {
-        code: code.into(),
-        amount: money(amount),
-        min_order_value: min.map(money),
-    }
-}
 
 fn price(l: &[LineToPrice], p: &[Promotion], d: &[Discount]) -> PricedOrder {
     let p: Vec<&Promotion> = p.iter().collect();

@@ -1,4 +1,4 @@
-use super::money;
+use crate::pricing::fixtures::money;
 use crate::pricing::{Price, PriceHistory, Refusal};
 use chrono::{NaiveDate, TimeZone, Utc};
 use std::str::FromStr;

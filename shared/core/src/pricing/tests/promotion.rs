@@ -1,4 +1,4 @@
-use super::money;
+use crate::pricing::fixtures::money;
 use crate::pricing::{check_change, in_force, Promotion, PromotionKind, Refusal};
 use chrono::NaiveDate;
 use serde_json::json;
