@@ -389,3 +389,5 @@ mod tests;
 
 #[cfg(test)]
 mod promotions;
+#[cfg(test)]
+mod properties;
