@@ -39,6 +39,12 @@ pub fn target_with(
     applied: Option<&AppliedPromotions>,
     units: &[LineUnits],
 ) -> Money {
+    given_back_paid(order, units) - withdrawn_benefits(order, applied, units)
+}
+
+/// `P(S) + shipping (if nothing is kept)`: what the units given back paid, the most a
+/// refund of them can reach.
+pub fn given_back_paid(order: &Order, units: &[LineUnits]) -> Money {
     let p: Money = order
         .lines
         .iter()
@@ -51,7 +57,7 @@ pub fn target_with(
     } else {
         Money::ZERO
     };
-    p + shipping - withdrawn_benefits(order, applied, units)
+    p + shipping
 }
 
 /// `W` of an order without promotions: for each discount with a minimum order value that the

@@ -118,7 +118,7 @@ impl<'a> Pricing<'a> {
         }
     }
 
-    /// The lines of `kind`'s step that `p` covers and no promotion of that step has taken.
+    /// The lines `p` covers that no promotion of its step has taken (`taken`).
     fn untaken(&self, p: &Promotion, taken: impl Fn(&LineTerms) -> bool) -> Vec<usize> {
         (0..self.lines.len())
             .filter(|i| !taken(&self.terms[*i]))
@@ -126,38 +126,58 @@ impl<'a> Pricing<'a> {
             .collect()
     }
 
-    /// Multi-buys take units one promotion at a time: the one that gives the units still
-    /// untaken the most (the smallest id on a tie) takes every untaken unit it covers; then the
-    /// next, over the units left, until none gives anything.
-    fn multi_buy(&mut self, promotions: &[&Promotion]) {
-        let mut candidates: Vec<&Promotion> = promotions
+    /// The promotions of `step`, each taking units one promotion at a time (multi-buys and
+    /// thresholds): see `best`.
+    fn of_step<'p>(promotions: &[&'p Promotion], step: u8) -> Vec<&'p Promotion> {
+        promotions
             .iter()
             .copied()
-            .filter(|p| matches!(p.kind, PromotionKind::MultiBuy { .. }))
-            .collect();
-        loop {
-            let mut best: Option<(usize, Vec<usize>, Vec<u32>, Money)> = None;
-            for (c, p) in candidates.iter().enumerate() {
-                let PromotionKind::MultiBuy { buy, pay } = p.kind else {
-                    continue;
-                };
-                let lines = self.untaken(p, |t| t.multi_buy.is_some());
-                let entries: Vec<(u32, Money)> = lines
-                    .iter()
-                    .map(|i| {
-                        let t = &self.terms[*i];
-                        (self.lines[*i].quantity, t.unit_price_after_percent_off)
-                    })
-                    .collect();
-                let free = free_units(&entries, buy, pay);
-                let value: Money = entries.iter().zip(&free).map(|((_, p), f)| *p * *f).sum();
-                if best.as_ref().is_none_or(|b| value > b.3) {
-                    best = Some((c, lines, free, value));
-                }
+            .filter(|p| p.kind.step() == step)
+            .collect()
+    }
+
+    /// Of `candidates`, the one that gives the units no promotion of its step has taken yet the
+    /// most (the smallest id on a tie: candidates come sorted by id), with what `evaluate`
+    /// found; none when none gives anything. The winner takes every such unit it covers, then
+    /// the next is chosen over the units left.
+    fn best<T>(
+        &self,
+        candidates: &[&Promotion],
+        evaluate: impl Fn(&Self, &Promotion) -> (Money, T),
+    ) -> Option<(usize, T)> {
+        let mut best: Option<(usize, Money, T)> = None;
+        for (c, p) in candidates.iter().enumerate() {
+            let (value, found) = evaluate(self, p);
+            if best.as_ref().is_none_or(|b| value > b.1) {
+                best = Some((c, value, found));
             }
-            let Some((c, lines, free, _)) = best.filter(|b| b.3 > Money::ZERO) else {
-                return;
-            };
+        }
+        best.filter(|b| b.1 > Money::ZERO).map(|(c, _, t)| (c, t))
+    }
+
+    /// A multi-buy over the untaken lines it covers: the value of its free units, the lines
+    /// and their free units.
+    fn free_of(&self, p: &Promotion) -> (Money, (Vec<usize>, Vec<u32>)) {
+        let PromotionKind::MultiBuy { buy, pay } = p.kind else {
+            return (Money::ZERO, Default::default());
+        };
+        let lines = self.untaken(p, |t| t.multi_buy.is_some());
+        let entries: Vec<(u32, Money)> = lines
+            .iter()
+            .map(|i| {
+                let t = &self.terms[*i];
+                (self.lines[*i].quantity, t.unit_price_after_percent_off)
+            })
+            .collect();
+        let free = free_units(&entries, buy, pay);
+        let value = entries.iter().zip(&free).map(|((_, p), f)| *p * *f).sum();
+        (value, (lines, free))
+    }
+
+    /// Each unit's free units come off its line at its price after percent_off.
+    fn multi_buy(&mut self, promotions: &[&Promotion]) {
+        let mut candidates = Self::of_step(promotions, 1);
+        while let Some((c, (lines, free))) = self.best(&candidates, Self::free_of) {
             let p = candidates.remove(c);
             for (i, f) in lines.iter().zip(&free) {
                 self.terms[*i].multi_buy = Some(p.id.clone());
@@ -174,59 +194,51 @@ impl<'a> Pricing<'a> {
         }
     }
 
-    /// Thresholds take lines like multi-buys do (the one giving the most first); a threshold
-    /// gives its amount when its untaken lines reach its minimum after the earlier steps, pro
-    /// rata to those lines' amounts after the earlier steps.
+    /// A threshold over the untaken lines it covers: its amount when they reach its minimum
+    /// after the earlier steps (else nothing), and the lines.
+    fn reached(&self, p: &Promotion) -> (Money, Vec<usize>) {
+        let PromotionKind::OrderThreshold {
+            min_order_value,
+            amount,
+        } = p.kind
+        else {
+            return (Money::ZERO, Vec::new());
+        };
+        let lines = self.untaken(p, |t| t.order_threshold.is_some());
+        let gross: Money = lines.iter().map(|i| self.left[*i]).sum();
+        let value = if gross >= min_order_value {
+            amount
+        } else {
+            Money::ZERO
+        };
+        (value, lines)
+    }
+
+    /// A threshold's amount goes to its lines pro rata to what they pay after the earlier steps.
     fn order_threshold(&mut self, promotions: &[&Promotion]) {
-        let mut candidates: Vec<&Promotion> = promotions
-            .iter()
-            .copied()
-            .filter(|p| matches!(p.kind, PromotionKind::OrderThreshold { .. }))
-            .collect();
-        loop {
-            let mut best: Option<(usize, Vec<usize>, Money)> = None;
-            for (c, p) in candidates.iter().enumerate() {
-                let PromotionKind::OrderThreshold {
-                    min_order_value,
-                    amount,
-                } = p.kind
-                else {
-                    continue;
-                };
-                let lines = self.untaken(p, |t| t.order_threshold.is_some());
-                let gross: Money = lines.iter().map(|i| self.left[*i]).sum();
-                let value = if gross >= min_order_value {
-                    amount
-                } else {
-                    Money::ZERO
-                };
-                if best.as_ref().is_none_or(|b| value > b.2) {
-                    best = Some((c, lines, value));
-                }
-            }
-            let Some((c, lines, amount)) = best.filter(|b| b.2 > Money::ZERO) else {
-                return;
-            };
+        let mut candidates = Self::of_step(promotions, 2);
+        while let Some((c, lines)) = self.best(&candidates, Self::reached) {
             let p = candidates.remove(c);
+            let PromotionKind::OrderThreshold {
+                min_order_value,
+                amount,
+            } = p.kind
+            else {
+                continue;
+            };
             let left: Vec<Money> = lines.iter().map(|i| self.left[*i]).collect();
             for (i, share) in lines.iter().zip(allocate_within(amount, &left, &left)) {
                 self.terms[*i].order_threshold = Some(p.id.clone());
                 self.take(*i, &p.id, share);
             }
-            if let PromotionKind::OrderThreshold {
-                min_order_value,
-                amount,
-            } = p.kind
-            {
-                self.benefits.push(Benefit {
-                    code: p.id.clone(),
-                    rule: BenefitRule::OrderThreshold {
-                        min_order_value,
-                        amount,
-                    },
-                    earned: 1,
-                });
-            }
+            self.benefits.push(Benefit {
+                code: p.id.clone(),
+                rule: BenefitRule::OrderThreshold {
+                    min_order_value,
+                    amount,
+                },
+                earned: 1,
+            });
         }
     }
 

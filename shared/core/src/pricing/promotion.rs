@@ -148,23 +148,16 @@ pub fn check_change(old: &Promotion, new: &Promotion, today: NaiveDate) -> Resul
             field,
         })
     };
-    if new.name != old.name {
-        return refuse("name");
-    }
-    if new.kind != old.kind {
-        return refuse("kind");
-    }
-    if new.channels != old.channels {
-        return refuse("channels");
-    }
-    if new.skus != old.skus {
-        return refuse("skus");
-    }
-    if new.groups != old.groups {
-        return refuse("groups");
-    }
-    if new.valid_from != old.valid_from {
-        return refuse("validFrom");
+    let changed = [
+        ("name", new.name != old.name),
+        ("kind", new.kind != old.kind),
+        ("channels", new.channels != old.channels),
+        ("skus", new.skus != old.skus),
+        ("groups", new.groups != old.groups),
+        ("validFrom", new.valid_from != old.valid_from),
+    ];
+    if let Some((field, _)) = changed.iter().find(|(_, differs)| *differs) {
+        return refuse(field);
     }
     // The last day before today the promotion was valid on; a new validTo must leave it so.
     let yesterday = today.pred_opt().unwrap_or(today);

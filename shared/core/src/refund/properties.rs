@@ -107,21 +107,6 @@ fn case() -> impl Strategy<Value = Option<Case>> {
         })
 }
 
-/// `P(S)` plus shipping when nothing is kept: what the units given back paid.
-fn paid_for(o: &Order, units: &[LineUnits]) -> Money {
-    let p: Money = o
-        .lines
-        .iter()
-        .zip(units)
-        .map(|(l, u)| share(l.paid, u.given_back, l.quantity))
-        .sum();
-    p + if units.iter().all(|u| u.kept == 0) {
-        o.shipping_cost
-    } else {
-        Money::ZERO
-    }
-}
-
 /// Returns the units in `order`, a batch ending after each unit `cuts` marks (and every unit
 /// past its end): the refunds so far, checked on the way.
 fn return_all(o: &Order, applied: &AppliedPromotions, order: &[usize], cuts: &[bool]) -> Money {
@@ -144,7 +129,7 @@ fn return_all(o: &Order, applied: &AppliedPromotions, order: &[usize], cuts: &[b
             refunded += r;
             // Never more than the units given back paid (and shipping once all are back).
             assert!(
-                refunded <= paid_for(o, &units),
+                refunded <= given_back_paid(o, &units),
                 "{refunded} after {units:?}"
             );
         }
