@@ -2,4 +2,5 @@
 
 mod apply;
 mod history;
+mod intake;
 mod promotion;
