@@ -24,6 +24,7 @@ pub mod links;
 pub mod messages;
 pub mod money;
 pub mod order;
+pub mod pricing;
 pub mod principal;
 pub mod refund;
 pub mod replacement;

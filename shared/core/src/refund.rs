@@ -3,6 +3,7 @@
 
 use crate::money::Money;
 use crate::order::{Order, OrderLine, PaymentMethod};
+use crate::pricing::AppliedPromotions;
 use rust_decimal::Decimal;
 use std::collections::BTreeMap;
 
@@ -28,6 +29,22 @@ pub fn share(amount: Money, units: u32, quantity: u32) -> Money {
 /// The cumulative refund target of an order: `P(S) + shipping (if nothing is kept) - W`.
 /// `units[i]` belongs to `order.lines[i]`.
 pub fn target(order: &Order, units: &[LineUnits]) -> Money {
+    target_with(order, None, units)
+}
+
+/// The target of an order whose promotions `applied` recorded at intake (`target` is this
+/// without promotions).
+pub fn target_with(
+    order: &Order,
+    applied: Option<&AppliedPromotions>,
+    units: &[LineUnits],
+) -> Money {
+    given_back_paid(order, units) - withdrawn_benefits(order, applied, units)
+}
+
+/// `P(S) + shipping (if nothing is kept)`: what the units given back paid, the most a
+/// refund of them can reach.
+pub fn given_back_paid(order: &Order, units: &[LineUnits]) -> Money {
     let p: Money = order
         .lines
         .iter()
@@ -40,43 +57,24 @@ pub fn target(order: &Order, units: &[LineUnits]) -> Money {
     } else {
         Money::ZERO
     };
-    p + shipping - withdrawn_discounts(order, units)
+    p + shipping
 }
 
-/// `W`: for each discount with a minimum order value that the kept units no longer reach (while
-/// at least one unit is kept), its share on the kept units.
+/// `W` of an order without promotions: for each discount with a minimum order value that the
+/// kept units no longer reach (while at least one unit is kept), its share on the kept units.
 pub fn withdrawn_discounts(order: &Order, units: &[LineUnits]) -> Money {
-    let kept_units: u32 = units.iter().map(|u| u.kept).sum();
-    if kept_units == 0 {
-        return Money::ZERO;
-    }
-    let kept_gross: Money = order
-        .lines
-        .iter()
-        .zip(units)
-        .map(|(l, u)| l.unit_price * u.kept)
-        .sum();
-    order
-        .discounts
-        .iter()
-        .filter(|d| d.min_order_value.is_some_and(|min| kept_gross < min))
-        .map(|d| {
-            order
-                .lines
-                .iter()
-                .zip(units)
-                .map(|(l, u)| {
-                    let line_share = l
-                        .discount_shares
-                        .iter()
-                        .filter(|s| s.code == d.code)
-                        .map(|s| s.amount)
-                        .sum();
-                    share(line_share, u.kept, l.quantity)
-                })
-                .sum::<Money>()
-        })
-        .sum()
+    withdrawn_benefits(order, None, units)
+}
+
+/// `W` over every conditional benefit: discounts with a minimum order value and the multi_buy
+/// and order_threshold promotions `applied` recorded (`pricing::withdrawn`).
+pub fn withdrawn_benefits(
+    order: &Order,
+    applied: Option<&AppliedPromotions>,
+    units: &[LineUnits],
+) -> Money {
+    let kept: Vec<u32> = units.iter().map(|u| u.kept).collect();
+    crate::pricing::withdrawn(&order.lines, &order.discounts, applied, &kept)
 }
 
 /// The next refund: what the target exceeds the refunds so far by, never negative.
@@ -394,3 +392,8 @@ pub fn allocate_refund(amount: Money, payments: &[Refundable], policy: Allocatio
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod promotions;
+#[cfg(test)]
+mod properties;

@@ -1,4 +1,7 @@
 //! Priced orders for the unit tests of the modules that work on orders.
+//! Compiled only for tests (`#[cfg(test)]` in order.rs); the `unwrap`s parse constant literals
+//! (products, tax rates, the country `DE`, a date), so they fail only if a fixture itself is
+//! wrong, which the failing test then names.
 
 use super::*;
 use crate::catalogue::{from_body, ProductInput, TaxRatesInput};

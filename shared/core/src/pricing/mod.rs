@@ -1,0 +1,76 @@
+//! Prices and promotions (docs/api.md "Prices and promotions"): the retailer's price memory per
+//! (channel, sku), the promotions with their validity and eligibility, applying both to an
+//! order's lines, and what the conditional benefits withdraw from a refund. Pure rules, no I/O:
+//! storage and the HTTP routes build on these functions.
+
+mod apply;
+mod benefits;
+mod history;
+mod intake;
+mod promotion;
+
+pub use apply::{apply, LineToPrice, PricedLine, PricedOrder};
+pub use benefits::{withdrawn, AppliedPromotions, Benefit, BenefitRule, LineTerms};
+pub use history::{Price, PriceHistory, PricePeriod};
+pub use intake::{lines_to_price, unit_price, OrderedLine, PriceCheck};
+pub use promotion::{check_change, in_force, Promotion, PromotionKind};
+
+use crate::money::Money;
+use chrono::NaiveDate;
+
+/// What the pricing rules refuse with an error code of their own (not `validation_failed`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// A price that has begun (or would begin in the past) never changes.
+    #[error("prices that have begun never change: validFrom must be after {today}")]
+    PriceHistoryImmutable { today: NaiveDate },
+    /// A promotion that has begun keeps its terms; only `validTo` may change, and not for days
+    /// that have passed.
+    #[error("promotion {id} has begun: only validTo may change, and not for days that have passed ({field})")]
+    PromotionBegun { id: String, field: &'static str },
+    /// A line without a price (or, under `priceCheck: reject`, any line) whose sku has no list
+    /// price on the order date.
+    #[error("{sku} has no list price on the order date")]
+    NoPrice { field: String, sku: String },
+    /// Under `priceCheck: reject`, a given unit price that is not the list price.
+    #[error("unitPrice {given} differs from the list price {list}")]
+    PriceMismatch {
+        field: String,
+        given: Money,
+        list: Money,
+    },
+}
+
+impl Refusal {
+    /// The error code the API answers with.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::PriceHistoryImmutable { .. } => "price_history_immutable",
+            Refusal::PromotionBegun { .. } => "promotion_begun",
+            Refusal::NoPrice { .. } => "no_price",
+            Refusal::PriceMismatch { .. } => "price_mismatch",
+        }
+    }
+
+    /// The HTTP status: 409 for what has begun, 422 for an order's prices.
+    pub fn status(&self) -> u16 {
+        match self {
+            Refusal::PriceHistoryImmutable { .. } | Refusal::PromotionBegun { .. } => 409,
+            Refusal::NoPrice { .. } | Refusal::PriceMismatch { .. } => 422,
+        }
+    }
+
+    /// The field the error names, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Refusal::PriceHistoryImmutable { .. } => Some("validFrom"),
+            Refusal::PromotionBegun { field, .. } => Some(field),
+            Refusal::NoPrice { field, .. } | Refusal::PriceMismatch { field, .. } => Some(field),
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
+mod tests;
