@@ -1,0 +1,329 @@
+//! The figures at each order rate, as JSON and as the markdown of docs/capacity-figures.md.
+
+use crate::limits::{self, Check};
+use crate::model::{self, Cost, PerOrder};
+use crate::prices::{self, Prices};
+use crate::profile::Profile;
+use crate::template::Infra;
+use std::fmt::Write;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Level {
+    pub orders_per_second: f64,
+    /// (table or table/index, read units/s, write units/s, stored GB, partitions)
+    pub tables: Vec<(String, f64, f64, f64, f64)>,
+    /// (function, invocations/s, concurrent executions)
+    pub functions: Vec<(String, f64, f64)>,
+    /// (queue, messages sent/s)
+    pub queues: Vec<(String, f64)>,
+    pub api_requests_per_second: f64,
+    pub mails_per_second: f64,
+    /// Limits reached at this rate, the lowest ceiling first.
+    pub over: Vec<String>,
+    pub cost_per_thousand_orders: Cost,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Report {
+    pub per_order: PerOrder,
+    pub checks: Vec<(Check, f64)>,
+    pub levels: Vec<Level>,
+    pub prices: Prices,
+    pub prices_as_of: &'static str,
+    pub hot_sku_shards: Vec<(f64, f64)>,
+}
+
+pub fn build(profile: &Profile, infra: &Infra) -> Result<Report, String> {
+    let load = model::per_order(profile, infra)?;
+    let prices = Prices::eu_central_1();
+    let mut checks: Vec<(Check, f64)> = limits::checks(profile, infra, &load)
+        .into_iter()
+        .map(|c| {
+            let ceiling = c.ceiling();
+            (c, ceiling)
+        })
+        .collect();
+    checks.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let cost = model::cost_per_thousand(&load, &prices);
+    let levels = profile
+        .rates
+        .iter()
+        .map(|&rate| Level {
+            orders_per_second: rate,
+            tables: limits::partitions_at(profile, &load, rate),
+            functions: load
+                .functions
+                .iter()
+                .map(|(n, f)| {
+                    (
+                        n.clone(),
+                        f.invocations * rate,
+                        model::concurrency(rate, f.busy_ms),
+                    )
+                })
+                .collect(),
+            queues: load
+                .queue_messages
+                .iter()
+                .map(|(q, n)| (q.clone(), n * rate))
+                .collect(),
+            api_requests_per_second: load.api_requests * rate,
+            mails_per_second: load.mails * rate,
+            over: checks
+                .iter()
+                .filter(|(c, _)| c.utilisation(rate) >= 1.0)
+                .map(|(c, _)| c.name.clone())
+                .collect(),
+            // Every service here is paid per request: the cost per order does not change with
+            // the rate (fixed monthly costs are left out, see docs/capacity.md).
+            cost_per_thousand_orders: cost.clone(),
+        })
+        .collect();
+    let sku = &profile.hot_sku;
+    let hot_sku_shards = [500.0, 1000.0, sku.scenario_reservations_per_second, 5000.0]
+        .iter()
+        .map(|&r| {
+            (
+                r,
+                model::shards_needed(
+                    r,
+                    sku.write_units_per_reservation,
+                    profile.quotas.partition_write_units,
+                    sku.target_utilisation,
+                ),
+            )
+        })
+        .collect();
+    Ok(Report {
+        per_order: load,
+        checks,
+        levels,
+        prices,
+        prices_as_of: prices::AS_OF,
+        hot_sku_shards,
+    })
+}
+
+/// A number as the tables show it: no decimals from 100 up, one below, two below 1.
+pub fn fmt(x: f64) -> String {
+    if !x.is_finite() {
+        "-".into()
+    } else if x >= 100.0 {
+        let s = format!("{x:.0}");
+        // Thousands separated for reading: 12,500.
+        let (neg, digits) = s
+            .strip_prefix('-')
+            .map_or((false, s.as_str()), |d| (true, d));
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        if neg {
+            format!("-{out}")
+        } else {
+            out
+        }
+    } else if x >= 1.0 {
+        format!("{x:.1}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
+fn header(out: &mut String, first: &str, rates: &[f64]) {
+    let cols: Vec<String> = rates
+        .iter()
+        .map(|r| format!("{} orders/s", fmt(*r)))
+        .collect();
+    let _ = writeln!(out, "| {first} | {} |", cols.join(" | "));
+    let _ = writeln!(out, "|---|{}", "---:|".repeat(rates.len()));
+}
+
+pub fn markdown(report: &Report, profile: &Profile) -> String {
+    let rates = &profile.rates;
+    let load = &report.per_order;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Capacity figures\n\nWritten by `make capacity` (tools/capacity) from template.yaml and \
+         tools/capacity/profile.json; the model and what to do about its findings are in \
+         docs/capacity.md. Do not edit by hand.\n\nThe mean order of the profile: {:.1} lines, {:.2} delivery \
+         orders, {:.1} read units, {:.1} write units, {:.1} API requests, {:.2} mails.\n",
+        load.lines,
+        load.delivery_orders,
+        load.tables.values().map(|t| t.read_units).sum::<f64>(),
+        load.tables.values().map(|t| t.write_units).sum::<f64>(),
+        load.api_requests,
+        load.mails
+    );
+    let _ = writeln!(out, "## Which limit bites first\n");
+    let _ = writeln!(
+        out,
+        "| at | limits reached (lowest ceiling first) |\n|---:|---|"
+    );
+    for l in &report.levels {
+        let over = if l.over.is_empty() {
+            "none".to_string()
+        } else {
+            l.over.join("; ")
+        };
+        let _ = writeln!(out, "| {} orders/s | {over} |", fmt(l.orders_per_second));
+    }
+    let _ = writeln!(
+        out,
+        "\nEvery limit with its ceiling (orders per second at which the demand reaches it), lowest first:\n"
+    );
+    let _ = writeln!(
+        out,
+        "| limit | per order/s | limit | ceiling orders/s | remedy |\n|---|---:|---:|---:|---|"
+    );
+    for (c, ceiling) in &report.checks {
+        let _ = writeln!(
+            out,
+            "| {}: {} | {} | {} {} | **{}** | {} |",
+            c.area,
+            c.name,
+            fmt(c.per_order_per_second),
+            fmt(c.limit),
+            c.unit,
+            fmt(*ceiling),
+            c.remedy
+        );
+    }
+    let _ = writeln!(out, "\n## DynamoDB: units per second and partitions\n");
+    let _ = writeln!(
+        out,
+        "Read / write units per second, partitions (3,000 read or 1,000 write units, 10 GB each; size for {} stored orders).\n",
+        fmt(profile.stored_orders)
+    );
+    header(&mut out, "table / index", rates);
+    for (i, (name, ..)) in report
+        .levels
+        .first()
+        .map(|l| l.tables.clone())
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let cells: Vec<String> = report
+            .levels
+            .iter()
+            .filter_map(|l| l.tables.get(i))
+            .map(|(_, r, w, _, p)| format!("{} / {} ({})", fmt(*r), fmt(*w), fmt(*p)))
+            .collect();
+        let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
+    }
+    let _ = writeln!(out, "\n## Lambda: invocations per second and concurrency\n");
+    let _ = writeln!(
+        out,
+        "Invocations per second / concurrent executions (rate x duration).\n"
+    );
+    header(&mut out, "function", rates);
+    for (i, (name, ..)) in report
+        .levels
+        .first()
+        .map(|l| l.functions.clone())
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let cells: Vec<String> = report
+            .levels
+            .iter()
+            .filter_map(|l| l.functions.get(i))
+            .map(|(_, inv, c)| format!("{} / {}", fmt(*inv), fmt(*c)))
+            .collect();
+        let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
+    }
+    let totals: Vec<String> = report
+        .levels
+        .iter()
+        .map(|l| fmt(l.functions.iter().map(|f| f.2).sum()))
+        .collect();
+    let _ = writeln!(out, "| **all** | {} |", totals.join(" | "));
+    let _ = writeln!(out, "\n## Queues, API Gateway, SES\n");
+    header(&mut out, "messages or requests per second", rates);
+    for (i, (name, _)) in report
+        .levels
+        .first()
+        .map(|l| l.queues.clone())
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let cells: Vec<String> = report
+            .levels
+            .iter()
+            .filter_map(|l| l.queues.get(i))
+            .map(|q| fmt(q.1))
+            .collect();
+        let _ = writeln!(out, "| SQS {name} (sent) | {} |", cells.join(" | "));
+    }
+    let api: Vec<String> = report
+        .levels
+        .iter()
+        .map(|l| fmt(l.api_requests_per_second))
+        .collect();
+    let _ = writeln!(out, "| API Gateway requests | {} |", api.join(" | "));
+    let mails: Vec<String> = report
+        .levels
+        .iter()
+        .map(|l| fmt(l.mails_per_second))
+        .collect();
+    let _ = writeln!(out, "| SES mails | {} |", mails.join(" | "));
+    let _ = writeln!(out, "\n## The promoted sku\n");
+    let sku = &profile.hot_sku;
+    let _ = writeln!(
+        out,
+        "{} write units per reservation (a transactional update of the stock item), one item takes {} units/s, \
+         planned at {:.0}% of it:\n",
+        fmt(sku.write_units_per_reservation),
+        fmt(profile.quotas.partition_write_units),
+        sku.target_utilisation * 100.0
+    );
+    let _ = writeln!(
+        out,
+        "| reservations/s on the sku | write units/s | stock shards needed |\n|---:|---:|---:|"
+    );
+    for (r, shards) in &report.hot_sku_shards {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            fmt(*r),
+            fmt(r * sku.write_units_per_reservation),
+            fmt(*shards)
+        );
+    }
+    let _ = writeln!(out, "\n## Cost per 1,000 orders\n");
+    let _ = writeln!(out, "Prices: {}. Pay-per-request throughout, so the cost per order is the same at every rate.\n", report.prices_as_of);
+    header(&mut out, "service", rates);
+    let c = |f: &dyn Fn(&Cost) -> rust_decimal::Decimal| -> String {
+        report
+            .levels
+            .iter()
+            .map(|l| format!("${}", f(&l.cost_per_thousand_orders).round_dp(4)))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    };
+    let _ = writeln!(out, "| DynamoDB reads | {} |", c(&|x| x.dynamodb_reads));
+    let _ = writeln!(out, "| DynamoDB writes | {} |", c(&|x| x.dynamodb_writes));
+    let _ = writeln!(out, "| Lambda | {} |", c(&|x| x.lambda));
+    let _ = writeln!(out, "| SQS | {} |", c(&|x| x.sqs));
+    let _ = writeln!(out, "| API Gateway | {} |", c(&|x| x.api_gateway));
+    let _ = writeln!(
+        out,
+        "| S3 (requests, first month's storage) | {} |",
+        c(&|x| x.s3)
+    );
+    let _ = writeln!(
+        out,
+        "| **total without SES** | {} |",
+        c(&|x| x.total_without_ses)
+    );
+    let _ = writeln!(out, "| SES | {} |", c(&|x| x.ses));
+    let _ = writeln!(out, "| **total** | {} |", c(&|x| x.total));
+    out
+}
