@@ -7,3 +7,6 @@ pub mod prices;
 pub mod profile;
 pub mod report;
 pub mod template;
+
+#[cfg(test)]
+mod tests;

@@ -222,8 +222,15 @@ pub fn per_order(profile: &Profile, infra: &Infra) -> Result<PerOrder, String> {
                 out.sqs_requests += 2.0 * n / batch;
             }
             for m in &op.messages {
-                *out.queue_messages.entry(m.queue.clone()).or_default() += n * m.count;
-                out.sqs_requests += n * m.requests.unwrap_or(m.count);
+                if !infra.queues.iter().any(|q| q.name == m.queue) {
+                    return Err(format!(
+                        "operation {}: queue {} is not in template.yaml",
+                        op.name, m.queue
+                    ));
+                }
+                let count = m.count + m.count_per_delivery_order * shape.delivery_orders;
+                *out.queue_messages.entry(m.queue.clone()).or_default() += n * count;
+                out.sqs_requests += n * m.requests.unwrap_or(count);
             }
             if let Some(route) = &op.route {
                 *out.routes.entry(route.clone()).or_default() += n;

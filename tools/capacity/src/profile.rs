@@ -146,8 +146,13 @@ pub struct Access {
 #[serde(deny_unknown_fields)]
 pub struct Message {
     pub queue: String,
+    #[serde(default)]
     pub count: f64,
-    /// SQS requests that send them (SendMessageBatch sends up to 10 in one); default: one each.
+    /// Messages per delivery order of the order (for an operation driven by orders).
+    #[serde(default)]
+    pub count_per_delivery_order: f64,
+    /// SQS requests that send them per operation (SendMessageBatch sends up to 10 in one);
+    /// default: one each.
     #[serde(default)]
     pub requests: Option<f64>,
 }

@@ -126,6 +126,8 @@ pub fn fmt(x: f64) -> String {
         } else {
             out
         }
+    } else if (x - x.round()).abs() < 1e-9 {
+        format!("{x:.0}")
     } else if x >= 1.0 {
         format!("{x:.1}")
     } else {
@@ -178,7 +180,7 @@ pub fn markdown(report: &Report, profile: &Profile) -> String {
     );
     let _ = writeln!(
         out,
-        "| limit | per order/s | limit | ceiling orders/s | remedy |\n|---|---:|---:|---:|---|"
+        "| limit | demand at 1 order/s | limit | ceiling orders/s | remedy |\n|---|---:|---:|---:|---|"
     );
     for (c, ceiling) in &report.checks {
         let _ = writeln!(
