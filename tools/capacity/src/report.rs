@@ -164,15 +164,21 @@ pub fn markdown(report: &Report, profile: &Profile) -> String {
     let _ = writeln!(out, "## Which limit bites first\n");
     let _ = writeln!(
         out,
-        "| at | limits reached (lowest ceiling first) |\n|---:|---|"
+        "| at | limits reached | the first five (lowest ceiling first) |\n|---:|---:|---|"
     );
     for l in &report.levels {
-        let over = if l.over.is_empty() {
+        let first: Vec<&str> = l.over.iter().take(5).map(String::as_str).collect();
+        let first = if first.is_empty() {
             "none".to_string()
         } else {
-            l.over.join("; ")
+            first.join("; ")
         };
-        let _ = writeln!(out, "| {} orders/s | {over} |", fmt(l.orders_per_second));
+        let _ = writeln!(
+            out,
+            "| {} orders/s | {} | {first} |",
+            fmt(l.orders_per_second),
+            l.over.len()
+        );
     }
     let _ = writeln!(
         out,
