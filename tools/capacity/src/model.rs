@@ -85,12 +85,25 @@ pub struct HotLoad {
     pub writes: f64,
 }
 
+/// What one operation contributes to an average order.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct OperationLoad {
+    pub name: String,
+    pub function: String,
+    /// Times per order.
+    pub count: f64,
+    pub read_units: f64,
+    pub write_units: f64,
+}
+
 /// Everything one average order causes, over the profile's mix.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct PerOrder {
     /// Keyed by `Table` or `Table/index`.
     pub tables: BTreeMap<String, TableLoad>,
     pub hot_keys: BTreeMap<String, HotLoad>,
+    /// In the profile's order.
+    pub operations: Vec<OperationLoad>,
     pub functions: BTreeMap<String, FunctionLoad>,
     pub queue_messages: BTreeMap<String, f64>,
     pub sqs_requests: f64,
@@ -158,14 +171,28 @@ pub fn per_order(profile: &Profile, infra: &Infra) -> Result<PerOrder, String> {
     if total_share <= 0.0 {
         return Err("mix.shapes: the shares add up to nothing".into());
     }
-    let mut out = PerOrder::default();
+    let mut out = PerOrder {
+        operations: profile
+            .operations
+            .iter()
+            .map(|op| OperationLoad {
+                name: op.name.clone(),
+                function: op.function.clone(),
+                ..OperationLoad::default()
+            })
+            .collect(),
+        ..PerOrder::default()
+    };
     for shape in &profile.mix.shapes {
         let w = shape.share / total_share;
         out.lines += w * shape.lines;
         out.delivery_orders += w * shape.delivery_orders;
-        for op in &profile.operations {
+        for (i, op) in profile.operations.iter().enumerate() {
             let (n, lines) = driver(profile, shape, &op.driver)?;
             let n = n * w;
+            if let Some(o) = out.operations.get_mut(i) {
+                o.count += n;
+            }
             let function = infra.function(&op.function).ok_or_else(|| {
                 format!(
                     "operation {}: function {} is not in template.yaml",
@@ -187,6 +214,10 @@ pub fn per_order(profile: &Profile, infra: &Infra) -> Result<PerOrder, String> {
                     .or_default();
                 load.read_units += n * r;
                 load.write_units += n * wu;
+                if let Some(o) = out.operations.get_mut(i) {
+                    o.read_units += n * r;
+                    o.write_units += n * wu;
+                }
                 if a.creates {
                     load.stored_kb += n * items * kb;
                 }

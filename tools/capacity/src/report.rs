@@ -201,6 +201,22 @@ pub fn markdown(report: &Report, profile: &Profile) -> String {
             c.remedy
         );
     }
+    let _ = writeln!(out, "\n## Per operation, per average order\n");
+    let _ = writeln!(
+        out,
+        "| operation | function | times per order | read units | write units |\n|---|---|---:|---:|---:|"
+    );
+    for o in &load.operations {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            o.name,
+            o.function,
+            fmt(o.count),
+            fmt(o.read_units),
+            fmt(o.write_units)
+        );
+    }
     let _ = writeln!(out, "\n## DynamoDB: units per second and partitions\n");
     let _ = writeln!(
         out,

@@ -160,6 +160,15 @@ fn per_order_weighs_every_operation_over_the_shapes() {
     // 1 send, and a receive and a delete per batch.
     assert!(close(load.sqs_requests, 2.6));
     assert!(close(load.api_requests, 1.0));
+    let route = &load.operations[1];
+    assert_eq!(
+        (route.name.as_str(), route.function.as_str()),
+        ("route", "router")
+    );
+    assert!(close(route.count, 1.0));
+    assert!(close(route.read_units, 1.0));
+    assert!(close(route.write_units, 3.0));
+    assert!(close(load.operations[2].count, 3.0));
     assert!(close(load.lines, 2.0));
     assert!(close(load.delivery_orders, 1.5));
 }
