@@ -74,25 +74,30 @@ pub fn checks(profile: &Profile, infra: &Infra, load: &PerOrder) -> Vec<Check> {
     }
     for h in &profile.hot_keys {
         let hot = load.hot_keys.get(&h.name).cloned().unwrap_or_default();
-        if hot.write_units > 0.0 {
-            out.push(Check {
-                area: "hot key",
-                name: format!("{}: write units on one key", h.name),
-                per_order_per_second: hot.write_units,
-                limit: q.partition_write_units,
-                unit: "units/s",
-                remedy: "spread the key over several (write sharding) or drop it".into(),
-            });
-        }
-        if hot.read_units > 0.0 {
-            out.push(Check {
-                area: "hot key",
-                name: format!("{}: read units on one key", h.name),
-                per_order_per_second: hot.read_units,
-                limit: q.partition_read_units,
-                unit: "units/s",
-                remedy: "keep it in the function instance for a few seconds".into(),
-            });
+        for (units, limit, what, remedy) in [
+            (
+                hot.write_units,
+                q.partition_write_units,
+                "write",
+                "spread the key over several (write sharding) or drop it",
+            ),
+            (
+                hot.read_units,
+                q.partition_read_units,
+                "read",
+                "keep it in the function instance for a few seconds",
+            ),
+        ] {
+            if units > 0.0 {
+                out.push(Check {
+                    area: "hot key",
+                    name: format!("{}: {what} units on one key", h.name),
+                    per_order_per_second: units,
+                    limit,
+                    unit: "units/s",
+                    remedy: remedy.into(),
+                });
+            }
         }
         if let Some(cycle) = h.serial_cycle_ms {
             out.push(Check {

@@ -5,6 +5,7 @@ use crate::model::{self, Cost, PerOrder};
 use crate::prices::{self, Prices};
 use crate::profile::Profile;
 use crate::template::Infra;
+use rust_decimal::Decimal;
 use std::fmt::Write;
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -144,6 +145,36 @@ fn header(out: &mut String, first: &str, rates: &[f64]) {
     let _ = writeln!(out, "|---|{}", "---:|".repeat(rates.len()));
 }
 
+/// A markdown table: the header, its alignment line, the rows.
+fn table(out: &mut String, head: &[&str], align: &str, rows: impl Iterator<Item = Vec<String>>) {
+    let _ = writeln!(out, "| {} |\n{align}", head.join(" | "));
+    for r in rows {
+        let _ = writeln!(out, "| {} |", r.join(" | "));
+    }
+}
+
+/// A row of one figure per level.
+fn row(out: &mut String, label: &str, levels: &[Level], cell: impl Fn(&Level) -> String) {
+    let cells: Vec<String> = levels.iter().map(cell).collect();
+    let _ = writeln!(out, "| {label} | {} |", cells.join(" | "));
+}
+
+/// A row per entry of a per-level list (every level lists the same entries in the same order).
+fn rows<T>(
+    out: &mut String,
+    levels: &[Level],
+    list: impl Fn(&Level) -> &Vec<T>,
+    name: impl Fn(&T) -> String,
+    cell: impl Fn(&T) -> String,
+) {
+    let Some(first) = levels.first() else { return };
+    for (i, entry) in list(first).iter().enumerate() {
+        row(out, &name(entry), levels, |l| {
+            list(l).get(i).map(&cell).unwrap_or_default()
+        });
+    }
+}
+
 pub fn markdown(report: &Report, profile: &Profile) -> String {
     let rates = &profile.rates;
     let load = &report.per_order;
@@ -162,61 +193,72 @@ pub fn markdown(report: &Report, profile: &Profile) -> String {
         load.mails
     );
     let _ = writeln!(out, "## Which limit bites first\n");
-    let _ = writeln!(
-        out,
-        "| at | limits reached | the first five (lowest ceiling first) |\n|---:|---:|---|"
+    table(
+        &mut out,
+        &[
+            "at",
+            "limits reached",
+            "the first five (lowest ceiling first)",
+        ],
+        "|---:|---:|---|",
+        report.levels.iter().map(|l| {
+            let first: Vec<&str> = l.over.iter().take(5).map(String::as_str).collect();
+            vec![
+                format!("{} orders/s", fmt(l.orders_per_second)),
+                l.over.len().to_string(),
+                if first.is_empty() {
+                    "none".to_string()
+                } else {
+                    first.join("; ")
+                },
+            ]
+        }),
     );
-    for l in &report.levels {
-        let first: Vec<&str> = l.over.iter().take(5).map(String::as_str).collect();
-        let first = if first.is_empty() {
-            "none".to_string()
-        } else {
-            first.join("; ")
-        };
-        let _ = writeln!(
-            out,
-            "| {} orders/s | {} | {first} |",
-            fmt(l.orders_per_second),
-            l.over.len()
-        );
-    }
     let _ = writeln!(
         out,
         "\nEvery limit with its ceiling (orders per second at which the demand reaches it), lowest first:\n"
     );
-    let _ = writeln!(
-        out,
-        "| limit | demand at 1 order/s | limit | ceiling orders/s | remedy |\n|---|---:|---:|---:|---|"
+    table(
+        &mut out,
+        &[
+            "limit",
+            "demand at 1 order/s",
+            "limit",
+            "ceiling orders/s",
+            "remedy",
+        ],
+        "|---|---:|---:|---:|---|",
+        report.checks.iter().map(|(c, ceiling)| {
+            vec![
+                format!("{}: {}", c.area, c.name),
+                fmt(c.per_order_per_second),
+                format!("{} {}", fmt(c.limit), c.unit),
+                format!("**{}**", fmt(*ceiling)),
+                c.remedy.clone(),
+            ]
+        }),
     );
-    for (c, ceiling) in &report.checks {
-        let _ = writeln!(
-            out,
-            "| {}: {} | {} | {} {} | **{}** | {} |",
-            c.area,
-            c.name,
-            fmt(c.per_order_per_second),
-            fmt(c.limit),
-            c.unit,
-            fmt(*ceiling),
-            c.remedy
-        );
-    }
     let _ = writeln!(out, "\n## Per operation, per average order\n");
-    let _ = writeln!(
-        out,
-        "| operation | function | times per order | read units | write units |\n|---|---|---:|---:|---:|"
+    table(
+        &mut out,
+        &[
+            "operation",
+            "function",
+            "times per order",
+            "read units",
+            "write units",
+        ],
+        "|---|---|---:|---:|---:|",
+        load.operations.iter().map(|o| {
+            vec![
+                o.name.clone(),
+                o.function.clone(),
+                fmt(o.count),
+                fmt(o.read_units),
+                fmt(o.write_units),
+            ]
+        }),
     );
-    for o in &load.operations {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {} | {} |",
-            o.name,
-            o.function,
-            fmt(o.count),
-            fmt(o.read_units),
-            fmt(o.write_units)
-        );
-    }
     let _ = writeln!(out, "\n## DynamoDB: units per second and partitions\n");
     let _ = writeln!(
         out,
@@ -224,80 +266,43 @@ pub fn markdown(report: &Report, profile: &Profile) -> String {
         fmt(profile.stored_orders)
     );
     header(&mut out, "table / index", rates);
-    for (i, (name, ..)) in report
-        .levels
-        .first()
-        .map(|l| l.tables.clone())
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        let cells: Vec<String> = report
-            .levels
-            .iter()
-            .filter_map(|l| l.tables.get(i))
-            .map(|(_, r, w, _, p)| format!("{} / {} ({})", fmt(*r), fmt(*w), fmt(*p)))
-            .collect();
-        let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
-    }
+    let levels = &report.levels;
+    rows(
+        &mut out,
+        levels,
+        |l| &l.tables,
+        |t| t.0.clone(),
+        |(_, r, w, _, p)| format!("{} / {} ({})", fmt(*r), fmt(*w), fmt(*p)),
+    );
     let _ = writeln!(out, "\n## Lambda: invocations per second and concurrency\n");
     let _ = writeln!(
         out,
         "Invocations per second / concurrent executions (rate x duration).\n"
     );
     header(&mut out, "function", rates);
-    for (i, (name, ..)) in report
-        .levels
-        .first()
-        .map(|l| l.functions.clone())
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        let cells: Vec<String> = report
-            .levels
-            .iter()
-            .filter_map(|l| l.functions.get(i))
-            .map(|(_, inv, c)| format!("{} / {}", fmt(*inv), fmt(*c)))
-            .collect();
-        let _ = writeln!(out, "| {name} | {} |", cells.join(" | "));
-    }
-    let totals: Vec<String> = report
-        .levels
-        .iter()
-        .map(|l| fmt(l.functions.iter().map(|f| f.2).sum()))
-        .collect();
-    let _ = writeln!(out, "| **all** | {} |", totals.join(" | "));
+    rows(
+        &mut out,
+        levels,
+        |l| &l.functions,
+        |f| f.0.clone(),
+        |(_, inv, c)| format!("{} / {}", fmt(*inv), fmt(*c)),
+    );
+    row(&mut out, "**all**", levels, |l| {
+        fmt(l.functions.iter().map(|f| f.2).sum())
+    });
     let _ = writeln!(out, "\n## Queues, API Gateway, SES\n");
     header(&mut out, "messages or requests per second", rates);
-    for (i, (name, _)) in report
-        .levels
-        .first()
-        .map(|l| l.queues.clone())
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-    {
-        let cells: Vec<String> = report
-            .levels
-            .iter()
-            .filter_map(|l| l.queues.get(i))
-            .map(|q| fmt(q.1))
-            .collect();
-        let _ = writeln!(out, "| SQS {name} (sent) | {} |", cells.join(" | "));
-    }
-    let api: Vec<String> = report
-        .levels
-        .iter()
-        .map(|l| fmt(l.api_requests_per_second))
-        .collect();
-    let _ = writeln!(out, "| API Gateway requests | {} |", api.join(" | "));
-    let mails: Vec<String> = report
-        .levels
-        .iter()
-        .map(|l| fmt(l.mails_per_second))
-        .collect();
-    let _ = writeln!(out, "| SES mails | {} |", mails.join(" | "));
+    rows(
+        &mut out,
+        levels,
+        |l| &l.queues,
+        |q| format!("SQS {} (sent)", q.0),
+        |q| fmt(q.1),
+    );
+    row(&mut out, "API Gateway requests", levels, |l| {
+        fmt(l.api_requests_per_second)
+    });
+    row(&mut out, "SES mails", levels, |l| fmt(l.mails_per_second));
     let _ = writeln!(out, "\n## The promoted sku\n");
     let sku = &profile.hot_sku;
     let _ = writeln!(
@@ -308,46 +313,42 @@ pub fn markdown(report: &Report, profile: &Profile) -> String {
         fmt(profile.quotas.partition_write_units),
         sku.target_utilisation * 100.0
     );
-    let _ = writeln!(
-        out,
-        "| reservations/s on the sku | write units/s | stock shards needed |\n|---:|---:|---:|"
+    table(
+        &mut out,
+        &[
+            "reservations/s on the sku",
+            "write units/s",
+            "stock shards needed",
+        ],
+        "|---:|---:|---:|",
+        report.hot_sku_shards.iter().map(|(r, shards)| {
+            vec![
+                fmt(*r),
+                fmt(r * sku.write_units_per_reservation),
+                fmt(*shards),
+            ]
+        }),
     );
-    for (r, shards) in &report.hot_sku_shards {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} |",
-            fmt(*r),
-            fmt(r * sku.write_units_per_reservation),
-            fmt(*shards)
-        );
-    }
     let _ = writeln!(out, "\n## Cost per 1,000 orders\n");
     let _ = writeln!(out, "Prices: {}. Pay-per-request throughout, so the cost per order is the same at every rate.\n", report.prices_as_of);
     header(&mut out, "service", rates);
-    let c = |f: &dyn Fn(&Cost) -> rust_decimal::Decimal| -> String {
-        report
-            .levels
-            .iter()
-            .map(|l| format!("${}", f(&l.cost_per_thousand_orders).round_dp(4)))
-            .collect::<Vec<_>>()
-            .join(" | ")
-    };
-    let _ = writeln!(out, "| DynamoDB reads | {} |", c(&|x| x.dynamodb_reads));
-    let _ = writeln!(out, "| DynamoDB writes | {} |", c(&|x| x.dynamodb_writes));
-    let _ = writeln!(out, "| Lambda | {} |", c(&|x| x.lambda));
-    let _ = writeln!(out, "| SQS | {} |", c(&|x| x.sqs));
-    let _ = writeln!(out, "| API Gateway | {} |", c(&|x| x.api_gateway));
-    let _ = writeln!(
-        out,
-        "| S3 (requests, first month's storage) | {} |",
-        c(&|x| x.s3)
-    );
-    let _ = writeln!(
-        out,
-        "| **total without SES** | {} |",
-        c(&|x| x.total_without_ses)
-    );
-    let _ = writeln!(out, "| SES | {} |", c(&|x| x.ses));
-    let _ = writeln!(out, "| **total** | {} |", c(&|x| x.total));
+    for (label, part) in [
+        (
+            "DynamoDB reads",
+            (|c| c.dynamodb_reads) as fn(&Cost) -> Decimal,
+        ),
+        ("DynamoDB writes", |c| c.dynamodb_writes),
+        ("Lambda", |c| c.lambda),
+        ("SQS", |c| c.sqs),
+        ("API Gateway", |c| c.api_gateway),
+        ("S3 (requests, first month's storage)", |c| c.s3),
+        ("**total without SES**", |c| c.total_without_ses),
+        ("SES", |c| c.ses),
+        ("**total**", |c| c.total),
+    ] {
+        row(&mut out, label, levels, |l| {
+            format!("${}", part(&l.cost_per_thousand_orders).round_dp(4))
+        });
+    }
     out
 }

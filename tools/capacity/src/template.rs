@@ -193,75 +193,44 @@ fn function(id: &str, resource: &Value, default_memory: f64, default_timeout: f6
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const TEMPLATE: &str = r#"
-Globals:
-  Function:
-    MemorySize: 256
-    Timeout: 15
-Resources:
-  HttpApi:
-    Type: AWS::Serverless::HttpApi
-    Properties:
-      DefaultRouteSettings: { ThrottlingBurstLimit: 200, ThrottlingRateLimit: 100 }
-  RouterFunction:
-    Type: AWS::Serverless::Function
-    Metadata: { BuildProperties: { Binary: split-router } }
-    Properties:
-      MemorySize: 512
-      ReservedConcurrentExecutions: 50
-      Events:
-        Q:
-          Type: SQS
-          Properties:
-            Queue: !GetAtt RouteQueue.Arn
-            BatchSize: 5
-            MaximumBatchingWindowInSeconds: 1
-            ScalingConfig: { MaximumConcurrency: 20 }
-  ApiFunction:
-    Type: AWS::Serverless::Function
-    Metadata: { BuildProperties: { Binary: order-api } }
-    Properties:
-      Events:
-        Get: { Type: HttpApi, Properties: { ApiId: !Ref HttpApi, Method: get, Path: "/orders/{id}" } }
-        Doc: { Type: HttpApi, Properties: { ApiId: !Ref HttpApi, Method: GET, Path: /d, Auth: { Authorizer: NONE } } }
-  RouteQueue:
-    Type: AWS::SQS::Queue
-  OrdersTable:
-    Type: AWS::DynamoDB::Table
-    Properties:
-      BillingMode: PAY_PER_REQUEST
-      WarmThroughput: { ReadUnitsPerSecond: 12000, WriteUnitsPerSecond: 8000 }
-      GlobalSecondaryIndexes:
-        - IndexName: byCreated
-"#;
+    use crate::tests::TEMPLATE;
 
     #[test]
     fn reads_functions_with_their_triggers_and_the_globals() {
         let infra = parse(TEMPLATE).unwrap();
-        let router = infra.function("split-router").unwrap();
-        assert_eq!(router.memory_mb, 512.0);
-        assert_eq!(router.timeout_s, 15.0);
-        assert_eq!(router.reserved_concurrency, Some(50.0));
+        let documents = infra.function("documents").unwrap();
+        assert_eq!(documents.memory_mb, 256.0);
+        assert_eq!(documents.timeout_s, 15.0);
+        assert_eq!(documents.reserved_concurrency, Some(50.0));
         assert_eq!(
-            router.queue,
+            documents.queue,
             Some(QueueTrigger {
-                queue: "RouteQueue".into(),
+                queue: "DocumentsQueue".into(),
                 batch_size: 5.0,
                 batching_window_s: 1.0,
                 max_concurrency: Some(20.0),
             })
         );
-        let api = infra.function("order-api").unwrap();
-        assert_eq!(api.memory_mb, 256.0);
+        let router = infra.function("router").unwrap();
         assert_eq!(
-            api.routes,
+            router.queue.as_ref().map(|q| q.batching_window_s),
+            Some(0.0)
+        );
+        assert_eq!(router.queue.as_ref().and_then(|q| q.max_concurrency), None);
+        assert_eq!(router.reserved_concurrency, None);
+        let auth = infra.function("auth").unwrap();
+        assert_eq!((auth.memory_mb, auth.timeout_s), (512.0, 5.0));
+        let intake = infra.function("intake").unwrap();
+        assert_eq!(intake.memory_mb, 1024.0);
+        // Sorted by event name; the method upper-cased; Auth NONE skips the authorizer.
+        assert_eq!(
+            intake.routes,
             vec![
                 ("GET /d".to_string(), false),
-                ("GET /orders/{id}".to_string(), true)
+                ("POST /orders".to_string(), true)
             ]
         );
-        assert_eq!(infra.route_throttle, Some((100.0, 200.0)));
+        assert_eq!(infra.route_throttle, Some((10.0, 20.0)));
     }
 
     #[test]
@@ -272,12 +241,14 @@ Resources:
         assert!(orders.on_demand);
         assert!(!orders.stream);
         assert_eq!(orders.warm, Some((12000.0, 8000.0)));
+        let queues: Vec<(&str, bool)> = infra
+            .queues
+            .iter()
+            .map(|q| (q.name.as_str(), q.fifo))
+            .collect();
         assert_eq!(
-            infra.queues,
-            vec![Queue {
-                name: "RouteQueue".into(),
-                fifo: false
-            }]
+            queues,
+            vec![("RouteQueue", false), ("DocumentsQueue", false)]
         );
     }
 

@@ -9,7 +9,11 @@ use crate::template;
 use rust_decimal::Decimal;
 use std::str::FromStr;
 
-const TEMPLATE: &str = r#"
+/// Also the template module's fixture: globals, a reserved concurrency, a batching window, an
+/// event source's maximum concurrency, a route without the authorizer, warm throughput.
+pub(crate) const TEMPLATE: &str = r#"
+Globals:
+  Function: { MemorySize: 256, Timeout: 15 }
 Resources:
   HttpApi:
     Type: AWS::Serverless::HttpApi
@@ -20,11 +24,12 @@ Resources:
     Properties:
       MemorySize: 1024
       Events:
-        Post: { Type: HttpApi, Properties: { Method: POST, Path: /orders } }
+        Post: { Type: HttpApi, Properties: { ApiId: !Ref HttpApi, Method: post, Path: /orders } }
+        Doc: { Type: HttpApi, Properties: { ApiId: !Ref HttpApi, Method: GET, Path: /d, Auth: { Authorizer: NONE } } }
   AuthFunction:
     Type: AWS::Serverless::Function
     Metadata: { BuildProperties: { Binary: auth } }
-    Properties: { MemorySize: 512 }
+    Properties: { MemorySize: 512, Timeout: 5 }
   RouterFunction:
     Type: AWS::Serverless::Function
     Metadata: { BuildProperties: { Binary: router } }
@@ -32,12 +37,28 @@ Resources:
       MemorySize: 2048
       Events:
         Q: { Type: SQS, Properties: { Queue: !GetAtt RouteQueue.Arn, BatchSize: 10 } }
+  DocumentsFunction:
+    Type: AWS::Serverless::Function
+    Metadata: { BuildProperties: { Binary: documents } }
+    Properties:
+      ReservedConcurrentExecutions: 50
+      Events:
+        Q:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt DocumentsQueue.Arn
+            BatchSize: 5
+            MaximumBatchingWindowInSeconds: 1
+            ScalingConfig: { MaximumConcurrency: 20 }
   RouteQueue:
+    Type: AWS::SQS::Queue
+  DocumentsQueue:
     Type: AWS::SQS::Queue
   OrdersTable:
     Type: AWS::DynamoDB::Table
     Properties:
       BillingMode: PAY_PER_REQUEST
+      WarmThroughput: { ReadUnitsPerSecond: 12000, WriteUnitsPerSecond: 8000 }
       GlobalSecondaryIndexes: [{ IndexName: byCreated }]
 "#;
 
