@@ -6,6 +6,7 @@ pub mod model;
 pub mod prices;
 pub mod profile;
 pub mod report;
+pub mod scenario;
 pub mod template;
 
 #[cfg(test)]

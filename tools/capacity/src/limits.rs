@@ -33,12 +33,22 @@ impl Check {
     }
 }
 
+/// "one key" for one, else "N keys" (`many` the plural noun); "" for one when `one` is "".
+fn keys(n: f64, one: &str, many: &str) -> String {
+    if n <= 1.0 {
+        one.to_string()
+    } else if one.is_empty() {
+        format!("in each of {n} {many}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
 pub fn checks(profile: &Profile, infra: &Infra, load: &PerOrder) -> Vec<Check> {
     let q = &profile.quotas;
     let mut out = Vec::new();
     for (key, t) in &load.tables {
-        let table = key.split('/').next().unwrap_or(key);
-        let warm = infra.table(table).and_then(|t| t.warm);
+        let warm = infra.warm.get(key).copied();
         let (read_limit, write_limit) = warm
             .map(|(r, w)| {
                 (
@@ -91,9 +101,13 @@ pub fn checks(profile: &Profile, infra: &Infra, load: &PerOrder) -> Vec<Check> {
             if units > 0.0 {
                 out.push(Check {
                     area: "hot key",
-                    name: format!("{}: {what} units on one key", h.name),
+                    name: format!(
+                        "{}: {what} units on {}",
+                        h.name,
+                        keys(h.shards, "one key", "keys")
+                    ),
                     per_order_per_second: units,
-                    limit,
+                    limit: limit * h.shards,
                     unit: "units/s",
                     remedy: remedy.into(),
                 });
@@ -103,11 +117,14 @@ pub fn checks(profile: &Profile, infra: &Infra, load: &PerOrder) -> Vec<Check> {
             out.push(Check {
                 area: "hot key",
                 name: format!(
-                    "{}: read-then-write cycles of {cycle} ms, one at a time",
-                    h.name
-                ),
+                    "{}: read-then-write cycles of {cycle} ms, one at a time {}",
+                    h.name,
+                    keys(h.shards, "", "series")
+                )
+                .trim_end()
+                .to_string(),
                 per_order_per_second: hot.writes,
-                limit: 1000.0 / cycle,
+                limit: 1000.0 / cycle * h.shards,
                 unit: "changes/s",
                 remedy: "several number series, one counter each".into(),
             });
@@ -116,9 +133,12 @@ pub fn checks(profile: &Profile, infra: &Infra, load: &PerOrder) -> Vec<Check> {
     let sku = &profile.hot_sku;
     out.push(Check {
         area: "hot key",
-        name: "promoted sku: reservation write units on its one stock item".into(),
+        name: format!(
+            "promoted sku: reservation write units on {}",
+            keys(sku.shards, "its one stock item", "stock shards")
+        ),
         per_order_per_second: sku.share_of_orders * sku.write_units_per_reservation,
-        limit: q.partition_write_units,
+        limit: q.partition_write_units * sku.shards,
         unit: "units/s",
         remedy: "stock shards for the sku (docs/capacity.md, hot sku)".into(),
     });

@@ -22,6 +22,38 @@ pub struct Profile {
     pub quotas: Quotas,
     /// Orders whose items are stored (for the tables' size and storage partitions).
     pub stored_orders: f64,
+    /// The same load after changes to the template, the quotas and the code (docs/capacity.md).
+    #[serde(default)]
+    pub scenarios: Vec<Scenario>,
+}
+
+/// Changes to model on top of the template and the profile: raised quotas, template settings,
+/// cached configuration, spread keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    /// Quotas to replace (by their names in `quotas`).
+    #[serde(default)]
+    pub quotas: BTreeMap<String, f64>,
+    /// The HTTP API's route throttle (rate, burst).
+    #[serde(default)]
+    pub route_throttle: Option<(f64, f64)>,
+    /// Function (binary) -> ReservedConcurrentExecutions.
+    #[serde(default)]
+    pub reserved_concurrency: BTreeMap<String, f64>,
+    /// Function (binary) -> its SQS event source's ScalingConfig.MaximumConcurrency.
+    #[serde(default)]
+    pub max_concurrency: BTreeMap<String, f64>,
+    /// Hot keys the functions keep in memory: their reads leave DynamoDB.
+    #[serde(default)]
+    pub cached_hot_keys: Vec<String>,
+    /// Orders per second to size what is sized by the load: the other hot keys' shards (number
+    /// series for a counter), the promoted sku's stock shards, WarmThroughput of every table
+    /// and index.
+    pub sized_for: f64,
+    /// Warm throughput over the load at `sized_for`.
+    pub warm_headroom: f64,
 }
 
 /// Order shapes (lines, delivery orders) with their share of orders, and how often the other
@@ -108,6 +140,12 @@ pub enum Kind {
     TransactWrite,
 }
 
+impl Kind {
+    pub fn is_read(self) -> bool {
+        matches!(self, Kind::Read | Kind::StrongRead | Kind::TransactRead)
+    }
+}
+
 /// Items of one table (or one index) read or written by one operation.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -174,8 +212,15 @@ pub struct HotKey {
     /// such a key takes at most 1000 / cycle_ms changes per second, whatever its units.
     #[serde(default)]
     pub serial_cycle_ms: Option<f64>,
+    /// Keys (or number series) the load is spread over.
+    #[serde(default = "one")]
+    pub shards: f64,
     #[serde(default)]
     pub source: String,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// The promoted sku: the share of orders that reserve it, and what one reservation writes.
@@ -188,10 +233,13 @@ pub struct HotSku {
     pub scenario_reservations_per_second: f64,
     /// Share of the per-item limit to plan for (headroom for bursts and uneven shards).
     pub target_utilisation: f64,
+    /// Stock items the sku's reservations are spread over.
+    #[serde(default = "one")]
+    pub shards: f64,
 }
 
 /// Account and service quotas (defaults unless raised), and the per-partition limits.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Quotas {
     pub lambda_account_concurrency: f64,

@@ -3,7 +3,8 @@
 use crate::limits::{self, Check};
 use crate::model::{self, Cost, PerOrder};
 use crate::prices::{self, Prices};
-use crate::profile::Profile;
+use crate::profile::{Profile, Scenario};
+use crate::scenario::{self, Sized};
 use crate::template::Infra;
 use rust_decimal::Decimal;
 use std::fmt::Write;
@@ -32,9 +33,32 @@ pub struct Report {
     pub prices: Prices,
     pub prices_as_of: &'static str,
     pub hot_sku_shards: Vec<(f64, f64)>,
+    pub scenarios: Vec<ScenarioReport>,
 }
 
+/// The figures again with a scenario's changes (`crate::scenario`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ScenarioReport {
+    pub name: String,
+    pub sized: Sized,
+    pub report: Report,
+}
+
+/// The figures for the profile and template, and for each of the profile's scenarios.
 pub fn build(profile: &Profile, infra: &Infra) -> Result<Report, String> {
+    let mut report = build_one(profile, infra)?;
+    for s in &profile.scenarios {
+        let (p, i, sized) = scenario::apply(profile, infra, s)?;
+        report.scenarios.push(ScenarioReport {
+            name: s.name.clone(),
+            sized,
+            report: build_one(&p, &i)?,
+        });
+    }
+    Ok(report)
+}
+
+fn build_one(profile: &Profile, infra: &Infra) -> Result<Report, String> {
     let load = model::per_order(profile, infra)?;
     let prices = Prices::eu_central_1();
     let mut checks: Vec<(Check, f64)> = limits::checks(profile, infra, &load)
@@ -102,6 +126,7 @@ pub fn build(profile: &Profile, infra: &Infra) -> Result<Report, String> {
         prices,
         prices_as_of: prices::AS_OF,
         hot_sku_shards,
+        scenarios: Vec::new(),
     })
 }
 
@@ -143,6 +168,55 @@ fn header(out: &mut String, first: &str, rates: &[f64]) {
         .collect();
     let _ = writeln!(out, "| {first} | {} |", cols.join(" | "));
     let _ = writeln!(out, "|---|{}", "---:|".repeat(rates.len()));
+}
+
+/// Per rate the limits reached, then the `top` lowest ceilings.
+fn limits_section(out: &mut String, report: &Report, top: usize) {
+    table(
+        out,
+        &[
+            "at",
+            "limits reached",
+            "the first five (lowest ceiling first)",
+        ],
+        "|---:|---:|---|",
+        report.levels.iter().map(|l| {
+            let first: Vec<&str> = l.over.iter().take(5).map(String::as_str).collect();
+            vec![
+                format!("{} orders/s", fmt(l.orders_per_second)),
+                l.over.len().to_string(),
+                if first.is_empty() {
+                    "none".to_string()
+                } else {
+                    first.join("; ")
+                },
+            ]
+        }),
+    );
+    let _ = writeln!(
+        out,
+        "\nThe limits with their ceilings (orders per second at which the demand reaches them), lowest first:\n"
+    );
+    table(
+        out,
+        &[
+            "limit",
+            "demand at 1 order/s",
+            "limit",
+            "ceiling orders/s",
+            "remedy",
+        ],
+        "|---|---:|---:|---:|---|",
+        report.checks.iter().take(top).map(|(c, ceiling)| {
+            vec![
+                format!("{}: {}", c.area, c.name),
+                fmt(c.per_order_per_second),
+                format!("{} {}", fmt(c.limit), c.unit),
+                format!("**{}**", fmt(*ceiling)),
+                c.remedy.clone(),
+            ]
+        }),
+    );
 }
 
 /// A markdown table: the header, its alignment line, the rows.
@@ -193,51 +267,7 @@ pub fn markdown(report: &Report, profile: &Profile) -> String {
         load.mails
     );
     let _ = writeln!(out, "## Which limit bites first\n");
-    table(
-        &mut out,
-        &[
-            "at",
-            "limits reached",
-            "the first five (lowest ceiling first)",
-        ],
-        "|---:|---:|---|",
-        report.levels.iter().map(|l| {
-            let first: Vec<&str> = l.over.iter().take(5).map(String::as_str).collect();
-            vec![
-                format!("{} orders/s", fmt(l.orders_per_second)),
-                l.over.len().to_string(),
-                if first.is_empty() {
-                    "none".to_string()
-                } else {
-                    first.join("; ")
-                },
-            ]
-        }),
-    );
-    let _ = writeln!(
-        out,
-        "\nEvery limit with its ceiling (orders per second at which the demand reaches it), lowest first:\n"
-    );
-    table(
-        &mut out,
-        &[
-            "limit",
-            "demand at 1 order/s",
-            "limit",
-            "ceiling orders/s",
-            "remedy",
-        ],
-        "|---|---:|---:|---:|---|",
-        report.checks.iter().map(|(c, ceiling)| {
-            vec![
-                format!("{}: {}", c.area, c.name),
-                fmt(c.per_order_per_second),
-                format!("{} {}", fmt(c.limit), c.unit),
-                format!("**{}**", fmt(*ceiling)),
-                c.remedy.clone(),
-            ]
-        }),
-    );
+    limits_section(&mut out, report, report.checks.len());
     let _ = writeln!(out, "\n## Per operation, per average order\n");
     table(
         &mut out,
@@ -350,5 +380,84 @@ pub fn markdown(report: &Report, profile: &Profile) -> String {
             format!("${}", part(&l.cost_per_thousand_orders).round_dp(4))
         });
     }
+    for (sr, s) in report.scenarios.iter().zip(&profile.scenarios) {
+        scenario_section(&mut out, sr, s, profile.hot_sku.target_utilisation);
+    }
     out
+}
+
+/// What a scenario changes, and the limits left.
+fn scenario_section(out: &mut String, sr: &ScenarioReport, s: &Scenario, target: f64) {
+    let _ = writeln!(out, "\n## After: {}\n", sr.name);
+    let pairs = |m: &std::collections::BTreeMap<String, f64>| {
+        m.iter()
+            .map(|(k, v)| format!("{k} {}", fmt(*v)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut changes = vec![format!("quotas: {}", pairs(&s.quotas))];
+    if let Some((rate, burst)) = s.route_throttle {
+        changes.push(format!(
+            "route throttle: {} requests/s, burst {}",
+            fmt(rate),
+            fmt(burst)
+        ));
+    }
+    changes.push(format!(
+        "ReservedConcurrentExecutions: {}",
+        pairs(&s.reserved_concurrency)
+    ));
+    changes.push(format!(
+        "ScalingConfig.MaximumConcurrency: {}",
+        pairs(&s.max_concurrency)
+    ));
+    changes.push(format!(
+        "kept in the functions (no DynamoDB reads): {}",
+        s.cached_hot_keys.join(", ")
+    ));
+    let shards: Vec<String> = sr
+        .sized
+        .shards
+        .iter()
+        .map(|(k, n)| format!("{k} {}", fmt(*n)))
+        .collect();
+    changes.push(format!(
+        "keys spread (shards or number series, sized for {} orders/s at {:.0}% of a key): {}",
+        fmt(s.sized_for),
+        target * 100.0,
+        shards.join(", ")
+    ));
+    for c in changes {
+        let _ = writeln!(out, "- {c}");
+    }
+    let _ = writeln!(
+        out,
+        "\nWarmThroughput (read / write units per second; the load at {} orders/s x {}):\n",
+        fmt(s.sized_for),
+        s.warm_headroom
+    );
+    table(
+        out,
+        &["table / index", "read", "write"],
+        "|---|---:|---:|",
+        sr.sized
+            .warm
+            .iter()
+            .map(|(k, r, w)| vec![k.clone(), fmt(*r), fmt(*w)]),
+    );
+    let _ = writeln!(out);
+    limits_section(out, &sr.report, 12);
+    let cost = sr
+        .report
+        .levels
+        .first()
+        .map(|l| &l.cost_per_thousand_orders);
+    if let Some(c) = cost {
+        let _ = writeln!(
+            out,
+            "\nCost per 1,000 orders: ${} without SES, ${} with it.",
+            c.total_without_ses.round_dp(4),
+            c.total.round_dp(4)
+        );
+    }
 }

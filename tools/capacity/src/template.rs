@@ -12,8 +12,6 @@ pub struct Table {
     pub indexes: Vec<String>,
     pub on_demand: bool,
     pub stream: bool,
-    /// `WarmThroughput` (read, write units per second), when set.
-    pub warm: Option<(f64, f64)>,
 }
 
 /// An SQS event source of a function.
@@ -49,6 +47,9 @@ pub struct Infra {
     pub tables: Vec<Table>,
     pub functions: Vec<Function>,
     pub queues: Vec<Queue>,
+    /// `WarmThroughput` (read, write units per second) of a table (`Table`) or an index
+    /// (`Table/index`), where set.
+    pub warm: BTreeMap<String, (f64, f64)>,
     /// The HTTP API's `DefaultRouteSettings`: (rate per second, burst), per route.
     pub route_throttle: Option<(f64, f64)>,
 }
@@ -72,6 +73,15 @@ fn num(v: Option<&Value>) -> Option<f64> {
 
 fn text(v: Option<&Value>) -> Option<String> {
     v.and_then(Value::as_str).map(str::to_string)
+}
+
+/// A table's or index's `WarmThroughput` (read, write units per second).
+fn warm(owner: Option<&Value>) -> Option<(f64, f64)> {
+    let w = owner?.get("WarmThroughput")?;
+    Some((
+        num(w.get("ReadUnitsPerSecond")).unwrap_or(0.0),
+        num(w.get("WriteUnitsPerSecond")).unwrap_or(0.0),
+    ))
 }
 
 /// The resource a `!GetAtt X.Arn` or `!Ref X` names.
@@ -103,23 +113,32 @@ pub fn parse(yaml: &str) -> Result<Infra, String> {
         let props = resource.get("Properties");
         let prop = |name: &str| props.and_then(|p| p.get(name));
         match resource.get("Type").and_then(Value::as_str) {
-            Some("AWS::DynamoDB::Table") => infra.tables.push(Table {
-                name: id.to_string(),
-                indexes: prop("GlobalSecondaryIndexes")
+            Some("AWS::DynamoDB::Table") => {
+                let indexes: Vec<&Value> = prop("GlobalSecondaryIndexes")
                     .and_then(Value::as_sequence)
                     .into_iter()
                     .flatten()
-                    .filter_map(|i| text(i.get("IndexName")))
-                    .collect(),
-                on_demand: text(prop("BillingMode")).as_deref() == Some("PAY_PER_REQUEST"),
-                stream: prop("StreamSpecification").is_some(),
-                warm: prop("WarmThroughput").map(|w| {
-                    (
-                        num(w.get("ReadUnitsPerSecond")).unwrap_or(0.0),
-                        num(w.get("WriteUnitsPerSecond")).unwrap_or(0.0),
-                    )
-                }),
-            }),
+                    .collect();
+                let mut names = Vec::new();
+                if let Some(w) = warm(props) {
+                    infra.warm.insert(id.to_string(), w);
+                }
+                for index in indexes {
+                    let Some(name) = text(index.get("IndexName")) else {
+                        continue;
+                    };
+                    if let Some(w) = warm(Some(index)) {
+                        infra.warm.insert(format!("{id}/{name}"), w);
+                    }
+                    names.push(name);
+                }
+                infra.tables.push(Table {
+                    name: id.to_string(),
+                    indexes: names,
+                    on_demand: text(prop("BillingMode")).as_deref() == Some("PAY_PER_REQUEST"),
+                    stream: prop("StreamSpecification").is_some(),
+                });
+            }
             Some("AWS::SQS::Queue") => infra.queues.push(Queue {
                 name: id.to_string(),
                 fifo: prop("FifoQueue").and_then(Value::as_bool).unwrap_or(false),
@@ -240,7 +259,12 @@ mod tests {
         assert_eq!(orders.indexes, vec!["byCreated".to_string()]);
         assert!(orders.on_demand);
         assert!(!orders.stream);
-        assert_eq!(orders.warm, Some((12000.0, 8000.0)));
+        assert_eq!(infra.warm.get("OrdersTable"), Some(&(12000.0, 8000.0)));
+        assert_eq!(
+            infra.warm.get("OrdersTable/byCreated"),
+            Some(&(100.0, 4100.0))
+        );
+        assert_eq!(infra.warm.len(), 2);
         let queues: Vec<(&str, bool)> = infra
             .queues
             .iter()

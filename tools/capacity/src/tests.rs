@@ -59,7 +59,8 @@ Resources:
     Properties:
       BillingMode: PAY_PER_REQUEST
       WarmThroughput: { ReadUnitsPerSecond: 12000, WriteUnitsPerSecond: 8000 }
-      GlobalSecondaryIndexes: [{ IndexName: byCreated }]
+      GlobalSecondaryIndexes:
+        - { IndexName: byCreated, WarmThroughput: { ReadUnitsPerSecond: 100, WriteUnitsPerSecond: 4100 } }
 "#;
 
 /// Two shapes, half the orders each: 1 line in 1 delivery order, 3 lines in 2.
@@ -292,4 +293,91 @@ fn the_committed_profile_reproduces_the_measured_pipeline() {
     assert!(close(reads, 34.5), "read units {reads}");
     assert!(close(load.mails, 4.0));
     assert!(close(load.s3_puts, 9.0));
+}
+
+fn scenario(json: &str) -> crate::profile::Scenario {
+    serde_json::from_str(json).unwrap()
+}
+
+#[test]
+fn a_scenario_raises_quotas_caches_keys_and_sizes_shards_and_warm_throughput() {
+    let (mut profile, infra) = fixture();
+    // A configuration item every order reads once (0.5 units), kept in memory by the scenario.
+    profile
+        .hot_keys
+        .push(serde_json::from_str(r#"{"name": "CONFIG"}"#).unwrap());
+    profile.operations[0].dynamodb.push(
+        serde_json::from_str(
+            r#"{"table": "OrdersTable", "kind": "read", "count": 1, "kb": 1, "hot_key": "CONFIG"}"#,
+        )
+        .unwrap(),
+    );
+    let s = scenario(
+        r#"{"name": "after", "quotas": {"lambda_account_concurrency": 3000},
+            "route_throttle": [5000, 2000], "reserved_concurrency": {"router": 50},
+            "max_concurrency": {"documents": 30}, "cached_hot_keys": ["CONFIG"],
+            "sized_for": 1000, "warm_headroom": 1.2}"#,
+    );
+    let (p, i, sized) = crate::scenario::apply(&profile, &infra, &s).unwrap();
+    assert_eq!(p.quotas.lambda_account_concurrency, 3000.0);
+    assert_eq!(p.quotas.api_account_rps, 10000.0);
+    assert_eq!(i.route_throttle, Some((5000.0, 2000.0)));
+    assert_eq!(
+        i.function("router").unwrap().reserved_concurrency,
+        Some(50.0)
+    );
+    assert_eq!(
+        i.function("documents")
+            .unwrap()
+            .queue
+            .as_ref()
+            .unwrap()
+            .max_concurrency,
+        Some(30.0)
+    );
+    // The cached read is gone; the orders' own reads stay (4 units, as without CONFIG).
+    let load = model::per_order(&p, &i).unwrap();
+    assert!(close(load.tables["OrdersTable"].read_units, 4.0));
+    assert!(p.hot_keys.iter().all(|h| h.name != "CONFIG"));
+    // ORDERS: 3 write units per order x 1,000 orders/s over 800 a key -> 4 keys; the promoted
+    // sku: 400 reservations x 2 units -> 1 item.
+    assert_eq!(
+        sized.shards,
+        vec![
+            ("ORDERS".to_string(), 4.0),
+            ("promoted sku".to_string(), 1.0)
+        ]
+    );
+    // 4 read and 5 write units per order x 1,000 x 1.2, to the next thousand.
+    assert!(sized
+        .warm
+        .contains(&("OrdersTable".to_string(), 5000.0, 6000.0)));
+    assert_eq!(i.warm.get("OrdersTable/byCreated"), Some(&(1000.0, 2000.0)));
+    let checks = limits::checks(&p, &i, &load);
+    let hot = checks
+        .iter()
+        .find(|c| c.name == "ORDERS: write units on 4 keys")
+        .unwrap();
+    assert!(close(hot.ceiling(), 4000.0 / 3.0));
+    let router = checks
+        .iter()
+        .find(|c| c.name == "router: concurrent executions")
+        .unwrap();
+    assert!(close(router.limit, 50.0));
+}
+
+#[test]
+fn a_scenario_naming_what_does_not_exist_is_refused() {
+    let (profile, infra) = fixture();
+    let base = r#""sized_for": 1000, "warm_headroom": 1.2"#;
+    for (bad, what) in [
+        (r#""quotas": {"no_such_quota": 1}"#, "no_such_quota"),
+        (r#""max_concurrency": {"intake": 5}"#, "intake"),
+        (r#""reserved_concurrency": {"nobody": 5}"#, "nobody"),
+        (r#""cached_hot_keys": ["NOTHING"]"#, "NOTHING"),
+    ] {
+        let s = scenario(&format!(r#"{{"name": "x", {bad}, {base}}}"#));
+        let err = crate::scenario::apply(&profile, &infra, &s).unwrap_err();
+        assert!(err.contains(what), "{err}");
+    }
 }
