@@ -237,11 +237,18 @@ pub fn checks(profile: &Profile, infra: &Infra, load: &PerOrder) -> Vec<Check> {
 }
 
 /// The partitions each table and index needs at `rate` orders per second.
-pub fn partitions_at(
-    profile: &Profile,
-    load: &PerOrder,
-    rate: f64,
-) -> Vec<(String, f64, f64, f64, f64)> {
+/// One table's or index's figures at a rate.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TableFigures {
+    /// `Table` or `Table/index`.
+    pub name: String,
+    pub read_units: f64,
+    pub write_units: f64,
+    pub stored_gb: f64,
+    pub partitions: f64,
+}
+
+pub fn partitions_at(profile: &Profile, load: &PerOrder, rate: f64) -> Vec<TableFigures> {
     let q = &profile.quotas;
     let per = model::PartitionLimits {
         read_units: q.partition_read_units,
@@ -253,7 +260,13 @@ pub fn partitions_at(
         .map(|(k, t)| {
             let gb = t.stored_kb * profile.stored_orders / (1024.0 * 1024.0);
             let (r, w) = (t.read_units * rate, t.write_units * rate);
-            (k.clone(), r, w, gb, model::partitions(r, w, gb, &per))
+            TableFigures {
+                name: k.clone(),
+                read_units: r,
+                write_units: w,
+                stored_gb: gb,
+                partitions: model::partitions(r, w, gb, &per),
+            }
         })
         .collect()
 }

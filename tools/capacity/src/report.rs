@@ -1,6 +1,6 @@
 //! The figures at each order rate, as JSON and as the markdown of docs/capacity-figures.md.
 
-use crate::limits::{self, Check};
+use crate::limits::{self, Check, TableFigures};
 use crate::model::{self, Cost, PerOrder};
 use crate::prices::{self, Prices};
 use crate::profile::{Profile, Scenario};
@@ -12,12 +12,9 @@ use std::fmt::Write;
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Level {
     pub orders_per_second: f64,
-    /// (table or table/index, read units/s, write units/s, stored GB, partitions)
-    pub tables: Vec<(String, f64, f64, f64, f64)>,
-    /// (function, invocations/s, concurrent executions)
-    pub functions: Vec<(String, f64, f64)>,
-    /// (queue, messages sent/s)
-    pub queues: Vec<(String, f64)>,
+    pub tables: Vec<TableFigures>,
+    pub functions: Vec<FunctionFigures>,
+    pub queues: Vec<QueueFigures>,
     pub api_requests_per_second: f64,
     pub mails_per_second: f64,
     /// Limits reached at this rate, the lowest ceiling first.
@@ -26,13 +23,41 @@ pub struct Level {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
+pub struct FunctionFigures {
+    pub name: String,
+    pub invocations_per_second: f64,
+    pub concurrency: f64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct QueueFigures {
+    pub name: String,
+    pub sent_per_second: f64,
+}
+
+/// A limit and the order rate at which it is reached.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Limit {
+    #[serde(flatten)]
+    pub check: Check,
+    /// Orders per second; null when nothing the orders do reaches it.
+    pub ceiling: f64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ShardsFigure {
+    pub reservations_per_second: f64,
+    pub shards: f64,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Report {
     pub per_order: PerOrder,
-    pub checks: Vec<(Check, f64)>,
+    pub checks: Vec<Limit>,
     pub levels: Vec<Level>,
     pub prices: Prices,
     pub prices_as_of: &'static str,
-    pub hot_sku_shards: Vec<(f64, f64)>,
+    pub hot_sku_shards: Vec<ShardsFigure>,
     pub scenarios: Vec<ScenarioReport>,
 }
 
@@ -61,14 +86,14 @@ pub fn build(profile: &Profile, infra: &Infra) -> Result<Report, String> {
 fn build_one(profile: &Profile, infra: &Infra) -> Result<Report, String> {
     let load = model::per_order(profile, infra)?;
     let prices = Prices::eu_central_1();
-    let mut checks: Vec<(Check, f64)> = limits::checks(profile, infra, &load)
+    let mut checks: Vec<Limit> = limits::checks(profile, infra, &load)
         .into_iter()
-        .map(|c| {
-            let ceiling = c.ceiling();
-            (c, ceiling)
+        .map(|check| Limit {
+            ceiling: check.ceiling(),
+            check,
         })
         .collect();
-    checks.sort_by(|a, b| a.1.total_cmp(&b.1));
+    checks.sort_by(|a, b| a.ceiling.total_cmp(&b.ceiling));
     let cost = model::cost_per_thousand(&load, &prices);
     let levels = profile
         .rates
@@ -79,25 +104,26 @@ fn build_one(profile: &Profile, infra: &Infra) -> Result<Report, String> {
             functions: load
                 .functions
                 .iter()
-                .map(|(n, f)| {
-                    (
-                        n.clone(),
-                        f.invocations * rate,
-                        model::concurrency(rate, f.busy_ms),
-                    )
+                .map(|(n, f)| FunctionFigures {
+                    name: n.clone(),
+                    invocations_per_second: f.invocations * rate,
+                    concurrency: model::concurrency(rate, f.busy_ms),
                 })
                 .collect(),
             queues: load
                 .queue_messages
                 .iter()
-                .map(|(q, n)| (q.clone(), n * rate))
+                .map(|(q, n)| QueueFigures {
+                    name: q.clone(),
+                    sent_per_second: n * rate,
+                })
                 .collect(),
             api_requests_per_second: load.api_requests * rate,
             mails_per_second: load.mails * rate,
             over: checks
                 .iter()
-                .filter(|(c, _)| c.utilisation(rate) >= 1.0)
-                .map(|(c, _)| c.name.clone())
+                .filter(|l| l.check.utilisation(rate) >= 1.0)
+                .map(|l| l.check.name.clone())
                 .collect(),
             // Every service here is paid per request: the cost per order does not change with
             // the rate (fixed monthly costs are left out, see docs/capacity.md).
@@ -107,16 +133,14 @@ fn build_one(profile: &Profile, infra: &Infra) -> Result<Report, String> {
     let sku = &profile.hot_sku;
     let hot_sku_shards = [500.0, 1000.0, sku.scenario_reservations_per_second, 5000.0]
         .iter()
-        .map(|&r| {
-            (
+        .map(|&r| ShardsFigure {
+            reservations_per_second: r,
+            shards: model::shards_needed(
                 r,
-                model::shards_needed(
-                    r,
-                    sku.write_units_per_reservation,
-                    profile.quotas.partition_write_units,
-                    sku.target_utilisation,
-                ),
-            )
+                sku.write_units_per_reservation,
+                profile.quotas.partition_write_units,
+                sku.target_utilisation,
+            ),
         })
         .collect();
     Ok(Report {
@@ -207,15 +231,19 @@ fn limits_section(out: &mut String, report: &Report, top: usize) {
             "remedy",
         ],
         "|---|---:|---:|---:|---|",
-        report.checks.iter().take(top).map(|(c, ceiling)| {
-            vec![
-                format!("{}: {}", c.area, c.name),
-                fmt(c.per_order_per_second),
-                format!("{} {}", fmt(c.limit), c.unit),
-                format!("**{}**", fmt(*ceiling)),
-                c.remedy.clone(),
-            ]
-        }),
+        report
+            .checks
+            .iter()
+            .take(top)
+            .map(|Limit { check: c, ceiling }| {
+                vec![
+                    format!("{}: {}", c.area, c.name),
+                    fmt(c.per_order_per_second),
+                    format!("{} {}", fmt(c.limit), c.unit),
+                    format!("**{}**", fmt(*ceiling)),
+                    c.remedy.clone(),
+                ]
+            }),
     );
 }
 
@@ -301,8 +329,15 @@ pub fn markdown(report: &Report, profile: &Profile) -> String {
         &mut out,
         levels,
         |l| &l.tables,
-        |t| t.0.clone(),
-        |(_, r, w, _, p)| format!("{} / {} ({})", fmt(*r), fmt(*w), fmt(*p)),
+        |t| t.name.clone(),
+        |t| {
+            format!(
+                "{} / {} ({})",
+                fmt(t.read_units),
+                fmt(t.write_units),
+                fmt(t.partitions)
+            )
+        },
     );
     let _ = writeln!(out, "\n## Lambda: invocations per second and concurrency\n");
     let _ = writeln!(
@@ -314,11 +349,11 @@ pub fn markdown(report: &Report, profile: &Profile) -> String {
         &mut out,
         levels,
         |l| &l.functions,
-        |f| f.0.clone(),
-        |(_, inv, c)| format!("{} / {}", fmt(*inv), fmt(*c)),
+        |f| f.name.clone(),
+        |f| format!("{} / {}", fmt(f.invocations_per_second), fmt(f.concurrency)),
     );
     row(&mut out, "**all**", levels, |l| {
-        fmt(l.functions.iter().map(|f| f.2).sum())
+        fmt(l.functions.iter().map(|f| f.concurrency).sum())
     });
     let _ = writeln!(out, "\n## Queues, API Gateway, SES\n");
     header(&mut out, "messages or requests per second", rates);
@@ -326,8 +361,8 @@ pub fn markdown(report: &Report, profile: &Profile) -> String {
         &mut out,
         levels,
         |l| &l.queues,
-        |q| format!("SQS {} (sent)", q.0),
-        |q| fmt(q.1),
+        |q| format!("SQS {} (sent)", q.name),
+        |q| fmt(q.sent_per_second),
     );
     row(&mut out, "API Gateway requests", levels, |l| {
         fmt(l.api_requests_per_second)
@@ -351,11 +386,11 @@ pub fn markdown(report: &Report, profile: &Profile) -> String {
             "stock shards needed",
         ],
         "|---:|---:|---:|",
-        report.hot_sku_shards.iter().map(|(r, shards)| {
+        report.hot_sku_shards.iter().map(|f| {
             vec![
-                fmt(*r),
-                fmt(r * sku.write_units_per_reservation),
-                fmt(*shards),
+                fmt(f.reservations_per_second),
+                fmt(f.reservations_per_second * sku.write_units_per_reservation),
+                fmt(f.shards),
             ]
         }),
     );
@@ -419,7 +454,7 @@ fn scenario_section(out: &mut String, sr: &ScenarioReport, s: &Scenario, target:
         .sized
         .shards
         .iter()
-        .map(|(k, n)| format!("{k} {}", fmt(*n)))
+        .map(|s| format!("{} {}", s.key, fmt(s.shards)))
         .collect();
     changes.push(format!(
         "keys spread (shards or number series, sized for {} orders/s at {:.0}% of a key): {}",
@@ -440,10 +475,13 @@ fn scenario_section(out: &mut String, sr: &ScenarioReport, s: &Scenario, target:
         out,
         &["table / index", "read", "write"],
         "|---|---:|---:|",
-        sr.sized
-            .warm
-            .iter()
-            .map(|(k, r, w)| vec![k.clone(), fmt(*r), fmt(*w)]),
+        sr.sized.warm.iter().map(|w| {
+            vec![
+                w.name.clone(),
+                fmt(w.read_units_per_second),
+                fmt(w.write_units_per_second),
+            ]
+        }),
     );
     let _ = writeln!(out);
     limits_section(out, &sr.report, 12);

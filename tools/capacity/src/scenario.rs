@@ -10,8 +10,23 @@ use crate::template::Infra;
 /// throughput (read, write units per second) per table and index.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Sized {
-    pub shards: Vec<(String, f64)>,
-    pub warm: Vec<(String, f64, f64)>,
+    pub shards: Vec<Shards>,
+    pub warm: Vec<Warm>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Shards {
+    /// A hot key of the profile, or `promoted sku`.
+    pub key: String,
+    pub shards: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Warm {
+    /// `Table` or `Table/index`.
+    pub name: String,
+    pub read_units_per_second: f64,
+    pub write_units_per_second: f64,
 }
 
 /// Rounded up to the next thousand, at least one thousand.
@@ -95,7 +110,10 @@ pub fn apply(
     let rate = s.sized_for;
     for h in &mut p.hot_keys {
         h.shards = shards_for(&load, profile, &h.name, h.serial_cycle_ms, rate);
-        sized.shards.push((h.name.clone(), h.shards));
+        sized.shards.push(Shards {
+            key: h.name.clone(),
+            shards: h.shards,
+        });
     }
     let sku = &mut p.hot_sku;
     sku.shards = model::shards_needed(
@@ -104,14 +122,21 @@ pub fn apply(
         p.quotas.partition_write_units,
         sku.target_utilisation,
     );
-    sized.shards.push(("promoted sku".into(), sku.shards));
+    sized.shards.push(Shards {
+        key: "promoted sku".into(),
+        shards: sku.shards,
+    });
     for (key, t) in &load.tables {
         let (r, w) = (
             thousands(t.read_units * rate * s.warm_headroom),
             thousands(t.write_units * rate * s.warm_headroom),
         );
         i.warm.insert(key.clone(), (r, w));
-        sized.warm.push((key.clone(), r, w));
+        sized.warm.push(Warm {
+            name: key.clone(),
+            read_units_per_second: r,
+            write_units_per_second: w,
+        });
     }
     Ok((p, i, sized))
 }
