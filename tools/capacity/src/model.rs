@@ -200,9 +200,15 @@ pub fn per_order(profile: &Profile, infra: &Infra) -> Result<PerOrder, String> {
                 )
             })?;
             for a in &op.dynamodb {
-                if infra.table(&a.table).is_none() {
-                    return Err(format!(
+                let table = infra.table(&a.table).ok_or_else(|| {
+                    format!(
                         "operation {}: table {} is not in template.yaml",
+                        op.name, a.table
+                    )
+                })?;
+                if let Some(index) = a.index.as_ref().filter(|i| !table.indexes.contains(i)) {
+                    return Err(format!(
+                        "operation {}: {} has no index {index} in template.yaml",
                         op.name, a.table
                     ));
                 }

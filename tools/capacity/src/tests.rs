@@ -258,6 +258,11 @@ fn an_unknown_table_queue_or_route_is_refused() {
         .unwrap_err()
         .contains("NoSuchQueue"));
     let (mut profile, _) = fixture();
+    profile.operations[0].dynamodb[1].index = Some("byNothing".into());
+    assert!(model::per_order(&profile, &infra)
+        .unwrap_err()
+        .contains("byNothing"));
+    let (mut profile, _) = fixture();
     profile.operations[0].route = Some("GET /nowhere".into());
     assert!(model::per_order(&profile, &infra)
         .unwrap_err()
