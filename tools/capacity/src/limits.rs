@@ -33,7 +33,9 @@ impl Check {
     }
 }
 
-/// "one key" for one, else "N keys" (`many` the plural noun); "" for one when `one` is "".
+/// How a check names the keys its load is spread over: `one` for a single key, else "N `many`",
+/// or "in each of N `many`" when `one` is empty (a limit that holds per key, such as a counter's
+/// cycle).
 fn keys(n: f64, one: &str, many: &str) -> String {
     if n <= 1.0 {
         one.to_string()
