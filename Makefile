@@ -6,7 +6,7 @@ VENV := .venv
 PYTHON ?= python3
 CARGO ?= cargo
 
-.PHONY: help up test soak venv system-deps build fmt-check clippy unit-and-e2e validate-template validate-openapi deny deny-advisories bench bench-build bench-arm64 bench-intake bench-routing bench-documents clean-venv
+.PHONY: help up test soak venv system-deps build fmt-check clippy unit-and-e2e validate-template validate-openapi deny deny-advisories bench bench-build bench-arm64 bench-intake bench-routing bench-documents capacity clean-venv
 
 help:
 	@echo "make up     - build, start the emulator and the local runner in the foreground, seed demo data (Ctrl-C stops all)"
@@ -19,6 +19,7 @@ help:
 	@echo "make bench  - release build, then the system benchmarks (about 10 minutes); rewrites BENCHMARKS.md"
 	@echo "make bench-documents - size and render time of a delivery note (release)"
 	@echo "make bench-routing - routing time for 100 lines x 20 sources"
+	@echo "make capacity - the capacity model: template.yaml + tools/capacity/profile.json -> docs/capacity-figures.md"
 	@echo "make bench-intake - POST /orders latency over 500 sequential requests (figures for BENCHMARKS.md)"
 
 # System tools the tests use: pdftotext (poppler-utils) reads the rendered PDFs back; the
@@ -139,6 +140,12 @@ bench-routing:
 
 bench-documents:
 	$(CARGO) run --release -p document-generator --example render_bench
+
+# The capacity model (docs/capacity.md): units, partitions, concurrency, quotas and cost per
+# 1,000 orders at the profile's order rates, from template.yaml; seconds, no emulator.
+capacity:
+	$(CARGO) run --quiet -p capacity-model -- template.yaml tools/capacity/profile.json \
+		docs/capacity-figures.md target/capacity-figures.json
 
 clean-venv:
 	rm -rf $(VENV)
