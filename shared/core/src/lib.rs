@@ -25,6 +25,7 @@ pub mod messages;
 pub mod money;
 pub mod order;
 pub mod principal;
+pub mod process;
 pub mod refund;
 pub mod replacement;
 pub mod returns;
