@@ -92,7 +92,7 @@ pub fn layout(model: &ProcessModel) -> Layout {
         };
         // Side by side along the host's lower edge.
         let k = boundaries.entry(host).or_insert(0);
-        let cx = h.x + 30 + *k * 60;
+        let cx = h.x + 25 + *k * 70;
         *k += 1;
         shapes.insert(
             n.id,
@@ -216,9 +216,10 @@ fn columns(model: &ProcessModel) -> BTreeMap<&'static str, u32> {
     col
 }
 
-/// The waypoints of a flow from `s` (in `sc`, a boundary event when `boundary`) to `t` (in
-/// `tc`): out of the source's right side (a boundary event's bottom), along the gaps, into the
-/// target's left side.
+/// The waypoints of a flow from `s` (in cell `sc`; a boundary event stands in its host's) to `t`
+/// (in `tc`). Straight from side to side when nothing stands between them in one row; otherwise
+/// out of the source's bottom (its top when the target is higher up) into the gap beside that
+/// row, along it to the gap left of the target's column, and into the target's left side.
 fn route(
     s: &Bounds,
     sc: (u32, u32),
@@ -230,41 +231,19 @@ fn route(
     let (scx, scy) = s.center();
     let (_, tcy) = t.center();
     let entry = (t.x, tcy);
-    // The vertical gaps right of the source's column and left of the target's.
-    let out_x = cell_left(sc.0 + 1);
-    let in_x = cell_left(tc.0);
-    let mut points = Vec::new();
     let free_between = (sc.0 + 1..tc.0).all(|c| !occupied.contains(&(c, sc.1)));
-    if boundary {
-        let below = gap_below(sc.1);
-        points.extend([(scx, s.bottom()), (scx, below)]);
-        if tc.1 == sc.1 || tc.1 == sc.1 + 1 {
-            points.extend([(in_x, below), (in_x, tcy)]);
-        } else {
-            let above = gap_below(tc.1.saturating_sub(1));
-            points.extend([(out_x, below), (out_x, above), (in_x, above), (in_x, tcy)]);
-        }
-    } else if sc.1 == tc.1 && tc.0 > sc.0 && free_between {
-        points.push((s.right(), scy));
-    } else if tc.0 == sc.0 + 1 {
-        points.extend([(s.right(), scy), (out_x, scy), (out_x, tcy)]);
-    } else {
-        // Along the gap above the target's row (the channel between it and the row above).
-        let channel = if tc.1 == 0 {
-            row_top(0) - MARGIN / 2
-        } else {
-            gap_below(tc.1 - 1)
-        };
-        points.extend([
-            (s.right(), scy),
-            (out_x, scy),
-            (out_x, channel),
-            (in_x, channel),
-            (in_x, tcy),
-        ]);
+    if !boundary && sc.1 == tc.1 && tc.0 > sc.0 && free_between {
+        return vec![(s.right(), scy), entry];
     }
-    points.push(entry);
-    simplify(points)
+    let (exit, gap) = if boundary || tc.1 >= sc.1 {
+        ((scx, s.bottom()), gap_below(sc.1))
+    } else if sc.1 == 0 {
+        ((scx, s.y), row_top(0) - MARGIN / 2)
+    } else {
+        ((scx, s.y), gap_below(sc.1 - 1))
+    };
+    let in_x = cell_left(tc.0);
+    simplify(vec![exit, (scx, gap), (in_x, gap), (in_x, tcy), entry])
 }
 
 /// Drops repeated points and the middle of three in a line.

@@ -12,6 +12,8 @@ const FONT: &str = r#"font-family="sans-serif" font-size="11""#;
 /// Characters per label line inside a task box and under an event.
 const TASK_LINE: usize = 19;
 const EVENT_LINE: usize = 24;
+/// Narrower under a boundary event: a second one may stand beside it.
+const BOUNDARY_LINE: usize = 12;
 const LINE_HEIGHT: i32 = 13;
 
 /// The SVG picture of `model`.
@@ -41,12 +43,17 @@ pub fn to_svg(model: &ProcessModel) -> String {
             escape(&f.id),
             path.join(" ")
         );
-        if let (Some(name), Some((x, y))) = (f.name, points.get(1).or(points.first())) {
+        // A condition's name where its flow leaves the gateway: beside one that leaves downwards,
+        // above any other.
+        if let (Some(name), [(x0, y0), (x1, y1), ..]) = (f.name, points.as_slice()) {
+            let (x, y) = if x0 == x1 && y1 > y0 {
+                (x0 + 4, y0 + 12)
+            } else {
+                (x0 + 4, y0 - 4)
+            };
             let _ = writeln!(
                 s,
-                r##"<text x="{}" y="{}" {FONT} fill="#555">{}</text>"##,
-                x + 4,
-                y - 4,
+                r##"<text x="{x}" y="{y}" {FONT} fill="#555">{}</text>"##,
                 escape(name)
             );
         }
@@ -86,7 +93,7 @@ pub fn to_svg(model: &ProcessModel) -> String {
                     r#"<text x="{cx}" y="{}" font-family="sans-serif" font-size="20" text-anchor="middle">×</text>"#,
                     cy + 7
                 );
-                label_below(&mut s, &n.name, b);
+                label_above(&mut s, &n.name, b);
             }
             NodeKind::Start | NodeKind::End => {
                 let width = if matches!(n.kind, NodeKind::End) {
@@ -99,9 +106,13 @@ pub fn to_svg(model: &ProcessModel) -> String {
                     r##"<circle id="{id}" cx="{cx}" cy="{cy}" r="{}" fill="#fff" stroke="#333" stroke-width="{width}" />"##,
                     b.width / 2
                 );
-                label_below(&mut s, &n.name, b);
+                label_below(&mut s, &n.name, EVENT_LINE, b);
             }
-            NodeKind::Timer { interrupting, .. } => {
+            NodeKind::Timer {
+                interrupting,
+                attached_to,
+                ..
+            } => {
                 // BPMN draws a boundary timer that lets its host go on with a dashed rim.
                 let dash = if *interrupting {
                     ""
@@ -125,7 +136,16 @@ pub fn to_svg(model: &ProcessModel) -> String {
                     top = cy - r + 8,
                     right = cx + 7,
                 );
-                label_below(&mut s, &n.name, b);
+                label_below(
+                    &mut s,
+                    &n.name,
+                    if attached_to.is_some() {
+                        BOUNDARY_LINE
+                    } else {
+                        EVENT_LINE
+                    },
+                    b,
+                );
             }
         }
     }
@@ -141,14 +161,21 @@ fn label(s: &mut String, text: &str, width: usize, cx: i32, cy: i32) {
     write_lines(s, &lines, cx, first);
 }
 
-/// An event's or gateway's label under its shape.
-fn label_below(s: &mut String, text: &str, b: &Bounds) {
+/// An event's label under its shape.
+fn label_below(s: &mut String, text: &str, width: usize, b: &Bounds) {
     write_lines(
         s,
-        &wrap(text, EVENT_LINE),
+        &wrap(text, width),
         b.center().0,
         b.y + b.height + LINE_HEIGHT,
     );
+}
+
+/// A gateway's label above it: its ways out leave to the side and downwards.
+fn label_above(s: &mut String, text: &str, b: &Bounds) {
+    let lines = wrap(text, EVENT_LINE);
+    let count = i32::try_from(lines.len()).unwrap_or(1);
+    write_lines(s, &lines, b.center().0, b.y - 6 - (count - 1) * LINE_HEIGHT);
 }
 
 fn write_lines(s: &mut String, lines: &[String], cx: i32, first: i32) {
