@@ -19,9 +19,10 @@ const MAX_RETURN_WINDOW_DAYS: u32 = 365;
 const MAX_BACKORDER_DAYS: u32 = 365;
 
 /// Every setting of the order process. `Default` is the process as it ran before it could be
-/// configured.
+/// configured. Deserialising (a stored version) fills keys it lacks with their defaults; what a
+/// client sends goes through `parse`, which refuses what it does not know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct ProcessSettings {
     pub acceptance: Acceptance,
     pub routing: Routing,
@@ -33,7 +34,7 @@ pub struct ProcessSettings {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Acceptance {
     /// Hours a delivery order may stay neither accepted, rejected nor shipped before it is
     /// withdrawn from its fulfiller and routed again without it; 0 = never. New: before it only
@@ -42,7 +43,7 @@ pub struct Acceptance {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Routing {
     pub strategy: RoutingStrategy,
     /// Own warehouses before other fulfillers (default true).
@@ -73,11 +74,16 @@ impl RoutingStrategy {
         ("fewest_splits", Self::FewestSplits),
         ("priority", Self::Priority),
     ];
+
+    /// The name the API writes.
+    pub fn as_str(self) -> &'static str {
+        name_of(&Self::NAMES, self)
+    }
 }
 
 /// Which customer mails are sent; each true by default (every one was sent before).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct CustomerMails {
     pub order_confirmation: bool,
     pub shipment: bool,
@@ -99,7 +105,7 @@ impl Default for CustomerMails {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Returns {
     /// Days after delivery a return is accepted. Replaces the refund policy's
     /// `returnWindowDays` (`catalogue::RefundPolicy`, default 14, 1..365): both name one value.
@@ -113,7 +119,7 @@ impl Default for Returns {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Cancellation {
     pub customer_may_cancel_until: CancelUntil,
 }
@@ -144,15 +150,8 @@ impl CancelUntil {
     }
 }
 
-impl RoutingStrategy {
-    /// The name the API writes.
-    pub fn as_str(self) -> &'static str {
-        name_of(&Self::NAMES, self)
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Escalation {
     /// Hours after routing a delivery order with nothing shipped is late: the fulfiller is
     /// reminded (and the customer told of the delay). Replaces the default of the fulfillers'
@@ -175,7 +174,7 @@ impl Default for Escalation {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct Backorders {
     /// Days a backordered unit may wait for stock before it is cancelled, refunded and the
     /// customer told; 0 = wait forever (as backorders did before: only stock woke them).

@@ -62,6 +62,38 @@ fn the_defaults_are_todays_values() {
         (d.acceptance.reroute_if_silent_hours, d.backorders.max_days),
         (0, 0)
     );
+    // The names the API writes are serde's.
+    let names = [
+        (
+            serde_json::to_value(RoutingStrategy::FewestSplits).unwrap(),
+            RoutingStrategy::FewestSplits.as_str(),
+        ),
+        (
+            serde_json::to_value(RoutingStrategy::Priority).unwrap(),
+            RoutingStrategy::Priority.as_str(),
+        ),
+        (
+            serde_json::to_value(CancelUntil::Shipped).unwrap(),
+            CancelUntil::Shipped.as_str(),
+        ),
+        (
+            serde_json::to_value(CancelUntil::Accepted).unwrap(),
+            CancelUntil::Accepted.as_str(),
+        ),
+        (
+            serde_json::to_value(CancelUntil::Routed).unwrap(),
+            CancelUntil::Routed.as_str(),
+        ),
+    ];
+    for (value, name) in names {
+        assert!(!name.is_empty());
+        assert_eq!(value, name);
+    }
+    // A stored version from before a key existed reads with that key's default.
+    let stored: ProcessSettings =
+        serde_json::from_value(json!({"returns": {"windowDays": 30}})).unwrap();
+    assert_eq!(stored.returns.window_days, 30);
+    assert_eq!(stored.escalation, Escalation::default());
 }
 
 #[test]
