@@ -1,4 +1,4 @@
-//! The order process the retailer configures (docs: "Process configuration (v2)"): its settings
+//! The order process the retailer configures (issue 21, "Process configuration"): its settings
 //! and versions, the one description of the process derived from them, and the BPMN document and
 //! SVG picture drawn from that description with one layout.
 

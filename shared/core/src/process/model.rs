@@ -3,6 +3,10 @@
 //! switches off is absent (the flow goes past it), a timer set to 0 = never is absent, and each
 //! timer carries its duration as an ISO 8601 duration. Each node names, in `runs_in`, the code it
 //! stands for.
+//!
+//! The steps of the settings issue 21 brings (reroute on silence, the routing strategy, the mail
+//! switches, the backorder limit, the cancellation limit) describe what the functions do once its
+//! later steps wire those settings in; with the default settings the picture is what runs today.
 
 use super::settings::{CancelUntil, ProcessSettings, RoutingStrategy};
 

@@ -1,4 +1,4 @@
-//! The retailer's process settings (docs: "Process configuration (v2)"): typed, every key with its
+//! The retailer's process settings (issue 21, "Process configuration"): typed, every key with its
 //! default, parsed strictly (an unknown key or a bad value is a 422 naming its path, e.g.
 //! `settings.routing.strategy`), written with every key present, and versioned with optimistic
 //! concurrency.
