@@ -91,20 +91,16 @@ pub fn days(n: u32) -> String {
     format!("P{n}D")
 }
 
-/// Adds nodes and the flows between them; a step that is switched off is never added, and the
-/// flow from the step before goes to whatever comes next.
+/// Adds the process way by way: the steps of a way follow each other in one row of the picture.
 #[derive(Default)]
 struct Builder {
     model: ProcessModel,
 }
 
-impl Builder {
-    fn add(&mut self, n: Node) -> &'static str {
-        let id = n.id;
-        self.model.nodes.push(n);
-        id
-    }
+/// A step of a way; `None` when a setting switches it off.
+type Step = Option<Node>;
 
+impl Builder {
     fn flow(&mut self, source: &'static str, target: &'static str, name: Option<&'static str>) {
         self.model.flows.push(Flow {
             id: format!("Flow_{source}_{target}"),
@@ -115,6 +111,7 @@ impl Builder {
         });
     }
 
+    /// A flow back to an earlier step.
     fn back(&mut self, source: &'static str, target: &'static str, name: Option<&'static str>) {
         self.flow(source, target, name);
         if let Some(f) = self.model.flows.last_mut() {
@@ -122,101 +119,89 @@ impl Builder {
         }
     }
 
-    /// `n` after `from`.
-    fn then(&mut self, from: &'static str, n: Node) -> &'static str {
-        self.then_if(from, None, n)
-    }
-
-    /// `n` after `from` when the condition `name` holds (a gateway's way out).
-    fn then_if(&mut self, from: &'static str, name: Option<&'static str>, n: Node) -> &'static str {
-        let id = self.add(n);
-        self.flow(from, id, name);
-        id
-    }
-
-    /// `n` after `from` when `on`; otherwise nothing, and the next step follows `from`.
-    fn maybe(&mut self, from: &'static str, on: bool, n: Node) -> &'static str {
-        if on {
-            self.then(from, n)
-        } else {
-            from
+    /// The present `steps` in `row`, one after the other, the first after `from` (over a flow
+    /// named `condition`); a switched-off step is left out and the flow goes past it. A way that
+    /// starts at a boundary timer (no `from`) is left out whole when the timer is off. Returns
+    /// the way's last step.
+    fn way(
+        &mut self,
+        row: u32,
+        from: Option<&'static str>,
+        condition: Option<&'static str>,
+        steps: impl IntoIterator<Item = Step>,
+    ) -> Option<&'static str> {
+        let mut steps = steps.into_iter().peekable();
+        if from.is_none() && matches!(steps.peek(), Some(None)) {
+            return None;
         }
+        let mut last = from;
+        for n in steps.flatten() {
+            let id = n.id;
+            self.model.nodes.push(Node { row, ..n });
+            if let Some(prev) = last {
+                self.flow(prev, id, if last == from { condition } else { None });
+            }
+            last = Some(id);
+        }
+        last
     }
 }
 
-fn node(
-    id: &'static str,
-    name: impl Into<String>,
-    kind: NodeKind,
-    row: u32,
-    runs_in: &'static str,
-) -> Node {
-    Node {
+fn step(id: &'static str, name: impl Into<String>, kind: NodeKind, runs_in: &'static str) -> Step {
+    Some(Node {
         id,
         name: name.into(),
         kind,
         runs_in,
-        row,
-    }
+        row: 0,
+    })
 }
 
-fn task(
-    id: &'static str,
-    name: impl Into<String>,
-    kind: TaskKind,
-    row: u32,
-    runs_in: &'static str,
-) -> Node {
-    node(id, name, NodeKind::Task(kind), row, runs_in)
+fn task(id: &'static str, name: impl Into<String>, kind: TaskKind, runs_in: &'static str) -> Step {
+    step(id, name, NodeKind::Task(kind), runs_in)
 }
 
+/// A customer mail, absent when its setting is off.
+fn mail(on: bool, id: &'static str, name: &str, runs_in: &'static str) -> Step {
+    task(id, name, TaskKind::Send, runs_in).filter(|_| on)
+}
+
+/// A timer waiting `duration` (ISO 8601), absent when there is none (0 = never).
 fn timer(
     id: &'static str,
     name: &str,
-    duration: String,
+    duration: Option<String>,
     attached_to: Option<&'static str>,
-    interrupting: bool,
-    row: u32,
     runs_in: &'static str,
-) -> Node {
-    node(
+) -> Step {
+    let duration = duration?;
+    step(
         id,
         format!("{name} {duration}"),
         NodeKind::Timer {
             duration,
+            // A boundary timer ends what it is attached to unless it is a reminder.
+            interrupting: id != REMINDER,
             attached_to,
-            interrupting,
         },
-        row,
         runs_in,
     )
+}
+
+/// The one timer that lets the delivery order go on: the fulfiller still may ship.
+const REMINDER: &str = "Timer_Remind";
+
+/// `n` of `unit` (`hours`, `minutes`, `days`), or none for 0 (never).
+fn positive(n: u32, unit: fn(u32) -> String) -> Option<String> {
+    (n > 0).then(|| unit(n))
 }
 
 /// The order process as it runs under `s`.
 pub fn order_process(s: &ProcessSettings) -> ProcessModel {
     use NodeKind::{End, Gateway, Start};
-    use TaskKind::{Receive, Send, Service, User};
+    use TaskKind::{Receive, Service, User};
     let mails = &s.customer_mails;
     let mut b = Builder::default();
-
-    // Row 0: the order's way from the channel to its refund.
-    let start = b.add(node(
-        "Start_Order",
-        "Order placed",
-        Start,
-        0,
-        "order-intake: POST /orders",
-    ));
-    let intake = b.then(
-        start,
-        task(
-            "Task_Intake",
-            "Validate, price and store the order",
-            Service,
-            0,
-            "order-intake (OrderIntake::handle): validated, priced, stored and queued for routing",
-        ),
-    );
     let strategy = match s.routing.strategy {
         RoutingStrategy::FewestSplits => "fewest splits",
         RoutingStrategy::Priority => "priority",
@@ -226,392 +211,303 @@ pub fn order_process(s: &ProcessSettings) -> ProcessModel {
     } else {
         ""
     };
-    let route = b.then(intake, task("Task_Route", format!("Route the order ({strategy}{own})"), Service, 0,
-        "split-router -> dropship_app::routing::route_order, round 0 (dropship_core::routing::route)"));
-    let confirmed = b.maybe(
-        route,
-        mails.order_confirmation,
-        task(
-            "Task_MailConfirmation",
-            "Mail the order confirmation",
-            Send,
-            0,
-            "OrderConfirmed (routing round 0 only) -> notifier order_confirmation_mail",
-        ),
-    );
-    let stock = b.then(
-        confirmed,
-        node(
-            "Gateway_Stock",
-            "Stock for every unit?",
-            Gateway,
-            0,
-            "dropship_core::split::apply_plan: units without a source with stock are backordered",
-        ),
-    );
-    let fulfil = b.then_if(
-        stock,
+
+    // Row 0: the order's way from the channel to its refund.
+    b.way(0, None, None, [
+        step("Start_Order", "Order placed", Start, "order-intake: POST /orders"),
+        task("Task_Intake", "Validate, price and store the order", Service,
+            "order-intake (OrderIntake::handle): validated, priced, stored and queued for routing"),
+        task("Task_Route", format!("Route the order ({strategy}{own})"), Service,
+            "split-router -> dropship_app::routing::route_order, round 0 (dropship_core::routing::route)"),
+        mail(mails.order_confirmation, "Task_MailConfirmation", "Mail the order confirmation",
+            "OrderConfirmed (routing round 0 only) -> notifier order_confirmation_mail"),
+        step("Gateway_Stock", "Stock for every unit?", Gateway,
+            "dropship_core::split::apply_plan: units without a source with stock are backordered"),
+    ]);
+    b.way(
+        0,
+        Some("Gateway_Stock"),
         Some("yes"),
-        task(
-            "Task_Fulfil",
-            "Fulfiller accepts and ships, or rejects",
-            User,
-            0,
-            "fulfiller-api and portal -> dropship_app::fulfilment::act_on_delivery_order",
-        ),
+        [
+            task(
+                "Task_Fulfil",
+                "Fulfiller accepts and ships, or rejects",
+                User,
+                "fulfiller-api and portal -> dropship_app::fulfilment::act_on_delivery_order",
+            ),
+            step(
+                "Gateway_Outcome",
+                "Shipped or rejected?",
+                Gateway,
+                "dropship_core::fulfilment::ship / reject",
+            ),
+        ],
     );
-    let outcome = b.then(
-        fulfil,
-        node(
-            "Gateway_Outcome",
-            "Shipped or rejected?",
-            Gateway,
-            0,
-            "dropship_core::fulfilment::ship / reject",
-        ),
-    );
-    let invoice = b.then_if(
-        outcome,
+    b.way(
+        0,
+        Some("Gateway_Outcome"),
         Some("shipped"),
-        task(
-            "Task_Invoice",
-            "Issue the invoice",
-            Service,
-            0,
-            "document-generator -> dropship_app::invoicing::book_invoice",
-        ),
-    );
-    let shipped = b.maybe(
-        invoice,
-        mails.shipment,
-        task(
-            "Task_MailShipment",
-            "Mail the shipment",
-            Send,
-            0,
-            "DeliveryShipped -> notifier shipped_mail",
-        ),
-    );
-    let asked = b.then(
-        shipped,
-        task(
-            "Task_AwaitReturn",
-            "Customer asks for a return",
-            Receive,
-            0,
-            "order-api: POST /orders/{id}/returns (return_window_closed after the window)",
-        ),
-    );
-    let authorized = b.then(
-        asked,
-        task(
-            "Task_AuthorizeReturn",
-            "Authorize the return",
-            Service,
-            0,
-            "dropship_app::orders::authorize_return (dropship_core::returns::authorize)",
-        ),
-    );
-    let told = b.maybe(
-        authorized,
-        mails.return_authorized,
-        task(
-            "Task_MailReturnAuthorized",
-            "Mail the return authorization",
-            Send,
-            0,
-            "ReturnAuthorized -> notifier mails::returns",
-        ),
-    );
-    let received = b.then(
-        told,
-        task(
-            "Task_ReceiveReturn",
-            "Fulfiller records the returned units",
-            User,
-            0,
-            "fulfiller-api -> dropship_app::fulfilment::receive_return",
-        ),
-    );
-    let refunded = b.then(
-        received,
-        task(
-            "Task_Refund",
-            "Refund the returned units",
-            Service,
-            0,
-            "return-processor -> dropship_app::returns::settle_return",
-        ),
-    );
-    let told = b.maybe(
-        refunded,
-        mails.refund,
-        task(
-            "Task_MailRefund",
-            "Mail the refund",
-            Send,
-            0,
-            "RefundIssued -> notifier refund_mail",
-        ),
-    );
-    b.then(
-        told,
-        node(
-            "End_Refunded",
-            "Return refunded",
-            End,
-            0,
-            "dropship_app::returns::settle_return",
-        ),
+        [
+            task(
+                "Task_Invoice",
+                "Issue the invoice",
+                Service,
+                "document-generator -> dropship_app::invoicing::book_invoice",
+            ),
+            mail(
+                mails.shipment,
+                "Task_MailShipment",
+                "Mail the shipment",
+                "DeliveryShipped -> notifier shipped_mail",
+            ),
+            task(
+                "Task_AwaitReturn",
+                "Customer asks for a return",
+                Receive,
+                "order-api: POST /orders/{id}/returns (return_window_closed after the window)",
+            ),
+            task(
+                "Task_AuthorizeReturn",
+                "Authorize the return",
+                Service,
+                "dropship_app::orders::authorize_return (dropship_core::returns::authorize)",
+            ),
+            mail(
+                mails.return_authorized,
+                "Task_MailReturnAuthorized",
+                "Mail the return authorization",
+                "ReturnAuthorized -> notifier mails::returns",
+            ),
+            task(
+                "Task_ReceiveReturn",
+                "Fulfiller records the returned units",
+                User,
+                "fulfiller-api -> dropship_app::fulfilment::receive_return",
+            ),
+            task(
+                "Task_Refund",
+                "Refund the returned units",
+                Service,
+                "return-processor -> dropship_app::returns::settle_return",
+            ),
+            mail(
+                mails.refund,
+                "Task_MailRefund",
+                "Mail the refund",
+                "RefundIssued -> notifier refund_mail",
+            ),
+            step(
+                "End_Refunded",
+                "Return refunded",
+                End,
+                "dropship_app::returns::settle_return",
+            ),
+        ],
     );
 
     // Routing again: what a fulfiller gave up and what waited for stock (later rounds, which
     // send no confirmation).
-    let again = b.add(task("Task_RouteAgain", "Route the open units again, without fulfillers that gave them up",
-        Service, 1, "split-router -> dropship_app::routing::route_order, later rounds (dropship_core::split::plan_round)"));
-    b.flow(again, stock, None);
-    b.back(outcome, again, Some("rejected"));
+    b.way(1, None, None, [task("Task_RouteAgain",
+        "Route the open units again, without fulfillers that gave them up", Service,
+        "split-router -> dropship_app::routing::route_order, later rounds (dropship_core::split::plan_round)")]);
+    b.flow("Task_RouteAgain", "Gateway_Stock", None);
+    b.back("Gateway_Outcome", "Task_RouteAgain", Some("rejected"));
 
     // Row 1: a late delivery order: the customer hears of the delay, the fulfiller is
     // reminded, then operations.
-    let late = b.add(timer(
-        "Timer_Remind",
-        "Nothing shipped after",
-        hours(s.escalation.remind_fulfiller_after_hours),
-        Some(fulfil),
-        false,
+    let escalate_after = positive(s.escalation.escalate_to_ops_after_minutes, minutes);
+    b.way(
         1,
-        "alerting: checks::is_late (the delivery order's dueAt)",
-    ));
-    let delay = b.maybe(
-        late,
-        mails.delay,
-        task(
-            "Task_MailDelay",
-            "Mail the customer of the delay",
-            Send,
-            1,
-            "alerting Step::CustomerNotified -> DeliveryLate -> notifier delivery_late_mail",
-        ),
-    );
-    let reminded = b.then(
-        delay,
-        task(
-            "Task_Remind",
-            "Remind the fulfiller",
-            Service,
-            1,
-            "alerting checks::due_steps Step::Reminded -> AlertRaised (fulfiller)",
-        ),
-    );
-    let waited = match s.escalation.escalate_to_ops_after_minutes {
-        0 => reminded,
-        m => b.then(
-            reminded,
+        None,
+        None,
+        [
+            timer(
+                REMINDER,
+                "Nothing shipped after",
+                Some(hours(s.escalation.remind_fulfiller_after_hours)),
+                Some("Task_Fulfil"),
+                "alerting: checks::is_late (the delivery order's dueAt)",
+            ),
+            mail(
+                mails.delay,
+                "Task_MailDelay",
+                "Mail the customer of the delay",
+                "alerting Step::CustomerNotified -> DeliveryLate -> notifier delivery_late_mail",
+            ),
+            task(
+                "Task_Remind",
+                "Remind the fulfiller",
+                Service,
+                "alerting checks::due_steps Step::Reminded -> AlertRaised (fulfiller)",
+            ),
+            // 0 = at once: operations hear in the run that reminds.
             timer(
                 "Timer_Escalate",
                 "Escalate after",
-                minutes(m),
+                escalate_after,
                 None,
-                true,
-                1,
                 "alerting checks::due_steps: escalate_after since the reminder",
             ),
-        ),
-    };
-    let escalated = b.then(
-        waited,
-        task(
-            "Task_Escalate",
-            "Escalate to operations",
-            Service,
-            1,
-            "alerting Step::Escalated -> AlertRaised (operations)",
-        ),
-    );
-    b.then(
-        escalated,
-        node(
-            "End_Escalated",
-            "Operations alerted",
-            End,
-            1,
-            "notifier alert mail",
-        ),
+            task(
+                "Task_Escalate",
+                "Escalate to operations",
+                Service,
+                "alerting Step::Escalated -> AlertRaised (operations)",
+            ),
+            step(
+                "End_Escalated",
+                "Operations alerted",
+                End,
+                "notifier alert mail",
+            ),
+        ],
     );
 
     // Row 2: a silent fulfiller loses the delivery order; the return window closes.
-    if s.acceptance.reroute_if_silent_hours > 0 {
-        let silent = b.add(timer(
-            "Timer_Silent",
-            "No answer for",
-            hours(s.acceptance.reroute_if_silent_hours),
-            Some(fulfil),
-            true,
-            2,
-            "acceptance.rerouteIfSilentHours (withdrawal as dropship_core::fulfilment::reroute)",
-        ));
-        let withdrawn = b.then(
-            silent,
-            task(
-                "Task_Withdraw",
-                "Withdraw it from the fulfiller and tell the fulfiller",
-                Service,
-                2,
-                "DeliveryOrderChanged -> notifier (fulfiller's mail)",
-            ),
-        );
-        b.back(withdrawn, again, None);
+    let silent_for = positive(s.acceptance.reroute_if_silent_hours, hours);
+    if let Some(withdrawn) = b.way(2, None, None, [
+        timer("Timer_Silent", "No answer for", silent_for, Some("Task_Fulfil"),
+            "acceptance.rerouteIfSilentHours (withdrawal as dropship_core::fulfilment::reroute)"),
+        task("Task_Withdraw", "Withdraw it from the fulfiller and tell the fulfiller", Service,
+            "DeliveryOrderChanged -> notifier (fulfiller's mail)"),
+    ]) {
+        b.back(withdrawn, "Task_RouteAgain", None);
     }
-    let closed = b.add(timer(
-        "Timer_ReturnWindow",
-        "Return window",
-        days(s.returns.window_days),
-        Some(asked),
-        true,
+    b.way(
         2,
-        "dropship_core::returns::authorize: return_window_closed",
-    ));
-    b.then(
-        closed,
-        node(
-            "End_Complete",
-            "Order complete",
-            End,
-            2,
-            "no return within the window",
-        ),
+        None,
+        None,
+        [
+            timer(
+                "Timer_ReturnWindow",
+                "Return window",
+                Some(days(s.returns.window_days)),
+                Some("Task_AwaitReturn"),
+                "dropship_core::returns::authorize: return_window_closed",
+            ),
+            step(
+                "End_Complete",
+                "Order complete",
+                End,
+                "no return within the window",
+            ),
+        ],
     );
 
     // Row 3: backordered units wait for stock, at most `backorders.maxDays`.
-    let wait = b.then_if(
-        stock,
+    b.way(
+        3,
+        Some("Gateway_Stock"),
         Some("no"),
-        task(
+        [task(
             "Task_WaitStock",
             "Wait for stock (backordered)",
             Receive,
-            3,
             "stock-update -> dropship_app::stock_counts wakes backordered orders (route_waiting)",
-        ),
+        )],
     );
-    b.back(wait, again, Some("stock arrived"));
-    if s.backorders.max_days > 0 {
-        let expired = b.add(timer(
-            "Timer_Backorder",
-            "Backordered for",
-            days(s.backorders.max_days),
-            Some(wait),
-            true,
-            3,
-            "backorders.maxDays",
-        ));
-        let cancelled = b.then(
-            expired,
+    b.back("Task_WaitStock", "Task_RouteAgain", Some("stock arrived"));
+    b.way(
+        3,
+        None,
+        None,
+        [
+            timer(
+                "Timer_Backorder",
+                "Backordered for",
+                positive(s.backorders.max_days, days),
+                Some("Task_WaitStock"),
+                "backorders.maxDays",
+            ),
             task(
                 "Task_CancelBackorder",
                 "Cancel the waiting units and refund them",
                 Service,
-                3,
                 "dropship_core::cancel::plan over the backordered units",
             ),
-        );
-        let told = b.then(
-            cancelled,
             task(
                 "Task_MailBackorderCancelled",
                 "Mail the cancellation",
-                Send,
-                3,
+                TaskKind::Send,
                 "OrderCancelled -> notifier order_cancelled_mail",
             ),
-        );
-        b.then(
-            told,
-            node(
+            step(
                 "End_BackorderCancelled",
                 "Backorder cancelled",
                 End,
-                3,
                 "backorders.maxDays",
             ),
-        );
-    }
+        ],
+    );
 
     // Rows 4 and 5: the customer cancels, until the point the settings allow.
-    let asks = b.add(node(
-        "Start_Cancel",
-        "Customer asks to cancel",
-        Start,
-        4,
-        "order-api: POST /orders/{id}/cancel",
-    ));
     let question = match s.cancellation.customer_may_cancel_until {
         CancelUntil::Shipped => "Units not shipped yet?",
         CancelUntil::Accepted => "Not accepted by its fulfiller yet?",
         CancelUntil::Routed => "Not routed yet?",
     };
-    let may = b.then(
-        asks,
-        node(
-            "Gateway_MayCancel",
-            question,
-            Gateway,
-            4,
-            "dropship_core::cancel::plan (cancellation.customerMayCancelUntil)",
-        ),
+    b.way(
+        4,
+        None,
+        None,
+        [
+            step(
+                "Start_Cancel",
+                "Customer asks to cancel",
+                Start,
+                "order-api: POST /orders/{id}/cancel",
+            ),
+            step(
+                "Gateway_MayCancel",
+                question,
+                Gateway,
+                "dropship_core::cancel::plan (cancellation.customerMayCancelUntil)",
+            ),
+        ],
     );
-    let cancelled = b.then_if(
-        may,
+    b.way(
+        4,
+        Some("Gateway_MayCancel"),
         Some("yes"),
-        task(
-            "Task_Cancel",
-            "Cancel the units and refund them",
-            Service,
-            4,
-            "dropship_app::orders::cancel_order",
-        ),
+        [
+            task(
+                "Task_Cancel",
+                "Cancel the units and refund them",
+                Service,
+                "dropship_app::orders::cancel_order",
+            ),
+            task(
+                "Task_MailCancelled",
+                "Mail the cancellation",
+                TaskKind::Send,
+                "OrderCancelled -> notifier order_cancelled_mail",
+            ),
+            step(
+                "End_Cancelled",
+                "Cancelled",
+                End,
+                "dropship_app::orders::cancel_order",
+            ),
+        ],
     );
-    let told = b.then(
-        cancelled,
-        task(
-            "Task_MailCancelled",
-            "Mail the cancellation",
-            Send,
-            4,
-            "OrderCancelled -> notifier order_cancelled_mail",
-        ),
-    );
-    b.then(
-        told,
-        node(
-            "End_Cancelled",
-            "Cancelled",
-            End,
-            4,
-            "dropship_app::orders::cancel_order",
-        ),
-    );
-    let refused = b.then_if(
-        may,
+    b.way(
+        5,
+        Some("Gateway_MayCancel"),
         Some("no"),
-        task(
-            "Task_RefuseCancel",
-            "Refuse the cancellation (409)",
-            Service,
-            5,
-            "dropship_core::cancel::plan: already_shipped",
-        ),
-    );
-    b.then(
-        refused,
-        node(
-            "End_CancelRefused",
-            "Cancellation refused",
-            End,
-            5,
-            "the API's 409",
-        ),
+        [
+            task(
+                "Task_RefuseCancel",
+                "Refuse the cancellation (409)",
+                Service,
+                "dropship_core::cancel::plan: already_shipped",
+            ),
+            step(
+                "End_CancelRefused",
+                "Cancellation refused",
+                End,
+                "the API's 409",
+            ),
+        ],
     );
 
     b.model
