@@ -69,16 +69,11 @@ pub enum RoutingStrategy {
     Priority,
 }
 
-impl RoutingStrategy {
-    const NAMES: [(&'static str, Self); 2] = [
+impl Choice for RoutingStrategy {
+    const NAMES: &'static [(&'static str, Self)] = &[
         ("fewest_splits", Self::FewestSplits),
         ("priority", Self::Priority),
     ];
-
-    /// The name the API writes.
-    pub fn as_str(self) -> &'static str {
-        name_of(&Self::NAMES, self)
-    }
 }
 
 /// Which customer mails are sent; each true by default (every one was sent before).
@@ -137,17 +132,12 @@ pub enum CancelUntil {
     Routed,
 }
 
-impl CancelUntil {
-    const NAMES: [(&'static str, Self); 3] = [
+impl Choice for CancelUntil {
+    const NAMES: &'static [(&'static str, Self)] = &[
         ("shipped", Self::Shipped),
         ("accepted", Self::Accepted),
         ("routed", Self::Routed),
     ];
-
-    /// The name the API writes.
-    pub fn as_str(self) -> &'static str {
-        name_of(&Self::NAMES, self)
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,11 +171,17 @@ pub struct Backorders {
     pub max_days: u32,
 }
 
-fn name_of<T: PartialEq + Copy>(names: &[(&'static str, T)], value: T) -> &'static str {
-    names
-        .iter()
-        .find(|(_, v)| *v == value)
-        .map_or("", |(n, _)| n)
+/// A setting that is one of a few names (as serde writes them too).
+pub trait Choice: Copy + PartialEq + 'static {
+    const NAMES: &'static [(&'static str, Self)];
+
+    /// The name the API writes.
+    fn as_str(self) -> &'static str {
+        Self::NAMES
+            .iter()
+            .find(|(_, v)| *v == self)
+            .map_or("", |(n, _)| n)
+    }
 }
 
 impl ProcessSettings {
@@ -234,11 +230,7 @@ impl ProcessSettings {
                 )?,
             },
             routing: Routing {
-                strategy: routing.choice(
-                    "strategy",
-                    &RoutingStrategy::NAMES,
-                    d.routing.strategy,
-                )?,
+                strategy: routing.choice("strategy", d.routing.strategy)?,
                 prefer_own_warehouses: routing
                     .flag("preferOwnWarehouses", d.routing.prefer_own_warehouses)?,
             },
@@ -261,7 +253,6 @@ impl ProcessSettings {
             cancellation: Cancellation {
                 customer_may_cancel_until: cancellation.choice(
                     "customerMayCancelUntil",
-                    &CancelUntil::NAMES,
                     d.cancellation.customer_may_cancel_until,
                 )?,
             },
@@ -380,21 +371,16 @@ impl<'a> Section<'a> {
         }
     }
 
-    fn choice<T: Copy>(
-        &self,
-        key: &str,
-        names: &[(&'static str, T)],
-        default: T,
-    ) -> Result<T, ApiError> {
+    fn choice<T: Choice>(&self, key: &str, default: T) -> Result<T, ApiError> {
         let Some(v) = self.get(key) else {
             return Ok(default);
         };
         v.as_str()
-            .and_then(|s| names.iter().find(|(n, _)| *n == s))
+            .and_then(|s| T::NAMES.iter().find(|(n, _)| *n == s))
             .map(|(_, t)| *t)
             .ok_or_else(|| {
                 let at = self.at(key);
-                let names: Vec<_> = names.iter().map(|(n, _)| *n).collect();
+                let names: Vec<_> = T::NAMES.iter().map(|(n, _)| *n).collect();
                 ApiError::invalid(&at, format!("{at} must be one of {}", names.join(", ")))
             })
     }
