@@ -365,12 +365,13 @@ pub fn order_process(s: &ProcessSettings) -> ProcessModel {
 
     // Row 2: a silent fulfiller loses the delivery order; the return window closes.
     let silent_for = positive(s.acceptance.reroute_if_silent_hours, hours);
-    if let Some(withdrawn) = b.way(2, None, None, [
+    let withdrawn = b.way(2, None, None, [
         timer("Timer_Silent", "No answer for", silent_for, Some("Task_Fulfil"),
             "acceptance.rerouteIfSilentHours (withdrawal as dropship_core::fulfilment::reroute)"),
         task("Task_Withdraw", "Withdraw it from the fulfiller and tell the fulfiller", Service,
             "DeliveryOrderChanged -> notifier (fulfiller's mail)"),
-    ]) {
+    ]);
+    if let Some(withdrawn) = withdrawn {
         b.back(withdrawn, "Task_RouteAgain", None);
     }
     b.way(
