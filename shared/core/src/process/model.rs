@@ -213,17 +213,43 @@ pub fn order_process(s: &ProcessSettings) -> ProcessModel {
     };
 
     // Row 0: the order's way from the channel to its refund.
-    b.way(0, None, None, [
-        step("Start_Order", "Order placed", Start, "order-intake: POST /orders"),
-        task("Task_Intake", "Validate, price and store the order", Service,
-            "order-intake (OrderIntake::handle): validated, priced, stored and queued for routing"),
-        task("Task_Route", format!("Route the order ({strategy}{own})"), Service,
-            "split-router -> dropship_app::routing::route_order, round 0 (dropship_core::routing::route)"),
-        mail(mails.order_confirmation, "Task_MailConfirmation", "Mail the order confirmation",
-            "OrderConfirmed (routing round 0 only) -> notifier order_confirmation_mail"),
-        step("Gateway_Stock", "Stock for every unit?", Gateway,
-            "dropship_core::split::apply_plan: units without a source with stock are backordered"),
-    ]);
+    b.way(
+        0,
+        None,
+        None,
+        [
+            step(
+                "Start_Order",
+                "Order placed",
+                Start,
+                "order-intake: POST /orders",
+            ),
+            task(
+                "Task_Intake",
+                "Validate, price and store the order",
+                Service,
+                "order-intake: validated, priced, stored and queued for routing",
+            ),
+            task(
+                "Task_Route",
+                format!("Route the order ({strategy}{own})"),
+                Service,
+                "split-router -> dropship_app::routing::route_order, round 0 (routing::route)",
+            ),
+            mail(
+                mails.order_confirmation,
+                "Task_MailConfirmation",
+                "Mail the order confirmation",
+                "OrderConfirmed (routing round 0 only) -> notifier order_confirmation_mail",
+            ),
+            step(
+                "Gateway_Stock",
+                "Stock for every unit?",
+                Gateway,
+                "dropship_core::split::apply_plan: units with no source are backordered",
+            ),
+        ],
+    );
     b.way(
         0,
         Some("Gateway_Stock"),
@@ -307,9 +333,17 @@ pub fn order_process(s: &ProcessSettings) -> ProcessModel {
 
     // Routing again: what a fulfiller gave up and what waited for stock (later rounds, which
     // send no confirmation).
-    b.way(1, None, None, [task("Task_RouteAgain",
-        "Route the open units again, without fulfillers that gave them up", Service,
-        "split-router -> dropship_app::routing::route_order, later rounds (dropship_core::split::plan_round)")]);
+    b.way(
+        1,
+        None,
+        None,
+        [task(
+            "Task_RouteAgain",
+            "Route the open units again, without fulfillers that gave them up",
+            Service,
+            "split-router -> dropship_app::routing::route_order, later rounds (split::plan_round)",
+        )],
+    );
     b.flow("Task_RouteAgain", "Gateway_Stock", None);
     b.back("Gateway_Outcome", "Task_RouteAgain", Some("rejected"));
 
@@ -365,12 +399,26 @@ pub fn order_process(s: &ProcessSettings) -> ProcessModel {
 
     // Row 2: a silent fulfiller loses the delivery order; the return window closes.
     let silent_for = positive(s.acceptance.reroute_if_silent_hours, hours);
-    let withdrawn = b.way(2, None, None, [
-        timer("Timer_Silent", "No answer for", silent_for, Some("Task_Fulfil"),
-            "acceptance.rerouteIfSilentHours (withdrawal as dropship_core::fulfilment::reroute)"),
-        task("Task_Withdraw", "Withdraw it from the fulfiller and tell the fulfiller", Service,
-            "DeliveryOrderChanged -> notifier (fulfiller's mail)"),
-    ]);
+    let withdrawn = b.way(
+        2,
+        None,
+        None,
+        [
+            timer(
+                "Timer_Silent",
+                "No answer for",
+                silent_for,
+                Some("Task_Fulfil"),
+                "acceptance.rerouteIfSilentHours (as dropship_core::fulfilment::reroute)",
+            ),
+            task(
+                "Task_Withdraw",
+                "Withdraw it from the fulfiller and tell the fulfiller",
+                Service,
+                "DeliveryOrderChanged -> notifier (fulfiller's mail)",
+            ),
+        ],
+    );
     if let Some(withdrawn) = withdrawn {
         b.back(withdrawn, "Task_RouteAgain", None);
     }
