@@ -15,6 +15,8 @@ pub enum ErrorCode {
     InternalError,
     /// Someone else wrote the item between our read and our write, retries exhausted.
     ConcurrentModification,
+    /// A write based on a version of the process settings that is no longer the current one.
+    VersionConflict,
     InvalidState,
     AlreadyCancelled,
     AlreadyShipped,
@@ -44,6 +46,7 @@ impl ErrorCode {
             ValidationFailed => "validation_failed",
             InternalError => "internal_error",
             ConcurrentModification => "concurrent_modification",
+            VersionConflict => "version_conflict",
             InvalidState => "invalid_state",
             AlreadyCancelled => "already_cancelled",
             AlreadyShipped => "already_shipped",

@@ -26,6 +26,7 @@ pub mod money;
 pub mod order;
 pub mod pricing;
 pub mod principal;
+pub mod process;
 pub mod refund;
 pub mod replacement;
 pub mod returns;
