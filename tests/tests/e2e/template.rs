@@ -488,7 +488,7 @@ fn a_table_or_function_that_would_lose_its_data_or_logs_is_caught() {
         .expect("table")
         .remove("UpdateReplacePolicy");
     resources.insert("FragileTable".into(), table);
-    // A copy of a function: it shares its group; one with a text LoggingConfig of its own.
+    // A copy of a function shares its group; one whose own LoggingConfig is text has none.
     let function = resources
         .get("AlertingFunction")
         .cloned()
@@ -509,7 +509,7 @@ fn a_table_or_function_that_would_lose_its_data_or_logs_is_caught() {
         "FragileTable has no UpdateReplacePolicy: Retain",
         "function CopiedFunction shares log group AlertingLogGroup",
         "function TextFunction does not log JSON",
-        "function TextFunction shares log group AlertingLogGroup",
+        "function TextFunction has no log group of the template",
         "log group ReportsLogGroup does not keep LogRetentionDays",
     ] {
         assert!(
