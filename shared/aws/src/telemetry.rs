@@ -1,5 +1,5 @@
 //! Logging as Lambda's logging configuration (template.yaml `LoggingConfig`) asks for it: the
-//! level from `AWS_LAMBDA_LOG_LEVEL` (then `RUST_LOG`, then info), JSON lines when
+//! level from `AWS_LAMBDA_LOG_LEVEL` unless `RUST_LOG` is set (then info), JSON lines when
 //! `AWS_LAMBDA_LOG_FORMAT` is JSON and plain text otherwise, no ANSI colours.
 
 use tracing_subscriber::EnvFilter;
@@ -18,10 +18,12 @@ pub struct LogSettings {
 }
 
 /// The decision, from the values of `AWS_LAMBDA_LOG_LEVEL`, `RUST_LOG` and
-/// `AWS_LAMBDA_LOG_FORMAT`. The function's logging configuration wins over `RUST_LOG`: with JSON
-/// logs Lambda itself drops lines below that level, so a lower `RUST_LOG` would only cost
-/// CPU. Lambda's levels are TRACE..FATAL; tracing has no FATAL, and what stops a function is
-/// logged at error. An unknown level falls through to the next source rather than silencing.
+/// `AWS_LAMBDA_LOG_FORMAT`. `RUST_LOG` is only ever set on purpose (the template sets none; a
+/// developer's `RUST_LOG=debug make up`, the benchmark's `warn`), and it can make deployed logs
+/// finer or quieter but never noisier than the configured level: Lambda drops JSON lines above
+/// it. So it wins, then the configured level, then info. Lambda's levels are TRACE..FATAL;
+/// tracing has no FATAL, and what stops a function is logged at error. An unknown level falls
+/// through to info rather than silencing.
 pub fn settings(
     lambda_level: Option<&str>,
     rust_log: Option<&str>,
@@ -35,9 +37,9 @@ pub fn settings(
         "ERROR" | "FATAL" => Some("error"),
         _ => None,
     });
-    let filter = match (from_lambda, rust_log.map(str::trim)) {
-        (Some(level), _) => level.to_string(),
-        (None, Some(directives)) if !directives.is_empty() => directives.to_string(),
+    let filter = match (rust_log.map(str::trim), from_lambda) {
+        (Some(directives), _) if !directives.is_empty() => directives.to_string(),
+        (_, Some(level)) => level.to_string(),
         _ => "info".to_string(),
     };
     let format = match lambda_format {
@@ -80,12 +82,16 @@ mod tests {
     }
 
     #[test]
-    fn lambda_level_wins_over_rust_log() {
+    fn rust_log_set_on_purpose_wins_over_the_configured_level() {
         assert_eq!(
             s(Some("DEBUG"), Some("warn"), Some("JSON")),
-            ("debug".into(), LogFormat::Json)
+            ("warn".into(), LogFormat::Json)
         );
-        assert_eq!(s(Some("WARN"), Some("trace"), None).0, "warn");
+        assert_eq!(
+            s(Some("INFO"), Some("dropship_aws=debug,info"), None).0,
+            "dropship_aws=debug,info"
+        );
+        assert_eq!(s(Some("WARN"), Some("  "), None).0, "warn");
     }
 
     #[test]
@@ -104,12 +110,8 @@ mod tests {
     }
 
     #[test]
-    fn rust_log_then_info_when_lambda_sets_no_level() {
-        assert_eq!(
-            s(None, Some("dropship_aws=debug,info"), None).0,
-            "dropship_aws=debug,info"
-        );
-        assert_eq!(s(Some("LOUD"), Some("warn"), None).0, "warn");
+    fn info_when_neither_says_anything_usable() {
+        assert_eq!(s(Some("LOUD"), None, None).0, "info");
         assert_eq!(s(Some(""), Some(" "), None).0, "info");
         assert_eq!(s(None, None, None), ("info".into(), LogFormat::Text));
     }

@@ -118,7 +118,7 @@ impl Local {
                 &std::env::var("BENCH_INSTANCES").unwrap_or_else(|_| "4".into()),
             )
             // Function logs at warn: info lines of every invocation would cost the bench CPU.
-            .param("LogLevel", "WARN")
+            .env("RUST_LOG", "warn")
             .start()
             .await;
         Local {

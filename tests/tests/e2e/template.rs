@@ -412,12 +412,20 @@ fn retention_problems(doc: &Yaml) -> Vec<String> {
                 .into(),
         );
     }
-    if param("LogLevel")
-        .and_then(|l| l.get("Default"))
-        .and_then(Yaml::as_str)
-        != Some("INFO")
+    // Business metrics are EMF lines without a level, which Lambda files under INFO.
+    let level = param("LogLevel");
+    let levels: Vec<&str> = level
+        .and_then(|l| l.get("AllowedValues"))
+        .and_then(Yaml::as_sequence)
+        .map(|vs| vs.iter().filter_map(Yaml::as_str).collect())
+        .unwrap_or_default();
+    if level.and_then(|l| l.get("Default")).and_then(Yaml::as_str) != Some("INFO")
+        || levels.is_empty()
+        || levels
+            .iter()
+            .any(|l| !["TRACE", "DEBUG", "INFO"].contains(l))
     {
-        problems.push("parameter LogLevel: default INFO".into());
+        problems.push("parameter LogLevel: default INFO, nothing above INFO allowed".into());
     }
 
     let groups = whole_resources_of(doc, "AWS::Logs::LogGroup");
@@ -425,6 +433,10 @@ fn retention_problems(doc: &Yaml) -> Vec<String> {
         .get("Globals")
         .and_then(|g| g.get("Function"))
         .and_then(|f| f.get("LoggingConfig"));
+    let global_env = doc
+        .get("Globals")
+        .and_then(|g| g.get("Function"))
+        .and_then(|f| f.get("Environment"));
     let mut used_groups: Vec<&str> = Vec::new();
     for (id, props) in resources_of(doc, "AWS::Serverless::Function") {
         // SAM merges Globals' LoggingConfig into the function's; the function's keys win.
@@ -434,6 +446,14 @@ fn retention_problems(doc: &Yaml) -> Vec<String> {
                 .and_then(|l| l.get(key))
                 .or_else(|| global_logging.and_then(|l| l.get(key)))
         };
+        // RUST_LOG set in the template would take the level out of LogLevel's hands.
+        let sets_rust_log = [global_env, props.get("Environment")]
+            .into_iter()
+            .flatten()
+            .any(|e| e.get("Variables").and_then(|v| v.get("RUST_LOG")).is_some());
+        if sets_rust_log {
+            problems.push(format!("function {id} sets RUST_LOG"));
+        }
         if logging("LogFormat").and_then(Yaml::as_str) != Some("JSON") {
             problems.push(format!("function {id} does not log JSON"));
         }
@@ -497,6 +517,8 @@ fn a_table_or_function_that_would_lose_its_data_or_logs_is_caught() {
     let mut text = function;
     text["Properties"]["LoggingConfig"] =
         serde_norway::from_str("{LogFormat: Text}").expect("yaml");
+    text["Properties"]["Environment"]["Variables"]["RUST_LOG"] =
+        serde_norway::from_str("debug").expect("yaml");
     resources.insert("TextFunction".into(), text);
     let mut group = resources
         .get("ReportsLogGroup")
@@ -510,6 +532,7 @@ fn a_table_or_function_that_would_lose_its_data_or_logs_is_caught() {
         "function CopiedFunction shares log group AlertingLogGroup",
         "function TextFunction does not log JSON",
         "function TextFunction has no log group of the template",
+        "function TextFunction sets RUST_LOG",
         "log group ReportsLogGroup does not keep LogRetentionDays",
     ] {
         assert!(
@@ -517,5 +540,5 @@ fn a_table_or_function_that_would_lose_its_data_or_logs_is_caught() {
             "{expected}: {problems:#?}"
         );
     }
-    assert_eq!(problems.len(), 5, "{problems:#?}");
+    assert_eq!(problems.len(), 6, "{problems:#?}");
 }
