@@ -319,6 +319,20 @@ fn every_dead_letter_queue_function_and_the_api_have_alarms_on_the_ops_topic() {
     assert!(resources_of(&doc, "AWS::CloudWatch::Alarm").len() >= 30);
 }
 
+/// A copy of one of the template's resources, to change in a test.
+fn copy_of(resources: &serde_norway::Mapping, id: &str) -> Yaml {
+    resources
+        .get(id)
+        .cloned()
+        .unwrap_or_else(|| panic!("{id} is not in the template"))
+}
+
+fn assert_reported(problems: &[String], expected: &[&str]) {
+    for e in expected {
+        assert!(problems.iter().any(|p| p == e), "{e}: {problems:#?}");
+    }
+}
+
 #[test]
 fn a_new_function_or_queue_without_alarms_is_caught() {
     let mut doc = template_yaml();
@@ -326,10 +340,7 @@ fn a_new_function_or_queue_without_alarms_is_caught() {
         .get_mut("Resources")
         .and_then(Yaml::as_mapping_mut)
         .expect("Resources");
-    let function = resources
-        .get("AlertingFunction")
-        .cloned()
-        .expect("AlertingFunction");
+    let function = copy_of(resources, "AlertingFunction");
     resources.insert("NewFunction".into(), function);
     resources.insert(
         "LonelyQueue".into(),
@@ -337,25 +348,19 @@ fn a_new_function_or_queue_without_alarms_is_caught() {
             .expect("yaml"),
     );
     // An alarm that mails someone else.
-    let mut alarm = resources
-        .get("RouteDeadLetterAlarm")
-        .cloned()
-        .expect("RouteDeadLetterAlarm");
+    let mut alarm = copy_of(resources, "RouteDeadLetterAlarm");
     alarm["Properties"]["AlarmActions"] =
         serde_norway::from_str("[arn:aws:sns:eu-central-1:123456789012:elsewhere]").expect("yaml");
     resources.insert("StrayAlarm".into(), alarm);
-    let problems = alarm_problems(&doc);
-    for expected in [
-        "function NewFunction has no Errors alarm",
-        "function NewFunction has no Throttles alarm",
-        "queue LonelyQueue has no dead-letter queue",
-        "alarm StrayAlarm does not notify only OpsTopic",
-    ] {
-        assert!(
-            problems.iter().any(|p| p == expected),
-            "{expected}: {problems:#?}"
-        );
-    }
+    assert_reported(
+        &alarm_problems(&doc),
+        &[
+            "function NewFunction has no Errors alarm",
+            "function NewFunction has no Throttles alarm",
+            "queue LonelyQueue has no dead-letter queue",
+            "alarm StrayAlarm does not notify only OpsTopic",
+        ],
+    );
 }
 
 // ------------------------------------------------------------------------------------------
@@ -502,17 +507,14 @@ fn a_table_or_function_that_would_lose_its_data_or_logs_is_caught() {
         .get_mut("Resources")
         .and_then(Yaml::as_mapping_mut)
         .expect("Resources");
-    let mut table = resources.get("OrdersTable").cloned().expect("OrdersTable");
+    let mut table = copy_of(resources, "OrdersTable");
     table
         .as_mapping_mut()
         .expect("table")
         .remove("UpdateReplacePolicy");
     resources.insert("FragileTable".into(), table);
     // A copy of a function shares its group; one whose own LoggingConfig is text has none.
-    let function = resources
-        .get("AlertingFunction")
-        .cloned()
-        .expect("AlertingFunction");
+    let function = copy_of(resources, "AlertingFunction");
     resources.insert("CopiedFunction".into(), function.clone());
     let mut text = function;
     text["Properties"]["LoggingConfig"] =
@@ -520,25 +522,20 @@ fn a_table_or_function_that_would_lose_its_data_or_logs_is_caught() {
     text["Properties"]["Environment"]["Variables"]["RUST_LOG"] =
         serde_norway::from_str("debug").expect("yaml");
     resources.insert("TextFunction".into(), text);
-    let mut group = resources
-        .get("ReportsLogGroup")
-        .cloned()
-        .expect("ReportsLogGroup");
+    let mut group = copy_of(resources, "ReportsLogGroup");
     group["Properties"]["RetentionInDays"] = serde_norway::from_str("7").expect("yaml");
     resources.insert("ReportsLogGroup".into(), group);
     let problems = retention_problems(&doc);
-    for expected in [
-        "FragileTable has no UpdateReplacePolicy: Retain",
-        "function CopiedFunction shares log group AlertingLogGroup",
-        "function TextFunction does not log JSON",
-        "function TextFunction has no log group of the template",
-        "function TextFunction sets RUST_LOG",
-        "log group ReportsLogGroup does not keep LogRetentionDays",
-    ] {
-        assert!(
-            problems.iter().any(|p| p == expected),
-            "{expected}: {problems:#?}"
-        );
-    }
+    assert_reported(
+        &problems,
+        &[
+            "FragileTable has no UpdateReplacePolicy: Retain",
+            "function CopiedFunction shares log group AlertingLogGroup",
+            "function TextFunction does not log JSON",
+            "function TextFunction has no log group of the template",
+            "function TextFunction sets RUST_LOG",
+            "log group ReportsLogGroup does not keep LogRetentionDays",
+        ],
+    );
     assert_eq!(problems.len(), 6, "{problems:#?}");
 }
