@@ -134,6 +134,17 @@ pub async fn provision(
                 );
                 Ok(())
             }
+            // Function output goes to the runner's own output; the group only has a name.
+            Kind::LogGroup => {
+                let name = opt_str(&props, "LogGroupName")?.unwrap_or_else(|| r.id.clone());
+                ctx.set_attr(
+                    &r.id,
+                    "Arn",
+                    format!("arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}:*"),
+                );
+                ctx.set_ref(&r.id, name);
+                Ok(())
+            }
             Kind::Function | Kind::HttpApi => Ok(()),
         }
         .with_context(|| format!("cannot create {what} in the emulator"))?;
@@ -153,6 +164,7 @@ fn kind_name(k: Kind) -> &'static str {
         Kind::Alarm => "AWS::CloudWatch::Alarm",
         Kind::QueuePolicy => "AWS::SQS::QueuePolicy",
         Kind::BucketPolicy => "AWS::S3::BucketPolicy",
+        Kind::LogGroup => "AWS::Logs::LogGroup",
     }
 }
 

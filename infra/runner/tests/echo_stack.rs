@@ -269,6 +269,9 @@ async fn project_template_with_echo_functions() {
         "/aws/lambda/OrderApiFunction"
     );
     assert_eq!(env["AWS_REGION"], "eu-central-1");
+    // The template's LoggingConfig, as Lambda hands it to the code.
+    assert_eq!(env["AWS_LAMBDA_LOG_FORMAT"], "JSON");
+    assert_eq!(env["AWS_LAMBDA_LOG_LEVEL"], "INFO");
     assert_eq!(env["ORDERS_TABLE"], "OrdersTable");
     // Each instance reaches the emulators through its slot's counting proxy.
     let proxy = env["AWS_ENDPOINT_URL"].as_str().unwrap_or_default();

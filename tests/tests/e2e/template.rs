@@ -319,6 +319,20 @@ fn every_dead_letter_queue_function_and_the_api_have_alarms_on_the_ops_topic() {
     assert!(resources_of(&doc, "AWS::CloudWatch::Alarm").len() >= 30);
 }
 
+/// A copy of one of the template's resources, to change in a test.
+fn copy_of(resources: &serde_norway::Mapping, id: &str) -> Yaml {
+    resources
+        .get(id)
+        .cloned()
+        .unwrap_or_else(|| panic!("{id} is not in the template"))
+}
+
+fn assert_reported(problems: &[String], expected: &[&str]) {
+    for e in expected {
+        assert!(problems.iter().any(|p| p == e), "{e}: {problems:#?}");
+    }
+}
+
 #[test]
 fn a_new_function_or_queue_without_alarms_is_caught() {
     let mut doc = template_yaml();
@@ -326,10 +340,7 @@ fn a_new_function_or_queue_without_alarms_is_caught() {
         .get_mut("Resources")
         .and_then(Yaml::as_mapping_mut)
         .expect("Resources");
-    let function = resources
-        .get("AlertingFunction")
-        .cloned()
-        .expect("AlertingFunction");
+    let function = copy_of(resources, "AlertingFunction");
     resources.insert("NewFunction".into(), function);
     resources.insert(
         "LonelyQueue".into(),
@@ -337,23 +348,194 @@ fn a_new_function_or_queue_without_alarms_is_caught() {
             .expect("yaml"),
     );
     // An alarm that mails someone else.
-    let mut alarm = resources
-        .get("RouteDeadLetterAlarm")
-        .cloned()
-        .expect("RouteDeadLetterAlarm");
+    let mut alarm = copy_of(resources, "RouteDeadLetterAlarm");
     alarm["Properties"]["AlarmActions"] =
         serde_norway::from_str("[arn:aws:sns:eu-central-1:123456789012:elsewhere]").expect("yaml");
     resources.insert("StrayAlarm".into(), alarm);
-    let problems = alarm_problems(&doc);
-    for expected in [
-        "function NewFunction has no Errors alarm",
-        "function NewFunction has no Throttles alarm",
-        "queue LonelyQueue has no dead-letter queue",
-        "alarm StrayAlarm does not notify only OpsTopic",
+    assert_reported(
+        &alarm_problems(&doc),
+        &[
+            "function NewFunction has no Errors alarm",
+            "function NewFunction has no Throttles alarm",
+            "queue LonelyQueue has no dead-letter queue",
+            "alarm StrayAlarm does not notify only OpsTopic",
+        ],
+    );
+}
+
+// ------------------------------------------------------------------------------------------
+// Data and logs outlive the stack: tables and the bucket are retained on delete and on
+// replacement; every function logs JSON at LogLevel into a log group of its own, retained too,
+// that keeps lines for LogRetentionDays. The lists come from the template itself.
+
+/// The retention periods CloudWatch Logs accepts (PutRetentionPolicy).
+const CLOUDWATCH_RETENTION_DAYS: [u64; 22] = [
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+    3288, 3653,
+];
+
+/// Resources of a type, whole (with their DeletionPolicy), not only their Properties.
+fn whole_resources_of<'a>(doc: &'a Yaml, ty: &str) -> Vec<(&'a str, &'a Yaml)> {
+    resources_of(doc, ty)
+        .into_iter()
+        .filter_map(|(id, _)| Some((id, doc.get("Resources")?.get(id)?)))
+        .collect()
+}
+
+fn not_retained(id: &str, resource: &Yaml) -> Vec<String> {
+    ["DeletionPolicy", "UpdateReplacePolicy"]
+        .into_iter()
+        .filter(|policy| resource.get(policy).and_then(Yaml::as_str) != Some("Retain"))
+        .map(|policy| format!("{id} has no {policy}: Retain"))
+        .collect()
+}
+
+/// Everything missing about retention and logging.
+fn retention_problems(doc: &Yaml) -> Vec<String> {
+    let mut problems = Vec::new();
+    for ty in [
+        "AWS::DynamoDB::Table",
+        "AWS::S3::Bucket",
+        "AWS::Logs::LogGroup",
     ] {
-        assert!(
-            problems.iter().any(|p| p == expected),
-            "{expected}: {problems:#?}"
+        for (id, resource) in whole_resources_of(doc, ty) {
+            problems.extend(not_retained(id, resource));
+        }
+    }
+    let param = |name: &str| doc.get("Parameters").and_then(|p| p.get(name));
+    let days = param("LogRetentionDays");
+    let allowed: Vec<u64> = days
+        .and_then(|d| d.get("AllowedValues"))
+        .and_then(Yaml::as_sequence)
+        .map(|vs| vs.iter().filter_map(Yaml::as_u64).collect())
+        .unwrap_or_default();
+    if days.and_then(|d| d.get("Default")).and_then(Yaml::as_u64) != Some(30)
+        || allowed != CLOUDWATCH_RETENTION_DAYS
+    {
+        problems.push(
+            "parameter LogRetentionDays: default 30, allowed values those of CloudWatch Logs"
+                .into(),
         );
     }
+    // Business metrics are EMF lines without a level, which Lambda files under INFO.
+    let level = param("LogLevel");
+    let levels: Vec<&str> = level
+        .and_then(|l| l.get("AllowedValues"))
+        .and_then(Yaml::as_sequence)
+        .map(|vs| vs.iter().filter_map(Yaml::as_str).collect())
+        .unwrap_or_default();
+    if level.and_then(|l| l.get("Default")).and_then(Yaml::as_str) != Some("INFO")
+        || levels.is_empty()
+        || levels
+            .iter()
+            .any(|l| !["TRACE", "DEBUG", "INFO"].contains(l))
+    {
+        problems.push("parameter LogLevel: default INFO, nothing above INFO allowed".into());
+    }
+
+    let groups = whole_resources_of(doc, "AWS::Logs::LogGroup");
+    let global_logging = doc
+        .get("Globals")
+        .and_then(|g| g.get("Function"))
+        .and_then(|f| f.get("LoggingConfig"));
+    let global_env = doc
+        .get("Globals")
+        .and_then(|g| g.get("Function"))
+        .and_then(|f| f.get("Environment"));
+    let mut used_groups: Vec<&str> = Vec::new();
+    for (id, props) in resources_of(doc, "AWS::Serverless::Function") {
+        // SAM merges Globals' LoggingConfig into the function's; the function's keys win.
+        let logging = |key: &str| {
+            props
+                .get("LoggingConfig")
+                .and_then(|l| l.get(key))
+                .or_else(|| global_logging.and_then(|l| l.get(key)))
+        };
+        // RUST_LOG set in the template would take the level out of LogLevel's hands.
+        let sets_rust_log = [global_env, props.get("Environment")]
+            .into_iter()
+            .flatten()
+            .any(|e| e.get("Variables").and_then(|v| v.get("RUST_LOG")).is_some());
+        if sets_rust_log {
+            problems.push(format!("function {id} sets RUST_LOG"));
+        }
+        if logging("LogFormat").and_then(Yaml::as_str) != Some("JSON") {
+            problems.push(format!("function {id} does not log JSON"));
+        }
+        if logging("ApplicationLogLevel").and_then(ref_of) != Some("LogLevel") {
+            problems.push(format!("function {id} does not log at LogLevel"));
+        }
+        let Some(group) = logging("LogGroup").and_then(ref_of) else {
+            problems.push(format!("function {id} has no log group of the template"));
+            continue;
+        };
+        if used_groups.contains(&group) {
+            problems.push(format!("function {id} shares log group {group}"));
+        }
+        used_groups.push(group);
+        match groups.iter().find(|(g, _)| *g == group) {
+            None => problems.push(format!("function {id}: {group} is not a log group")),
+            Some((_, g)) => {
+                let retention = g.get("Properties").and_then(|p| p.get("RetentionInDays"));
+                if retention.and_then(ref_of) != Some("LogRetentionDays") {
+                    problems.push(format!("log group {group} does not keep LogRetentionDays"));
+                }
+            }
+        }
+    }
+    problems
+}
+
+#[test]
+fn data_and_logs_are_retained_and_every_function_logs_json_to_its_own_group() {
+    let doc = template_yaml();
+    let problems = retention_problems(&doc);
+    assert!(problems.is_empty(), "{problems:#?}");
+    // The lists were really taken from the template.
+    assert!(whole_resources_of(&doc, "AWS::DynamoDB::Table").len() >= 8);
+    assert_eq!(whole_resources_of(&doc, "AWS::S3::Bucket").len(), 1);
+    assert_eq!(
+        whole_resources_of(&doc, "AWS::Logs::LogGroup").len(),
+        resources_of(&doc, "AWS::Serverless::Function").len()
+    );
+}
+
+#[test]
+fn a_table_or_function_that_would_lose_its_data_or_logs_is_caught() {
+    let mut doc = template_yaml();
+    let resources = doc
+        .get_mut("Resources")
+        .and_then(Yaml::as_mapping_mut)
+        .expect("Resources");
+    let mut table = copy_of(resources, "OrdersTable");
+    table
+        .as_mapping_mut()
+        .expect("table")
+        .remove("UpdateReplacePolicy");
+    resources.insert("FragileTable".into(), table);
+    // A copy of a function shares its group; one whose own LoggingConfig is text has none.
+    let function = copy_of(resources, "AlertingFunction");
+    resources.insert("CopiedFunction".into(), function.clone());
+    let mut text = function;
+    text["Properties"]["LoggingConfig"] =
+        serde_norway::from_str("{LogFormat: Text}").expect("yaml");
+    text["Properties"]["Environment"]["Variables"]["RUST_LOG"] =
+        serde_norway::from_str("debug").expect("yaml");
+    resources.insert("TextFunction".into(), text);
+    let mut group = copy_of(resources, "ReportsLogGroup");
+    group["Properties"]["RetentionInDays"] = serde_norway::from_str("7").expect("yaml");
+    resources.insert("ReportsLogGroup".into(), group);
+    let problems = retention_problems(&doc);
+    assert_reported(
+        &problems,
+        &[
+            "FragileTable has no UpdateReplacePolicy: Retain",
+            "function CopiedFunction shares log group AlertingLogGroup",
+            "function TextFunction does not log JSON",
+            "function TextFunction has no log group of the template",
+            "function TextFunction sets RUST_LOG",
+            "log group ReportsLogGroup does not keep LogRetentionDays",
+        ],
+    );
+    assert_eq!(problems.len(), 6, "{problems:#?}");
 }

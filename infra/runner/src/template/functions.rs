@@ -129,6 +129,33 @@ pub(super) fn parse_function(
         }
     }
 
+    // Lambda hands the logging configuration to the code as two variables (set after the
+    // template's own, as Lambda's win); local runs then log as deployed ones do.
+    for source in [globals.get("LoggingConfig"), props.get("LoggingConfig")]
+        .into_iter()
+        .flatten()
+    {
+        check_keys(
+            "LoggingConfig",
+            source,
+            &["LogFormat", "ApplicationLogLevel"],
+            &["SystemLogLevel", "LogGroup"],
+        )?;
+    }
+    for (key, var) in [
+        ("LogFormat", "AWS_LAMBDA_LOG_FORMAT"),
+        ("ApplicationLogLevel", "AWS_LAMBDA_LOG_LEVEL"),
+    ] {
+        let value = [props.get("LoggingConfig"), globals.get("LoggingConfig")]
+            .into_iter()
+            .flatten()
+            .find_map(|l| l.get(key));
+        if let Some(v) = value {
+            environment.retain(|(existing, _)| existing != var);
+            environment.push((var.to_string(), v.clone()));
+        }
+    }
+
     let mut events = Vec::new();
     if let Some(evs) = props.get("Events") {
         let Expr::Map(entries) = evs else {
@@ -163,6 +190,54 @@ mod tests {
     use super::super::parse;
     use super::super::tests::SMALL;
     use super::*;
+
+    #[test]
+    fn logging_config_becomes_lambdas_log_variables_function_over_globals() {
+        let t = parse(&SMALL.replace(
+            "    Environment: { Variables: { RUST_LOG: !Ref Level, SHARED: g } }",
+            "    Environment: { Variables: { RUST_LOG: !Ref Level, SHARED: g } }\n    \
+             LoggingConfig: { LogFormat: JSON, ApplicationLogLevel: !Ref Level, SystemLogLevel: WARN }",
+        )
+        .replace(
+            "    Properties: { MemorySize: 128 }",
+            "    Properties: { MemorySize: 128, LoggingConfig: { LogGroup: authz-logs, ApplicationLogLevel: ERROR } }",
+        ))
+        .expect("parse");
+        let env_of = |id: &str| {
+            let f = t.functions.iter().find(|f| f.id == id).expect(id);
+            f.environment
+                .iter()
+                .filter(|(k, _)| k.starts_with("AWS_LAMBDA_LOG_"))
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            env_of("Fn"),
+            vec![
+                ("AWS_LAMBDA_LOG_FORMAT".into(), Expr::Str("JSON".into())),
+                ("AWS_LAMBDA_LOG_LEVEL".into(), Expr::Ref("Level".into())),
+            ]
+        );
+        assert_eq!(
+            env_of("AuthFn"),
+            vec![
+                ("AWS_LAMBDA_LOG_FORMAT".into(), Expr::Str("JSON".into())),
+                ("AWS_LAMBDA_LOG_LEVEL".into(), Expr::Str("ERROR".into())),
+            ]
+        );
+        // Without a LoggingConfig, Lambda sets neither (the code then logs text at RUST_LOG).
+        let plain = parse(SMALL).expect("parse");
+        assert!(plain.functions.iter().all(|f| f
+            .environment
+            .iter()
+            .all(|(k, _)| !k.starts_with("AWS_LAMBDA_LOG_"))));
+        let err = parse(&SMALL.replace(
+            "    Properties: { MemorySize: 128 }",
+            "    Properties: { MemorySize: 128, LoggingConfig: { LogFormats: JSON } }",
+        ))
+        .expect_err("unknown LoggingConfig key");
+        assert!(format!("{err:#}").contains("LogFormats"), "{err:#}");
+    }
 
     #[test]
     fn parses_functions_with_globals_and_events() {

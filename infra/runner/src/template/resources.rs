@@ -18,6 +18,7 @@ pub enum Kind {
     Alarm,
     QueuePolicy,
     BucketPolicy,
+    LogGroup,
 }
 
 impl Kind {
@@ -32,6 +33,7 @@ impl Kind {
             "AWS::CloudWatch::Alarm" => Kind::Alarm,
             "AWS::SQS::QueuePolicy" => Kind::QueuePolicy,
             "AWS::S3::BucketPolicy" => Kind::BucketPolicy,
+            "AWS::Logs::LogGroup" => Kind::LogGroup,
             _ => return None,
         })
     }
@@ -144,6 +146,20 @@ impl Kind {
                     "DeliveryStatusLogging",
                 ],
             )),
+            // Function output goes to the runner's own output, not to a log group.
+            Kind::LogGroup => Some((
+                &[],
+                &[
+                    "LogGroupName",
+                    "RetentionInDays",
+                    "KmsKeyId",
+                    "LogGroupClass",
+                    "DataProtectionPolicy",
+                    "FieldIndexPolicies",
+                    "DeletionProtectionEnabled",
+                    "Tags",
+                ],
+            )),
             Kind::Alarm | Kind::QueuePolicy | Kind::BucketPolicy => None,
         }
     }
@@ -156,6 +172,7 @@ const FUNCTION_EMULATED: &[&str] = &[
     "MemorySize",
     "Timeout",
     "FunctionName",
+    "LoggingConfig",
 ];
 const FUNCTION_NOT_EMULATED: &[&str] = &[
     "Description",
@@ -174,7 +191,6 @@ const FUNCTION_NOT_EMULATED: &[&str] = &[
     "DeploymentPreference",
     "ProvisionedConcurrencyConfig",
     "ReservedConcurrentExecutions",
-    "LoggingConfig",
     "KmsKeyArn",
     "EphemeralStorage",
     "VpcConfig",
@@ -192,6 +208,7 @@ pub const NOT_EMULATED_TYPES: &[&str] = &[
     "AWS::SQS::QueuePolicy",
     "AWS::S3::BucketPolicy",
     "AWS::CloudWatch::Alarm",
+    "AWS::Logs::LogGroup",
 ];
 
 #[derive(Debug, Clone)]
