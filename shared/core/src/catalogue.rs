@@ -1,7 +1,6 @@
 //! The retailer's configuration: channels, fulfillers, products with their sources, tax rates,
 //! branding. Each `*Input::validate` turns an admin request body into a trusted value.
 
-use crate::error::ErrorCode;
 use crate::ids::{check_id, check_text, ChannelId, CountryCode, Sku};
 use crate::money::{Allocation, Money};
 use crate::ApiError;
@@ -9,10 +8,10 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-/// Parses a JSON body into `T`, turning serde's complaint into a 422 that names the problem.
+/// Parses a JSON body into `T`, turning serde's complaint into a 422 that names the problem (in
+/// serde's words, as these inputs always answered) and the field (`rates[1].rate`).
 pub fn from_body<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
-    serde_json::from_value(v)
-        .map_err(|e| ApiError::new(422, ErrorCode::ValidationFailed, e.to_string()))
+    crate::input::read_as_serde(&v)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -108,3 +108,35 @@ fn an_address_country_is_checked_at_the_edge_and_on_read() {
     bad["country"] = json!("de");
     assert!(serde_json::from_value::<Address>(bad).is_err());
 }
+
+#[test]
+fn a_configuration_body_is_refused_in_serdes_words_naming_the_field() {
+    let e = from_body::<FulfillerInput>(json!({"name": "x"}))
+        .err()
+        .unwrap();
+    assert_eq!(
+        (e.status, e.field.as_deref(), e.message.as_str()),
+        (422, Some("kind"), "missing field `kind`")
+    );
+    let e = from_body::<FulfillerInput>(json!({"name": "x", "kind": "shop"}))
+        .err()
+        .unwrap();
+    assert_eq!(
+        (e.field.as_deref(), e.message.as_str()),
+        (
+            Some("kind"),
+            "unknown variant `shop`, expected `warehouse` or `dropshipper`"
+        )
+    );
+    let e = from_body::<FulfillerInput>(json!({"name": "x", "kind": "warehouse",
+        "email": "ops@acme.example", "address": {"name": "A", "street": 1}}))
+    .err()
+    .unwrap();
+    assert_eq!(
+        (e.field.as_deref(), e.message.as_str()),
+        (
+            Some("address.street"),
+            "invalid type: integer `1`, expected a string"
+        )
+    );
+}

@@ -1,0 +1,258 @@
+//! Request bodies read into typed input structs (`#[derive(Deserialize)]`) through
+//! `serde_path_to_error`, so that a refusal names the field as docs/api.md's error shape does:
+//! `lines[2].quantity`, `shippingAddress.city`, and `body` for the body itself.
+//!
+//! Serde checks the shape (objects, arrays, strings, the validated newtypes); the checks serde
+//! cannot word as the API does (ranges, sums, duplicates, one message for a value that is
+//! missing or mistyped alike) run after it, on the typed struct. An input struct holds such a
+//! field as `Option<_>` or `Lax<_>` and leaves the refusal to that check.
+
+use crate::error::Invalid;
+use crate::ApiError;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::DeserializeOwned;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use std::fmt;
+use std::marker::PhantomData;
+
+/// Reads `body` into `T`, wording serde's refusals as the API's own checks do: `customer must be
+/// an object`, `lines must be an array`, `shippingAddress.city is required`.
+pub fn read<T: DeserializeOwned>(body: &Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(body)
+        .map(|Object(t)| t)
+        .map_err(|e| refusal(e, Wording::Api))
+}
+
+/// Reads `body` into `T`, keeping serde's own words (`missing field `kind``): the admin
+/// configuration inputs have always answered with them. The error names the field.
+pub fn read_as_serde<T: DeserializeOwned>(body: &Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(body).map_err(|e| refusal(e, Wording::Serde))
+}
+
+/// A struct the body must give as a JSON object. Serde's derive also reads a struct from an
+/// array of its fields in order; the API never took that, and refuses it with `must be an
+/// object` as before. `read` wraps the body in it; an input struct wraps its nested structs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Fields<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Fields<T> {
+            type Value = Object<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+            // The map is the one `d` gives, so the path of a field inside stays tracked.
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Object<T>, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(Object)
+            }
+        }
+        d.deserialize_map(Fields(PhantomData))
+    }
+}
+
+/// A value the body gives for a field whose check words every refusal alike (missing, null,
+/// mistyped or out of range: `quantity must be an integer 1..999`): `Lax(Some(_))` when the
+/// value is a `T`, else `Lax(None)`, left to that check. `#[serde(default)]` reads a missing
+/// field as `Lax(None)`; `Option<Lax<T>>` tells a missing or null field (`None`) from a bad one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lax<T>(pub Option<T>);
+
+impl<T> Default for Lax<T> {
+    fn default() -> Self {
+        Lax(None)
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Lax<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Value::deserialize(d)?;
+        Ok(Lax(T::deserialize(v).ok()))
+    }
+}
+
+/// A 422 for a field that must be there, worded as the API always has (`externalId is required`).
+pub fn required(field: &str) -> ApiError {
+    ApiError::required(field, format!("{field} is required"))
+}
+
+/// A 422 for a field missing or not a string where the API says so (`customer.email must be a
+/// string`).
+pub fn not_a_string(field: &str) -> ApiError {
+    ApiError::invalid(field, format!("{field} must be a string"))
+}
+
+enum Wording {
+    Api,
+    Serde,
+}
+
+/// The one place serde's refusal becomes the API's: the path as the API writes fields, and
+/// (`Wording::Api`) the words of the checks the input types replaced.
+fn refusal(e: serde_path_to_error::Error<serde_json::Error>, wording: Wording) -> ApiError {
+    let path = e.path().to_string();
+    let message = e.into_inner().to_string();
+    // The path is the one the API writes (`lines[2].quantity`) but for the body itself ("."),
+    // and serde reports a missing field at its parent, where the path stopped.
+    let parent = if path == "." { "" } else { path.as_str() };
+    if let Some(name) = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.strip_suffix('`'))
+    {
+        let field = if parent.is_empty() {
+            name.to_string()
+        } else {
+            format!("{parent}.{name}")
+        };
+        return match wording {
+            Wording::Api => required(&field),
+            Wording::Serde => ApiError::invalid(field, message).because(Invalid::Required),
+        };
+    }
+    let field = if parent.is_empty() { "body" } else { parent };
+    let message = match wording {
+        Wording::Api => api_words(field, &message).unwrap_or(message),
+        Wording::Serde => message,
+    };
+    ApiError::invalid(field, message)
+}
+
+/// `invalid type: integer `5`, expected a string` as the hand-written checks said it.
+fn api_words(field: &str, message: &str) -> Option<String> {
+    let (_, expected) = message
+        .strip_prefix("invalid type: ")?
+        .rsplit_once(", expected ")?;
+    let what = match expected {
+        "a string" => "a string",
+        "a sequence" => "an array",
+        "an object" => "an object",
+        _ => return None,
+    };
+    Some(format!("{field} must be {what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::Currency;
+    use serde_json::json;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    #[allow(dead_code)] // read only through Debug: the tests are about the refusals
+    struct Body {
+        name: String,
+        currency: Option<Currency>,
+        lines: Option<Vec<Object<Line>>>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Line {
+        line_id: String,
+        #[serde(default)]
+        quantity: Lax<u64>,
+    }
+
+    fn refused(body: Value) -> (Option<String>, String, Option<Invalid>) {
+        let e = read::<Body>(&body).unwrap_err();
+        assert_eq!(
+            (e.status, e.code),
+            (422, crate::ErrorCode::ValidationFailed)
+        );
+        (e.field, e.message, e.invalid)
+    }
+
+    fn at(field: &str, message: &str) -> (Option<String>, String, Option<Invalid>) {
+        (Some(field.into()), message.into(), None)
+    }
+
+    #[test]
+    fn a_refusal_names_the_field_path_as_the_api_writes_it() {
+        assert_eq!(refused(json!([1])), at("body", "body must be an object"));
+        assert_eq!(
+            refused(json!({})),
+            (
+                Some("name".into()),
+                "name is required".into(),
+                Some(Invalid::Required)
+            )
+        );
+        assert_eq!(
+            refused(json!({"name": 5})),
+            at("name", "name must be a string")
+        );
+        assert_eq!(
+            refused(json!({"name": "n", "lines": {}})),
+            at("lines", "lines must be an array")
+        );
+        assert_eq!(
+            refused(json!({"name": "n", "lines": [{"lineId": "a"}, 7]})),
+            at("lines[1]", "lines[1] must be an object")
+        );
+        assert_eq!(
+            refused(json!({"name": "n", "lines": [{"lineId": "a"}, {"quantity": 1}]})),
+            (
+                Some("lines[1].lineId".into()),
+                "lines[1].lineId is required".into(),
+                Some(Invalid::Required)
+            )
+        );
+        // Serde would read a struct from an array of its fields: the API never did.
+        assert_eq!(
+            refused(json!({"name": "n", "lines": [["a", 1]]})),
+            at("lines[0]", "lines[0] must be an object")
+        );
+        assert_eq!(
+            refused(json!({"name": "n", "lines": [{"lineId": "a", "colour": "red"}]})).0,
+            Some("lines[0].colour".into())
+        );
+        // A validated newtype's own words, at its path.
+        assert_eq!(
+            refused(json!({"name": "n", "currency": "JPY"})),
+            at(
+                "currency",
+                "currency must be an ISO 4217 code with two minor units"
+            )
+        );
+    }
+
+    #[test]
+    fn lax_takes_what_it_can_read_and_leaves_the_rest_to_the_check() {
+        let lines = |v: Value| {
+            read::<Body>(&json!({"name": "n", "lines": [v]}))
+                .unwrap()
+                .lines
+                .unwrap()
+                .remove(0)
+                .0
+                .quantity
+        };
+        assert_eq!(lines(json!({"lineId": "a", "quantity": 3})), Lax(Some(3)));
+        for bad in [json!(null), json!("3"), json!(1.5), json!(-1)] {
+            assert_eq!(lines(json!({"lineId": "a", "quantity": bad})), Lax(None));
+        }
+        assert_eq!(lines(json!({"lineId": "a"})), Lax(None));
+    }
+
+    #[test]
+    fn serde_wording_keeps_serdes_words_and_adds_the_field() {
+        let e = read_as_serde::<Body>(&json!({"name": "n", "lines": [{"lineId": 5}]})).unwrap_err();
+        assert_eq!(
+            (e.field.as_deref(), e.message.as_str()),
+            (
+                Some("lines[0].lineId"),
+                "invalid type: integer `5`, expected a string"
+            )
+        );
+        let e = read_as_serde::<Body>(&json!({})).unwrap_err();
+        assert_eq!(
+            (e.field.as_deref(), e.message.as_str()),
+            (Some("name"), "missing field `name`")
+        );
+    }
+}
