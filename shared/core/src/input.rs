@@ -8,21 +8,48 @@
 //! field as `Option<_>` or `Lax<_>` and leaves the refusal to that check.
 
 use crate::error::Invalid;
+use crate::ids::check_id;
 use crate::ApiError;
-use serde::de::value::MapAccessDeserializer;
-use serde::de::DeserializeOwned;
-use serde::de::{MapAccess, Visitor};
+use chrono::{DateTime, Utc};
+use serde::de::value::{MapAccessDeserializer, MapDeserializer};
+use serde::de::{self, DeserializeOwned, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use std::fmt;
 use std::marker::PhantomData;
 
+/// The scalar visits of a visitor that takes any value: each answers `$other`.
+macro_rules! not_this_type {
+    ($this:ident => $other:expr) => {
+        fn visit_bool<E: de::Error>($this, _: bool) -> Result<Self::Value, E> {
+            $other
+        }
+        fn visit_i64<E: de::Error>($this, _: i64) -> Result<Self::Value, E> {
+            $other
+        }
+        fn visit_u64<E: de::Error>($this, _: u64) -> Result<Self::Value, E> {
+            $other
+        }
+        fn visit_f64<E: de::Error>($this, _: f64) -> Result<Self::Value, E> {
+            $other
+        }
+        fn visit_str<E: de::Error>($this, _: &str) -> Result<Self::Value, E> {
+            $other
+        }
+        fn visit_unit<E: de::Error>($this) -> Result<Self::Value, E> {
+            $other
+        }
+        fn visit_none<E: de::Error>($this) -> Result<Self::Value, E> {
+            $other
+        }
+    };
+}
+
 /// Reads `body` into `T`, wording serde's refusals as the API's own checks do: `customer must be
 /// an object`, `lines must be an array`, `shippingAddress.city is required`.
+/// The body's own type is the caller's: `Object<_>` (`body must be an object`) or `Fields<_>`.
 pub fn read<T: DeserializeOwned>(body: &Value) -> Result<T, ApiError> {
-    serde_path_to_error::deserialize(body)
-        .map(|Object(t)| t)
-        .map_err(|e| refusal(e, Wording::Api))
+    serde_path_to_error::deserialize(body).map_err(|e| refusal(e, Wording::Api))
 }
 
 /// Reads `body` into `T`, keeping serde's own words (`missing field `kind``): the admin
@@ -74,6 +101,81 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Lax<T> {
     }
 }
 
+/// A list the body gives for a field whose check refuses a missing list and a value of another
+/// type alike (`lines is required`): `List(Some(_))` for an array, read element by element (an
+/// element's refusal names its path), `List(None)` for anything else. `#[serde(default)]` reads a
+/// missing field as `List(None)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct List<T>(pub Option<Vec<T>>);
+
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        List(None)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Elements<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Elements<T> {
+            type Value = List<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<List<T>, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1000));
+                while let Some(t) = seq.next_element()? {
+                    out.push(t);
+                }
+                Ok(List(Some(out)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<List<T>, A::Error> {
+                drain_map(map)?;
+                Ok(List(None))
+            }
+            not_this_type!(self => Ok(List(None)));
+        }
+        d.deserialize_any(Elements(PhantomData))
+    }
+}
+
+/// A struct whose check never asked for an object: a value of another type reads as one with
+/// no fields (each then missing, as `v.get("lineId")` on a string found nothing before).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fields<T>(pub T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Fields<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct AnyValue<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> AnyValue<T> {
+            fn none<E: de::Error>(self) -> Result<Fields<T>, E> {
+                let nothing = std::iter::empty::<(String, String)>();
+                T::deserialize(MapDeserializer::<_, E>::new(nothing)).map(Fields)
+            }
+        }
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for AnyValue<T> {
+            type Value = Fields<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Fields<T>, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(Fields)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Fields<T>, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                self.none()
+            }
+            not_this_type!(self => self.none());
+        }
+        d.deserialize_any(AnyValue(PhantomData))
+    }
+}
+
+fn drain_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
 /// A 422 for a field that must be there, worded as the API always has (`externalId is required`).
 pub fn required(field: &str) -> ApiError {
     ApiError::required(field, format!("{field} is required"))
@@ -83,6 +185,61 @@ pub fn required(field: &str) -> ApiError {
 /// string`).
 pub fn not_a_string(field: &str) -> ApiError {
     ApiError::invalid(field, format!("{field} must be a string"))
+}
+
+/// `{lineId, quantity}`: units of an order line a request names (cancel, replace, ship), read
+/// leniently; `line_id` and `quantity` word the refusals as the API always has.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineUnitsInput {
+    #[serde(default)]
+    pub line_id: Lax<String>,
+    #[serde(default)]
+    pub quantity: Lax<u64>,
+}
+
+/// `lines[i].lineId`, which must be given as a string (`lineId is required`).
+pub fn named_line(i: usize, given: Lax<String>) -> Result<String, ApiError> {
+    given
+        .0
+        .ok_or_else(|| ApiError::required(format!("lines[{i}].lineId"), "lineId is required"))
+}
+
+/// `named_line` that must also be an id.
+pub fn line_id(i: usize, given: Lax<String>) -> Result<String, ApiError> {
+    let id = named_line(i, given)?;
+    check_id(&format!("lines[{i}].lineId"), &id)?;
+    Ok(id)
+}
+
+/// `lines[i].quantity` when it is a whole number that `fits`, else refused in `words`
+/// (`quantity must be an integer 1..999`).
+pub fn quantity(
+    i: usize,
+    given: Lax<u64>,
+    fits: impl Fn(u64) -> bool,
+    words: &str,
+) -> Result<u32, ApiError> {
+    given
+        .0
+        .filter(|q| fits(*q))
+        .and_then(|q| u32::try_from(q).ok())
+        .ok_or_else(|| ApiError::invalid(format!("lines[{i}].quantity"), words))
+}
+
+/// An optional RFC 3339 time (`None` when missing or null); any other value that is not one is
+/// refused in `words` (`shippedAt must be an RFC 3339 timestamp`).
+pub fn time(
+    field: &str,
+    given: Option<Lax<String>>,
+    words: &str,
+) -> Result<Option<DateTime<Utc>>, ApiError> {
+    given
+        .map(|Lax(s)| {
+            s.and_then(|s| s.parse::<DateTime<Utc>>().ok())
+                .ok_or_else(|| ApiError::invalid(field, words))
+        })
+        .transpose()
 }
 
 enum Wording {
@@ -159,7 +316,7 @@ mod tests {
     }
 
     fn refused(body: Value) -> (Option<String>, String, Option<Invalid>) {
-        let e = read::<Body>(&body).unwrap_err();
+        let e = read::<Object<Body>>(&body).unwrap_err();
         assert_eq!(
             (e.status, e.code),
             (422, crate::ErrorCode::ValidationFailed)
@@ -224,8 +381,9 @@ mod tests {
     #[test]
     fn lax_takes_what_it_can_read_and_leaves_the_rest_to_the_check() {
         let lines = |v: Value| {
-            read::<Body>(&json!({"name": "n", "lines": [v]}))
+            read::<Object<Body>>(&json!({"name": "n", "lines": [v]}))
                 .unwrap()
+                .0
                 .lines
                 .unwrap()
                 .remove(0)

@@ -4,7 +4,8 @@
 
 use crate::delivery::{DeliveryOrder, DocumentRef};
 use crate::error::ErrorCode;
-use crate::ids::{check_id, check_text, ChannelId, Sku};
+use crate::ids::{check_text, ChannelId, Sku};
+use crate::input::{self, Fields, Lax, List};
 use crate::order::Order;
 use crate::ApiError;
 use chrono::{DateTime, Duration, Utc};
@@ -160,11 +161,29 @@ pub struct ReturnedLine {
     pub reason: String,
 }
 
+/// The body of `POST /orders/{id}/returns` as serde reads it (`parse_request` checks it).
+#[derive(Deserialize)]
+struct ReturnInput {
+    #[serde(default)]
+    lines: List<Fields<ReturnLineInput>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReturnLineInput {
+    #[serde(default)]
+    line_id: Lax<String>,
+    #[serde(default)]
+    quantity: Lax<u64>,
+    reason: Option<Lax<String>>,
+}
+
 /// `{lines: [{lineId, quantity, reason}]}` of `POST /orders/{id}/returns`.
 pub fn parse_request(v: &Value) -> Result<Vec<ReturnedLine>, ApiError> {
-    let lines = v
-        .get("lines")
-        .and_then(Value::as_array)
+    let Fields(body) = input::read::<Fields<ReturnInput>>(v)?;
+    let lines = body
+        .lines
+        .0
         .ok_or_else(|| ApiError::required("lines", "lines is required"))?;
     if lines.is_empty() {
         return Err(ApiError::invalid("lines", "name at least one line"));
@@ -173,35 +192,31 @@ pub fn parse_request(v: &Value) -> Result<Vec<ReturnedLine>, ApiError> {
         return Err(ApiError::invalid("lines", "at most 100 lines"));
     }
     let mut out: Vec<ReturnedLine> = Vec::new();
-    for (i, l) in lines.iter().enumerate() {
-        let field = |f: &str| format!("lines[{i}].{f}");
-        let line_id = l
-            .get("lineId")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::required(field("lineId"), "lineId is required"))?;
-        check_id(&field("lineId"), line_id)?;
-        let quantity = l
-            .get("quantity")
-            .and_then(Value::as_u64)
-            .filter(|q| (1..=999).contains(q))
-            .ok_or_else(|| {
-                ApiError::invalid(field("quantity"), "quantity must be an integer 1..999")
-            })? as u32;
-        let reason = match l.get("reason") {
-            None | Some(Value::Null) => String::new(),
-            Some(r) => {
-                let r = r
-                    .as_str()
-                    .ok_or_else(|| ApiError::invalid(field("reason"), "reason must be text"))?;
-                check_text(&field("reason"), r, 1000)?;
-                r.to_string()
+    for (i, Fields(l)) in lines.into_iter().enumerate() {
+        let line_id = input::line_id(i, l.line_id)?;
+        let quantity = input::quantity(
+            i,
+            l.quantity,
+            |q| (1..=999).contains(&q),
+            "quantity must be an integer 1..999",
+        )?;
+        let reason = match l.reason {
+            None => String::new(),
+            Some(Lax(r)) => {
+                let field = format!("lines[{i}].reason");
+                let r = r.ok_or_else(|| ApiError::invalid(&field, "reason must be text"))?;
+                check_text(&field, &r, 1000)?;
+                r
             }
         };
         if out.iter().any(|l| l.line_id == line_id) {
-            return Err(ApiError::invalid(field("lineId"), "duplicate lineId"));
+            return Err(ApiError::invalid(
+                format!("lines[{i}].lineId"),
+                "duplicate lineId",
+            ));
         }
         out.push(ReturnedLine {
-            line_id: line_id.to_string(),
+            line_id,
             quantity,
             reason,
         });
@@ -339,6 +354,24 @@ pub fn authorize(
     Ok(parts.into_values().collect())
 }
 
+/// A receipt's body as serde reads it (`receive` checks it).
+#[derive(Deserialize)]
+struct ReceiptInput {
+    #[serde(default)]
+    lines: List<Fields<ReceivedLineInput>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReceivedLineInput {
+    #[serde(default)]
+    line_id: Lax<String>,
+    #[serde(default)]
+    quantity: Lax<u64>,
+    #[serde(default)]
+    condition: Lax<String>,
+}
+
 /// `{lines: [{lineId, quantity, condition: resellable|damaged}]}` of a receipt, applied to a part:
 /// several entries per line are allowed (some resellable, some damaged). More than authorized:
 /// 422. Receiving a part twice: 409 (the first receipt decided the refund).
@@ -349,35 +382,32 @@ pub fn receive(part: &ReturnPart, v: &Value, now: DateTime<Utc>) -> Result<Retur
             format!("return {} was already received", part.return_id),
         ));
     }
-    let lines = v
-        .get("lines")
-        .and_then(Value::as_array)
+    let Fields(receipt) = input::read::<Fields<ReceiptInput>>(v)?;
+    let lines = receipt
+        .lines
+        .0
         .ok_or_else(|| ApiError::required("lines", "lines is required"))?;
     if lines.len() > 200 {
         return Err(ApiError::invalid("lines", "at most 200 lines"));
     }
     let mut arrived: BTreeMap<&str, Arrived> = BTreeMap::new();
-    for (i, l) in lines.iter().enumerate() {
+    for (i, Fields(l)) in lines.into_iter().enumerate() {
         let field = |f: &str| format!("lines[{i}].{f}");
-        let line_id = l
-            .get("lineId")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::required(field("lineId"), "lineId is required"))?;
+        let line_id = input::named_line(i, l.line_id)?;
         let Some(authorized) = part.lines.iter().find(|r| r.line_id == line_id) else {
             return Err(ApiError::invalid(
                 field("lineId"),
                 format!("line {line_id} is not part of this return"),
             ));
         };
-        let quantity = l
-            .get("quantity")
-            .and_then(Value::as_u64)
-            .filter(|q| (0..=999).contains(q))
-            .ok_or_else(|| {
-                ApiError::invalid(field("quantity"), "quantity must be an integer 0..999")
-            })? as u32;
+        let quantity = input::quantity(
+            i,
+            l.quantity,
+            |q| q <= 999,
+            "quantity must be an integer 0..999",
+        )?;
         let a = arrived.entry(authorized.line_id.as_str()).or_default();
-        match l.get("condition").and_then(Value::as_str) {
+        match l.condition.0.as_deref() {
             Some("resellable") => a.resellable += quantity,
             Some("damaged") => a.damaged += quantity,
             _ => {

@@ -125,7 +125,7 @@ struct PaymentInput {
 impl OrderRequest {
     /// Checks everything that needs no catalogue: shapes, ids, amounts, counts, currency, country.
     pub fn parse(v: &Value) -> Result<Self, ApiError> {
-        let input: OrderInput = input::read(v)?;
+        let Object(input) = input::read::<Object<OrderInput>>(v)?;
         let external_id = input.external_id.ok_or_else(|| required("externalId"))?;
         check_id("externalId", &external_id)?;
 
