@@ -2,6 +2,7 @@
 //! received) is one entry, and every balance (refunded, still refundable per payment, the open
 //! invoice receivable) is derived from it, so the balances cannot drift from the movements.
 
+use crate::input::{self, Fields, Lax};
 use crate::money::Money;
 use crate::order::{Order, PaymentMethod, TaxLine};
 // The entries are part of the order (`Order::ledger`); reached through `ledger::` as well.
@@ -213,21 +214,14 @@ pub fn receive_payment(
 ) -> Result<LedgerEntry, crate::ApiError> {
     use crate::error::ErrorCode;
     use crate::ApiError;
-    let amount = money_field(v, "amount")?;
-    let received_at = match v.get("receivedAt") {
-        None | Some(serde_json::Value::Null) => now,
-        Some(t) => t
-            .as_str()
-            .and_then(|s| s.parse::<DateTime<Utc>>().ok())
-            .filter(|t| *t <= now + chrono::Duration::minutes(1))
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "receivedAt",
-                    "receivedAt must be an RFC 3339 time, not in the future",
-                )
-            })?,
-    };
-    let reference = text_field(v, "reference", true)?;
+    let Fields(received) = input::read::<Fields<PaymentReceivedInput>>(v)?;
+    let amount = money_field("amount", received.amount)?;
+    let not_a_time = "receivedAt must be an RFC 3339 time, not in the future";
+    let received_at = input::time("receivedAt", received.received_at, not_a_time)?.unwrap_or(now);
+    if received_at > now + chrono::Duration::minutes(1) {
+        return Err(ApiError::invalid("receivedAt", not_a_time));
+    }
+    let reference = text_field("reference", received.reference, true)?;
     let Some(payment) = order
         .payments
         .iter()
@@ -270,9 +264,11 @@ pub fn charge_back(
     now: DateTime<Utc>,
 ) -> Result<LedgerEntry, crate::ApiError> {
     use crate::ApiError;
-    let reference = text_field(v, "paymentReference", false)?.unwrap_or_default();
-    let amount = money_field(v, "amount")?;
-    let reason = text_field(v, "reason", true)?;
+    let Fields(chargeback) = input::read::<Fields<ChargebackInput>>(v)?;
+    let reference =
+        text_field("paymentReference", chargeback.payment_reference, false)?.unwrap_or_default();
+    let amount = money_field("amount", chargeback.amount)?;
+    let reason = text_field("reason", chargeback.reason, true)?;
     let Some(payment) = order
         .payments
         .iter()
@@ -313,9 +309,29 @@ pub fn charge_back(
     Ok(entry)
 }
 
-/// A positive amount with at most two decimals, as a JSON string.
-pub fn money_field(v: &serde_json::Value, name: &str) -> Result<Money, crate::ApiError> {
-    let amount = Money::parse_amount(name, v.get(name).unwrap_or(&serde_json::Value::Null))?;
+/// `{amount, receivedAt?, reference?}` as serde reads it (`receive_payment` checks it).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PaymentReceivedInput {
+    #[serde(default)]
+    amount: Lax<String>,
+    received_at: Option<Lax<String>>,
+    reference: Option<Lax<String>>,
+}
+
+/// `{paymentReference, amount, reason?}` as serde reads it (`charge_back` checks it).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChargebackInput {
+    payment_reference: Option<Lax<String>>,
+    #[serde(default)]
+    amount: Lax<String>,
+    reason: Option<Lax<String>>,
+}
+
+/// A positive amount with at most two decimals, given as a JSON string.
+pub fn money_field(name: &str, given: Lax<String>) -> Result<Money, crate::ApiError> {
+    let amount = Money::parse_given(name, given.0.as_deref())?;
     if amount == Money::ZERO {
         return Err(crate::ApiError::invalid(
             name,
@@ -325,16 +341,17 @@ pub fn money_field(v: &serde_json::Value, name: &str) -> Result<Money, crate::Ap
     Ok(amount)
 }
 
+/// Text of 1..1000 characters; `optional`: may be missing or null.
 fn text_field(
-    v: &serde_json::Value,
     name: &str,
+    given: Option<Lax<String>>,
     optional: bool,
 ) -> Result<Option<String>, crate::ApiError> {
-    match v.get(name) {
-        None | Some(serde_json::Value::Null) if optional => Ok(None),
-        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => {
-            crate::ids::check_text(name, s, 1000)?;
-            Ok(Some(s.clone()))
+    match given {
+        None if optional => Ok(None),
+        Some(Lax(Some(s))) if !s.trim().is_empty() => {
+            crate::ids::check_text(name, &s, 1000)?;
+            Ok(Some(s))
         }
         _ => Err(crate::ApiError::invalid(
             name,
