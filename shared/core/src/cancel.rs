@@ -257,6 +257,7 @@ mod tests {
     use super::*;
     use crate::catalogue::Address;
     use crate::delivery::DeliveryLine;
+    use crate::input::refused;
     use serde_json::json;
 
     fn order() -> Order {
@@ -423,5 +424,38 @@ mod tests {
                 Some(field)
             );
         }
+    }
+
+    #[test]
+    fn a_cancellation_is_refused_as_before() {
+        let line = |l: Value| json!({"lines": [{"lineId": "L0", "quantity": 1}, l]});
+        for (body, field, message) in [
+            (json!("x"), "body", "the body must be an object"),
+            (json!({"lines": {}}), "lines", "lines must be an array"),
+            (
+                json!({"lines": []}),
+                "lines",
+                "lines must not be empty; omit it to cancel everything",
+            ),
+            (line(json!(7)), "lines[1].lineId", "lineId is required"),
+            (
+                line(json!({"lineId": "L0", "quantity": 1})),
+                "lines[1].lineId",
+                "duplicate lineId L0",
+            ),
+            (
+                line(json!({"lineId": "L1", "quantity": 1000})),
+                "lines[1].quantity",
+                "quantity must be an integer 1..999",
+            ),
+        ] {
+            assert_eq!(
+                refused(parse_request(Some(&body))),
+                (field.into(), message.into()),
+                "{body}"
+            );
+        }
+        // A null list cancels everything, as a missing one does.
+        assert_eq!(parse_request(Some(&json!({"lines": null}))).unwrap(), None);
     }
 }

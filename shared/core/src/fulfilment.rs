@@ -386,6 +386,7 @@ mod tests {
     use super::*;
     use crate::catalogue::Address;
     use crate::delivery::DeliveryLine;
+    use crate::input::refused;
     use crate::order::OrderStatus;
     use serde_json::json;
 
@@ -530,5 +531,115 @@ mod tests {
         let mut c = d;
         c.status = DeliveryStatus::Cancelled;
         assert_eq!(accept(&c).unwrap_err().code.as_str(), "invalid_state");
+    }
+
+    #[test]
+    fn a_shipment_and_a_rejection_are_refused_as_before() {
+        let d = delivery();
+        let now = Utc::now();
+        let s = parse_shipment(
+            &json!({"carrier": "DHL", "trackingNumber": "T1",
+            "lines": [{"lineId": "L1", "quantity": 1}]}),
+            &d,
+            "s1".into(),
+            now,
+        )
+        .unwrap();
+        assert_eq!(
+            (s.carrier.as_str(), s.tracking_number.as_str(), s.shipped_at),
+            ("DHL", "T1", now)
+        );
+        assert_eq!(
+            s.lines,
+            [ShipmentLine {
+                line_id: "L1".into(),
+                quantity: 1
+            }]
+        );
+        let ship = |more: Value| {
+            let mut body = json!({"carrier": "DHL", "trackingNumber": "T1"});
+            body.as_object_mut()
+                .unwrap()
+                .extend(more.as_object().unwrap().clone());
+            parse_shipment(&body, &d, "s1".into(), now)
+        };
+        for (more, field, message) in [
+            (json!({"carrier": null}), "carrier", "carrier is required"),
+            (
+                json!({"trackingNumber": 7}),
+                "trackingNumber",
+                "trackingNumber is required",
+            ),
+            (
+                json!({"carrier": " "}),
+                "carrier",
+                "carrier must not be empty",
+            ),
+            (
+                json!({"shippedAt": 5}),
+                "shippedAt",
+                "shippedAt must be an RFC 3339 timestamp",
+            ),
+            (
+                json!({"shippedAt": "2999-01-01T00:00:00Z"}),
+                "shippedAt",
+                "shippedAt lies in the future",
+            ),
+            (
+                json!({"lines": []}),
+                "lines",
+                "lines must be a non-empty array",
+            ),
+            (
+                json!({"lines": "L1"}),
+                "lines",
+                "lines must be a non-empty array",
+            ),
+            (
+                json!({"lines": [{"quantity": 1}]}),
+                "lines[0].lineId",
+                "lineId is required",
+            ),
+            (
+                json!({"lines": [{"lineId": "L9", "quantity": 1}]}),
+                "lines[0].lineId",
+                "the delivery order has no line L9",
+            ),
+            (
+                json!({"lines": [{"lineId": "L1", "quantity": 0}]}),
+                "lines[0].quantity",
+                "quantity must be a positive integer",
+            ),
+            (
+                json!({"lines": [{"lineId": "L1", "quantity": 5000000000u64}]}),
+                "lines[0].quantity",
+                "only 3 units of line L1 are open",
+            ),
+        ] {
+            assert_eq!(
+                refused(ship(more.clone())),
+                (field.into(), message.into()),
+                "{more}"
+            );
+        }
+        let e = parse_shipment(&json!([]), &d, "s1".into(), now).unwrap_err();
+        assert_eq!(
+            (e.field.as_deref(), e.message.as_str()),
+            (Some("body"), "the body must be an object")
+        );
+        let o = order();
+        for (body, field, message) in [
+            (json!({}), "reason", "reason is required"),
+            (json!("no stock"), "reason", "reason is required"),
+            (json!({"reason": ""}), "reason", "reason must not be empty"),
+        ] {
+            assert_eq!(
+                refused(reject(&d, &o, &body, "w", now)),
+                (field.into(), message.into()),
+                "{body}"
+            );
+        }
+        let r = reject(&d, &o, &json!({"reason": "no stock"}), "w", now).unwrap();
+        assert_eq!(r.delivery.rejection_reason.as_deref(), Some("no stock"));
     }
 }

@@ -291,6 +291,22 @@ fn api_words(field: &str, message: &str) -> Option<String> {
     Some(format!("{field} must be {what}"))
 }
 
+/// A refused request's field and words, for the tests of each input type.
+#[cfg(test)]
+pub(crate) fn refused<T>(r: Result<T, ApiError>) -> (String, String) {
+    let e = r.err().expect("the request is refused");
+    assert_eq!(
+        (e.status, e.code),
+        (422, crate::ErrorCode::ValidationFailed)
+    );
+    assert_eq!(
+        e.invalid == Some(Invalid::Required),
+        e.message.ends_with(" is required"),
+        "{e:?}"
+    );
+    (e.field.unwrap_or_default(), e.message)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,5 +428,73 @@ mod tests {
             (e.field.as_deref(), e.message.as_str()),
             (Some("name"), "missing field `name`")
         );
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Units {
+        #[serde(default)]
+        line_id: Lax<String>,
+        note: Option<String>,
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Request {
+        #[serde(default)]
+        lines: List<Fields<Units>>,
+    }
+
+    #[test]
+    fn list_and_fields_read_a_value_of_another_type_as_missing() {
+        let lines = |body: Value| read::<Fields<Request>>(&body).map(|Fields(r)| r.lines.0);
+        for other in [json!("x"), json!(5), json!(null), json!({}), json!(true)] {
+            assert_eq!(lines(json!({"lines": other})).unwrap(), None);
+            // A body of another type has no fields at all.
+            assert_eq!(lines(other).unwrap(), None);
+        }
+        let units = |line_id: Option<&str>| {
+            Fields(Units {
+                line_id: Lax(line_id.map(str::to_owned)),
+                note: None,
+            })
+        };
+        assert_eq!(
+            lines(json!({"lines": [{"lineId": "L1"}, "L2", [1], {"lineId": 2}]})).unwrap(),
+            Some(vec![
+                units(Some("L1")),
+                units(None),
+                units(None),
+                units(None)
+            ])
+        );
+        // Inside an element, serde still checks and names the path.
+        let e = lines(json!({"lines": [{"lineId": "L1"}, {"note": 5}]})).unwrap_err();
+        assert_eq!(
+            (e.field.as_deref(), e.message.as_str()),
+            (Some("lines[1].note"), "lines[1].note must be a string")
+        );
+    }
+
+    #[test]
+    fn a_time_is_rfc_3339_or_refused_in_the_callers_words() {
+        let words = "asOf must be an RFC 3339 timestamp";
+        assert_eq!(time("asOf", None, words).unwrap(), None);
+        let t = time(
+            "asOf",
+            Some(Lax(Some("2026-11-27T10:00:00+01:00".into()))),
+            words,
+        )
+        .unwrap();
+        assert_eq!(
+            t.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-11-27T09:00:00+00:00")
+        );
+        for bad in [Lax(None), Lax(Some("27.11.2026".into()))] {
+            let e = time("asOf", Some(bad), words).unwrap_err();
+            assert_eq!(
+                (e.field.as_deref(), e.message.as_str()),
+                (Some("asOf"), words)
+            );
+        }
     }
 }

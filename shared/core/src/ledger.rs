@@ -359,3 +359,107 @@ fn text_field(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::refused;
+    use crate::order::fixtures::{base, order};
+    use serde_json::json;
+
+    fn paid_by_card_and_invoice() -> Order {
+        let lines = json!([{"lineId": "L1", "sku": "A", "quantity": 2, "unitPrice": "24.99"}]);
+        let mut body = base(lines, json!([]), "0", "49.98");
+        body["payments"] = json!([{"method": "card", "amount": "30.00", "reference": "c1"},
+            {"method": "invoice", "amount": "19.98"}]);
+        order(body)
+    }
+
+    #[test]
+    fn money_received_and_chargebacks_are_read_and_refused_as_before() {
+        let now = Utc::now();
+        let mut o = paid_by_card_and_invoice();
+        let e = receive_payment(
+            &mut o,
+            &json!({"amount": "10.00", "reference": "bank-1"}),
+            "p1".into(),
+            now,
+        )
+        .unwrap();
+        assert_eq!(
+            (e.amount.to_string(), e.reference.as_deref(), e.at),
+            ("10.00".into(), Some("bank-1"), now)
+        );
+        let e = charge_back(
+            &mut o,
+            &json!({"paymentReference": "c1", "amount": "5.00"}),
+            "c1".into(),
+            now,
+        )
+        .unwrap();
+        assert_eq!((e.amount.to_string(), e.reason), ("5.00".into(), None));
+        for (body, field, message) in [
+            (
+                json!({}),
+                "amount",
+                "amount must be a string amount like \"19.99\"",
+            ),
+            (
+                json!({"amount": "0.00"}),
+                "amount",
+                "amount must be above 0",
+            ),
+            (
+                json!({"amount": "1.00", "receivedAt": "soon"}),
+                "receivedAt",
+                "receivedAt must be an RFC 3339 time, not in the future",
+            ),
+            (
+                json!({"amount": "1.00", "receivedAt": "2999-01-01T00:00:00Z"}),
+                "receivedAt",
+                "receivedAt must be an RFC 3339 time, not in the future",
+            ),
+            (
+                json!({"amount": "1.00", "reference": " "}),
+                "reference",
+                "reference is required text",
+            ),
+        ] {
+            let mut o = paid_by_card_and_invoice();
+            assert_eq!(
+                refused(receive_payment(&mut o, &body, "p".into(), now)),
+                (field.into(), message.into()),
+                "{body}"
+            );
+        }
+        for (body, field, message) in [
+            (
+                json!({"amount": "1.00"}),
+                "paymentReference",
+                "paymentReference is required text",
+            ),
+            (
+                json!({"paymentReference": 1, "amount": "1.00"}),
+                "paymentReference",
+                "paymentReference is required text",
+            ),
+            (
+                json!({"paymentReference": "c1", "amount": 1}),
+                "amount",
+                "amount must be a string amount like \"19.99\"",
+            ),
+            (
+                json!({"paymentReference": "c1", "amount": "1.00", "reason": 5}),
+                "reason",
+                "reason is required text",
+            ),
+        ] {
+            let mut o = paid_by_card_and_invoice();
+            assert_eq!(
+                refused(charge_back(&mut o, &body, "c".into(), now)),
+                (field.into(), message.into()),
+                "{body}"
+            );
+        }
+    }
+}

@@ -185,3 +185,70 @@ pub fn is_replacement(order: &Order, delivery_order_id: &str) -> bool {
         .iter()
         .any(|r| r.delivery_order_id == delivery_order_id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::refused;
+    use serde_json::json;
+
+    #[test]
+    fn a_replacement_request_is_read_and_refused_as_before() {
+        let r = parse_request(&json!({"lines": [{"lineId": "L1", "quantity": 2}],
+            "reason": "broken", "fulfillerId": "acme"}))
+        .unwrap();
+        assert_eq!(
+            (r.lines, r.reason.as_str(), r.fulfiller_id.as_deref()),
+            (vec![LineQuantity::new("L1", 2)], "broken", Some("acme"))
+        );
+        let ok_lines = json!([{"lineId": "L1", "quantity": 1}]);
+        for (body, field, message) in [
+            (
+                json!({"reason": "x"}),
+                "lines",
+                "lines must name 1..100 lines",
+            ),
+            (
+                json!({"lines": [], "reason": "x"}),
+                "lines",
+                "lines must name 1..100 lines",
+            ),
+            (
+                json!({"lines": [{"lineId": "L1"}], "reason": "x"}),
+                "lines[0].quantity",
+                "quantity must be an integer 1..999",
+            ),
+            (
+                json!({"lines": [{"lineId": "L1", "quantity": 1}, {"lineId": "L1", "quantity": 1}], "reason": "x"}),
+                "lines[1].lineId",
+                "duplicate lineId",
+            ),
+            (
+                json!({"lines": ok_lines, "reason": " "}),
+                "reason",
+                "reason is required",
+            ),
+            (
+                json!({"lines": ok_lines, "reason": 5}),
+                "reason",
+                "reason is required",
+            ),
+            (
+                json!({"lines": ok_lines, "reason": "x", "fulfillerId": 5}),
+                "fulfillerId",
+                "fulfillerId must be text",
+            ),
+            (
+                json!({"lines": ok_lines, "reason": "x", "fulfillerId": "a b"}),
+                "fulfillerId",
+                "fulfillerId must match [A-Za-z0-9._-]{1,64}",
+            ),
+        ] {
+            assert_eq!(
+                refused(parse_request(&body)),
+                (field.into(), message.into()),
+                "{body}"
+            );
+        }
+    }
+}

@@ -458,6 +458,7 @@ mod tests {
     use super::*;
     use crate::delivery::{DeliveryLine, DeliveryStatus};
     use crate::fulfilment::{Shipment, ShipmentLine};
+    use crate::input::refused;
     use crate::order::fixtures::{base, order};
 
     fn shipped(id: &str, fulfiller: &str, lines: &[(&str, u32)], days_ago: i64) -> DeliveryOrder {
@@ -631,5 +632,113 @@ mod tests {
             (twice.status, twice.code.as_str()),
             (409, "already_received")
         );
+    }
+    #[test]
+    fn a_return_request_is_read_into_lines_and_refused_as_before() {
+        let lines = parse_request(&json!({"lines": [
+            {"lineId": "L1", "quantity": 2, "reason": "too small"},
+            {"lineId": "L2", "quantity": 1, "reason": null}, {"lineId": "L3", "quantity": 1}]}))
+        .unwrap();
+        assert_eq!(
+            lines
+                .iter()
+                .map(|l| (l.line_id.as_str(), l.quantity, l.reason.as_str()))
+                .collect::<Vec<_>>(),
+            [("L1", 2, "too small"), ("L2", 1, ""), ("L3", 1, "")]
+        );
+        let line = |l: Value| json!({"lines": [{"lineId": "L0", "quantity": 1}, l]});
+        for (body, field, message) in [
+            // A body or list of another type reads as missing, as it always did.
+            (json!("x"), "lines", "lines is required"),
+            (json!({"lines": {}}), "lines", "lines is required"),
+            (json!({"lines": []}), "lines", "name at least one line"),
+            (line(json!("L1")), "lines[1].lineId", "lineId is required"),
+            (
+                line(json!({"lineId": 5, "quantity": 1})),
+                "lines[1].lineId",
+                "lineId is required",
+            ),
+            (
+                line(json!({"lineId": "a b", "quantity": 1})),
+                "lines[1].lineId",
+                "lines[1].lineId must match [A-Za-z0-9._-]{1,64}",
+            ),
+            (
+                line(json!({"lineId": "L1"})),
+                "lines[1].quantity",
+                "quantity must be an integer 1..999",
+            ),
+            (
+                line(json!({"lineId": "L1", "quantity": "2"})),
+                "lines[1].quantity",
+                "quantity must be an integer 1..999",
+            ),
+            (
+                line(json!({"lineId": "L1", "quantity": 1, "reason": 5})),
+                "lines[1].reason",
+                "reason must be text",
+            ),
+            (
+                line(json!({"lineId": "L1", "quantity": 1, "reason": " "})),
+                "lines[1].reason",
+                "lines[1].reason must not be empty",
+            ),
+            (
+                line(json!({"lineId": "L0", "quantity": 1})),
+                "lines[1].lineId",
+                "duplicate lineId",
+            ),
+        ] {
+            assert_eq!(
+                refused(parse_request(&body)),
+                (field.into(), message.into()),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_receipt_is_refused_as_before() {
+        let o = two_line_order();
+        let ds = [shipped("DO-1", "acme", &[("L1", 2)], 1)];
+        let parts = authorize(&o, &ds, &[], &ask(&[("L1", 2)]), "RT-1", Utc::now(), 14).unwrap();
+        let line = |l: Value| json!({"lines": [l]});
+        for (body, field, message) in [
+            (json!({"lines": "L1"}), "lines", "lines is required"),
+            (
+                line(json!({"quantity": 1})),
+                "lines[0].lineId",
+                "lineId is required",
+            ),
+            (
+                line(json!({"lineId": "L2", "quantity": 1})),
+                "lines[0].lineId",
+                "line L2 is not part of this return",
+            ),
+            (
+                line(json!({"lineId": "L1", "quantity": -1, "condition": "damaged"})),
+                "lines[0].quantity",
+                "quantity must be an integer 0..999",
+            ),
+            (
+                line(json!({"lineId": "L1", "quantity": 1})),
+                "lines[0].condition",
+                "condition must be resellable or damaged",
+            ),
+        ] {
+            assert_eq!(
+                refused(receive(&parts[0], &body, Utc::now())),
+                (field.into(), message.into()),
+                "{body}"
+            );
+        }
+        // Nothing arrived of a line is a receipt too.
+        let got = receive(
+            &parts[0],
+            &line(json!({"lineId": "L1", "quantity": 0, "condition": "damaged"})),
+            Utc::now(),
+        )
+        .unwrap();
+        assert_eq!(got.lines[0].arrived, Some(Arrived::default()));
     }
 }

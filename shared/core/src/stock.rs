@@ -126,6 +126,7 @@ impl StockUpdate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::refused;
     use serde_json::json;
 
     #[test]
@@ -171,6 +172,54 @@ mod tests {
                 "{body}"
             );
         }
+    }
+    #[test]
+    fn a_stock_update_is_refused_in_the_words_of_before() {
+        let now = Utc::now();
+        let item = |i: Value| json!({"items": [{"sku": "A", "available": 1}, i]});
+        for (body, field, message) in [
+            (
+                json!({"asOf": 5, "items": []}),
+                "asOf",
+                "asOf must be an RFC 3339 timestamp",
+            ),
+            (json!({"items": {}}), "items", "items must be an array"),
+            (json!("x"), "items", "items must be an array"),
+            (
+                json!({"items": []}),
+                "items",
+                "items must hold 1..1000 counts",
+            ),
+            (
+                item(json!({"available": 1})),
+                "items[1].sku",
+                "sku is required",
+            ),
+            (
+                item(json!({"sku": "A", "available": 1})),
+                "items[1].sku",
+                "sku A appears twice",
+            ),
+            (
+                item(json!({"sku": "B", "available": -1})),
+                "items[1].available",
+                "available must be an integer 0..1000000000",
+            ),
+            (
+                item(json!({"sku": "B", "available": 1000000001})),
+                "items[1].available",
+                "available must be an integer 0..1000000000",
+            ),
+        ] {
+            assert_eq!(
+                refused(StockUpdate::parse(&body, now)),
+                (field.into(), message.into()),
+                "{body}"
+            );
+        }
+        let u =
+            StockUpdate::parse(&item(json!({"sku": "B", "available": 1000000000})), now).unwrap();
+        assert_eq!(u.items[1].available, 1_000_000_000);
     }
 }
 

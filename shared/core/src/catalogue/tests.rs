@@ -140,3 +140,51 @@ fn a_configuration_body_is_refused_in_serdes_words_naming_the_field() {
         )
     );
 }
+
+#[test]
+fn a_products_sources_are_read_typed_and_their_refusals_name_the_field() {
+    let product = |sources: serde_json::Value| {
+        from_body::<ProductInput>(
+            json!({"name": "Chair", "taxClass": "standard", "group": "g",
+            "sources": sources}),
+        )
+        .and_then(|p| p.validate("CHAIR", |f| f == "acme"))
+    };
+    let p =
+        product(json!([{"fulfillerId": "acme", "priority": 1, "purchasePrice": "12.50"}])).unwrap();
+    assert_eq!(
+        p.sources[0]
+            .purchase_price
+            .map(|m| m.to_string())
+            .as_deref(),
+        Some("12.50")
+    );
+    for (sources, field, message) in [
+        (
+            json!([{"fulfillerId": "acme"}]),
+            "sources[0].priority",
+            "missing field `priority`",
+        ),
+        (
+            json!([{"fulfillerId": "acme", "priority": 1, "cost": 1}]),
+            "sources[0].cost",
+            "unknown field `cost`, expected one of `fulfillerId`, `priority`, `purchasePrice`",
+        ),
+        (
+            json!([{"fulfillerId": "acme", "priority": 1, "purchasePrice": 12.5}]),
+            "sources[0].purchasePrice",
+            "sources[0].purchasePrice must be a string amount like \"19.99\"",
+        ),
+        (
+            json!([{"fulfillerId": "nobody", "priority": 1}]),
+            "sources[0].fulfillerId",
+            "unknown fulfiller nobody",
+        ),
+    ] {
+        let e = product(sources).err().unwrap();
+        assert_eq!(
+            (e.field.as_deref(), e.message.as_str()),
+            (Some(field), message)
+        );
+    }
+}
