@@ -66,12 +66,7 @@ pub fn parse_request(body: Option<&Value>) -> Result<Option<Vec<LineQuantity>>, 
                 format!("duplicate lineId {id}"),
             ));
         }
-        let quantity = input::quantity(
-            i,
-            l.quantity,
-            |q| (1..=999).contains(&q),
-            "quantity must be an integer 1..999",
-        )?;
+        let quantity = input::units(i, l.quantity)?;
         out.push(LineQuantity {
             line_id: id,
             quantity,

@@ -227,6 +227,19 @@ pub fn quantity(
         .ok_or_else(|| ApiError::invalid(format!("lines[{i}].quantity"), words))
 }
 
+/// The most units of one line a request may name.
+pub const MAX_UNITS: u64 = 999;
+
+/// `lines[i].quantity` of units of an order line: 1..999, as every request names them.
+pub fn units(i: usize, given: Lax<u64>) -> Result<u32, ApiError> {
+    quantity(
+        i,
+        given,
+        |q| (1..=MAX_UNITS).contains(&q),
+        "quantity must be an integer 1..999",
+    )
+}
+
 /// An optional RFC 3339 time (`None` when missing or null); any other value that is not one is
 /// refused in `words` (`shippedAt must be an RFC 3339 timestamp`).
 pub fn time(

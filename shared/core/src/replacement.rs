@@ -44,12 +44,7 @@ pub fn parse_request(v: &Value) -> Result<ReplacementRequest, ApiError> {
     let mut out: Vec<LineQuantity> = Vec::with_capacity(lines.len());
     for (i, Fields(l)) in lines.into_iter().enumerate() {
         let id = input::line_id(i, l.line_id)?;
-        let quantity = input::quantity(
-            i,
-            l.quantity,
-            |q| (1..=999).contains(&q),
-            "quantity must be an integer 1..999",
-        )?;
+        let quantity = input::units(i, l.quantity)?;
         if out.iter().any(|o| o.line_id == id) {
             return Err(ApiError::invalid(
                 format!("lines[{i}].lineId"),

@@ -194,12 +194,7 @@ pub fn parse_request(v: &Value) -> Result<Vec<ReturnedLine>, ApiError> {
     let mut out: Vec<ReturnedLine> = Vec::new();
     for (i, Fields(l)) in lines.into_iter().enumerate() {
         let line_id = input::line_id(i, l.line_id)?;
-        let quantity = input::quantity(
-            i,
-            l.quantity,
-            |q| (1..=999).contains(&q),
-            "quantity must be an integer 1..999",
-        )?;
+        let quantity = input::units(i, l.quantity)?;
         let reason = match l.reason {
             None => String::new(),
             Some(Lax(r)) => {

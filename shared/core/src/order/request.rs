@@ -194,22 +194,13 @@ impl OrderRequest {
             }
             let sku = l.sku.ok_or_else(|| not_a_string(&format!("{p}.sku")))?;
             let sku = Sku::parse(&format!("{p}.sku"), sku)?;
-            let quantity = l
-                .quantity
-                .0
-                .filter(|q| (1..=MAX_QUANTITY).contains(q))
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        format!("{p}.quantity"),
-                        "quantity must be an integer 1..999",
-                    )
-                })?;
+            let quantity = input::units(i, l.quantity)?;
             let unit_price =
                 Money::parse_given(&format!("{p}.unitPrice"), l.unit_price.0.as_deref())?;
             lines.push(RequestedLine {
                 line_id,
                 sku,
-                quantity: quantity as u32,
+                quantity,
                 unit_price,
             });
         }
