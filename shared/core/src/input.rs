@@ -60,7 +60,7 @@ pub fn read_as_serde<T: DeserializeOwned>(body: &Value) -> Result<T, ApiError> {
 
 /// A struct the body must give as a JSON object. Serde's derive also reads a struct from an
 /// array of its fields in order; the API never took that, and refuses it with `must be an
-/// object` as before. `read` wraps the body in it; an input struct wraps its nested structs.
+/// object` as before. A caller of `read` wraps the body in it, an input struct its nested structs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Object<T>(pub T);
 
