@@ -5,10 +5,12 @@
 
 use crate::delivery::{DeliveryOrder, DeliveryStatus};
 use crate::error::ErrorCode;
-use crate::ids::{check_id, Sku};
+use crate::ids::Sku;
+use crate::input::{self, Fields, LineUnitsInput, List};
 use crate::order::{LineQuantity, Order, OrderStatus};
 use crate::ApiError;
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -30,19 +32,25 @@ pub struct CancellationPlan {
     pub cancelled: Vec<LineQuantity>,
 }
 
+/// The body of `POST /orders/{id}/cancel` as serde reads it (`parse_request` checks it).
+#[derive(Deserialize)]
+struct CancelInput {
+    lines: Option<List<Fields<LineUnitsInput>>>,
+}
+
 /// Parses `{lines?: [{lineId, quantity}]}`; `None` means everything not shipped.
 pub fn parse_request(body: Option<&Value>) -> Result<Option<Vec<LineQuantity>>, ApiError> {
-    let Some(lines) = body.and_then(|b| b.get("lines")).filter(|l| !l.is_null()) else {
-        if let Some(b) = body {
-            if !b.is_object() {
-                return Err(ApiError::invalid("body", "the body must be an object"));
-            }
+    let Some(body) = body else {
+        return Ok(None);
+    };
+    let Fields(request) = input::read::<Fields<CancelInput>>(body)?;
+    let Some(List(lines)) = request.lines else {
+        if !body.is_object() {
+            return Err(ApiError::invalid("body", "the body must be an object"));
         }
         return Ok(None);
     };
-    let lines = lines
-        .as_array()
-        .ok_or_else(|| ApiError::invalid("lines", "lines must be an array"))?;
+    let lines = lines.ok_or_else(|| ApiError::invalid("lines", "lines must be an array"))?;
     if lines.is_empty() {
         return Err(ApiError::invalid(
             "lines",
@@ -50,30 +58,18 @@ pub fn parse_request(body: Option<&Value>) -> Result<Option<Vec<LineQuantity>>, 
         ));
     }
     let mut out: Vec<LineQuantity> = Vec::with_capacity(lines.len());
-    for (i, l) in lines.iter().enumerate() {
-        let id = l.get("lineId").and_then(Value::as_str).ok_or_else(|| {
-            ApiError::required(format!("lines[{i}].lineId"), "lineId is required")
-        })?;
-        check_id(&format!("lines[{i}].lineId"), id)?;
+    for (i, Fields(l)) in lines.into_iter().enumerate() {
+        let id = input::line_id(i, l.line_id)?;
         if out.iter().any(|o| o.line_id == id) {
             return Err(ApiError::invalid(
                 format!("lines[{i}].lineId"),
                 format!("duplicate lineId {id}"),
             ));
         }
-        let q = l
-            .get("quantity")
-            .and_then(Value::as_u64)
-            .filter(|q| (1..=999).contains(q))
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    format!("lines[{i}].quantity"),
-                    "quantity must be an integer 1..999",
-                )
-            })?;
+        let quantity = input::units(i, l.quantity)?;
         out.push(LineQuantity {
-            line_id: id.to_string(),
-            quantity: q as u32,
+            line_id: id,
+            quantity,
         });
     }
     Ok(Some(out))
@@ -256,6 +252,7 @@ mod tests {
     use super::*;
     use crate::catalogue::Address;
     use crate::delivery::DeliveryLine;
+    use crate::input::refused;
     use serde_json::json;
 
     fn order() -> Order {
@@ -422,5 +419,38 @@ mod tests {
                 Some(field)
             );
         }
+    }
+
+    #[test]
+    fn a_cancellation_is_refused_as_before() {
+        let line = |l: Value| json!({"lines": [{"lineId": "L0", "quantity": 1}, l]});
+        for (body, field, message) in [
+            (json!("x"), "body", "the body must be an object"),
+            (json!({"lines": {}}), "lines", "lines must be an array"),
+            (
+                json!({"lines": []}),
+                "lines",
+                "lines must not be empty; omit it to cancel everything",
+            ),
+            (line(json!(7)), "lines[1].lineId", "lineId is required"),
+            (
+                line(json!({"lineId": "L0", "quantity": 1})),
+                "lines[1].lineId",
+                "duplicate lineId L0",
+            ),
+            (
+                line(json!({"lineId": "L1", "quantity": 1000})),
+                "lines[1].quantity",
+                "quantity must be an integer 1..999",
+            ),
+        ] {
+            assert_eq!(
+                refused(parse_request(Some(&body))),
+                (field.into(), message.into()),
+                "{body}"
+            );
+        }
+        // A null list cancels everything, as a missing one does.
+        assert_eq!(parse_request(Some(&json!({"lines": null}))).unwrap(), None);
     }
 }

@@ -1,18 +1,18 @@
 //! The retailer's configuration: channels, fulfillers, products with their sources, tax rates,
 //! branding. Each `*Input::validate` turns an admin request body into a trusted value.
 
-use crate::error::ErrorCode;
 use crate::ids::{check_id, check_text, ChannelId, CountryCode, Sku};
+use crate::input::Lax;
 use crate::money::{Allocation, Money};
 use crate::ApiError;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-/// Parses a JSON body into `T`, turning serde's complaint into a 422 that names the problem.
+/// Parses a JSON body into `T`, turning serde's complaint into a 422 that names the problem (in
+/// serde's words, as these inputs always answered) and the field (`rates[1].rate`).
 pub fn from_body<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ApiError> {
-    serde_json::from_value(v)
-        .map_err(|e| ApiError::new(422, ErrorCode::ValidationFailed, e.to_string()))
+    crate::input::read_as_serde(&v)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -259,7 +259,17 @@ pub struct ProductInput {
     pub group: String,
     #[serde(default)]
     pub allow_backorder: bool,
-    pub sources: Vec<serde_json::Value>,
+    pub sources: Vec<SourceInput>,
+}
+
+/// A product's source as the body gives it; `ProductInput::validate` checks it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SourceInput {
+    pub fulfiller_id: String,
+    pub priority: u32,
+    /// Read as given, for `Money::parse_given` to word a refusal (`must be a string amount`).
+    pub purchase_price: Option<Lax<String>>,
 }
 
 impl ProductInput {
@@ -278,17 +288,15 @@ impl ProductInput {
         let mut sources = Vec::with_capacity(self.sources.len());
         for (i, raw) in self.sources.into_iter().enumerate() {
             let field = format!("sources[{i}]");
-            let price = raw.get("purchasePrice").cloned();
-            let mut v = raw;
-            if let Some(obj) = v.as_object_mut() {
-                obj.remove("purchasePrice");
-            }
-            let mut s: Source = serde_json::from_value(v)
-                .map_err(|e| ApiError::invalid(field.clone(), format!("{field}: {e}")))?;
-            if let Some(p) = price.filter(|p| !p.is_null()) {
-                s.purchase_price =
-                    Some(Money::parse_amount(&format!("{field}.purchasePrice"), &p)?);
-            }
+            let purchase_price = raw
+                .purchase_price
+                .map(|Lax(p)| Money::parse_given(&format!("{field}.purchasePrice"), p.as_deref()))
+                .transpose()?;
+            let s = Source {
+                fulfiller_id: raw.fulfiller_id,
+                priority: raw.priority,
+                purchase_price,
+            };
             check_id(&format!("{field}.fulfillerId"), &s.fulfiller_id)?;
             if !fulfiller_exists(&s.fulfiller_id) {
                 return Err(ApiError::invalid(

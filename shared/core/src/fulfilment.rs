@@ -3,7 +3,8 @@
 
 use crate::delivery::{DeliveryLine, DeliveryOrder, DeliveryStatus};
 use crate::error::ErrorCode;
-use crate::ids::{check_id, check_text};
+use crate::ids::check_text;
+use crate::input::{self, Fields, Lax, LineUnitsInput, List};
 use crate::order::{Order, Supply};
 use crate::stock::SkuUnits;
 use crate::ApiError;
@@ -13,6 +14,7 @@ pub use crate::delivery::{Shipment, ShipmentLine};
 // Deciding a supply's rate changes only the order; reached through `fulfilment::` as well.
 pub use crate::order::{set_supply_rates, without_supply_rates};
 use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
 use serde_json::Value;
 
 fn state_error(d: &DeliveryOrder, action: &str) -> ApiError {
@@ -49,6 +51,13 @@ pub struct Shipped {
     pub units: Vec<SkuUnits>,
 }
 
+/// A rejection's body as serde reads it (`reject` checks it).
+#[derive(Deserialize)]
+struct RejectionInput {
+    #[serde(default)]
+    reason: Lax<String>,
+}
+
 /// Rejecting, with a reason (1..1000 characters), before anything of it shipped: its open units
 /// go back to routing without this fulfiller. Returns the delivery order, the order (with the
 /// history entry) and the units per sku to release.
@@ -59,11 +68,12 @@ pub fn reject(
     who: &str,
     now: DateTime<Utc>,
 ) -> Result<Shipped, ApiError> {
-    let reason = body
-        .get("reason")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::required("reason", "reason is required"))?;
-    check_text("reason", reason, 1000)?;
+    let Fields(rejection) = input::read::<Fields<RejectionInput>>(body)?;
+    let reason = rejection
+        .reason
+        .0
+        .ok_or_else(|| input::required("reason"))?;
+    check_text("reason", &reason, 1000)?;
     if !matches!(d.status, DeliveryStatus::Open | DeliveryStatus::Accepted)
         || d.lines.iter().any(|l| l.shipped > 0)
     {
@@ -90,6 +100,18 @@ pub fn reject(
     })
 }
 
+/// A shipment's body as serde reads it (`parse_shipment` checks it).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ShipmentInput {
+    #[serde(default)]
+    carrier: Lax<String>,
+    #[serde(default)]
+    tracking_number: Lax<String>,
+    shipped_at: Option<Lax<String>>,
+    lines: Option<List<Fields<LineUnitsInput>>>,
+}
+
 /// A shipment request checked against the delivery order.
 pub fn parse_shipment(
     v: &Value,
@@ -100,25 +122,20 @@ pub fn parse_shipment(
     if !v.is_object() {
         return Err(ApiError::invalid("body", "the body must be an object"));
     }
-    let text = |name: &str| -> Result<String, ApiError> {
-        let s = v
-            .get(name)
-            .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::required(name, format!("{name} is required")))?;
-        check_text(name, s, 200)?;
-        Ok(s.to_string())
+    let Fields(request) = input::read::<Fields<ShipmentInput>>(v)?;
+    let text = |name: &str, given: Lax<String>| -> Result<String, ApiError> {
+        let s = given.0.ok_or_else(|| input::required(name))?;
+        check_text(name, &s, 200)?;
+        Ok(s)
     };
-    let carrier = text("carrier")?;
-    let tracking_number = text("trackingNumber")?;
-    let shipped_at = match v.get("shippedAt") {
-        None | Some(Value::Null) => now,
-        Some(t) => t
-            .as_str()
-            .and_then(|s| s.parse::<DateTime<Utc>>().ok())
-            .ok_or_else(|| {
-                ApiError::invalid("shippedAt", "shippedAt must be an RFC 3339 timestamp")
-            })?,
-    };
+    let carrier = text("carrier", request.carrier)?;
+    let tracking_number = text("trackingNumber", request.tracking_number)?;
+    let shipped_at = input::time(
+        "shippedAt",
+        request.shipped_at,
+        "shippedAt must be an RFC 3339 timestamp",
+    )?
+    .unwrap_or(now);
     // A minute of clock skew is tolerated; a shipment cannot predate its delivery order.
     if shipped_at > now + Duration::minutes(1) {
         return Err(ApiError::invalid(
@@ -132,8 +149,8 @@ pub fn parse_shipment(
             "shippedAt is before the delivery order was made",
         ));
     }
-    let lines = match v.get("lines") {
-        None | Some(Value::Null) => {
+    let lines = match request.lines {
+        None => {
             let all: Vec<ShipmentLine> = d
                 .lines
                 .iter()
@@ -148,19 +165,14 @@ pub fn parse_shipment(
             }
             all
         }
-        Some(raw) => {
+        Some(List(raw)) => {
             let raw = raw
-                .as_array()
                 .filter(|a| !a.is_empty())
                 .ok_or_else(|| ApiError::invalid("lines", "lines must be a non-empty array"))?;
             let mut out: Vec<ShipmentLine> = Vec::with_capacity(raw.len());
-            for (i, l) in raw.iter().enumerate() {
+            for (i, Fields(l)) in raw.into_iter().enumerate() {
                 let f = |n: &str| format!("lines[{i}].{n}");
-                let line_id = l
-                    .get("lineId")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| ApiError::required(f("lineId"), "lineId is required"))?;
-                check_id(&f("lineId"), line_id)?;
+                let line_id = input::line_id(i, l.line_id)?;
                 let dl = d
                     .lines
                     .iter()
@@ -177,23 +189,19 @@ pub fn parse_shipment(
                         format!("duplicate lineId {line_id}"),
                     ));
                 }
-                let q = l
-                    .get("quantity")
-                    .and_then(Value::as_u64)
-                    .filter(|q| *q >= 1)
+                let q = l.quantity.0.filter(|q| *q >= 1).ok_or_else(|| {
+                    ApiError::invalid(f("quantity"), "quantity must be a positive integer")
+                })?;
+                let quantity = u32::try_from(q)
+                    .ok()
+                    .filter(|q| *q <= dl.open())
                     .ok_or_else(|| {
-                        ApiError::invalid(f("quantity"), "quantity must be a positive integer")
+                        ApiError::invalid(
+                            f("quantity"),
+                            format!("only {} units of line {line_id} are open", dl.open()),
+                        )
                     })?;
-                if q > u64::from(dl.open()) {
-                    return Err(ApiError::invalid(
-                        f("quantity"),
-                        format!("only {} units of line {line_id} are open", dl.open()),
-                    ));
-                }
-                out.push(ShipmentLine {
-                    line_id: line_id.to_string(),
-                    quantity: q as u32,
-                });
+                out.push(ShipmentLine { line_id, quantity });
             }
             out
         }
@@ -378,6 +386,7 @@ mod tests {
     use super::*;
     use crate::catalogue::Address;
     use crate::delivery::DeliveryLine;
+    use crate::input::refused;
     use crate::order::OrderStatus;
     use serde_json::json;
 
@@ -522,5 +531,115 @@ mod tests {
         let mut c = d;
         c.status = DeliveryStatus::Cancelled;
         assert_eq!(accept(&c).unwrap_err().code.as_str(), "invalid_state");
+    }
+
+    #[test]
+    fn a_shipment_and_a_rejection_are_refused_as_before() {
+        let d = delivery();
+        let now = Utc::now();
+        let s = parse_shipment(
+            &json!({"carrier": "DHL", "trackingNumber": "T1",
+            "lines": [{"lineId": "L1", "quantity": 1}]}),
+            &d,
+            "s1".into(),
+            now,
+        )
+        .unwrap();
+        assert_eq!(
+            (s.carrier.as_str(), s.tracking_number.as_str(), s.shipped_at),
+            ("DHL", "T1", now)
+        );
+        assert_eq!(
+            s.lines,
+            [ShipmentLine {
+                line_id: "L1".into(),
+                quantity: 1
+            }]
+        );
+        let ship = |more: Value| {
+            let mut body = json!({"carrier": "DHL", "trackingNumber": "T1"});
+            body.as_object_mut()
+                .unwrap()
+                .extend(more.as_object().unwrap().clone());
+            parse_shipment(&body, &d, "s1".into(), now)
+        };
+        for (more, field, message) in [
+            (json!({"carrier": null}), "carrier", "carrier is required"),
+            (
+                json!({"trackingNumber": 7}),
+                "trackingNumber",
+                "trackingNumber is required",
+            ),
+            (
+                json!({"carrier": " "}),
+                "carrier",
+                "carrier must not be empty",
+            ),
+            (
+                json!({"shippedAt": 5}),
+                "shippedAt",
+                "shippedAt must be an RFC 3339 timestamp",
+            ),
+            (
+                json!({"shippedAt": "2999-01-01T00:00:00Z"}),
+                "shippedAt",
+                "shippedAt lies in the future",
+            ),
+            (
+                json!({"lines": []}),
+                "lines",
+                "lines must be a non-empty array",
+            ),
+            (
+                json!({"lines": "L1"}),
+                "lines",
+                "lines must be a non-empty array",
+            ),
+            (
+                json!({"lines": [{"quantity": 1}]}),
+                "lines[0].lineId",
+                "lineId is required",
+            ),
+            (
+                json!({"lines": [{"lineId": "L9", "quantity": 1}]}),
+                "lines[0].lineId",
+                "the delivery order has no line L9",
+            ),
+            (
+                json!({"lines": [{"lineId": "L1", "quantity": 0}]}),
+                "lines[0].quantity",
+                "quantity must be a positive integer",
+            ),
+            (
+                json!({"lines": [{"lineId": "L1", "quantity": 5000000000u64}]}),
+                "lines[0].quantity",
+                "only 3 units of line L1 are open",
+            ),
+        ] {
+            assert_eq!(
+                refused(ship(more.clone())),
+                (field.into(), message.into()),
+                "{more}"
+            );
+        }
+        let e = parse_shipment(&json!([]), &d, "s1".into(), now).unwrap_err();
+        assert_eq!(
+            (e.field.as_deref(), e.message.as_str()),
+            (Some("body"), "the body must be an object")
+        );
+        let o = order();
+        for (body, field, message) in [
+            (json!({}), "reason", "reason is required"),
+            (json!("no stock"), "reason", "reason is required"),
+            (json!({"reason": ""}), "reason", "reason must not be empty"),
+        ] {
+            assert_eq!(
+                refused(reject(&d, &o, &body, "w", now)),
+                (field.into(), message.into()),
+                "{body}"
+            );
+        }
+        let r = reject(&d, &o, &json!({"reason": "no stock"}), "w", now).unwrap();
+        assert_eq!(r.delivery.rejection_reason.as_deref(), Some("no stock"));
     }
 }

@@ -2,6 +2,7 @@
 //! received) is one entry, and every balance (refunded, still refundable per payment, the open
 //! invoice receivable) is derived from it, so the balances cannot drift from the movements.
 
+use crate::input::{self, Fields, Lax};
 use crate::money::Money;
 use crate::order::{Order, PaymentMethod, TaxLine};
 // The entries are part of the order (`Order::ledger`); reached through `ledger::` as well.
@@ -213,21 +214,14 @@ pub fn receive_payment(
 ) -> Result<LedgerEntry, crate::ApiError> {
     use crate::error::ErrorCode;
     use crate::ApiError;
-    let amount = money_field(v, "amount")?;
-    let received_at = match v.get("receivedAt") {
-        None | Some(serde_json::Value::Null) => now,
-        Some(t) => t
-            .as_str()
-            .and_then(|s| s.parse::<DateTime<Utc>>().ok())
-            .filter(|t| *t <= now + chrono::Duration::minutes(1))
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "receivedAt",
-                    "receivedAt must be an RFC 3339 time, not in the future",
-                )
-            })?,
-    };
-    let reference = text_field(v, "reference", true)?;
+    let Fields(received) = input::read::<Fields<PaymentReceivedInput>>(v)?;
+    let amount = money_field("amount", received.amount)?;
+    let not_a_time = "receivedAt must be an RFC 3339 time, not in the future";
+    let received_at = input::time("receivedAt", received.received_at, not_a_time)?.unwrap_or(now);
+    if received_at > now + chrono::Duration::minutes(1) {
+        return Err(ApiError::invalid("receivedAt", not_a_time));
+    }
+    let reference = text_field("reference", received.reference, true)?;
     let Some(payment) = order
         .payments
         .iter()
@@ -270,9 +264,11 @@ pub fn charge_back(
     now: DateTime<Utc>,
 ) -> Result<LedgerEntry, crate::ApiError> {
     use crate::ApiError;
-    let reference = text_field(v, "paymentReference", false)?.unwrap_or_default();
-    let amount = money_field(v, "amount")?;
-    let reason = text_field(v, "reason", true)?;
+    let Fields(chargeback) = input::read::<Fields<ChargebackInput>>(v)?;
+    let reference =
+        text_field("paymentReference", chargeback.payment_reference, false)?.unwrap_or_default();
+    let amount = money_field("amount", chargeback.amount)?;
+    let reason = text_field("reason", chargeback.reason, true)?;
     let Some(payment) = order
         .payments
         .iter()
@@ -313,9 +309,29 @@ pub fn charge_back(
     Ok(entry)
 }
 
-/// A positive amount with at most two decimals, as a JSON string.
-pub fn money_field(v: &serde_json::Value, name: &str) -> Result<Money, crate::ApiError> {
-    let amount = Money::parse_amount(name, v.get(name).unwrap_or(&serde_json::Value::Null))?;
+/// `{amount, receivedAt?, reference?}` as serde reads it (`receive_payment` checks it).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PaymentReceivedInput {
+    #[serde(default)]
+    amount: Lax<String>,
+    received_at: Option<Lax<String>>,
+    reference: Option<Lax<String>>,
+}
+
+/// `{paymentReference, amount, reason?}` as serde reads it (`charge_back` checks it).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChargebackInput {
+    payment_reference: Option<Lax<String>>,
+    #[serde(default)]
+    amount: Lax<String>,
+    reason: Option<Lax<String>>,
+}
+
+/// A positive amount with at most two decimals, given as a JSON string.
+pub fn money_field(name: &str, given: Lax<String>) -> Result<Money, crate::ApiError> {
+    let amount = Money::parse_given(name, given.0.as_deref())?;
     if amount == Money::ZERO {
         return Err(crate::ApiError::invalid(
             name,
@@ -325,20 +341,125 @@ pub fn money_field(v: &serde_json::Value, name: &str) -> Result<Money, crate::Ap
     Ok(amount)
 }
 
+/// Text of 1..1000 characters; `optional`: may be missing or null.
 fn text_field(
-    v: &serde_json::Value,
     name: &str,
+    given: Option<Lax<String>>,
     optional: bool,
 ) -> Result<Option<String>, crate::ApiError> {
-    match v.get(name) {
-        None | Some(serde_json::Value::Null) if optional => Ok(None),
-        Some(serde_json::Value::String(s)) if !s.trim().is_empty() => {
-            crate::ids::check_text(name, s, 1000)?;
-            Ok(Some(s.clone()))
+    match given {
+        None if optional => Ok(None),
+        Some(Lax(Some(s))) if !s.trim().is_empty() => {
+            crate::ids::check_text(name, &s, 1000)?;
+            Ok(Some(s))
         }
         _ => Err(crate::ApiError::invalid(
             name,
             format!("{name} is required text"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::refused;
+    use crate::order::fixtures::{base, order};
+    use serde_json::json;
+
+    fn paid_by_card_and_invoice() -> Order {
+        let lines = json!([{"lineId": "L1", "sku": "A", "quantity": 2, "unitPrice": "24.99"}]);
+        let mut body = base(lines, json!([]), "0", "49.98");
+        body["payments"] = json!([{"method": "card", "amount": "30.00", "reference": "c1"},
+            {"method": "invoice", "amount": "19.98"}]);
+        order(body)
+    }
+
+    #[test]
+    fn money_received_and_chargebacks_are_read_and_refused_as_before() {
+        let now = Utc::now();
+        let mut o = paid_by_card_and_invoice();
+        let e = receive_payment(
+            &mut o,
+            &json!({"amount": "10.00", "reference": "bank-1"}),
+            "p1".into(),
+            now,
+        )
+        .unwrap();
+        assert_eq!(
+            (e.amount.to_string(), e.reference.as_deref(), e.at),
+            ("10.00".into(), Some("bank-1"), now)
+        );
+        let e = charge_back(
+            &mut o,
+            &json!({"paymentReference": "c1", "amount": "5.00"}),
+            "c1".into(),
+            now,
+        )
+        .unwrap();
+        assert_eq!((e.amount.to_string(), e.reason), ("5.00".into(), None));
+        for (body, field, message) in [
+            (
+                json!({}),
+                "amount",
+                "amount must be a string amount like \"19.99\"",
+            ),
+            (
+                json!({"amount": "0.00"}),
+                "amount",
+                "amount must be above 0",
+            ),
+            (
+                json!({"amount": "1.00", "receivedAt": "soon"}),
+                "receivedAt",
+                "receivedAt must be an RFC 3339 time, not in the future",
+            ),
+            (
+                json!({"amount": "1.00", "receivedAt": "2999-01-01T00:00:00Z"}),
+                "receivedAt",
+                "receivedAt must be an RFC 3339 time, not in the future",
+            ),
+            (
+                json!({"amount": "1.00", "reference": " "}),
+                "reference",
+                "reference is required text",
+            ),
+        ] {
+            let mut o = paid_by_card_and_invoice();
+            assert_eq!(
+                refused(receive_payment(&mut o, &body, "p".into(), now)),
+                (field.into(), message.into()),
+                "{body}"
+            );
+        }
+        for (body, field, message) in [
+            (
+                json!({"amount": "1.00"}),
+                "paymentReference",
+                "paymentReference is required text",
+            ),
+            (
+                json!({"paymentReference": 1, "amount": "1.00"}),
+                "paymentReference",
+                "paymentReference is required text",
+            ),
+            (
+                json!({"paymentReference": "c1", "amount": 1}),
+                "amount",
+                "amount must be a string amount like \"19.99\"",
+            ),
+            (
+                json!({"paymentReference": "c1", "amount": "1.00", "reason": 5}),
+                "reason",
+                "reason is required text",
+            ),
+        ] {
+            let mut o = paid_by_card_and_invoice();
+            assert_eq!(
+                refused(charge_back(&mut o, &body, "c".into(), now)),
+                (field.into(), message.into()),
+                "{body}"
+            );
+        }
     }
 }

@@ -19,6 +19,7 @@ pub mod documents;
 pub mod error;
 pub mod fulfilment;
 pub mod ids;
+pub mod input;
 pub mod ledger;
 pub mod links;
 pub mod messages;

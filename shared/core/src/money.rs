@@ -36,7 +36,12 @@ impl Money {
 
     /// Parses an API amount: a string with at most two decimals, not negative.
     pub fn parse_amount(field: &str, v: &serde_json::Value) -> Result<Money, ApiError> {
-        let s = v.as_str().ok_or_else(|| {
+        Self::parse_given(field, v.as_str())
+    }
+
+    /// `parse_amount` of what an input struct read (`None`: missing or not a string).
+    pub fn parse_given(field: &str, s: Option<&str>) -> Result<Money, ApiError> {
+        let s = s.ok_or_else(|| {
             ApiError::invalid(
                 field,
                 format!("{field} must be a string amount like \"19.99\""),

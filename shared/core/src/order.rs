@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub const MAX_LINES: usize = 100;
-pub const MAX_QUANTITY: u64 = 999;
+pub const MAX_QUANTITY: u64 = crate::input::MAX_UNITS;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

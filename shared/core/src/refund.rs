@@ -1,10 +1,12 @@
 //! Refunds (docs/api.md "Money rules"): cumulative per order, never above what was paid, never
 //! charging a shortfall to the customer, and allocated across the order's payments.
 
+use crate::input::{self, Fields, Lax};
 use crate::money::Money;
 use crate::order::{Order, OrderLine, PaymentMethod};
 use crate::pricing::AppliedPromotions;
 use rust_decimal::Decimal;
+use serde::Deserialize;
 use std::collections::BTreeMap;
 
 // The policy is part of the money rules (`money`), set in the catalogue's refund policy.
@@ -298,6 +300,15 @@ fn refund_shares(payments: &[Refundable], shares: &[Money]) -> Vec<RefundShare> 
         .collect()
 }
 
+/// A goodwill credit's body as serde reads it (`goodwill` checks it).
+#[derive(Deserialize)]
+struct GoodwillInput {
+    #[serde(default)]
+    amount: Lax<String>,
+    #[serde(default)]
+    reason: Lax<String>,
+}
+
 /// A goodwill credit (`{amount, reason}`): at most what was paid minus what went back already
 /// (refunds, goodwill, chargebacks), allocated like a refund and entered in the ledger.
 pub fn goodwill(
@@ -307,11 +318,12 @@ pub fn goodwill(
     id: String,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Refund, crate::ApiError> {
-    let amount = crate::ledger::money_field(v, "amount")?;
-    let reason = match v.get("reason").and_then(serde_json::Value::as_str) {
+    let Fields(credit) = input::read::<Fields<GoodwillInput>>(v)?;
+    let amount = crate::ledger::money_field("amount", credit.amount)?;
+    let reason = match credit.reason.0 {
         Some(r) if !r.trim().is_empty() => {
-            crate::ids::check_text("reason", r, 1000)?;
-            r.to_string()
+            crate::ids::check_text("reason", &r, 1000)?;
+            r
         }
         _ => return Err(crate::ApiError::required("reason", "reason is required")),
     };

@@ -6,12 +6,14 @@
 use crate::catalogue::Fulfiller;
 use crate::delivery::{DeliveryLine, DeliveryOrder, DeliveryStatus};
 use crate::ids::{check_id, check_text};
+use crate::input::{self, Fields, Lax, LineUnitsInput, List};
 use crate::order::{LineQuantity, Order};
 // Kept on the order (`Order::replacements`); reached through `replacement::` as well.
 use crate::error::ErrorCode;
 pub use crate::order::Replacement;
 use crate::ApiError;
 use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// `{lines: [{lineId, quantity}], reason, fulfillerId?}`.
@@ -21,28 +23,28 @@ pub struct ReplacementRequest {
     pub fulfiller_id: Option<String>,
 }
 
+/// The body as serde reads it (`parse_request` checks it).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReplacementInput {
+    #[serde(default)]
+    lines: List<Fields<LineUnitsInput>>,
+    #[serde(default)]
+    reason: Lax<String>,
+    fulfiller_id: Option<Lax<String>>,
+}
+
 pub fn parse_request(v: &Value) -> Result<ReplacementRequest, ApiError> {
-    let lines = v
-        .get("lines")
-        .and_then(Value::as_array)
+    let Fields(request) = input::read::<Fields<ReplacementInput>>(v)?;
+    let lines = request
+        .lines
+        .0
         .filter(|l| !l.is_empty() && l.len() <= 100)
         .ok_or_else(|| ApiError::invalid("lines", "lines must name 1..100 lines"))?;
     let mut out: Vec<LineQuantity> = Vec::with_capacity(lines.len());
-    for (i, l) in lines.iter().enumerate() {
-        let id = l.get("lineId").and_then(Value::as_str).ok_or_else(|| {
-            ApiError::required(format!("lines[{i}].lineId"), "lineId is required")
-        })?;
-        check_id(&format!("lines[{i}].lineId"), id)?;
-        let q = l
-            .get("quantity")
-            .and_then(Value::as_u64)
-            .filter(|q| (1..=999).contains(q))
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    format!("lines[{i}].quantity"),
-                    "quantity must be an integer 1..999",
-                )
-            })? as u32;
+    for (i, Fields(l)) in lines.into_iter().enumerate() {
+        let id = input::line_id(i, l.line_id)?;
+        let quantity = input::units(i, l.quantity)?;
         if out.iter().any(|o| o.line_id == id) {
             return Err(ApiError::invalid(
                 format!("lines[{i}].lineId"),
@@ -50,25 +52,24 @@ pub fn parse_request(v: &Value) -> Result<ReplacementRequest, ApiError> {
             ));
         }
         out.push(LineQuantity {
-            line_id: id.to_string(),
-            quantity: q,
+            line_id: id,
+            quantity,
         });
     }
-    let reason = match v.get("reason").and_then(Value::as_str) {
+    let reason = match request.reason.0 {
         Some(r) if !r.trim().is_empty() => {
-            check_text("reason", r, 1000)?;
-            r.to_string()
+            check_text("reason", &r, 1000)?;
+            r
         }
         _ => return Err(ApiError::required("reason", "reason is required")),
     };
-    let fulfiller_id = match v.get("fulfillerId") {
-        None | Some(Value::Null) => None,
-        Some(f) => {
-            let f = f
-                .as_str()
-                .ok_or_else(|| ApiError::invalid("fulfillerId", "fulfillerId must be text"))?;
-            check_id("fulfillerId", f)?;
-            Some(f.to_string())
+    let fulfiller_id = match request.fulfiller_id {
+        None => None,
+        Some(Lax(f)) => {
+            let f =
+                f.ok_or_else(|| ApiError::invalid("fulfillerId", "fulfillerId must be text"))?;
+            check_id("fulfillerId", &f)?;
+            Some(f)
         }
     };
     Ok(ReplacementRequest {
@@ -178,4 +179,71 @@ pub fn is_replacement(order: &Order, delivery_order_id: &str) -> bool {
         .replacements
         .iter()
         .any(|r| r.delivery_order_id == delivery_order_id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::refused;
+    use serde_json::json;
+
+    #[test]
+    fn a_replacement_request_is_read_and_refused_as_before() {
+        let r = parse_request(&json!({"lines": [{"lineId": "L1", "quantity": 2}],
+            "reason": "broken", "fulfillerId": "acme"}))
+        .unwrap();
+        assert_eq!(
+            (r.lines, r.reason.as_str(), r.fulfiller_id.as_deref()),
+            (vec![LineQuantity::new("L1", 2)], "broken", Some("acme"))
+        );
+        let ok_lines = json!([{"lineId": "L1", "quantity": 1}]);
+        for (body, field, message) in [
+            (
+                json!({"reason": "x"}),
+                "lines",
+                "lines must name 1..100 lines",
+            ),
+            (
+                json!({"lines": [], "reason": "x"}),
+                "lines",
+                "lines must name 1..100 lines",
+            ),
+            (
+                json!({"lines": [{"lineId": "L1"}], "reason": "x"}),
+                "lines[0].quantity",
+                "quantity must be an integer 1..999",
+            ),
+            (
+                json!({"lines": [{"lineId": "L1", "quantity": 1}, {"lineId": "L1", "quantity": 1}], "reason": "x"}),
+                "lines[1].lineId",
+                "duplicate lineId",
+            ),
+            (
+                json!({"lines": ok_lines, "reason": " "}),
+                "reason",
+                "reason is required",
+            ),
+            (
+                json!({"lines": ok_lines, "reason": 5}),
+                "reason",
+                "reason is required",
+            ),
+            (
+                json!({"lines": ok_lines, "reason": "x", "fulfillerId": 5}),
+                "fulfillerId",
+                "fulfillerId must be text",
+            ),
+            (
+                json!({"lines": ok_lines, "reason": "x", "fulfillerId": "a b"}),
+                "fulfillerId",
+                "fulfillerId must match [A-Za-z0-9._-]{1,64}",
+            ),
+        ] {
+            assert_eq!(
+                refused(parse_request(&body)),
+                (field.into(), message.into()),
+                "{body}"
+            );
+        }
+    }
 }

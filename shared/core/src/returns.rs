@@ -4,7 +4,8 @@
 
 use crate::delivery::{DeliveryOrder, DocumentRef};
 use crate::error::ErrorCode;
-use crate::ids::{check_id, check_text, ChannelId, Sku};
+use crate::ids::{check_text, ChannelId, Sku};
+use crate::input::{self, Fields, Lax, List};
 use crate::order::Order;
 use crate::ApiError;
 use chrono::{DateTime, Duration, Utc};
@@ -160,11 +161,29 @@ pub struct ReturnedLine {
     pub reason: String,
 }
 
+/// The body of `POST /orders/{id}/returns` as serde reads it (`parse_request` checks it).
+#[derive(Deserialize)]
+struct ReturnInput {
+    #[serde(default)]
+    lines: List<Fields<ReturnLineInput>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReturnLineInput {
+    #[serde(default)]
+    line_id: Lax<String>,
+    #[serde(default)]
+    quantity: Lax<u64>,
+    reason: Option<Lax<String>>,
+}
+
 /// `{lines: [{lineId, quantity, reason}]}` of `POST /orders/{id}/returns`.
 pub fn parse_request(v: &Value) -> Result<Vec<ReturnedLine>, ApiError> {
-    let lines = v
-        .get("lines")
-        .and_then(Value::as_array)
+    let Fields(body) = input::read::<Fields<ReturnInput>>(v)?;
+    let lines = body
+        .lines
+        .0
         .ok_or_else(|| ApiError::required("lines", "lines is required"))?;
     if lines.is_empty() {
         return Err(ApiError::invalid("lines", "name at least one line"));
@@ -173,35 +192,26 @@ pub fn parse_request(v: &Value) -> Result<Vec<ReturnedLine>, ApiError> {
         return Err(ApiError::invalid("lines", "at most 100 lines"));
     }
     let mut out: Vec<ReturnedLine> = Vec::new();
-    for (i, l) in lines.iter().enumerate() {
-        let field = |f: &str| format!("lines[{i}].{f}");
-        let line_id = l
-            .get("lineId")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::required(field("lineId"), "lineId is required"))?;
-        check_id(&field("lineId"), line_id)?;
-        let quantity = l
-            .get("quantity")
-            .and_then(Value::as_u64)
-            .filter(|q| (1..=999).contains(q))
-            .ok_or_else(|| {
-                ApiError::invalid(field("quantity"), "quantity must be an integer 1..999")
-            })? as u32;
-        let reason = match l.get("reason") {
-            None | Some(Value::Null) => String::new(),
-            Some(r) => {
-                let r = r
-                    .as_str()
-                    .ok_or_else(|| ApiError::invalid(field("reason"), "reason must be text"))?;
-                check_text(&field("reason"), r, 1000)?;
-                r.to_string()
+    for (i, Fields(l)) in lines.into_iter().enumerate() {
+        let line_id = input::line_id(i, l.line_id)?;
+        let quantity = input::units(i, l.quantity)?;
+        let reason = match l.reason {
+            None => String::new(),
+            Some(Lax(r)) => {
+                let field = format!("lines[{i}].reason");
+                let r = r.ok_or_else(|| ApiError::invalid(&field, "reason must be text"))?;
+                check_text(&field, &r, 1000)?;
+                r
             }
         };
         if out.iter().any(|l| l.line_id == line_id) {
-            return Err(ApiError::invalid(field("lineId"), "duplicate lineId"));
+            return Err(ApiError::invalid(
+                format!("lines[{i}].lineId"),
+                "duplicate lineId",
+            ));
         }
         out.push(ReturnedLine {
-            line_id: line_id.to_string(),
+            line_id,
             quantity,
             reason,
         });
@@ -339,6 +349,24 @@ pub fn authorize(
     Ok(parts.into_values().collect())
 }
 
+/// A receipt's body as serde reads it (`receive` checks it).
+#[derive(Deserialize)]
+struct ReceiptInput {
+    #[serde(default)]
+    lines: List<Fields<ReceivedLineInput>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReceivedLineInput {
+    #[serde(default)]
+    line_id: Lax<String>,
+    #[serde(default)]
+    quantity: Lax<u64>,
+    #[serde(default)]
+    condition: Lax<String>,
+}
+
 /// `{lines: [{lineId, quantity, condition: resellable|damaged}]}` of a receipt, applied to a part:
 /// several entries per line are allowed (some resellable, some damaged). More than authorized:
 /// 422. Receiving a part twice: 409 (the first receipt decided the refund).
@@ -349,35 +377,32 @@ pub fn receive(part: &ReturnPart, v: &Value, now: DateTime<Utc>) -> Result<Retur
             format!("return {} was already received", part.return_id),
         ));
     }
-    let lines = v
-        .get("lines")
-        .and_then(Value::as_array)
+    let Fields(receipt) = input::read::<Fields<ReceiptInput>>(v)?;
+    let lines = receipt
+        .lines
+        .0
         .ok_or_else(|| ApiError::required("lines", "lines is required"))?;
     if lines.len() > 200 {
         return Err(ApiError::invalid("lines", "at most 200 lines"));
     }
     let mut arrived: BTreeMap<&str, Arrived> = BTreeMap::new();
-    for (i, l) in lines.iter().enumerate() {
+    for (i, Fields(l)) in lines.into_iter().enumerate() {
         let field = |f: &str| format!("lines[{i}].{f}");
-        let line_id = l
-            .get("lineId")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ApiError::required(field("lineId"), "lineId is required"))?;
+        let line_id = input::named_line(i, l.line_id)?;
         let Some(authorized) = part.lines.iter().find(|r| r.line_id == line_id) else {
             return Err(ApiError::invalid(
                 field("lineId"),
                 format!("line {line_id} is not part of this return"),
             ));
         };
-        let quantity = l
-            .get("quantity")
-            .and_then(Value::as_u64)
-            .filter(|q| (0..=999).contains(q))
-            .ok_or_else(|| {
-                ApiError::invalid(field("quantity"), "quantity must be an integer 0..999")
-            })? as u32;
+        let quantity = input::quantity(
+            i,
+            l.quantity,
+            |q| q <= 999,
+            "quantity must be an integer 0..999",
+        )?;
         let a = arrived.entry(authorized.line_id.as_str()).or_default();
-        match l.get("condition").and_then(Value::as_str) {
+        match l.condition.0.as_deref() {
             Some("resellable") => a.resellable += quantity,
             Some("damaged") => a.damaged += quantity,
             _ => {
@@ -424,182 +449,4 @@ pub fn receive(part: &ReturnPart, v: &Value, now: DateTime<Utc>) -> Result<Retur
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::delivery::{DeliveryLine, DeliveryStatus};
-    use crate::fulfilment::{Shipment, ShipmentLine};
-    use crate::order::fixtures::{base, order};
-
-    fn shipped(id: &str, fulfiller: &str, lines: &[(&str, u32)], days_ago: i64) -> DeliveryOrder {
-        let now = Utc::now();
-        let at = now - Duration::days(days_ago);
-        DeliveryOrder {
-            id: id.into(),
-            order_id: "o".into(),
-            fulfiller_id: fulfiller.into(),
-            status: DeliveryStatus::Shipped,
-            ship_to: crate::catalogue::Address {
-                name: "C".into(),
-                street: "S 1".into(),
-                postal_code: "1".into(),
-                city: "B".into(),
-                country: "DE".try_into().unwrap(),
-            },
-            lines: lines
-                .iter()
-                .map(|(l, q)| DeliveryLine {
-                    line_id: (*l).into(),
-                    sku: (*l).try_into().unwrap(),
-                    name: (*l).into(),
-                    quantity: *q,
-                    shipped: *q,
-                    cancelled: 0,
-                })
-                .collect(),
-            created_at: at,
-            due_at: at,
-            created_key: DeliveryOrder::created_key(at, id),
-            documents: vec![],
-            carrier: None,
-            tracking_number: None,
-            version: 1,
-            shipments: vec![Shipment {
-                id: format!("shp-{id}"),
-                carrier: "DHL".into(),
-                tracking_number: "1".into(),
-                shipped_at: at,
-                lines: lines
-                    .iter()
-                    .map(|(l, q)| ShipmentLine {
-                        line_id: (*l).into(),
-                        quantity: *q,
-                    })
-                    .collect(),
-            }],
-            stock_shortfall: false,
-            rejection_reason: None,
-            link_key: None,
-        }
-    }
-
-    fn two_line_order() -> Order {
-        order(base(
-            json!([{"lineId": "L1", "sku": "A", "quantity": 2, "unitPrice": "24.99"},
-                   {"lineId": "L2", "sku": "B", "quantity": 1, "unitPrice": "15.00"}]),
-            json!([]),
-            "0",
-            "64.98",
-        ))
-    }
-
-    fn ask(lines: &[(&str, u32)]) -> Vec<ReturnedLine> {
-        lines
-            .iter()
-            .map(|(l, q)| ReturnedLine {
-                line_id: (*l).to_string(),
-                quantity: *q,
-                reason: "too big".to_string(),
-            })
-            .collect()
-    }
-
-    #[test]
-    fn a_return_goes_to_the_fulfillers_that_shipped_the_units() {
-        let o = two_line_order();
-        let ds = [
-            shipped("DO-1", "acme", &[("L1", 2)], 1),
-            shipped("DO-2", "nordic", &[("L2", 1)], 1),
-        ];
-        let parts = authorize(
-            &o,
-            &ds,
-            &[],
-            &ask(&[("L1", 1), ("L2", 1)]),
-            "RT-1",
-            Utc::now(),
-            14,
-        )
-        .unwrap();
-        let by: Vec<(&str, &str, u32)> = parts
-            .iter()
-            .flat_map(|p| {
-                p.lines
-                    .iter()
-                    .map(move |l| (p.fulfiller_id.as_str(), l.line_id.as_str(), l.quantity))
-            })
-            .collect();
-        assert_eq!(by, [("acme", "L1", 1), ("nordic", "L2", 1)]);
-        // The channel's view joins the parts and names no one.
-        let view = channel_view(&parts).to_string();
-        assert!(!view.contains("acme") && !view.contains("nordic") && !view.contains("DO-"));
-        // What was authorized cannot be authorized again: one unit of L1 is left.
-        let again =
-            authorize(&o, &ds, &parts, &ask(&[("L1", 2)]), "RT-2", Utc::now(), 14).unwrap_err();
-        assert_eq!((again.status, again.code.as_str()), (409, "not_returnable"));
-        assert!(authorize(&o, &ds, &parts, &ask(&[("L1", 1)]), "RT-2", Utc::now(), 14).is_ok());
-    }
-
-    #[test]
-    fn units_shipped_before_the_window_cannot_be_returned() {
-        let o = two_line_order();
-        let ds = [shipped("DO-1", "acme", &[("L1", 2), ("L2", 1)], 20)];
-        let err = authorize(&o, &ds, &[], &ask(&[("L1", 1)]), "RT-1", Utc::now(), 14).unwrap_err();
-        assert_eq!(
-            (err.status, err.code.as_str()),
-            (409, "return_window_closed")
-        );
-        assert!(authorize(&o, &ds, &[], &ask(&[("L1", 1)]), "RT-1", Utc::now(), 30).is_ok());
-        // Never shipped at all: not returnable; unknown line: 422.
-        let none = authorize(&o, &[], &[], &ask(&[("L1", 1)]), "RT-1", Utc::now(), 14).unwrap_err();
-        assert_eq!(none.code.as_str(), "not_returnable");
-        let unknown =
-            authorize(&o, &ds, &[], &ask(&[("L9", 1)]), "RT-1", Utc::now(), 30).unwrap_err();
-        assert_eq!(unknown.status, 422);
-    }
-
-    #[test]
-    fn a_receipt_records_condition_per_line_and_refuses_more_than_authorized() {
-        let o = two_line_order();
-        let ds = [shipped("DO-1", "acme", &[("L1", 2)], 1)];
-        let parts = authorize(&o, &ds, &[], &ask(&[("L1", 2)]), "RT-1", Utc::now(), 14).unwrap();
-        let part = &parts[0];
-        let too_many = receive(
-            part,
-            &json!({"lines": [{"lineId": "L1", "quantity": 2, "condition": "resellable"},
-                              {"lineId": "L1", "quantity": 1, "condition": "damaged"}]}),
-            Utc::now(),
-        )
-        .unwrap_err();
-        assert_eq!(
-            (too_many.status, too_many.field.as_deref()),
-            (422, Some("lines[1].quantity"))
-        );
-        let bad = receive(
-            part,
-            &json!({"lines": [{"lineId": "L1", "quantity": 1, "condition": "wet"}]}),
-            Utc::now(),
-        )
-        .unwrap_err();
-        assert_eq!(bad.status, 422);
-        let got = receive(
-            part,
-            &json!({"lines": [{"lineId": "L1", "quantity": 1, "condition": "resellable"},
-                              {"lineId": "L1", "quantity": 1, "condition": "damaged"}]}),
-            Utc::now(),
-        )
-        .unwrap();
-        assert_eq!(got.status, ReturnStatus::Received);
-        assert_eq!(
-            got.lines[0].arrived,
-            Some(Arrived {
-                resellable: 1,
-                damaged: 1
-            })
-        );
-        let twice = receive(&got, &json!({"lines": []}), Utc::now()).unwrap_err();
-        assert_eq!(
-            (twice.status, twice.code.as_str()),
-            (409, "already_received")
-        );
-    }
-}
+mod tests;

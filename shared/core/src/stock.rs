@@ -1,8 +1,10 @@
 //! Stock counts reported by a fulfiller: validated as a whole before any is applied.
 
 use crate::ids::Sku;
+use crate::input::{self, Fields, Lax, List};
 use crate::ApiError;
 use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
 use serde_json::Value;
 
 pub const MAX_ITEMS: usize = 1000;
@@ -54,23 +56,36 @@ pub struct StockUpdate {
     pub items: Vec<StockCount>,
 }
 
+/// A stock update's body as serde reads it (`StockUpdate::parse` checks it).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StockUpdateInput {
+    as_of: Option<Lax<String>>,
+    #[serde(default)]
+    items: List<Fields<StockCountInput>>,
+}
+
+#[derive(Deserialize)]
+struct StockCountInput {
+    #[serde(default)]
+    sku: Lax<String>,
+    #[serde(default)]
+    available: Lax<u64>,
+}
+
 impl StockUpdate {
     /// `{asOf?, items: [{sku, available}]}`; `asOf` defaults to `now` and may not lie in the
     /// future (a minute of clock skew is tolerated).
     pub fn parse(v: &Value, now: DateTime<Utc>) -> Result<Self, ApiError> {
-        let as_of = match v.get("asOf") {
-            None | Some(Value::Null) => now,
-            Some(t) => t
-                .as_str()
-                .and_then(|s| s.parse::<DateTime<Utc>>().ok())
-                .ok_or_else(|| ApiError::invalid("asOf", "asOf must be an RFC 3339 timestamp"))?,
-        };
+        let Fields(update) = input::read::<Fields<StockUpdateInput>>(v)?;
+        let as_of =
+            input::time("asOf", update.as_of, "asOf must be an RFC 3339 timestamp")?.unwrap_or(now);
         if as_of > now + Duration::minutes(1) {
             return Err(ApiError::invalid("asOf", "asOf lies in the future"));
         }
-        let raw = v
-            .get("items")
-            .and_then(Value::as_array)
+        let raw = update
+            .items
+            .0
             .ok_or_else(|| ApiError::invalid("items", "items must be an array"))?;
         if raw.is_empty() || raw.len() > MAX_ITEMS {
             return Err(ApiError::invalid(
@@ -79,10 +94,10 @@ impl StockUpdate {
             ));
         }
         let mut items: Vec<StockCount> = Vec::with_capacity(raw.len());
-        for (i, item) in raw.iter().enumerate() {
+        for (i, Fields(item)) in raw.into_iter().enumerate() {
             let sku = item
-                .get("sku")
-                .and_then(Value::as_str)
+                .sku
+                .0
                 .ok_or_else(|| ApiError::required(format!("items[{i}].sku"), "sku is required"))?;
             let sku = Sku::parse(&format!("items[{i}].sku"), sku)?;
             if items.iter().any(|c| c.sku == sku) {
@@ -92,19 +107,17 @@ impl StockUpdate {
                 ));
             }
             let available = item
-                .get("available")
-                .and_then(Value::as_u64)
+                .available
+                .0
                 .filter(|a| *a <= MAX_AVAILABLE)
+                .and_then(|a| u32::try_from(a).ok())
                 .ok_or_else(|| {
                     ApiError::invalid(
                         format!("items[{i}].available"),
                         "available must be an integer 0..1000000000",
                     )
                 })?;
-            items.push(StockCount {
-                sku,
-                available: available as u32,
-            });
+            items.push(StockCount { sku, available });
         }
         Ok(StockUpdate { as_of, items })
     }
@@ -113,6 +126,7 @@ impl StockUpdate {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::refused;
     use serde_json::json;
 
     #[test]
@@ -158,6 +172,54 @@ mod tests {
                 "{body}"
             );
         }
+    }
+    #[test]
+    fn a_stock_update_is_refused_in_the_words_of_before() {
+        let now = Utc::now();
+        let item = |i: Value| json!({"items": [{"sku": "A", "available": 1}, i]});
+        for (body, field, message) in [
+            (
+                json!({"asOf": 5, "items": []}),
+                "asOf",
+                "asOf must be an RFC 3339 timestamp",
+            ),
+            (json!({"items": {}}), "items", "items must be an array"),
+            (json!("x"), "items", "items must be an array"),
+            (
+                json!({"items": []}),
+                "items",
+                "items must hold 1..1000 counts",
+            ),
+            (
+                item(json!({"available": 1})),
+                "items[1].sku",
+                "sku is required",
+            ),
+            (
+                item(json!({"sku": "A", "available": 1})),
+                "items[1].sku",
+                "sku A appears twice",
+            ),
+            (
+                item(json!({"sku": "B", "available": -1})),
+                "items[1].available",
+                "available must be an integer 0..1000000000",
+            ),
+            (
+                item(json!({"sku": "B", "available": 1000000001})),
+                "items[1].available",
+                "available must be an integer 0..1000000000",
+            ),
+        ] {
+            assert_eq!(
+                refused(StockUpdate::parse(&body, now)),
+                (field.into(), message.into()),
+                "{body}"
+            );
+        }
+        let u =
+            StockUpdate::parse(&item(json!({"sku": "B", "available": 1000000000})), now).unwrap();
+        assert_eq!(u.items[1].available, 1_000_000_000);
     }
 }
 

@@ -34,7 +34,7 @@ impl AdminApi {
         let ids: Vec<String> = input
             .sources
             .iter()
-            .filter_map(|s| s.get("fulfillerId")?.as_str().map(str::to_owned))
+            .map(|s| s.fulfiller_id.clone())
             .collect();
         let known = self.catalogue.get_fulfillers(ids).await?;
         let p = input.validate(&path_param(req, "sku")?, |f| known.contains_key(f))?;

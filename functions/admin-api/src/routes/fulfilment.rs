@@ -7,24 +7,34 @@ use crate::AdminApi;
 use dropship_app::rerouting::{self, Replace, Reroute};
 use dropship_aws::http::{json, json_body, path_param, HandlerError, HandlerResult};
 use dropship_aws::http_idempotency::StoredResponse;
+use dropship_core::input::{self, Fields, Lax};
 use dropship_core::ApiError;
 use lambda_http::Request;
+use serde::Deserialize;
 use serde_json::json;
+
+/// `{fulfillerId}` of a reroute as serde reads it (any other value: `fulfillerId is required`).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RerouteInput {
+    #[serde(default)]
+    fulfiller_id: Lax<String>,
+}
 
 impl AdminApi {
     /// `POST /admin/delivery-orders/{deliveryOrderId}/reroute`
     pub(crate) async fn reroute_delivery_order(&self, req: &Request, admin: &str) -> HandlerResult {
         let id = path_param(req, "deliveryOrderId")?;
-        let body = json_body(req)?;
+        let Fields(body) = input::read::<Fields<RerouteInput>>(&json_body(req)?)?;
         let target_id = body
-            .get("fulfillerId")
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| ApiError::required("fulfillerId", "fulfillerId is required"))?;
-        dropship_core::ids::check_id("fulfillerId", target_id)?;
+            .fulfiller_id
+            .0
+            .ok_or_else(|| input::required("fulfillerId"))?;
+        dropship_core::ids::check_id("fulfillerId", &target_id)?;
         let command = Reroute {
             admin: admin.to_string(),
             delivery_order: id,
-            fulfiller: target_id.to_string(),
+            fulfiller: target_id,
         };
         let (plan, target) =
             rerouting::reroute(&self.repositories.store(), &self.catalogue, &command).await?;

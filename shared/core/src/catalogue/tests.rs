@@ -108,3 +108,83 @@ fn an_address_country_is_checked_at_the_edge_and_on_read() {
     bad["country"] = json!("de");
     assert!(serde_json::from_value::<Address>(bad).is_err());
 }
+
+#[test]
+fn a_configuration_body_is_refused_in_serdes_words_naming_the_field() {
+    let e = from_body::<FulfillerInput>(json!({"name": "x"}))
+        .err()
+        .unwrap();
+    assert_eq!(
+        (e.status, e.field.as_deref(), e.message.as_str()),
+        (422, Some("kind"), "missing field `kind`")
+    );
+    let e = from_body::<FulfillerInput>(json!({"name": "x", "kind": "shop"}))
+        .err()
+        .unwrap();
+    assert_eq!(
+        (e.field.as_deref(), e.message.as_str()),
+        (
+            Some("kind"),
+            "unknown variant `shop`, expected `warehouse` or `dropshipper`"
+        )
+    );
+    let e = from_body::<FulfillerInput>(json!({"name": "x", "kind": "warehouse",
+        "email": "ops@acme.example", "address": {"name": "A", "street": 1}}))
+    .err()
+    .unwrap();
+    assert_eq!(
+        (e.field.as_deref(), e.message.as_str()),
+        (
+            Some("address.street"),
+            "invalid type: integer `1`, expected a string"
+        )
+    );
+}
+
+#[test]
+fn a_products_sources_are_read_typed_and_their_refusals_name_the_field() {
+    let product = |sources: serde_json::Value| {
+        from_body::<ProductInput>(
+            json!({"name": "Chair", "taxClass": "standard", "group": "g",
+            "sources": sources}),
+        )
+        .and_then(|p| p.validate("CHAIR", |f| f == "acme"))
+    };
+    let p =
+        product(json!([{"fulfillerId": "acme", "priority": 1, "purchasePrice": "12.50"}])).unwrap();
+    assert_eq!(
+        p.sources[0]
+            .purchase_price
+            .map(|m| m.to_string())
+            .as_deref(),
+        Some("12.50")
+    );
+    for (sources, field, message) in [
+        (
+            json!([{"fulfillerId": "acme"}]),
+            "sources[0].priority",
+            "missing field `priority`",
+        ),
+        (
+            json!([{"fulfillerId": "acme", "priority": 1, "cost": 1}]),
+            "sources[0].cost",
+            "unknown field `cost`, expected one of `fulfillerId`, `priority`, `purchasePrice`",
+        ),
+        (
+            json!([{"fulfillerId": "acme", "priority": 1, "purchasePrice": 12.5}]),
+            "sources[0].purchasePrice",
+            "sources[0].purchasePrice must be a string amount like \"19.99\"",
+        ),
+        (
+            json!([{"fulfillerId": "nobody", "priority": 1}]),
+            "sources[0].fulfillerId",
+            "unknown fulfiller nobody",
+        ),
+    ] {
+        let e = product(sources).err().unwrap();
+        assert_eq!(
+            (e.field.as_deref(), e.message.as_str()),
+            (Some(field), message)
+        );
+    }
+}

@@ -3,6 +3,7 @@
 use super::*;
 use crate::catalogue::{is_email, Address, AddressInput, Locale, Product, TaxClass, TaxRates};
 use crate::ids::{check_id, check_text, ChannelId, CountryCode, Sku};
+use crate::input::{self, not_a_string, required, Lax, Object};
 
 pub struct PricingContext<'a> {
     pub products: &'a BTreeMap<Sku, Product>,
@@ -35,88 +36,137 @@ pub struct OrderRequest {
     pub payments: Vec<Payment>,
 }
 
-fn field<'a>(v: &'a Value, name: &str) -> Result<&'a Value, ApiError> {
-    v.get(name)
-        .filter(|x| !x.is_null())
-        .ok_or_else(|| ApiError::required(name, format!("{name} is required")))
+/// The body of `POST /orders` as serde reads it. A field whose refusal the API words its own way
+/// is an `Option` or `Lax` here, checked by `OrderRequest::parse` in the order it always was.
+/// Unknown fields are ignored, as they always were: channels send more than the contract names.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderInput {
+    external_id: Option<String>,
+    customer: Option<Object<CustomerInput>>,
+    shipping_address: Option<Object<OrderAddressInput>>,
+    billing_address: Option<Object<OrderAddressInput>>,
+    currency: Option<Currency>,
+    ordered_at: Option<String>,
+    lines: Option<Vec<Object<LineInput>>>,
+    discounts: Option<Vec<Object<DiscountInput>>>,
+    shipping_cost: Option<Lax<String>>,
+    payments: Option<Vec<Object<PaymentInput>>>,
 }
 
-fn string(v: &Value, path: &str) -> Result<String, ApiError> {
-    v.as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| ApiError::invalid(path, format!("{path} must be a string")))
+#[derive(Deserialize)]
+struct CustomerInput {
+    email: Option<String>,
+    name: Option<String>,
+    locale: Option<Lax<Locale>>,
 }
 
-fn object<'a>(v: &'a Value, path: &str) -> Result<&'a serde_json::Map<String, Value>, ApiError> {
-    v.as_object()
-        .ok_or_else(|| ApiError::invalid(path, format!("{path} must be an object")))
+/// `AddressInput` without its refusal of unknown fields (the admin API refuses them, an order
+/// never did). A field missing is required; one given but not a string is refused as such.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OrderAddressInput {
+    name: String,
+    street: String,
+    postal_code: String,
+    city: String,
+    country: String,
 }
 
-fn array<'a>(v: &'a Value, path: &str) -> Result<&'a Vec<Value>, ApiError> {
-    v.as_array()
-        .ok_or_else(|| ApiError::invalid(path, format!("{path} must be an array")))
-}
-
-fn address(v: &Value, path: &str) -> Result<Address, ApiError> {
-    object(v, path)?;
-    let get = |k: &str| -> Result<String, ApiError> {
-        let p = format!("{path}.{k}");
-        string(
-            v.get(k)
-                .ok_or_else(|| ApiError::required(p.clone(), format!("{p} is required")))?,
-            &p,
-        )
-    };
-    AddressInput {
-        name: get("name")?,
-        street: get("street")?,
-        postal_code: get("postalCode")?,
-        city: get("city")?,
-        country: get("country")?,
+impl OrderAddressInput {
+    fn validate(self, field: &str) -> Result<Address, ApiError> {
+        let OrderAddressInput {
+            name,
+            street,
+            postal_code,
+            city,
+            country,
+        } = self;
+        AddressInput {
+            name,
+            street,
+            postal_code,
+            city,
+            country,
+        }
+        .validate(field)
     }
-    .validate(path)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct LineInput {
+    line_id: Option<String>,
+    sku: Option<String>,
+    #[serde(default)]
+    quantity: Lax<u64>,
+    #[serde(default)]
+    unit_price: Lax<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DiscountInput {
+    code: Option<String>,
+    #[serde(default)]
+    amount: Lax<String>,
+    min_order_value: Option<Lax<String>>,
+}
+
+#[derive(Deserialize)]
+struct PaymentInput {
+    #[serde(default)]
+    method: Lax<PaymentMethod>,
+    #[serde(default)]
+    amount: Lax<String>,
+    reference: Option<String>,
 }
 
 impl OrderRequest {
     /// Checks everything that needs no catalogue: shapes, ids, amounts, counts, currency, country.
     pub fn parse(v: &Value) -> Result<Self, ApiError> {
-        object(v, "body")?;
-        let external_id = string(field(v, "externalId")?, "externalId")?;
+        let Object(input) = input::read::<Object<OrderInput>>(v)?;
+        let external_id = input.external_id.ok_or_else(|| required("externalId"))?;
         check_id("externalId", &external_id)?;
 
-        let c = field(v, "customer")?;
-        object(c, "customer")?;
-        let email = string(c.get("email").unwrap_or(&Value::Null), "customer.email")?;
+        let Object(c) = input.customer.ok_or_else(|| required("customer"))?;
+        let email = c.email.ok_or_else(|| not_a_string("customer.email"))?;
         if !is_email(&email) {
             return Err(ApiError::invalid(
                 "customer.email",
                 "customer.email is not a valid mail address",
             ));
         }
-        let name = string(c.get("name").unwrap_or(&Value::Null), "customer.name")?;
+        let name = c.name.ok_or_else(|| not_a_string("customer.name"))?;
         check_text("customer.name", &name, 200)?;
-        let locale = match c.get("locale") {
-            None | Some(Value::Null) => None,
-            Some(l) => Some(serde_json::from_value::<Locale>(l.clone()).map_err(|_| {
-                ApiError::invalid("customer.locale", "customer.locale must be de or en")
-            })?),
-        };
+        let locale = c
+            .locale
+            .map(|Lax(l)| {
+                l.ok_or_else(|| {
+                    ApiError::invalid("customer.locale", "customer.locale must be de or en")
+                })
+            })
+            .transpose()?;
 
-        let shipping_address = address(field(v, "shippingAddress")?, "shippingAddress")?;
-        let billing_address = match v.get("billingAddress") {
-            None | Some(Value::Null) => None,
-            Some(b) => Some(address(b, "billingAddress")?),
-        };
-        let currency = Currency::parse("currency", string(field(v, "currency")?, "currency")?)?;
-        let ordered_at =
-            match v.get("orderedAt") {
-                None | Some(Value::Null) => None,
-                Some(t) => Some(string(t, "orderedAt")?.parse::<DateTime<Utc>>().map_err(
-                    |_| ApiError::invalid("orderedAt", "orderedAt must be an RFC 3339 timestamp"),
-                )?),
-            };
+        let Object(shipping) = input
+            .shipping_address
+            .ok_or_else(|| required("shippingAddress"))?;
+        let shipping_address = shipping.validate("shippingAddress")?;
+        let billing_address = input
+            .billing_address
+            .map(|Object(b)| b.validate("billingAddress"))
+            .transpose()?;
+        let currency = input.currency.ok_or_else(|| required("currency"))?;
+        let ordered_at = input
+            .ordered_at
+            .map(|t| {
+                t.parse::<DateTime<Utc>>().map_err(|_| {
+                    ApiError::invalid("orderedAt", "orderedAt must be an RFC 3339 timestamp")
+                })
+            })
+            .transpose()?;
 
-        let raw_lines = array(field(v, "lines")?, "lines")?;
+        let raw_lines = input.lines.ok_or_else(|| required("lines"))?;
         if raw_lines.is_empty() {
             return Err(ApiError::invalid(
                 "lines",
@@ -130,13 +180,11 @@ impl OrderRequest {
             ));
         }
         let mut lines: Vec<RequestedLine> = Vec::with_capacity(raw_lines.len());
-        for (i, l) in raw_lines.iter().enumerate() {
+        for (i, Object(l)) in raw_lines.into_iter().enumerate() {
             let p = format!("lines[{i}]");
-            object(l, &p)?;
-            let line_id = string(
-                l.get("lineId").unwrap_or(&Value::Null),
-                &format!("{p}.lineId"),
-            )?;
+            let line_id = l
+                .line_id
+                .ok_or_else(|| not_a_string(&format!("{p}.lineId")))?;
             check_id(&format!("{p}.lineId"), &line_id)?;
             if lines.iter().any(|l| l.line_id == line_id) {
                 return Err(ApiError::invalid(
@@ -144,88 +192,57 @@ impl OrderRequest {
                     format!("duplicate lineId {line_id}"),
                 ));
             }
-            let sku = Sku::parse(
-                &format!("{p}.sku"),
-                string(l.get("sku").unwrap_or(&Value::Null), &format!("{p}.sku"))?,
-            )?;
-            let quantity = l
-                .get("quantity")
-                .and_then(Value::as_u64)
-                .filter(|q| (1..=MAX_QUANTITY).contains(q))
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        format!("{p}.quantity"),
-                        "quantity must be an integer 1..999",
-                    )
-                })?;
-            let unit_price = Money::parse_amount(
-                &format!("{p}.unitPrice"),
-                l.get("unitPrice").unwrap_or(&Value::Null),
-            )?;
+            let sku = l.sku.ok_or_else(|| not_a_string(&format!("{p}.sku")))?;
+            let sku = Sku::parse(&format!("{p}.sku"), sku)?;
+            let quantity = input::units(i, l.quantity)?;
+            let unit_price =
+                Money::parse_given(&format!("{p}.unitPrice"), l.unit_price.0.as_deref())?;
             lines.push(RequestedLine {
                 line_id,
                 sku,
-                quantity: quantity as u32,
+                quantity,
                 unit_price,
             });
         }
 
         let mut discounts = Vec::new();
-        if let Some(d) = v.get("discounts").filter(|d| !d.is_null()) {
-            for (i, d) in array(d, "discounts")?.iter().enumerate() {
-                let p = format!("discounts[{i}]");
-                object(d, &p)?;
-                let code = string(d.get("code").unwrap_or(&Value::Null), &format!("{p}.code"))?;
-                check_text(&format!("{p}.code"), &code, 64)?;
-                let amount = Money::parse_amount(
-                    &format!("{p}.amount"),
-                    d.get("amount").unwrap_or(&Value::Null),
-                )?;
-                let min_order_value = match d.get("minOrderValue") {
-                    None | Some(Value::Null) => None,
-                    Some(m) => Some(Money::parse_amount(&format!("{p}.minOrderValue"), m)?),
-                };
-                discounts.push(Discount {
-                    code,
-                    amount,
-                    min_order_value,
-                });
-            }
+        for (i, Object(d)) in input.discounts.unwrap_or_default().into_iter().enumerate() {
+            let p = format!("discounts[{i}]");
+            let code = d.code.ok_or_else(|| not_a_string(&format!("{p}.code")))?;
+            check_text(&format!("{p}.code"), &code, 64)?;
+            let amount = Money::parse_given(&format!("{p}.amount"), d.amount.0.as_deref())?;
+            let min_order_value = d
+                .min_order_value
+                .map(|Lax(m)| Money::parse_given(&format!("{p}.minOrderValue"), m.as_deref()))
+                .transpose()?;
+            discounts.push(Discount {
+                code,
+                amount,
+                min_order_value,
+            });
         }
-        let shipping_cost = match v.get("shippingCost") {
-            None | Some(Value::Null) => Money::ZERO,
-            Some(s) => Money::parse_amount("shippingCost", s)?,
+        let shipping_cost = match input.shipping_cost {
+            None => Money::ZERO,
+            Some(Lax(s)) => Money::parse_given("shippingCost", s.as_deref())?,
         };
-        let raw_payments = array(field(v, "payments")?, "payments")?;
+        let raw_payments = input.payments.ok_or_else(|| required("payments"))?;
         let mut payments = Vec::with_capacity(raw_payments.len());
-        for (i, pm) in raw_payments.iter().enumerate() {
+        for (i, Object(pm)) in raw_payments.into_iter().enumerate() {
             let p = format!("payments[{i}]");
-            object(pm, &p)?;
-            let method = serde_json::from_value::<PaymentMethod>(
-                pm.get("method").cloned().unwrap_or(Value::Null),
-            )
-            .map_err(|_| {
+            let method = pm.method.0.ok_or_else(|| {
                 ApiError::invalid(
                     format!("{p}.method"),
                     "method must be card, paypal, invoice, gift_card or bonus_points",
                 )
             })?;
-            let amount = Money::parse_amount(
-                &format!("{p}.amount"),
-                pm.get("amount").unwrap_or(&Value::Null),
-            )?;
-            let reference = match pm.get("reference") {
-                None | Some(Value::Null) => None,
-                Some(r) => {
-                    let r = string(r, &format!("{p}.reference"))?;
-                    check_text(&format!("{p}.reference"), &r, 200)?;
-                    Some(r)
-                }
-            };
+            let amount = Money::parse_given(&format!("{p}.amount"), pm.amount.0.as_deref())?;
+            if let Some(r) = &pm.reference {
+                check_text(&format!("{p}.reference"), r, 200)?;
+            }
             payments.push(Payment {
                 method,
                 amount,
-                reference,
+                reference: pm.reference,
             });
         }
         Ok(OrderRequest {

@@ -236,3 +236,275 @@ fn line_status_is_the_state_of_most_units() {
     };
     assert_eq!(q.status(), LineStatus::Open);
 }
+
+#[test]
+fn a_request_is_read_into_its_typed_fields() {
+    let mut v = worked_example();
+    v["customer"]["locale"] = json!("en");
+    v["billingAddress"] = v["shippingAddress"].clone();
+    v["orderedAt"] = json!("2026-11-27T10:00:00Z");
+    v["payments"][0]["reference"] = json!("pay-1");
+    // Unknown fields are ignored, as before: channels send more than the contract names.
+    v["channelNote"] = json!("x");
+    v["lines"][0]["colour"] = json!("red");
+    let r = OrderRequest::parse(&v).unwrap();
+    assert_eq!(r.external_id, "ext-1");
+    assert_eq!(r.customer.locale, Some(Locale::En));
+    assert_eq!(r.billing_address.as_ref(), Some(&r.shipping_address));
+    assert_eq!(r.shipping_address.country, "DE");
+    assert_eq!(r.currency, "EUR");
+    assert_eq!(
+        r.ordered_at.map(|t| t.to_rfc3339()).as_deref(),
+        Some("2026-11-27T10:00:00+00:00")
+    );
+    assert_eq!(
+        r.lines[1],
+        RequestedLine {
+            line_id: "L2".into(),
+            sku: Sku::try_from("L2-SKU").unwrap(),
+            quantity: 1,
+            unit_price: Money::from_decimal(dec!(15.00)),
+        }
+    );
+    assert_eq!(r.discounts[0].code, "SAVE5");
+    assert_eq!(r.shipping_cost.to_string(), "3.90");
+    assert_eq!(r.payments[0].method, PaymentMethod::Card);
+    assert_eq!(r.payments[0].reference.as_deref(), Some("pay-1"));
+    // Optional fields may be left out or null.
+    let mut v = worked_example();
+    v["shippingCost"] = json!(null);
+    v["discounts"] = json!(null);
+    v["payments"][0]["amount"] = json!("59.98");
+    let r = OrderRequest::parse(&v).unwrap();
+    assert_eq!((r.shipping_cost, r.discounts.len()), (Money::ZERO, 0));
+}
+
+/// Each kind of bad field answers as the hand-written checks did before the input types: the
+/// same field path, the same words, `required` where the field is missing.
+#[test]
+fn a_bad_request_is_refused_with_the_field_and_words_of_before() {
+    type Mutation = Box<dyn Fn(&mut Value)>;
+    let remove = |v: &mut Value, k: &str| {
+        v.as_object_mut().unwrap().remove(k);
+    };
+    let cases: Vec<(Mutation, &str, &str)> = vec![
+        (
+            Box::new(|v| *v = json!([1])),
+            "body",
+            "body must be an object",
+        ),
+        (
+            Box::new(move |v| remove(v, "externalId")),
+            "externalId",
+            "externalId is required",
+        ),
+        (
+            Box::new(|v| v["externalId"] = json!(null)),
+            "externalId",
+            "externalId is required",
+        ),
+        (
+            Box::new(|v| v["externalId"] = json!(5)),
+            "externalId",
+            "externalId must be a string",
+        ),
+        (
+            Box::new(|v| v["externalId"] = json!("a b")),
+            "externalId",
+            "externalId must match [A-Za-z0-9._-]{1,64}",
+        ),
+        (
+            Box::new(|v| v["customer"] = json!("c")),
+            "customer",
+            "customer must be an object",
+        ),
+        // Serde would read a struct from an array of its fields; the API never did.
+        (
+            Box::new(|v| v["customer"] = json!(["c@example.com", "C"])),
+            "customer",
+            "customer must be an object",
+        ),
+        (
+            Box::new(move |v| remove(&mut v["customer"], "email")),
+            "customer.email",
+            "customer.email must be a string",
+        ),
+        (
+            Box::new(|v| v["customer"]["email"] = json!("nope")),
+            "customer.email",
+            "customer.email is not a valid mail address",
+        ),
+        (
+            Box::new(|v| v["customer"]["name"] = json!(" ")),
+            "customer.name",
+            "customer.name must not be empty",
+        ),
+        (
+            Box::new(|v| v["customer"]["locale"] = json!(5)),
+            "customer.locale",
+            "customer.locale must be de or en",
+        ),
+        (
+            Box::new(|v| v["customer"]["locale"] = json!("fr")),
+            "customer.locale",
+            "customer.locale must be de or en",
+        ),
+        (
+            Box::new(move |v| remove(v, "shippingAddress")),
+            "shippingAddress",
+            "shippingAddress is required",
+        ),
+        (
+            Box::new(move |v| remove(&mut v["shippingAddress"], "city")),
+            "shippingAddress.city",
+            "shippingAddress.city is required",
+        ),
+        (
+            Box::new(|v| v["shippingAddress"]["city"] = json!(null)),
+            "shippingAddress.city",
+            "shippingAddress.city must be a string",
+        ),
+        (
+            Box::new(|v| v["shippingAddress"]["postalCode"] = json!("1".repeat(21))),
+            "shippingAddress.postalCode",
+            "shippingAddress.postalCode is longer than 20 characters",
+        ),
+        (
+            Box::new(|v| v["billingAddress"] = json!([])),
+            "billingAddress",
+            "billingAddress must be an object",
+        ),
+        (
+            Box::new(|v| v["currency"] = json!(978)),
+            "currency",
+            "currency must be a string",
+        ),
+        (
+            Box::new(|v| v["currency"] = json!("JPY")),
+            "currency",
+            "currency must be an ISO 4217 code with two minor units",
+        ),
+        (
+            Box::new(|v| v["orderedAt"] = json!(1)),
+            "orderedAt",
+            "orderedAt must be a string",
+        ),
+        (
+            Box::new(|v| v["orderedAt"] = json!("yesterday")),
+            "orderedAt",
+            "orderedAt must be an RFC 3339 timestamp",
+        ),
+        (
+            Box::new(|v| v["lines"] = json!({})),
+            "lines",
+            "lines must be an array",
+        ),
+        (
+            Box::new(|v| v["lines"][1] = json!("L2")),
+            "lines[1]",
+            "lines[1] must be an object",
+        ),
+        (
+            Box::new(move |v| remove(&mut v["lines"][1], "lineId")),
+            "lines[1].lineId",
+            "lines[1].lineId must be a string",
+        ),
+        (
+            Box::new(|v| v["lines"][1]["lineId"] = json!("L1")),
+            "lines[1].lineId",
+            "duplicate lineId L1",
+        ),
+        (
+            Box::new(|v| v["lines"][1]["sku"] = json!(7)),
+            "lines[1].sku",
+            "lines[1].sku must be a string",
+        ),
+        (
+            Box::new(|v| v["lines"][1]["sku"] = json!("a/b")),
+            "lines[1].sku",
+            "lines[1].sku must match [A-Za-z0-9._-]{1,64}",
+        ),
+        (
+            Box::new(move |v| remove(&mut v["lines"][0], "quantity")),
+            "lines[0].quantity",
+            "quantity must be an integer 1..999",
+        ),
+        (
+            Box::new(|v| v["lines"][0]["quantity"] = json!("2")),
+            "lines[0].quantity",
+            "quantity must be an integer 1..999",
+        ),
+        (
+            Box::new(|v| v["lines"][0]["unitPrice"] = json!(24.99)),
+            "lines[0].unitPrice",
+            "lines[0].unitPrice must be a string amount like \"19.99\"",
+        ),
+        (
+            Box::new(|v| v["lines"][0]["unitPrice"] = json!("1.999")),
+            "lines[0].unitPrice",
+            "lines[0].unitPrice has more than 2 decimals",
+        ),
+        (
+            Box::new(|v| v["discounts"] = json!("SAVE5")),
+            "discounts",
+            "discounts must be an array",
+        ),
+        (
+            Box::new(|v| v["discounts"][0]["code"] = json!(null)),
+            "discounts[0].code",
+            "discounts[0].code must be a string",
+        ),
+        (
+            Box::new(|v| v["discounts"][0]["minOrderValue"] = json!("x")),
+            "discounts[0].minOrderValue",
+            "discounts[0].minOrderValue is not a decimal amount",
+        ),
+        (
+            Box::new(|v| v["shippingCost"] = json!(3.9)),
+            "shippingCost",
+            "shippingCost must be a string amount like \"19.99\"",
+        ),
+        (
+            Box::new(move |v| remove(v, "payments")),
+            "payments",
+            "payments is required",
+        ),
+        (
+            Box::new(|v| v["payments"][0]["method"] = json!("cash")),
+            "payments[0].method",
+            "method must be card, paypal, invoice, gift_card or bonus_points",
+        ),
+        (
+            Box::new(|v| v["payments"][0]["amount"] = json!("-1.00")),
+            "payments[0].amount",
+            "payments[0].amount must not be negative",
+        ),
+        (
+            Box::new(|v| v["payments"][0]["reference"] = json!(1)),
+            "payments[0].reference",
+            "payments[0].reference must be a string",
+        ),
+    ];
+    for (mutate, field, message) in cases {
+        let mut v = worked_example();
+        mutate(&mut v);
+        let e = OrderRequest::parse(&v)
+            .err()
+            .unwrap_or_else(|| panic!("{field}: accepted"));
+        assert_eq!(
+            (e.status, e.code, e.field.as_deref(), e.message.as_str()),
+            (
+                422,
+                crate::ErrorCode::ValidationFailed,
+                Some(field),
+                message
+            )
+        );
+        let required = message.ends_with(" is required");
+        assert_eq!(
+            e.invalid == Some(crate::error::Invalid::Required),
+            required,
+            "{field}"
+        );
+    }
+}

@@ -598,3 +598,38 @@ fn an_order_stored_by_an_older_build_with_its_refunds_list_still_reads() {
     let read: Order = serde_json::from_value(stored).unwrap();
     assert_eq!(read, o);
 }
+
+#[test]
+fn a_goodwill_body_is_refused_as_before() {
+    for (body, field, message) in [
+        (
+            json!("5.00"),
+            "amount",
+            "amount must be a string amount like \"19.99\"",
+        ),
+        (
+            json!({"amount": 5, "reason": "x"}),
+            "amount",
+            "amount must be a string amount like \"19.99\"",
+        ),
+        (
+            json!({"amount": "0.00", "reason": "x"}),
+            "amount",
+            "amount must be above 0",
+        ),
+        (json!({"amount": "1.00"}), "reason", "reason is required"),
+        (
+            json!({"amount": "1.00", "reason": " "}),
+            "reason",
+            "reason is required",
+        ),
+    ] {
+        let mut o = order(base(worked_lines(), json!([]), "0", "64.98"));
+        let refused = goodwill(&mut o, &body, Allocation::ProRata, "g".into(), Utc::now());
+        assert_eq!(
+            crate::input::refused(refused),
+            (field.into(), message.into()),
+            "{body}"
+        );
+    }
+}
