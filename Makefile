@@ -7,6 +7,7 @@ PYTHON ?= python3
 CARGO ?= cargo
 
 .PHONY: help up test soak venv system-deps build fmt-check clippy unit-and-e2e validate-template validate-openapi deny deny-advisories bench bench-build bench-arm64 bench-intake bench-routing bench-documents clean-venv
+.PHONY: load
 
 help:
 	@echo "make up     - build, start the emulator and the local runner in the foreground, seed demo data (Ctrl-C stops all)"
@@ -20,6 +21,7 @@ help:
 	@echo "make bench-documents - size and render time of a delivery note (release)"
 	@echo "make bench-routing - routing time for 100 lines x 20 sources"
 	@echo "make bench-intake - POST /orders latency over 500 sequential requests (figures for BENCHMARKS.md)"
+	@echo "make load   - local stack + load driver: ramp 5 -> 50 rps over 60 s, hold 60 s (at most 10,000 requests); writes docs/load/local.{json,svg}"
 
 # System tools the tests use: pdftotext (poppler-utils) reads the rendered PDFs back; the
 # portal's browser test drives Debian's chromium with playwright-core (node), which npm installs
@@ -138,6 +140,27 @@ bench-routing:
 
 bench-documents:
 	$(CARGO) run --release -p document-generator --example render_bench
+
+# The load driver against the local stack on its own port, bounded (LOAD_PROFILE is
+# start-rps,target-rps,ramp-s,hold-s), then the stack is stopped whatever happened. The runner's
+# output goes to a temporary file (shown if it fails to start). See docs/load.md.
+LOAD_PORT ?= 3950
+LOAD_PROFILE ?= 5,50,60,60
+LOAD_MAX_REQUESTS ?= 10000
+LOAD_MAX_SECONDS ?= 150
+LOAD_BIN_DIR ?= target/debug
+LOAD_OUT ?= docs/load/local
+load: venv build
+	@set -euo pipefail; log=$$(mktemp); \
+	DROPSHIP_API_PORT=$(LOAD_PORT) DROPSHIP_ADMIN_TOKEN=local-load-admin DROPSHIP_BIN_DIR=$(LOAD_BIN_DIR) \
+		target/debug/local-runner >$$log 2>&1 & runner=$$!; \
+	trap 'kill -TERM $$runner 2>/dev/null; wait $$runner 2>/dev/null || true; rm -f $$log' EXIT; \
+	for _ in $$(seq 240); do grep -q '^READY ' $$log && break; \
+		kill -0 $$runner 2>/dev/null || { tail -50 $$log; exit 1; }; sleep 0.5; done; \
+	grep -q '^READY ' $$log || { echo "local-runner not READY within 120 s"; tail -50 $$log; exit 1; }; \
+	LOAD_ADMIN_TOKEN=local-load-admin target/debug/load-driver --base-url http://127.0.0.1:$(LOAD_PORT) \
+		--seed-retailer --profile $(LOAD_PROFILE) --max-requests $(LOAD_MAX_REQUESTS) \
+		--max-seconds $(LOAD_MAX_SECONDS) --out $(LOAD_OUT).json --svg $(LOAD_OUT).svg
 
 clean-venv:
 	rm -rf $(VENV)

@@ -42,7 +42,7 @@ pub async fn seed(
     if args.seed_retailer {
         api.must(admin, put("/admin/branding".into(), json!({"companyName": "Load Test GmbH",
             "address": address("Load Test GmbH"), "vatId": "DE123456789", "primaryColor": "#2E5E4E",
-            "footer": "Load Test GmbH · Berlin", "emailFrom": "service@load-test.example", "locale": "de"})))
+            "footer": "Load Test GmbH · Berlin", "emailFrom": "service@lindenhof.example", "locale": "de"})))
             .await?;
         api.must(
             admin,

@@ -144,6 +144,7 @@ impl Recorder {
                     target_rps: round2(run.profile.rate_at(i as f64 + 0.5)),
                     sent: s.sent,
                     completed: all.len() as u64,
+                    ok: all.len() as u64 - s.errors,
                     errors: s.errors,
                     dropped: s.dropped,
                     p50_ms: ms(percentile(&all, 50.0)),
@@ -279,7 +280,9 @@ pub struct SecondReport {
     pub second: u64,
     pub target_rps: f64,
     pub sent: u64,
+    /// Every request of the second that ended, with an answer or not (`ok` + `errors`).
     pub completed: u64,
+    pub ok: u64,
     pub errors: u64,
     pub dropped: u64,
     pub p50_ms: f64,
@@ -364,6 +367,7 @@ mod tests {
         assert_eq!(rep.errors, 11);
         assert_eq!(rep.timeline.len(), 20);
         assert_eq!(rep.timeline[12].p99_by_operation["create"], 2000.0);
+        assert_eq!((rep.timeline[12].ok, rep.timeline[12].errors), (9, 1));
         let c = rep.ceiling.unwrap();
         // The first slow second, where 1 in 10 is a 503.
         assert_eq!(c.at_second, 10);

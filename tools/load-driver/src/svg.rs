@@ -72,7 +72,7 @@ pub fn render(r: &Report) -> String {
         let v = max_rate * f64::from(i) / 4.0;
         text(&mut o, LEFT - 5.0, y1(v) + 4.0, "end", &format!("{v:.0}"));
     }
-    text(&mut o, 14.0, TOP1 + H1 / 2.0, "middle", "rps");
+    text(&mut o, LEFT, TOP1 - 6.0, "start", "requests per second");
     let pts = |f: &dyn Fn(&crate::stats::SecondReport) -> f64| -> Vec<(f64, f64)> {
         r.timeline
             .iter()
@@ -80,7 +80,7 @@ pub fn render(r: &Report) -> String {
             .collect()
     };
     polyline(&mut o, &pts(&|s| s.target_rps), "#888", true);
-    polyline(&mut o, &pts(&|s| s.completed as f64), "#000", false);
+    polyline(&mut o, &pts(&|s| s.ok as f64), "#000", false);
     polyline(
         &mut o,
         &pts(&|s| (s.errors + s.dropped) as f64),
@@ -92,7 +92,7 @@ pub fn render(r: &Report) -> String {
         TOP1,
         &[
             ("#888", "target rps"),
-            ("#000", "answered/s"),
+            ("#000", "ok/s"),
             ("#d62728", "errors+dropped/s"),
         ],
     );
@@ -116,7 +116,13 @@ pub fn render(r: &Report) -> String {
         );
         text(&mut o, LEFT - 5.0, y2(v) + 4.0, "end", &format!("{v}"));
     }
-    text(&mut o, 14.0, TOP2 + H2 / 2.0, "middle", "p99 ms");
+    text(
+        &mut o,
+        LEFT,
+        TOP2 - 6.0,
+        "start",
+        "p99 per operation, ms (log)",
+    );
     let mut entries = Vec::new();
     for op in Op::ALL {
         let points: Vec<(f64, f64)> = r
