@@ -124,6 +124,7 @@ impl Recorder {
                 },
             );
         }
+        let mut by_second = Vec::with_capacity(self.seconds.len());
         let timeline: Vec<SecondReport> = self
             .seconds
             .iter_mut()
@@ -131,6 +132,7 @@ impl Recorder {
             .map(|(i, s)| {
                 let mut all: Vec<u32> = s.latencies_us.iter().flatten().copied().collect();
                 all.sort_unstable();
+                by_second.push(all.clone());
                 let mut p99_by_operation = BTreeMap::new();
                 for op in Op::ALL {
                     let v = &mut s.latencies_us[op.index()];
@@ -153,7 +155,7 @@ impl Recorder {
                 }
             })
             .collect();
-        let ceiling = ceiling(&timeline);
+        let ceiling = ceiling(&timeline, &by_second);
         Report {
             base_url: run.base_url,
             started_at: run.started_at,
@@ -184,45 +186,70 @@ pub const CEILING_P99_MS: f64 = 1000.0;
 /// ...or more than this share of its requests failed or were dropped.
 pub const CEILING_ERROR_SHARE: f64 = 0.01;
 const WINDOW: usize = 5;
+/// Fewer requests than this in a window say nothing either way.
+const WINDOW_MIN_REQUESTS: u64 = 10;
 
-/// The first 5-second window past the ceiling: the target rate there is the stack's ceiling
-/// under this mix. None when the whole run stayed below it.
-fn ceiling(timeline: &[SecondReport]) -> Option<Ceiling> {
-    timeline.windows(WINDOW).find_map(|w| {
-        let completed: u64 = w.iter().map(|s| s.completed).sum();
-        let bad: u64 = w.iter().map(|s| s.errors + s.dropped).sum();
-        let sent: u64 = w.iter().map(|s| s.sent + s.dropped).sum();
-        if sent < 10 {
-            return None;
+/// Whether a window is past the ceiling: Some((pooled p99 ms, error share, reason)) if so.
+fn past(
+    window: &[SecondReport],
+    latencies: &[Vec<u32>],
+) -> Option<Option<(f64, f64, &'static str)>> {
+    let sent: u64 = window.iter().map(|s| s.sent + s.dropped).sum();
+    if sent < WINDOW_MIN_REQUESTS {
+        return None;
+    }
+    let bad: u64 = window.iter().map(|s| s.errors + s.dropped).sum();
+    let mut pooled: Vec<u32> = latencies.iter().flatten().copied().collect();
+    pooled.sort_unstable();
+    let p99 = ms(percentile(&pooled, 99.0));
+    let share = bad as f64 / sent as f64;
+    Some(if share > CEILING_ERROR_SHARE {
+        Some((p99, share, "errors"))
+    } else if p99 > CEILING_P99_MS {
+        Some((p99, share, "p99"))
+    } else {
+        None
+    })
+}
+
+/// Where the stack passed its ceiling for good: the earliest 5-second window from which every
+/// later window is past it (a spike the stack recovers from, such as another process taking the
+/// CPU for a second, is not a ceiling). None when the run ended below it.
+fn ceiling(timeline: &[SecondReport], latencies: &[Vec<u32>]) -> Option<Ceiling> {
+    if timeline.len() < WINDOW {
+        return None;
+    }
+    let verdicts: Vec<_> = (0..=timeline.len() - WINDOW)
+        .map(|i| past(&timeline[i..i + WINDOW], &latencies[i..i + WINDOW]))
+        .collect();
+    // Walk back from the end while windows are past (or say nothing).
+    let mut start = None;
+    for (i, v) in verdicts.iter().enumerate().rev() {
+        match v {
+            Some(None) => break,
+            Some(Some(_)) => start = Some(i),
+            None => {}
         }
-        // The window's p99 is at least the worst of its seconds' p99 weighted by count;
-        // the worst second's p99 is a close, cheap stand-in for it.
-        let p99 = w.iter().map(|s| s.p99_ms).fold(0.0, f64::max);
-        let error_share = bad as f64 / sent as f64;
-        let reason = if error_share > CEILING_ERROR_SHARE {
-            "errors"
-        } else if p99 > CEILING_P99_MS {
-            "p99"
-        } else {
-            return None;
-        };
-        // Named by the window's first second that is itself past the ceiling.
-        let first = w
-            .iter()
-            .find(|s| {
-                let bad = (s.errors + s.dropped) as f64;
-                s.p99_ms > CEILING_P99_MS
-                    || bad > CEILING_ERROR_SHARE * (s.sent + s.dropped).max(1) as f64
-            })
-            .unwrap_or(&w[0]);
-        Some(Ceiling {
-            at_second: first.second,
-            target_rps: first.target_rps,
-            achieved_rps: round2(completed as f64 / WINDOW as f64),
-            p99_ms: p99,
-            error_share: round2(error_share * 100.0) / 100.0,
-            reason,
+    }
+    let i = start?;
+    let (p99, share, reason) = verdicts[i].flatten()?;
+    let w = &timeline[i..i + WINDOW];
+    // Named by the window's first second that is itself past the ceiling.
+    let first = w
+        .iter()
+        .find(|s| {
+            let bad = (s.errors + s.dropped) as f64;
+            s.p99_ms > CEILING_P99_MS
+                || bad > CEILING_ERROR_SHARE * (s.sent + s.dropped).max(1) as f64
         })
+        .unwrap_or(&w[0]);
+    Some(Ceiling {
+        at_second: first.second,
+        target_rps: first.target_rps,
+        achieved_rps: round2(w.iter().map(|s| s.ok).sum::<u64>() as f64 / WINDOW as f64),
+        p99_ms: p99,
+        error_share: round2(share * 100.0) / 100.0,
+        reason,
     })
 }
 
@@ -373,6 +400,22 @@ mod tests {
         assert_eq!(c.at_second, 10);
         assert_eq!(c.reason, "errors");
         assert_eq!(c.target_rps, 10.0);
+    }
+
+    #[test]
+    fn a_spike_the_stack_recovers_from_is_no_ceiling() {
+        let mut r = Recorder::default();
+        for s in 0..30 {
+            for i in 0..10 {
+                let at = f64::from(s) + f64::from(i) / 10.0;
+                r.sent(at);
+                let latency = if s == 8 { 3_000_000 } else { 50_000 };
+                r.record(Op::GetOrder, at, latency, &Outcome::Status(200));
+            }
+        }
+        let rep = r.report(run());
+        assert_eq!(rep.timeline[8].p99_ms, 3000.0);
+        assert!(rep.ceiling.is_none());
     }
 
     #[test]
