@@ -97,7 +97,13 @@ fn write(path: &std::path::Path, text: String) -> Result<()> {
 fn summary(r: &stats::Report) {
     println!(
         "{} sent, {} answered, {} errors, {} dropped in {} s ({} rps), stopped by {}",
-        r.sent, r.completed, r.errors, r.dropped, r.elapsed_seconds, r.achieved_rps, r.stopped_by
+        r.sent,
+        r.completed,
+        r.errors,
+        r.dropped,
+        r.run.elapsed_seconds,
+        r.achieved_rps,
+        r.run.stopped_by
     );
     println!(
         "{:<8} {:>7} {:>9} {:>9} {:>9} {:>9}  errors",

@@ -97,8 +97,9 @@ impl Recorder {
         }
     }
 
-    pub fn report(mut self, run: RunInfo) -> Report {
+    pub fn report(mut self, mut run: RunInfo) -> Report {
         let elapsed = run.elapsed_seconds.max(1e-9);
+        run.elapsed_seconds = round2(elapsed);
         let mut operations = BTreeMap::new();
         let mut completed = 0;
         let mut errors = 0;
@@ -157,14 +158,7 @@ impl Recorder {
             .collect();
         let ceiling = ceiling(&timeline, &by_second);
         Report {
-            base_url: run.base_url,
-            started_at: run.started_at,
-            profile: run.profile,
-            mix: run.mix,
-            max_requests: run.max_requests,
-            max_seconds: run.max_seconds,
-            stopped_by: run.stopped_by,
-            elapsed_seconds: round2(elapsed),
+            run,
             sent: timeline.iter().map(|s| s.sent).sum(),
             completed,
             errors,
@@ -253,20 +247,9 @@ fn ceiling(timeline: &[SecondReport], latencies: &[Vec<u32>]) -> Option<Ceiling>
     })
 }
 
-pub struct RunInfo {
-    pub base_url: String,
-    pub started_at: String,
-    pub profile: Profile,
-    pub mix: Mix,
-    pub max_requests: u64,
-    pub max_seconds: u64,
-    pub stopped_by: &'static str,
-    pub elapsed_seconds: f64,
-}
-
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Report {
+pub struct RunInfo {
     pub base_url: String,
     pub started_at: String,
     pub profile: Profile,
@@ -276,6 +259,13 @@ pub struct Report {
     /// `profile` (it ran to its end), `max-requests` or `max-seconds`.
     pub stopped_by: &'static str,
     pub elapsed_seconds: f64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    #[serde(flatten)]
+    pub run: RunInfo,
     pub sent: u64,
     pub completed: u64,
     pub errors: u64,
@@ -328,6 +318,21 @@ pub struct Ceiling {
     pub reason: &'static str,
 }
 
+/// A run's description for tests: a flat profile, run to its end.
+#[cfg(test)]
+pub fn test_run(profile: Profile, elapsed_seconds: f64) -> RunInfo {
+    RunInfo {
+        base_url: "http://127.0.0.1:3000".into(),
+        started_at: "2026-01-01T00:00:00Z".into(),
+        profile,
+        mix: Mix::default(),
+        max_requests: 1000,
+        max_seconds: 60,
+        stopped_by: "profile",
+        elapsed_seconds,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,40 +352,31 @@ mod tests {
     }
 
     fn run() -> RunInfo {
-        RunInfo {
-            base_url: "http://127.0.0.1:3000".into(),
-            started_at: "2026-01-01T00:00:00Z".into(),
-            profile: Profile::parse("10,10,0,20").unwrap(),
-            mix: Mix::default(),
-            max_requests: 1000,
-            max_seconds: 60,
-            stopped_by: "profile",
-            elapsed_seconds: 20.0,
+        test_run(Profile::parse("10,10,0,20").unwrap(), 20.0)
+    }
+
+    /// `seconds` seconds at 10 rps; `answer(second, i)` gives each request's op, latency and outcome.
+    fn at_10_rps(seconds: u32, answer: impl Fn(u32, u32) -> (Op, u32, Outcome)) -> Recorder {
+        let mut r = Recorder::default();
+        for s in 0..seconds {
+            for i in 0..10 {
+                let at = f64::from(s) + f64::from(i) / 10.0;
+                r.sent(at);
+                let (op, latency, outcome) = answer(s, i);
+                r.record(op, at, latency, &outcome);
+            }
         }
+        r
     }
 
     #[test]
     fn the_report_counts_errors_by_status_and_finds_the_ceiling() {
-        let mut r = Recorder::default();
-        // 10 seconds at 10 rps answering in 20 ms, then 10 seconds at 2 s with a 503 a second.
-        for s in 0..20 {
-            for i in 0..10 {
-                let at = f64::from(s) + f64::from(i) / 10.0;
-                r.sent(at);
-                let slow = s >= 10;
-                let outcome = if slow && i == 0 {
-                    Outcome::Status(503)
-                } else {
-                    Outcome::Status(201)
-                };
-                r.record(
-                    Op::CreateOrder,
-                    at,
-                    if slow { 2_000_000 } else { 20_000 },
-                    &outcome,
-                );
-            }
-        }
+        // 10 seconds answering in 20 ms, then 10 seconds at 2 s with a 503 a second.
+        let mut r = at_10_rps(20, |s, i| match (s >= 10, i) {
+            (true, 0) => (Op::CreateOrder, 2_000_000, Outcome::Status(503)),
+            (true, _) => (Op::CreateOrder, 2_000_000, Outcome::Status(201)),
+            _ => (Op::CreateOrder, 20_000, Outcome::Status(201)),
+        });
         r.record(Op::GetOrder, 15.0, 5_000, &Outcome::Failed("timeout"));
         let rep = r.report(run());
         let create = &rep.operations["create"];
@@ -404,15 +400,10 @@ mod tests {
 
     #[test]
     fn a_spike_the_stack_recovers_from_is_no_ceiling() {
-        let mut r = Recorder::default();
-        for s in 0..30 {
-            for i in 0..10 {
-                let at = f64::from(s) + f64::from(i) / 10.0;
-                r.sent(at);
-                let latency = if s == 8 { 3_000_000 } else { 50_000 };
-                r.record(Op::GetOrder, at, latency, &Outcome::Status(200));
-            }
-        }
+        let r = at_10_rps(30, |s, _| {
+            let latency = if s == 8 { 3_000_000 } else { 50_000 };
+            (Op::GetOrder, latency, Outcome::Status(200))
+        });
         let rep = r.report(run());
         assert_eq!(rep.timeline[8].p99_ms, 3000.0);
         assert!(rep.ceiling.is_none());
@@ -420,14 +411,9 @@ mod tests {
 
     #[test]
     fn a_calm_run_has_no_ceiling() {
-        let mut r = Recorder::default();
-        for s in 0..20 {
-            for i in 0..10 {
-                let at = f64::from(s) + f64::from(i) / 10.0;
-                r.sent(at);
-                r.record(Op::GetOrder, at, 9_000 + i * 1000, &Outcome::Status(200));
-            }
-        }
+        let r = at_10_rps(20, |_, i| {
+            (Op::GetOrder, 9_000 + i * 1000, Outcome::Status(200))
+        });
         let rep = r.report(run());
         assert!(rep.ceiling.is_none());
         assert_eq!(rep.operations["get"].max_ms, 18.0);

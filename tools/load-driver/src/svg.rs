@@ -55,7 +55,7 @@ pub fn render(r: &Report) -> String {
     o.push_str("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
     let title = format!(
         "load-driver: {} requests in {} s, {} rps achieved, {} errors, {} dropped",
-        r.completed, r.elapsed_seconds, r.achieved_rps, r.errors, r.dropped
+        r.completed, r.run.elapsed_seconds, r.achieved_rps, r.errors, r.dropped
     );
     text(&mut o, W / 2.0, 20.0, "middle", &title);
 
@@ -195,9 +195,8 @@ fn legend(o: &mut String, top: f64, entries: &[(&str, &str)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mix::Mix;
     use crate::schedule::Profile;
-    use crate::stats::{Outcome, Recorder, RunInfo};
+    use crate::stats::{test_run, Outcome, Recorder};
 
     #[test]
     fn the_plot_is_plain_svg_with_one_line_per_operation_seen() {
@@ -208,16 +207,7 @@ mod tests {
             r.record(Op::CreateOrder, at, 30_000, &Outcome::Status(201));
             r.record(Op::Report, at, 300_000, &Outcome::Status(200));
         }
-        let report = r.report(RunInfo {
-            base_url: "http://127.0.0.1:3000".into(),
-            started_at: String::new(),
-            profile: Profile::parse("1,1,0,10").unwrap(),
-            mix: Mix::default(),
-            max_requests: 10,
-            max_seconds: 10,
-            stopped_by: "profile",
-            elapsed_seconds: 10.0,
-        });
+        let report = r.report(test_run(Profile::parse("1,1,0,10").unwrap(), 10.0));
         let svg = render(&report);
         assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
         assert!(svg.trim_end().ends_with("</svg>"));
