@@ -96,7 +96,7 @@ fn write(path: &std::path::Path, text: String) -> Result<()> {
 
 fn summary(r: &stats::Report) {
     println!(
-        "{} sent, {} answered, {} errors, {} dropped in {} s ({} rps), stopped by {}",
+        "{} sent, {} ended ({} of them errors), {} dropped in {} s ({} ok/s), stopped by {}",
         r.sent,
         r.completed,
         r.errors,
@@ -117,7 +117,7 @@ fn summary(r: &stats::Report) {
     }
     match &r.ceiling {
         Some(c) => println!(
-            "ceiling: at second {} (target {} rps, {} answered/s): {} (p99 {} ms, {} errors+dropped)",
+            "ceiling: at second {} (target {} rps, {} ok/s): {} (p99 {} ms, {} errors+dropped)",
             c.at_second, c.target_rps, c.achieved_rps, c.reason, c.p99_ms, c.error_share
         ),
         None => println!("no ceiling reached (p99 stayed under 1 s, errors under 1 %)"),

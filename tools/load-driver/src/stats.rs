@@ -163,7 +163,8 @@ impl Recorder {
             completed,
             errors,
             dropped: self.dropped,
-            achieved_rps: round2(completed as f64 / elapsed),
+            ok: completed - errors,
+            achieved_rps: round2((completed - errors) as f64 / elapsed),
             ceiling,
             operations,
             timeline,
@@ -268,8 +269,10 @@ pub struct Report {
     pub run: RunInfo,
     pub sent: u64,
     pub completed: u64,
+    pub ok: u64,
     pub errors: u64,
     pub dropped: u64,
+    /// Successful answers per second over the schedule's duration.
     pub achieved_rps: f64,
     pub ceiling: Option<Ceiling>,
     pub operations: BTreeMap<&'static str, OpReport>,
@@ -388,6 +391,8 @@ mod tests {
         assert_eq!(rep.operations["get"].errors["timeout"], 1);
         assert_eq!(rep.completed, 201);
         assert_eq!(rep.errors, 11);
+        assert_eq!(rep.ok, 190);
+        assert_eq!(rep.achieved_rps, 9.5);
         assert_eq!(rep.timeline.len(), 20);
         assert_eq!(rep.timeline[12].p99_by_operation["create"], 2000.0);
         assert_eq!((rep.timeline[12].ok, rep.timeline[12].errors), (9, 1));

@@ -54,7 +54,7 @@ pub fn render(r: &Report) -> String {
     );
     o.push_str("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
     let title = format!(
-        "load-driver: {} requests in {} s, {} rps achieved, {} errors, {} dropped",
+        "load-driver: {} requests in {} s, {} ok/s on average, {} errors, {} dropped",
         r.completed, r.run.elapsed_seconds, r.achieved_rps, r.errors, r.dropped
     );
     text(&mut o, W / 2.0, 20.0, "middle", &title);
