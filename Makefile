@@ -7,6 +7,7 @@ PYTHON ?= python3
 CARGO ?= cargo
 
 .PHONY: help up test soak venv system-deps build fmt-check clippy unit-and-e2e validate-template validate-openapi deny deny-advisories bench bench-build bench-arm64 bench-intake bench-routing bench-documents capacity clean-venv
+.PHONY: load
 
 help:
 	@echo "make up     - build, start the emulator and the local runner in the foreground, seed demo data (Ctrl-C stops all)"
@@ -21,6 +22,7 @@ help:
 	@echo "make bench-routing - routing time for 100 lines x 20 sources"
 	@echo "make capacity - the capacity model: template.yaml + tools/capacity/profile.json -> docs/capacity-figures.md"
 	@echo "make bench-intake - POST /orders latency over 500 sequential requests (figures for BENCHMARKS.md)"
+	@echo "make load   - local stack + load driver: ramp 5 -> 50 rps over 60 s, hold 60 s (at most 10,000 requests); writes docs/load/local.{json,svg}"
 
 # System tools the tests use: pdftotext (poppler-utils) reads the rendered PDFs back; the
 # portal's browser test drives Debian's chromium with playwright-core (node), which npm installs
@@ -33,7 +35,7 @@ system-deps:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium \
 			$$(command -v node >/dev/null || echo nodejs) $$(command -v npm >/dev/null || echo npm); }
-	@test -d tests/portal/node_modules/playwright-core || npm ci --prefix tests/portal --no-audit --no-fund
+	@{ test -d tests/portal/node_modules/playwright-core && test -d tests/portal/node_modules/bpmn-moddle; } || npm ci --prefix tests/portal --no-audit --no-fund
 
 # The project-local virtualenv with the pinned emulator and the template validators.
 venv: $(VENV)/.installed
@@ -146,6 +148,27 @@ bench-documents:
 capacity:
 	$(CARGO) run --quiet -p capacity-model -- template.yaml tools/capacity/profile.json \
 		docs/capacity-figures.md target/capacity-figures.json
+
+# The load driver against the local stack on its own port, bounded (LOAD_PROFILE is
+# start-rps,target-rps,ramp-s,hold-s), then the stack is stopped whatever happened. The runner's
+# output goes to a temporary file (shown if it fails to start). See docs/load.md.
+LOAD_PORT ?= 3950
+LOAD_PROFILE ?= 5,50,60,60
+LOAD_MAX_REQUESTS ?= 10000
+LOAD_MAX_SECONDS ?= 150
+LOAD_BIN_DIR ?= target/debug
+LOAD_OUT ?= docs/load/local
+load: venv build
+	@set -euo pipefail; log=$$(mktemp); \
+	DROPSHIP_API_PORT=$(LOAD_PORT) DROPSHIP_ADMIN_TOKEN=local-load-admin DROPSHIP_BIN_DIR=$(LOAD_BIN_DIR) \
+		target/debug/local-runner >$$log 2>&1 & runner=$$!; \
+	trap 'kill -TERM $$runner 2>/dev/null; wait $$runner 2>/dev/null || true; rm -f $$log' EXIT; \
+	for _ in $$(seq 240); do grep -q '^READY ' $$log && break; \
+		kill -0 $$runner 2>/dev/null || { tail -50 $$log; exit 1; }; sleep 0.5; done; \
+	grep -q '^READY ' $$log || { echo "local-runner not READY within 120 s"; tail -50 $$log; exit 1; }; \
+	LOAD_ADMIN_TOKEN=local-load-admin target/debug/load-driver --base-url http://127.0.0.1:$(LOAD_PORT) \
+		--seed-retailer --profile $(LOAD_PROFILE) --max-requests $(LOAD_MAX_REQUESTS) \
+		--max-seconds $(LOAD_MAX_SECONDS) --out $(LOAD_OUT).json --svg $(LOAD_OUT).svg
 
 clean-venv:
 	rm -rf $(VENV)
