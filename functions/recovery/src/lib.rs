@@ -10,14 +10,14 @@ pub use config::Config;
 use dropship_aws::repo::changes::Tables;
 use dropship_aws::repo::holds;
 
-pub struct OutboxRelay {
+pub struct Recovery {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// Only the orders (holds) and stock tables: giving back touches nothing else.
     pub tables: Tables,
     pub hold_max_age: Duration,
 }
 
-impl dropship_aws::config::FromConfig for OutboxRelay {
+impl dropship_aws::config::FromConfig for Recovery {
     type Config = Config;
 
     fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
@@ -35,7 +35,7 @@ impl dropship_aws::config::FromConfig for OutboxRelay {
     }
 }
 
-impl OutboxRelay {
+impl Recovery {
     pub async fn handle(&self, _event: serde_json::Value) -> anyhow::Result<serde_json::Value> {
         let (holds, units) =
             holds::sweep(&self.dynamodb, &self.tables, Utc::now() - self.hold_max_age).await?;
