@@ -146,7 +146,25 @@ async fn intake_is_idempotent_validates_everything_and_cancels() {
         .count();
     assert_eq!(bursts, 1);
 
-    // Every invalid input: its status and code, and no trace.
+    // Every invalid input: its status and code, and no trace. The accepted orders are routed
+    // first (their routing requests travel through the change relay), so that the router's
+    // count below moves only for something new.
+    stack
+        .eventually(
+            "the accepted orders routed",
+            Duration::from_secs(60),
+            || async {
+                let (_, list) = stack
+                    .get("/admin/orders?channel=web-de&limit=200", admin)
+                    .await;
+                list["items"]
+                    .as_array()?
+                    .iter()
+                    .all(|o| o["status"] != "accepted")
+                    .then_some(())
+            },
+        )
+        .await;
     let before = order_count(&stack).await;
     let routed_before = stack.stats().await["split-router"]["invocations"]
         .as_u64()
