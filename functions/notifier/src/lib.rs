@@ -186,6 +186,25 @@ impl Notifier {
                 )
                 .await
             }
+            BusinessEvent::ChargebackRecorded { order_id, entry_id } => {
+                // Opening is idempotent: one alert per chargeback, open until resolved.
+                let opened = self
+                    .alerts
+                    .open(
+                        "chargeback",
+                        &format!("{order_id}#{entry_id}"),
+                        &format!("chargeback on order {order_id}"),
+                        Utc::now(),
+                    )
+                    .await?;
+                tracing::info!(
+                    order_id,
+                    entry_id,
+                    opened,
+                    "chargeback alert for customer service"
+                );
+                Ok(())
+            }
             BusinessEvent::AlertRaised { alert_id, audience } => {
                 self.alert_raised(deadline, &alert_id, audience).await
             }

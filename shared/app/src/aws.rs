@@ -2,12 +2,10 @@
 //! The adapters borrow what a function already holds, so building one per request costs nothing.
 
 use crate::ports::{
-    AlertOpener, CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, InvoiceRegister,
-    Message, OrderReader, RoutingReader,
+    CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, InvoiceRegister, Message,
+    OrderReader, RoutingReader,
 };
-use chrono::{DateTime, Utc};
 use dropship_aws::queue::Queue;
-use dropship_aws::repo::alerts::Alerts;
 use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::changes::{self, Outcome, Tables};
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
@@ -215,18 +213,6 @@ impl CatalogueReader for Catalogue {
     }
     async fn refund_policy(&self) -> anyhow::Result<RefundPolicy> {
         self.get_refund_policy().await
-    }
-}
-
-impl AlertOpener for Alerts {
-    async fn open_alert(
-        &self,
-        kind: &str,
-        subject: &str,
-        details: &str,
-        now: DateTime<Utc>,
-    ) -> anyhow::Result<bool> {
-        self.open(kind, subject, details, now).await
     }
 }
 

@@ -4,10 +4,9 @@
 //! orders, free and reserved stock).
 
 use crate::ports::{
-    AlertOpener, CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, InvoiceRegister,
-    Message, OrderReader, RoutingReader,
+    CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, InvoiceRegister, Message,
+    OrderReader, RoutingReader,
 };
-use chrono::{DateTime, Utc};
 use dropship_aws::repo::changes::{Outcome, StockMove};
 use dropship_aws::repo::invoices::InvoiceRecord;
 use dropship_core::catalogue::{Fulfiller, Product, RefundPolicy, SourcePair};
@@ -46,8 +45,6 @@ pub struct State {
     pub publish_failures: usize,
     pub commits: Vec<ChangeSet>,
     pub published: Vec<Message>,
-    /// (kind, subject) of each alert opened.
-    pub alerts: Vec<(String, String)>,
 }
 
 #[derive(Debug, Default)]
@@ -360,23 +357,5 @@ impl InvoiceRegister for Fake {
             None => anyhow::bail!("no invoice {purpose}"),
         }
         Ok(())
-    }
-}
-
-impl AlertOpener for Fake {
-    async fn open_alert(
-        &self,
-        kind: &str,
-        subject: &str,
-        _details: &str,
-        _now: DateTime<Utc>,
-    ) -> anyhow::Result<bool> {
-        let mut state = self.state();
-        let alert = (kind.to_string(), subject.to_string());
-        let new = !state.alerts.contains(&alert);
-        if new {
-            state.alerts.push(alert);
-        }
-        Ok(new)
     }
 }

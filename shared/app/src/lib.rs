@@ -20,8 +20,8 @@ pub mod stock_counts;
 mod testing;
 
 pub use ports::{
-    AlertOpener, CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, InvoiceRegister,
-    Message, OrderReader, RoutingReader,
+    CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, InvoiceRegister, Message,
+    OrderReader, RoutingReader,
 };
 pub use repositories::{QueueUrls, Repositories, TablesConfig};
 pub use retry::ATTEMPTS;

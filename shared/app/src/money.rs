@@ -1,9 +1,7 @@
 //! Money an admin records on an order: goodwill (a refund the customer did not ask for),
 //! invoice money received and chargebacks. Each is one entry in the order's ledger.
 
-use crate::ports::{
-    AlertOpener, CatalogueReader, ChangeCommitter, ChangeSet, Message, OrderReader,
-};
+use crate::ports::{CatalogueReader, ChangeCommitter, ChangeSet, Message, OrderReader};
 use crate::retry::{always_retry, commit_with_retries, kept_changing, Attempt, Retry};
 use chrono::Utc;
 use dropship_aws::http::HandlerError;
@@ -38,12 +36,11 @@ pub struct MoneyRecorded {
 }
 
 /// One ledger entry on the order, conditional on the order's version (retried when someone
-/// else changed it), a refund's notice and credit document committed with it (the outbox);
-/// then the chargeback alert.
+/// else changed it), its follow-ups committed with it (the outbox): a refund's notice and
+/// credit document, a chargeback's alert for customer service.
 pub async fn record_money(
     store: &(impl OrderReader + ChangeCommitter),
     catalogue: &impl CatalogueReader,
-    alerts: &impl AlertOpener,
     command: &RecordMoney,
 ) -> Result<MoneyRecorded, HandlerError> {
     let RecordMoney {
@@ -64,6 +61,7 @@ pub async fn record_money(
             .await?
             .ok_or_else(|| ApiError::not_found("order"))?;
         let now = Utc::now();
+        let mut messages = Vec::new();
         let (record, what, refund) = match movement {
             MoneyMovement::Goodwill => {
                 let r = dropship_core::refund::goodwill(
@@ -90,15 +88,20 @@ pub async fn record_money(
                 let e =
                     dropship_core::ledger::charge_back(&mut order, body, entry_id.clone(), now)?;
                 let what = format!("chargeback {} {}", e.amount, order.currency);
+                // Customer service looks into every chargeback.
+                messages.push(Message::Event(BusinessEvent::ChargebackRecorded {
+                    order_id: order.id.clone(),
+                    entry_id: entry_id.clone(),
+                }));
                 (json!(e), what, None)
             }
         };
         order.record(now, who.clone(), what);
+        if let Some(r) = &refund {
+            messages.extend(refund_follow_ups(&order, r));
+        }
         let change = ChangeSet {
-            messages: refund
-                .as_ref()
-                .map(|r| refund_follow_ups(&order, r))
-                .unwrap_or_default(),
+            messages,
             order: Some(order.clone()),
             ..ChangeSet::default()
         };
@@ -111,17 +114,6 @@ pub async fn record_money(
     let exhausted = || kept_changing("order").into();
     let (entry, order, refund) =
         commit_with_retries(store, retry, plan, always_retry, exhausted).await?;
-    if *movement == MoneyMovement::Chargeback {
-        // Customer service looks into every chargeback.
-        alerts
-            .open_alert(
-                "chargeback",
-                &format!("{}#{entry_id}", order.id),
-                &format!("chargeback on order {}", order.id),
-                Utc::now(),
-            )
-            .await?;
-    }
     if let Some(refund) = refund {
         dropship_aws::metrics::refunds_issued(refund.amount, order.currency.as_str());
     }

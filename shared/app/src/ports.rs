@@ -1,7 +1,6 @@
 //! The narrow traits the use cases work through. The DynamoDB and SQS adapters (`crate::aws`)
 //! implement them for the functions, the in-memory fake (`crate::fake`) for the tests.
 
-use chrono::{DateTime, Utc};
 use dropship_aws::repo::changes::{Change, Outcome, StockMove};
 use dropship_aws::repo::invoices::InvoiceRecord;
 use dropship_aws::repo::outbox::{OutboxMessage, QueueKind};
@@ -99,17 +98,6 @@ pub trait InvoiceRegister: Sync {
         purpose: &str,
         number: &str,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
-}
-
-/// Opens an alert for operations; `false` when one for the same subject is open already.
-pub trait AlertOpener: Sync {
-    fn open_alert(
-        &self,
-        kind: &str,
-        subject: &str,
-        details: &str,
-        now: DateTime<Utc>,
-    ) -> impl Future<Output = anyhow::Result<bool>> + Send;
 }
 
 /// A follow-up message; each kind has its own queue. Serialized as the message itself.

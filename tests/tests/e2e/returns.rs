@@ -423,14 +423,17 @@ async fn goodwill_chargebacks_invoice_money_and_replacements_are_recorded() {
         )
         .await;
     assert_eq!(status, 201);
-    let (_, alerts) = stack.get("/admin/alerts?state=open", admin).await;
-    let alert = alerts["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["type"] == "chargeback")
-        .unwrap_or_else(|| panic!("no chargeback alert: {alerts}"))
-        .clone();
+    // The alert follows from the committed chargeback (relayed to the notifier, which opens it).
+    let alert = stack
+        .eventually("the chargeback alert", WAIT, || async {
+            let (_, alerts) = stack.get("/admin/alerts?state=open", admin).await;
+            alerts["items"]
+                .as_array()?
+                .iter()
+                .find(|a| a["type"] == "chargeback")
+                .cloned()
+        })
+        .await;
     // Customer service has dealt with it: resolved by hand (the id is percent-encoded).
     let encoded = alert["id"]
         .as_str()

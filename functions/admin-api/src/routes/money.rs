@@ -44,13 +44,8 @@ impl AdminApi {
             movement: *action,
             entry: body.clone(),
         };
-        let recorded = money::record_money(
-            &self.repositories.store(),
-            &self.catalogue,
-            &self.alerts,
-            &command,
-        )
-        .await?;
+        let recorded =
+            money::record_money(&self.repositories.store(), &self.catalogue, &command).await?;
         let MoneyRecorded { entry, order } = recorded;
         Ok(StoredResponse {
             status: 201,
