@@ -263,8 +263,10 @@ async fn every_commit_is_followed_up_when_its_function_dies_right_after_it() {
     }
     // Every mail out: the customer's four (confirmation, shipment, return labels, refund)
     // and the fulfiller's one per delivery order.
+    // The notifier works through about five mails per order, its kills and leases included.
+    let mail_wait = WAIT + Duration::from_secs(6 * runs as u64);
     let mails = stack
-        .eventually("every mail", WAIT, || async {
+        .eventually("every mail", mail_wait, || async {
             let mails = stack.outbox().await;
             (0..runs)
                 .all(|i| to(&mails, &customer(i)) >= 4)
