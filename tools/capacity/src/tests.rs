@@ -294,7 +294,9 @@ fn the_committed_profile_reproduces_the_measured_pipeline() {
     let load = model::per_order(&profile, &infra).unwrap();
     let writes: f64 = load.tables.values().map(|t| t.write_units).sum();
     let reads: f64 = load.tables.values().map(|t| t.read_units).sum();
-    assert!(close(writes, 49.0), "write units {writes}");
+    // BENCHMARKS.md measured 49 with the routePending marker's two index writes (set at
+    // intake, removed at routing), which the outbox on the order item replaced.
+    assert!(close(writes, 47.0), "write units {writes}");
     assert!(close(reads, 34.5), "read units {reads}");
     assert!(close(load.mails, 4.0));
     assert!(close(load.s3_puts, 9.0));
