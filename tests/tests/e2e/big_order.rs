@@ -73,7 +73,7 @@ async fn place_bulk(
             Duration::from_secs(120),
             || async {
                 if sweeping {
-                    assert_eq!(stack.run_schedule("outbox-relay").await, 202);
+                    assert_eq!(stack.run_schedule("recovery").await, 202);
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 let (_, o) = stack.get(&format!("/orders/{id}"), Some(&world.web)).await;
@@ -232,7 +232,7 @@ async fn reservations_a_crash_left_that_nobody_retried_are_given_back_by_the_swe
     let levels = bulk_levels(&stack, &world).await;
     assert_eq!(levels[0], (5, 5), "the order's unit and both holds' two");
 
-    assert_eq!(stack.run_schedule("outbox-relay").await, 202);
+    assert_eq!(stack.run_schedule("recovery").await, 202);
     stack
         .eventually(
             "the old hold given back",
@@ -256,7 +256,7 @@ async fn reservations_a_crash_left_that_nobody_retried_are_given_back_by_the_swe
     );
     assert_eq!(levels[99], (5, 1), "the last sku was in no taken chunk");
     // A second run finds nothing more to give back: each chunk is given back once.
-    assert_eq!(stack.run_schedule("outbox-relay").await, 202);
+    assert_eq!(stack.run_schedule("recovery").await, 202);
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(bulk_levels(&stack, &world).await[0], (5, 3));
     assert!(stack.output.text().contains(LEFT_BEHIND));
