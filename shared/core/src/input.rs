@@ -30,6 +30,8 @@ macro_rules! not_this_type {
         fn visit_u64<E: de::Error>($this, _: u64) -> Result<Self::Value, E> {
             $other
         }
+        // A JSON number with a fraction is only recognised as the wrong type here, never
+        // read as a value (money arrives as a decimal string).
         fn visit_f64<E: de::Error>($this, _: f64) -> Result<Self::Value, E> {
             $other
         }

@@ -67,25 +67,17 @@ async fn order_view(stack: &Stack, token: &str, id: &str) -> Value {
 /// The orders whose intake committed, by external id: found through the admin list, as a
 /// client that never heard back would ask support.
 async fn committed_orders(stack: &Stack, runs: usize) -> Vec<String> {
-    let mut by_external = std::collections::BTreeMap::new();
-    let mut next: Option<String> = None;
-    loop {
-        let path = match &next {
-            Some(t) => format!("/admin/orders?channel=web-de&limit=100&nextToken={t}"),
-            None => "/admin/orders?channel=web-de&limit=100".to_string(),
-        };
-        let (status, page) = stack.get(&path, Some(&stack.admin_token)).await;
-        assert_eq!(status, 200, "{page}");
-        for o in page["items"].as_array().into_iter().flatten() {
-            if let (Some(ext), Some(id)) = (o["externalId"].as_str(), o["orderId"].as_str()) {
-                by_external.insert(ext.to_string(), id.to_string());
-            }
-        }
-        match page["nextToken"].as_str() {
-            Some(t) => next = Some(urlencoding(t)),
-            None => break,
-        }
-    }
+    let by_external: std::collections::BTreeMap<String, String> =
+        setup::admin_orders(stack, "channel=web-de&limit=100")
+            .await
+            .iter()
+            .filter_map(|o| {
+                Some((
+                    o["externalId"].as_str()?.into(),
+                    o["orderId"].as_str()?.into(),
+                ))
+            })
+            .collect();
     (0..runs)
         .map(|i| {
             by_external
@@ -101,17 +93,6 @@ async fn committed_orders(stack: &Stack, runs: usize) -> Vec<String> {
         .collect()
 }
 
-fn urlencoding(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 /// Answers of a phase's requests: 2xx, or API Gateway's own 500 when the function died
 /// after its commit.
 fn answered(status: u16, body: &Value) -> bool {
@@ -122,10 +103,7 @@ fn answered(status: u16, body: &Value) -> bool {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_commit_is_followed_up_when_its_function_dies_right_after_it() {
-    let runs: usize = std::env::var("CRASH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+    let runs = setup::count_from_env("CRASH_RUNS", 10);
     // Messages come back 2 s after a failed receive, but a mail claimed by a killed notifier
     // stays leased until that invocation's deadline (15 s): each such kill costs about seven
     // receives, so the dead-letter queues get room for several kills in a row.
@@ -135,14 +113,7 @@ async fn every_commit_is_followed_up_when_its_function_dies_right_after_it() {
         .start()
         .await;
     let world = setup::configure(&stack).await;
-    let (status, _) = stack
-        .put(
-            "/fulfiller/stock",
-            Some(&world.acme),
-            &json!({"items": [{"sku": "CHAIR-TEAK", "available": 1000}]}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    setup::put_stock(&stack, &world.acme, "CHAIR-TEAK", 1000).await;
     let started = Instant::now();
 
     // Intake: no client retry, so a 502 leaves the client without the order id.
@@ -269,7 +240,7 @@ async fn every_commit_is_followed_up_when_its_function_dies_right_after_it() {
         .eventually("every mail", mail_wait, || async {
             let mails = stack.outbox().await;
             (0..runs)
-                .all(|i| to(&mails, &customer(i)) >= 4)
+                .all(|i| setup::mails_to(&mails, &customer(i)).len() >= 4)
                 .then_some(mails)
         })
         .await;
@@ -283,7 +254,7 @@ async fn every_commit_is_followed_up_when_its_function_dies_right_after_it() {
     assert_eq!(mails_now.len(), mails.len(), "no mail after the last one");
     for (i, id) in ids.iter().enumerate() {
         assert_eq!(
-            to(&mails_now, &customer(i)),
+            setup::mails_to(&mails_now, &customer(i)).len(),
             4,
             "order {i}: one confirmation, shipment, return and refund mail"
         );
@@ -293,7 +264,7 @@ async fn every_commit_is_followed_up_when_its_function_dies_right_after_it() {
         assert_eq!(refunds[0]["amount"], "129.00", "{o}");
         assert_eq!(o["totals"]["refunded"], "129.00", "{o}");
     }
-    let to_acme = to(&mails_now, setup::ACME_EMAIL);
+    let to_acme = setup::mails_to(&mails_now, setup::ACME_EMAIL).len();
     assert_eq!(
         to_acme, runs,
         "the fulfiller told once about each delivery order"
@@ -336,15 +307,4 @@ async fn every_commit_is_followed_up_when_its_function_dies_right_after_it() {
          0 lost, 0 doubled, settled in {:.1}s",
         settled.as_secs_f64()
     );
-}
-
-fn to(mails: &[Value], who: &str) -> usize {
-    mails
-        .iter()
-        .filter(|m| {
-            m["to"]
-                .as_array()
-                .is_some_and(|to| to.iter().any(|t| t == who))
-        })
-        .count()
 }

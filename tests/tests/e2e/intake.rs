@@ -18,21 +18,7 @@ fn lamp(external_id: &str, quantity: u32) -> Value {
 }
 
 async fn order_count(stack: &Stack) -> usize {
-    let mut count = 0;
-    let mut next: Option<String> = None;
-    loop {
-        let path = match &next {
-            Some(t) => format!("/admin/orders?limit=200&nextToken={t}"),
-            None => "/admin/orders?limit=200".to_string(),
-        };
-        let (status, page) = stack.get(&path, Some(&stack.admin_token)).await;
-        assert_eq!(status, 200, "{page}");
-        count += page["items"].as_array().map(Vec::len).unwrap_or(0);
-        match page["nextToken"].as_str() {
-            Some(t) => next = Some(t.to_string()),
-            None => return count,
-        }
-    }
+    setup::admin_orders(stack, "limit=200").await.len()
 }
 
 #[tokio::test]

@@ -38,10 +38,6 @@ async fn place(stack: &Stack, token: &str, key: &str, body: &Value) -> String {
     panic!("{key}: never accepted")
 }
 
-fn mails_to<'a>(mails: &'a [Value], who: &str) -> Vec<&'a Value> {
-    mails.iter().filter(|m| m["to"][0] == who).collect()
-}
-
 #[tokio::test]
 async fn every_message_delivered_two_or_three_times_changes_nothing_twice() {
     // One delivery after the other, as SQS redelivers after a visibility timeout: the second
@@ -112,7 +108,7 @@ async fn duplicates_change_nothing_twice(concurrent: bool) {
     stack
         .eventually("the return label mail", WAIT, || async {
             let mails = stack.outbox().await;
-            mails_to(&mails, "carla@example.com")
+            setup::mails_to(&mails, "carla@example.com")
                 .iter()
                 .any(|m| m["attachments"].as_array().is_some_and(|a| !a.is_empty()))
                 .then_some(())
@@ -129,7 +125,7 @@ async fn duplicates_change_nothing_twice(concurrent: bool) {
     stack
         .eventually("the refund mail", WAIT, || async {
             let mails = stack.outbox().await;
-            (mails_to(&mails, "carla@example.com").len() >= 4).then_some(())
+            (setup::mails_to(&mails, "carla@example.com").len() >= 4).then_some(())
         })
         .await;
     // Let every duplicate run out.
@@ -156,7 +152,7 @@ async fn duplicates_change_nothing_twice(concurrent: bool) {
     let nordic = setup::stock_levels(&stack, &world.nordic).await;
     assert_eq!(nordic["THROW-WOOL"], (20, 1), "one unit reserved once");
     let mails = stack.outbox().await;
-    let customer: Vec<String> = mails_to(&mails, "carla@example.com")
+    let customer: Vec<String> = setup::mails_to(&mails, "carla@example.com")
         .iter()
         .map(|m| m["subject"].as_str().unwrap_or_default().to_string())
         .collect();
@@ -166,12 +162,12 @@ async fn duplicates_change_nothing_twice(concurrent: bool) {
         "confirmation, shipment, return labels, refund - once each: {customer:?}"
     );
     assert_eq!(
-        mails_to(&mails, setup::ACME_EMAIL).len(),
+        setup::mails_to(&mails, setup::ACME_EMAIL).len(),
         1,
         "one new-delivery mail to acme"
     );
     assert_eq!(
-        mails_to(&mails, setup::NORDIC_EMAIL).len(),
+        setup::mails_to(&mails, setup::NORDIC_EMAIL).len(),
         1,
         "one to nordic"
     );
@@ -190,32 +186,15 @@ async fn duplicates_change_nothing_twice(concurrent: bool) {
 
 #[tokio::test]
 async fn orders_survive_functions_killed_at_random_points() {
-    let runs: usize = std::env::var("CRASH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+    let runs = setup::count_from_env("CRASH_RUNS", 10);
     let stack = Stack::builder()
         .param("QueueVisibilityTimeoutSeconds", "2")
         .param("QueueMaxReceiveCount", "20")
         .start()
         .await;
     let world = setup::configure(&stack).await;
-    let (status, _) = stack
-        .put(
-            "/fulfiller/stock",
-            Some(&world.acme),
-            &json!({"items": [{"sku": "CHAIR-TEAK", "available": 1000}]}),
-        )
-        .await;
-    assert_eq!(status, 200);
-    let (status, _) = stack
-        .put(
-            "/fulfiller/stock",
-            Some(&world.nordic),
-            &json!({"items": [{"sku": "THROW-WOOL", "available": 1000}]}),
-        )
-        .await;
-    assert_eq!(status, 200);
+    setup::put_stock(&stack, &world.acme, "CHAIR-TEAK", 1000).await;
+    setup::put_stock(&stack, &world.nordic, "THROW-WOOL", 1000).await;
     for f in [
         "order-intake",
         "split-router",

@@ -261,3 +261,54 @@ pub async fn stored_delivery_order(
         .and_then(|o| o.item)
         .unwrap_or_else(|| panic!("delivery order {id} is not stored"))
 }
+
+/// A count from the environment (the soak runs raise it), else `default`.
+pub fn count_from_env(var: &str, default: usize) -> usize {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Sets a fulfiller's stock of one sku through `PUT /fulfiller/stock`.
+pub async fn put_stock(stack: &Stack, token: &str, sku: &str, available: u32) {
+    let (status, body) = stack
+        .put(
+            "/fulfiller/stock",
+            Some(token),
+            &json!({"items": [{"sku": sku, "available": available}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Every order `GET /admin/orders?<query>` lists, page after page (its tokens are URL-safe).
+pub async fn admin_orders(stack: &Stack, query: &str) -> Vec<Value> {
+    let mut orders = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let path = match &next {
+            Some(t) => format!("/admin/orders?{query}&nextToken={t}"),
+            None => format!("/admin/orders?{query}"),
+        };
+        let (status, page) = stack.get(&path, Some(&stack.admin_token)).await;
+        assert_eq!(status, 200, "{page}");
+        orders.extend(page["items"].as_array().into_iter().flatten().cloned());
+        match page["nextToken"].as_str() {
+            Some(t) => next = Some(t.to_string()),
+            None => return orders,
+        }
+    }
+}
+
+/// The mails in the outbox addressed to `who` (among their recipients).
+pub fn mails_to<'a>(mails: &'a [Value], who: &str) -> Vec<&'a Value> {
+    mails
+        .iter()
+        .filter(|m| {
+            m["to"]
+                .as_array()
+                .is_some_and(|to| to.iter().any(|t| t == who))
+        })
+        .collect()
+}

@@ -78,8 +78,13 @@ pub(super) struct Proc {
 
 impl Proc {
     fn kill_for(&self, reason: &str) {
-        self.doomed.store(true, std::sync::atomic::Ordering::SeqCst);
         *self.kill_reason.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason.to_string());
+        self.kill_now();
+    }
+
+    /// Kills the process: it takes no further invocation from now on.
+    pub(super) fn kill_now(&self) {
+        self.doomed.store(true, std::sync::atomic::Ordering::SeqCst);
         self.kill.notify_one();
     }
 

@@ -111,10 +111,7 @@ async fn next(State(proc): State<Arc<Proc>>) -> Response {
         tokio::spawn(async move {
             tokio::time::sleep(timeout).await;
             if watchdog.finish(Some(&request_id), Err(InvokeError::Timeout(timeout))) {
-                watchdog
-                    .doomed
-                    .store(true, std::sync::atomic::Ordering::SeqCst);
-                watchdog.kill.notify_one();
+                watchdog.kill_now();
             }
         });
         let mut headers = HeaderMap::new();

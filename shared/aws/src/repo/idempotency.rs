@@ -1,13 +1,19 @@
 //! Idempotency table: markers that make at-least-once deliveries act once.
 //! Keys (pk): `<scope>#<key>`; `expiresAtEpoch` is the TTL attribute (checked in code too).
 //! Access: conditional put (claim), delete (release after a failure so a retry can act),
-//! get and update (a send's claim: leased while sending, marked sent after).
+//! update (a send's claim: leased while sending, marked sent after; a refused claim returns
+//! the holder's item, so no second read).
 
 use super::{n, s};
 use anyhow::Context;
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
 use chrono::{DateTime, Utc};
 
 const SENDING: &str = "sending";
+/// A key nobody holds: never claimed, or its claim expired.
+const FREE: &str = "attribute_not_exists(pk) OR expiresAtEpoch < :now";
 
 /// What a send's claim found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,14 +45,8 @@ impl Idempotency {
         expires: DateTime<Utc>,
     ) -> anyhow::Result<bool> {
         let res = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(key))
-            .item("expiresAtEpoch", n(expires.timestamp()))
-            .item("claimedAt", s(now.to_rfc3339()))
-            .condition_expression("attribute_not_exists(pk) OR expiresAtEpoch < :now")
-            .expression_attribute_values(":now", n(now.timestamp()))
+            .put_claim(key, now, expires)
+            .condition_expression(FREE)
             .send()
             .await;
         match res {
@@ -68,47 +68,34 @@ impl Idempotency {
         expires: DateTime<Utc>,
     ) -> anyhow::Result<SendClaim> {
         let res = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", s(key))
-            .item("expiresAtEpoch", n(expires.timestamp()))
-            .item("claimedAt", s(now.to_rfc3339()))
+            .put_claim(key, now, expires)
             .item("state", s(SENDING))
             .item("leaseUntilEpoch", n(lease_until.timestamp()))
-            .condition_expression(
-                "attribute_not_exists(pk) OR expiresAtEpoch < :now \
-                 OR (#state = :sending AND leaseUntilEpoch < :now)",
-            )
+            .condition_expression(format!(
+                "{FREE} OR (#state = :sending AND leaseUntilEpoch < :now)"
+            ))
             .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":now", n(now.timestamp()))
             .expression_attribute_values(":sending", s(SENDING))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match res {
             Ok(_) => Ok(SendClaim::Acquired),
-            Err(e) if super::is_condition_failure(&e) => {
-                let held = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .key("pk", s(key))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .with_context(|| format!("reading the claim {key}"))?;
-                let sending = held
-                    .item()
-                    .and_then(|i| i.get("state"))
-                    .and_then(|v| v.as_s().ok())
-                    .is_some_and(|v| v == SENDING);
-                Ok(if sending {
-                    SendClaim::InProgress
-                } else {
-                    SendClaim::Sent
-                })
-            }
-            Err(e) => Err(e).with_context(|| format!("claiming {key}")),
+            Err(e) => match e.as_service_error() {
+                Some(PutItemError::ConditionalCheckFailedException(held)) => {
+                    let sending = held
+                        .item()
+                        .and_then(|i| i.get("state"))
+                        .and_then(|v| v.as_s().ok())
+                        .is_some_and(|v| v == SENDING);
+                    Ok(if sending {
+                        SendClaim::InProgress
+                    } else {
+                        SendClaim::Sent
+                    })
+                }
+                _ => Err(e).with_context(|| format!("claiming {key}")),
+            },
         }
     }
 
@@ -126,6 +113,23 @@ impl Idempotency {
             .await
             .with_context(|| format!("marking {key} sent"))?;
         Ok(())
+    }
+
+    /// The claim's item for `key`, claimed at `now` until `expires`; the caller adds its
+    /// condition (at least [`FREE`]).
+    fn put_claim(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> PutItemFluentBuilder {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(key))
+            .item("expiresAtEpoch", n(expires.timestamp()))
+            .item("claimedAt", s(now.to_rfc3339()))
+            .expression_attribute_values(":now", n(now.timestamp()))
     }
 
     pub async fn release(&self, key: &str) -> anyhow::Result<()> {

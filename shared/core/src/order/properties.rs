@@ -1,3 +1,6 @@
+//! Property and worked-example tests of the order's money rules. Compiled only for tests
+//! (`#[cfg(test)]` in order.rs); the `unwrap`s parse constant literals and fixed dates.
+
 use super::*;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
