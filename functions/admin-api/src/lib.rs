@@ -4,7 +4,7 @@
 //! This file checks that the caller is an admin and dispatches a route to its group in
 //! `routes/`: `configuration` (the catalogue), `orders` (list and full view), `alerts`,
 //! `fulfilment` (reroutes and free replacements), `money` (goodwill, invoice money received,
-//! chargebacks) and `tokens`.
+//! chargebacks), `pricing` (prices and promotions) and `tokens`.
 
 mod config;
 pub use config::Config;
@@ -79,6 +79,11 @@ impl AdminApi {
             "PUT /admin/tax-rates/{country}/{taxClass}" => self.put_tax_rates(&req).await,
             "PUT /admin/branding" => self.put_branding(&req).await,
             "PUT /admin/refund-policy" => self.put_refund_policy(&req).await,
+            "POST /admin/prices/{channelId}/{sku}" => self.add_price(&req, &admin).await,
+            "GET /admin/prices/{channelId}/{sku}" => self.prices(&req).await,
+            "PUT /admin/promotions/{promotionId}" => self.put_promotion(&req, &admin).await,
+            "GET /admin/promotions/{promotionId}" => self.promotion(&req).await,
+            "GET /admin/promotions" => self.list_promotions(&req).await,
             "GET /admin/orders" => self.list_orders(&req).await,
             "GET /admin/orders/{orderId}" => self.order(&req).await,
             "GET /admin/alerts" => self.list_alerts(&req).await,

@@ -31,6 +31,14 @@ pub enum ErrorCode {
     IdempotencyKeyRequired,
     IdempotencyKeyReused,
     InvalidIdempotencyKey,
+    /// A price that has begun (or would begin in the past) never changes.
+    PriceHistoryImmutable,
+    /// A promotion that has begun keeps its terms.
+    PromotionBegun,
+    /// A line without a price whose sku has no list price on the order date.
+    NoPrice,
+    /// Under a channel's `priceCheck: reject`, a given unit price that is not the list price.
+    PriceMismatch,
 }
 
 impl ErrorCode {
@@ -61,6 +69,10 @@ impl ErrorCode {
             IdempotencyKeyRequired => "idempotency_key_required",
             IdempotencyKeyReused => "idempotency_key_reused",
             InvalidIdempotencyKey => "invalid_idempotency_key",
+            PriceHistoryImmutable => "price_history_immutable",
+            PromotionBegun => "promotion_begun",
+            NoPrice => "no_price",
+            PriceMismatch => "price_mismatch",
         }
     }
 }

@@ -168,7 +168,8 @@ async fn every_endpoint_answers_every_caller_as_the_rules_say() {
             .replace("{country}", "DE")
             .replace("{taxClass}", "standard")
             .replace("{kind}", "sales")
-            .replace("{alertId}", "chargeback%23none");
+            .replace("{alertId}", "chargeback%23none")
+            .replace("{promotionId}", "SPRING-10");
         assert!(
             !path.contains('{'),
             "no value for a parameter of {template}"

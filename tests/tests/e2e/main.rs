@@ -32,6 +32,7 @@ mod mails;
 mod outbox;
 mod portal;
 mod portal_home;
+mod prices;
 mod races;
 mod reliability;
 mod repeated_skus;

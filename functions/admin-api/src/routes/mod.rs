@@ -7,4 +7,5 @@ pub mod configuration;
 pub mod fulfilment;
 pub mod money;
 pub mod orders;
+pub mod pricing;
 pub mod tokens;

@@ -2,7 +2,10 @@
 //! Keys: pk = kind (`CHANNEL`, `FULFILLER`, `PRODUCT`, `TAX`, `BRANDING`, `POLICY`), sk = its id
 //! (`TAX`: `<country>#<taxClass>`, `BRANDING`: `current`, `POLICY`: `refund`).
 //! Access: get one; batch-get many of a kind (products and tax rates of an order, fulfillers of
-//! a product); put (last write wins: PUT is a full replace).
+//! a product); put (last write wins: PUT is a full replace). Prices and promotions: `pricing`.
+
+mod pricing;
+pub use pricing::{StoredPrices, StoredPromotion};
 
 use super::{batch_get, from_item, s, to_item, Item};
 use anyhow::Context;

@@ -6,16 +6,20 @@
 mod apply;
 mod benefits;
 mod history;
+mod input;
 mod intake;
 mod promotion;
 
 pub use apply::{apply, LineToPrice, PricedLine, PricedOrder};
 pub use benefits::{withdrawn, AppliedPromotions, Benefit, BenefitRule, LineTerms};
 pub use history::{Price, PriceHistory, PricePeriod};
+pub use input::{PriceInput, PromotionInput};
 pub use intake::{lines_to_price, unit_price, OrderedLine, PriceCheck};
 pub use promotion::{check_change, in_force, Promotion, PromotionKind};
 
+use crate::error::ErrorCode;
 use crate::money::Money;
+use crate::ApiError;
 use chrono::NaiveDate;
 
 /// What the pricing rules refuse with an error code of their own (not `validation_failed`).
@@ -43,12 +47,12 @@ pub enum Refusal {
 
 impl Refusal {
     /// The error code the API answers with.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Refusal::PriceHistoryImmutable { .. } => "price_history_immutable",
-            Refusal::PromotionBegun { .. } => "promotion_begun",
-            Refusal::NoPrice { .. } => "no_price",
-            Refusal::PriceMismatch { .. } => "price_mismatch",
+            Refusal::PriceHistoryImmutable { .. } => ErrorCode::PriceHistoryImmutable,
+            Refusal::PromotionBegun { .. } => ErrorCode::PromotionBegun,
+            Refusal::NoPrice { .. } => ErrorCode::NoPrice,
+            Refusal::PriceMismatch { .. } => ErrorCode::PriceMismatch,
         }
     }
 
@@ -66,6 +70,16 @@ impl Refusal {
             Refusal::PriceHistoryImmutable { .. } => Some("validFrom"),
             Refusal::PromotionBegun { field, .. } => Some(field),
             Refusal::NoPrice { field, .. } | Refusal::PriceMismatch { field, .. } => Some(field),
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        let e = ApiError::new(r.status(), r.code(), r.to_string());
+        match r.field() {
+            Some(f) => e.at(f),
+            None => e,
         }
     }
 }

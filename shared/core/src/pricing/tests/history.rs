@@ -62,7 +62,7 @@ fn the_first_price_may_start_today_later_ones_only_after_today() {
         ]
     );
     assert_eq!(
-        refused(today).unwrap_err().code(),
+        refused(today).unwrap_err().code().as_str(),
         "price_history_immutable"
     );
 }

@@ -174,5 +174,8 @@ fn a_begun_promotion_keeps_its_terms_only_valid_to_may_end_it() {
     let ended = promotion(json!({"validTo": "2026-03-05"}));
     assert_eq!(check_change(&ended, &old, today), begun("validTo"));
     assert_eq!(check_change(&ended, &ended, today), Ok(()));
-    assert_eq!(begun("kind").unwrap_err().code(), "promotion_begun");
+    assert_eq!(
+        begun("kind").unwrap_err().code().as_str(),
+        "promotion_begun"
+    );
 }
