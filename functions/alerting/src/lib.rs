@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::alerts::{Alert, Alerts, NewAlert, Step};
 use dropship_core::catalogue::SourcePair;
-use dropship_core::ids::Sku;
+use dropship_core::ids::{OrderId, Sku};
 use dropship_core::messages::{AlertAudience, BusinessEvent};
 use std::collections::BTreeMap;
 
@@ -387,7 +387,7 @@ impl Run<'_> {
             }
         }
         for a in self.open_of(kinds::STUCK_ORDER).await? {
-            if stuck.contains(&a.subject) {
+            if stuck.contains(a.subject.as_str()) {
                 continue;
             }
             let still = self
@@ -523,7 +523,7 @@ pub fn step_event(a: &Alert, step: Step) -> Option<BusinessEvent> {
             audience: AlertAudience::Operations,
         }),
         Step::CustomerNotified => Some(BusinessEvent::DeliveryLate {
-            order_id: a.order_id.clone()?,
+            order_id: OrderId::try_from(a.order_id.as_deref()?).ok()?,
             delivery_order_id: a.delivery_order_id.clone()?,
         }),
     }

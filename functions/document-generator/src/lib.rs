@@ -167,7 +167,7 @@ impl DocumentGenerator {
         BookInvoice {
             purpose,
             kind: kind.to_string(),
-            order_id: order.id.clone(),
+            order_id: order.id.to_string(),
             issued_on: ctx.today(),
             supersedes: None,
         }
@@ -303,7 +303,7 @@ impl DocumentGenerator {
     ) -> anyhow::Result<()> {
         // One correction per shipment and delivery order: a redelivery finds it registered.
         let correction = CorrectInvoice {
-            order_id: order.id.clone(),
+            order_id: order.id.to_string(),
             delivery_order_id: delivery.id.clone(),
             shipment_id: shipment_id.to_string(),
             issued_on: ctx.today(),

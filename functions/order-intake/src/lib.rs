@@ -12,9 +12,9 @@ pub use config::Config;
 use dropship_aws::http::{self, json, json_body, HandlerError, HandlerResult};
 use dropship_aws::http_idempotency::{IdempotencyStore, StoredResponse};
 use dropship_aws::repo::catalogue::Catalogue;
-use dropship_aws::repo::orders::{order_id_for, CreateOutcome, Orders};
+use dropship_aws::repo::orders::{CreateOutcome, Orders};
 use dropship_core::catalogue::local_date;
-use dropship_core::ids::ChannelId;
+use dropship_core::ids::{ChannelId, OrderId};
 use dropship_core::order::{OrderRequest, PricingContext};
 use dropship_core::principal::require_channel;
 use dropship_core::ApiError;
@@ -101,7 +101,7 @@ impl OrderIntake {
             tax_rates,
             order_date: local_date(request.ordered_at.unwrap_or(now), time_zone),
         };
-        let order_id = order_id_for(channel.as_str(), &request.external_id);
+        let order_id = OrderId::for_channel_order(channel.as_str(), &request.external_id);
         let mut order = request.price(
             &ctx,
             order_id,

@@ -26,7 +26,7 @@ use dropship_aws::repo::stock::Stock;
 use dropship_aws::repo::{query_all, query_all_whole, s};
 use dropship_core::catalogue::{Fulfiller, Product};
 use dropship_core::delivery::DeliveryOrder;
-use dropship_core::ids::{ChannelId, CountryCode, FulfillerId, Sku};
+use dropship_core::ids::{ChannelId, CountryCode, FulfillerId, OrderId, Sku};
 use dropship_core::order::Order;
 use dropship_core::principal::require_admin;
 use dropship_core::returns::ReturnPart;
@@ -328,7 +328,7 @@ impl Reports {
                             .await?,
                     );
                 }
-                let mut of_parts: BTreeMap<String, Order> =
+                let mut of_parts: BTreeMap<OrderId, Order> =
                     orders.iter().map(|o| (o.id.clone(), o.clone())).collect();
                 let repo = Orders::new(self.dynamodb.clone(), self.orders_table.clone());
                 for part in &parts {

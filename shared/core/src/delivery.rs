@@ -1,7 +1,7 @@
 //! Delivery orders: the part of an order one fulfiller ships. The customer never learns who.
 
 use crate::catalogue::Address;
-use crate::ids::Sku;
+use crate::ids::{OrderId, Sku};
 use crate::stock::SkuUnits;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -81,7 +81,7 @@ impl DeliveryLine {
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryOrder {
     pub id: String,
-    pub order_id: String,
+    pub order_id: OrderId,
     pub fulfiller_id: String,
     pub status: DeliveryStatus,
     pub ship_to: Address,

@@ -361,7 +361,7 @@ pub(super) async fn commit_once(
                         Put::builder()
                             .table_name(&tables.orders)
                             .item("pk", s(super::orders::backorder_key(sku, &order.id)))
-                            .item("orderId", s(&order.id))
+                            .item("orderId", s(order.id.as_str()))
                             .item("gsi1pk", s(format!("BACKORDER#{sku}")))
                             .item(
                                 "gsi1sk",
