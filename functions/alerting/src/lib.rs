@@ -255,7 +255,7 @@ impl Run<'_> {
                 subject: &d.id,
                 details: &details,
                 fulfiller_id: Some(&d.fulfiller_id),
-                order_id: Some(&d.order_id),
+                order_id: Some(d.order_id.as_str()),
                 delivery_order_id: Some(&d.id),
             })
             .await?;
@@ -366,7 +366,7 @@ impl Run<'_> {
             .iter()
             .filter(|o| checks::is_stuck(o, now, stuck_after))
         {
-            let Some(current) = self.me.sources.order(&o.id).await? else {
+            let Some(current) = self.me.sources.order(o.id.as_str()).await? else {
                 continue;
             };
             if checks::is_stuck(&current, self.now, self.me.settings.stuck_after) {
@@ -378,9 +378,9 @@ impl Run<'_> {
                 );
                 self.open(NewAlert {
                     kind: kinds::STUCK_ORDER,
-                    subject: &current.id,
+                    subject: current.id.as_str(),
                     details: &details,
-                    order_id: Some(&current.id),
+                    order_id: Some(current.id.as_str()),
                     ..NewAlert::default()
                 })
                 .await?;

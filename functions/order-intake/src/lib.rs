@@ -116,13 +116,13 @@ impl OrderIntake {
                 // The very same request, repeated after a crash outlived its idempotency record
                 // (or an attempt whose answer was lost): the order it made is the answer, exactly
                 // as the first time (its routing message went with it, in its outbox).
-                let existing = self.orders.get(&order.id).await?;
+                let existing = self.orders.get(order.id.as_str()).await?;
                 let same = existing
                     .as_ref()
                     .is_some_and(|o| o.request_key.is_some() && o.request_key == order.request_key);
                 if same {
                     tracing::info!(order_id = %order.id, "a repeated request found its order");
-                    return Ok(accepted(&order.id));
+                    return Ok(accepted(order.id.as_str()));
                 }
                 return Err(ApiError::conflict(
                     dropship_core::ErrorCode::DuplicateOrder,
@@ -136,7 +136,7 @@ impl OrderIntake {
         }
         tracing::info!(order_id = %order.id, channel = %channel, lines = order.lines.len(), total = %order.totals.total, "order accepted");
         dropship_aws::metrics::orders_accepted(channel.as_str(), 1);
-        Ok(accepted(&order.id))
+        Ok(accepted(order.id.as_str()))
     }
 }
 

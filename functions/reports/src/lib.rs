@@ -333,7 +333,7 @@ impl Reports {
                 let repo = Orders::new(self.dynamodb.clone(), self.orders_table.clone());
                 for part in &parts {
                     if !of_parts.contains_key(&part.order_id) {
-                        if let Some(o) = repo.get(&part.order_id).await? {
+                        if let Some(o) = repo.get(part.order_id.as_str()).await? {
                             of_parts.insert(o.id.clone(), o);
                         }
                     }

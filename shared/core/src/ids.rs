@@ -128,15 +128,6 @@ macro_rules! validated {
             }
         }
 
-        /// Reads as the `&str` it wraps, so that a function taking `&str` (a key, a log field)
-        /// takes the field as it is.
-        impl std::ops::Deref for $name {
-            type Target = str;
-            fn deref(&self) -> &str {
-                &self.0
-            }
-        }
-
         impl AsRef<str> for $name {
             fn as_ref(&self) -> &str {
                 &self.0
@@ -263,7 +254,7 @@ mod tests {
         assert!(OrderId::try_from("ord_0123abc".to_string()).is_ok());
         let derived = OrderId::for_channel_order("web-de", "WEB 1001/ä");
         assert!(OrderId::try_from(derived.as_str()).is_ok(), "{derived}");
-        assert_eq!(derived.len(), 36);
+        assert_eq!(derived.as_str().len(), 36);
         assert!(ChannelId::try_from("web-de").is_ok());
         assert!(FulfillerId::try_from("x".repeat(64)).is_ok());
         for bad in ["", "a b", "ä", "a/b", &"x".repeat(65)] {

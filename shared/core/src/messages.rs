@@ -124,7 +124,7 @@ pub enum BusinessEvent {
     /// A chargeback was recorded on an order: customer service gets an alert to look into it
     /// (one per chargeback: `entry_id` is its ledger entry).
     #[serde(rename_all = "camelCase")]
-    ChargebackRecorded { order_id: String, entry_id: String },
+    ChargebackRecorded { order_id: OrderId, entry_id: String },
     /// An alert needs someone's attention: a reminder to the fulfiller it concerns, or (after a
     /// further period) an escalation to the retailer's operations.
     #[serde(rename_all = "camelCase")]
