@@ -180,7 +180,7 @@ pub fn unroutable_units(orders: &[Order]) -> BTreeMap<String, Vec<(String, DateT
             if system_cancelled(l) > 0 {
                 let hits = out.entry(l.sku.to_string()).or_default();
                 if !hits.iter().any(|(id, _)| *id == o.id) {
-                    hits.push((o.id.clone(), o.created_at));
+                    hits.push((o.id.to_string(), o.created_at));
                 }
             }
         }
@@ -263,7 +263,7 @@ mod tests {
         assert_eq!(
             events[0].1,
             BusinessEvent::DeliveryLate {
-                order_id: "ord_1".into(),
+                order_id: "ord_1".try_into().unwrap(),
                 delivery_order_id: "DO-1".into()
             }
         );

@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::alerts::{Alert, Alerts, NewAlert, Step};
 use dropship_core::catalogue::SourcePair;
-use dropship_core::ids::Sku;
+use dropship_core::ids::{OrderId, Sku};
 use dropship_core::messages::{AlertAudience, BusinessEvent};
 use std::collections::BTreeMap;
 
@@ -255,7 +255,7 @@ impl Run<'_> {
                 subject: &d.id,
                 details: &details,
                 fulfiller_id: Some(&d.fulfiller_id),
-                order_id: Some(&d.order_id),
+                order_id: Some(d.order_id.as_str()),
                 delivery_order_id: Some(&d.id),
             })
             .await?;
@@ -366,7 +366,7 @@ impl Run<'_> {
             .iter()
             .filter(|o| checks::is_stuck(o, now, stuck_after))
         {
-            let Some(current) = self.me.sources.order(&o.id).await? else {
+            let Some(current) = self.me.sources.order(o.id.as_str()).await? else {
                 continue;
             };
             if checks::is_stuck(&current, self.now, self.me.settings.stuck_after) {
@@ -378,16 +378,16 @@ impl Run<'_> {
                 );
                 self.open(NewAlert {
                     kind: kinds::STUCK_ORDER,
-                    subject: &current.id,
+                    subject: current.id.as_str(),
                     details: &details,
-                    order_id: Some(&current.id),
+                    order_id: Some(current.id.as_str()),
                     ..NewAlert::default()
                 })
                 .await?;
             }
         }
         for a in self.open_of(kinds::STUCK_ORDER).await? {
-            if stuck.contains(&a.subject) {
+            if stuck.contains(a.subject.as_str()) {
                 continue;
             }
             let still = self
@@ -523,7 +523,7 @@ pub fn step_event(a: &Alert, step: Step) -> Option<BusinessEvent> {
             audience: AlertAudience::Operations,
         }),
         Step::CustomerNotified => Some(BusinessEvent::DeliveryLate {
-            order_id: a.order_id.clone()?,
+            order_id: OrderId::try_from(a.order_id.as_deref()?).ok()?,
             delivery_order_id: a.delivery_order_id.clone()?,
         }),
     }

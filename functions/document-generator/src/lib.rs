@@ -103,7 +103,7 @@ impl DocumentGenerator {
             GenerateDocuments::Refund {
                 order_id,
                 refund_id,
-            } => self.credit_note(&order_id, &refund_id).await,
+            } => self.credit_note(order_id.as_str(), &refund_id).await,
             GenerateDocuments::Return { return_id } => self.return_labels(&return_id).await,
         }
     }
@@ -167,7 +167,7 @@ impl DocumentGenerator {
         BookInvoice {
             purpose,
             kind: kind.to_string(),
-            order_id: order.id.clone(),
+            order_id: order.id.to_string(),
             issued_on: ctx.today(),
             supersedes: None,
         }
@@ -179,7 +179,7 @@ impl DocumentGenerator {
         let delivery = self.delivery(id).await?;
         let mut documents = delivery.documents.clone();
         if documents.is_empty() {
-            let order = self.order(&delivery.order_id).await?;
+            let order = self.order(delivery.order_id.as_str()).await?;
             let ctx = self.context(&order).await?;
             let locale = ctx.locale(&order);
             let note = render::delivery_note(&ctx.branding, &order, &delivery)?;
@@ -191,7 +191,7 @@ impl DocumentGenerator {
                 (DocumentKind::DeliveryNote, note),
                 (DocumentKind::ShippingLabel, label),
             ] {
-                let key = document_key(&order.id, &delivery.id, kind);
+                let key = document_key(order.id.as_str(), &delivery.id, kind);
                 self.store.put_pdf(&key, pdf).await?;
                 documents.push(DocumentRef { kind, key });
             }
@@ -245,7 +245,7 @@ impl DocumentGenerator {
     /// tax follows the goods' rates. Rerunning finds the rates booked and the corrections made.
     async fn shipment(&self, delivery_order_id: &str, shipment_id: &str) -> anyhow::Result<()> {
         let delivery = self.delivery(delivery_order_id).await?;
-        let order = self.order(&delivery.order_id).await?;
+        let order = self.order(delivery.order_id.as_str()).await?;
         if dropship_core::replacement::is_replacement(&order, &delivery.id) {
             return Ok(());
         }
@@ -303,7 +303,7 @@ impl DocumentGenerator {
     ) -> anyhow::Result<()> {
         // One correction per shipment and delivery order: a redelivery finds it registered.
         let correction = CorrectInvoice {
-            order_id: order.id.clone(),
+            order_id: order.id.to_string(),
             delivery_order_id: delivery.id.clone(),
             shipment_id: shipment_id.to_string(),
             issued_on: ctx.today(),
@@ -396,7 +396,7 @@ impl DocumentGenerator {
         let first = parts
             .first()
             .ok_or_else(|| anyhow::anyhow!("return {return_id} does not exist (yet)"))?;
-        let order = self.order(&first.order_id).await?;
+        let order = self.order(first.order_id.as_str()).await?;
         let ctx = self.context(&order).await?;
         let locale = ctx.locale(&order);
         for (i, part) in parts.iter().enumerate() {

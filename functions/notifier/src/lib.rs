@@ -120,7 +120,7 @@ impl Notifier {
                 self.once(
                     deadline,
                     &format!("mail#delivery_shipped#{shipment_id}"),
-                    || self.delivery_shipped(&order_id, &delivery_order_id, &shipment_id),
+                    || self.delivery_shipped(order_id.as_str(), &delivery_order_id, &shipment_id),
                 )
                 .await
             }
@@ -150,7 +150,7 @@ impl Notifier {
                 self.once(
                     deadline,
                     &format!("mail#order_confirmed#{order_id}"),
-                    || self.order_confirmed(&order_id),
+                    || self.order_confirmed(order_id.as_str()),
                 )
                 .await
             }
@@ -159,7 +159,7 @@ impl Notifier {
                 refund_id,
             } => {
                 self.once(deadline, &format!("mail#refund_issued#{refund_id}"), || {
-                    self.refund_issued(&order_id, &refund_id)
+                    self.refund_issued(order_id.as_str(), &refund_id)
                 })
                 .await
             }
@@ -171,7 +171,7 @@ impl Notifier {
                 self.once(
                     deadline,
                     &format!("mail#order_cancelled#{order_id}#{version}"),
-                    || self.order_cancelled(&order_id, refund_id.as_deref()),
+                    || self.order_cancelled(order_id.as_str(), refund_id.as_deref()),
                 )
                 .await
             }
@@ -182,7 +182,7 @@ impl Notifier {
                 self.once(
                     deadline,
                     &format!("mail#delivery_late#{delivery_order_id}"),
-                    || self.delivery_late(&order_id, &delivery_order_id),
+                    || self.delivery_late(order_id.as_str(), &delivery_order_id),
                 )
                 .await
             }
@@ -198,7 +198,7 @@ impl Notifier {
                     )
                     .await?;
                 tracing::info!(
-                    order_id,
+                    order_id = order_id.as_str(),
                     entry_id,
                     opened,
                     "chargeback alert for customer service"
@@ -215,7 +215,7 @@ impl Notifier {
                 self.once(
                     deadline,
                     &format!("mail#return_authorized#{return_id}"),
-                    || self.return_authorized(&order_id, &return_id),
+                    || self.return_authorized(order_id.as_str(), &return_id),
                 )
                 .await
             }

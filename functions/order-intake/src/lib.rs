@@ -12,9 +12,9 @@ pub use config::Config;
 use dropship_aws::http::{self, json, json_body, HandlerError, HandlerResult};
 use dropship_aws::http_idempotency::{IdempotencyStore, StoredResponse};
 use dropship_aws::repo::catalogue::Catalogue;
-use dropship_aws::repo::orders::{order_id_for, CreateOutcome, Orders};
+use dropship_aws::repo::orders::{CreateOutcome, Orders};
 use dropship_core::catalogue::local_date;
-use dropship_core::ids::ChannelId;
+use dropship_core::ids::{ChannelId, OrderId};
 use dropship_core::order::{OrderRequest, PricingContext};
 use dropship_core::principal::require_channel;
 use dropship_core::ApiError;
@@ -101,7 +101,7 @@ impl OrderIntake {
             tax_rates,
             order_date: local_date(request.ordered_at.unwrap_or(now), time_zone),
         };
-        let order_id = order_id_for(channel.as_str(), &request.external_id);
+        let order_id = OrderId::for_channel_order(channel.as_str(), &request.external_id);
         let mut order = request.price(
             &ctx,
             order_id,
@@ -116,13 +116,13 @@ impl OrderIntake {
                 // The very same request, repeated after a crash outlived its idempotency record
                 // (or an attempt whose answer was lost): the order it made is the answer, exactly
                 // as the first time (its routing message went with it, in its outbox).
-                let existing = self.orders.get(&order.id).await?;
+                let existing = self.orders.get(order.id.as_str()).await?;
                 let same = existing
                     .as_ref()
                     .is_some_and(|o| o.request_key.is_some() && o.request_key == order.request_key);
                 if same {
                     tracing::info!(order_id = %order.id, "a repeated request found its order");
-                    return Ok(accepted(&order.id));
+                    return Ok(accepted(order.id.as_str()));
                 }
                 return Err(ApiError::conflict(
                     dropship_core::ErrorCode::DuplicateOrder,
@@ -136,7 +136,7 @@ impl OrderIntake {
         }
         tracing::info!(order_id = %order.id, channel = %channel, lines = order.lines.len(), total = %order.totals.total, "order accepted");
         dropship_aws::metrics::orders_accepted(channel.as_str(), 1);
-        Ok(accepted(&order.id))
+        Ok(accepted(order.id.as_str()))
     }
 }
 

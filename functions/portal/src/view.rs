@@ -268,7 +268,7 @@ mod tests {
     pub fn delivery(id: &str, status: DeliveryStatus, due_at: DateTime<Utc>) -> DeliveryOrder {
         DeliveryOrder {
             id: id.into(),
-            order_id: "o1".into(),
+            order_id: "o1".try_into().unwrap(),
             fulfiller_id: "acme".into(),
             status,
             ship_to: Address {

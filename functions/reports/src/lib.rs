@@ -26,7 +26,7 @@ use dropship_aws::repo::stock::Stock;
 use dropship_aws::repo::{query_all, query_all_whole, s};
 use dropship_core::catalogue::{Fulfiller, Product};
 use dropship_core::delivery::DeliveryOrder;
-use dropship_core::ids::{ChannelId, CountryCode, FulfillerId, Sku};
+use dropship_core::ids::{ChannelId, CountryCode, FulfillerId, OrderId, Sku};
 use dropship_core::order::Order;
 use dropship_core::principal::require_admin;
 use dropship_core::returns::ReturnPart;
@@ -328,12 +328,12 @@ impl Reports {
                             .await?,
                     );
                 }
-                let mut of_parts: BTreeMap<String, Order> =
+                let mut of_parts: BTreeMap<OrderId, Order> =
                     orders.iter().map(|o| (o.id.clone(), o.clone())).collect();
                 let repo = Orders::new(self.dynamodb.clone(), self.orders_table.clone());
                 for part in &parts {
                     if !of_parts.contains_key(&part.order_id) {
-                        if let Some(o) = repo.get(&part.order_id).await? {
+                        if let Some(o) = repo.get(part.order_id.as_str()).await? {
                             of_parts.insert(o.id.clone(), o);
                         }
                     }

@@ -7,7 +7,7 @@ use chrono_tz::Tz;
 use dropship_aws::repo::stock::StockLevel;
 use dropship_core::catalogue::Product;
 use dropship_core::delivery::DeliveryOrder;
-use dropship_core::ids::{ChannelId, CountryCode, FulfillerId, Sku};
+use dropship_core::ids::{ChannelId, CountryCode, FulfillerId, OrderId, Sku};
 use dropship_core::ledger::LedgerKind;
 use dropship_core::money::Money;
 use dropship_core::order::Order;
@@ -344,7 +344,7 @@ pub fn customers(orders: &[Order], p: &Period, f: &Filters) -> Table {
 pub fn returns(
     orders: &[Order],
     parts: &[ReturnPart],
-    orders_of_parts: &BTreeMap<String, Order>,
+    orders_of_parts: &BTreeMap<OrderId, Order>,
     p: &Period,
     f: &Filters,
 ) -> Table {

@@ -11,7 +11,7 @@ use dropship_aws::repo::changes::{Outcome, StockMove};
 use dropship_aws::repo::invoices::InvoiceRecord;
 use dropship_core::catalogue::{Fulfiller, Product, RefundPolicy, SourcePair};
 use dropship_core::delivery::DeliveryOrder;
-use dropship_core::ids::Sku;
+use dropship_core::ids::{OrderId, Sku};
 use dropship_core::order::Order;
 use dropship_core::returns::ReturnPart;
 use dropship_core::split::FreeStock;
@@ -27,7 +27,7 @@ pub struct Level {
 
 #[derive(Debug, Default)]
 pub struct State {
-    pub orders: BTreeMap<String, Order>,
+    pub orders: BTreeMap<OrderId, Order>,
     pub deliveries: BTreeMap<String, DeliveryOrder>,
     /// Keyed by (return id, fulfiller id).
     pub return_parts: BTreeMap<(String, String), ReturnPart>,

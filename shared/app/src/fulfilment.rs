@@ -61,7 +61,7 @@ pub async fn own_delivery_order(
 /// The order a delivery order belongs to (it always exists: they are written together).
 pub async fn order_of(store: &impl OrderReader, d: &DeliveryOrder) -> anyhow::Result<Order> {
     store
-        .order(&d.order_id)
+        .order(d.order_id.as_str())
         .await?
         .ok_or_else(|| anyhow::anyhow!("order {} of {} is missing", d.order_id, d.id))
 }

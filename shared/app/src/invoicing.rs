@@ -155,7 +155,7 @@ pub async fn book_supply_rates(
             let mut order = match first {
                 Some(o) => o,
                 None => store
-                    .order(id)
+                    .order(id.as_str())
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("order {id} does not exist"))?,
             };
@@ -174,7 +174,7 @@ pub async fn book_supply_rates(
     };
     let retry = Retry {
         message: "order changed meanwhile; booking the rates again",
-        id,
+        id: id.as_str(),
     };
     let exhausted =
         || anyhow::anyhow!("order {id} kept changing; the shipment's rates are booked on a retry");

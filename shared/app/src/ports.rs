@@ -184,7 +184,7 @@ mod tests {
     #[test]
     fn a_change_carries_its_messages_as_the_queues_carry_them() {
         let route = Message::Route(RouteOrder {
-            order_id: "o1".into(),
+            order_id: "o1".try_into().unwrap(),
         });
         let change = ChangeSet {
             updated_deliveries: vec![testing::delivery()],

@@ -167,7 +167,7 @@ mod tests {
             Some("this function has no returns table")
         );
         let message = Message::Route(RouteOrder {
-            order_id: "o1".into(),
+            order_id: "o1".try_into().unwrap(),
         });
         let sent = r.queues().publish(&message).await;
         assert_eq!(

@@ -68,7 +68,7 @@ pub async fn reroute(
             .await?
             .ok_or_else(|| ApiError::not_found("delivery order"))?;
         let order = store
-            .order(&d.order_id)
+            .order(d.order_id.as_str())
             .await?
             .ok_or_else(|| anyhow::anyhow!("order {} of {id} is missing", d.order_id))?;
         let plan = fulfilment::reroute(&d, &order, target, who, Utc::now())?;

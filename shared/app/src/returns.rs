@@ -65,7 +65,7 @@ pub async fn settle_return(
             .await?
             .ok_or_else(|| anyhow::anyhow!("return {return_id} has no part of {fulfiller_id}"))?;
         let mut order = store
-            .order(&part.order_id)
+            .order(part.order_id.as_str())
             .await?
             .ok_or_else(|| anyhow::anyhow!("order {} does not exist", part.order_id))?;
         match part.status {

@@ -36,7 +36,7 @@ pub async fn route_order(
 ) -> anyhow::Result<()> {
     let RouteOrder { order_id } = command;
     let order = store
-        .order(order_id)
+        .order(order_id.as_str())
         .await?
         .ok_or_else(|| anyhow::anyhow!("order {order_id} does not exist"))?;
     let existing = store.delivery_orders(&order.delivery_order_ids).await?;
@@ -190,7 +190,7 @@ where
         };
         let retry = Retry {
             message: "stock moved while reserving; planning again",
-            id: &order.id,
+            id: order.id.as_str(),
         };
         let exhausted = || {
             anyhow::anyhow!(

@@ -2,6 +2,7 @@
 
 use crate::queue::Queue;
 use crate::repo::orders::Orders;
+use dropship_core::ids::OrderId;
 use dropship_core::messages::RouteOrder;
 use std::collections::BTreeSet;
 
@@ -15,7 +16,7 @@ pub async fn route_waiting(
     route_queue: &Queue,
     skus: impl IntoIterator<Item = String>,
 ) -> anyhow::Result<usize> {
-    let mut waiting: Vec<String> = Vec::new();
+    let mut waiting: Vec<OrderId> = Vec::new();
     let mut seen = BTreeSet::new();
     for sku in skus {
         for id in orders.backordered(&sku, WAKE_PER_SKU).await? {

@@ -285,7 +285,7 @@ mod tests {
         let now = Utc::now();
         DeliveryOrder {
             id: id.into(),
-            order_id: "o1".into(),
+            order_id: "o1".try_into().unwrap(),
             fulfiller_id: fulfiller.into(),
             status,
             ship_to: Address {

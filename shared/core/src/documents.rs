@@ -6,7 +6,7 @@
 //! return label shows a fulfiller's return address under the retailer's name.
 
 use crate::catalogue::{Address, Locale};
-use crate::ids::Currency;
+use crate::ids::{Currency, OrderId};
 use crate::money::Money;
 use crate::order::{PaymentMethod, TaxLine};
 use chrono::NaiveDate;
@@ -72,7 +72,7 @@ pub struct InvoiceDocument {
     pub locale: Locale,
     pub currency: Currency,
     pub order_external_id: String,
-    pub order_id: String,
+    pub order_id: OrderId,
     pub delivery_order_id: Option<String>,
     pub bill_to: Address,
     pub ship_to: Address,

@@ -394,7 +394,7 @@ mod tests {
         let now = Utc::now() - Duration::hours(1);
         DeliveryOrder {
             id: "D1".into(),
-            order_id: "o1".into(),
+            order_id: "o1".try_into().unwrap(),
             fulfiller_id: "acme".into(),
             status: DeliveryStatus::Open,
             ship_to: Address {

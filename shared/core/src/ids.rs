@@ -193,6 +193,21 @@ validated!(
     /// An order's id (`ord_<hex>`, derived from the channel and its externalId).
     OrderId, "orderId", check_id
 );
+impl OrderId {
+    /// The id of the order a channel sends under `external_id`: derived, so that a second order
+    /// with the same externalId meets the first one's item. (Not a secret: access is checked by
+    /// channel.) `ord_` and 32 hex digits always satisfy the id rule, so it is not checked.
+    pub fn for_channel_order(channel_id: &str, external_id: &str) -> Self {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(b"order\0");
+        h.update(channel_id.as_bytes());
+        h.update([0]);
+        h.update(external_id.as_bytes());
+        Self(format!("ord_{}", &hex::encode(h.finalize())[..32]))
+    }
+}
+
 validated!(
     /// A sales channel's id.
     ChannelId, "channelId", check_id
@@ -237,6 +252,9 @@ mod tests {
             "SKU_1.2"
         );
         assert!(OrderId::try_from("ord_0123abc".to_string()).is_ok());
+        let derived = OrderId::for_channel_order("web-de", "WEB 1001/ä");
+        assert!(OrderId::try_from(derived.as_str()).is_ok(), "{derived}");
+        assert_eq!(derived.as_str().len(), 36);
         assert!(ChannelId::try_from("web-de").is_ok());
         assert!(FulfillerId::try_from("x".repeat(64)).is_ok());
         for bad in ["", "a b", "ä", "a/b", &"x".repeat(65)] {

@@ -2,13 +2,14 @@
 //! at least once, so each message names what to (re)do, not a delta to apply blindly.
 
 use crate::delivery::DocumentRef;
+use crate::ids::OrderId;
 use serde::{Deserialize, Serialize};
 
 /// Route queue: an accepted order waits to be split into delivery orders.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RouteOrder {
-    pub order_id: String,
+    pub order_id: OrderId,
 }
 
 /// Documents queue: what to render. Every job is keyed so that a redelivery finds the document
@@ -27,7 +28,10 @@ pub enum GenerateDocuments {
     },
     /// A refund: its credit document.
     #[serde(rename_all = "camelCase")]
-    Refund { order_id: String, refund_id: String },
+    Refund {
+        order_id: OrderId,
+        refund_id: String,
+    },
     /// A return authorization: one return label per fulfiller involved, then `return_authorized`.
     #[serde(rename_all = "camelCase")]
     Return { return_id: String },
@@ -57,7 +61,7 @@ pub enum BusinessEvent {
     DocumentsReady {
         delivery_order_id: String,
         fulfiller_id: String,
-        order_id: String,
+        order_id: OrderId,
         documents: Vec<DocumentRef>,
     },
     /// Units of a delivery order were cancelled (all of them when `cancelled` is true).
@@ -65,7 +69,7 @@ pub enum BusinessEvent {
     DeliveryOrderChanged {
         delivery_order_id: String,
         fulfiller_id: String,
-        order_id: String,
+        order_id: OrderId,
         cancelled: bool,
         /// The delivery order's version after the change: one notice per change.
         version: u64,
@@ -73,7 +77,7 @@ pub enum BusinessEvent {
     /// A fulfiller shipped (part of) a delivery order: the customer gets the tracking number.
     #[serde(rename_all = "camelCase")]
     DeliveryShipped {
-        order_id: String,
+        order_id: OrderId,
         delivery_order_id: String,
         shipment_id: String,
     },
@@ -89,32 +93,38 @@ pub enum BusinessEvent {
     },
     /// A refund was recorded on an order: the customer hears about it.
     #[serde(rename_all = "camelCase")]
-    RefundIssued { order_id: String, refund_id: String },
+    RefundIssued {
+        order_id: OrderId,
+        refund_id: String,
+    },
     /// An order was routed for the first time: the customer gets the order confirmation.
     #[serde(rename_all = "camelCase")]
-    OrderConfirmed { order_id: String },
+    OrderConfirmed { order_id: OrderId },
     /// Units of an order were cancelled (by the customer or because no one could ship them): the
     /// customer hears what was cancelled and what is refunded (`refund_id`, when money moved).
     /// `version` is the order's version after the cancellation: one mail per cancellation.
     #[serde(rename_all = "camelCase")]
     OrderCancelled {
-        order_id: String,
+        order_id: OrderId,
         refund_id: Option<String>,
         version: u64,
     },
     /// A return was authorized and its labels exist: the customer gets them attached.
     #[serde(rename_all = "camelCase")]
-    ReturnAuthorized { order_id: String, return_id: String },
+    ReturnAuthorized {
+        order_id: OrderId,
+        return_id: String,
+    },
     /// A delivery order is past its fulfiller's SLA: the customer gets one delay notice.
     #[serde(rename_all = "camelCase")]
     DeliveryLate {
-        order_id: String,
+        order_id: OrderId,
         delivery_order_id: String,
     },
     /// A chargeback was recorded on an order: customer service gets an alert to look into it
     /// (one per chargeback: `entry_id` is its ledger entry).
     #[serde(rename_all = "camelCase")]
-    ChargebackRecorded { order_id: String, entry_id: String },
+    ChargebackRecorded { order_id: OrderId, entry_id: String },
     /// An alert needs someone's attention: a reminder to the fulfiller it concerns, or (after a
     /// further period) an escalation to the retailer's operations.
     #[serde(rename_all = "camelCase")]
@@ -134,7 +144,7 @@ mod tests {
         let e = BusinessEvent::DocumentsReady {
             delivery_order_id: "DO-1".into(),
             fulfiller_id: "acme".into(),
-            order_id: "o1".into(),
+            order_id: "o1".try_into().unwrap(),
             documents: vec![DocumentRef {
                 kind: DocumentKind::DeliveryNote,
                 key: "documents/x.pdf".into(),

@@ -2,7 +2,7 @@
 //! (docs/api.md "Money rules": discount allocation, paid, tax per line, shipping tax, totals).
 
 use crate::catalogue::{Address, Locale, TaxClass, TaxRates};
-use crate::ids::{ChannelId, Currency, Sku};
+use crate::ids::{ChannelId, Currency, OrderId, Sku};
 use crate::money::Money;
 use crate::ApiError;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -321,7 +321,7 @@ pub struct HistoryEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Order {
-    pub id: String,
+    pub id: OrderId,
     pub channel_id: ChannelId,
     pub external_id: String,
     pub status: OrderStatus,

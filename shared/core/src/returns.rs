@@ -4,7 +4,7 @@
 
 use crate::delivery::{DeliveryOrder, DocumentRef};
 use crate::error::ErrorCode;
-use crate::ids::{check_text, ChannelId, Sku};
+use crate::ids::{check_text, ChannelId, OrderId, Sku};
 use crate::input::{self, Fields, Lax, List};
 use crate::order::Order;
 use crate::ApiError;
@@ -70,7 +70,7 @@ pub struct ReturnLine {
 #[serde(rename_all = "camelCase")]
 pub struct ReturnPart {
     pub return_id: String,
-    pub order_id: String,
+    pub order_id: OrderId,
     pub channel_id: ChannelId,
     pub fulfiller_id: String,
     pub status: ReturnStatus,

@@ -136,7 +136,7 @@ pub fn three_line_invoice(locale: Locale) -> InvoiceDocument {
         locale,
         currency: "EUR".try_into().unwrap(),
         order_external_id: "WEB-100234".into(),
-        order_id: "o1".into(),
+        order_id: "o1".try_into().unwrap(),
         delivery_order_id: Some("DO-3C0A944DB535215729D4".into()),
         bill_to: address("Jörg Weiß"),
         ship_to: Address {
@@ -306,7 +306,7 @@ pub fn delivery_fixture(locale: Option<Locale>) -> (Order, DeliveryOrder) {
     };
     let delivery = DeliveryOrder {
         id: "DO-3C0A944DB535215729D4".into(),
-        order_id: "o1".into(),
+        order_id: "o1".try_into().unwrap(),
         fulfiller_id: "f-1".into(),
         status: DeliveryStatus::Open,
         ship_to: address("Jörg Weiß"),

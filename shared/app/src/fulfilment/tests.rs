@@ -130,7 +130,7 @@ async fn a_rejection_asks_for_rerouting_once_in_its_commit() {
     assert_eq!(
         state.commits[0].messages,
         [Message::Route(RouteOrder {
-            order_id: "o1".into()
+            order_id: "o1".try_into().unwrap()
         })]
     );
 }

@@ -32,11 +32,11 @@ async fn goodwill_after_a_conflict_is_entered_once_with_its_notice_and_credit() 
         state.published,
         [
             Message::Event(BusinessEvent::RefundIssued {
-                order_id: "o1".into(),
+                order_id: "o1".try_into().unwrap(),
                 refund_id: refund_id.clone()
             }),
             Message::Documents(GenerateDocuments::Refund {
-                order_id: "o1".into(),
+                order_id: "o1".try_into().unwrap(),
                 refund_id
             }),
         ]

@@ -35,7 +35,7 @@ async fn a_reroute_retried_after_a_conflict_moves_the_reservation_and_tells_both
         Message::Event(BusinessEvent::DeliveryOrderChanged {
             delivery_order_id: "D1".into(),
             fulfiller_id: "acme".into(),
-            order_id: "o1".into(),
+            order_id: "o1".try_into().unwrap(),
             cancelled: true,
             version: 1,
         }),

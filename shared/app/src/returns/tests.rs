@@ -28,11 +28,11 @@ fn received() -> Fake {
 fn follow_ups(refund_id: &str) -> [Message; 2] {
     [
         Message::Documents(GenerateDocuments::Refund {
-            order_id: "o1".into(),
+            order_id: "o1".try_into().unwrap(),
             refund_id: refund_id.into(),
         }),
         Message::Event(BusinessEvent::RefundIssued {
-            order_id: "o1".into(),
+            order_id: "o1".try_into().unwrap(),
             refund_id: refund_id.into(),
         }),
     ]

@@ -27,7 +27,7 @@ fn accepted(available: i64) -> Fake {
 
 fn route() -> RouteOrder {
     RouteOrder {
-        order_id: "o1".into(),
+        order_id: "o1".try_into().unwrap(),
     }
 }
 

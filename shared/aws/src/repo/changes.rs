@@ -360,8 +360,11 @@ pub(super) async fn commit_once(
                     .put(
                         Put::builder()
                             .table_name(&tables.orders)
-                            .item("pk", s(super::orders::backorder_key(sku, &order.id)))
-                            .item("orderId", s(&order.id))
+                            .item(
+                                "pk",
+                                s(super::orders::backorder_key(sku, order.id.as_str())),
+                            )
+                            .item("orderId", s(order.id.as_str()))
                             .item("gsi1pk", s(format!("BACKORDER#{sku}")))
                             .item(
                                 "gsi1sk",
@@ -383,7 +386,10 @@ pub(super) async fn commit_once(
                     .delete(
                         aws_sdk_dynamodb::types::Delete::builder()
                             .table_name(&tables.orders)
-                            .key("pk", s(super::orders::backorder_key(sku, &order.id)))
+                            .key(
+                                "pk",
+                                s(super::orders::backorder_key(sku, order.id.as_str())),
+                            )
                             .build()?,
                     )
                     .build(),

@@ -51,9 +51,9 @@ pub(super) async fn commit_in_chunks(
     // Merged first, so that no chunk holds one item twice and a later chunk cannot find an
     // item an earlier one already took from.
     let reserve = merge_by_item(change.reserve);
-    let key = hold_key(&order.id, order.version);
+    let key = hold_key(order.id.as_str(), order.version);
     let attempt = uuid::Uuid::now_v7().simple().to_string();
-    if !put_hold(client, tables, &key, &attempt, &order.id, &reserve).await? {
+    if !put_hold(client, tables, &key, &attempt, order.id.as_str(), &reserve).await? {
         anyhow::bail!(
             "reservations of order {} are held by another attempt (running, or crashed and \
              waiting for the sweep); the message will be retried",

@@ -1,5 +1,5 @@
 //! Orders table. Keys (pk): `ORDER#<id>` -> the order with its full money breakdown. An order's
-//! id is derived from its channel and externalId (`order_id_for`), so the uniqueness of
+//! id is derived from its channel and externalId (`OrderId::for_channel_order`), so the uniqueness of
 //! externalId per channel is the order item's own `attribute_not_exists` condition: one PutItem,
 //! no transaction, no extra item.
 //! GSI byCreated: gsi1pk = `ORDERS`, gsi1sk = `<createdAt>#<id>` (admin lists, newest first;
@@ -14,6 +14,7 @@
 
 use super::{from_item, s, to_item};
 use anyhow::Context;
+use dropship_core::ids::OrderId;
 use dropship_core::messages::RouteOrder;
 use dropship_core::order::Order;
 
@@ -49,19 +50,6 @@ pub enum CreateOutcome {
     Created,
     /// The channel already has an order with this externalId (so with this id).
     AlreadyExists,
-}
-
-/// The id of the order a channel sends under `external_id`: derived, so that a second order
-/// with the same externalId meets the first one's item. (Not a secret: access is checked by
-/// channel.)
-pub fn order_id_for(channel_id: &str, external_id: &str) -> String {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(b"order\0");
-    h.update(channel_id.as_bytes());
-    h.update([0]);
-    h.update(external_id.as_bytes());
-    format!("ord_{}", &hex::encode(h.finalize())[..32])
 }
 
 /// The stored form of an order, with its index keys. Every writer of the order uses it.
@@ -239,7 +227,7 @@ impl Orders {
 
 impl Orders {
     /// Orders waiting for stock of `sku`, oldest first.
-    pub async fn backordered(&self, sku: &str, limit: i32) -> anyhow::Result<Vec<String>> {
+    pub async fn backordered(&self, sku: &str, limit: i32) -> anyhow::Result<Vec<OrderId>> {
         let out = self
             .client
             .query()
@@ -255,7 +243,10 @@ impl Orders {
             .items
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|i| i.get("orderId").and_then(|v| v.as_s().ok()).cloned())
+            .filter_map(|i| {
+                let id = i.get("orderId")?.as_s().ok()?;
+                OrderId::try_from(id.as_str()).ok()
+            })
             .collect())
     }
 }

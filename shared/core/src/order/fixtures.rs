@@ -120,7 +120,7 @@ fn priced(body: &Value, ctx: &PricingContext<'_>) -> Order {
         .unwrap()
         .price(
             ctx,
-            "o".into(),
+            "o".try_into().unwrap(),
             "c".try_into().unwrap(),
             Utc::now(),
             "t".into(),

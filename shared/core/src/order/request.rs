@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::catalogue::{is_email, Address, AddressInput, Locale, Product, TaxClass, TaxRates};
-use crate::ids::{check_id, check_text, ChannelId, CountryCode, Sku};
+use crate::ids::{check_id, check_text, ChannelId, CountryCode, OrderId, Sku};
 use crate::input::{self, not_a_string, required, Lax, Object};
 
 pub struct PricingContext<'a> {
@@ -267,7 +267,7 @@ impl OrderRequest {
     pub fn price(
         self,
         ctx: &PricingContext<'_>,
-        id: String,
+        id: OrderId,
         channel_id: ChannelId,
         now: DateTime<Utc>,
         who: String,

@@ -53,7 +53,7 @@ fn price(v: Value) -> Result<Order, ApiError> {
     };
     OrderRequest::parse(&v)?.price(
         &ctx,
-        "o1".into(),
+        "o1".try_into().unwrap(),
         "web".try_into().unwrap(),
         Utc::now(),
         "channel:web".into(),

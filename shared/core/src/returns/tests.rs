@@ -9,7 +9,7 @@ fn shipped(id: &str, fulfiller: &str, lines: &[(&str, u32)], days_ago: i64) -> D
     let at = now - Duration::days(days_ago);
     DeliveryOrder {
         id: id.into(),
-        order_id: "o".into(),
+        order_id: "o".try_into().unwrap(),
         fulfiller_id: fulfiller.into(),
         status: DeliveryStatus::Shipped,
         ship_to: crate::catalogue::Address {
