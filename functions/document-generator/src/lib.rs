@@ -125,7 +125,7 @@ impl DocumentGenerator {
     async fn context(&self, order: &Order) -> anyhow::Result<Context> {
         let catalogue = self
             .catalogue
-            .get_for_order(Vec::new(), order.shipping_address.country.as_str())
+            .get_for_order(Vec::new(), order.shipping_address.country.as_str(), None)
             .await?;
         // White label is not optional: without the retailer's branding no document is made.
         let branding = catalogue

@@ -7,15 +7,16 @@
 //! externalId meets the first one's item: no uniqueness item, no transaction.
 
 mod config;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 pub use config::Config;
 use dropship_aws::http::{self, json, json_body, HandlerError, HandlerResult};
 use dropship_aws::http_idempotency::{IdempotencyStore, StoredResponse};
-use dropship_aws::repo::catalogue::Catalogue;
+use dropship_aws::repo::catalogue::{Catalogue, OrderCatalogue};
 use dropship_aws::repo::orders::{CreateOutcome, Orders};
 use dropship_core::catalogue::local_date;
 use dropship_core::ids::{ChannelId, OrderId};
-use dropship_core::order::{OrderRequest, PricingContext};
+use dropship_core::intake::{OrderRequest, PricingContext};
+use dropship_core::pricing::Promotion;
 use dropship_core::principal::require_channel;
 use dropship_core::ApiError;
 use lambda_http::{Body, Request, Response};
@@ -48,9 +49,97 @@ impl dropship_aws::config::FromConfig for OrderIntake {
     }
 }
 
+/// What an order of a channel is priced against.
+struct PricingData {
+    catalogue: OrderCatalogue,
+    promotions: Vec<Promotion>,
+}
+
+impl PricingData {
+    /// The context of an order placed at `ordered_at` (else `now`): its date is the retailer's.
+    fn context(&self, ordered_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> PricingContext<'_> {
+        let time_zone = self
+            .catalogue
+            .branding
+            .as_ref()
+            .map(|b| b.time_zone.as_str())
+            .unwrap_or("Europe/Berlin");
+        let mut ctx = PricingContext::new(
+            &self.catalogue.products,
+            &self.catalogue.tax_rates,
+            local_date(ordered_at.unwrap_or(now), time_zone),
+        );
+        ctx.list_prices = &self.catalogue.list_prices;
+        ctx.promotions = &self.promotions;
+        ctx.price_check = self
+            .catalogue
+            .channel
+            .as_ref()
+            .map(|c| c.price_check)
+            .unwrap_or_default();
+        ctx
+    }
+}
+
 impl OrderIntake {
+    /// One BatchGetItem (products, the country's tax rates, the branding, the channel and its
+    /// list prices of the order's skus) beside the promotions' query; 422 when the order's
+    /// currency is not the channel's.
+    async fn pricing_data(
+        &self,
+        channel: &ChannelId,
+        request: &OrderRequest,
+    ) -> Result<PricingData, HandlerError> {
+        let skus: Vec<String> = request.lines.iter().map(|l| l.sku.to_string()).collect();
+        let country = request.shipping_address.country.as_str();
+        let (catalogue, promotions) = tokio::try_join!(
+            self.catalogue.get_for_order(skus, country, Some(channel)),
+            self.catalogue.promotions()
+        )?;
+        if let Some(c) = &catalogue.channel {
+            c.check_currency(&request.currency)?;
+        }
+        Ok(PricingData {
+            catalogue,
+            promotions: promotions.into_iter().map(|p| p.promotion).collect(),
+        })
+    }
+
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
+        if http::route_key(&req) == "POST /orders/quote" {
+            return http::respond(self.quote(req)).await;
+        }
         http::respond(self.post_order(req)).await
+    }
+
+    /// `POST /orders/quote`: the order as it would be priced (list prices, promotions,
+    /// discounts, tax, totals), whatever its payments add up to; nothing is written.
+    async fn quote(&self, req: Request) -> HandlerResult {
+        let channel = require_channel(http::principal(&req).as_ref())?.clone();
+        let mut body = json_body(&req)?;
+        // Payments are optional here: the quote is how a channel learns what to take.
+        if let Some(o) = body.as_object_mut() {
+            o.entry("payments").or_insert_with(|| json!([]));
+        }
+        let request = OrderRequest::parse(&body)?;
+        let order_id = OrderId::for_channel_order(channel.as_str(), &request.external_id);
+        let data = self.pricing_data(&channel, &request).await?;
+        let now = Utc::now();
+        let ctx = data.context(request.ordered_at, now);
+        let priced = request.quote(&ctx, order_id, channel, now)?;
+        json(
+            200,
+            &json!({
+                "currency": priced.currency,
+                "lines": priced.lines.iter().map(|l| json!({
+                    "lineId": l.line_id, "sku": l.sku, "quantity": l.quantity,
+                    "unitPrice": l.unit_price, "gross": l.gross,
+                    "discountShares": l.discount_shares, "discountShare": l.discount_share,
+                    "paid": l.paid, "taxRate": l.tax_rate, "tax": l.tax,
+                })).collect::<Vec<_>>(),
+                "totals": priced.totals,
+            }),
+        )
     }
 
     async fn post_order(&self, req: Request) -> HandlerResult {
@@ -83,24 +172,9 @@ impl OrderIntake {
         request_key: Option<String>,
     ) -> Result<StoredResponse, HandlerError> {
         let request = OrderRequest::parse(body)?;
-        let skus: Vec<String> = request.lines.iter().map(|l| l.sku.to_string()).collect();
-        // One BatchGetItem for products, the country's tax rates and the branding.
-        let catalogue = self
-            .catalogue
-            .get_for_order(skus, request.shipping_address.country.as_str())
-            .await?;
-        let (products, tax_rates) = (&catalogue.products, &catalogue.tax_rates);
+        let data = self.pricing_data(channel, &request).await?;
         let now = Utc::now();
-        let time_zone = catalogue
-            .branding
-            .as_ref()
-            .map(|b| b.time_zone.as_str())
-            .unwrap_or("Europe/Berlin");
-        let ctx = PricingContext {
-            products,
-            tax_rates,
-            order_date: local_date(request.ordered_at.unwrap_or(now), time_zone),
-        };
+        let ctx = data.context(request.ordered_at, now);
         let order_id = OrderId::for_channel_order(channel.as_str(), &request.external_id);
         let mut order = request.price(
             &ctx,

@@ -10,6 +10,7 @@ use crate::ports::{CatalogueReader, ChangeCommitter, ChangeSet, Message, OrderRe
 use crate::retry::{always_retry, commit_with_retries, Attempt, Retry};
 use chrono::Utc;
 use dropship_core::messages::{BusinessEvent, GenerateDocuments, SettleReturn};
+use dropship_core::money::Money;
 use dropship_core::order::Order;
 use dropship_core::refund::{self, Refund};
 use dropship_core::returns::{ReturnPart, ReturnStatus};
@@ -78,13 +79,14 @@ pub async fn settle_return(
         }
         let now = Utc::now();
         let units = apply_arrivals(&mut order, &part)?;
-        let refund = refund::settle(
+        // Always a refund, 0.00 included: it completes the return.
+        let refund = Some(refund::settle_return(
             &mut order,
             policy.allocation,
             refund_id(return_id, fulfiller_id),
             &format!("return {return_id}"),
             now,
-        );
+        ));
         order.record(
             now,
             format!("fulfiller:{fulfiller_id}"),
@@ -135,15 +137,19 @@ fn follow_ups(order: &Order, refund: Option<&Refund>) -> Vec<Message> {
     let Some(refund) = refund else {
         return Vec::new();
     };
+    let notice = Message::Event(BusinessEvent::RefundIssued {
+        order_id: order.id.clone(),
+        refund_id: refund.id.clone(),
+    });
+    // A refund of 0.00 moves no money: no credit document, but the customer hears of it.
+    if refund.amount == Money::ZERO {
+        return vec![notice];
+    }
     let credit = GenerateDocuments::Refund {
         order_id: order.id.clone(),
         refund_id: refund.id.clone(),
     };
-    let notice = BusinessEvent::RefundIssued {
-        order_id: order.id.clone(),
-        refund_id: refund.id.clone(),
-    };
-    vec![Message::Documents(credit), Message::Event(notice)]
+    vec![Message::Documents(credit), notice]
 }
 
 #[cfg(test)]

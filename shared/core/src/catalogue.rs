@@ -1,7 +1,7 @@
 //! The retailer's configuration: channels, fulfillers, products with their sources, tax rates,
 //! branding. Each `*Input::validate` turns an admin request body into a trusted value.
 
-use crate::ids::{check_id, check_text, ChannelId, CountryCode, Sku};
+use crate::ids::{check_id, check_text, ChannelId, CountryCode, Currency, Sku};
 use crate::input::Lax;
 use crate::money::{Allocation, Money};
 use crate::ApiError;
@@ -27,12 +27,40 @@ pub enum ChannelKind {
     Direct,
 }
 
+/// Whether a channel's given unit prices must be the list prices (PUT channel, default none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceCheck {
+    #[default]
+    None,
+    Reject,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Channel {
     pub id: ChannelId,
     pub name: String,
     pub kind: ChannelKind,
+    /// The currency of its orders and prices. None only for a channel stored before channels
+    /// had one: it keeps accepting every currency it accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<Currency>,
+    #[serde(default)]
+    pub price_check: PriceCheck,
+}
+
+impl Channel {
+    /// 422 when an order of this channel is in another currency than the channel's.
+    pub fn check_currency(&self, currency: &Currency) -> Result<(), ApiError> {
+        match &self.currency {
+            Some(own) if own != currency => Err(ApiError::invalid(
+                "currency",
+                format!("channel {} takes orders in {own}", self.id),
+            )),
+            _ => Ok(()),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -40,16 +68,35 @@ pub struct Channel {
 pub struct ChannelInput {
     pub name: String,
     pub kind: ChannelKind,
+    pub currency: Option<Currency>,
+    #[serde(default)]
+    pub price_check: PriceCheck,
 }
 
 impl ChannelInput {
-    pub fn validate(self, id: &str) -> Result<Channel, ApiError> {
+    /// The checks that need nothing stored: the id and the name.
+    pub fn check(&self, id: &str) -> Result<ChannelId, ApiError> {
         let id = ChannelId::parse("channelId", id)?;
         check_text("name", &self.name, 200)?;
+        Ok(id)
+    }
+
+    /// The channel as PUT; `existing` is what was stored before. A new channel without a
+    /// currency takes EUR; one stored before channels had a currency keeps accepting every
+    /// currency until a PUT names one.
+    pub fn validate(self, id: &str, existing: Option<&Channel>) -> Result<Channel, ApiError> {
+        let id = self.check(id)?;
+        let currency = match (self.currency, existing) {
+            (Some(c), _) => Some(c),
+            (None, Some(old)) => old.currency.clone(),
+            (None, None) => Some(Currency::parse("currency", "EUR")?),
+        };
         Ok(Channel {
             id,
             name: self.name,
             kind: self.kind,
+            currency,
+            price_check: self.price_check,
         })
     }
 }

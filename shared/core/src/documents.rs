@@ -439,7 +439,7 @@ pub fn return_label(
 mod tests {
     use super::*;
     use crate::delivery::{DeliveryLine, DeliveryStatus};
-    use crate::order::fixtures::{base, date, order, order_2020, ship_on};
+    use crate::intake::fixtures::{base, date, order, order_2020, ship_on};
     use rust_decimal_macros::dec;
     use serde_json::json;
 

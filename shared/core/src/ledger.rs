@@ -142,6 +142,21 @@ pub fn record_refund(order: &mut Order, refund: &Refund) {
     } else {
         LedgerKind::Refund
     };
+    if refund.allocation.is_empty() {
+        // A refund of 0.00 (a return whose kept units lose a benefit worth all it paid back)
+        // is still a refund the customer hears about: one entry of 0.00 against no payment.
+        order.ledger.push(LedgerEntry {
+            id: format!("{}-0", refund.id),
+            at: refund.created_at,
+            kind,
+            amount: Money::ZERO,
+            payment: None,
+            method: None,
+            reference: Some(refund.id.clone()),
+            reason: Some(refund.reason.clone()),
+            tax: Vec::new(),
+        });
+    }
     for (n, share) in refund.allocation.iter().enumerate() {
         order.ledger.push(LedgerEntry {
             id: format!("{}-{n}", refund.id),
@@ -173,22 +188,26 @@ pub fn refunds(order: &Order) -> Vec<Refund> {
             _ => continue,
         };
         let id = e.reference.clone().unwrap_or_default();
-        // `record_refund` writes both method and payment on every share.
-        let share = RefundShare {
-            method: e.method.unwrap_or(PaymentMethod::Card),
-            amount: e.amount,
-            payment: e.payment.unwrap_or_default(),
+        // `record_refund` writes both method and payment on every share; a refund of 0.00
+        // has one entry with neither, and no share.
+        let share = match (e.method, e.payment) {
+            (Some(method), Some(payment)) => Some(RefundShare {
+                method,
+                amount: e.amount,
+                payment,
+            }),
+            _ => None,
         };
         match out.iter_mut().find(|r| r.id == id) {
             Some(r) => {
                 r.amount += e.amount;
-                r.allocation.push(share);
+                r.allocation.extend(share);
                 r.tax.extend(e.tax.iter().cloned());
             }
             None => out.push(Refund {
                 id,
                 amount: e.amount,
-                allocation: vec![share],
+                allocation: share.into_iter().collect(),
                 reason: e.reason.clone().unwrap_or_default(),
                 created_at: e.at,
                 goodwill,
@@ -364,7 +383,7 @@ fn text_field(
 mod tests {
     use super::*;
     use crate::input::refused;
-    use crate::order::fixtures::{base, order};
+    use crate::intake::fixtures::{base, order};
     use serde_json::json;
 
     fn paid_by_card_and_invoice() -> Order {

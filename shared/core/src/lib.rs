@@ -20,6 +20,7 @@ pub mod error;
 pub mod fulfilment;
 pub mod ids;
 pub mod input;
+pub mod intake;
 pub mod ledger;
 pub mod links;
 pub mod messages;

@@ -4,11 +4,9 @@
 use crate::catalogue::{Address, Locale, TaxClass, TaxRates};
 use crate::ids::{ChannelId, Currency, OrderId, Sku};
 use crate::money::Money;
-use crate::ApiError;
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub const MAX_LINES: usize = 100;
@@ -363,6 +361,11 @@ pub struct Order {
     /// Free replacement delivery orders (not among `delivery_order_ids`).
     #[serde(default)]
     pub replacements: Vec<Replacement>,
+    /// What the promotions gave the order (per line and per conditional benefit), recorded at
+    /// intake so that refunds never read the promotions as they are later; absent when none
+    /// applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotions: Option<AppliedPromotions>,
 }
 
 impl Order {
@@ -401,10 +404,6 @@ impl Order {
         });
     }
 }
-
-/// What the intake needs from the catalogue to validate and price an order.
-mod request;
-pub use request::*;
 
 mod records;
 pub use records::*;
@@ -509,11 +508,8 @@ pub fn tax_on_supply(
         .map(|rate| (rate, tax_of(paid, rate)))
 }
 
-#[cfg(test)]
-pub(crate) mod fixtures;
+mod promotions;
+pub use promotions::*;
+
 #[cfg(test)]
 mod properties;
-#[cfg(test)]
-mod supply_dates;
-#[cfg(test)]
-mod tests;

@@ -28,14 +28,15 @@ pub fn share(amount: Money, units: u32, quantity: u32) -> Money {
     amount.pro_rata(Decimal::from(units), Decimal::from(quantity.max(1)))
 }
 
-/// The cumulative refund target of an order: `P(S) + shipping (if nothing is kept) - W`.
-/// `units[i]` belongs to `order.lines[i]`.
+/// The cumulative refund target of an order: `P(S) + shipping (if nothing is kept) - W`, `W`
+/// over every conditional benefit: its discounts with a minimum and the promotions it recorded
+/// at intake. `units[i]` belongs to `order.lines[i]`.
 pub fn target(order: &Order, units: &[LineUnits]) -> Money {
-    target_with(order, None, units)
+    target_with(order, order.promotions.as_ref(), units)
 }
 
-/// The target of an order whose promotions `applied` recorded at intake (`target` is this
-/// without promotions).
+/// The target with the promotion record `applied` given explicitly (`target` passes the
+/// order's own).
 pub fn target_with(
     order: &Order,
     applied: Option<&AppliedPromotions>,
@@ -284,6 +285,32 @@ pub fn settle(
     // The ledger derives `refunded` and `due` (an invoice share first reduces the receivable).
     crate::ledger::record_refund(order, &refund);
     Some(refund)
+}
+
+/// `settle` for a return, which a refund always completes: when nothing is due (the units
+/// kept lose a benefit worth all that the returned ones paid), a refund of 0.00 is recorded,
+/// so that the return shows its refund and the customer is told (docs/api.md).
+pub fn settle_return(
+    order: &mut Order,
+    policy: Allocation,
+    id: String,
+    reason: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Refund {
+    if let Some(refund) = settle(order, policy, id.clone(), reason, now) {
+        return refund;
+    }
+    let refund = Refund {
+        id,
+        amount: Money::ZERO,
+        allocation: Vec::new(),
+        reason: reason.to_string(),
+        created_at: now,
+        goodwill: false,
+        tax: Vec::new(),
+    };
+    crate::ledger::record_refund(order, &refund);
+    refund
 }
 
 /// The non-zero parts of an allocation, each naming its payment.

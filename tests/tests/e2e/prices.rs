@@ -249,3 +249,206 @@ async fn a_promotion_keeps_its_terms_once_begun_and_may_only_be_ended() {
         "ends today: still active {ended_list}"
     );
 }
+
+const WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A return of `units` of line L1, received as resellable; the order once the return is
+/// refunded and the order shows `refunds` refunds (the view reads the order and its returns
+/// one after the other, so one may be seen a moment before the other).
+async fn return_and_receive(
+    stack: &Stack,
+    world: &setup::World,
+    order_id: &str,
+    units: u32,
+    refunds: usize,
+) -> Value {
+    let (status, r) = stack
+        .post(
+            &format!("/orders/{order_id}/returns"),
+            Some(&world.web),
+            &json!({"lines": [{"lineId": "L1", "quantity": units, "reason": "zu groß"}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{r}");
+    let return_id = r["returnId"].as_str().unwrap().to_string();
+    let (status, part) = stack
+        .post(
+            &format!("/fulfiller/returns/{return_id}/receive"),
+            Some(&world.acme),
+            &json!({"lines": [{"lineId": "L1", "quantity": units, "condition": "resellable"}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{part}");
+    stack
+        .eventually("the return refunded", WAIT, || async {
+            let (_, o) = stack
+                .get(&format!("/orders/{order_id}"), Some(&world.web))
+                .await;
+            let r = o["returns"]
+                .as_array()?
+                .iter()
+                .find(|r| r["returnId"] == return_id)?
+                .clone();
+            let all_refunds = o["refunds"].as_array()?.len() == refunds;
+            (r["status"] == "refunded" && all_refunds).then_some(o)
+        })
+        .await
+}
+
+#[tokio::test]
+async fn an_order_without_prices_is_priced_by_the_list_and_promotions_and_refunded_by_their_record()
+{
+    let stack = Stack::start().await;
+    let world = setup::configure(&stack).await;
+    let admin = stack.admin_token.as_str();
+    setup::put_stock(&stack, &world.acme, "CHAIR-TEAK", 50).await;
+    let (status, _) = stack
+        .post(
+            "/admin/prices/web-de/CHAIR-TEAK",
+            Some(admin),
+            &json!({"amount": "10.00", "validFrom": day(0)}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (status, _) = stack
+        .put(
+            "/admin/promotions/CHAIRS-3FOR2",
+            Some(admin),
+            &json!({"name": "3 for 2",
+            "kind": "multi_buy", "buy": 3, "pay": 2, "skus": ["CHAIR-TEAK"], "channels": ["web-de"],
+            "validFrom": day(0)}),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    // The quote tells the channel what to take; nothing is written.
+    let lines = json!([{"lineId": "L1", "sku": "CHAIR-TEAK", "quantity": 3}]);
+    let mut quote = setup::order("PRICED-1", lines.clone(), "0.00");
+    quote.as_object_mut().unwrap().remove("payments");
+    let (status, q) = stack.post("/orders/quote", Some(&world.web), &quote).await;
+    assert_eq!(status, 200, "{q}");
+    assert_eq!(q["totals"]["total"], "20.00", "{q}");
+    assert_eq!(q["lines"][0]["unitPrice"], "10.00");
+    assert_eq!(
+        q["lines"][0]["discountShares"],
+        json!([{"code": "CHAIRS-3FOR2", "amount": "10.00"}])
+    );
+    assert!(
+        setup::admin_orders(&stack, "channel=web-de")
+            .await
+            .is_empty(),
+        "a quote writes nothing"
+    );
+
+    // The order as quoted.
+    let (status, created) = stack
+        .post_idempotent(
+            "/orders",
+            Some(&world.web),
+            "priced-1",
+            &setup::order("PRICED-1", lines, "20.00"),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let order_id = created["orderId"].as_str().unwrap().to_string();
+    let delivery = stack
+        .eventually("the order routed", WAIT, || async {
+            let (_, o) = stack
+                .get(&format!("/orders/{order_id}"), Some(&world.web))
+                .await;
+            o["deliveries"].as_array()?.first()?["id"]
+                .as_str()
+                .map(String::from)
+        })
+        .await;
+    let (status, d) = stack
+        .post(
+            &format!("/fulfiller/delivery-orders/{delivery}/shipments"),
+            Some(&world.acme),
+            &json!({"carrier": "DHL", "trackingNumber": "PRICED-1"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{d}");
+
+    // docs/api.md's example: one unit back refunds 0.00 (the two kept lose the free unit),
+    // and completes the return; the other two bring back all 20.00.
+    let o = return_and_receive(&stack, &world, &order_id, 1, 1).await;
+    let refunds = o["refunds"].as_array().unwrap();
+    assert_eq!(refunds.len(), 1, "{o}");
+    assert_eq!(refunds[0]["amount"], "0.00", "{o}");
+    let o = return_and_receive(&stack, &world, &order_id, 2, 2).await;
+    let amounts: Vec<&Value> = o["refunds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["amount"])
+        .collect();
+    assert_eq!(amounts, [&json!("0.00"), &json!("20.00")], "{o}");
+    assert_eq!(o["totals"]["refunded"], "20.00", "{o}");
+    // The customer heard of both refunds.
+    let mails = stack
+        .eventually("both refund mails", WAIT, || async {
+            let mails = stack.outbox().await;
+            let to_carla = setup::mails_to(&mails, "carla@example.com").len();
+            // confirmation, shipment, two return labels, two refunds
+            (to_carla >= 6).then_some(mails)
+        })
+        .await;
+    assert_eq!(setup::mails_to(&mails, "carla@example.com").len(), 6);
+
+    // Another channel has no list price; a channel's currency is kept.
+    let no_price = setup::order(
+        "PRICED-2",
+        json!([{"lineId": "L1", "sku": "CHAIR-TEAK", "quantity": 1}]),
+        "10.00",
+    );
+    let (status, e) = stack
+        .post_idempotent("/orders", Some(&world.marketplace), "priced-2", &no_price)
+        .await;
+    assert_eq!(
+        (status, refused(&e)),
+        (422, ("no_price", "lines[0].unitPrice")),
+        "{e}"
+    );
+    let mut francs = setup::order(
+        "PRICED-3",
+        json!([{"lineId": "L1", "sku": "CHAIR-TEAK", "quantity": 1}]),
+        "10.00",
+    );
+    francs["currency"] = json!("CHF");
+    let (status, e) = stack
+        .post_idempotent("/orders", Some(&world.web), "priced-3", &francs)
+        .await;
+    assert_eq!(
+        (status, refused(&e)),
+        (422, ("validation_failed", "currency")),
+        "{e}"
+    );
+
+    // A channel that checks prices refuses one that is not its list price.
+    let (status, c) = stack
+        .put(
+            "/admin/channels/web-de",
+            Some(admin),
+            &json!({"name": "web-de", "kind": "webshop", "priceCheck": "reject"}),
+        )
+        .await;
+    assert_eq!(
+        (status, &c["currency"], &c["priceCheck"]),
+        (200, &json!("EUR"), &json!("reject")),
+        "{c}"
+    );
+    let cheap = setup::order(
+        "PRICED-4",
+        json!([{"lineId": "L1", "sku": "CHAIR-TEAK", "quantity": 1, "unitPrice": "9.00"}]),
+        "9.00",
+    );
+    let (status, e) = stack
+        .post_idempotent("/orders", Some(&world.web), "priced-4", &cheap)
+        .await;
+    assert_eq!(
+        (status, refused(&e)),
+        (422, ("price_mismatch", "lines[0].unitPrice")),
+        "{e}"
+    );
+}

@@ -270,7 +270,8 @@ fn an_unknown_table_queue_or_route_is_refused() {
 }
 
 /// The committed profile, for the order BENCHMARKS.md measured (3 lines over 3 fulfillers,
-/// intake to mails sent): 49 write units and 34.5 read units ("DynamoDB capacity per order").
+/// intake to mails sent): 49 write units and 34.5 read units ("DynamoDB capacity per order"),
+/// with what changed since (below).
 #[test]
 fn the_committed_profile_reproduces_the_measured_pipeline() {
     let mut profile: Profile = serde_json::from_str(include_str!("../profile.json")).unwrap();
@@ -297,7 +298,9 @@ fn the_committed_profile_reproduces_the_measured_pipeline() {
     // BENCHMARKS.md measured 49 with the routePending marker's two index writes (set at
     // intake, removed at routing), which the outbox on the order item replaced.
     assert!(close(writes, 47.0), "write units {writes}");
-    assert!(close(reads, 34.5), "read units {reads}");
+    // 34.5 measured before the intake read list prices (one item per line, 3 x 0.5) and
+    // queried the promotions (0.5).
+    assert!(close(reads, 36.5), "read units {reads}");
     assert!(close(load.mails, 4.0));
     assert!(close(load.s3_puts, 9.0));
 }

@@ -12,10 +12,14 @@ use dropship_core::ApiError;
 use lambda_http::Request;
 
 impl AdminApi {
-    /// `PUT /admin/channels/{channelId}`
+    /// `PUT /admin/channels/{channelId}`: a channel that existed keeps its currency when the
+    /// body names none.
     pub(crate) async fn put_channel(&self, req: &Request) -> HandlerResult {
-        let c =
-            from_body::<ChannelInput>(json_body(req)?)?.validate(&path_param(req, "channelId")?)?;
+        let id = path_param(req, "channelId")?;
+        let input = from_body::<ChannelInput>(json_body(req)?)?;
+        input.check(&id)?;
+        let existing = self.catalogue.get_channel(&id).await?;
+        let c = input.validate(&id, existing.as_ref())?;
         self.catalogue.put_channel(&c).await?;
         json(200, &c)
     }

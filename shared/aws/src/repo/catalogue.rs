@@ -12,7 +12,8 @@ use anyhow::Context;
 use dropship_core::catalogue::{
     Branding, Channel, Fulfiller, Product, RefundPolicy, TaxClass, TaxRates,
 };
-use dropship_core::ids::{CountryCode, Sku};
+use dropship_core::ids::{ChannelId, CountryCode, Sku};
+use dropship_core::pricing::PriceHistory;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -154,8 +155,18 @@ impl Catalogue {
         &self,
         skus: impl IntoIterator<Item = String>,
         country: &str,
+        channel: Option<&ChannelId>,
     ) -> anyhow::Result<OrderCatalogue> {
-        let mut keys = distinct_keys("PRODUCT", skus);
+        let skus: Vec<String> = skus.into_iter().collect();
+        let mut keys = distinct_keys("PRODUCT", skus.iter().cloned());
+        if let Some(channel) = channel {
+            keys.push(key("CHANNEL", channel.as_str()));
+            let prices = skus
+                .iter()
+                .filter_map(|sku| Sku::try_from(sku.as_str()).ok())
+                .map(|sku| pricing::price_key(channel, &sku));
+            keys.extend(distinct_keys("PRICE", prices));
+        }
         for class in [TaxClass::Standard, TaxClass::Reduced, TaxClass::Zero] {
             keys.push(key("TAX", &format!("{country}#{}", class.as_str())));
         }
@@ -177,6 +188,11 @@ impl Catalogue {
                     out.tax_rates.insert((t.country.clone(), t.tax_class), t);
                 }
                 "BRANDING" => out.branding = Some(from_item(item)?),
+                "CHANNEL" => out.channel = Some(from_item(item)?),
+                "PRICE" => {
+                    let (sku, history) = pricing::history_of(item)?;
+                    out.list_prices.insert(sku, history);
+                }
                 _ => {}
             }
         }
@@ -190,6 +206,10 @@ pub struct OrderCatalogue {
     pub products: BTreeMap<Sku, Product>,
     pub tax_rates: BTreeMap<(CountryCode, TaxClass), TaxRates>,
     pub branding: Option<Branding>,
+    /// The ordering channel, when one was asked for.
+    pub channel: Option<Channel>,
+    /// The channel's price histories of the order's skus (those that have any).
+    pub list_prices: BTreeMap<Sku, PriceHistory>,
 }
 
 #[cfg(test)]

@@ -2,19 +2,9 @@
 //! price on the order date; a channel with `priceCheck: "reject"` has every given price checked
 //! against it. The lines so priced then go through `apply` with the promotions in force.
 
-use super::{LineToPrice, Refusal};
+use super::{LineToPrice, PriceCheck, Refusal};
 use crate::ids::Sku;
 use crate::money::Money;
-use serde::{Deserialize, Serialize};
-
-/// Whether a channel's given unit prices must be the list prices (PUT channel, default none).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PriceCheck {
-    #[default]
-    None,
-    Reject,
-}
 
 /// A line as the channel ordered it, its product's group looked up.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,11 +10,13 @@ mod input;
 mod intake;
 mod promotion;
 
+pub use crate::catalogue::PriceCheck;
+pub use crate::order::{AppliedPromotions, Benefit, BenefitRule, LineTerms};
 pub use apply::{apply, LineToPrice, PricedLine, PricedOrder};
-pub use benefits::{withdrawn, AppliedPromotions, Benefit, BenefitRule, LineTerms};
+pub use benefits::withdrawn;
 pub use history::{Price, PriceHistory, PricePeriod};
 pub use input::{PriceInput, PromotionInput};
-pub use intake::{lines_to_price, unit_price, OrderedLine, PriceCheck};
+pub use intake::{lines_to_price, unit_price, OrderedLine};
 pub use promotion::{check_change, in_force, Promotion, PromotionKind};
 
 use crate::error::ErrorCode;

@@ -2,7 +2,7 @@
 //! `pricing::apply`, refunds computed as units come back.
 
 use super::*;
-use crate::order::fixtures::{base, order};
+use crate::intake::fixtures::{base, order};
 use crate::order::Discount;
 use crate::pricing::fixtures::{discount, lines, money, promotions};
 use crate::pricing::{apply, Promotion};
@@ -188,4 +188,20 @@ fn without_promotions_the_record_changes_nothing() {
         withdrawn_discounts(&o, &back(&o, &[1, 0])),
         money("4.62") + money("0.77")
     );
+}
+
+#[test]
+fn the_refund_of_an_order_priced_at_intake_follows_its_own_record() {
+    // docs/api.md: returning one unit refunds 0.00, the other two 20.00.
+    let o = crate::intake::pricing_tests::three_for_two_order();
+    let one = [LineUnits {
+        given_back: 1,
+        kept: 2,
+    }];
+    assert_eq!(target(&o, &one).to_string(), "0.00");
+    let all = [LineUnits {
+        given_back: 3,
+        kept: 0,
+    }];
+    assert_eq!(target(&o, &all).to_string(), "20.00");
 }

@@ -7,7 +7,7 @@ fn m(d: Decimal) -> Money {
     Money::from_decimal(d)
 }
 
-use crate::order::fixtures::{base, order};
+use crate::intake::fixtures::{base, order};
 
 #[test]
 fn the_worked_example_refunds_add_up_to_paid() {
@@ -441,7 +441,7 @@ fn refunds_by_hand_computed_cases() {
 
 #[test]
 fn a_refund_after_the_rate_change_books_back_the_supply_rate() {
-    use crate::order::fixtures::{date, order_2020, ship_on};
+    use crate::intake::fixtures::{date, order_2020, ship_on};
     // 3 x 40.00 ordered 2020-06-30 (19 %); one unit shipped 2020-06-30 (19 %), two on
     // 2020-07-01 (16 %). Periods: 19 % 1 unit round(120.00 x 1/3) = 40.00, tax 6.39;
     // 16 % 2 units 80.00, tax round(80.00 x 0.16/1.16 = 11.0345) = 11.03.

@@ -2,7 +2,7 @@ use super::*;
 use crate::delivery::{DeliveryLine, DeliveryStatus};
 use crate::fulfilment::{Shipment, ShipmentLine};
 use crate::input::refused;
-use crate::order::fixtures::{base, order};
+use crate::intake::fixtures::{base, order};
 
 fn shipped(id: &str, fulfiller: &str, lines: &[(&str, u32)], days_ago: i64) -> DeliveryOrder {
     let now = Utc::now();

@@ -41,7 +41,13 @@ pub struct StoredPromotion {
     pub version: u64,
 }
 
-fn price_key(channel: &ChannelId, sku: &Sku) -> String {
+/// A stored price item read in someone else's batch (`get_for_order`): its sku and history.
+pub(super) fn history_of(item: Item) -> anyhow::Result<(Sku, PriceHistory)> {
+    let i: PricesItem = crate::repo::from_item(item)?;
+    Ok((i.sku, PriceHistory::new(i.prices)))
+}
+
+pub(super) fn price_key(channel: &ChannelId, sku: &Sku) -> String {
     format!("{channel}#{sku}")
 }
 

@@ -3,6 +3,7 @@
 
 use super::fixtures::{base, date, order_2020, ship_on};
 use super::*;
+use rust_decimal::Decimal;
 use serde_json::json;
 
 fn show(taxes: &[PeriodTax]) -> Vec<String> {

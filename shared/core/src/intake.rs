@@ -1,16 +1,61 @@
-//! The channel's order request: parsed and validated at the edge, then priced into an order.
+//! The channel's order request: parsed and validated at the edge, then priced into an order
+//! against the catalogue, the channel's list prices and the promotions. Above `order` and
+//! `pricing`: it uses both.
 
-use super::*;
 use crate::catalogue::{is_email, Address, AddressInput, Locale, Product, TaxClass, TaxRates};
-use crate::ids::{check_id, check_text, ChannelId, CountryCode, OrderId, Sku};
+use crate::ids::{check_id, check_text, ChannelId, CountryCode, Currency, OrderId, Sku};
 use crate::input::{self, not_a_string, required, Lax, Object};
+use crate::money::{tax_of, Money};
+use crate::order::*;
+use crate::pricing::{
+    self, in_force, lines_to_price, OrderedLine, PriceCheck, PriceHistory, Promotion,
+};
+use crate::ApiError;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
 
+/// What an order is priced against: the catalogue, and the channel's list prices and the
+/// promotions (docs/api.md "Prices and promotions").
 pub struct PricingContext<'a> {
     pub products: &'a BTreeMap<Sku, Product>,
     /// Keyed by `(country, taxClass)`.
     pub tax_rates: &'a BTreeMap<(CountryCode, TaxClass), TaxRates>,
     /// The order date in the retailer's time zone (the supply date before shipment).
     pub order_date: NaiveDate,
+    /// The channel's price histories of the order's skus (those that have any).
+    pub list_prices: &'a BTreeMap<Sku, PriceHistory>,
+    /// Every promotion; those in force for the channel on the order date apply.
+    pub promotions: &'a [Promotion],
+    /// Whether the channel's given unit prices must be its list prices.
+    pub price_check: PriceCheck,
+}
+
+static NO_LIST_PRICES: BTreeMap<Sku, PriceHistory> = BTreeMap::new();
+
+impl<'a> PricingContext<'a> {
+    /// A context without list prices or promotions: every line gives its price.
+    pub fn new(
+        products: &'a BTreeMap<Sku, Product>,
+        tax_rates: &'a BTreeMap<(CountryCode, TaxClass), TaxRates>,
+        order_date: NaiveDate,
+    ) -> Self {
+        Self {
+            products,
+            tax_rates,
+            order_date,
+            list_prices: &NO_LIST_PRICES,
+            promotions: &[],
+            price_check: PriceCheck::None,
+        }
+    }
+
+    /// The channel's list price of `sku` on the order date.
+    fn list_price(&self, sku: &Sku) -> Option<Money> {
+        let history = self.list_prices.get(sku)?;
+        history.price_on(self.order_date).map(|p| p.price.amount)
+    }
 }
 
 /// A line as the channel ordered it, before the catalogue prices it.
@@ -19,7 +64,8 @@ pub struct RequestedLine {
     pub line_id: String,
     pub sku: Sku,
     pub quantity: u32,
-    pub unit_price: Money,
+    /// None: the channel's list price on the order date.
+    pub unit_price: Option<Money>,
 }
 
 /// A request body checked for shape, before the catalogue is consulted.
@@ -100,8 +146,8 @@ struct LineInput {
     sku: Option<String>,
     #[serde(default)]
     quantity: Lax<u64>,
-    #[serde(default)]
-    unit_price: Lax<String>,
+    /// Absent (or null): the list price.
+    unit_price: Option<Lax<String>>,
 }
 
 #[derive(Deserialize)]
@@ -195,8 +241,10 @@ impl OrderRequest {
             let sku = l.sku.ok_or_else(|| not_a_string(&format!("{p}.sku")))?;
             let sku = Sku::parse(&format!("{p}.sku"), sku)?;
             let quantity = input::units(i, l.quantity)?;
-            let unit_price =
-                Money::parse_given(&format!("{p}.unitPrice"), l.unit_price.0.as_deref())?;
+            let unit_price = l
+                .unit_price
+                .map(|Lax(u)| Money::parse_given(&format!("{p}.unitPrice"), u.as_deref()))
+                .transpose()?;
             lines.push(RequestedLine {
                 line_id,
                 sku,
@@ -263,8 +311,44 @@ impl OrderRequest {
         })
     }
 
-    /// Prices the order against the catalogue: unknown skus, discounts, tax, payments.
+    /// Prices the order against the catalogue: unknown skus, list prices, promotions,
+    /// discounts, tax; the payments must add up to the total.
     pub fn price(
+        self,
+        ctx: &PricingContext<'_>,
+        id: OrderId,
+        channel_id: ChannelId,
+        now: DateTime<Utc>,
+        who: String,
+    ) -> Result<Order, ApiError> {
+        let order = self.priced(ctx, id, channel_id, now, who)?;
+        let paid_total: Money = order.payments.iter().map(|p| p.amount).sum();
+        if paid_total != order.totals.total {
+            return Err(ApiError::invalid(
+                "payments",
+                format!(
+                    "payments add up to {paid_total}, the order total is {}",
+                    order.totals.total
+                ),
+            ));
+        }
+        Ok(order)
+    }
+
+    /// The order as `price` would make it, whatever its payments add up to (`POST
+    /// /orders/quote`: a channel that leaves pricing to us learns the total to pay).
+    pub fn quote(
+        self,
+        ctx: &PricingContext<'_>,
+        id: OrderId,
+        channel_id: ChannelId,
+        now: DateTime<Utc>,
+    ) -> Result<Order, ApiError> {
+        let who = format!("channel:{channel_id}");
+        self.priced(ctx, id, channel_id, now, who)
+    }
+
+    fn priced(
         self,
         ctx: &PricingContext<'_>,
         id: OrderId,
@@ -274,6 +358,7 @@ impl OrderRequest {
     ) -> Result<Order, ApiError> {
         let country = self.shipping_address.country.clone();
         let mut lines: Vec<OrderLine> = Vec::with_capacity(self.lines.len());
+        let mut ordered: Vec<OrderedLine> = Vec::with_capacity(self.lines.len());
         for (
             i,
             RequestedLine {
@@ -301,13 +386,20 @@ impl OrderRequest {
                         ),
                     )
                 })?;
+            ordered.push(OrderedLine {
+                sku: sku.clone(),
+                group: product.group.clone(),
+                quantity,
+                unit_price,
+            });
             lines.push(OrderLine {
                 line_id,
                 name: product.name.clone(),
                 sku,
                 quantity,
-                unit_price,
-                gross: unit_price * quantity,
+                // Priced below, with every line at hand (promotions span lines).
+                unit_price: Money::ZERO,
+                gross: Money::ZERO,
                 discount_share: Money::ZERO,
                 discount_shares: Vec::new(),
                 paid: Money::ZERO,
@@ -323,46 +415,27 @@ impl OrderRequest {
                 supplies: Vec::new(),
             });
         }
-        let merchandise: Money = lines.iter().map(|l| l.gross).sum();
-        let discount_total: Money = self.discounts.iter().map(|d| d.amount).sum();
-        if discount_total > merchandise {
-            return Err(ApiError::invalid(
-                "discounts",
-                "the discounts exceed the merchandise gross",
-            ));
-        }
-        for (i, d) in self.discounts.iter().enumerate() {
-            if d.min_order_value.is_some_and(|min| merchandise < min) {
-                return Err(ApiError::invalid(
-                    format!("discounts[{i}].minOrderValue"),
-                    format!(
-                        "discount {} needs a merchandise gross of at least {}",
-                        d.code,
-                        d.min_order_value.unwrap_or_default()
-                    ),
-                ));
-            }
-            let grosses: Vec<Money> = lines.iter().map(|l| l.gross).collect();
-            for (line, share) in lines.iter_mut().zip(allocate(d.amount, &grosses)) {
-                line.discount_shares.push(DiscountShare {
-                    code: d.code.clone(),
-                    amount: share,
-                });
-                line.discount_share += share;
-            }
-        }
-        for line in &mut lines {
-            line.paid = line.gross - line.discount_share;
+        let to_price = lines_to_price(&ordered, |sku| ctx.list_price(sku), ctx.price_check)
+            .map_err(ApiError::from)?;
+        let promotions = in_force(ctx.promotions, &channel_id, ctx.order_date);
+        let priced = pricing::apply(&to_price, &promotions, &self.discounts)?;
+        for ((line, p), l) in lines.iter_mut().zip(&priced.lines).zip(&to_price) {
+            line.unit_price = l.unit_price;
+            line.gross = p.gross;
+            line.discount_shares = p.discount_shares.clone();
+            line.discount_share = p.discount_share;
+            line.paid = p.paid;
             line.tax = tax_of(line.paid, line.tax_rate);
         }
+        // The record refunds need, kept only when a promotion gave the order something.
+        let promoted = lines
+            .iter()
+            .flat_map(|l| &l.discount_shares)
+            .any(|s| promotions.iter().any(|p| p.id == s.code));
+        let applied_promotions = promoted.then_some(priced.promotions);
+        let merchandise: Money = lines.iter().map(|l| l.gross).sum();
+        let discount_total: Money = lines.iter().map(|l| l.discount_share).sum();
         let total: Money = lines.iter().map(|l| l.paid).sum::<Money>() + self.shipping_cost;
-        let paid_total: Money = self.payments.iter().map(|p| p.amount).sum();
-        if paid_total != total {
-            return Err(ApiError::invalid(
-                "payments",
-                format!("payments add up to {paid_total}, the order total is {total}"),
-            ));
-        }
         let (tax, shipping_tax) = tax_summary(&lines, self.shipping_cost);
         let due = self
             .payments
@@ -408,8 +481,18 @@ impl OrderRequest {
             request_key: None,
             replacements: Vec::new(),
             ledger: Vec::new(),
+            promotions: applied_promotions,
         };
         order.ledger = opening_entries(&order);
         Ok(order)
     }
 }
+
+#[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
+pub(crate) mod pricing_tests;
+#[cfg(test)]
+mod supply_dates;
+#[cfg(test)]
+mod tests;

@@ -30,11 +30,11 @@ pub(crate) fn order(body: serde_json::Value) -> Order {
         ),
         rates,
     )]);
-    let ctx = PricingContext {
-        products: &products,
-        tax_rates: &tax,
-        order_date: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
-    };
+    let ctx = PricingContext::new(
+        &products,
+        &tax,
+        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+    );
     priced(&body, &ctx)
 }
 
@@ -72,11 +72,7 @@ pub(crate) fn order_2020(body: serde_json::Value) -> Order {
         ),
         rates_2020(),
     )]);
-    let ctx = PricingContext {
-        products: &products,
-        tax_rates: &tax,
-        order_date: date(2020, 6, 30),
-    };
+    let ctx = PricingContext::new(&products, &tax, date(2020, 6, 30));
     priced(&body, &ctx)
 }
 

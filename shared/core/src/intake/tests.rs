@@ -46,11 +46,11 @@ fn worked_example() -> Value {
 
 fn price(v: Value) -> Result<Order, ApiError> {
     let (products, tax_rates) = catalogue();
-    let ctx = PricingContext {
-        products: &products,
-        tax_rates: &tax_rates,
-        order_date: NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
-    };
+    let ctx = PricingContext::new(
+        &products,
+        &tax_rates,
+        NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
+    );
     OrderRequest::parse(&v)?.price(
         &ctx,
         "o1".try_into().unwrap(),
@@ -263,7 +263,7 @@ fn a_request_is_read_into_its_typed_fields() {
             line_id: "L2".into(),
             sku: Sku::try_from("L2-SKU").unwrap(),
             quantity: 1,
-            unit_price: Money::from_decimal(dec!(15.00)),
+            unit_price: Some(Money::from_decimal(dec!(15.00))),
         }
     );
     assert_eq!(r.discounts[0].code, "SAVE5");
