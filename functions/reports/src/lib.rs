@@ -441,7 +441,7 @@ impl Reports {
                 .catalogue_partition::<Fulfiller>("FULFILLER")
                 .await?
                 .into_iter()
-                .map(|f| f.id)
+                .map(|f| f.id.into_string())
                 .collect(),
         })
     }

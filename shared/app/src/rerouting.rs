@@ -10,6 +10,7 @@ use dropship_aws::repo::changes::{Outcome, StockMove};
 use dropship_core::catalogue::Fulfiller;
 use dropship_core::delivery::{DeliveryLine, DeliveryOrder};
 use dropship_core::fulfilment;
+use dropship_core::ids::FulfillerId;
 use dropship_core::messages::{BusinessEvent, GenerateDocuments};
 use dropship_core::replacement::{self, ReplacementRequest};
 use dropship_core::stock::SkuUnits;
@@ -21,7 +22,7 @@ pub struct Reroute {
     pub admin: String,
     pub delivery_order: String,
     /// The fulfiller that ships it from now on.
-    pub fulfiller: String,
+    pub fulfiller: FulfillerId,
 }
 
 /// An admin sends delivered units again, free (wrong or faulty item).
@@ -55,9 +56,12 @@ pub async fn reroute(
         delivery_order: id,
         fulfiller: target_id,
     } = command;
-    let target = &catalogue.fulfiller(target_id).await?.ok_or_else(|| {
-        ApiError::invalid("fulfillerId", format!("unknown fulfiller {target_id}"))
-    })?;
+    let target = &catalogue
+        .fulfiller(target_id.as_str())
+        .await?
+        .ok_or_else(|| {
+            ApiError::invalid("fulfillerId", format!("unknown fulfiller {target_id}"))
+        })?;
     let who = &format!("admin:{admin}");
     let plan = || async move {
         if !dropship_core::ids::is_valid_id(id) {
@@ -140,9 +144,12 @@ pub async fn replace(
                     })?
             }
         };
-        let fulfiller = catalogue.fulfiller(&fulfiller_id).await?.ok_or_else(|| {
-            ApiError::invalid("fulfillerId", format!("unknown fulfiller {fulfiller_id}"))
-        })?;
+        let fulfiller = catalogue
+            .fulfiller(fulfiller_id.as_str())
+            .await?
+            .ok_or_else(|| {
+                ApiError::invalid("fulfillerId", format!("unknown fulfiller {fulfiller_id}"))
+            })?;
         let (delivery, next) = replacement::plan(&order, request, &fulfiller, who, Utc::now())?;
         let units: Vec<SkuUnits> = delivery.lines.iter().map(DeliveryLine::units).collect();
         let job = Message::Documents(GenerateDocuments::DeliveryOrder {
