@@ -75,7 +75,7 @@ impl FulfillerApi {
                 let page = self
                     .repositories
                     .delivery_orders
-                    .list_by_fulfiller(fulfiller.as_str(), status, limit, next.as_deref())
+                    .list_by_fulfiller(&fulfiller, status, limit, next.as_deref())
                     .await?
                     .ok_or_else(|| ApiError::invalid("nextToken", "nextToken is not valid"))?;
                 let items: Vec<_> = page
@@ -151,7 +151,7 @@ impl FulfillerApi {
                 let items: Vec<_> = self
                     .repositories
                     .stock
-                    .list(fulfiller.as_str())
+                    .list(&fulfiller)
                     .await?
                     .into_iter()
                     .map(|s| json!({"sku": s.sku, "available": s.available, "reserved": s.reserved, "updatedAt": s.updated_at}))
@@ -173,7 +173,7 @@ impl FulfillerApi {
                 let page = self
                     .repositories
                     .returns()?
-                    .of_fulfiller(fulfiller.as_str(), status, limit, next.as_deref())
+                    .of_fulfiller(&fulfiller, status, limit, next.as_deref())
                     .await?
                     .ok_or_else(|| ApiError::invalid("nextToken", "nextToken is not valid"))?;
                 let items: Vec<_> = page.items.iter().map(returns::fulfiller_view).collect();

@@ -208,8 +208,8 @@ impl EventPublisher for Queues<'_> {
 }
 
 impl CatalogueReader for Catalogue {
-    async fn fulfiller(&self, id: &str) -> anyhow::Result<Option<Fulfiller>> {
-        self.get_fulfiller(id).await
+    async fn fulfiller(&self, id: &FulfillerId) -> anyhow::Result<Option<Fulfiller>> {
+        self.get_fulfiller(id.as_str()).await
     }
     async fn refund_policy(&self) -> anyhow::Result<RefundPolicy> {
         self.get_refund_policy().await

@@ -283,7 +283,7 @@ impl EventPublisher for Fake {
 }
 
 impl CatalogueReader for Fake {
-    async fn fulfiller(&self, id: &str) -> anyhow::Result<Option<Fulfiller>> {
+    async fn fulfiller(&self, id: &FulfillerId) -> anyhow::Result<Option<Fulfiller>> {
         Ok(self.state().fulfillers.get(id).cloned())
     }
     async fn refund_policy(&self) -> anyhow::Result<RefundPolicy> {

@@ -53,8 +53,10 @@ pub trait EventPublisher: Sync {
 
 /// What a use case needs of the catalogue.
 pub trait CatalogueReader: Sync {
-    fn fulfiller(&self, id: &str)
-        -> impl Future<Output = anyhow::Result<Option<Fulfiller>>> + Send;
+    fn fulfiller(
+        &self,
+        id: &FulfillerId,
+    ) -> impl Future<Output = anyhow::Result<Option<Fulfiller>>> + Send;
     fn refund_policy(&self) -> impl Future<Output = anyhow::Result<RefundPolicy>> + Send;
 }
 

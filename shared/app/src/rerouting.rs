@@ -56,12 +56,9 @@ pub async fn reroute(
         delivery_order: id,
         fulfiller: target_id,
     } = command;
-    let target = &catalogue
-        .fulfiller(target_id.as_str())
-        .await?
-        .ok_or_else(|| {
-            ApiError::invalid("fulfillerId", format!("unknown fulfiller {target_id}"))
-        })?;
+    let target = &catalogue.fulfiller(target_id).await?.ok_or_else(|| {
+        ApiError::invalid("fulfillerId", format!("unknown fulfiller {target_id}"))
+    })?;
     let who = &format!("admin:{admin}");
     let plan = || async move {
         if !dropship_core::ids::is_valid_id(id) {
@@ -144,12 +141,9 @@ pub async fn replace(
                     })?
             }
         };
-        let fulfiller = catalogue
-            .fulfiller(fulfiller_id.as_str())
-            .await?
-            .ok_or_else(|| {
-                ApiError::invalid("fulfillerId", format!("unknown fulfiller {fulfiller_id}"))
-            })?;
+        let fulfiller = catalogue.fulfiller(&fulfiller_id).await?.ok_or_else(|| {
+            ApiError::invalid("fulfillerId", format!("unknown fulfiller {fulfiller_id}"))
+        })?;
         let (delivery, next) = replacement::plan(&order, request, &fulfiller, who, Utc::now())?;
         let units: Vec<SkuUnits> = delivery.lines.iter().map(DeliveryLine::units).collect();
         let job = Message::Documents(GenerateDocuments::DeliveryOrder {

@@ -15,7 +15,7 @@ impl Portal {
         let (active, returns) = tokio::join!(
             self.active(fulfiller),
             self.repositories.returns()?.of_fulfiller(
-                fulfiller.as_str(),
+                fulfiller,
                 Some(ReturnStatus::Authorized),
                 PAGE_SIZE,
                 None

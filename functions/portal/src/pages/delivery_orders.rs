@@ -69,7 +69,7 @@ impl Portal {
         let (all, more) = read_all(|next| async move {
             self.repositories
                 .delivery_orders
-                .list_by_fulfiller(fulfiller.as_str(), None, PAGE_SIZE, next.as_deref())
+                .list_by_fulfiller(fulfiller, None, PAGE_SIZE, next.as_deref())
                 .await
         })
         .await?;
@@ -103,12 +103,7 @@ impl Portal {
                 let page = self
                     .repositories
                     .delivery_orders
-                    .list_by_fulfiller(
-                        fulfiller.as_str(),
-                        Some(st),
-                        LIST_PAGE_SIZE,
-                        next.as_deref(),
-                    )
+                    .list_by_fulfiller(fulfiller, Some(st), LIST_PAGE_SIZE, next.as_deref())
                     .await?
                     .ok_or(Fail::NotFound)?;
                 let rows = page

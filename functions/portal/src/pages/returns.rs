@@ -49,7 +49,7 @@ impl Portal {
             self.repositories
                 .returns()?
                 .of_fulfiller(
-                    fulfiller.as_str(),
+                    fulfiller,
                     Some(ReturnStatus::Authorized),
                     PAGE_SIZE,
                     next.as_deref(),

@@ -57,7 +57,7 @@ impl Portal {
         done: Option<String>,
         problem: Option<StockProblem>,
     ) -> Page {
-        let levels = self.repositories.stock.list(fulfiller.as_str()).await?;
+        let levels = self.repositories.stock.list(fulfiller).await?;
         let names: BTreeMap<String, String> = self
             .catalogue
             .get_products(levels.iter().map(|s| s.sku.to_string()))

@@ -144,13 +144,13 @@ impl Stock {
         }
     }
 
-    pub async fn list(&self, fulfiller_id: &str) -> anyhow::Result<Vec<StockLevel>> {
+    pub async fn list(&self, fulfiller_id: &FulfillerId) -> anyhow::Result<Vec<StockLevel>> {
         let query = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("fulfillerId = :f")
-            .expression_attribute_values(":f", s(fulfiller_id));
+            .expression_attribute_values(":f", s(fulfiller_id.as_str()));
         super::query_all(query, &format!("listing the stock of {fulfiller_id}")).await
     }
 }
