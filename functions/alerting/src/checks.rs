@@ -104,7 +104,9 @@ impl Sources {
     pub async fn stock(
         &self,
         keys: Vec<dropship_core::catalogue::SourcePair>,
-    ) -> anyhow::Result<BTreeMap<(String, dropship_core::ids::Sku), StockLevel>> {
+    ) -> anyhow::Result<
+        BTreeMap<(dropship_core::ids::FulfillerId, dropship_core::ids::Sku), StockLevel>,
+    > {
         if keys.is_empty() {
             return Ok(BTreeMap::new());
         }

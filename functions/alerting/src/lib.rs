@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::alerts::{Alert, Alerts, NewAlert, Step};
 use dropship_core::catalogue::SourcePair;
-use dropship_core::ids::{OrderId, Sku};
+use dropship_core::ids::{FulfillerId, OrderId, Sku};
 use dropship_core::messages::{AlertAudience, BusinessEvent};
 use std::collections::BTreeMap;
 
@@ -254,7 +254,7 @@ impl Run<'_> {
                 kind: kinds::LATE_DELIVERY,
                 subject: &d.id,
                 details: &details,
-                fulfiller_id: Some(&d.fulfiller_id),
+                fulfiller_id: Some(d.fulfiller_id.as_str()),
                 order_id: Some(d.order_id.as_str()),
                 delivery_order_id: Some(&d.id),
             })
@@ -295,8 +295,8 @@ impl Run<'_> {
     async fn stale_stock(&mut self) -> anyhow::Result<()> {
         let mut stale = 0;
         for f in self.me.sources.fulfillers().await? {
-            let last = self.me.sources.last_stock_update(&f.id).await?;
-            let id = dropship_aws::repo::alerts::alert_id(kinds::STALE_STOCK, &f.id);
+            let last = self.me.sources.last_stock_update(f.id.as_str()).await?;
+            let id = dropship_aws::repo::alerts::alert_id(kinds::STALE_STOCK, f.id.as_str());
             match last {
                 Some(last) if checks::is_stale(last, f.stock_max_age_hours, self.now) => {
                     stale += 1;
@@ -308,9 +308,9 @@ impl Run<'_> {
                     );
                     self.open(NewAlert {
                         kind: kinds::STALE_STOCK,
-                        subject: &f.id,
+                        subject: f.id.as_str(),
                         details: &details,
-                        fulfiller_id: Some(&f.id),
+                        fulfiller_id: Some(f.id.as_str()),
                         ..NewAlert::default()
                     })
                     .await?;
@@ -330,7 +330,8 @@ impl Run<'_> {
             .iter()
             .filter_map(|a| checks::shortfall_key(&a.subject))
             .filter_map(|(fulfiller_id, sku)| {
-                // Subjects are made from stored (valid) skus: none is dropped.
+                // Subjects are made from stored (valid) ids and skus: none is dropped.
+                let fulfiller_id = FulfillerId::try_from(fulfiller_id).ok()?;
                 let sku = Sku::try_from(sku).ok()?;
                 Some(SourcePair { fulfiller_id, sku })
             })
@@ -340,9 +341,10 @@ impl Run<'_> {
             let Some((fulfiller, sku)) = checks::shortfall_key(&a.subject) else {
                 continue;
             };
-            let level = Sku::try_from(sku)
+            let level = FulfillerId::try_from(fulfiller.as_str())
                 .ok()
-                .and_then(|sku| levels.get(&(fulfiller.clone(), sku)));
+                .zip(Sku::try_from(sku).ok())
+                .and_then(|key| levels.get(&key));
             match level {
                 Some(l) if l.available < l.reserved => {
                     if a.fulfiller_id.is_none() {

@@ -405,7 +405,7 @@ impl DocumentGenerator {
             }
             let fulfiller = self
                 .catalogue
-                .get_fulfiller(&part.fulfiller_id)
+                .get_fulfiller(part.fulfiller_id.as_str())
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("fulfiller {} is unknown", part.fulfiller_id))?;
             let address = fulfiller
@@ -426,7 +426,7 @@ impl DocumentGenerator {
             self.returns
                 .set_label(
                     return_id,
-                    &part.fulfiller_id,
+                    part.fulfiller_id.as_str(),
                     &DocumentRef {
                         kind: DocumentKind::ShippingLabel,
                         key,

@@ -61,7 +61,7 @@ impl FulfillerApi {
     }
 
     async fn route(&self, req: Request) -> HandlerResult {
-        let fulfiller = require_fulfiller(http::principal(&req).as_ref())?.to_string();
+        let fulfiller = require_fulfiller(http::principal(&req).as_ref())?.clone();
         match http::route_key(&req).as_str() {
             "GET /fulfiller/delivery-orders" => {
                 let status = match query_param(&req, "status") {

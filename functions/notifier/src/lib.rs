@@ -96,7 +96,7 @@ impl Notifier {
                 self.once(
                     deadline,
                     &format!("mail#documents_ready#{delivery_order_id}"),
-                    || self.documents_ready(&delivery_order_id, &fulfiller_id, &documents),
+                    || self.documents_ready(&delivery_order_id, fulfiller_id.as_str(), &documents),
                 )
                 .await
             }
@@ -136,7 +136,7 @@ impl Notifier {
                     &format!("mail#stock_feed#{fulfiller_id}#{feed}"),
                     || {
                         self.stock_feed_processed(
-                            &fulfiller_id,
+                            fulfiller_id.as_str(),
                             &feed,
                             applied,
                             &bad_rows,
@@ -284,8 +284,10 @@ impl Notifier {
 
     async fn delivery_order_changed(&self, delivery_order_id: &str) -> anyhow::Result<()> {
         let delivery = self.delivery_order(delivery_order_id).await?;
-        let (fulfiller, branding) =
-            tokio::try_join!(self.fulfiller(&delivery.fulfiller_id), self.branding())?;
+        let (fulfiller, branding) = tokio::try_join!(
+            self.fulfiller(delivery.fulfiller_id.as_str()),
+            self.branding()
+        )?;
         let mail = delivery_order_changed_mail(&branding, &fulfiller, &delivery)?;
         let message_id = self.mailer.send(&mail).await?;
         tracing::info!(

@@ -36,6 +36,7 @@ use dropship_aws::mailer::Mailer;
 use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::portal_sessions::PortalSessions;
 use dropship_aws::repo::tokens::Tokens;
+use dropship_core::ids::FulfillerId;
 use forms::Form;
 use i18n::Texts;
 use lambda_http::{Body, Request, Response};
@@ -140,7 +141,13 @@ impl Portal {
     }
 
     /// Signed in: every page group's routes (`pages::*`).
-    async fn private(&self, req: &Request, key: &str, frame: &Frame, fulfiller: &str) -> Page {
+    async fn private(
+        &self,
+        req: &Request,
+        key: &str,
+        frame: &Frame,
+        fulfiller: &FulfillerId,
+    ) -> Page {
         // Signed in already: the sign-in pages lead home.
         if pages::sign_in::ROUTES.contains(&key) {
             return see_other("/portal", vec![]);

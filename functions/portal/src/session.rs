@@ -9,6 +9,7 @@ use crate::{security, Portal};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use dropship_core::catalogue::{Branding, Fulfiller};
+use dropship_core::ids::FulfillerId;
 use lambda_http::Request;
 
 /// Everything a request's page needs to know about who asks, in which language and look.
@@ -33,8 +34,8 @@ impl Frame {
         }
     }
 
-    pub(crate) fn fulfiller_id(&self) -> Option<&str> {
-        self.session.as_ref().map(|(f, _)| f.id.as_str())
+    pub(crate) fn fulfiller_id(&self) -> Option<&FulfillerId> {
+        self.session.as_ref().map(|(f, _)| &f.id)
     }
 
     pub(crate) fn csrf(&self) -> String {
@@ -60,7 +61,7 @@ impl Portal {
         let branding = self.catalogue.get_branding();
         let (branding, fulfiller) = match &session {
             Some((id, _)) => {
-                let (b, f) = tokio::join!(branding, self.catalogue.get_fulfiller(id));
+                let (b, f) = tokio::join!(branding, self.catalogue.get_fulfiller(id.as_str()));
                 (b?, f?)
             }
             None => (branding.await?, None),

@@ -269,7 +269,7 @@ mod tests {
         DeliveryOrder {
             id: id.into(),
             order_id: "o1".try_into().unwrap(),
-            fulfiller_id: "acme".into(),
+            fulfiller_id: "acme".try_into().unwrap(),
             status,
             ship_to: Address {
                 name: "Carla Beispiel".into(),
@@ -359,7 +359,7 @@ mod tests {
     fn stock_search_looks_at_sku_and_name() {
         let c = clock(Lang::En);
         let level = |sku: &str| StockLevel {
-            fulfiller_id: "acme".into(),
+            fulfiller_id: "acme".try_into().unwrap(),
             sku: sku.try_into().unwrap(),
             available: 2,
             reserved: 3,

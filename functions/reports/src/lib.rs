@@ -374,7 +374,7 @@ impl Reports {
         &self,
         table: &str,
         whole: Option<&[&str]>,
-        fulfiller: &str,
+        fulfiller: &FulfillerId,
         lo: DateTime<Utc>,
         hi: DateTime<Utc>,
     ) -> anyhow::Result<Vec<T>> {
@@ -384,7 +384,7 @@ impl Reports {
             .table_name(table)
             .index_name("byFulfiller")
             .key_condition_expression("fulfillerId = :f AND createdKey BETWEEN :lo AND :hi")
-            .expression_attribute_values(":f", s(fulfiller))
+            .expression_attribute_values(":f", s(fulfiller.as_str()))
             .expression_attribute_values(":lo", s(sort_time(lo)))
             .expression_attribute_values(":hi", s(format!("{}~", sort_time(hi))));
         let what = format!("reading {table} of {fulfiller}");
@@ -434,9 +434,9 @@ impl Reports {
     }
 
     /// The fulfiller asked for, or all of them.
-    async fn fulfiller_ids(&self, f: &Filters) -> anyhow::Result<Vec<String>> {
+    async fn fulfiller_ids(&self, f: &Filters) -> anyhow::Result<Vec<FulfillerId>> {
         Ok(match &f.fulfiller {
-            Some(id) => vec![id.to_string()],
+            Some(id) => vec![id.clone()],
             None => self
                 .catalogue_partition::<Fulfiller>("FULFILLER")
                 .await?

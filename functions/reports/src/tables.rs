@@ -437,7 +437,7 @@ pub fn returns(
     }
     for part in parts
         .iter()
-        .filter(|r| p.contains(r.created_at) && f.fulfiller(&r.fulfiller_id))
+        .filter(|r| p.contains(r.created_at) && f.fulfiller(r.fulfiller_id.as_str()))
     {
         let Some(o) = orders_of_parts.get(&part.order_id).filter(|o| f.order(o)) else {
             continue;
@@ -456,7 +456,7 @@ pub fn returns(
                 part.created_at,
                 "return",
                 o,
-                Some(&part.fulfiller_id),
+                Some(part.fulfiller_id.as_str()),
                 units,
                 refunded,
                 Some(status),
@@ -489,7 +489,7 @@ pub fn stock(
 ) -> Table {
     let mut rows: Vec<Vec<Value>> = levels
         .iter()
-        .filter(|l| f.fulfiller(&l.fulfiller_id) && f.sku(l.sku.as_str(), products))
+        .filter(|l| f.fulfiller(l.fulfiller_id.as_str()) && f.sku(l.sku.as_str(), products))
         .map(|l| {
             vec![
                 json!(l.fulfiller_id),
@@ -588,7 +588,10 @@ pub fn settlement(
     f: &Filters,
 ) -> Table {
     let mut by: BTreeMap<(String, String, String), (i64, i64)> = BTreeMap::new();
-    for d in deliveries.iter().filter(|d| f.fulfiller(&d.fulfiller_id)) {
+    for d in deliveries
+        .iter()
+        .filter(|d| f.fulfiller(d.fulfiller_id.as_str()))
+    {
         for s in d.shipments.iter().filter(|s| p.contains(s.shipped_at)) {
             for sl in &s.lines {
                 let Some(line) = d.lines.iter().find(|l| l.line_id == sl.line_id) else {
@@ -598,7 +601,7 @@ pub fn settlement(
                     continue;
                 }
                 by.entry((
-                    d.fulfiller_id.clone(),
+                    d.fulfiller_id.to_string(),
                     p.month(s.shipped_at),
                     line.sku.to_string(),
                 ))
@@ -607,7 +610,10 @@ pub fn settlement(
             }
         }
     }
-    for part in parts.iter().filter(|r| f.fulfiller(&r.fulfiller_id)) {
+    for part in parts
+        .iter()
+        .filter(|r| f.fulfiller(r.fulfiller_id.as_str()))
+    {
         let Some(at) = part.received_at.filter(|t| p.contains(*t)) else {
             continue;
         };
@@ -618,9 +624,13 @@ pub fn settlement(
         {
             let resellable = l.arrived.map(|a| a.resellable).unwrap_or(0);
             if resellable > 0 {
-                by.entry((part.fulfiller_id.clone(), p.month(at), l.sku.to_string()))
-                    .or_default()
-                    .1 += i64::from(resellable);
+                by.entry((
+                    part.fulfiller_id.to_string(),
+                    p.month(at),
+                    l.sku.to_string(),
+                ))
+                .or_default()
+                .1 += i64::from(resellable);
             }
         }
     }

@@ -16,6 +16,7 @@ use dropship_app::stock_counts::StockCounts;
 use dropship_aws::documents::DocumentStore;
 use dropship_aws::queue::Queue;
 use dropship_aws::sqs_batch;
+use dropship_core::ids::FulfillerId;
 use dropship_core::messages::BusinessEvent;
 use dropship_core::stock::{parse_feed, BadRow};
 
@@ -84,12 +85,10 @@ pub fn decode_key(key: &str) -> String {
 }
 
 /// The fulfiller a feed key belongs to.
-pub fn fulfiller_of(key: &str) -> Option<&str> {
+pub fn fulfiller_of(key: &str) -> Option<FulfillerId> {
     let mut parts = key.split('/');
     match (parts.next(), parts.next(), parts.next(), parts.next()) {
-        (Some("stock-feeds"), Some(f), Some(_), None) if dropship_core::ids::is_valid_id(f) => {
-            Some(f)
-        }
+        (Some("stock-feeds"), Some(f), Some(_), None) => FulfillerId::try_from(f).ok(),
         _ => None,
     }
 }
@@ -145,9 +144,14 @@ impl StockUpdate {
             let feed = key.rsplit('/').next().unwrap_or(&key).to_string();
             let report = match parse_feed(&bytes) {
                 Err(reason) => {
-                    tracing::warn!(key, fulfiller, reason, "stock feed refused as a whole");
+                    tracing::warn!(
+                        key,
+                        fulfiller = fulfiller.as_str(),
+                        reason,
+                        "stock feed refused as a whole"
+                    );
                     BusinessEvent::StockFeedProcessed {
-                        fulfiller_id: fulfiller.to_string(),
+                        fulfiller_id: fulfiller.clone(),
                         feed,
                         applied: 0,
                         bad_rows: Vec::new(),
@@ -157,11 +161,11 @@ impl StockUpdate {
                 Ok(parsed) => {
                     let applied = self
                         .counts
-                        .apply(fulfiller, &parsed.counts, as_of, now)
+                        .apply(&fulfiller, &parsed.counts, as_of, now)
                         .await?;
-                    tracing::info!(key, fulfiller, applied = applied.applied, bad = parsed.refused.len(), shortfalls = ?applied.shortfalls, "stock feed applied");
+                    tracing::info!(key, fulfiller = fulfiller.as_str(), applied = applied.applied, bad = parsed.refused.len(), shortfalls = ?applied.shortfalls, "stock feed applied");
                     BusinessEvent::StockFeedProcessed {
-                        fulfiller_id: fulfiller.to_string(),
+                        fulfiller_id: fulfiller.clone(),
                         feed,
                         applied: applied.applied,
                         bad_rows: report_rows(parsed.refused),
@@ -194,7 +198,12 @@ mod tests {
             "stock-feeds/acme/f1.csv"
         );
         assert_eq!(decode_key("a+b%zz"), "a b%zz");
-        assert_eq!(fulfiller_of("stock-feeds/acme/f1.csv"), Some("acme"));
+        assert_eq!(
+            fulfiller_of("stock-feeds/acme/f1.csv")
+                .as_ref()
+                .map(FulfillerId::as_str),
+            Some("acme")
+        );
         assert_eq!(fulfiller_of("stock-feeds/acme/x/f1.csv"), None);
         assert_eq!(fulfiller_of("documents/acme/f1.csv"), None);
     }
@@ -221,7 +230,7 @@ mod report_tests {
         assert_eq!(few[499].0, 501);
         let many = report_rows(bad(50_000));
         let event = BusinessEvent::StockFeedProcessed {
-            fulfiller_id: "acme".into(),
+            fulfiller_id: "acme".try_into().unwrap(),
             feed: "f.csv".into(),
             applied: 0,
             bad_rows: many.clone(),

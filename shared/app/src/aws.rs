@@ -16,7 +16,7 @@ use dropship_aws::repo::returns::Returns;
 use dropship_aws::repo::stock::{Stock, StockLevel};
 use dropship_core::catalogue::{Fulfiller, Product, RefundPolicy, SourcePair};
 use dropship_core::delivery::DeliveryOrder;
-use dropship_core::ids::Sku;
+use dropship_core::ids::{FulfillerId, Sku};
 use dropship_core::order::Order;
 use dropship_core::returns::ReturnPart;
 use dropship_core::split::FreeStock;
@@ -86,9 +86,9 @@ impl OrderReader for Store<'_> {
     async fn return_part(
         &self,
         return_id: &str,
-        fulfiller_id: &str,
+        fulfiller_id: &FulfillerId,
     ) -> anyhow::Result<Option<ReturnPart>> {
-        self.returns()?.part(return_id, fulfiller_id).await
+        self.returns()?.part(return_id, fulfiller_id.as_str()).await
     }
     async fn return_parts(&self, return_id: &str) -> anyhow::Result<Vec<ReturnPart>> {
         self.returns()?.parts(return_id).await
@@ -208,8 +208,8 @@ impl EventPublisher for Queues<'_> {
 }
 
 impl CatalogueReader for Catalogue {
-    async fn fulfiller(&self, id: &str) -> anyhow::Result<Option<Fulfiller>> {
-        self.get_fulfiller(id).await
+    async fn fulfiller(&self, id: &FulfillerId) -> anyhow::Result<Option<Fulfiller>> {
+        self.get_fulfiller(id.as_str()).await
     }
     async fn refund_policy(&self) -> anyhow::Result<RefundPolicy> {
         self.get_refund_policy().await
@@ -242,7 +242,7 @@ pub struct Sources<'a> {
 }
 
 /// The free stock of each level read.
-fn free_of(levels: BTreeMap<(String, Sku), StockLevel>) -> FreeStock {
+fn free_of(levels: BTreeMap<(FulfillerId, Sku), StockLevel>) -> FreeStock {
     levels.into_iter().map(|(k, v)| (k, v.free)).collect()
 }
 
@@ -255,10 +255,10 @@ impl RoutingReader for Sources<'_> {
     async fn fulfillers_and_free_stock(
         &self,
         pairs: &[SourcePair],
-    ) -> anyhow::Result<(BTreeMap<String, Fulfiller>, FreeStock)> {
+    ) -> anyhow::Result<(BTreeMap<FulfillerId, Fulfiller>, FreeStock)> {
         let (fulfillers_table, fulfiller_keys) = self
             .catalogue
-            .fulfiller_keys(pairs.iter().map(|p| p.fulfiller_id.clone()));
+            .fulfiller_keys(pairs.iter().map(|p| p.fulfiller_id.to_string()));
         let (stock_table, stock_keys) = self.stock.keys(pairs.to_vec());
         let mut found = dropship_aws::repo::batch_get_tables(
             self.dynamodb,

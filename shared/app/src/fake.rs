@@ -11,7 +11,7 @@ use dropship_aws::repo::changes::{Outcome, StockMove};
 use dropship_aws::repo::invoices::InvoiceRecord;
 use dropship_core::catalogue::{Fulfiller, Product, RefundPolicy, SourcePair};
 use dropship_core::delivery::DeliveryOrder;
-use dropship_core::ids::{OrderId, Sku};
+use dropship_core::ids::{FulfillerId, OrderId, Sku};
 use dropship_core::order::Order;
 use dropship_core::returns::ReturnPart;
 use dropship_core::split::FreeStock;
@@ -30,10 +30,10 @@ pub struct State {
     pub orders: BTreeMap<OrderId, Order>,
     pub deliveries: BTreeMap<String, DeliveryOrder>,
     /// Keyed by (return id, fulfiller id).
-    pub return_parts: BTreeMap<(String, String), ReturnPart>,
+    pub return_parts: BTreeMap<(String, FulfillerId), ReturnPart>,
     /// Keyed by (fulfiller id, sku).
-    pub stock: BTreeMap<(String, String), Level>,
-    pub fulfillers: BTreeMap<String, Fulfiller>,
+    pub stock: BTreeMap<(FulfillerId, String), Level>,
+    pub fulfillers: BTreeMap<FulfillerId, Fulfiller>,
     pub products: BTreeMap<Sku, Product>,
     pub refund_policy: RefundPolicy,
     /// The invoice register by purpose, and the last number given in each year.
@@ -77,8 +77,14 @@ impl Fake {
         self
     }
 
-    pub fn with_stock(self, fulfiller: &str, sku: &str, available: i64, reserved: i64) -> Self {
-        let key = (fulfiller.to_string(), sku.to_string());
+    pub fn with_stock(
+        self,
+        fulfiller: FulfillerId,
+        sku: &str,
+        available: i64,
+        reserved: i64,
+    ) -> Self {
+        let key = (fulfiller, sku.to_string());
         self.state().stock.insert(
             key,
             Level {
@@ -225,9 +231,9 @@ impl OrderReader for Fake {
     async fn return_part(
         &self,
         return_id: &str,
-        fulfiller_id: &str,
+        fulfiller_id: &FulfillerId,
     ) -> anyhow::Result<Option<ReturnPart>> {
-        let key = (return_id.to_string(), fulfiller_id.to_string());
+        let key = (return_id.to_string(), fulfiller_id.clone());
         Ok(self.state().return_parts.get(&key).cloned())
     }
     async fn return_parts(&self, return_id: &str) -> anyhow::Result<Vec<ReturnPart>> {
@@ -277,7 +283,7 @@ impl EventPublisher for Fake {
 }
 
 impl CatalogueReader for Fake {
-    async fn fulfiller(&self, id: &str) -> anyhow::Result<Option<Fulfiller>> {
+    async fn fulfiller(&self, id: &FulfillerId) -> anyhow::Result<Option<Fulfiller>> {
         Ok(self.state().fulfillers.get(id).cloned())
     }
     async fn refund_policy(&self) -> anyhow::Result<RefundPolicy> {
@@ -315,7 +321,7 @@ impl RoutingReader for Fake {
     async fn fulfillers_and_free_stock(
         &self,
         pairs: &[SourcePair],
-    ) -> anyhow::Result<(BTreeMap<String, Fulfiller>, FreeStock)> {
+    ) -> anyhow::Result<(BTreeMap<FulfillerId, Fulfiller>, FreeStock)> {
         let state = self.state();
         let fulfillers = pairs
             .iter()

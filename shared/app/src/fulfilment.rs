@@ -8,7 +8,7 @@ use dropship_aws::http::HandlerError;
 use dropship_aws::repo::changes::StockMove;
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::fulfilment;
-use dropship_core::ids::Sku;
+use dropship_core::ids::{FulfillerId, Sku};
 use dropship_core::messages::{BusinessEvent, GenerateDocuments, RouteOrder, SettleReturn};
 use dropship_core::order::Order;
 use dropship_core::returns::{self, ReturnPart, ReturnStatus};
@@ -30,7 +30,7 @@ pub enum DeliveryOrderAction {
 /// A fulfiller accepts, ships or rejects its delivery order.
 #[derive(Debug, Clone)]
 pub struct ActOnDeliveryOrder {
-    pub fulfiller: String,
+    pub fulfiller: FulfillerId,
     pub delivery_order: String,
     pub action: DeliveryOrderAction,
 }
@@ -38,7 +38,7 @@ pub struct ActOnDeliveryOrder {
 /// A fulfiller records what arrived of its part of a return: `{lines: [{lineId, quantity, condition}]}`.
 #[derive(Debug, Clone)]
 pub struct ReceiveReturn {
-    pub fulfiller: String,
+    pub fulfiller: FulfillerId,
     pub return_id: String,
     pub receipt: serde_json::Value,
 }
@@ -46,14 +46,14 @@ pub struct ReceiveReturn {
 /// The fulfiller's own delivery order; anyone else's looks like a missing one.
 pub async fn own_delivery_order(
     store: &impl OrderReader,
-    fulfiller: &str,
+    fulfiller: &FulfillerId,
     id: &str,
 ) -> Result<DeliveryOrder, HandlerError> {
     if !dropship_core::ids::is_valid_id(id) {
         return Err(ApiError::not_found("delivery order").into());
     }
     match store.delivery_order(id).await? {
-        Some(d) if d.fulfiller_id == fulfiller => Ok(d),
+        Some(d) if d.fulfiller_id == *fulfiller => Ok(d),
         _ => Err(ApiError::not_found("delivery order").into()),
     }
 }

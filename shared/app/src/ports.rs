@@ -6,7 +6,7 @@ use dropship_aws::repo::invoices::InvoiceRecord;
 use dropship_aws::repo::outbox::{OutboxMessage, QueueKind};
 use dropship_core::catalogue::{Fulfiller, Product, RefundPolicy, SourcePair};
 use dropship_core::delivery::DeliveryOrder;
-use dropship_core::ids::Sku;
+use dropship_core::ids::{FulfillerId, Sku};
 use dropship_core::messages::{BusinessEvent, GenerateDocuments, RouteOrder, SettleReturn};
 use dropship_core::order::Order;
 use dropship_core::returns::ReturnPart;
@@ -30,7 +30,7 @@ pub trait OrderReader: Sync {
     fn return_part(
         &self,
         return_id: &str,
-        fulfiller_id: &str,
+        fulfiller_id: &FulfillerId,
     ) -> impl Future<Output = anyhow::Result<Option<ReturnPart>>> + Send;
     /// Every fulfiller's part of a return.
     fn return_parts(
@@ -53,8 +53,10 @@ pub trait EventPublisher: Sync {
 
 /// What a use case needs of the catalogue.
 pub trait CatalogueReader: Sync {
-    fn fulfiller(&self, id: &str)
-        -> impl Future<Output = anyhow::Result<Option<Fulfiller>>> + Send;
+    fn fulfiller(
+        &self,
+        id: &FulfillerId,
+    ) -> impl Future<Output = anyhow::Result<Option<Fulfiller>>> + Send;
     fn refund_policy(&self) -> impl Future<Output = anyhow::Result<RefundPolicy>> + Send;
 }
 
@@ -69,7 +71,7 @@ pub trait RoutingReader: Sync {
     fn fulfillers_and_free_stock(
         &self,
         pairs: &[SourcePair],
-    ) -> impl Future<Output = anyhow::Result<(BTreeMap<String, Fulfiller>, FreeStock)>> + Send;
+    ) -> impl Future<Output = anyhow::Result<(BTreeMap<FulfillerId, Fulfiller>, FreeStock)>> + Send;
     /// The pairs' free stock again, for another attempt (who could ship has not changed).
     fn free_stock(
         &self,

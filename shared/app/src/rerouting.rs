@@ -10,6 +10,7 @@ use dropship_aws::repo::changes::{Outcome, StockMove};
 use dropship_core::catalogue::Fulfiller;
 use dropship_core::delivery::{DeliveryLine, DeliveryOrder};
 use dropship_core::fulfilment;
+use dropship_core::ids::FulfillerId;
 use dropship_core::messages::{BusinessEvent, GenerateDocuments};
 use dropship_core::replacement::{self, ReplacementRequest};
 use dropship_core::stock::SkuUnits;
@@ -21,7 +22,7 @@ pub struct Reroute {
     pub admin: String,
     pub delivery_order: String,
     /// The fulfiller that ships it from now on.
-    pub fulfiller: String,
+    pub fulfiller: FulfillerId,
 }
 
 /// An admin sends delivered units again, free (wrong or faulty item).

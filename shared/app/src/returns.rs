@@ -83,7 +83,7 @@ pub async fn settle_return(
         let refund = Some(refund::settle_return(
             &mut order,
             policy.allocation,
-            refund_id(return_id, fulfiller_id),
+            refund_id(return_id, fulfiller_id.as_str()),
             &format!("return {return_id}"),
             now,
         ));

@@ -10,6 +10,7 @@ use dropship_aws::repo::alerts::Alerts;
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::stock::Stock;
+use dropship_core::ids::FulfillerId;
 use dropship_core::stock::StockCount;
 
 pub struct StockCounts {
@@ -60,7 +61,7 @@ pub struct Applied {
 impl StockCounts {
     pub async fn apply(
         &self,
-        fulfiller: &str,
+        fulfiller: &FulfillerId,
         counts: &[StockCount],
         as_of: DateTime<Utc>,
         now: DateTime<Utc>,
@@ -70,7 +71,7 @@ impl StockCounts {
         for c in counts {
             match self
                 .stock
-                .apply_count(fulfiller, c.sku.as_str(), c.available, as_of, now)
+                .apply_count(fulfiller.as_str(), c.sku.as_str(), c.available, as_of, now)
                 .await?
             {
                 None => out.ignored_as_older.push(c.sku.to_string()),
@@ -91,13 +92,13 @@ impl StockCounts {
                             )
                             .await?
                         {
-                            tracing::warn!(fulfiller, sku = %applied.sku, "stock shortfall: alert opened");
+                            tracing::warn!(fulfiller = fulfiller.as_str(), sku = %applied.sku, "stock shortfall: alert opened");
                         }
                         let flagged = self
                             .delivery_orders
-                            .flag_shortfall(fulfiller, &applied.sku)
+                            .flag_shortfall(fulfiller.as_str(), &applied.sku)
                             .await?;
-                        tracing::warn!(fulfiller, sku = %applied.sku, ?flagged, "delivery orders flagged short of stock");
+                        tracing::warn!(fulfiller = fulfiller.as_str(), sku = %applied.sku, ?flagged, "delivery orders flagged short of stock");
                         out.shortfalls.push(applied.sku.clone());
                     } else if applied.free() > applied.free_before.max(0) {
                         grown.push(applied.sku.clone());

@@ -7,6 +7,7 @@ use crate::fake::Fake;
 use dropship_aws::http::HandlerError;
 use dropship_core::catalogue::Fulfiller;
 use dropship_core::delivery::DeliveryOrder;
+use dropship_core::ids::FulfillerId;
 use dropship_core::order::Order;
 use dropship_core::returns::ReturnPart;
 use dropship_core::ApiError;
@@ -50,7 +51,7 @@ pub fn routed() -> Fake {
     Fake::default()
         .with_order(order())
         .with_delivery(delivery())
-        .with_stock("acme", "A", 5, 3)
+        .with_stock(fulfiller_id("acme"), "A", 5, 3)
 }
 
 /// The client's error of a refused use case.
@@ -70,4 +71,13 @@ pub fn return_part() -> ReturnPart {
         "lines": [{"lineId": "L1", "sku": "A", "name": "A", "deliveryOrderId": "D1",
             "quantity": 2, "reason": "too small"}]}))
     .expect("the fixture return part is valid")
+}
+
+pub fn fulfiller_id(id: &str) -> FulfillerId {
+    FulfillerId::try_from(id).expect("a fixture fulfiller id is valid")
+}
+
+/// The fake's key of a stock level.
+pub fn stock_key(fulfiller_id: &str, sku: &str) -> (FulfillerId, String) {
+    (self::fulfiller_id(fulfiller_id), sku.to_string())
 }

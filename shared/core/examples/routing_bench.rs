@@ -8,12 +8,12 @@
     reason = "a benchmark: its figures go to the terminal"
 )]
 
-use dropship_core::ids::Sku;
+use dropship_core::ids::{FulfillerId, Sku};
 use dropship_core::routing::{route, Candidate, LineDemand};
 use std::time::Instant;
 
 fn lines(available: impl Fn(usize, usize) -> u32) -> Vec<LineDemand> {
-    // Every `SKU-<n>` is a valid sku, so none is dropped.
+    // Every `SKU-<n>` is a valid sku and every `f<nn>` a valid fulfiller id, so none is dropped.
     (0..100)
         .filter_map(|i| {
             Some(LineDemand {
@@ -22,13 +22,15 @@ fn lines(available: impl Fn(usize, usize) -> u32) -> Vec<LineDemand> {
                 quantity: 2,
                 allow_backorder: true,
                 candidates: (0..20)
-                    .map(|f| Candidate {
-                        fulfiller_id: format!("f{f:02}"),
-                        priority: ((f + i) % 7) as u32,
-                        own_warehouse: f == 0,
-                        available: available(i, f),
+                    .map(|f| {
+                        Some(Candidate {
+                            fulfiller_id: FulfillerId::try_from(format!("f{f:02}")).ok()?,
+                            priority: ((f + i) % 7) as u32,
+                            own_warehouse: f == 0,
+                            available: available(i, f),
+                        })
                     })
-                    .collect(),
+                    .collect::<Option<_>>()?,
             })
         })
         .collect()

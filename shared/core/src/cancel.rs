@@ -5,7 +5,7 @@
 
 use crate::delivery::{DeliveryOrder, DeliveryStatus};
 use crate::error::ErrorCode;
-use crate::ids::Sku;
+use crate::ids::{FulfillerId, Sku};
 use crate::input::{self, Fields, LineUnitsInput, List};
 use crate::order::{LineQuantity, Order, OrderStatus};
 use crate::ApiError;
@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 /// Stock promised to a delivery order that goes back to free.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StockRelease {
-    pub fulfiller_id: String,
+    pub fulfiller_id: FulfillerId,
     pub sku: Sku,
     pub quantity: u32,
 }
@@ -150,7 +150,7 @@ pub fn plan(
 
     let mut order = order.clone();
     let mut changed: BTreeMap<String, DeliveryOrder> = BTreeMap::new();
-    let mut releases: BTreeMap<(String, Sku), u32> = BTreeMap::new();
+    let mut releases: BTreeMap<(FulfillerId, Sku), u32> = BTreeMap::new();
     let mut cancelled = Vec::with_capacity(wanted.len());
     // Delivery orders the fulfiller has not accepted yet give up their units first.
     let mut candidates: Vec<&DeliveryOrder> = deliveries.iter().filter(|d| d.is_active()).collect();
@@ -286,7 +286,7 @@ mod tests {
         DeliveryOrder {
             id: id.into(),
             order_id: "o1".try_into().unwrap(),
-            fulfiller_id: fulfiller.into(),
+            fulfiller_id: fulfiller.try_into().unwrap(),
             status,
             ship_to: Address {
                 name: "C".into(),
@@ -349,7 +349,7 @@ mod tests {
         assert_eq!(
             p.releases,
             vec![StockRelease {
-                fulfiller_id: "nord".into(),
+                fulfiller_id: "nord".try_into().unwrap(),
                 sku: "A".try_into().unwrap(),
                 quantity: 1
             }]

@@ -1,7 +1,7 @@
 //! The retailer's configuration: channels, fulfillers, products with their sources, tax rates,
 //! branding. Each `*Input::validate` turns an admin request body into a trusted value.
 
-use crate::ids::{check_id, check_text, ChannelId, CountryCode, Currency, Sku};
+use crate::ids::{check_text, ChannelId, CountryCode, Currency, FulfillerId, Sku};
 use crate::input::Lax;
 use crate::money::{Allocation, Money};
 use crate::ApiError;
@@ -149,7 +149,7 @@ pub enum FulfillerKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Fulfiller {
-    pub id: String,
+    pub id: FulfillerId,
     pub name: String,
     pub kind: FulfillerKind,
     pub email: String,
@@ -193,7 +193,7 @@ pub fn is_email(s: &str) -> bool {
 
 impl FulfillerInput {
     pub fn validate(self, id: &str) -> Result<Fulfiller, ApiError> {
-        check_id("fulfillerId", id)?;
+        let id = FulfillerId::parse("fulfillerId", id)?;
         check_text("name", &self.name, 200)?;
         if !is_email(&self.email) {
             return Err(ApiError::invalid(
@@ -219,7 +219,7 @@ impl FulfillerInput {
             .map(|a| a.validate("returnAddress"))
             .transpose()?;
         Ok(Fulfiller {
-            id: id.into(),
+            id,
             name: self.name,
             kind: self.kind,
             email: self.email,
@@ -261,7 +261,7 @@ impl TaxClass {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Source {
-    pub fulfiller_id: String,
+    pub fulfiller_id: FulfillerId,
     pub priority: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub purchase_price: Option<Money>,
@@ -281,7 +281,7 @@ pub struct Product {
 /// A fulfiller a product can come from: the stock level there decides who ships.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct SourcePair {
-    pub fulfiller_id: String,
+    pub fulfiller_id: FulfillerId,
     pub sku: Sku,
 }
 
@@ -324,7 +324,7 @@ impl ProductInput {
     pub fn validate(
         self,
         sku: &str,
-        fulfiller_exists: impl Fn(&str) -> bool,
+        fulfiller_exists: impl Fn(&FulfillerId) -> bool,
     ) -> Result<Product, ApiError> {
         let sku = Sku::parse("sku", sku)?;
         check_text("name", &self.name, 200)?;
@@ -340,11 +340,13 @@ impl ProductInput {
                 .map(|Lax(p)| Money::parse_given(&format!("{field}.purchasePrice"), p.as_deref()))
                 .transpose()?;
             let s = Source {
-                fulfiller_id: raw.fulfiller_id,
+                fulfiller_id: FulfillerId::parse(
+                    &format!("{field}.fulfillerId"),
+                    raw.fulfiller_id,
+                )?,
                 priority: raw.priority,
                 purchase_price,
             };
-            check_id(&format!("{field}.fulfillerId"), &s.fulfiller_id)?;
             if !fulfiller_exists(&s.fulfiller_id) {
                 return Err(ApiError::invalid(
                     format!("{field}.fulfillerId"),

@@ -1,7 +1,7 @@
 //! Delivery orders: the part of an order one fulfiller ships. The customer never learns who.
 
 use crate::catalogue::Address;
-use crate::ids::{OrderId, Sku};
+use crate::ids::{FulfillerId, OrderId, Sku};
 use crate::stock::SkuUnits;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -82,7 +82,7 @@ impl DeliveryLine {
 pub struct DeliveryOrder {
     pub id: String,
     pub order_id: OrderId,
-    pub fulfiller_id: String,
+    pub fulfiller_id: FulfillerId,
     pub status: DeliveryStatus,
     pub ship_to: Address,
     pub lines: Vec<DeliveryLine>,
@@ -141,7 +141,7 @@ impl DeliveryOrder {
     /// The id of the delivery order made for `fulfiller_id` out of `order_id` in routing round
     /// `round`: deterministic, so a redelivered routing message writes the same delivery order
     /// again instead of a second one.
-    pub fn id_for(order_id: &OrderId, fulfiller_id: &str, round: u32) -> String {
+    pub fn id_for(order_id: &OrderId, fulfiller_id: &FulfillerId, round: u32) -> String {
         use sha2::{Digest, Sha256};
         let h = Sha256::digest(format!("{order_id}\n{fulfiller_id}\n{round}").as_bytes());
         format!("DO-{}", &hex::encode(h)[..20].to_uppercase())
@@ -203,10 +203,14 @@ mod tests {
     #[test]
     fn delivery_order_ids_are_stable_and_distinct() {
         let o1 = OrderId::try_from("o1").unwrap();
-        let a = DeliveryOrder::id_for(&o1, "acme", 0);
-        assert_eq!(a, DeliveryOrder::id_for(&o1, "acme", 0));
-        assert_ne!(a, DeliveryOrder::id_for(&o1, "wh", 0));
-        assert_ne!(a, DeliveryOrder::id_for(&o1, "acme", 1));
+        let (acme, wh) = (
+            FulfillerId::try_from("acme").unwrap(),
+            FulfillerId::try_from("wh").unwrap(),
+        );
+        let a = DeliveryOrder::id_for(&o1, &acme, 0);
+        assert_eq!(a, DeliveryOrder::id_for(&o1, &acme, 0));
+        assert_ne!(a, DeliveryOrder::id_for(&o1, &wh, 0));
+        assert_ne!(a, DeliveryOrder::id_for(&o1, &acme, 1));
         assert!(crate::ids::is_valid_id(&a));
         assert_eq!(
             DeliveryStatus::parse("partially_shipped"),

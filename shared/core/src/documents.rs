@@ -448,7 +448,7 @@ mod tests {
         DeliveryOrder {
             id: "DO-1".into(),
             order_id: o.id.clone(),
-            fulfiller_id: "acme".into(),
+            fulfiller_id: "acme".try_into().unwrap(),
             status: DeliveryStatus::Open,
             ship_to: o.shipping_address.clone(),
             lines: o

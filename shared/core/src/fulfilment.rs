@@ -395,7 +395,7 @@ mod tests {
         DeliveryOrder {
             id: "D1".into(),
             order_id: "o1".try_into().unwrap(),
-            fulfiller_id: "acme".into(),
+            fulfiller_id: "acme".try_into().unwrap(),
             status: DeliveryStatus::Open,
             ship_to: Address {
                 name: "C".into(),

@@ -2,7 +2,7 @@
 //! at least once, so each message names what to (re)do, not a delta to apply blindly.
 
 use crate::delivery::DocumentRef;
-use crate::ids::OrderId;
+use crate::ids::{FulfillerId, OrderId};
 use serde::{Deserialize, Serialize};
 
 /// Route queue: an accepted order waits to be split into delivery orders.
@@ -42,7 +42,7 @@ pub enum GenerateDocuments {
 #[serde(rename_all = "camelCase")]
 pub struct SettleReturn {
     pub return_id: String,
-    pub fulfiller_id: String,
+    pub fulfiller_id: FulfillerId,
 }
 
 /// Who an alert's mail goes to: first the fulfiller (a reminder), later the retailer's operations.
@@ -60,7 +60,7 @@ pub enum BusinessEvent {
     #[serde(rename_all = "camelCase")]
     DocumentsReady {
         delivery_order_id: String,
-        fulfiller_id: String,
+        fulfiller_id: FulfillerId,
         order_id: OrderId,
         documents: Vec<DocumentRef>,
     },
@@ -68,7 +68,7 @@ pub enum BusinessEvent {
     #[serde(rename_all = "camelCase")]
     DeliveryOrderChanged {
         delivery_order_id: String,
-        fulfiller_id: String,
+        fulfiller_id: FulfillerId,
         order_id: OrderId,
         cancelled: bool,
         /// The delivery order's version after the change: one notice per change.
@@ -84,7 +84,7 @@ pub enum BusinessEvent {
     /// A stock feed was processed: the fulfiller hears about refused rows (or a refused file).
     #[serde(rename_all = "camelCase")]
     StockFeedProcessed {
-        fulfiller_id: String,
+        fulfiller_id: FulfillerId,
         feed: String,
         applied: usize,
         /// (line number, why)
@@ -143,7 +143,7 @@ mod tests {
     fn events_carry_their_type_tag() {
         let e = BusinessEvent::DocumentsReady {
             delivery_order_id: "DO-1".into(),
-            fulfiller_id: "acme".into(),
+            fulfiller_id: "acme".try_into().unwrap(),
             order_id: "o1".try_into().unwrap(),
             documents: vec![DocumentRef {
                 kind: DocumentKind::DeliveryNote,

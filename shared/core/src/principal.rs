@@ -1,6 +1,6 @@
 //! Who is calling: resolved by the authorizer from the bearer token, checked by every handler.
 
-use crate::ids::ChannelId;
+use crate::ids::{ChannelId, FulfillerId};
 use crate::ApiError;
 use serde::{Deserialize, Serialize};
 
@@ -15,7 +15,7 @@ pub enum Principal {
         id: ChannelId,
     },
     Fulfiller {
-        id: String,
+        id: FulfillerId,
     },
 }
 
@@ -27,9 +27,9 @@ impl Principal {
                 name: name.unwrap_or("admin").to_string(),
             }),
             Some(("channel", id)) => ChannelId::try_from(id).ok().map(|id| Self::Channel { id }),
-            Some(("fulfiller", id)) if crate::ids::is_valid_id(id) => {
-                Some(Self::Fulfiller { id: id.into() })
-            }
+            Some(("fulfiller", id)) => FulfillerId::try_from(id)
+                .ok()
+                .map(|id| Self::Fulfiller { id }),
             _ => None,
         }
     }
@@ -69,7 +69,7 @@ pub fn require_channel(p: Option<&Principal>) -> Result<&ChannelId, ApiError> {
     }
 }
 
-pub fn require_fulfiller(p: Option<&Principal>) -> Result<&str, ApiError> {
+pub fn require_fulfiller(p: Option<&Principal>) -> Result<&FulfillerId, ApiError> {
     match p {
         Some(Principal::Fulfiller { id }) => Ok(id),
         Some(_) => Err(ApiError::forbidden()),

@@ -5,7 +5,7 @@
 
 use crate::catalogue::Fulfiller;
 use crate::delivery::{DeliveryLine, DeliveryOrder, DeliveryStatus};
-use crate::ids::{check_id, check_text};
+use crate::ids::{check_text, FulfillerId};
 use crate::input::{self, Fields, Lax, LineUnitsInput, List};
 use crate::order::{LineQuantity, Order};
 // Kept on the order (`Order::replacements`); reached through `replacement::` as well.
@@ -20,7 +20,7 @@ use serde_json::Value;
 pub struct ReplacementRequest {
     pub lines: Vec<LineQuantity>,
     pub reason: String,
-    pub fulfiller_id: Option<String>,
+    pub fulfiller_id: Option<FulfillerId>,
 }
 
 /// The body as serde reads it (`parse_request` checks it).
@@ -68,8 +68,7 @@ pub fn parse_request(v: &Value) -> Result<ReplacementRequest, ApiError> {
         Some(Lax(f)) => {
             let f =
                 f.ok_or_else(|| ApiError::invalid("fulfillerId", "fulfillerId must be text"))?;
-            check_id("fulfillerId", &f)?;
-            Some(f)
+            Some(FulfillerId::parse("fulfillerId", f)?)
         }
     };
     Ok(ReplacementRequest {
@@ -80,7 +79,7 @@ pub fn parse_request(v: &Value) -> Result<ReplacementRequest, ApiError> {
 }
 
 /// The fulfiller that shipped the first of these lines (the default for a replacement).
-pub fn shipped_by(deliveries: &[DeliveryOrder], line_id: &str) -> Option<String> {
+pub fn shipped_by(deliveries: &[DeliveryOrder], line_id: &str) -> Option<FulfillerId> {
     deliveries
         .iter()
         .find(|d| {
@@ -193,7 +192,11 @@ mod tests {
             "reason": "broken", "fulfillerId": "acme"}))
         .unwrap();
         assert_eq!(
-            (r.lines, r.reason.as_str(), r.fulfiller_id.as_deref()),
+            (
+                r.lines,
+                r.reason.as_str(),
+                r.fulfiller_id.as_ref().map(FulfillerId::as_str)
+            ),
             (vec![LineQuantity::new("L1", 2)], "broken", Some("acme"))
         );
         let ok_lines = json!([{"lineId": "L1", "quantity": 1}]);

@@ -4,7 +4,7 @@
 
 use crate::delivery::{DeliveryOrder, DocumentRef};
 use crate::error::ErrorCode;
-use crate::ids::{check_text, ChannelId, OrderId, Sku};
+use crate::ids::{check_text, ChannelId, FulfillerId, OrderId, Sku};
 use crate::input::{self, Fields, Lax, List};
 use crate::order::Order;
 use crate::ApiError;
@@ -72,7 +72,7 @@ pub struct ReturnPart {
     pub return_id: String,
     pub order_id: OrderId,
     pub channel_id: ChannelId,
-    pub fulfiller_id: String,
+    pub fulfiller_id: FulfillerId,
     pub status: ReturnStatus,
     pub created_at: DateTime<Utc>,
     pub lines: Vec<ReturnLine>,
@@ -269,7 +269,7 @@ pub fn authorize(
     now: DateTime<Utc>,
     window_days: u32,
 ) -> Result<Vec<ReturnPart>, ApiError> {
-    let mut parts: BTreeMap<String, ReturnPart> = BTreeMap::new();
+    let mut parts: BTreeMap<FulfillerId, ReturnPart> = BTreeMap::new();
     let mut ordered: Vec<&DeliveryOrder> = deliveries.iter().collect();
     ordered.sort_by(|a, b| a.created_key.cmp(&b.created_key));
     for (

@@ -18,7 +18,7 @@
 //!    that can ship the most remaining lines whole (ties: lower priority, warehouse first), until
 //!    no line is left; a line that lost its stock to an earlier one falls back to step 1.
 
-use crate::ids::Sku;
+use crate::ids::{FulfillerId, Sku};
 use crate::order::LineQuantity;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -29,7 +29,7 @@ pub const MAX_COMBINATIONS: usize = 20_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
-    pub fulfiller_id: String,
+    pub fulfiller_id: FulfillerId,
     pub priority: u32,
     pub own_warehouse: bool,
     pub available: u32,
@@ -47,7 +47,7 @@ pub struct LineDemand {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RoutingPlan {
     /// fulfiller -> the units of each line it ships now.
-    pub shipments: BTreeMap<String, Vec<LineQuantity>>,
+    pub shipments: BTreeMap<FulfillerId, Vec<LineQuantity>>,
     /// Units waiting for stock at a fulfiller.
     pub backordered: Vec<Backorder>,
     /// Units of a line nobody can ship.
@@ -58,15 +58,15 @@ pub struct RoutingPlan {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Backorder {
     pub line_id: String,
-    pub fulfiller_id: String,
+    pub fulfiller_id: FulfillerId,
     pub units: u32,
 }
 
 debug_as_tuple!(Backorder, line_id, fulfiller_id, units);
 
-type Free = HashMap<(String, String), u32>;
+type Free = HashMap<(FulfillerId, String), u32>;
 /// Lines with the fulfiller each goes to, and the cost (total priority, dropshipper lines).
-type Assignment<'a> = (Vec<(&'a LineDemand, String)>, (u64, u64));
+type Assignment<'a> = (Vec<(&'a LineDemand, FulfillerId)>, (u64, u64));
 
 fn preference(c: &Candidate) -> (u32, bool, &str) {
     (c.priority, !c.own_warehouse, c.fulfiller_id.as_str())
@@ -78,18 +78,18 @@ fn sorted(line: &LineDemand) -> Vec<&Candidate> {
     c
 }
 
-fn free_of(free: &Free, f: &str, sku: &str) -> u32 {
-    free.get(&(f.to_string(), sku.to_string()))
+fn free_of(free: &Free, f: &FulfillerId, sku: &str) -> u32 {
+    free.get(&(f.clone(), sku.to_string()))
         .copied()
         .unwrap_or(0)
 }
 
-fn take(free: &mut Free, plan: &mut RoutingPlan, f: &str, line: &LineDemand, n: u32) {
-    if let Some(v) = free.get_mut(&(f.to_string(), line.sku.to_string())) {
+fn take(free: &mut Free, plan: &mut RoutingPlan, f: &FulfillerId, line: &LineDemand, n: u32) {
+    if let Some(v) = free.get_mut(&(f.clone(), line.sku.to_string())) {
         *v -= n;
     }
     plan.shipments
-        .entry(f.to_string())
+        .entry(f.clone())
         .or_default()
         .push(LineQuantity::new(line.line_id.clone(), n));
 }
@@ -123,7 +123,7 @@ fn split(line: &LineDemand, free: &mut Free, plan: &mut RoutingPlan) {
 /// The cost orders equally small sets: total priority, then dropshipper lines.
 fn assign<'a>(
     lines: &[&'a LineDemand],
-    allowed: &BTreeSet<&str>,
+    allowed: &BTreeSet<&FulfillerId>,
     free: &Free,
 ) -> Option<Assignment<'a>> {
     let mut free = free.clone();
@@ -131,7 +131,7 @@ fn assign<'a>(
     let (mut priority, mut dropship) = (0u64, 0u64);
     for line in lines {
         let c = sorted(line).into_iter().find(|c| {
-            allowed.contains(c.fulfiller_id.as_str())
+            allowed.contains(&c.fulfiller_id)
                 && free_of(&free, &c.fulfiller_id, line.sku.as_str()) >= line.quantity
         })?;
         if let Some(v) = free.get_mut(&(c.fulfiller_id.clone(), line.sku.to_string())) {
@@ -145,7 +145,7 @@ fn assign<'a>(
 }
 
 /// All k-element combinations of `items`, in order, at most `limit` of them (None if more).
-fn combinations<'a>(items: &[&'a str], k: usize, limit: usize) -> Option<Vec<Vec<&'a str>>> {
+fn combinations<'a, T: ?Sized>(items: &[&'a T], k: usize, limit: usize) -> Option<Vec<Vec<&'a T>>> {
     let mut out = Vec::new();
     let mut idx: Vec<usize> = (0..k).collect();
     if k > items.len() {
@@ -199,18 +199,18 @@ pub fn route(lines: &[LineDemand]) -> RoutingPlan {
     for line in to_split {
         split(line, &mut free, &mut plan);
     }
-    let mut used: BTreeSet<String> = plan.shipments.keys().cloned().collect();
+    let mut used: BTreeSet<FulfillerId> = plan.shipments.keys().cloned().collect();
 
     // 2. The smallest set of further fulfillers, searched exactly.
     let mut remaining: Vec<&LineDemand> = rest;
-    let fulfillers: Vec<String> = remaining
+    let fulfillers: Vec<FulfillerId> = remaining
         .iter()
         .flat_map(|l| l.candidates.iter().map(|c| c.fulfiller_id.clone()))
         .collect::<BTreeSet<_>>()
         .into_iter()
         .filter(|f| !used.contains(f))
         .collect();
-    let names: Vec<&str> = fulfillers.iter().map(String::as_str).collect();
+    let names: Vec<&FulfillerId> = fulfillers.iter().collect();
     // Which of the new fulfillers (bit i = names[i]) could ship each line whole, and whether a
     // fulfiller already in the order could: a set that leaves some line with neither is skipped
     // without trying to assign (most sets, when stock is scattered).
@@ -225,7 +225,7 @@ pub fn route(lines: &[LineDemand]) -> RoutingPlan {
                     .iter()
                     .filter(|c| free_of(&free, &c.fulfiller_id, l.sku.as_str()) >= l.quantity)
                 {
-                    match names.iter().position(|n| *n == c.fulfiller_id) {
+                    match names.iter().position(|n| *n == &c.fulfiller_id) {
                         Some(i) => mask |= 1 << i,
                         None => by_used |= used.contains(&c.fulfiller_id),
                     }
@@ -234,7 +234,7 @@ pub fn route(lines: &[LineDemand]) -> RoutingPlan {
             })
             .collect()
     });
-    let mut chosen: Option<Vec<(&LineDemand, String)>> = None;
+    let mut chosen: Option<Vec<(&LineDemand, FulfillerId)>> = None;
     'sizes: for k in 0..=EXACT_UP_TO.min(names.len()) {
         let Some(sets) = combinations(&names, k, MAX_COMBINATIONS) else {
             break;
@@ -253,11 +253,7 @@ pub fn route(lines: &[LineDemand]) -> RoutingPlan {
                     continue;
                 }
             }
-            let allowed: BTreeSet<&str> = used
-                .iter()
-                .map(String::as_str)
-                .chain(set.iter().copied())
-                .collect();
+            let allowed: BTreeSet<&FulfillerId> = used.iter().chain(set.iter().copied()).collect();
             if let Some((assignment, cost)) = assign(&remaining, &allowed, &free) {
                 if best.as_ref().is_none_or(|(_, c)| cost < *c) {
                     best = Some((assignment, cost));
@@ -278,7 +274,7 @@ pub fn route(lines: &[LineDemand]) -> RoutingPlan {
 
     // 3. Greedy set cover for what the exact search could not settle.
     while !remaining.is_empty() {
-        let mut best: Option<(usize, (u64, bool, String))> = None;
+        let mut best: Option<(usize, (u64, bool, FulfillerId))> = None;
         for f in used
             .iter()
             .cloned()
@@ -347,7 +343,7 @@ mod tests {
 
     fn cand(f: &str, priority: u32, own: bool, available: u32) -> Candidate {
         Candidate {
-            fulfiller_id: f.into(),
+            fulfiller_id: f.try_into().unwrap(),
             priority,
             own_warehouse: own,
             available,
@@ -420,7 +416,7 @@ mod tests {
             p.backordered,
             vec![Backorder {
                 line_id: "L1".into(),
-                fulfiller_id: "a".into(),
+                fulfiller_id: "a".try_into().unwrap(),
                 units: 3
             }]
         );

@@ -5,7 +5,7 @@
 
 use crate::catalogue::{Fulfiller, FulfillerKind, Product};
 use crate::delivery::{DeliveryLine, DeliveryOrder, DeliveryStatus};
-use crate::ids::Sku;
+use crate::ids::{FulfillerId, Sku};
 use crate::order::Order;
 use crate::routing::{route, Candidate, LineDemand, RoutingPlan};
 use crate::stock::StockMove;
@@ -42,7 +42,7 @@ pub fn pending_units(order: &Order, deliveries: &[DeliveryOrder]) -> Vec<u32> {
 }
 
 /// Fulfillers that rejected a delivery order of this order: not asked again for it.
-pub fn excluded_fulfillers(deliveries: &[DeliveryOrder]) -> BTreeSet<String> {
+pub fn excluded_fulfillers(deliveries: &[DeliveryOrder]) -> BTreeSet<FulfillerId> {
     deliveries
         .iter()
         .filter(|d| d.status == DeliveryStatus::Rejected)
@@ -51,16 +51,16 @@ pub fn excluded_fulfillers(deliveries: &[DeliveryOrder]) -> BTreeSet<String> {
 }
 
 /// What routing needs to know of one (fulfiller, sku): its free stock.
-pub type FreeStock = BTreeMap<(String, Sku), i64>;
+pub type FreeStock = BTreeMap<(FulfillerId, Sku), i64>;
 
 /// The routing input for the pending units.
 pub fn demands(
     order: &Order,
     pending: &[u32],
     products: &BTreeMap<Sku, Product>,
-    fulfillers: &BTreeMap<String, Fulfiller>,
+    fulfillers: &BTreeMap<FulfillerId, Fulfiller>,
     free: &FreeStock,
-    excluded: &BTreeSet<String>,
+    excluded: &BTreeSet<FulfillerId>,
 ) -> Vec<LineDemand> {
     order
         .lines
@@ -105,7 +105,7 @@ pub fn demands(
 pub fn delivery_orders_for(
     order: &Order,
     plan: &RoutingPlan,
-    fulfillers: &BTreeMap<String, Fulfiller>,
+    fulfillers: &BTreeMap<FulfillerId, Fulfiller>,
     round: u32,
     now: DateTime<Utc>,
 ) -> Vec<DeliveryOrder> {
@@ -155,7 +155,7 @@ pub fn delivery_orders_for(
 
 /// The stock to reserve: units per (fulfiller, sku), lines of one sku as one item.
 pub fn reservations(order: &Order, plan: &RoutingPlan) -> Vec<StockMove> {
-    let mut sum: BTreeMap<(String, Sku), u32> = BTreeMap::new();
+    let mut sum: BTreeMap<(FulfillerId, Sku), u32> = BTreeMap::new();
     for (fulfiller_id, lines) in &plan.shipments {
         for shipped in lines {
             if let Some(l) = order.lines.iter().find(|l| l.line_id == shipped.line_id) {
@@ -235,7 +235,7 @@ pub fn plan_round(
     order: &Order,
     existing: &[DeliveryOrder],
     products: &BTreeMap<Sku, Product>,
-    fulfillers: &BTreeMap<String, Fulfiller>,
+    fulfillers: &BTreeMap<FulfillerId, Fulfiller>,
     free: &FreeStock,
     now: DateTime<Utc>,
 ) -> Option<Round> {

@@ -1,6 +1,6 @@
 //! Stock counts reported by a fulfiller: validated as a whole before any is applied.
 
-use crate::ids::Sku;
+use crate::ids::{FulfillerId, Sku};
 use crate::input::{self, Fields, Lax, List};
 use crate::ApiError;
 use chrono::{DateTime, Duration, Utc};
@@ -22,7 +22,7 @@ debug_as_tuple!(SkuUnits, sku, units);
 /// Units of one (fulfiller, sku): a reservation, or a release, consumption or restock.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StockMove {
-    pub fulfiller_id: String,
+    pub fulfiller_id: FulfillerId,
     pub sku: Sku,
     pub quantity: u32,
 }
@@ -30,13 +30,13 @@ pub struct StockMove {
 impl StockMove {
     /// Moves of one fulfiller's stock.
     pub fn at<'a>(
-        fulfiller_id: &str,
+        fulfiller_id: &FulfillerId,
         units: impl IntoIterator<Item = &'a SkuUnits>,
     ) -> Vec<StockMove> {
         units
             .into_iter()
             .map(|u| StockMove {
-                fulfiller_id: fulfiller_id.to_string(),
+                fulfiller_id: fulfiller_id.clone(),
                 sku: u.sku.clone(),
                 quantity: u.units,
             })

@@ -30,7 +30,7 @@ impl AdminApi {
             .fulfiller_id
             .0
             .ok_or_else(|| input::required("fulfillerId"))?;
-        dropship_core::ids::check_id("fulfillerId", &target_id)?;
+        let target_id = dropship_core::ids::FulfillerId::parse("fulfillerId", target_id)?;
         let command = Reroute {
             admin: admin.to_string(),
             delivery_order: id,

@@ -35,7 +35,9 @@ impl AdminApi {
         let exists = match &principal {
             Principal::Admin { .. } => true,
             Principal::Channel { id } => self.catalogue.get_channel(id.as_str()).await?.is_some(),
-            Principal::Fulfiller { id } => self.catalogue.get_fulfiller(id).await?.is_some(),
+            Principal::Fulfiller { id } => {
+                self.catalogue.get_fulfiller(id.as_str()).await?.is_some()
+            }
         };
         if !exists {
             return Err(ApiError::invalid(

@@ -307,7 +307,7 @@ pub fn delivery_fixture(locale: Option<Locale>) -> (Order, DeliveryOrder) {
     let delivery = DeliveryOrder {
         id: "DO-3C0A944DB535215729D4".into(),
         order_id: "o1".try_into().unwrap(),
-        fulfiller_id: "f-1".into(),
+        fulfiller_id: "f-1".try_into().unwrap(),
         status: DeliveryStatus::Open,
         ship_to: address("Jörg Weiß"),
         lines: vec![

@@ -60,7 +60,7 @@ pub fn alert_reminder_mail(
         subject: &alert.subject,
         details: &alert.details,
         since: local_time(alert.since, branding, locale),
-        fulfiller_id: Some(&fulfiller.id),
+        fulfiller_id: Some(fulfiller.id.as_str()),
         fulfiller_name: Some(&fulfiller.name),
     };
     branded(

@@ -5,12 +5,13 @@ use crate::render::Page;
 use crate::session::Frame;
 use crate::{view, Portal};
 use dropship_core::delivery::DeliveryStatus;
+use dropship_core::ids::FulfillerId;
 use dropship_core::returns::ReturnStatus;
 use serde_json::json;
 
 impl Portal {
     /// `GET /portal` (and `GET /portal/`).
-    pub(crate) async fn dashboard(&self, frame: &Frame, fulfiller: &str) -> Page {
+    pub(crate) async fn dashboard(&self, frame: &Frame, fulfiller: &FulfillerId) -> Page {
         let (active, returns) = tokio::join!(
             self.active(fulfiller),
             self.repositories.returns()?.of_fulfiller(

@@ -12,6 +12,7 @@ use chrono::Utc;
 use dropship_app::fulfilment::{self, answers, ActOnDeliveryOrder, DeliveryOrderAction as Action};
 use dropship_aws::http::HandlerError;
 use dropship_core::delivery::{DeliveryOrder, DeliveryStatus};
+use dropship_core::ids::FulfillerId;
 use lambda_http::Request;
 use serde_json::{json, Value};
 
@@ -61,7 +62,10 @@ fn status_code(s: DeliveryStatus) -> &'static str {
 
 impl Portal {
     /// Every delivery order of the fulfiller that still has something to ship.
-    pub(crate) async fn active(&self, fulfiller: &str) -> anyhow::Result<Vec<DeliveryOrder>> {
+    pub(crate) async fn active(
+        &self,
+        fulfiller: &FulfillerId,
+    ) -> anyhow::Result<Vec<DeliveryOrder>> {
         let (all, more) = read_all(|next| async move {
             self.repositories
                 .delivery_orders
@@ -80,7 +84,7 @@ impl Portal {
         &self,
         req: &Request,
         frame: &Frame,
-        fulfiller: &str,
+        fulfiller: &FulfillerId,
     ) -> Page {
         let clock = frame.clock();
         let status = query(req, "status").and_then(|s| DeliveryStatus::parse(&s));
@@ -142,7 +146,7 @@ impl Portal {
         &self,
         req: &Request,
         frame: &Frame,
-        fulfiller: &str,
+        fulfiller: &FulfillerId,
     ) -> Page {
         let id = path(req, "id")?;
         let done = query(req, "done")
@@ -157,7 +161,13 @@ impl Portal {
     }
 
     /// A delivery order's page, optionally with a failed change's reason and the values sent.
-    async fn delivery_order(&self, frame: &Frame, fulfiller: &str, id: &str, shown: Shown) -> Page {
+    async fn delivery_order(
+        &self,
+        frame: &Frame,
+        fulfiller: &FulfillerId,
+        id: &str,
+        shown: Shown,
+    ) -> Page {
         let Shown {
             status,
             done,
@@ -206,7 +216,7 @@ impl Portal {
         req: &Request,
         key: &str,
         frame: &Frame,
-        fulfiller: &str,
+        fulfiller: &FulfillerId,
         form: &Form,
     ) -> Page {
         let id = path(req, "id")?;
@@ -264,7 +274,7 @@ impl Portal {
         };
         let scope = format!("portal:{}#fulfiller:{fulfiller}", key.replace("{id}", id));
         let command = ActOnDeliveryOrder {
-            fulfiller: fulfiller.to_string(),
+            fulfiller: fulfiller.clone(),
             delivery_order: id.to_string(),
             action,
         };

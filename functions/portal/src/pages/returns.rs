@@ -9,6 +9,7 @@ use crate::session::Frame;
 use crate::{path, query, security, view, Portal};
 use dropship_app::fulfilment::{answers, ReceiveReturn};
 use dropship_aws::http::HandlerError;
+use dropship_core::ids::FulfillerId;
 use dropship_core::returns::ReturnStatus;
 use lambda_http::Request;
 use serde_json::{json, Value};
@@ -26,7 +27,12 @@ struct ReceiptProblem {
 
 impl Portal {
     /// `GET /portal/returns`, with what was just done.
-    pub(crate) async fn returns(&self, req: &Request, frame: &Frame, fulfiller: &str) -> Page {
+    pub(crate) async fn returns(
+        &self,
+        req: &Request,
+        frame: &Frame,
+        fulfiller: &FulfillerId,
+    ) -> Page {
         let done = query(req, "done").filter(|d| d == "received");
         self.returns_page(frame, fulfiller, 200, done, None).await
     }
@@ -34,7 +40,7 @@ impl Portal {
     async fn returns_page(
         &self,
         frame: &Frame,
-        fulfiller: &str,
+        fulfiller: &FulfillerId,
         status: u16,
         done: Option<String>,
         problem: Option<ReceiptProblem>,
@@ -91,7 +97,7 @@ impl Portal {
         &self,
         req: &Request,
         frame: &Frame,
-        fulfiller: &str,
+        fulfiller: &FulfillerId,
         form: &Form,
     ) -> Page {
         let return_id = path(req, "returnId")?;
@@ -126,7 +132,7 @@ impl Portal {
             }
         }
         let command = ReceiveReturn {
-            fulfiller: fulfiller.to_string(),
+            fulfiller: fulfiller.clone(),
             return_id: return_id.to_string(),
             receipt: json!({ "lines": lines }),
         };

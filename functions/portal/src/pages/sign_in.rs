@@ -10,6 +10,7 @@ use crate::{path, query, security, view, Portal};
 use chrono::Duration;
 use dropship_aws::mailer::Mail;
 use dropship_core::catalogue::{Branding, Fulfiller};
+use dropship_core::ids::FulfillerId;
 use dropship_core::principal::Principal;
 use lambda_http::Request;
 use serde_json::json;
@@ -83,7 +84,12 @@ impl Portal {
             .await
     }
 
-    async fn open_session(&self, frame: &Frame, fulfiller: &str, token_id: Option<String>) -> Page {
+    async fn open_session(
+        &self,
+        frame: &Frame,
+        fulfiller: &FulfillerId,
+        token_id: Option<String>,
+    ) -> Page {
         let secret = self
             .sessions
             .open(
@@ -220,7 +226,13 @@ impl Portal {
         if let Some((_, secret)) = &frame.session {
             self.sessions.close(secret).await?;
         }
-        tracing::info!(fulfiller_id = %frame.fulfiller_id().unwrap_or_default(), "portal sign-out");
+        tracing::info!(
+            fulfiller_id = frame
+                .fulfiller_id()
+                .map(FulfillerId::as_str)
+                .unwrap_or_default(),
+            "portal sign-out"
+        );
         see_other(
             "/portal/sign-in?done=signed_out",
             vec![security::clear_cookie(security::SESSION_COOKIE)],

@@ -7,6 +7,7 @@ use crate::render::{see_other, Page};
 use crate::session::Frame;
 use crate::{query, view, Portal};
 use chrono::Utc;
+use dropship_core::ids::FulfillerId;
 use dropship_core::stock::{parse_feed, StockUpdate, MAX_ITEMS};
 use lambda_http::Request;
 use serde_json::{json, Value};
@@ -24,7 +25,12 @@ struct StockProblem {
 
 impl Portal {
     /// `GET /portal/stock`: the counts (filtered by `q`), with what was just done.
-    pub(crate) async fn stock(&self, req: &Request, frame: &Frame, fulfiller: &str) -> Page {
+    pub(crate) async fn stock(
+        &self,
+        req: &Request,
+        frame: &Frame,
+        fulfiller: &FulfillerId,
+    ) -> Page {
         let q = query(req, "q").unwrap_or_default();
         let done = match query(req, "done").as_deref() {
             Some("stock_saved") => Some(self.text(frame, "done.stock_saved")),
@@ -45,7 +51,7 @@ impl Portal {
     async fn stock_page(
         &self,
         frame: &Frame,
-        fulfiller: &str,
+        fulfiller: &FulfillerId,
         q: &str,
         status: u16,
         done: Option<String>,
@@ -87,7 +93,12 @@ impl Portal {
     }
 
     /// `POST /portal/stock`: one count, exactly as `PUT /fulfiller/stock` takes it.
-    pub(crate) async fn save_count(&self, frame: &Frame, fulfiller: &str, form: &Form) -> Page {
+    pub(crate) async fn save_count(
+        &self,
+        frame: &Frame,
+        fulfiller: &FulfillerId,
+        form: &Form,
+    ) -> Page {
         let sku = form.get("sku").unwrap_or_default().trim();
         let raw = form.get("available").unwrap_or_default().trim();
         // A number stays a number; anything else goes as typed, for the domain to refuse.
@@ -142,7 +153,7 @@ impl Portal {
     pub(crate) async fn upload(
         &self,
         frame: &Frame,
-        fulfiller: &str,
+        fulfiller: &FulfillerId,
         upload: Option<Upload>,
     ) -> Page {
         let refuse = |message: String, rows: Vec<Value>| {

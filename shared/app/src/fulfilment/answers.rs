@@ -70,7 +70,7 @@ mod tests {
     async fn a_change_is_answered_with_the_delivery_order_as_its_fulfiller_sees_it() {
         let fake = routed();
         let accept = ActOnDeliveryOrder {
-            fulfiller: "acme".into(),
+            fulfiller: "acme".try_into().unwrap(),
             delivery_order: "D1".into(),
             action: DeliveryOrderAction::Accept,
         };

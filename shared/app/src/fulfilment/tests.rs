@@ -8,7 +8,7 @@ use serde_json::json;
 
 fn ship(units: u32) -> ActOnDeliveryOrder {
     ActOnDeliveryOrder {
-        fulfiller: "acme".into(),
+        fulfiller: "acme".try_into().unwrap(),
         delivery_order: "D1".into(),
         action: DeliveryOrderAction::Ship(json!({"carrier": "DHL", "trackingNumber": "1",
             "lines": [{"lineId": "L1", "quantity": units}]})),
@@ -46,7 +46,7 @@ async fn a_conflict_on_the_first_commit_is_read_again_and_committed() {
     assert_eq!(state.deliveries["D1"], d);
     assert_eq!(state.orders["o1"].lines[0].quantities.shipped, 2);
     // Shipped units leave the shelf and the reservation.
-    let level = state.stock[&("acme".to_string(), "A".to_string())];
+    let level = state.stock[&crate::testing::stock_key("acme", "A")];
     assert_eq!(
         level,
         Level {
@@ -83,7 +83,7 @@ async fn a_refused_plan_commits_and_publishes_nothing() {
         act_on_delivery_order(
             &fake,
             &ActOnDeliveryOrder {
-                fulfiller: "other".into(),
+                fulfiller: "other".try_into().unwrap(),
                 ..ship(1)
             },
         )
@@ -122,7 +122,7 @@ async fn a_rejection_asks_for_rerouting_once_in_its_commit() {
     assert_eq!(d.status, DeliveryStatus::Rejected);
     assert_eq!(kinds(&fake), ["route"]);
     assert_eq!(
-        fake.state().stock[&("acme".to_string(), "A".to_string())].reserved,
+        fake.state().stock[&crate::testing::stock_key("acme", "A")].reserved,
         0
     );
     let state = fake.state();
@@ -152,7 +152,7 @@ async fn accepting_twice_writes_once() {
 
 fn receipt() -> ReceiveReturn {
     ReceiveReturn {
-        fulfiller: "acme".into(),
+        fulfiller: "acme".try_into().unwrap(),
         return_id: "RT-1".into(),
         receipt: json!({"lines": [{"lineId": "L1", "quantity": 1, "condition": "resellable"},
             {"lineId": "L1", "quantity": 1, "condition": "damaged"}]}),
@@ -167,7 +167,7 @@ async fn a_receipt_restocks_what_can_be_sold_and_asks_for_settlement_once() {
     let part = receive_return(&fake, &fake, &receipt()).await.unwrap();
     assert_eq!(part.status, ReturnStatus::Received);
     assert_eq!(
-        fake.state().stock[&("acme".to_string(), "A".to_string())].available,
+        fake.state().stock[&crate::testing::stock_key("acme", "A")].available,
         6
     );
     assert_eq!(kinds(&fake), ["settle"]);

@@ -21,7 +21,7 @@ async fn a_cancellation_retried_after_a_conflict_releases_refunds_and_tells_once
     let state = fake.state();
     assert_eq!(state.commits.len(), 1);
     assert_eq!(
-        state.stock[&("acme".to_string(), "A".to_string())].reserved,
+        state.stock[&crate::testing::stock_key("acme", "A")].reserved,
         0
     );
     let kinds: Vec<_> = state

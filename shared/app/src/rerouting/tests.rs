@@ -8,13 +8,17 @@ fn to_beta() -> Reroute {
     Reroute {
         admin: "ann".into(),
         delivery_order: "D1".into(),
-        fulfiller: "beta".into(),
+        fulfiller: "beta".try_into().unwrap(),
     }
 }
 
 fn with_beta(fake: Fake, units: i64) -> Fake {
-    fake.with_fulfiller(fulfiller("beta"))
-        .with_stock("beta", "A", units, 0)
+    fake.with_fulfiller(fulfiller("beta")).with_stock(
+        crate::testing::fulfiller_id("beta"),
+        "A",
+        units,
+        0,
+    )
 }
 
 #[tokio::test]
@@ -26,7 +30,7 @@ async fn a_reroute_retried_after_a_conflict_moves_the_reservation_and_tells_both
     assert_eq!(state.commits.len(), 1);
     assert_eq!(state.deliveries["D1"].status, DeliveryStatus::Cancelled);
     assert_eq!(state.deliveries[&plan.new.id].fulfiller_id, "beta");
-    let reserved = |f: &str| state.stock[&(f.to_string(), "A".to_string())].reserved;
+    let reserved = |f: &str| state.stock[&crate::testing::stock_key(f, "A")].reserved;
     assert_eq!((reserved("acme"), reserved("beta")), (0, 3));
     let expected = [
         Message::Documents(GenerateDocuments::DeliveryOrder {
@@ -34,7 +38,7 @@ async fn a_reroute_retried_after_a_conflict_moves_the_reservation_and_tells_both
         }),
         Message::Event(BusinessEvent::DeliveryOrderChanged {
             delivery_order_id: "D1".into(),
-            fulfiller_id: "acme".into(),
+            fulfiller_id: "acme".try_into().unwrap(),
             order_id: "o1".try_into().unwrap(),
             cancelled: true,
             version: 1,

@@ -6,7 +6,7 @@ use crate::testing::{order, return_part};
 fn settle() -> SettleReturn {
     SettleReturn {
         return_id: "RT-1".into(),
-        fulfiller_id: "acme".into(),
+        fulfiller_id: "acme".try_into().unwrap(),
     }
 }
 
@@ -55,7 +55,7 @@ async fn a_settlement_after_a_conflict_refunds_once_and_a_redelivery_does_nothin
                 .collect::<Vec<_>>(),
             std::slice::from_ref(&id)
         );
-        let part = &state.return_parts[&("RT-1".to_string(), "acme".to_string())];
+        let part = &state.return_parts[&("RT-1".to_string(), crate::testing::fulfiller_id("acme"))];
         assert_eq!(
             (part.status, part.refund_id.as_deref()),
             (ReturnStatus::Refunded, Some(id.as_str()))

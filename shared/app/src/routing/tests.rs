@@ -22,7 +22,7 @@ fn accepted(available: i64) -> Fake {
         .with_order(o)
         .with_product(product())
         .with_fulfiller(fulfiller("acme"))
-        .with_stock("acme", "A", available, 0)
+        .with_stock(crate::testing::fulfiller_id("acme"), "A", available, 0)
 }
 
 fn route() -> RouteOrder {
@@ -70,7 +70,7 @@ async fn stock_that_moved_is_planned_again_and_reserved_once() {
     assert_eq!(new.len(), 1);
     assert_eq!(new[0].fulfiller_id, "acme");
     assert_eq!(
-        state.stock[&("acme".to_string(), "A".to_string())],
+        state.stock[&crate::testing::stock_key("acme", "A")],
         Level {
             available: 5,
             reserved: 3
@@ -117,7 +117,7 @@ async fn a_redelivery_reserves_nothing_twice_and_asks_again_for_documents_not_ma
     let state = fake.state();
     assert_eq!(state.commits.len(), 1, "nothing is routed twice");
     assert_eq!(
-        state.stock[&("acme".to_string(), "A".to_string())].reserved,
+        state.stock[&crate::testing::stock_key("acme", "A")].reserved,
         3
     );
     let id = state.orders["o1"].delivery_order_ids[0].clone();

@@ -12,7 +12,7 @@ use anyhow::Context;
 use dropship_core::catalogue::{
     Branding, Channel, Fulfiller, Product, RefundPolicy, TaxClass, TaxRates,
 };
-use dropship_core::ids::{ChannelId, CountryCode, Sku};
+use dropship_core::ids::{ChannelId, CountryCode, FulfillerId, Sku};
 use dropship_core::pricing::PriceHistory;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -84,7 +84,7 @@ impl Catalogue {
         self.get("CHANNEL", id).await
     }
     pub async fn put_fulfiller(&self, f: &Fulfiller) -> anyhow::Result<()> {
-        self.put("FULFILLER", &f.id, f).await
+        self.put("FULFILLER", f.id.as_str(), f).await
     }
     pub async fn get_fulfiller(&self, id: &str) -> anyhow::Result<Option<Fulfiller>> {
         self.get("FULFILLER", id).await
@@ -92,7 +92,7 @@ impl Catalogue {
     pub async fn get_fulfillers(
         &self,
         ids: impl IntoIterator<Item = String>,
-    ) -> anyhow::Result<BTreeMap<String, Fulfiller>> {
+    ) -> anyhow::Result<BTreeMap<FulfillerId, Fulfiller>> {
         let (_, keys) = self.fulfiller_keys(ids);
         Self::fulfillers_from(batch_get(&self.client, &self.table, keys).await?)
     }
@@ -111,7 +111,7 @@ impl Catalogue {
     pub fn fulfiller_keys(&self, ids: impl IntoIterator<Item = String>) -> (String, Vec<Item>) {
         (self.table.clone(), distinct_keys("FULFILLER", ids))
     }
-    pub fn fulfillers_from(items: Vec<Item>) -> anyhow::Result<BTreeMap<String, Fulfiller>> {
+    pub fn fulfillers_from(items: Vec<Item>) -> anyhow::Result<BTreeMap<FulfillerId, Fulfiller>> {
         items
             .into_iter()
             .map(|i| from_item::<Fulfiller>(i).map(|f| (f.id.clone(), f)))

@@ -241,7 +241,7 @@ pub fn merge_stock_moves(change: &Change<'_>) -> Vec<StockItemChange> {
                 Some(at) => at,
                 None => {
                     items.push(StockItemChange {
-                        fulfiller_id: m.fulfiller_id.clone(),
+                        fulfiller_id: m.fulfiller_id.to_string(),
                         sku: m.sku.to_string(),
                         ..StockItemChange::default()
                     });
@@ -474,7 +474,7 @@ mod tests {
 
     fn mv(f: &str, sku: &str, quantity: u32) -> StockMove {
         StockMove {
-            fulfiller_id: f.into(),
+            fulfiller_id: f.try_into().unwrap(),
             sku: sku.try_into().unwrap(),
             quantity,
         }

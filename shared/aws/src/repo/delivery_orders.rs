@@ -11,6 +11,7 @@
 use super::{from_item, n, s, to_item};
 use anyhow::Context;
 use dropship_core::delivery::{DeliveryOrder, DeliveryStatus, DocumentRef};
+use dropship_core::ids::FulfillerId;
 
 #[derive(Clone, Debug)]
 pub struct DeliveryOrders {
@@ -56,7 +57,7 @@ impl DeliveryOrders {
     /// A fulfiller's delivery orders, oldest first, optionally of one exact status.
     pub async fn list_by_fulfiller(
         &self,
-        fulfiller_id: &str,
+        fulfiller_id: &FulfillerId,
         status: Option<DeliveryStatus>,
         limit: i32,
         next_token: Option<&str>,

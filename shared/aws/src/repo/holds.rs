@@ -23,7 +23,7 @@ use super::{n, s};
 use anyhow::Context;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
-use dropship_core::ids::Sku;
+use dropship_core::ids::{FulfillerId, Sku};
 use std::collections::HashMap;
 
 /// One action of each chunk's transaction marks the chunk on the hold.
@@ -121,7 +121,7 @@ async fn put_hold(
         .iter()
         .map(|m| {
             AttributeValue::M(HashMap::from([
-                ("fulfillerId".to_string(), s(&m.fulfiller_id)),
+                ("fulfillerId".to_string(), s(m.fulfiller_id.as_str())),
                 ("sku".to_string(), s(m.sku.as_str())),
                 ("quantity".to_string(), n(m.quantity)),
             ]))
@@ -223,7 +223,7 @@ fn read_hold(item: &HashMap<String, AttributeValue>) -> anyhow::Result<Hold> {
                 .as_m()
                 .map_err(|_| anyhow::anyhow!("a hold's move is no map"))?;
             Ok(StockMove {
-                fulfiller_id: text(m, "fulfillerId")?,
+                fulfiller_id: FulfillerId::try_from(text(m, "fulfillerId")?)?,
                 sku: Sku::try_from(text(m, "sku")?)?,
                 quantity: u32::try_from(number(m, "quantity")?)?,
             })

@@ -277,7 +277,7 @@ pub async fn fulfiller_page<T: serde::de::DeserializeOwned>(
     client: &aws_sdk_dynamodb::Client,
     table: &str,
     whole: Option<&[&str]>,
-    fulfiller_id: &str,
+    fulfiller_id: &dropship_core::ids::FulfillerId,
     status: Option<&str>,
     limit: i32,
     next_token: Option<&str>,
@@ -294,7 +294,7 @@ pub async fn fulfiller_page<T: serde::de::DeserializeOwned>(
         .table_name(table)
         .index_name("byFulfiller")
         .key_condition_expression("fulfillerId = :f")
-        .expression_attribute_values(":f", s(fulfiller_id))
+        .expression_attribute_values(":f", s(fulfiller_id.as_str()))
         .limit(limit)
         .set_exclusive_start_key(start);
     if let Some(st) = status {

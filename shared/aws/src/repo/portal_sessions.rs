@@ -12,12 +12,13 @@ use super::{from_item, is_condition_failure, n, s, to_item};
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use dropship_core::catalogue::Fulfiller;
+use dropship_core::ids::FulfillerId;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PortalSession {
-    pub fulfiller_id: String,
+    pub fulfiller_id: FulfillerId,
     /// The API token the session was opened with, if any: revoking it ends the session too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_id: Option<String>,
@@ -29,7 +30,7 @@ pub struct PortalSession {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SignInLink {
-    fulfiller_id: String,
+    fulfiller_id: FulfillerId,
     expires_at: DateTime<Utc>,
     expires_at_epoch: i64,
 }
@@ -57,7 +58,7 @@ impl PortalSessions {
     /// Opens a session for `fulfiller_id` valid `ttl`; returns the secret for the cookie.
     pub async fn open(
         &self,
-        fulfiller_id: &str,
+        fulfiller_id: &FulfillerId,
         token_id: Option<String>,
         now: DateTime<Utc>,
         ttl: Duration,
@@ -65,7 +66,7 @@ impl PortalSessions {
         let secret = new_secret();
         let expires_at = now + ttl;
         let session = PortalSession {
-            fulfiller_id: fulfiller_id.to_string(),
+            fulfiller_id: fulfiller_id.clone(),
             token_id,
             created_at: now,
             expires_at,
@@ -139,14 +140,14 @@ impl PortalSessions {
     /// A one-time sign-in link secret for `fulfiller_id`, valid `ttl`.
     pub async fn mint_link(
         &self,
-        fulfiller_id: &str,
+        fulfiller_id: &FulfillerId,
         now: DateTime<Utc>,
         ttl: Duration,
     ) -> anyhow::Result<String> {
         let secret = new_secret();
         let expires_at = now + ttl;
         let link = SignInLink {
-            fulfiller_id: fulfiller_id.to_string(),
+            fulfiller_id: fulfiller_id.clone(),
             expires_at,
             expires_at_epoch: expires_at.timestamp(),
         };
@@ -168,7 +169,7 @@ impl PortalSessions {
         &self,
         secret: &str,
         now: DateTime<Utc>,
-    ) -> anyhow::Result<Option<String>> {
+    ) -> anyhow::Result<Option<FulfillerId>> {
         let res = self
             .client
             .delete_item()
@@ -196,7 +197,7 @@ impl PortalSessions {
     /// form cannot be used to flood a fulfiller's inbox.
     pub async fn claim_mail(
         &self,
-        fulfiller_id: &str,
+        fulfiller_id: &FulfillerId,
         now: DateTime<Utc>,
         every: Duration,
     ) -> anyhow::Result<bool> {

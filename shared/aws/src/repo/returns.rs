@@ -7,6 +7,7 @@
 
 use super::{from_item, query_all, s, to_item};
 use anyhow::Context;
+use dropship_core::ids::FulfillerId;
 use dropship_core::returns::{ReturnPart, ReturnStatus};
 
 /// The item of a part: the part plus its sort key for the indexes.
@@ -77,7 +78,7 @@ impl Returns {
     /// A fulfiller's parts, oldest first; `None` for a next token that is not ours.
     pub async fn of_fulfiller(
         &self,
-        fulfiller_id: &str,
+        fulfiller_id: &FulfillerId,
         status: Option<ReturnStatus>,
         limit: i32,
         next_token: Option<&str>,

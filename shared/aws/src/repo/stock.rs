@@ -9,14 +9,14 @@ use super::{batch_get, from_item, n, s, Item};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use dropship_core::catalogue::SourcePair;
-use dropship_core::ids::Sku;
+use dropship_core::ids::{FulfillerId, Sku};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StockLevel {
-    pub fulfiller_id: String,
+    pub fulfiller_id: FulfillerId,
     pub sku: Sku,
     pub available: i64,
     pub reserved: i64,
@@ -62,7 +62,7 @@ impl Stock {
     pub async fn get_many(
         &self,
         keys: impl IntoIterator<Item = SourcePair>,
-    ) -> anyhow::Result<BTreeMap<(String, Sku), StockLevel>> {
+    ) -> anyhow::Result<BTreeMap<(FulfillerId, Sku), StockLevel>> {
         let (_, keys) = self.keys(keys);
         Self::levels_from(batch_get(&self.client, &self.table, keys).await?)
     }
@@ -83,7 +83,9 @@ impl Stock {
         (self.table.clone(), items)
     }
 
-    pub fn levels_from(items: Vec<Item>) -> anyhow::Result<BTreeMap<(String, Sku), StockLevel>> {
+    pub fn levels_from(
+        items: Vec<Item>,
+    ) -> anyhow::Result<BTreeMap<(FulfillerId, Sku), StockLevel>> {
         let mut out = BTreeMap::new();
         for item in items {
             let level: StockLevel = from_item(item)?;
@@ -142,13 +144,13 @@ impl Stock {
         }
     }
 
-    pub async fn list(&self, fulfiller_id: &str) -> anyhow::Result<Vec<StockLevel>> {
+    pub async fn list(&self, fulfiller_id: &FulfillerId) -> anyhow::Result<Vec<StockLevel>> {
         let query = self
             .client
             .query()
             .table_name(&self.table)
             .key_condition_expression("fulfillerId = :f")
-            .expression_attribute_values(":f", s(fulfiller_id));
+            .expression_attribute_values(":f", s(fulfiller_id.as_str()));
         super::query_all(query, &format!("listing the stock of {fulfiller_id}")).await
     }
 }

@@ -10,7 +10,7 @@ fn shipped(id: &str, fulfiller: &str, lines: &[(&str, u32)], days_ago: i64) -> D
     DeliveryOrder {
         id: id.into(),
         order_id: "o".try_into().unwrap(),
-        fulfiller_id: fulfiller.into(),
+        fulfiller_id: fulfiller.try_into().unwrap(),
         status: DeliveryStatus::Shipped,
         ship_to: crate::catalogue::Address {
             name: "C".into(),
