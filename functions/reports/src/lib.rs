@@ -1,5 +1,5 @@
 //! The retailer's reports, `GET /admin/reports/{kind}?from=&to=&format=json|csv|xlsx` (sales,
-//! orders, customers, returns, stock, finance, settlement): read-only, admin only, as JSON rows or
+//! orders, customers, returns, stock, finance, settlement, promotions): read-only, admin only, as JSON rows or
 //! as a CSV (`delimiter=comma|semicolon`) or XLSX file in the document bucket (under `reports/`,
 //! an unguessable key, kept 7 days) reached by a 15-minute presigned link.
 //!
@@ -15,12 +15,14 @@
 mod config;
 pub use config::Config;
 pub mod export;
+pub mod promotions;
 pub mod tables;
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use dropship_aws::documents::{DocumentStore, PRESIGNED_TTL};
 use dropship_aws::http::{self, json, path_param, query_param, HandlerResult};
+use dropship_aws::repo::catalogue::StoredPromotion;
 use dropship_aws::repo::orders::{sort_time, Orders};
 use dropship_aws::repo::stock::Stock;
 use dropship_aws::repo::{query_all, query_all_whole, s};
@@ -52,6 +54,7 @@ pub enum Kind {
     Stock,
     Finance,
     Settlement,
+    Promotions,
 }
 
 impl Kind {
@@ -64,6 +67,7 @@ impl Kind {
             "stock" => Kind::Stock,
             "finance" => Kind::Finance,
             "settlement" => Kind::Settlement,
+            "promotions" => Kind::Promotions,
             _ => return None,
         })
     }
@@ -77,6 +81,7 @@ impl Kind {
             Kind::Stock => "stock",
             Kind::Finance => "finance",
             Kind::Settlement => "settlement",
+            Kind::Promotions => "promotions",
         }
     }
 }
@@ -276,6 +281,16 @@ impl Reports {
             Kind::Orders => tables::orders(&self.orders_between(p.lo, p.hi).await?, p, f),
             Kind::Customers => tables::customers(&self.orders_between(p.lo, p.hi).await?, p, f),
             Kind::Finance => tables::finance(&self.orders_between(p.lo, p.hi).await?, p, f),
+            Kind::Promotions => {
+                let orders = self.orders_between(p.lo, p.hi).await?;
+                let known = self
+                    .catalogue_partition::<StoredPromotion>("PROMOTION")
+                    .await?
+                    .into_iter()
+                    .map(|s| (s.promotion.id.clone(), s.promotion))
+                    .collect();
+                promotions::promotions(&orders, &known, p, f)
+            }
             Kind::Sales => {
                 let orders = self.orders_between(p.lo, p.hi).await?;
                 tables::sales(&orders, &self.products().await?, p, f)

@@ -62,7 +62,7 @@ pub struct Filters {
 }
 
 impl Filters {
-    fn order(&self, o: &Order) -> bool {
+    pub(crate) fn order(&self, o: &Order) -> bool {
         self.channel.as_ref().is_none_or(|c| *c == o.channel_id)
             && self
                 .country
@@ -90,7 +90,7 @@ pub struct Period {
 }
 
 impl Period {
-    fn contains(&self, t: DateTime<Utc>) -> bool {
+    pub(crate) fn contains(&self, t: DateTime<Utc>) -> bool {
         self.lo <= t && t <= self.hi
     }
     fn date(&self, t: DateTime<Utc>) -> NaiveDate {
@@ -102,7 +102,7 @@ impl Period {
     }
 }
 
-fn money(m: Money) -> Value {
+pub(crate) fn money(m: Money) -> Value {
     Value::String(m.to_string())
 }
 

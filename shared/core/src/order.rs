@@ -230,6 +230,15 @@ pub fn taxes_per_period(paid: Money, quantity: u32, groups: &[RateGroup]) -> Vec
 }
 
 impl OrderLine {
+    /// What one discount or promotion (`code`) took off this line.
+    pub fn share_of(&self, code: &str) -> Money {
+        self.discount_shares
+            .iter()
+            .filter(|s| s.code == code)
+            .map(|s| s.amount)
+            .sum()
+    }
+
     /// The rate on the order date (see `order_date_rate`).
     pub fn rate_at_order_date(&self) -> Decimal {
         self.order_date_rate.unwrap_or(self.tax_rate).normalize()

@@ -252,6 +252,47 @@ async fn a_promotion_keeps_its_terms_once_begun_and_may_only_be_ended() {
 
 const WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// The promotions report's row of one promotion over today and tomorrow.
+async fn promotion_report(stack: &Stack, promotion: &str) -> Value {
+    let (status, r) = stack
+        .get(
+            &format!("/admin/reports/promotions?from={}&to={}", day(0), day(1)),
+            Some(&stack.admin_token),
+        )
+        .await;
+    assert_eq!(status, 200, "{r}");
+    r["items"]
+        .as_array()
+        .and_then(|rows| rows.iter().find(|row| row["promotionId"] == promotion))
+        .cloned()
+        .unwrap_or_else(|| panic!("no row for {promotion}: {r}"))
+}
+
+/// Places an order and waits until it is routed; its id and delivery order's id.
+async fn place_and_route(
+    stack: &Stack,
+    world: &setup::World,
+    key: &str,
+    body: &Value,
+) -> (String, String) {
+    let (status, created) = stack
+        .post_idempotent("/orders", Some(&world.web), key, body)
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let order_id = created["orderId"].as_str().unwrap().to_string();
+    let delivery = stack
+        .eventually("the order routed", WAIT, || async {
+            let (_, o) = stack
+                .get(&format!("/orders/{order_id}"), Some(&world.web))
+                .await;
+            o["deliveries"].as_array()?.first()?["id"]
+                .as_str()
+                .map(String::from)
+        })
+        .await;
+    (order_id, delivery)
+}
+
 /// A return of `units` of line L1, received as resellable; the order once the return is
 /// refunded and the order shows `refunds` refunds (the view reads the order and its returns
 /// one after the other, so one may be seen a moment before the other).
@@ -341,26 +382,13 @@ async fn an_order_without_prices_is_priced_by_the_list_and_promotions_and_refund
     );
 
     // The order as quoted.
-    let (status, created) = stack
-        .post_idempotent(
-            "/orders",
-            Some(&world.web),
-            "priced-1",
-            &setup::order("PRICED-1", lines, "20.00"),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    let order_id = created["orderId"].as_str().unwrap().to_string();
-    let delivery = stack
-        .eventually("the order routed", WAIT, || async {
-            let (_, o) = stack
-                .get(&format!("/orders/{order_id}"), Some(&world.web))
-                .await;
-            o["deliveries"].as_array()?.first()?["id"]
-                .as_str()
-                .map(String::from)
-        })
-        .await;
+    let (order_id, delivery) = place_and_route(
+        &stack,
+        &world,
+        "priced-1",
+        &setup::order("PRICED-1", lines, "20.00"),
+    )
+    .await;
     let (status, d) = stack
         .post(
             &format!("/fulfiller/delivery-orders/{delivery}/shipments"),
@@ -376,6 +404,13 @@ async fn an_order_without_prices_is_priced_by_the_list_and_promotions_and_refund
     let refunds = o["refunds"].as_array().unwrap();
     assert_eq!(refunds.len(), 1, "{o}");
     assert_eq!(refunds[0]["amount"], "0.00", "{o}");
+    // The promotions report: the free unit given, 6.67 of it withdrawn from the refund.
+    assert_eq!(
+        promotion_report(&stack, "CHAIRS-3FOR2").await,
+        json!({"promotionId": "CHAIRS-3FOR2", "name": "3 for 2", "kind": "multi_buy",
+            "currency": "EUR", "orders": 1, "units": 3, "benefitGiven": "10.00",
+            "benefitWithdrawn": "6.67"})
+    );
     let o = return_and_receive(&stack, &world, &order_id, 2, 2).await;
     let amounts: Vec<&Value> = o["refunds"]
         .as_array()
@@ -385,6 +420,11 @@ async fn an_order_without_prices_is_priced_by_the_list_and_promotions_and_refund
         .collect();
     assert_eq!(amounts, [&json!("0.00"), &json!("20.00")], "{o}");
     assert_eq!(o["totals"]["refunded"], "20.00", "{o}");
+    // Everything back: nothing is kept, so nothing is withdrawn any more.
+    assert_eq!(
+        promotion_report(&stack, "CHAIRS-3FOR2").await["benefitWithdrawn"],
+        "0.00"
+    );
     // The customer heard of both refunds.
     let mails = stack
         .eventually("both refund mails", WAIT, || async {
@@ -450,5 +490,111 @@ async fn an_order_without_prices_is_priced_by_the_list_and_promotions_and_refund
         (status, refused(&e)),
         (422, ("price_mismatch", "lines[0].unitPrice")),
         "{e}"
+    );
+}
+
+#[tokio::test]
+async fn each_order_takes_its_days_price_and_a_threshold_lost_by_a_return_is_withdrawn() {
+    let stack = Stack::start().await;
+    let world = setup::configure(&stack).await;
+    let admin = stack.admin_token.as_str();
+    setup::put_stock(&stack, &world.acme, "CHAIR-TEAK", 50).await;
+    for (amount, from) in [("60.00", day(0)), ("80.00", day(1))] {
+        let (status, p) = stack
+            .post(
+                "/admin/prices/web-de/CHAIR-TEAK",
+                Some(admin),
+                &json!({"amount": amount, "validFrom": from}),
+            )
+            .await;
+        assert_eq!(status, 201, "{p}");
+    }
+    let (status, p) = stack
+        .put(
+            "/admin/promotions/FROM-100",
+            Some(admin),
+            &json!({"name": "10 off from 100", "kind": "order_threshold", "minOrderValue": "100.00",
+                "amount": "10.00", "channels": ["web-de"], "validFrom": day(0)}),
+        )
+        .await;
+    assert_eq!(status, 200, "{p}");
+    let chairs = |n: u32| json!([{"lineId": "L1", "sku": "CHAIR-TEAK", "quantity": n}]);
+    let dated = |external: &str, n: u32, total: &str, ordered_at: String| {
+        let mut o = setup::order(external, chairs(n), total);
+        o["orderedAt"] = json!(ordered_at);
+        o
+    };
+    let now = Utc::now();
+
+    // Today: 2 x 60.00 reaches the threshold; 110.00 to pay.
+    let today_order = dated("DAY-1", 2, "110.00", now.to_rfc3339());
+    let (order_id, delivery) = place_and_route(&stack, &world, "day-1", &today_order).await;
+    let (_, o) = stack
+        .get(&format!("/orders/{order_id}"), Some(&world.web))
+        .await;
+    assert_eq!(
+        (
+            &o["lines"][0]["unitPrice"],
+            &o["lines"][0]["discountShares"]
+        ),
+        (
+            &json!("60.00"),
+            &json!([{"code": "FROM-100", "amount": "10.00"}])
+        ),
+        "{o}"
+    );
+
+    // An order dated tomorrow takes tomorrow's price; one sent after it but dated today, today's.
+    let tomorrow = format!("{}T12:00:00+01:00", day(1));
+    let (status, a) = stack
+        .post_idempotent(
+            "/orders",
+            Some(&world.web),
+            "day-2",
+            &dated("DAY-2", 1, "80.00", tomorrow),
+        )
+        .await;
+    assert_eq!(status, 201, "{a}");
+    let earlier = (now - chrono::Duration::minutes(1)).to_rfc3339();
+    let (status, a) = stack
+        .post_idempotent(
+            "/orders",
+            Some(&world.web),
+            "day-3",
+            &dated("DAY-3", 1, "60.00", earlier.clone()),
+        )
+        .await;
+    assert_eq!(status, 201, "dated before the price change: 60.00 {a}");
+    let (status, e) = stack
+        .post_idempotent(
+            "/orders",
+            Some(&world.web),
+            "day-4",
+            &dated("DAY-4", 1, "80.00", earlier),
+        )
+        .await;
+    assert_eq!(
+        (status, refused(&e)),
+        (422, ("validation_failed", "payments")),
+        "tomorrow's price on today's order does not add up: {e}"
+    );
+
+    // One chair back: the chair kept (60.00) no longer reaches 100.00, so the threshold's 5.00
+    // on it is withdrawn: P = 55.00, W = round(10.00 x 1/2) = 5.00, refund 50.00.
+    let (status, d) = stack
+        .post(
+            &format!("/fulfiller/delivery-orders/{delivery}/shipments"),
+            Some(&world.acme),
+            &json!({"carrier": "DHL", "trackingNumber": "DAY-1"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{d}");
+    let o = return_and_receive(&stack, &world, &order_id, 1, 1).await;
+    assert_eq!(o["refunds"][0]["amount"], "50.00", "{o}");
+    assert_eq!(
+        promotion_report(&stack, "FROM-100").await,
+        json!({"promotionId": "FROM-100", "name": "10 off from 100", "kind": "order_threshold",
+            "currency": "EUR", "orders": 1, "units": 2, "benefitGiven": "10.00",
+            "benefitWithdrawn": "5.00"})
     );
 }

@@ -99,8 +99,23 @@ pub fn withdrawn(
     applied: Option<&AppliedPromotions>,
     kept: &[u32],
 ) -> Money {
+    withdrawn_by_benefit(lines, discounts, applied, kept)
+        .into_iter()
+        .map(|(_, w)| w)
+        .sum()
+}
+
+/// `W` benefit by benefit: the code (promotion id or discount code) of each conditional
+/// benefit the kept units no longer fully earn, and what is withdrawn for it (the promotions
+/// report shows it per promotion; `withdrawn` is their sum).
+pub fn withdrawn_by_benefit(
+    lines: &[OrderLine],
+    discounts: &[Discount],
+    applied: Option<&AppliedPromotions>,
+    kept: &[u32],
+) -> Vec<(String, Money)> {
     if kept.iter().all(|k| *k == 0) {
-        return Money::ZERO;
+        return Vec::new();
     }
     let none = AppliedPromotions::default();
     let applied = applied.unwrap_or(&none);
@@ -118,22 +133,17 @@ pub fn withdrawn(
         .chain(conditional_discounts)
         .filter(|(_, whole, kept_alone)| kept_alone < whole)
         .map(|(code, whole, kept_alone)| {
-            lines
+            let w = lines
                 .iter()
                 .zip(kept)
                 .map(|(l, k)| {
-                    let share: Money = l
-                        .discount_shares
-                        .iter()
-                        .filter(|s| s.code == code)
-                        .map(|s| s.amount)
-                        .sum();
-                    share.pro_rata(
+                    l.share_of(code).pro_rata(
                         Decimal::from(*k) * Decimal::from(whole - kept_alone),
                         Decimal::from(l.quantity.max(1)) * Decimal::from(whole),
                     )
                 })
-                .sum::<Money>()
+                .sum::<Money>();
+            (code.to_string(), w)
         })
-        .sum()
+        .collect()
 }

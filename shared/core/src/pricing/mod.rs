@@ -13,7 +13,7 @@ mod promotion;
 pub use crate::catalogue::PriceCheck;
 pub use crate::order::{AppliedPromotions, Benefit, BenefitRule, LineTerms};
 pub use apply::{apply, LineToPrice, PricedLine, PricedOrder};
-pub use benefits::withdrawn;
+pub use benefits::{withdrawn, withdrawn_by_benefit};
 pub use history::{Price, PriceHistory, PricePeriod};
 pub use input::{PriceInput, PromotionInput};
 pub use intake::{lines_to_price, unit_price, OrderedLine};

@@ -155,6 +155,23 @@ fn a_discount_minimum_compares_the_kept_units_after_their_own_promotions() {
         refunds(&o, &applied, &[&[1], &[2], &[3]]),
         ["0.00", "14.99", "20.01"]
     );
+    // The same W benefit by benefit (the promotions report shows each promotion's part).
+    let kept = |b: &[LineUnits]| b.iter().map(|u| u.kept).collect::<Vec<u32>>();
+    let by = |b: &[LineUnits]| {
+        crate::pricing::withdrawn_by_benefit(&o.lines, &o.discounts, Some(&applied), &kept(b))
+    };
+    assert_eq!(by(&one), [("3for2".to_string(), money("13.33"))]);
+    assert_eq!(
+        by(&back(&o, &[2])),
+        [
+            ("3for2".to_string(), money("6.67")),
+            ("SAVE5".to_string(), money("1.67"))
+        ]
+    );
+    assert!(
+        by(&back(&o, &[3])).is_empty(),
+        "nothing kept, nothing withdrawn"
+    );
 }
 
 #[test]

@@ -151,7 +151,7 @@ proptest! {
             prop_assert_eq!(l.paid, l.gross - l.discount_shares.iter().map(|s| s.amount).sum::<Money>());
         }
         let shared = |code: &str| -> Money {
-            o.lines.iter().flat_map(|l| &l.discount_shares).filter(|s| s.code == code).map(|s| s.amount).sum()
+            o.lines.iter().map(|l| l.share_of(code)).sum()
         };
         for d in &o.discounts {
             prop_assert_eq!(shared(&d.code), d.amount);
