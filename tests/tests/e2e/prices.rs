@@ -579,6 +579,41 @@ async fn each_order_takes_its_days_price_and_a_threshold_lost_by_a_return_is_wit
         "tomorrow's price on today's order does not add up: {e}"
     );
 
+    // A percent promotion on another channel: round(49.99 x 10%) = 5.00 off each unit.
+    let (status, p) = stack
+        .put(
+            "/admin/promotions/MARKET-10",
+            Some(admin),
+            &json!({"name": "10% on the marketplace", "kind": "percent_off", "percent": "10",
+                "channels": ["marketplace"], "validFrom": day(0)}),
+        )
+        .await;
+    assert_eq!(status, 200, "{p}");
+    let two = json!([{"lineId": "L1", "sku": "CHAIR-TEAK", "quantity": 2, "unitPrice": "49.99"}]);
+    let (status, a) = stack
+        .post_idempotent(
+            "/orders",
+            Some(&world.marketplace),
+            "market-1",
+            &setup::order("MARKET-1", two, "89.98"),
+        )
+        .await;
+    assert_eq!(status, 201, "{a}");
+    let (_, o) = stack
+        .get(
+            &format!("/orders/{}", a["orderId"].as_str().unwrap()),
+            Some(&world.marketplace),
+        )
+        .await;
+    assert_eq!(
+        (&o["lines"][0]["discountShares"], &o["lines"][0]["paid"]),
+        (
+            &json!([{"code": "MARKET-10", "amount": "10.00"}]),
+            &json!("89.98")
+        ),
+        "{o}"
+    );
+
     // One chair back: the chair kept (60.00) no longer reaches 100.00, so the threshold's 5.00
     // on it is withdrawn: P = 55.00, W = round(10.00 x 1/2) = 5.00, refund 50.00.
     let (status, d) = stack
