@@ -13,7 +13,11 @@
 //! **Order within a group.** A message is attempted only when no earlier message of its group is
 //! still pending; a pending one holds back the rest of its group, however long its retries take,
 //! so that one order's events arrive in the order they happened. Other groups pass it by, so a
-//! slow or dead receiver holds back only its own orders.
+//! slow or dead receiver holds back only its own orders. Concretely: the deliveries of a group
+//! are kept in the order of the changes that made them (the stream's sequence within the
+//! order's item); the sender, taking a message off the queue, first looks for a pending earlier
+//! delivery of its group and, if there is one, parks the message behind it instead of sending;
+//! when a delivery settles, the next one of its group becomes due.
 //!
 //! **Holding retries for hours.** SQS delays a message by at most 15 minutes, and the schedule
 //! runs to about 28 hours. The recommended mechanism is a DynamoDB table of deliveries (the
@@ -28,10 +32,13 @@
 //!   Functions wait) would be a second copy of the schedule to create, cancel and keep in step
 //!   with the log, and would not by itself keep a group's later messages behind a retrying one;
 //!   the table's group head does.
-//! - A message's visibility timeout would keep a FIFO group blocked for free, but reaches only
-//!   12 hours, and the schedule needs 28.
-//! - The sweep's minute of granularity costs nothing that matters next to waits of 5 minutes to
-//!   10 hours; the first retry (about 5 s) can go back on the queue with a delay instead.
+//! - Leaving the message in flight on the FIFO queue with a visibility timeout of the wait
+//!   (`ChangeMessageVisibility`, at most 12 hours per receive, so each of the waits fits)
+//!   would keep its group blocked for free, but a manual retry or a deleted subscription would
+//!   then have to reach a message in flight by a receipt handle, and the schedule would again
+//!   live in two places. It suits the short waits only: the 5-second retry stays in flight that
+//!   way (a FIFO queue takes no per-message delay), and longer waits go to the table, where the
+//!   sweep's minute of granularity is nothing next to waits of 5 minutes to 10 hours.
 
 pub mod event;
 pub mod guard;

@@ -199,6 +199,7 @@ mod tests {
         }
         for (outcome, code) in [
             (Outcome::Answered(500), Some(500)),
+            (Outcome::Answered(300), Some(300)),
             (Outcome::Answered(301), Some(301)),
             (Outcome::Answered(404), Some(404)),
             (Outcome::Answered(199), Some(199)),
