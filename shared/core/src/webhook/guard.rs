@@ -36,18 +36,18 @@ const V4_REFUSED: &[V4Range] = &[
     v4(
         [100, 64, 0, 0],
         10,
-        "shared address space (carrier-grade NAT)",
+        "shared address space, carrier-grade NAT",
     ),
     v4([127, 0, 0, 0], 8, "loopback"),
-    v4([169, 254, 0, 0], 16, "link-local (cloud metadata)"),
+    v4([169, 254, 0, 0], 16, "link-local, cloud metadata"),
     v4([172, 16, 0, 0], 12, "private"),
     v4([192, 0, 0, 0], 24, "IETF protocol assignments"),
-    v4([192, 0, 2, 0], 24, "documentation (TEST-NET-1)"),
-    v4([192, 88, 99, 0], 24, "6to4 relay anycast (deprecated)"),
+    v4([192, 0, 2, 0], 24, "documentation, TEST-NET-1"),
+    v4([192, 88, 99, 0], 24, "6to4 relay anycast, deprecated"),
     v4([192, 168, 0, 0], 16, "private"),
     v4([198, 18, 0, 0], 15, "benchmarking"),
-    v4([198, 51, 100, 0], 24, "documentation (TEST-NET-2)"),
-    v4([203, 0, 113, 0], 24, "documentation (TEST-NET-3)"),
+    v4([198, 51, 100, 0], 24, "documentation, TEST-NET-2"),
+    v4([203, 0, 113, 0], 24, "documentation, TEST-NET-3"),
     v4([224, 0, 0, 0], 4, "multicast"),
     v4([255, 255, 255, 255], 32, "broadcast"),
     v4([240, 0, 0, 0], 4, "reserved"),
@@ -75,7 +75,7 @@ const V6_REFUSED: &[V6Range] = &[
     v6([0, 0, 0, 0, 0, 0, 0, 1], 128, "loopback"),
     v6([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7, "unique-local"),
     v6([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10, "link-local"),
-    v6([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10, "site-local (deprecated)"),
+    v6([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10, "site-local, deprecated"),
     v6([0xff00, 0, 0, 0, 0, 0, 0, 0], 8, "multicast"),
     v6([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32, "documentation"),
     v6([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20, "documentation"),
@@ -83,7 +83,7 @@ const V6_REFUSED: &[V6Range] = &[
     v6([0x2001, 2, 0, 0, 0, 0, 0, 0], 48, "benchmarking"),
     v6([0x0100, 0, 0, 0, 0, 0, 0, 0], 64, "discard-only"),
     v6([0x0064, 0xff9b, 1, 0, 0, 0, 0, 0], 48, "local-use NAT64"),
-    v6([0, 0, 0, 0, 0, 0, 0, 0], 96, "IPv4-compatible (deprecated)"),
+    v6([0, 0, 0, 0, 0, 0, 0, 0], 96, "IPv4-compatible, deprecated"),
 ];
 
 /// Global unicast (2000::/3): the only IPv6 space the internet routes.
@@ -183,6 +183,11 @@ pub enum Refusal {
         what: &'static str,
         carried: Option<(Embedding, Ipv4Addr)>,
     },
+    /// An IPv6 address in none of the named ranges and outside global unicast (2000::/3):
+    /// reserved space the internet does not route.
+    NotGlobalUnicast {
+        address: Ipv6Addr,
+    },
 }
 
 impl fmt::Display for Refusal {
@@ -195,6 +200,11 @@ impl fmt::Display for Refusal {
             Self::BadPort => f.write_str("url must not use port 0"),
             Self::LocalName => f.write_str("url must not name localhost"),
             Self::NoAddress => f.write_str("url's host resolves to no address"),
+            Self::NotGlobalUnicast { address } => write!(
+                f,
+                "url's host is {address}, outside global unicast 2000::/3 (reserved): only \
+                 public addresses are allowed"
+            ),
             Self::Address {
                 address,
                 range,
@@ -269,11 +279,7 @@ pub fn check_address(address: IpAddr, allow_local_http: bool) -> Result<(), Refu
             if in_v6(a, &V6_GLOBAL) {
                 Ok(())
             } else {
-                Err(refusal(
-                    "outside 2000::/3".to_string(),
-                    "reserved, not global unicast",
-                    None,
-                ))
+                Err(Refusal::NotGlobalUnicast { address: a })
             }
         }
     }

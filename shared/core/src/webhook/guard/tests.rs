@@ -14,6 +14,7 @@ fn decision(s: &str) -> String {
     match check_address(ip(s), false) {
         Ok(()) => "ok".into(),
         Err(Refusal::Address { range, .. }) => range,
+        Err(Refusal::NotGlobalUnicast { .. }) => "outside 2000::/3".into(),
         Err(other) => panic!("{other:?}"),
     }
 }
@@ -177,7 +178,12 @@ fn the_message_names_the_address_its_form_and_the_range() {
     assert_eq!(
         refusal.to_string(),
         "url's host is ::ffff:169.254.169.254, the IPv4-mapped form of 169.254.169.254, in \
-         169.254.0.0/16 (link-local (cloud metadata)): only public addresses are allowed"
+         169.254.0.0/16 (link-local, cloud metadata): only public addresses are allowed"
+    );
+    assert_eq!(
+        check_address(ip("4000::1"), false).unwrap_err().to_string(),
+        "url's host is 4000::1, outside global unicast 2000::/3 (reserved): only public \
+         addresses are allowed"
     );
     let e = check_address(ip("10.0.0.1"), false)
         .unwrap_err()

@@ -197,7 +197,7 @@ fn the_url_is_required_and_must_pass_the_guard() {
         ),
         (
             "https://169.254.169.254/latest",
-            "url's host is 169.254.169.254, in 169.254.0.0/16 (link-local (cloud metadata)): \
+            "url's host is 169.254.169.254, in 169.254.0.0/16 (link-local, cloud metadata): \
              only public addresses are allowed",
         ),
         (
