@@ -269,7 +269,8 @@ pub fn check_address(address: IpAddr, allow_local_http: bool) -> Result<(), Refu
             }
             // A public IPv4 address in its mapped form is that public address (the kernel
             // sends IPv4), and in the well-known NAT64 prefix it is how an IPv6-only network
-            // reaches it. The other carriers are refused below whatever they carry.
+            // reaches it. A 6to4 address is global unicast and passes below; the compatible,
+            // local-use NAT64 and Teredo forms are refused below whatever they carry.
             if let Some((Embedding::Mapped | Embedding::Nat64, _)) = embedded(a).first() {
                 return Ok(());
             }
