@@ -1,6 +1,7 @@
 //! Identifiers: what docs/api.md allows (`[A-Za-z0-9._-]{1,64}`), checked at the edge; and the
-//! validated newtypes (`Sku`, `OrderId`, `ChannelId`, `FulfillerId`, `CountryCode`, `Currency`)
-//! a value is parsed into once, so that code past the edge never checks it again.
+//! validated newtypes (`Sku`, `OrderId`, `ChannelId`, `FulfillerId`, `SubscriptionId`,
+//! `CountryCode`, `Currency`) a value is parsed into once, so that code past the edge never checks
+//! it again.
 //!
 //! Each newtype deserializes through the same check as its `parse`, so a value read back from
 //! the table or a queue is the same validated type. That cannot refuse stored data: every stored
@@ -215,6 +216,10 @@ validated!(
 validated!(
     /// A fulfiller's id (a warehouse or a dropshipper).
     FulfillerId, "fulfillerId", check_id
+);
+validated!(
+    /// A webhook subscription's id, chosen by the subscriber (`PUT /webhooks/{subscriptionId}`).
+    SubscriptionId, "subscriptionId", check_id
 );
 validated!(
     /// An ISO 3166-1 alpha-2 country code, upper case (`DE`).

@@ -36,6 +36,7 @@ pub mod routing;
 pub mod split;
 pub mod stock;
 pub mod views;
+pub mod webhook;
 
 #[cfg(test)]
 mod layering;
