@@ -33,10 +33,7 @@ pub(crate) fn per_rate(p: &Posting) -> Vec<PostingLine> {
                 o.gross += l.gross;
                 o.tax += l.tax;
             }
-            None => out.push(PostingLine {
-                text: p.text.clone(),
-                ..l.clone()
-            }),
+            None => out.push(l.clone()),
         }
     }
     out.retain(|l| l.gross != Money::ZERO || l.tax != Money::ZERO);
@@ -112,14 +109,10 @@ pub fn journal(postings: &[Posting], accounts: &FinanceAccounts) -> Result<Vec<u
 
 /// The row's text: the posting's, and for a money row its payment method.
 fn line_text(p: &Posting, l: &PostingLine) -> String {
-    match l.method {
-        Some(m) if !p.kind.is_revenue() => {
-            format!("{} ({})", p.text, super::postings::method_text(Some(m)))
-        }
-        None if !p.kind.is_revenue() => {
-            format!("{} ({})", p.text, super::postings::method_text(None))
-        }
-        _ => p.text.clone(),
+    if p.kind.is_revenue() {
+        p.text.clone()
+    } else {
+        format!("{} ({})", p.text, super::postings::method_text(l.method))
     }
 }
 

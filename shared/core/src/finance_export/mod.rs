@@ -10,13 +10,19 @@
 //! |--------------------|------------------------------|------------------------------|
 //! | `invoice`          | receivables                  | revenue of (country, rate)   |
 //! | `correction`       | receivables                  | revenue (new figures); the superseded figures the other way |
-//! | `credit_note`      | revenue of (country, rate)   | refunds (owed to the customer) |
+//! | `credit_note`      | revenue of (country, rate)   | refunds (what the customer is owed; by default the receivable itself) |
 //! | `payment_received` | clearing of the method       | receivables                  |
 //! | `refund`, `goodwill` | refunds                    | clearing of the method (paid out), or receivables (an invoice share that only lowers the open receivable) |
 //! | `chargeback`       | chargebacks                  | clearing of the method       |
 //!
 //! Amounts are gross and positive; a line whose figure is negative (a correction taking back
-//! what the superseded invoice booked) swaps the two accounts.
+//! what the superseded invoice booked) swaps the two accounts. A line whose two accounts are the
+//! same (a refund's invoice share lowering the receivable while `refunds` is the receivable)
+//! moves nothing and is left out.
+//!
+//! Revenue and tax per rate (`totals_per_rate`) are the documents' figures, which are the
+//! order's (`documents::invoice` takes each rate period's figures from the order): for the same
+//! orders and refunds they are what the finance report sums from the orders' totals and ledgers.
 
 pub mod accounts;
 pub mod datev;
@@ -194,5 +200,7 @@ mod datev_tests;
 mod fixtures;
 #[cfg(test)]
 mod properties;
+#[cfg(test)]
+mod report_tests;
 #[cfg(test)]
 mod tests;
