@@ -28,9 +28,11 @@ pub mod accounts;
 pub mod datev;
 pub mod journal;
 pub mod postings;
+pub mod request;
 
 pub use accounts::{DatevSettings, FinanceAccounts};
 pub use postings::{correction_posting, document_posting, ledger_postings};
+pub use request::{ExportFormat, ExportRequest};
 
 use crate::ids::{CountryCode, Currency, OrderId};
 use crate::money::Money;
