@@ -150,13 +150,8 @@ impl Buchungsstapel<'_> {
         let mut text = String::new();
         text.push_str(&self.header(consultant, client, start));
         text.push_str("\r\n");
-        text.push_str(
-            &COLUMNS
-                .iter()
-                .map(|c| quoted(c))
-                .collect::<Vec<_>>()
-                .join(";"),
-        );
+        // The column names unquoted, as DATEV's sample file writes them.
+        text.push_str(&COLUMNS.join(";"));
         text.push_str("\r\n");
         for p in self.postings {
             if p.date < self.from || p.date > self.to {
@@ -181,6 +176,7 @@ impl Buchungsstapel<'_> {
     fn header(&self, consultant: u32, client: u32, fiscal_year: NaiveDate) -> String {
         let day = |d: NaiveDate| d.format("%Y%m%d").to_string();
         let name = format!("Finanzexport {}-{}", day(self.from), day(self.to));
+        #[rustfmt::skip]
         let fields: [String; 31] = [
             quoted("EXTF"),                                        // 1 Kennzeichen
             "700".into(),                                          // 2 Versionsnummer
@@ -200,19 +196,19 @@ impl Buchungsstapel<'_> {
             day(self.to),                                          // 16 Datum bis
             quoted(&clip(&name, BEZEICHNUNG_MAX)),                 // 17 Bezeichnung
             quoted(""),                                            // 18 Diktatkürzel
-            "1".into(),    // 19 Buchungstyp: Finanzbuchführung
-            "0".into(),    // 20 Rechnungslegungszweck
-            "0".into(),    // 21 Festschreibung: none
-            quoted("EUR"), // 22 WKZ
-            String::new(), // 23 reserviert
-            quoted(""),    // 24 Derivatskennzeichen
-            String::new(), // 25 reserviert
-            String::new(), // 26 reserviert
-            quoted("03"),  // 27 Sachkontenrahmen SKR03
-            String::new(), // 28 Branchenlösungs-Id
-            String::new(), // 29 reserviert
-            quoted(""),    // 30 reserviert
-            quoted(""),    // 31 Anwendungsinformation
+            "1".into(),                                            // 19 Buchungstyp: Finanzbuchführung
+            "0".into(),                                            // 20 Rechnungslegungszweck
+            "0".into(),                                            // 21 Festschreibung: none
+            quoted("EUR"),                                         // 22 WKZ
+            String::new(),                                         // 23 reserviert
+            quoted(""),                                            // 24 Derivatskennzeichen
+            String::new(),                                         // 25 reserviert
+            String::new(),                                         // 26 reserviert
+            quoted("03"),                                          // 27 Sachkontenrahmen SKR03
+            String::new(),                                         // 28 Branchenlösungs-Id
+            String::new(),                                         // 29 reserviert
+            quoted(""),                                            // 30 reserviert
+            quoted(""),                                            // 31 Anwendungsinformation
         ];
         fields.join(";")
     }

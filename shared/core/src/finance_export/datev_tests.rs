@@ -49,7 +49,24 @@ fn the_header_record_has_the_published_fields_in_their_places() {
     let o = worked_example(json!(null));
     let ps = vec![document_posting(&invoice_of(&o, "2026-000001", day(2026, 3, 2))).unwrap()];
     let (from, to) = march();
-    let records = read(&write(&ps, &accounts(), from, to).unwrap());
+    let bytes = write(&ps, &accounts(), from, to).unwrap();
+    // Byte for byte the shape of DATEV's own sample header (Musterdaten DATEV-Format,
+    // EXTF_Buchungsstapel.csv), only our values in its fields: timestamp, period, name, and
+    // no Diktatkürzel.
+    let sample = "\"EXTF\";700;21;\"Buchungsstapel\";13;20240130140440439;;\"RE\";\"\";\"\";29098;55003;20240101;4;20240101;20240831;\"Buchungsstapel\";\"WD\";1;0;0;\"EUR\";;\"\";;;\"03\";;;\"\";\"\"";
+    let ours = sample
+        .replace("20240130140440439", "20260401083015000")
+        .replace(
+            "20240101;4;20240101;20240831",
+            "20260101;4;20260301;20260331",
+        )
+        .replace(
+            "\"Buchungsstapel\";\"WD\"",
+            "\"Finanzexport 20260301-20260331\";\"\"",
+        );
+    let first_line = bytes.split(|b| *b == b'\r').next().unwrap();
+    assert_eq!(std::str::from_utf8(first_line).unwrap(), ours);
+    let records = read(&bytes);
     let h = &records[0];
     assert_eq!(h.len(), 31, "{h:?}");
     let expected: [(usize, &str); 21] = [
