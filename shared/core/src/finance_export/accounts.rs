@@ -96,9 +96,10 @@ pub struct ClearingAccounts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DatevSettings {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `null` until set: the DATEV file needs it, the journal does not.
+    #[serde(default)]
     pub consultant_number: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub client_number: Option<u32>,
     /// Month and day the fiscal year begins, `MM-DD`.
     pub fiscal_year_start: String,

@@ -82,11 +82,14 @@ fn document_lines(doc: &InvoiceDocument, reversed: bool) -> Vec<PostingLine> {
         let e = by_rate.entry(rate).or_default();
         e.0 += l.gross;
         e.1 += l.tax;
-        let text = if l.sku.is_empty() {
+        let mut text = if l.sku.is_empty() {
             l.name.clone()
         } else {
             format!("{} x {}", l.quantity, l.name)
         };
+        if reversed {
+            text = format!("Storno {}: {text}", doc.number);
+        }
         out.push(PostingLine {
             gross: sign(l.gross),
             tax: sign(l.tax),
@@ -107,7 +110,11 @@ fn document_lines(doc: &InvoiceDocument, reversed: bool) -> Vec<PostingLine> {
                     tax: sign(tax),
                     tax_rate: Some(rate),
                     method: None,
-                    text: SHIPPING.to_string(),
+                    text: if reversed {
+                        format!("Storno {}: {SHIPPING}", doc.number)
+                    } else {
+                        SHIPPING.to_string()
+                    },
                 });
             }
         }

@@ -94,6 +94,10 @@ fn a_correction_takes_back_the_superseded_invoice_and_books_the_new_figures() {
     assert!(document_posting(&correction).is_err());
     let p = correction_posting(&correction, &original);
     assert_eq!(p.kind, PostingKind::Correction);
+    assert_eq!(
+        (p.lines[0].text.as_str(), p.lines[3].text.as_str()),
+        ("Storno 2020-000001: 2 x A", "1 x A")
+    );
     // The original's three lines back, then the correction's own (with shipping per rate).
     let grosses: Vec<String> = p.lines.iter().map(|l| l.gross.to_string()).collect();
     assert_eq!(
@@ -453,6 +457,10 @@ fn journal_fields_are_quoted_by_the_csv_rules() {
 fn the_accounts_default_to_skr03_and_a_put_sets_what_it_names() {
     let d = FinanceAccounts::parse(&json!({})).unwrap();
     assert_eq!(d, FinanceAccounts::skr03(4));
+    assert_eq!(
+        serde_json::to_value(&d).unwrap()["datev"],
+        json!({"consultantNumber": null, "clientNumber": null, "fiscalYearStart": "01-01", "accountLength": 4})
+    );
     let de = |s: &str| crate::ids::CountryCode::try_from(s).unwrap();
     let r = |c: &str, rate: &str| {
         d.revenue_account(&de(c), rate.parse().unwrap())
