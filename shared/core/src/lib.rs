@@ -17,6 +17,7 @@ pub mod catalogue;
 pub mod delivery;
 pub mod documents;
 pub mod error;
+pub mod finance_export;
 pub mod fulfilment;
 pub mod ids;
 pub mod input;
