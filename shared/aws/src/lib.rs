@@ -9,6 +9,7 @@ pub mod http;
 pub mod http_idempotency;
 pub mod mailer;
 pub mod metrics;
+pub mod outbound;
 pub mod queue;
 pub mod repo;
 pub mod sqs_batch;
