@@ -21,7 +21,9 @@ use super::changes::{
 use super::orders::sort_time;
 use super::{n, s};
 use anyhow::Context;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
 use chrono::{DateTime, Utc};
 use dropship_core::ids::{FulfillerId, Sku};
 use std::collections::HashMap;
@@ -53,10 +55,19 @@ pub(super) async fn commit_in_chunks(
     let reserve = merge_by_item(change.reserve);
     let key = hold_key(order.id.as_str(), order.version);
     let attempt = uuid::Uuid::now_v7().simple().to_string();
-    if !put_hold(client, tables, &key, &attempt, order.id.as_str(), &reserve).await? {
+    if !put_hold(
+        client,
+        tables,
+        &key,
+        &attempt,
+        (order.id.as_str(), order.version),
+        &reserve,
+    )
+    .await?
+    {
         anyhow::bail!(
             "reservations of order {} are held by another attempt (running, or crashed and \
-             waiting for the sweep); the message will be retried",
+             waiting for the sweep), or the order has moved on; the message will be retried",
             order.id
         );
     }
@@ -107,15 +118,20 @@ enum Owner<'a> {
     CreatedBefore(DateTime<Utc>),
 }
 
-/// Writes the hold; false when one of this key exists already.
+/// Writes the hold, in one transaction with a check that the order is still at the version
+/// the change was read at; false when a hold of this key exists already or the order has moved
+/// on. The check keeps a stale redelivery (one that read the order just before another attempt
+/// committed it and deleted its hold) from writing a hold and taking stock again for an order
+/// that has it already, which the sweep would only give back minutes later.
 async fn put_hold(
     client: &aws_sdk_dynamodb::Client,
     tables: &Tables,
     key: &str,
     attempt: &str,
-    order_id: &str,
+    order: (&str, u64),
     reserve: &[StockMove],
 ) -> anyhow::Result<bool> {
+    let (order_id, version) = order;
     let now = Utc::now();
     let moves = reserve
         .iter()
@@ -127,8 +143,7 @@ async fn put_hold(
             ]))
         })
         .collect();
-    let res = client
-        .put_item()
+    let hold = Put::builder()
         .table_name(&tables.orders)
         .item("pk", s(key))
         .item("orderId", s(order_id))
@@ -139,11 +154,30 @@ async fn put_hold(
         .item("chunkSize", n(CHUNK))
         .item("moves", AttributeValue::L(moves))
         .condition_expression("attribute_not_exists(pk)")
+        .build()?;
+    let unchanged = ConditionCheck::builder()
+        .table_name(&tables.orders)
+        .key("pk", s(format!("ORDER#{order_id}")))
+        .condition_expression("version = :v")
+        .expression_attribute_values(":v", n(version))
+        .build()?;
+    let res = client
+        .transact_write_items()
+        .transact_items(TransactWriteItem::builder().put(hold).build())
+        .transact_items(
+            TransactWriteItem::builder()
+                .condition_check(unchanged)
+                .build(),
+        )
         .send()
         .await;
     match res {
         Ok(_) => Ok(true),
-        Err(e) if super::is_condition_failure(&e) => Ok(false),
+        Err(e)
+            if super::is_transaction_condition_failure(&e).is_some_and(|r| r.contains(&true)) =>
+        {
+            Ok(false)
+        }
         Err(e) => Err(e).context("writing down the reservations of a large order"),
     }
 }
