@@ -101,7 +101,11 @@ impl Orders {
                 continue;
             };
             if item.get(UPDATED_KEY) != Some(key)
-                || item.get("channelId").and_then(|v| v.as_s().ok()) != Some(&channel.to_string())
+                || item
+                    .get("channelId")
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str)
+                    != Some(channel)
             {
                 continue;
             }
