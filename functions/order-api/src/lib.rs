@@ -1,8 +1,10 @@
 //! The channel's view and control of its own orders: read one (lines with exact quantities,
-//! deliveries without who ships them, totals, payments, refunds) and cancel it, whole or some
-//! lines, before shipment. Another channel's order is a 404.
+//! deliveries without who ships them, totals, payments, refunds), poll those changed since a
+//! time (`feed`), and cancel one, whole or some lines, before shipment. Another channel's order
+//! is a 404.
 
 mod config;
+mod feed;
 pub use config::Config;
 use dropship_app::orders::{self, AuthorizeReturn, CancelOrder};
 use dropship_app::{QueueUrls, Repositories};
@@ -53,15 +55,9 @@ impl OrderApi {
             "GET /orders/{orderId}" => {
                 let id = path_param(&req, "orderId")?;
                 let order = orders::own_order(&self.repositories.store(), &channel, &id).await?;
-                let deliveries = self
-                    .repositories
-                    .delivery_orders
-                    .get_many(&order.delivery_order_ids)
-                    .await?;
-                let mut view = dropship_core::views::channel_order(&order, &deliveries);
-                view["returns"] = self.return_views(&order).await?;
-                json(200, &view)
+                json(200, &self.channel_view(&order).await?)
             }
+            "GET /orders" => self.changed_orders(&req, &channel).await,
             "POST /orders/{orderId}/returns" => {
                 let id = path_param(&req, "orderId")?;
                 let command = AuthorizeReturn {
@@ -93,6 +89,18 @@ impl OrderApi {
             }
             _ => Err(ApiError::not_found("route").into()),
         }
+    }
+
+    /// The order as the channel sees it: its deliveries (never who ships them) and returns.
+    async fn channel_view(&self, order: &Order) -> anyhow::Result<serde_json::Value> {
+        let deliveries = self
+            .repositories
+            .delivery_orders
+            .get_many(&order.delivery_order_ids)
+            .await?;
+        let mut view = dropship_core::views::channel_order(order, &deliveries);
+        view["returns"] = self.return_views(order).await?;
+        Ok(view)
     }
 
     /// The order's returns as the channel sees them (no fulfiller anywhere).
@@ -136,6 +144,67 @@ impl OrderApi {
 mod tests {
     use super::*;
     use dropship_aws::config::{offline, offline_config, FromConfig};
+
+    /// The sample event turned into a `GET /orders` with this query (no AWS call is needed
+    /// for what these tests check).
+    async fn poll(query: serde_json::Value) -> (u16, serde_json::Value) {
+        let api = OrderApi::from_config(&offline_config().unwrap(), &offline()).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../events/order-api.json")).unwrap();
+        v["routeKey"] = serde_json::json!("GET /orders");
+        v["requestContext"]["routeKey"] = serde_json::json!("GET /orders");
+        v["rawPath"] = serde_json::json!("/orders");
+        v["requestContext"]["http"]["path"] = serde_json::json!("/orders");
+        v["pathParameters"] = serde_json::json!({});
+        let raw: Vec<String> = query
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap()))
+            .collect();
+        v["rawQueryString"] = serde_json::json!(raw.join("&"));
+        v["queryStringParameters"] = query;
+        let resp = api
+            .handle(lambda_http::request::from_str(&v.to_string()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let body: &[u8] = resp.body().as_ref();
+        (status, serde_json::from_slice(body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn the_feed_checks_its_query_before_reading() {
+        let z = chrono::SecondsFormat::Micros;
+        let future = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339_opts(z, true);
+        for (query, field) in [
+            (serde_json::json!({}), "updatedSince"),
+            (
+                serde_json::json!({"updatedSince": "last-week"}),
+                "updatedSince",
+            ),
+            (
+                serde_json::json!({"updatedSince": "2026-03-01T10:00:00Z", "limit": "201"}),
+                "limit",
+            ),
+            (
+                serde_json::json!({"updatedSince": future, "nextToken": "abc"}),
+                "nextToken",
+            ),
+        ] {
+            let (status, body) = poll(query.clone()).await;
+            assert_eq!(status, 422, "{query}: {body}");
+            assert_eq!(body["error"]["field"], field, "{query}: {body}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_poll_from_the_last_five_seconds_is_empty_until_they_pass() {
+        let just_now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let (status, body) = poll(serde_json::json!({ "updatedSince": just_now })).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body, serde_json::json!({"items": []}));
+    }
 
     #[tokio::test]
     async fn fulfillers_and_strangers_are_refused() {

@@ -482,6 +482,7 @@ impl OrderRequest {
             replacements: Vec::new(),
             ledger: Vec::new(),
             promotions: applied_promotions,
+            updated_at: None,
         };
         order.ledger = opening_entries(&order);
         Ok(order)

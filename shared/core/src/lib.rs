@@ -14,6 +14,7 @@ macro_rules! debug_as_tuple {
 
 pub mod cancel;
 pub mod catalogue;
+pub mod change_feed;
 pub mod delivery;
 pub mod documents;
 pub mod error;

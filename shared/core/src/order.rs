@@ -375,6 +375,11 @@ pub struct Order {
     /// applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promotions: Option<AppliedPromotions>,
+    /// When the order was last written (`change_feed::next_update_time`): later than every
+    /// earlier write's, so the change feed lists its changes in the order they were committed.
+    /// Stamped by the store on every write; absent on orders last written before the feed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 impl Order {

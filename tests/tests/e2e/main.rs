@@ -18,6 +18,7 @@ mod bad_input;
 mod bench_intake;
 mod bench_system;
 mod big_order;
+mod change_feed;
 mod contract;
 mod crash_after_commit;
 mod dead_letters;

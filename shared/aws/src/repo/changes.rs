@@ -290,18 +290,15 @@ pub(super) async fn commit_once(
                 super::outbox::attribute(&commit_id, &change.outbox),
             );
         }
-        items.push(
-            TransactWriteItem::builder()
-                .put(
-                    Put::builder()
-                        .table_name(&tables.orders)
-                        .set_item(Some(item))
-                        .condition_expression("attribute_exists(pk) AND version = :v")
-                        .expression_attribute_values(":v", n(order.version))
-                        .build()?,
-                )
-                .build(),
-        );
+        let (condition, values) = super::orders::unchanged_since_read(order);
+        let mut put = Put::builder()
+            .table_name(&tables.orders)
+            .set_item(Some(item))
+            .condition_expression(condition);
+        for (k, v) in values {
+            put = put.expression_attribute_values(k, v);
+        }
+        items.push(TransactWriteItem::builder().put(put.build()?).build());
         kinds.push(Outcome::Stale);
     } else if !change.outbox.is_empty() {
         let order_id = outbox_order_id(&change)
@@ -311,8 +308,10 @@ pub(super) async fn commit_once(
             order_id,
             &commit_id,
             &change.outbox,
+            chrono::Utc::now(),
         )?);
-        // The order is gone: nothing to follow up on; reading again tells the caller.
+        // The order is gone (nothing to follow up on), or its stamp is ahead of this clock:
+        // reading again tells the caller, or plans again a moment later.
         kinds.push(Outcome::Stale);
     }
     for d in change.new_deliveries {

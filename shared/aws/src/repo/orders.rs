@@ -11,9 +11,14 @@
 //! Access: create (conditional put); get by id (consistent); list newest first with filters;
 //! backordered orders of a sku, oldest first.
 //! Every later change goes through `changes::commit`, conditional on the order's version.
+//! Every write stamps the order (`updatedAt`, `order_item`) and keys it in GSI
+//! byChannelUpdated (channelId, `updatedKey`): the change feed (`feed`).
+
+pub mod feed;
 
 use super::{from_item, s, to_item};
 use anyhow::Context;
+use dropship_core::change_feed::next_update_time;
 use dropship_core::ids::OrderId;
 use dropship_core::messages::RouteOrder;
 use dropship_core::order::Order;
@@ -52,13 +57,59 @@ pub enum CreateOutcome {
     AlreadyExists,
 }
 
-/// The stored form of an order, with its index keys. Every writer of the order uses it.
+/// The change feed's sort key of an order's write: its stamp, fixed width, then the order id
+/// (`byChannelUpdated`, oldest change first; the id keeps two orders' keys apart).
+pub fn update_key(at: chrono::DateTime<chrono::Utc>, order_id: &str) -> String {
+    format!("{}#{order_id}", sort_time(at))
+}
+
+/// The stored form of an order's next write, with its index keys, stamped with the time of
+/// this write. Every writer of the order item uses it: `order` is the new state, still with the
+/// `updated_at` of the version it replaces (none for a new order), and the stamp is the next
+/// after that one (`change_feed::next_update_time`), so one order's stamps only go forward.
 pub fn order_item(order: &Order) -> anyhow::Result<super::Item> {
+    let at = next_update_time(order.updated_at, chrono::Utc::now());
     let created = format!("{}#{}", sort_time(order.created_at), order.id);
     let pk = format!("ORDER#{}", order.id);
-    to_item(
+    let updated = update_key(at, order.id.as_str());
+    let mut item = to_item(
         order,
-        &[("pk", &pk), ("gsi1pk", "ORDERS"), ("gsi1sk", &created)],
+        &[
+            ("pk", &pk),
+            ("gsi1pk", "ORDERS"),
+            ("gsi1sk", &created),
+            (UPDATED_KEY, &updated),
+        ],
+    )?;
+    item.insert(UPDATED_AT.to_string(), s(sort_time(at)));
+    Ok(item)
+}
+
+/// The stamp attributes (the order's `updatedAt`, and its key in `byChannelUpdated`).
+pub const UPDATED_AT: &str = "updatedAt";
+pub const UPDATED_KEY: &str = "updatedKey";
+
+/// The condition under which an order's next version may be written: the stored order is still
+/// the version, and the stamp, it was read at. (A change that carries only its outbox on the
+/// order item, `outbox::on_order`, moves the stamp but not the version; checking the stamp too
+/// keeps a write planned before it from stamping the order back in time.)
+pub fn unchanged_since_read(
+    order: &Order,
+) -> (
+    String,
+    Vec<(&'static str, aws_sdk_dynamodb::types::AttributeValue)>,
+) {
+    let mut values = vec![(":v", super::n(order.version))];
+    let stamp = match order.updated_at {
+        Some(at) => {
+            values.push((":readKey", s(update_key(at, order.id.as_str()))));
+            "updatedKey = :readKey"
+        }
+        None => "attribute_not_exists(updatedKey)",
+    };
+    (
+        format!("attribute_exists(pk) AND version = :v AND {stamp}"),
+        values,
     )
 }
 
@@ -144,15 +195,17 @@ impl Orders {
                 super::outbox::attribute(&super::outbox::new_commit_id(), outbox),
             );
         }
-        let res = self
+        let (condition, values) = unchanged_since_read(order);
+        let mut put = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_exists(pk) AND version = :v")
-            .expression_attribute_values(":v", super::n(order.version))
-            .send()
-            .await;
+            .condition_expression(condition);
+        for (k, v) in values {
+            put = put.expression_attribute_values(k, v);
+        }
+        let res = put.send().await;
         match res {
             Ok(_) => Ok(true),
             Err(e) if super::is_condition_failure(&e) => Ok(false),
@@ -248,5 +301,69 @@ impl Orders {
                 OrderId::try_from(id.as_str()).ok()
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(updated_at: Option<&str>) -> Order {
+        let mut o = serde_json::json!({
+            "id": "o-1", "channelId": "web", "externalId": "E1", "status": "routed", "currency": "EUR",
+            "customer": {"email": "c@example.com", "name": "C"},
+            "shippingAddress": {"name": "C", "street": "S", "postalCode": "1", "city": "B", "country": "DE"},
+            "orderedAt": "2026-11-27T10:00:00Z", "createdAt": "2026-11-27T10:00:00Z", "discounts": [],
+            "shippingCost": "0.00", "payments": [], "history": [], "lines": [], "version": 4,
+            "totals": {"merchandise": "0.00", "discount": "0.00", "shipping": "0.00", "shippingTax": "0.00",
+                "total": "0.00", "tax": [], "refunded": "0.00", "due": "0.00"}});
+        if let Some(at) = updated_at {
+            o["updatedAt"] = serde_json::json!(at);
+        }
+        serde_json::from_value(o).unwrap()
+    }
+
+    fn text(item: &super::super::Item, name: &str) -> String {
+        item[name].as_s().unwrap().clone()
+    }
+
+    #[test]
+    fn every_write_is_stamped_and_keyed_for_the_change_feed() {
+        let before = chrono::Utc::now();
+        let item = order_item(&order(None)).unwrap();
+        let at = text(&item, UPDATED_AT);
+        assert_eq!(at.len(), 27, "fixed width: {at}");
+        assert!(at >= sort_time(dropship_core::change_feed::whole_micros(before)));
+        assert_eq!(text(&item, UPDATED_KEY), format!("{at}#o-1"));
+        // It reads back as the order's own stamp.
+        let back: Order = from_item(item).unwrap();
+        assert_eq!(back.updated_at.map(sort_time), Some(at));
+    }
+
+    #[test]
+    fn a_write_after_one_stamped_ahead_of_this_clock_still_goes_forward() {
+        let ahead = "2999-01-01T00:00:00.000009Z";
+        let item = order_item(&order(Some(ahead))).unwrap();
+        assert_eq!(text(&item, UPDATED_AT), "2999-01-01T00:00:00.000010Z");
+        assert_eq!(text(&item, UPDATED_KEY), "2999-01-01T00:00:00.000010Z#o-1");
+    }
+
+    #[test]
+    fn the_next_version_is_written_only_over_the_version_and_stamp_it_was_read_at() {
+        let (condition, values) = unchanged_since_read(&order(None));
+        assert_eq!(
+            condition,
+            "attribute_exists(pk) AND version = :v AND attribute_not_exists(updatedKey)"
+        );
+        assert_eq!(values, vec![(":v", super::super::n(4))]);
+        let (condition, values) = unchanged_since_read(&order(Some("2026-11-27T10:00:00.000001Z")));
+        assert_eq!(
+            condition,
+            "attribute_exists(pk) AND version = :v AND updatedKey = :readKey"
+        );
+        assert_eq!(
+            values[1],
+            (":readKey", s("2026-11-27T10:00:00.000001Z#o-1"))
+        );
     }
 }

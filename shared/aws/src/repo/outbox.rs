@@ -5,8 +5,9 @@
 //! message goes out if and only if its change committed, even when the writer dies right after.
 //!
 //! A change without an order item of its own (a delivery order or a return part alone) writes
-//! the outbox on its order's item with an update that touches nothing else: the item's version
-//! stays, so no reader of the order sees a change, and the stream still carries the messages.
+//! the outbox on its order's item with an update that touches nothing else but the change feed's
+//! stamp (the channel sees the delivery order or return through its order): the item's version
+//! stays, so no writer of the order has to plan again, and the stream still carries the messages.
 
 use super::{s, Item};
 use anyhow::Context;
@@ -83,23 +84,34 @@ pub fn attribute(commit_id: &str, messages: &[OutboxMessage]) -> AttributeValue 
     ]))
 }
 
-/// The update that writes an outbox on an order item and nothing else (for a change without
-/// the order item; conditional on the order existing, so no stray item is made).
+/// The update that writes an outbox on an order item, and the change feed's stamp, and
+/// nothing else (for a change without the order item; conditional on the order existing, so no
+/// stray item is made). The stamp is `now` and must be later than the order's last one: a
+/// writer whose clock is behind fails the condition and plans again, never stamps back in time.
 pub fn on_order(
     table: &str,
     order_id: &str,
     commit_id: &str,
     messages: &[OutboxMessage],
+    now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<TransactWriteItem> {
+    use super::orders::{sort_time, update_key, UPDATED_AT, UPDATED_KEY};
+    let at = dropship_core::change_feed::whole_micros(now);
     Ok(TransactWriteItem::builder()
         .update(
             Update::builder()
                 .table_name(table)
                 .key("pk", s(format!("ORDER#{order_id}")))
-                .update_expression("SET #o = :o")
-                .condition_expression("attribute_exists(pk)")
+                .update_expression("SET #o = :o, #at = :at, #key = :key")
+                .condition_expression(
+                    "attribute_exists(pk) AND (attribute_not_exists(#key) OR #key < :key)",
+                )
                 .expression_attribute_names("#o", ATTRIBUTE)
+                .expression_attribute_names("#at", UPDATED_AT)
+                .expression_attribute_names("#key", UPDATED_KEY)
                 .expression_attribute_values(":o", attribute(commit_id, messages))
+                .expression_attribute_values(":at", s(sort_time(at)))
+                .expression_attribute_values(":key", s(update_key(at, order_id)))
                 .build()?,
         )
         .build())
@@ -224,13 +236,24 @@ mod tests {
 
     #[test]
     fn the_outbox_of_a_change_without_the_order_is_an_update_of_the_order_item() {
-        let item = on_order("orders", "o-1", "c1", &messages()).unwrap();
+        let now = chrono::DateTime::parse_from_rfc3339("2026-03-01T10:00:00.1234567Z")
+            .unwrap()
+            .to_utc();
+        let item = on_order("orders", "o-1", "c1", &messages(), now).unwrap();
         let update = item.update().unwrap();
         assert_eq!(update.key()["pk"], s("ORDER#o-1"));
-        assert_eq!(update.update_expression(), "SET #o = :o");
         assert_eq!(
-            update.expression_attribute_values().unwrap()[":o"],
-            attribute("c1", &messages())
+            update.update_expression(),
+            "SET #o = :o, #at = :at, #key = :key"
         );
+        let values = update.expression_attribute_values().unwrap();
+        assert_eq!(values[":o"], attribute("c1", &messages()));
+        // The change feed's stamp, to the microsecond, and only forward.
+        assert_eq!(values[":at"], s("2026-03-01T10:00:00.123456Z"));
+        assert_eq!(values[":key"], s("2026-03-01T10:00:00.123456Z#o-1"));
+        assert!(update
+            .condition_expression()
+            .unwrap()
+            .contains("#key < :key"));
     }
 }
