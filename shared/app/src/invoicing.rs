@@ -19,6 +19,16 @@ pub fn invoice_key(order_id: &str, kind: &str, number: &str) -> String {
     format!("documents/{order_id}/{kind}-{number}.pdf")
 }
 
+/// Where the figures of the document stored at `pdf_key` live: the same key as JSON. The finance
+/// export books from them; a correction needs the figures of the invoice it supersedes, which
+/// the order (already carrying the new rates) can no longer give.
+pub fn figures_key(pdf_key: &str) -> String {
+    match pdf_key.strip_suffix(".pdf") {
+        Some(stem) => format!("{stem}.json"),
+        None => format!("{pdf_key}.json"),
+    }
+}
+
 /// An invoice-like document to register for one purpose: a delivery order's invoice
 /// (`<deliveryOrderId>`), a shipment's correction, a refund's credit document (`refund#<id>`).
 #[derive(Debug, Clone, PartialEq)]
