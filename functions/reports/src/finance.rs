@@ -190,6 +190,86 @@ mod tests {
     use super::*;
     use chrono::NaiveDate;
 
+    fn address() -> serde_json::Value {
+        json!({"name": "Jörg Weiß", "street": "Königsallee 5", "postalCode": "40212",
+            "city": "Düsseldorf", "country": "DE"})
+    }
+
+    fn order() -> Order {
+        serde_json::from_value(json!({
+            "id": "o1", "channelId": "web", "externalId": "WEB-1", "status": "routed", "currency": "EUR",
+            "customer": {"email": "c@example.com", "name": "J"}, "shippingAddress": address(),
+            "orderedAt": "2026-11-26T10:00:00Z", "createdAt": "2026-11-26T10:00:00Z", "lines": [],
+            "discounts": [], "shippingCost": "0.00", "payments": [], "history": [],
+            "totals": {"merchandise": "0.00", "discount": "0.00", "shipping": "0.00", "shippingTax": "0.00",
+                "total": "0.00", "tax": [], "refunded": "0.00", "due": "0.00"}}))
+        .unwrap()
+    }
+
+    /// A one-line invoice-like document of 11.90 at `rate` (tax `tax`).
+    fn document(
+        kind: serde_json::Value,
+        number: &str,
+        rate: &str,
+        net: &str,
+        tax: &str,
+    ) -> InvoiceDocument {
+        let line = json!({"sku": "LAMP", "name": "Lampe", "quantity": 1, "unitPrice": "11.90",
+            "discount": "0.00", "rate": rate, "net": net, "tax": tax, "gross": "11.90"});
+        let mut doc = json!({
+            "number": number, "issuedOn": "2026-11-27", "supplyDate": "2026-11-26", "locale": "de",
+            "currency": "EUR", "orderExternalId": "WEB-1", "orderId": "o1", "deliveryOrderId": "DO-1",
+            "billTo": address(), "shipTo": address(), "lines": [line], "shipping": null,
+            "taxTotals": [{"rate": rate, "net": net, "tax": tax}], "totalNet": net, "totalTax": tax,
+            "totalGross": "11.90", "payments": [{"method": "card", "amount": "11.90"}], "due": "0.00"});
+        for (k, v) in kind.as_object().unwrap() {
+            doc[k] = v.clone();
+        }
+        serde_json::from_value(doc).unwrap()
+    }
+
+    #[test]
+    fn a_correction_takes_back_the_figures_of_the_invoice_it_supersedes() {
+        let invoice = document(
+            json!({"kind": "invoice"}),
+            "2026-000001",
+            "0.07",
+            "11.12",
+            "0.78",
+        );
+        let correction = document(
+            json!({"kind": "correction", "supersedes": "2026-000001"}),
+            "2026-000002",
+            "0.19",
+            "10.00",
+            "1.90",
+        );
+        let postings =
+            order_postings(&order(), &[invoice, correction.clone()], "Europe/Berlin").unwrap();
+        assert_eq!(postings.len(), 2);
+        let lines: Vec<(String, String, Option<String>)> = postings[1]
+            .lines
+            .iter()
+            .map(|l| {
+                (
+                    l.gross.to_string(),
+                    l.tax.to_string(),
+                    l.tax_rate.map(|r| r.to_string()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                ("-11.90".into(), "-0.78".into(), Some("0.07".into())),
+                ("11.90".into(), "1.90".into(), Some("0.19".into())),
+            ]
+        );
+        // Without the superseded invoice's figures nothing is booked.
+        let e = order_postings(&order(), &[correction], "Europe/Berlin").unwrap_err();
+        assert_eq!(e.status, 500);
+    }
+
     #[test]
     fn file_names_say_the_format_and_period() {
         let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();

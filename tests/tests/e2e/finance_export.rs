@@ -19,6 +19,22 @@ fn dec(v: &str) -> Decimal {
     Decimal::from_str(v).unwrap_or_else(|_| panic!("not a decimal: {v:?}"))
 }
 
+/// Belegfeld 1 as the DATEV format allows it (docs/api.md): letters, digits and `$&%*+-/`, any
+/// other character as `-`, at most 36 (the tail).
+fn belegfeld(number: &str) -> String {
+    let clean: Vec<char> = number
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "$&%*+-/".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    clean[clean.len().saturating_sub(36)..].iter().collect()
+}
+
 async fn delivery_at(stack: &Stack, token: &str, order_id: &str) -> String {
     stack
         .eventually("the delivery order", WAIT, || async {
@@ -53,12 +69,18 @@ async fn export(stack: &Stack, query: &str) -> (Value, Vec<u8>) {
     let url = answer["url"].as_str().expect("url");
     let resp = stack.http().get(url).send().await.expect("download");
     assert_eq!(resp.status().as_u16(), 200, "{path}");
-    (answer.clone(), resp.bytes().await.expect("the file").to_vec())
+    (
+        answer.clone(),
+        resp.bytes().await.expect("the file").to_vec(),
+    )
 }
 
 /// The invoice-like documents stored for the orders: number -> kind (from the PDF keys,
 /// `documents/{orderId}/{kind}-{number}.pdf`).
-async fn stored_documents(stack: &Stack, order_ids: &[String]) -> BTreeMap<String, String> {
+async fn stored_documents(
+    stack: &Stack,
+    order_ids: &[String],
+) -> BTreeMap<(String, String), String> {
     let cfg = stack.aws_sdk_config().await;
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&cfg)
@@ -81,7 +103,7 @@ async fn stored_documents(stack: &Stack, order_ids: &[String]) -> BTreeMap<Strin
             };
             for kind in ["invoice", "correction", "credit"] {
                 if let Some(number) = stem.strip_prefix(&format!("{kind}-")) {
-                    out.insert(number.to_string(), kind.to_string());
+                    out.insert((id.clone(), number.to_string()), kind.to_string());
                 }
             }
         }
@@ -99,7 +121,10 @@ async fn the_journal_and_the_datev_file_book_every_posting_once_and_agree_with_t
     let (status, accounts) = stack.get("/admin/finance/accounts", admin).await;
     assert_eq!(status, 200, "{accounts}");
     assert_eq!(
-        (&accounts["receivables"], &accounts["datev"]["consultantNumber"]),
+        (
+            &accounts["receivables"],
+            &accounts["datev"]["consultantNumber"]
+        ),
         (&json!("10000"), &Value::Null),
         "{accounts}"
     );
@@ -168,17 +193,13 @@ async fn the_journal_and_the_datev_file_book_every_posting_once_and_agree_with_t
         .await;
     assert_eq!(status, 200, "{part}");
     let documents = stack
-        .eventually(
-            "three invoices and a credit document",
-            WAIT,
-            || async {
-                let docs = stored_documents(&stack, &ids).await;
-                let kinds: Vec<&String> = docs.values().collect();
-                let invoices = kinds.iter().filter(|k| **k == "invoice").count();
-                let credits = kinds.iter().filter(|k| **k == "credit").count();
-                (invoices == 3 && credits == 1).then_some(docs)
-            },
-        )
+        .eventually("three invoices and a credit document", WAIT, || async {
+            let docs = stored_documents(&stack, &ids).await;
+            let kinds: Vec<&String> = docs.values().collect();
+            let invoices = kinds.iter().filter(|k| **k == "invoice").count();
+            let credits = kinds.iter().filter(|k| **k == "credit").count();
+            (invoices == 3 && credits == 1).then_some(docs)
+        })
         .await;
 
     let today = chrono::Utc::now()
@@ -190,12 +211,7 @@ async fn the_journal_and_the_datev_file_book_every_posting_once_and_agree_with_t
     // The journal, read with the csv crate.
     let (_, journal) = export(&stack, &format!("{period}&format=journal")).await;
     let mut reader = csv::Reader::from_reader(journal.as_slice());
-    let header: Vec<String> = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .map(String::from)
-        .collect();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(
         header.join(","),
         "date,documentNumber,kind,orderId,externalId,account,contraAccount,amount,currency,taxRate,tax,text"
@@ -211,25 +227,40 @@ async fn the_journal_and_the_datev_file_book_every_posting_once_and_agree_with_t
         })
         .collect();
     assert!(rows.iter().all(|r| r["date"] == today), "{rows:?}");
-    assert!(rows.iter().all(|r| dec(&r["amount"]) > Decimal::ZERO), "{rows:?}");
+    assert!(
+        rows.iter().all(|r| dec(&r["amount"]) > Decimal::ZERO),
+        "{rows:?}"
+    );
 
     // Every document exactly once, with its kind, one row per rate.
-    let mut per_document: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    // Keyed by order and number: a money movement's number is its ledger id, unique per order.
+    let mut per_document: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     let mut seen_rows = BTreeSet::new();
     for r in &rows {
         assert!(
-            seen_rows.insert((r["documentNumber"].clone(), r["kind"].clone(), r["taxRate"].clone(), r["account"].clone(), r["contraAccount"].clone())),
+            seen_rows.insert((
+                r["orderId"].clone(),
+                r["documentNumber"].clone(),
+                r["kind"].clone(),
+                r["taxRate"].clone(),
+                r["account"].clone(),
+                r["contraAccount"].clone()
+            )),
             "a row twice: {r:?}"
         );
         per_document
-            .entry(r["documentNumber"].clone())
+            .entry((r["orderId"].clone(), r["documentNumber"].clone()))
             .or_default()
             .insert(r["kind"].clone());
     }
-    for (number, kind) in &documents {
-        let want = if kind == "credit" { "credit_note" } else { kind.as_str() };
+    for ((order, number), kind) in &documents {
+        let want = if kind == "credit" {
+            "credit_note"
+        } else {
+            kind.as_str()
+        };
         assert_eq!(
-            per_document.get(number),
+            per_document.get(&(order.clone(), number.clone())),
             Some(&BTreeSet::from([want.to_string()])),
             "document {number} ({kind}): {rows:?}"
         );
@@ -246,15 +277,22 @@ async fn the_journal_and_the_datev_file_book_every_posting_once_and_agree_with_t
                 "refund" => ("refund", e["reference"].clone()),
                 other => panic!("no {other} in this test: {o}"),
             };
-            money.insert(number.as_str().unwrap().to_string(), kind.to_string());
+            money.insert(
+                (id.clone(), number.as_str().unwrap().to_string()),
+                kind.to_string(),
+            );
         }
     }
-    assert_eq!(money.len(), 4, "card, points, bank-1, the refund: {money:?}");
-    for (number, kind) in &money {
+    assert_eq!(
+        money.len(),
+        4,
+        "card, points, bank-1, the refund: {money:?}"
+    );
+    for (key, kind) in &money {
         assert_eq!(
-            per_document.get(number),
+            per_document.get(key),
             Some(&BTreeSet::from([kind.clone()])),
-            "{number}: {rows:?}"
+            "{key:?}: {rows:?}"
         );
     }
     assert_eq!(
@@ -296,7 +334,10 @@ async fn the_journal_and_the_datev_file_book_every_posting_once_and_agree_with_t
         .map(|i| {
             (
                 dec(i["taxRate"].as_str().unwrap()).normalize().to_string(),
-                (dec(i["net"].as_str().unwrap()), dec(i["tax"].as_str().unwrap())),
+                (
+                    dec(i["net"].as_str().unwrap()),
+                    dec(i["tax"].as_str().unwrap()),
+                ),
             )
         })
         .collect();
@@ -315,7 +356,10 @@ async fn the_journal_and_the_datev_file_book_every_posting_once_and_agree_with_t
 
     // DATEV: 422 until the numbers are set; then the EXTF header carries them.
     let (status, e) = stack
-        .get(&format!("/admin/finance/export?{period}&format=datev"), admin)
+        .get(
+            &format!("/admin/finance/export?{period}&format=datev"),
+            admin,
+        )
         .await;
     assert_eq!(
         (status, e["error"]["field"].as_str()),
@@ -369,7 +413,14 @@ async fn the_journal_and_the_datev_file_book_every_posting_once_and_agree_with_t
         "{h:?}"
     );
     assert_eq!(
-        (&h[10][..], &h[11][..], &h[12][..], &h[13][..], &h[14][..], &h[15][..]),
+        (
+            &h[10][..],
+            &h[11][..],
+            &h[12][..],
+            &h[13][..],
+            &h[14][..],
+            &h[15][..]
+        ),
         (
             "1234567",
             "10001",
@@ -381,7 +432,12 @@ async fn the_journal_and_the_datev_file_book_every_posting_once_and_agree_with_t
         "{h:?}"
     );
     let columns = &records[1];
-    let col = |name: &str| columns.iter().position(|c| c == name).unwrap_or_else(|| panic!("{name}: {columns:?}"));
+    let col = |name: &str| {
+        columns
+            .iter()
+            .position(|c| c == name)
+            .unwrap_or_else(|| panic!("{name}: {columns:?}"))
+    };
     let (umsatz, sh, konto, belegfeld) = (
         col("Umsatz (ohne Soll/Haben-Kz)"),
         col("Soll/Haben-Kennzeichen"),
@@ -391,7 +447,7 @@ async fn the_journal_and_the_datev_file_book_every_posting_once_and_agree_with_t
     let bookings = &records[2..];
     assert!(!bookings.is_empty());
     let belege: BTreeSet<String> = bookings.iter().map(|b| b[belegfeld].clone()).collect();
-    let numbers: BTreeSet<String> = per_document.keys().cloned().collect();
+    let numbers: BTreeSet<String> = per_document.keys().map(|(_, n)| belegfeld(n)).collect();
     assert_eq!(belege, numbers, "every posting has its bookings");
     for b in bookings {
         assert!(["S", "H"].contains(&b[sh].as_str()), "{b:?}");
@@ -403,7 +459,11 @@ async fn the_journal_and_the_datev_file_book_every_posting_once_and_agree_with_t
     let (status, again) = stack
         .get(&format!("/admin/finance/exports/{id}"), admin)
         .await;
-    assert_eq!((status, &again["status"]), (200, &json!("ready")), "{again}");
+    assert_eq!(
+        (status, &again["status"]),
+        (200, &json!("ready")),
+        "{again}"
+    );
     let (status, _) = stack
         .get(&format!("/admin/finance/exports/{}", "0".repeat(32)), admin)
         .await;
