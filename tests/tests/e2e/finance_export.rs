@@ -345,6 +345,7 @@ async fn the_journal_and_the_datev_file_book_every_posting_once_and_agree_with_t
         .into_iter()
         .map(|(rate, v)| (dec(&rate).normalize().to_string(), v))
         .collect();
+    assert!(by_rate.contains_key("0.19"), "{items:?}");
     assert_eq!(invoiced, by_rate, "journal {rows:?} vs report {items:?}");
     let refunds: Decimal = items
         .iter()
@@ -438,7 +439,7 @@ async fn the_journal_and_the_datev_file_book_every_posting_once_and_agree_with_t
             .position(|c| c == name)
             .unwrap_or_else(|| panic!("{name}: {columns:?}"))
     };
-    let (umsatz, sh, konto, belegfeld) = (
+    let (umsatz, sh, konto, beleg) = (
         col("Umsatz (ohne Soll/Haben-Kz)"),
         col("Soll/Haben-Kennzeichen"),
         col("Konto"),
@@ -446,7 +447,7 @@ async fn the_journal_and_the_datev_file_book_every_posting_once_and_agree_with_t
     );
     let bookings = &records[2..];
     assert!(!bookings.is_empty());
-    let belege: BTreeSet<String> = bookings.iter().map(|b| b[belegfeld].clone()).collect();
+    let belege: BTreeSet<String> = bookings.iter().map(|b| b[beleg].clone()).collect();
     let numbers: BTreeSet<String> = per_document.keys().map(|(_, n)| belegfeld(n)).collect();
     assert_eq!(belege, numbers, "every posting has its bookings");
     for b in bookings {
