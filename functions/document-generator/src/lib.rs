@@ -163,7 +163,7 @@ impl DocumentGenerator {
         // The figures first: a PDF stored means its figures are there too.
         self.store
             .put_json(
-                &invoicing::figures_key(&record.key),
+                &invoicing::figures_key(&record.order_id, &record.number),
                 serde_json::to_vec(&document)?,
             )
             .await?;

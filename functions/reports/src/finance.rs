@@ -1,7 +1,7 @@
 //! The finance export, `GET /admin/finance/export?from=&to=&format=journal|datev`, and its
 //! status, `GET /admin/finance/exports/{id}`. The postings come from the records the system keeps
 //! (`dropship_core::finance_export`): the figures of each invoice-like document, stored as JSON
-//! beside its PDF by the document generator (`dropship_app::invoicing::figures_key`), and each
+//! beside its PDF by the document generator (`documents/{orderId}/figures-{number}.json`), and each
 //! order's ledger. The file is written within the request (200 with the link); the status route
 //! answers for an export made before (`ready` with a fresh link, or 404).
 //!
@@ -168,10 +168,10 @@ impl Reports {
     /// The figures of every invoice-like document of the order (invoices, corrections, credit
     /// documents), in key order.
     async fn invoice_documents(&self, order: &Order) -> anyhow::Result<Vec<InvoiceDocument>> {
-        let prefix = format!("documents/{}/", order.id);
+        // `dropship_app::invoicing::figures_key`: `documents/{orderId}/figures-{number}.json`.
+        let prefix = format!("documents/{}/figures-", order.id);
         let mut out = Vec::new();
         for key in self.store.list(&prefix).await? {
-            // The figures beside each invoice-like PDF (`figures_key`); labels have none.
             if !key.ends_with(".json") {
                 continue;
             }
