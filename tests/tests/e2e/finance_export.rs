@@ -35,6 +35,78 @@ fn belegfeld(number: &str) -> String {
     clean[clean.len().saturating_sub(36)..].iter().collect()
 }
 
+/// An invoice or correction row books revenue when the receivable (the default debtor 10000) is
+/// debited; a correction's row taking back more than it books has the accounts swapped.
+fn revenue_sign(r: &BTreeMap<String, String>) -> Decimal {
+    match (r["account"].as_str(), r["contraAccount"].as_str()) {
+        ("10000", _) => Decimal::ONE,
+        (_, "10000") => -Decimal::ONE,
+        _ => panic!("a revenue row without the receivable: {r:?}"),
+    }
+}
+
+/// The journal read with the csv crate: its header checked, each row by column name.
+fn journal_rows(journal: &[u8]) -> Vec<BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_reader(journal);
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        header.join(","),
+        "date,documentNumber,kind,orderId,externalId,account,contraAccount,amount,currency,taxRate,tax,text"
+    );
+    reader
+        .records()
+        .map(|r| {
+            header
+                .iter()
+                .cloned()
+                .zip(r.unwrap().iter().map(String::from))
+                .collect()
+        })
+        .collect()
+}
+
+/// Net and tax per rate (normalised, `0.19`) of the invoice and correction rows.
+fn invoiced_per_rate(rows: &[BTreeMap<String, String>]) -> BTreeMap<String, (Decimal, Decimal)> {
+    let mut out: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
+    for r in rows
+        .iter()
+        .filter(|r| ["invoice", "correction"].contains(&r["kind"].as_str()))
+    {
+        let (amount, tax, sign) = (dec(&r["amount"]), dec(&r["tax"]), revenue_sign(r));
+        let e = out
+            .entry(dec(&r["taxRate"]).normalize().to_string())
+            .or_default();
+        e.0 += sign * (amount - tax);
+        e.1 += sign * tax;
+    }
+    out
+}
+
+/// Net and tax per rate of the finance report's rows for the period.
+async fn report_per_rate(stack: &Stack, period: &str) -> BTreeMap<String, (Decimal, Decimal)> {
+    let (status, report) = stack
+        .get(
+            &format!("/admin/reports/finance?{period}"),
+            Some(&stack.admin_token),
+        )
+        .await;
+    assert_eq!(status, 200, "{report}");
+    let mut out: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
+    for i in report["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["taxRate"].is_string())
+    {
+        let e = out
+            .entry(dec(i["taxRate"].as_str().unwrap()).normalize().to_string())
+            .or_default();
+        e.0 += dec(i["net"].as_str().unwrap());
+        e.1 += dec(i["tax"].as_str().unwrap());
+    }
+    out
+}
+
 async fn delivery_at(stack: &Stack, token: &str, order_id: &str) -> String {
     stack
         .eventually("the delivery order", WAIT, || async {
@@ -210,22 +282,7 @@ async fn the_journal_and_the_datev_file_book_every_posting_once_and_agree_with_t
 
     // The journal, read with the csv crate.
     let (_, journal) = export(&stack, &format!("{period}&format=journal")).await;
-    let mut reader = csv::Reader::from_reader(journal.as_slice());
-    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(
-        header.join(","),
-        "date,documentNumber,kind,orderId,externalId,account,contraAccount,amount,currency,taxRate,tax,text"
-    );
-    let rows: Vec<BTreeMap<String, String>> = reader
-        .records()
-        .map(|r| {
-            header
-                .iter()
-                .cloned()
-                .zip(r.unwrap().iter().map(String::from))
-                .collect()
-        })
-        .collect();
+    let rows = journal_rows(&journal);
     assert!(rows.iter().all(|r| r["date"] == today), "{rows:?}");
     assert!(
         rows.iter().all(|r| dec(&r["amount"]) > Decimal::ZERO),
@@ -303,50 +360,19 @@ async fn the_journal_and_the_datev_file_book_every_posting_once_and_agree_with_t
 
     // Revenue and tax per rate: the report's, to the cent; the credit documents' gross is the
     // report's refunds.
+    let by_rate = report_per_rate(&stack, &period).await;
+    assert!(by_rate.contains_key("0.19"), "{by_rate:?}");
+    assert_eq!(invoiced_per_rate(&rows), by_rate, "journal {rows:?}");
+    let credited: Decimal = rows
+        .iter()
+        .filter(|r| r["kind"] == "credit_note")
+        .map(|r| dec(&r["amount"]))
+        .sum();
     let (status, report) = stack
         .get(&format!("/admin/reports/finance?{period}"), admin)
         .await;
     assert_eq!(status, 200, "{report}");
-    let mut invoiced: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
-    let mut credited = Decimal::ZERO;
-    for r in &rows {
-        let amount = dec(&r["amount"]);
-        // Money rows carry no tax (an empty cell).
-        let tax = if r["tax"].is_empty() {
-            Decimal::ZERO
-        } else {
-            dec(&r["tax"])
-        };
-        match r["kind"].as_str() {
-            "invoice" | "correction" => {
-                let e = invoiced.entry(r["taxRate"].clone()).or_default();
-                e.0 += amount - tax;
-                e.1 += tax;
-            }
-            "credit_note" => credited += amount,
-            _ => {}
-        }
-    }
     let items = report["items"].as_array().unwrap();
-    let by_rate: BTreeMap<String, (Decimal, Decimal)> = items
-        .iter()
-        .filter(|i| i["taxRate"].is_string())
-        .map(|i| {
-            (
-                dec(i["taxRate"].as_str().unwrap()).normalize().to_string(),
-                (
-                    dec(i["net"].as_str().unwrap()),
-                    dec(i["tax"].as_str().unwrap()),
-                ),
-            )
-        })
-        .collect();
-    let invoiced: BTreeMap<String, (Decimal, Decimal)> = invoiced
-        .into_iter()
-        .map(|(rate, v)| (dec(&rate).normalize().to_string(), v))
-        .collect();
-    assert!(by_rate.contains_key("0.19"), "{items:?}");
-    assert_eq!(invoiced, by_rate, "journal {rows:?} vs report {items:?}");
     let refunds: Decimal = items
         .iter()
         .filter(|i| i["taxRate"].is_null())
@@ -469,4 +495,66 @@ async fn the_journal_and_the_datev_file_book_every_posting_once_and_agree_with_t
         .get(&format!("/admin/finance/exports/{}", "0".repeat(32)), admin)
         .await;
     assert_eq!(status, 404);
+}
+
+/// A shipment across a rate change corrects the invoice (19 % to 16 % on two of three units,
+/// shipping following): the journal books the invoice and the correction, which takes the
+/// invoice's figures back and books its own, and per rate they add up to the finance report's.
+#[tokio::test]
+async fn a_vat_correction_is_booked_against_the_invoice_and_agrees_with_the_report() {
+    let stack = Stack::start().await;
+    let world = setup::configure(&stack).await;
+    setup::rate_change_yesterday(&stack).await;
+    let mut body = setup::order(
+        "FX-VAT",
+        json!([{"lineId": "L1", "sku": "CHAIR-TEAK", "quantity": 3, "unitPrice": "40.00"}]),
+        "125.00",
+    );
+    body["orderedAt"] = json!((chrono::Utc::now() - chrono::Duration::days(3)).to_rfc3339());
+    body["shippingCost"] = json!("5.00");
+    let (status, created) = stack
+        .post_idempotent("/orders", Some(&world.web), "fx-vat", &body)
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let order_id = created["orderId"].as_str().unwrap().to_string();
+    let delivery = delivery_at(&stack, &world.acme, &order_id).await;
+    let (status, d) = stack
+        .post(
+            &format!("/fulfiller/delivery-orders/{delivery}/shipments"),
+            Some(&world.acme),
+            &json!({"carrier": "DHL", "trackingNumber": "FX-VAT-1", "lines": [{"lineId": "L1", "quantity": 2}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{d}");
+    let ids = [order_id.clone()];
+    let documents = stack
+        .eventually("the invoice and its correction", WAIT, || async {
+            let docs = stored_documents(&stack, &ids).await;
+            (docs.values().filter(|k| *k == "correction").count() == 1).then_some(docs)
+        })
+        .await;
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .date_naive()
+        .to_string();
+    let period = format!("from={today}&to={today}");
+    let (_, journal) = export(&stack, &format!("{period}&format=journal")).await;
+    let rows = journal_rows(&journal);
+    let kinds: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|r| (r["documentNumber"].clone(), r["kind"].clone()))
+        .collect();
+    for ((_, number), kind) in &documents {
+        assert!(
+            kinds.contains(&(number.clone(), kind.clone())),
+            "{number} {kind}: {rows:?}"
+        );
+    }
+    let journal_rates = invoiced_per_rate(&rows);
+    let report = report_per_rate(&stack, &period).await;
+    assert!(
+        report.contains_key("0.16") && report.contains_key("0.19"),
+        "{report:?}"
+    );
+    assert_eq!(journal_rates, report, "journal {rows:?}");
 }
