@@ -79,6 +79,8 @@ impl AdminApi {
             "PUT /admin/tax-rates/{country}/{taxClass}" => self.put_tax_rates(&req).await,
             "PUT /admin/branding" => self.put_branding(&req).await,
             "PUT /admin/refund-policy" => self.put_refund_policy(&req).await,
+            "GET /admin/finance/accounts" => self.finance_accounts().await,
+            "PUT /admin/finance/accounts" => self.put_finance_accounts(&req).await,
             "POST /admin/prices/{channelId}/{sku}" => self.add_price(&req, &admin).await,
             "GET /admin/prices/{channelId}/{sku}" => self.prices(&req).await,
             "PUT /admin/promotions/{promotionId}" => self.put_promotion(&req, &admin).await,

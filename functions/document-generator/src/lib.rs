@@ -150,14 +150,23 @@ impl DocumentGenerator {
         self.store_invoice(ctx, record, build).await
     }
 
-    /// Renders a registered invoice-like document and stores its PDF under its key.
+    /// Renders a registered invoice-like document and stores its PDF under its key, with its
+    /// figures beside it (`invoicing::figures_key`) for the finance export.
     async fn store_invoice(
         &self,
         ctx: &Context,
         record: InvoiceRecord,
         build: impl Fn(InvoiceRecord) -> paper::InvoiceDocument,
     ) -> anyhow::Result<InvoiceRecord> {
-        let pdf = render::invoice(&ctx.branding, &build(record.clone()))?;
+        let document = build(record.clone());
+        let pdf = render::invoice(&ctx.branding, &document)?;
+        // The figures first: a PDF stored means its figures are there too.
+        self.store
+            .put_json(
+                &invoicing::figures_key(&record.order_id, &record.number),
+                serde_json::to_vec(&document)?,
+            )
+            .await?;
         self.store.put_pdf(&record.key, pdf).await?;
         Ok(record)
     }

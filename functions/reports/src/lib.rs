@@ -15,6 +15,7 @@
 mod config;
 pub use config::Config;
 pub mod export;
+pub mod finance;
 pub mod promotions;
 pub mod tables;
 
@@ -225,15 +226,14 @@ impl Reports {
     async fn route(&self, req: Request) -> HandlerResult {
         let principal = http::principal(&req);
         let admin = require_admin(principal.as_ref())?.to_string();
-        if http::route_key(&req) != "GET /admin/reports/{kind}" {
-            return Err(ApiError::not_found("route").into());
+        match http::route_key(&req).as_str() {
+            "GET /admin/reports/{kind}" => {}
+            "GET /admin/finance/export" => return self.finance_export(&req, &admin).await,
+            "GET /admin/finance/exports/{id}" => return self.finance_export_status(&req).await,
+            _ => return Err(ApiError::not_found("route").into()),
         }
         let q = parse_query(&path_param(&req, "kind")?, |n| query_param(&req, n))?;
-        let tz: chrono_tz::Tz = self
-            .catalogue_get::<dropship_core::catalogue::Branding>("BRANDING", "current")
-            .await?
-            .and_then(|b| b.time_zone.parse().ok())
-            .unwrap_or(chrono_tz::Europe::Berlin);
+        let tz = self.time_zone().await?;
         let now = Utc::now();
         let p = period(&q, tz, now)?;
         let table = self.build(&q, &p, now).await?;
@@ -356,6 +356,15 @@ impl Reports {
                 tables::returns(&orders, &parts, &of_parts, p, f)
             }
         })
+    }
+
+    /// The retailer's time zone (the branding's), Europe/Berlin before one is set.
+    async fn time_zone(&self) -> anyhow::Result<chrono_tz::Tz> {
+        Ok(self
+            .catalogue_get::<dropship_core::catalogue::Branding>("BRANDING", "current")
+            .await?
+            .and_then(|b| b.time_zone.parse().ok())
+            .unwrap_or(chrono_tz::Europe::Berlin))
     }
 
     /// Orders created in [lo, hi], from the byCreated index.

@@ -19,6 +19,14 @@ pub fn invoice_key(order_id: &str, kind: &str, number: &str) -> String {
     format!("documents/{order_id}/{kind}-{number}.pdf")
 }
 
+/// Where the figures of an invoice-like document live (JSON, beside its PDF and kept as long):
+/// the finance export books from them, and a correction needs the figures of the invoice it
+/// supersedes, which the order (already carrying the new rates) can no longer give. Named by
+/// number alone, so that a search for an order's invoice or credit PDFs finds only PDFs.
+pub fn figures_key(order_id: &str, number: &str) -> String {
+    format!("documents/{order_id}/figures-{number}.json")
+}
+
 /// An invoice-like document to register for one purpose: a delivery order's invoice
 /// (`<deliveryOrderId>`), a shipment's correction, a refund's credit document (`refund#<id>`).
 #[derive(Debug, Clone, PartialEq)]

@@ -32,6 +32,47 @@ impl DocumentStore {
         Ok(())
     }
 
+    /// The figures of an invoice-like document (JSON beside its PDF), for the finance export.
+    pub async fn put_json(&self, key: &str, bytes: Vec<u8>) -> anyhow::Result<()> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type("application/json")
+            .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+            .body(bytes.into())
+            .send()
+            .await
+            .with_context(|| format!("storing s3://{}/{key}", self.bucket))?;
+        Ok(())
+    }
+
+    /// Every key under `prefix`, in key order.
+    pub async fn list(&self, prefix: &str) -> anyhow::Result<Vec<String>> {
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(prefix)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .with_context(|| format!("listing s3://{}/{prefix}", self.bucket))?;
+            keys.extend(
+                out.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(String::from)),
+            );
+            match out.next_continuation_token() {
+                Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_string()),
+                _ => return Ok(keys),
+            }
+        }
+    }
+
     pub async fn get(&self, key: &str) -> anyhow::Result<Vec<u8>> {
         let out = self
             .client

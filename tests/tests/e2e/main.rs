@@ -25,6 +25,7 @@ mod dead_letters;
 mod documents;
 mod emulator;
 mod faults;
+mod finance_export;
 mod fulfilment;
 mod handlers;
 mod intake;

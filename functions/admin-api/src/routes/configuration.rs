@@ -1,5 +1,5 @@
-//! The retailer's configuration: channels, fulfillers, products, tax rates, branding and the
-//! refund policy. Each route validates its body with the catalogue's rules and stores it whole;
+//! The retailer's configuration: channels, fulfillers, products, tax rates, branding, the
+//! refund policy and the finance export's accounts. Each route validates its body with the catalogue's rules and stores it whole;
 //! separate because nothing else here writes the catalogue.
 
 use crate::AdminApi;
@@ -8,6 +8,7 @@ use dropship_core::catalogue::{
     from_body, BrandingInput, ChannelInput, FulfillerInput, ProductInput, RefundPolicyInput,
     TaxRatesInput,
 };
+use dropship_core::finance_export::FinanceAccounts;
 use dropship_core::ApiError;
 use lambda_http::Request;
 
@@ -82,6 +83,19 @@ impl AdminApi {
         self.catalogue.put_refund_policy(&p).await?;
         json(200, &p)
     }
+
+    /// `GET /admin/finance/accounts`: the stored accounts, or the SKR03 defaults.
+    pub(crate) async fn finance_accounts(&self) -> HandlerResult {
+        json(200, &self.catalogue.get_finance_accounts().await?)
+    }
+
+    /// `PUT /admin/finance/accounts`: a field left out takes its default (the whole document
+    /// is replaced); a wrong one is 422 naming it, and nothing is written.
+    pub(crate) async fn put_finance_accounts(&self, req: &Request) -> HandlerResult {
+        let accounts = FinanceAccounts::parse(&json_body(req)?)?;
+        self.catalogue.put_finance_accounts(&accounts).await?;
+        json(200, &accounts)
+    }
 }
 
 #[cfg(test)]
@@ -106,5 +120,34 @@ mod tests {
             (422, Some("emailFrom")),
             "{body}"
         );
+    }
+
+    #[tokio::test]
+    async fn wrong_finance_accounts_are_refused_naming_the_field() {
+        for (body, field) in [
+            (json!({"datev": {"clientNumber": 0}}), "datev.clientNumber"),
+            (
+                json!({"datev": {"accountLength": 9}}),
+                "datev.accountLength",
+            ),
+            (
+                json!({"revenue": [{"country": "DE", "rate": "19", "account": "8400"}]}),
+                "revenue[0].rate",
+            ),
+            (json!({"chargebacks": "01460"}), "chargebacks"),
+        ] {
+            let (status, answer) = call(|v| {
+                v["routeKey"] = json!("PUT /admin/finance/accounts");
+                v["requestContext"]["routeKey"] = json!("PUT /admin/finance/accounts");
+                v["rawPath"] = json!("/admin/finance/accounts");
+                v["body"] = json!(body.to_string());
+            })
+            .await;
+            assert_eq!(
+                (status, answer["error"]["field"].as_str()),
+                (422, Some(field)),
+                "{body}: {answer}"
+            );
+        }
     }
 }

@@ -12,6 +12,7 @@ use anyhow::Context;
 use dropship_core::catalogue::{
     Branding, Channel, Fulfiller, Product, RefundPolicy, TaxClass, TaxRates,
 };
+use dropship_core::finance_export::FinanceAccounts;
 use dropship_core::ids::{ChannelId, CountryCode, FulfillerId, Sku};
 use dropship_core::pricing::PriceHistory;
 use serde::de::DeserializeOwned;
@@ -147,6 +148,14 @@ impl Catalogue {
     /// The refund policy, or docs/api.md's defaults when none was set.
     pub async fn get_refund_policy(&self) -> anyhow::Result<RefundPolicy> {
         Ok(self.get("POLICY", "refund").await?.unwrap_or_default())
+    }
+
+    pub async fn put_finance_accounts(&self, a: &FinanceAccounts) -> anyhow::Result<()> {
+        self.put("FINANCE", "accounts", a).await
+    }
+    /// The finance export's accounts, or the SKR03 defaults when none were set.
+    pub async fn get_finance_accounts(&self) -> anyhow::Result<FinanceAccounts> {
+        Ok(self.get("FINANCE", "accounts").await?.unwrap_or_default())
     }
 
     /// Everything the intake needs in one BatchGetItem: the order's products, the tax rates of

@@ -108,6 +108,13 @@ pub struct DatevSettings {
 
 const DEFAULT_LENGTH: u8 = 4;
 
+/// What `GET /admin/finance/accounts` shows before any PUT: SKR03 at account length 4.
+impl Default for FinanceAccounts {
+    fn default() -> Self {
+        Self::skr03(DEFAULT_LENGTH)
+    }
+}
+
 /// A 4-digit SKR03 account at `length` digits (trailing zeros).
 fn at_length(account: &str, length: u8) -> String {
     let mut a = account.to_string();
