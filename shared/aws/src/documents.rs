@@ -19,26 +19,20 @@ impl DocumentStore {
     }
 
     pub async fn put_pdf(&self, key: &str, bytes: Vec<u8>) -> anyhow::Result<()> {
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type("application/pdf")
-            .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
-            .body(bytes.into())
-            .send()
-            .await
-            .with_context(|| format!("storing s3://{}/{key}", self.bucket))?;
-        Ok(())
+        self.put(key, "application/pdf", bytes).await
     }
 
     /// The figures of an invoice-like document (JSON beside its PDF), for the finance export.
     pub async fn put_json(&self, key: &str, bytes: Vec<u8>) -> anyhow::Result<()> {
+        self.put(key, "application/json", bytes).await
+    }
+
+    async fn put(&self, key: &str, content_type: &str, bytes: Vec<u8>) -> anyhow::Result<()> {
         self.client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
-            .content_type("application/json")
+            .content_type(content_type)
             .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
             .body(bytes.into())
             .send()
