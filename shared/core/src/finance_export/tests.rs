@@ -451,6 +451,16 @@ fn journal_fields_are_quoted_by_the_csv_rules() {
         ),
         ("A,\"B\"\nC", "8300", "0.07")
     );
+    // An external id a channel chose as a formula stays text; amounts stay numbers.
+    let mut p = posting(
+        PostingKind::Invoice,
+        "2026-2",
+        vec![revenue_line("10.00", "0.07", "x")],
+    );
+    p.external_id = "=HYPERLINK(\"http://evil.example\")".into();
+    let rows = journal_rows(&[p]);
+    assert_eq!(rows[1][4], "'=HYPERLINK(\"http://evil.example\")");
+    assert_eq!(rows[1][7], "10.00");
 }
 
 #[test]
