@@ -159,7 +159,12 @@ async fn each_fault_kind_leaves_the_pipeline_whole() {
         op("order-intake", "PutItem")["count"].as_u64().unwrap_or(0) >= 3,
         "{calls}"
     );
-    assert_eq!(tx("split-router")["errors"], 3, "{calls}");
+    // The three 500s; a redelivery that meets another attempt's commit may add a conflict
+    // (a condition failure, by design), so the fault's own counts below say how many fired.
+    assert!(
+        tx("split-router")["errors"].as_u64().unwrap_or(0) >= 3,
+        "{calls}"
+    );
     let stats = stack.stats().await;
     assert_eq!(fault_count(&stats, "order-intake", "failedAwsCalls"), 1);
     assert_eq!(fault_count(&stats, "split-router", "failedAwsCalls"), 3);
