@@ -13,7 +13,6 @@ use dropship_aws::http_idempotency::{IdempotencyStore, StoredResponse};
 use dropship_aws::repo::catalogue::Catalogue;
 use dropship_core::order::Order;
 use dropship_core::principal::require_channel;
-use dropship_core::returns;
 use dropship_core::ApiError;
 use lambda_http::{Body, Request, Response};
 
@@ -93,25 +92,7 @@ impl OrderApi {
 
     /// The order as the channel sees it: its deliveries (never who ships them) and returns.
     async fn channel_view(&self, order: &Order) -> anyhow::Result<serde_json::Value> {
-        let deliveries = self
-            .repositories
-            .delivery_orders
-            .get_many(&order.delivery_order_ids)
-            .await?;
-        let mut view = dropship_core::views::channel_order(order, &deliveries);
-        view["returns"] = self.return_views(order).await?;
-        Ok(view)
-    }
-
-    /// The order's returns as the channel sees them (no fulfiller anywhere).
-    async fn return_views(&self, order: &Order) -> anyhow::Result<serde_json::Value> {
-        let mut out = Vec::new();
-        for id in &order.return_ids {
-            out.push(returns::channel_view(
-                &self.repositories.returns()?.parts(id).await?,
-            ));
-        }
-        Ok(serde_json::Value::Array(out))
+        self.repositories.channel_order_view(order).await
     }
 
     /// Authorizes a return (`dropship_app::orders`).

@@ -101,6 +101,8 @@ impl Config {
             "30".to_string(),
         );
         m.insert("QueueMaxReceiveCount".to_string(), "3".to_string());
+        // Test receivers listen on http://127.0.0.1:<port>; the template never allows that.
+        m.insert("WebhooksAllowLocalHttp".to_string(), "true".to_string());
         m
     }
 }

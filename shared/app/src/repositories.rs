@@ -118,6 +118,29 @@ impl Repositories {
     }
 }
 
+impl Repositories {
+    /// The order as its channel reads it (`GET /orders/{orderId}`): its delivery orders and
+    /// returns, no fulfiller named anywhere. The order-api answers with it and webhooks send it.
+    pub async fn channel_order_view(
+        &self,
+        order: &dropship_core::order::Order,
+    ) -> anyhow::Result<serde_json::Value> {
+        let deliveries = self
+            .delivery_orders
+            .get_many(&order.delivery_order_ids)
+            .await?;
+        let mut view = dropship_core::views::channel_order(order, &deliveries);
+        let mut returns = Vec::new();
+        for id in &order.return_ids {
+            returns.push(dropship_core::returns::channel_view(
+                &self.returns()?.parts(id).await?,
+            ));
+        }
+        view["returns"] = serde_json::Value::Array(returns);
+        Ok(view)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

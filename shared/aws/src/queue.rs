@@ -26,6 +26,27 @@ impl Queue {
         Ok(())
     }
 
+    /// Sends to a FIFO queue in `group`: the group's messages are received one after the other,
+    /// in the order sent. Every message is new to SQS (a random deduplication id): the consumer
+    /// treats a repeat as done, so deduplicating here would add nothing.
+    pub async fn send_in_group<T: Serialize>(
+        &self,
+        message: &T,
+        group: &str,
+    ) -> anyhow::Result<()> {
+        let body = serde_json::to_string(message)?;
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .message_group_id(group)
+            .message_deduplication_id(uuid::Uuid::new_v4().simple().to_string())
+            .send()
+            .await
+            .with_context(|| format!("sending a message to {}", self.url))?;
+        Ok(())
+    }
+
     /// Sends up to any number of messages in batches of 10 (one call per 10, not per message).
     pub async fn send_all<T: Serialize>(&self, messages: &[T]) -> anyhow::Result<()> {
         let bodies = messages

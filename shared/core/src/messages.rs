@@ -45,6 +45,15 @@ pub struct SettleReturn {
     pub fulfiller_id: FulfillerId,
 }
 
+/// Webhook delivery queue (FIFO, grouped by subscription and order): attempt this delivery if
+/// it is due and first in its group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttemptDelivery {
+    pub subscription_id: String,
+    pub delivery_id: String,
+}
+
 /// Who an alert's mail goes to: first the fulfiller (a reminder), later the retailer's operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -55,6 +55,10 @@ fn expect(role: &str, owned_resource: bool, caller: Caller) -> Expect {
         (OtherFulfiller, "fulfiller") if owned_resource => Expect::Status(404),
         (OtherFulfiller, "fulfiller") => Expect::Allowed,
         (_, "fulfiller") => Expect::Status(403),
+        // Webhooks: every principal manages its own subscriptions, admin everyone's.
+        (Admin | OwningChannel, "webhooks") => Expect::Allowed,
+        (_, "webhooks") if owned_resource => Expect::Status(404),
+        (_, "webhooks") => Expect::Allowed,
         (_, other) => panic!("no rule for role {other}"),
     }
 }
@@ -132,6 +136,14 @@ async fn every_endpoint_answers_every_caller_as_the_rules_say() {
         )
         .await;
     let spare_token = spare["tokenId"].as_str().unwrap().to_string();
+    let (status, hook) = stack
+        .put(
+            "/webhooks/authz-hooks",
+            Some(&world.web),
+            &json!({"url": "http://127.0.0.1:9/hooks", "events": ["order.cancelled"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{hook}");
 
     let token = |c: Caller| -> Option<String> {
         match c {
@@ -153,7 +165,7 @@ async fn every_endpoint_answers_every_caller_as_the_rules_say() {
     let mut checked = 0;
     let mut failures = Vec::new();
     for (method, template, role) in &ops {
-        let owned = ["{orderId}", "{id}", "{returnId}"]
+        let owned = ["{orderId}", "{id}", "{returnId}", "{subscriptionId}"]
             .iter()
             .any(|p| template.contains(p));
         let path = template
@@ -169,7 +181,9 @@ async fn every_endpoint_answers_every_caller_as_the_rules_say() {
             .replace("{taxClass}", "standard")
             .replace("{kind}", "sales")
             .replace("{alertId}", "chargeback%23none")
-            .replace("{promotionId}", "SPRING-10");
+            .replace("{promotionId}", "SPRING-10")
+            .replace("{subscriptionId}", "authz-hooks")
+            .replace("{deliveryId}", "none~20260101000000000000~00");
         assert!(
             !path.contains('{'),
             "no value for a parameter of {template}"

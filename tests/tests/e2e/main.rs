@@ -48,3 +48,4 @@ mod supply_vat;
 mod template;
 mod tokens;
 mod walking_skeleton;
+mod webhooks;

@@ -14,6 +14,7 @@ pub mod portal_sessions;
 pub mod returns;
 pub mod stock;
 pub mod tokens;
+pub mod webhooks;
 
 use anyhow::Context;
 use aws_sdk_dynamodb::types::AttributeValue;
