@@ -2,9 +2,11 @@
 `standardwebhooks` package (PyPI), an implementation independent of the project's own code.
 
 Listens on 127.0.0.1 (an ephemeral port, printed as the first line of stdout) and serves:
-- POST /_subscribe/<name>  {"secret": "whsec_...", "failFirst": bool, "delaySeconds": n}
-- POST /hooks/<name>       a webhook message: verified, recorded, answered 200 (or 500 on the
-                           first attempt of each webhook-id when failFirst, 401 if unverified)
+- POST /_subscribe/<name>  {"secret": "whsec_...", "failFirst": bool, "down": bool,
+                           "delaySeconds": n} (again to change it: a receiver goes down, comes up)
+- POST /hooks/<name>       a webhook message: verified, recorded, answered 200 (500 on the
+                           first attempt of each webhook-id when failFirst, 503 while down,
+                           401 if unverified)
 - GET  /_log               {"items": [{name, id, timestamp, verified, status, body}, ...]}
 """
 
@@ -69,6 +71,8 @@ class Handler(BaseHTTPRequestHandler):
             SEEN.add((name, msg_id))
             if not verified:
                 status = 401
+            elif endpoint.get("down"):
+                status = 503
             elif first and endpoint.get("failFirst"):
                 status = 500
             else:

@@ -52,10 +52,16 @@ impl Receiver {
     }
 
     async fn expect(&self, name: &str, secret: &str, fail_first: bool) {
+        self.endpoint(name, json!({"secret": secret, "failFirst": fail_first}))
+            .await;
+    }
+
+    /// Sets how the endpoint `name` answers (its secret, failFirst, down).
+    async fn endpoint(&self, name: &str, how: Value) {
         let resp = self
             .http
             .post(format!("http://127.0.0.1:{}/_subscribe/{name}", self.port))
-            .json(&json!({"secret": secret, "failFirst": fail_first}))
+            .json(&how)
             .send()
             .await
             .expect("receiver");
@@ -406,4 +412,220 @@ async fn subscribers_get_their_own_events_signed_in_order_and_retried_with_the_s
         .get("/webhooks/web-hooks/deliveries", Some(&world.web))
         .await;
     assert_eq!(status, 404);
+}
+
+/// The deliveries of a subscription, as its log lists them.
+async fn deliveries(stack: &Stack, token: &str, subscription: &str) -> Vec<Value> {
+    let (status, log) = stack
+        .get(&format!("/webhooks/{subscription}/deliveries"), Some(token))
+        .await;
+    assert_eq!(status, 200, "{log}");
+    log["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// Makes a pending delivery due now in the table, as if its wait were over.
+async fn make_due(stack: &Stack, subscription: &str, delivery: &str, attempts: Option<u32>) {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    let ddb = aws_sdk_dynamodb::Client::new(&stack.aws_sdk_config().await);
+    let now = chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        .to_string();
+    let mut update = ddb
+        .update_item()
+        .table_name("WebhooksTable")
+        .key("pk", A::S(format!("SUB#{subscription}")))
+        .key("sk", A::S(format!("DLV#{delivery}")))
+        .update_expression("SET dueAt = :now, nextAttemptAt = :now")
+        .expression_attribute_values(":now", A::S(now));
+    if let Some(n) = attempts {
+        update = update
+            .update_expression("SET dueAt = :now, nextAttemptAt = :now, attempts = :n")
+            .expression_attribute_values(":n", A::N(n.to_string()));
+    }
+    update.send().await.expect("the delivery is updated");
+}
+
+#[tokio::test]
+async fn a_receiver_that_is_down_gets_everything_afterwards_in_order_and_a_spent_schedule_alerts() {
+    let stack = Stack::start().await;
+    let world = setup::configure(&stack).await;
+    let receiver = Receiver::start();
+    let events = json!(["order.routed", "order.partially_shipped", "order.shipped"]);
+    let (status, sub) = subscribe(
+        &stack,
+        &world.web,
+        "down-hooks",
+        &receiver.url("web"),
+        events,
+        "k-d",
+    )
+    .await;
+    assert_eq!(status, 201, "{sub}");
+    let secret = sub["secret"].as_str().unwrap().to_string();
+    receiver
+        .endpoint("web", json!({"secret": secret, "down": true}))
+        .await;
+
+    let body = setup::order(
+        "WEB-DOWN",
+        json!([{"lineId": "L1", "sku": "CHAIR-TEAK", "quantity": 2, "unitPrice": "10.00"}]),
+        "20.00",
+    );
+    let (status, created) = stack
+        .post_idempotent("/orders", Some(&world.web), "down-1", &body)
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let delivery_id = stack
+        .eventually("acme's delivery order", WAIT, || async {
+            let (_, l) = stack
+                .get("/fulfiller/delivery-orders", Some(&world.acme))
+                .await;
+            l["items"].as_array()?.first()?["id"]
+                .as_str()
+                .map(String::from)
+        })
+        .await;
+    let shipments = format!("/fulfiller/delivery-orders/{delivery_id}/shipments");
+    for tracking in ["T-1", "T-2"] {
+        let ship = json!({"carrier": "DHL", "trackingNumber": tracking, "lines": [{"lineId": "L1", "quantity": 1}]});
+        let (status, e) = stack.post(&shipments, Some(&world.acme), &ship).await;
+        assert_eq!(status, 200, "{e}");
+    }
+
+    // Down: the first message is tried at once and after 5 s, then waits (about 5 minutes);
+    // the two after it wait behind it, untried.
+    let log = stack
+        .eventually(
+            "the head's two attempts, the rest waiting",
+            WAIT,
+            || async {
+                let log = deliveries(&stack, &world.web, "down-hooks").await;
+                let attempts: Vec<u64> = log
+                    .iter()
+                    .map(|d| d["attempts"].as_u64().unwrap_or(0))
+                    .collect();
+                (attempts == [2, 0, 0]).then_some(log)
+            },
+        )
+        .await;
+    let ids: Vec<String> = log
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(log[0]["status"], "pending");
+    assert_eq!(log[0]["lastStatusCode"], 503);
+    let next: chrono::DateTime<chrono::Utc> =
+        log[0]["nextAttemptAt"].as_str().unwrap().parse().unwrap();
+    let wait = next - chrono::Utc::now();
+    assert!(
+        wait > chrono::TimeDelta::minutes(4) && wait <= chrono::TimeDelta::minutes(5),
+        "{log:?}"
+    );
+    let seen = receiver.log("web").await;
+    assert_eq!(seen.len(), 2, "only the head was tried: {seen:?}");
+    assert!(seen
+        .iter()
+        .all(|m| m["id"] == json!(ids[0]) && m["status"] == 503 && m["verified"] == true));
+
+    // Up again; the head's wait ends (as the table would say in 5 minutes) and the minute's
+    // sweep sends it; each delivered message lets the next of its order go, in order.
+    receiver.endpoint("web", json!({"secret": secret})).await;
+    make_due(&stack, "down-hooks", &ids[0], None).await;
+    assert_eq!(stack.run_schedule("webhook-sender").await, 202);
+    let seen = stack
+        .eventually("all three delivered after the outage", WAIT, || async {
+            let log = receiver.log("web").await;
+            (delivered(&log).len() >= 3).then_some(log)
+        })
+        .await;
+    assert_eq!(
+        delivered(&seen),
+        ["order.routed", "order.partially_shipped", "order.shipped"]
+    );
+    let delivered_ids: Vec<&str> = seen
+        .iter()
+        .filter(|m| m["status"] == 200)
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        delivered_ids, ids,
+        "each with the webhook-id it was first tried with"
+    );
+    let log = deliveries(&stack, &world.web, "down-hooks").await;
+    assert!(
+        log.iter()
+            .all(|d| d["status"] == "delivered" && d.get("nextAttemptAt").is_none()),
+        "{log:?}"
+    );
+
+    // A spent schedule: the last attempt fails, the delivery is failed and an alert opens;
+    // a retry by hand then delivers it, with the same webhook-id.
+    receiver
+        .endpoint("web", json!({"secret": secret, "down": true}))
+        .await;
+    let (status, _) = stack
+        .post_idempotent(
+            "/orders",
+            Some(&world.web),
+            "down-2",
+            &setup::order(
+                "WEB-DOWN-2",
+                json!([{"lineId": "L1", "sku": "CHAIR-TEAK", "quantity": 1, "unitPrice": "10.00"}]),
+                "10.00",
+            ),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let head = stack
+        .eventually("the second order's message waiting", WAIT, || async {
+            let log = deliveries(&stack, &world.web, "down-hooks").await;
+            log.into_iter()
+                .find(|d| d["attempts"] == 2 && d["status"] == "pending")
+        })
+        .await;
+    let head_id = head["id"].as_str().unwrap().to_string();
+    make_due(&stack, "down-hooks", &head_id, Some(7)).await;
+    assert_eq!(stack.run_schedule("webhook-sender").await, 202);
+    let alert = stack
+        .eventually("the failed delivery's alert", WAIT, || async {
+            let (_, alerts) = stack.get("/admin/alerts", Some(&stack.admin_token)).await;
+            alerts["items"]
+                .as_array()?
+                .iter()
+                .find(|a| a["type"] == "webhook_failed")
+                .cloned()
+        })
+        .await;
+    assert!(
+        alert["details"].as_str().unwrap().contains(&head_id),
+        "{alert}"
+    );
+    let failed = deliveries(&stack, &world.web, "down-hooks").await;
+    let failed = failed.iter().find(|d| d["id"] == json!(head_id)).unwrap();
+    assert_eq!(
+        (failed["status"].as_str(), failed["attempts"].as_u64()),
+        (Some("failed"), Some(8)),
+        "{failed}"
+    );
+
+    receiver.endpoint("web", json!({"secret": secret})).await;
+    let retry = format!("/webhooks/down-hooks/deliveries/{head_id}/retry");
+    let (status, d) = stack
+        .post(&retry, Some(&world.marketplace), &json!({}))
+        .await;
+    assert_eq!(status, 404, "someone else's delivery: {d}");
+    let (status, d) = stack.post(&retry, Some(&world.web), &json!({})).await;
+    assert_eq!(
+        (status, d["status"].as_str()),
+        (202, Some("pending")),
+        "{d}"
+    );
+    stack
+        .eventually("the retried delivery delivered", WAIT, || async {
+            let log = receiver.log("web").await;
+            log.iter()
+                .any(|m| m["id"] == json!(head_id) && m["status"] == 200)
+                .then_some(())
+        })
+        .await;
 }
