@@ -6,7 +6,7 @@ VENV := .venv
 PYTHON ?= python3
 CARGO ?= cargo
 
-.PHONY: help up test soak venv system-deps build fmt-check clippy unit-and-e2e validate-template validate-openapi deny deny-advisories bench bench-build bench-arm64 bench-intake bench-routing bench-documents capacity clean-venv
+.PHONY: help up test soak venv system-deps build fmt-check clippy unit-and-e2e validate-template validate-openapi deny deny-advisories bench bench-build bench-webhooks bench-arm64 bench-intake bench-routing bench-documents capacity clean-venv
 .PHONY: load
 
 help:
@@ -18,6 +18,7 @@ help:
 	@echo "make deny-advisories - cargo-deny's advisories, fetching the RustSec database (needs GitHub)"
 	@echo "make soak   - the long reliability runs: 1000 racing orders, 100 crash runs (figures for RELIABILITY.md)"
 	@echo "make bench  - release build, then the system benchmarks (about 10 minutes); rewrites BENCHMARKS.md"
+	@echo "make bench-webhooks - webhook delivery latency and a slow receiver's throughput on the local stack (figures for BENCHMARKS.md)"
 	@echo "make bench-documents - size and render time of a delivery note (release)"
 	@echo "make bench-routing - routing time for 100 lines x 20 sources"
 	@echo "make capacity - the capacity model: template.yaml + tools/capacity/profile.json -> docs/capacity-figures.md"
@@ -131,8 +132,12 @@ bench-arm64:
 	CC_aarch64_unknown_linux_gnu=aarch64-linux-gnu-gcc \
 	$(CARGO) build --release --target aarch64-unknown-linux-gnu $(addprefix -p ,$(ARM64_FUNCTIONS))
 
-bench: venv bench-build
+bench: venv bench-build build
 	$(CARGO) test -p e2e-tests --test e2e bench_system:: -- --ignored --nocapture --test-threads=1
+	$(CARGO) test -p e2e-tests --test e2e bench_webhooks:: -- --ignored --nocapture
+
+bench-webhooks: venv build
+	$(CARGO) test -p e2e-tests --test e2e bench_webhooks:: -- --ignored --nocapture
 
 bench-intake: venv build
 	$(CARGO) test -p e2e-tests --test e2e bench_intake:: -- --ignored --nocapture

@@ -926,7 +926,7 @@ fn artifacts(bin_dir: &Path, binaries: &[String], objdump: &str) -> Vec<Artifact
 
 // --------------------------------------------------------------------- BENCHMARKS.md
 
-fn replace_section(doc: &str, name: &str, content: &str) -> String {
+pub(crate) fn replace_section(doc: &str, name: &str, content: &str) -> String {
     let begin = format!("<!-- bench:{name} -->");
     let end = format!("<!-- /bench:{name} -->");
     match (doc.find(&begin), doc.find(&end)) {

@@ -12,7 +12,7 @@ use std::time::Duration;
 const WAIT: Duration = Duration::from_secs(90);
 
 /// The receiver process, stopped when dropped.
-struct Receiver {
+pub(crate) struct Receiver {
     child: Child,
     port: u16,
     http: reqwest::Client,
@@ -26,7 +26,7 @@ impl Drop for Receiver {
 }
 
 impl Receiver {
-    fn start() -> Self {
+    pub(crate) fn start() -> Self {
         let python = workspace_root().join(".venv/bin/python");
         let script = workspace_root().join("tests/webhooks/receiver.py");
         let mut child = Command::new(python)
@@ -47,7 +47,7 @@ impl Receiver {
         }
     }
 
-    fn url(&self, name: &str) -> String {
+    pub(crate) fn url(&self, name: &str) -> String {
         format!("http://127.0.0.1:{}/hooks/{name}", self.port)
     }
 
@@ -57,7 +57,7 @@ impl Receiver {
     }
 
     /// Sets how the endpoint `name` answers (its secret, failFirst, down).
-    async fn endpoint(&self, name: &str, how: Value) {
+    pub(crate) async fn endpoint(&self, name: &str, how: Value) {
         let resp = self
             .http
             .post(format!("http://127.0.0.1:{}/_subscribe/{name}", self.port))
@@ -68,7 +68,7 @@ impl Receiver {
         assert!(resp.status().is_success());
     }
 
-    async fn log(&self, name: &str) -> Vec<Value> {
+    pub(crate) async fn log(&self, name: &str) -> Vec<Value> {
         let log: Value = self
             .http
             .get(format!("http://127.0.0.1:{}/_log", self.port))
@@ -88,7 +88,7 @@ impl Receiver {
     }
 }
 
-async fn subscribe(
+pub(crate) async fn subscribe(
     stack: &Stack,
     token: &str,
     id: &str,
