@@ -78,7 +78,7 @@ impl WebhookApi {
                 let next = http::query_param(&req, "nextToken");
                 let page = self
                     .webhooks
-                    .deliveries(sub.id.as_str(), limit, next.as_deref())
+                    .deliveries(sub.id.as_str(), &sub.generation, limit, next.as_deref())
                     .await?
                     .ok_or_else(|| ApiError::invalid("nextToken", "nextToken is not valid"))?;
                 let mut body = json!({ "items": page.items });
@@ -90,7 +90,7 @@ impl WebhookApi {
             "POST /webhooks/{subscriptionId}/deliveries/{deliveryId}/retry" => {
                 let sub = self.own(&req, &caller).await?;
                 let delivery_id = path_param(&req, "deliveryId")?;
-                self.retry(sub.id.as_str(), &delivery_id).await
+                self.retry(&sub, &delivery_id).await
             }
             _ => Err(ApiError::not_found("route").into()),
         }
@@ -160,7 +160,8 @@ impl WebhookApi {
                 (200, changed)
             }
             None => {
-                let sub = Subscription::new(request, new_secret()?);
+                let generation = uuid::Uuid::new_v4().simple().to_string();
+                let sub = Subscription::new(request, new_secret()?, generation);
                 if !self.webhooks.put_subscription(&sub, true).await? {
                     return Err(ApiError::conflict(
                         dropship_core::ErrorCode::InvalidState,
@@ -179,8 +180,14 @@ impl WebhookApi {
     }
 
     /// A retry by hand: the delivery is due now and back on the queue, with its `webhook-id`.
-    async fn retry(&self, subscription_id: &str, delivery_id: &str) -> HandlerResult {
-        let Some(stored) = self.webhooks.delivery(subscription_id, delivery_id).await? else {
+    async fn retry(&self, sub: &Subscription, delivery_id: &str) -> HandlerResult {
+        let subscription_id = sub.id.as_str();
+        let stored = self
+            .webhooks
+            .delivery(subscription_id, delivery_id)
+            .await?
+            .filter(|d| d.generation == sub.generation);
+        let Some(stored) = stored else {
             return Err(ApiError::not_found("delivery").into());
         };
         let now = Utc::now();

@@ -33,9 +33,12 @@ use dropship_core::webhook::{
 };
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
 
 /// A retry this close is waited for in the same invocation (the schedule's first, 5 s).
 const WAIT_HERE: TimeDelta = TimeDelta::seconds(10);
+/// The time an attempt may take (15 s for the call) with room for recording it.
+const ATTEMPT_BUDGET: Duration = Duration::from_secs(20);
 
 pub struct WebhookSender {
     pub webhooks: Webhooks,
@@ -84,8 +87,9 @@ fn failures(ids: impl IntoIterator<Item = String>) -> Value {
 }
 
 impl WebhookSender {
-    /// One invocation: stream records, queue messages or the schedule's tick.
-    pub async fn handle(&self, event: Value) -> Value {
+    /// One invocation: stream records, queue messages or the schedule's tick, to be done by
+    /// `deadline` (the invocation's).
+    pub async fn handle(&self, event: Value, deadline: Instant) -> Value {
         let records = event["Records"].as_array().cloned().unwrap_or_default();
         let source = records
             .first()
@@ -93,7 +97,7 @@ impl WebhookSender {
             .unwrap_or("");
         match source {
             "aws:dynamodb" => Box::pin(self.dispatch(&records)).await,
-            "aws:sqs" => Box::pin(self.send_batch(&records)).await,
+            "aws:sqs" => Box::pin(self.send_batch(&records, deadline)).await,
             _ => {
                 if let Err(err) = self.sweep(Utc::now()).await {
                     tracing::error!(error = %format!("{err:#}"), "webhook sweep failed");
@@ -162,7 +166,10 @@ impl WebhookSender {
                 .into_iter()
                 .flatten()
                 .filter(|s| s.wants(message.event));
-            let id = sequence_key(&after.id, committed_at, index);
+            let Some(id) = sequence_key(&after.id, committed_at, index) else {
+                tracing::error!(order_id = %after.id, index, "a change made more webhook messages than a key can number; the rest are not sent");
+                break;
+            };
             let body = Event::new(message.event, committed_at, message.data).to_body();
             let body = String::from_utf8(body)?;
             for subscription in wanting {
@@ -170,6 +177,7 @@ impl WebhookSender {
                 let stored = StoredDelivery {
                     delivery: Delivery::new(id.clone(), message.event, now),
                     subscription_id: subscription.id.to_string(),
+                    generation: subscription.generation.clone(),
                     order_id: after.id.to_string(),
                     body: body.clone(),
                     created_at: now,
@@ -279,7 +287,7 @@ impl WebhookSender {
 
     /// A batch of the FIFO queue: its groups side by side, each in order; a group stops at its
     /// first failure and reports the rest of it (FIFO: nothing of a group may overtake).
-    async fn send_batch(&self, records: &[Value]) -> Value {
+    async fn send_batch(&self, records: &[Value], deadline: Instant) -> Value {
         let mut groups: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
         for r in records {
             let group = r["attributes"]["MessageGroupId"]
@@ -297,7 +305,9 @@ impl WebhookSender {
                     .map(serde_json::from_str::<AttemptDelivery>)
                 {
                     // Boxed: the attempt's future is deep, and a batch runs several side by side.
-                    Some(Ok(m)) => Box::pin(self.attempt(&m.subscription_id, &m.delivery_id)).await,
+                    Some(Ok(m)) => {
+                        Box::pin(self.attempt(&m.subscription_id, &m.delivery_id, deadline)).await
+                    }
                     // Not a message of ours: nothing to attempt, and retrying will not help.
                     _ => {
                         tracing::error!(message_id = %id, "an unreadable delivery message was dropped");
@@ -324,18 +334,46 @@ impl WebhookSender {
         failures(failed)
     }
 
-    /// Attempts one delivery if it is due and first of its group; records what happened.
-    pub async fn attempt(&self, subscription_id: &str, delivery_id: &str) -> anyhow::Result<()> {
+    /// Attempts one delivery if it is due and first of its group; records what happened. An
+    /// attempt starts only with time for it left before `deadline`: otherwise the delivery stays
+    /// due in the log and the minute's sweep brings it back (never a failed message, which
+    /// would count towards the dead-letter queue).
+    pub async fn attempt(
+        &self,
+        subscription_id: &str,
+        delivery_id: &str,
+        deadline: Instant,
+    ) -> anyhow::Result<()> {
         loop {
             let Some(mut stored) = self.webhooks.delivery(subscription_id, delivery_id).await?
             else {
                 return Ok(());
             };
             let now = Utc::now();
+            if stored.delivery.status != DeliveryStatus::Pending {
+                // Settled, perhaps by an earlier receipt of this message that stopped right
+                // after: its successor may still wait for it (releasing it again is harmless).
+                return self.release_next(&stored).await;
+            }
             if !stored.delivery.is_due(now) {
                 return Ok(());
             }
             let before = stored.delivery.clone();
+            let subscription = self
+                .webhooks
+                .subscription(subscription_id)
+                .await?
+                .filter(|s| s.generation == stored.generation);
+            let Some(subscription) = subscription else {
+                // Deleted (or deleted and made again, perhaps by someone else): nothing more
+                // goes out of this one; no alert, its owner ended it.
+                stored.delivery.status = DeliveryStatus::Failed;
+                stored.delivery.next_attempt_at = None;
+                if self.webhooks.update_delivery(&before, &stored, now).await? {
+                    self.release_next(&stored).await?;
+                }
+                return Ok(());
+            };
             let earlier = self
                 .webhooks
                 .pending_beside(subscription_id, &stored.order_id, delivery_id, true)
@@ -351,13 +389,9 @@ impl WebhookSender {
                 self.webhooks.update_delivery(&before, &stored, now).await?;
                 return Ok(());
             }
-            let Some(subscription) = self.webhooks.subscription(subscription_id).await? else {
-                // Deleted: nothing more goes to it.
-                stored.delivery.status = DeliveryStatus::Failed;
-                stored.delivery.next_attempt_at = None;
-                self.webhooks.update_delivery(&before, &stored, now).await?;
+            if deadline.saturating_duration_since(Instant::now()) < ATTEMPT_BUDGET {
                 return Ok(());
-            };
+            }
             let attempt = self.send(&subscription, &stored).await;
             let ended = Utc::now();
             let recorded = stored.delivery.record(attempt.outcome(), ended);
@@ -370,6 +404,11 @@ impl WebhookSender {
                 outcome = %describe(&attempt),
                 "webhook attempt"
             );
+            if recorded == Recorded::Failed {
+                // Opened before the failure is written: a crash in between leaves the delivery
+                // pending (it is tried once more), never failed without its alert.
+                self.alert(&subscription, &stored, ended).await?;
+            }
             if !self
                 .webhooks
                 .update_delivery(&before, &stored, ended)
@@ -379,12 +418,12 @@ impl WebhookSender {
                 return Ok(());
             }
             match recorded {
-                Recorded::Delivered => return self.release_next(&stored).await,
-                Recorded::Failed => {
-                    self.alert(&subscription, &stored, ended).await?;
-                    return self.release_next(&stored).await;
-                }
-                Recorded::RetryAt(at) if at - ended <= WAIT_HERE => {
+                Recorded::Delivered | Recorded::Failed => return self.release_next(&stored).await,
+                Recorded::RetryAt(at)
+                    if at - ended <= WAIT_HERE
+                        && deadline.saturating_duration_since(Instant::now())
+                            > ATTEMPT_BUDGET + WAIT_HERE.to_std().unwrap_or_default() =>
+                {
                     let wait = (at - Utc::now()).to_std().unwrap_or_default();
                     tokio::time::sleep(wait).await;
                 }
@@ -427,6 +466,10 @@ impl WebhookSender {
         let Some(next) = later.into_iter().next() else {
             return Ok(());
         };
+        if next.generation != settled.generation {
+            // Another subscription's under a reused id: the attempt of it sorts that out.
+            return enqueue(&self.queue, &next.subscription_id, &next.delivery.id).await;
+        }
         let now = Utc::now();
         let mut due = next.clone();
         if due.delivery.next_attempt_at.is_some_and(|at| at > now) && due.delivery.attempts == 0 {
@@ -484,7 +527,10 @@ impl WebhookSender {
     pub async fn sweep(&self, now: DateTime<Utc>) -> anyhow::Result<usize> {
         let due = self.webhooks.due(now).await?;
         for (subscription_id, delivery_id) in &due {
-            enqueue(&self.queue, subscription_id, delivery_id).await?;
+            // One that cannot be queued (it names no order) must not hold back the others.
+            if let Err(err) = enqueue(&self.queue, subscription_id, delivery_id).await {
+                tracing::error!(subscription_id = %subscription_id, delivery_id = %delivery_id, error = %format!("{err:#}"), "a due delivery could not be queued");
+            }
         }
         if !due.is_empty() {
             tracing::info!(count = due.len(), "due webhook deliveries queued");
@@ -544,7 +590,11 @@ mod tests {
         )
         .is_ok());
         event["Records"][0]["body"] = json!("{\"not\": \"ours\"}");
-        assert_eq!(sender.handle(event).await, json!({"batchItemFailures": []}));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        assert_eq!(
+            sender.handle(event, deadline).await,
+            json!({"batchItemFailures": []})
+        );
     }
 
     #[tokio::test]

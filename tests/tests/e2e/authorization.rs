@@ -183,7 +183,7 @@ async fn every_endpoint_answers_every_caller_as_the_rules_say() {
             .replace("{alertId}", "chargeback%23none")
             .replace("{promotionId}", "SPRING-10")
             .replace("{subscriptionId}", "authz-hooks")
-            .replace("{deliveryId}", "none~20260101000000000000~00");
+            .replace("{deliveryId}", "none~20260101000000000000~000");
         assert!(
             !path.contains('{'),
             "no value for a parameter of {template}"

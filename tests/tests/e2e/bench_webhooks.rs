@@ -98,6 +98,15 @@ async fn bench_webhooks() {
     let stack = Stack::start().await;
     let world = setup::configure(&stack).await;
     let receiver = Receiver::start();
+    // Stock for every order of the run, so that each is routed.
+    let (status, e) = stack
+        .put(
+            "/fulfiller/stock",
+            Some(&world.warehouse),
+            &json!({"items": [{"sku": "LAMP-OAK", "available": 100000}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{e}");
     let (status, fast) = subscribe(
         &stack,
         &world.web,

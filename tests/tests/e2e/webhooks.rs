@@ -412,6 +412,33 @@ async fn subscribers_get_their_own_events_signed_in_order_and_retried_with_the_s
         .get("/webhooks/web-hooks/deliveries", Some(&world.web))
         .await;
     assert_eq!(status, 404);
+    // The id taken again, by another channel: web-de's deliveries are not its.
+    let url = receiver.url("market");
+    let (status, taken) = subscribe(
+        &stack,
+        &world.marketplace,
+        "web-hooks",
+        &url,
+        channel_events.clone(),
+        "k-again",
+    )
+    .await;
+    assert_eq!(status, 201, "{taken}");
+    let (status, log) = stack
+        .get("/webhooks/web-hooks/deliveries", Some(&world.marketplace))
+        .await;
+    assert_eq!((status, &log["items"]), (200, &json!([])), "{log}");
+    let (status, _) = stack
+        .post(
+            &format!("/webhooks/web-hooks/deliveries/{first}/retry"),
+            Some(&world.marketplace),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(
+        status, 404,
+        "web-de's delivery is not the new subscription's"
+    );
 }
 
 /// The deliveries of a subscription, as its log lists them.

@@ -4,7 +4,7 @@
 //! - `SUB#<subscriptionId>`, `SUB`: the subscription (`subscriber` = `channel:<id>` or
 //!   `fulfiller:<id>`, the key of the `bySubscriber` index the dispatcher reads).
 //! - `SUB#<subscriptionId>`, `DLV#<deliveryId>`: one message to it, with its body and its
-//!   state. A delivery's id is its order's sequence key (`<orderId>~<commit stamp>~<nn>`), so a
+//!   state. A delivery's id is its order's sequence key (`<orderId>~<commit stamp>~<nnn>`), so a
 //!   subscription's deliveries of one order are one key range in the order they happened.
 //!   While pending it carries `dueShard` and `dueAt`, the keys of the sparse `dueDeliveries`
 //!   index the minute sweep reads; settled, it loses them and expires after 30 days.
@@ -32,6 +32,10 @@ pub struct StoredDelivery {
     #[serde(flatten)]
     pub delivery: Delivery,
     pub subscription_id: String,
+    /// The generation of the subscription it was made for (`Subscription::generation`): a
+    /// later subscription that took the same id never sends, lists or retries it.
+    #[serde(default)]
+    pub generation: String,
     pub order_id: String,
     pub body: String,
     pub created_at: DateTime<Utc>,
@@ -140,7 +144,7 @@ impl Webhooks {
         super::query_all(query, "subscriptions of a subscriber").await
     }
 
-    /// Every subscription (admin's list), by id.
+    /// Every subscription (admin's list), by id: a scan of the index, which holds only them.
     pub async fn all_subscriptions(&self) -> anyhow::Result<Vec<Subscription>> {
         let mut out = Vec::new();
         let mut start: Option<Item> = None;
@@ -149,8 +153,7 @@ impl Webhooks {
                 .client
                 .scan()
                 .table_name(&self.table)
-                .filter_expression("sk = :sub")
-                .expression_attribute_values(":sub", s("SUB"))
+                .index_name("bySubscriber")
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -230,8 +233,8 @@ impl Webhooks {
         out.item.map(from_item).transpose()
     }
 
-    /// Writes `changed` over the state `before` was read in (same attempts and status): false
-    /// when another attempt or a retry by hand wrote first.
+    /// Writes `changed` over the state `before` was read in (same attempts, status and next
+    /// attempt time): false when another attempt or a retry by hand wrote first.
     pub async fn update_delivery(
         &self,
         before: &Delivery,
@@ -242,17 +245,27 @@ impl Webhooks {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        let res = self
+        let mut put = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(self.delivery_item(changed, now)?))
-            .condition_expression("attempts = :a AND #status = :s")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":a", AttributeValue::N(before.attempts.to_string()))
-            .expression_attribute_values(":s", s(status))
-            .send()
-            .await;
+            .expression_attribute_values(":s", s(status));
+        // The time too: a retry by hand changes only that, and must not be written over.
+        put = match before.next_attempt_at {
+            Some(at) => put
+                .condition_expression("attempts = :a AND #status = :s AND nextAttemptAt = :n")
+                .expression_attribute_values(
+                    ":n",
+                    s(serde_json::to_value(at)?.as_str().unwrap_or_default()),
+                ),
+            None => put.condition_expression(
+                "attempts = :a AND #status = :s AND attribute_not_exists(nextAttemptAt)",
+            ),
+        };
+        let res = put.send().await;
         match res {
             Ok(_) => Ok(true),
             Err(e) if super::is_condition_failure(&e) => Ok(false),
@@ -260,18 +273,21 @@ impl Webhooks {
         }
     }
 
-    /// A page of a subscription's deliveries, by order and then as they happened.
+    /// A page of a subscription's deliveries (of its `generation`), by order and then as they
+    /// happened; None for a next token that is not this subscription's.
     pub async fn deliveries(
         &self,
         subscription_id: &str,
+        generation: &str,
         limit: i32,
         next_token: Option<&str>,
     ) -> anyhow::Result<Option<Page<Delivery>>> {
+        let pk = sub_pk(subscription_id);
         let start = match next_token {
             None => None,
             Some(t) => match super::decode_next_token(t) {
-                Some(k) => Some(k),
-                None => return Ok(None),
+                Some(k) if k.get("pk").and_then(|v| v.as_s().ok()) == Some(&pk) => Some(k),
+                _ => return Ok(None),
             },
         };
         let out = self
@@ -279,8 +295,10 @@ impl Webhooks {
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :dlv)")
-            .expression_attribute_values(":pk", s(sub_pk(subscription_id)))
+            .filter_expression("generation = :g")
+            .expression_attribute_values(":pk", s(pk))
             .expression_attribute_values(":dlv", s("DLV#"))
+            .expression_attribute_values(":g", s(generation))
             .limit(limit)
             .set_exclusive_start_key(start)
             .send()
@@ -395,11 +413,12 @@ mod tests {
     fn stored(now: DateTime<Utc>) -> StoredDelivery {
         StoredDelivery {
             delivery: Delivery::new(
-                "o-1~20261203070512123456~00".into(),
+                "o-1~20261203070512123456~000".into(),
                 EventType::OrderShipped,
                 now,
             ),
             subscription_id: "shop".into(),
+            generation: "g1".into(),
             order_id: "o-1".into(),
             body: r#"{"type":"order.shipped"}"#.into(),
             created_at: now,
@@ -422,7 +441,7 @@ mod tests {
         assert_eq!(item["pk"].as_s().unwrap(), "SUB#shop");
         assert_eq!(
             item["sk"].as_s().unwrap(),
-            "DLV#o-1~20261203070512123456~00"
+            "DLV#o-1~20261203070512123456~000"
         );
         assert_eq!(item["dueAt"].as_s().unwrap(), "2027-01-15T08:00:00.000005Z");
         assert!(item.contains_key("dueShard") && !item.contains_key("expiresAtEpoch"));

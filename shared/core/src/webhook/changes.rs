@@ -54,14 +54,20 @@ pub struct Happening {
     pub subject: Subject,
 }
 
+/// The most messages one change can make (the width of a key's place in its commit).
+pub const MAX_MESSAGES_PER_CHANGE: usize = 1000;
+
 /// Where one change's events stand among its order's: the commit's stamp (later than every
-/// earlier commit of the order) and the event's place in the commit. Written so that the
-/// keys of one order sort in the order the events happened.
-pub fn sequence_key(order: &OrderId, committed_at: DateTime<Utc>, index: usize) -> String {
-    format!(
-        "{order}~{}~{index:02}",
-        committed_at.format("%Y%m%d%H%M%S%6f")
-    )
+/// earlier commit of the order) and the event's place in the commit (below
+/// `MAX_MESSAGES_PER_CHANGE`). Written so that the keys of one order sort in the order the
+/// events happened.
+pub fn sequence_key(order: &OrderId, committed_at: DateTime<Utc>, index: usize) -> Option<String> {
+    (index < MAX_MESSAGES_PER_CHANGE).then(|| {
+        format!(
+            "{order}~{}~{index:03}",
+            committed_at.format("%Y%m%d%H%M%S%6f")
+        )
+    })
 }
 
 /// The order a sequence key (a delivery's id) belongs to.
@@ -70,7 +76,7 @@ pub fn order_of_key(key: &str) -> Option<&str> {
     let (stamp, index) = rest.split_once('~')?;
     (stamp.len() == 20
         && stamp.bytes().all(|b| b.is_ascii_digit())
-        && index.len() == 2
+        && index.len() == 3
         && index.bytes().all(|b| b.is_ascii_digit()))
     .then_some(order)
 }

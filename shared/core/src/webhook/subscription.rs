@@ -201,17 +201,24 @@ pub struct Subscription {
     pub url: String,
     pub events: Vec<EventType>,
     pub secret: Secret,
+    /// Which subscription of this id it is: drawn at creation and kept by every change, so the
+    /// deliveries made for a deleted subscription never go to (or show in the log of) a later
+    /// one that took the same id, perhaps another principal's.
+    #[serde(default)]
+    pub generation: String,
 }
 
 impl Subscription {
-    /// A new subscription of `request`, signing with `secret` (from the caller's random bytes).
-    pub fn new(request: SubscriptionRequest, secret: Secret) -> Self {
+    /// A new subscription of `request`, signing with `secret` (from the caller's random bytes),
+    /// `generation` a fresh random id.
+    pub fn new(request: SubscriptionRequest, secret: Secret, generation: String) -> Self {
         Self {
             id: request.id,
             principal: request.subscriber,
             url: request.target.url,
             events: request.events,
             secret,
+            generation,
         }
     }
 
@@ -231,7 +238,11 @@ impl Subscription {
                 ),
             ));
         }
-        Ok(Self::new(request, self.secret.clone()))
+        Ok(Self::new(
+            request,
+            self.secret.clone(),
+            self.generation.clone(),
+        ))
     }
 
     /// True when it wants `event`.

@@ -134,11 +134,13 @@ fn cancellations_refunds_and_returns_name_what_they_touched() {
 fn sequence_keys_sort_as_the_changes_happened_and_name_their_order() {
     let order: OrderId = "WEB-1.a_b-c".try_into().unwrap();
     let t = |us: i64| DateTime::from_timestamp_micros(1_780_000_000_000_000 + us).unwrap();
+    let key = |at, i| sequence_key(&order, at, i).unwrap();
     let keys = [
-        sequence_key(&order, t(0), 0),
-        sequence_key(&order, t(0), 1),
-        sequence_key(&order, t(1), 0),
-        sequence_key(&order, t(1_000_000), 0),
+        key(t(0), 0),
+        key(t(0), 1),
+        key(t(0), 100),
+        key(t(1), 0),
+        key(t(1_000_000), 0),
     ];
     let mut sorted = keys.clone();
     sorted.sort();
@@ -147,6 +149,7 @@ fn sequence_keys_sort_as_the_changes_happened_and_name_their_order() {
         assert_eq!(order_of_key(k), Some("WEB-1.a_b-c"), "{k}");
     }
     assert_eq!(order_of_key("WEB-1"), None);
-    assert_eq!(order_of_key("WEB-1~2026~00"), None);
+    assert_eq!(order_of_key("WEB-1~2026~000"), None);
+    assert_eq!(sequence_key(&order, t(0), MAX_MESSAGES_PER_CHANGE), None);
     assert_eq!(order_of_key(&format!("{}x", keys[0])), None);
 }

@@ -253,7 +253,7 @@ fn the_secret_is_shown_only_when_asked_and_kept_on_update() {
     )
     .unwrap();
     let secret = Secret::from_bytes(&[9; 32]).unwrap();
-    let s = Subscription::new(request, secret.clone());
+    let s = Subscription::new(request, secret.clone(), "g1".into());
     assert_eq!(
         s.view(false),
         json!({"id": "erp-1", "url": "https://erp.example.com/h", "events": ["order.shipped"],
@@ -280,6 +280,7 @@ fn the_secret_is_shown_only_when_asked_and_kept_on_update() {
             &secret
         )
     );
+    assert_eq!(u.generation, "g1", "a change is the same subscription");
     let moved = put(
         &admin(),
         json!({"url": "https://erp.example.com/h", "events": ["order.routed"],
