@@ -195,7 +195,7 @@ impl WebhookApi {
         changed.delivery.retry(now)?;
         if !self
             .webhooks
-            .update_delivery(&stored.delivery, &changed, now)
+            .update_delivery(&stored.delivery, &changed, now, true)
             .await?
         {
             return Err(ApiError::conflict(

@@ -369,7 +369,11 @@ impl WebhookSender {
                 // goes out of this one; no alert, its owner ended it.
                 stored.delivery.status = DeliveryStatus::Failed;
                 stored.delivery.next_attempt_at = None;
-                if self.webhooks.update_delivery(&before, &stored, now).await? {
+                if self
+                    .webhooks
+                    .update_delivery(&before, &stored, now, false)
+                    .await?
+                {
                     self.release_next(&stored).await?;
                 }
                 return Ok(());
@@ -386,7 +390,9 @@ impl WebhookSender {
                     .next_attempt_at
                     .filter(|at| *at > now)
                     .or(Some(now + TimeDelta::minutes(1)));
-                self.webhooks.update_delivery(&before, &stored, now).await?;
+                self.webhooks
+                    .update_delivery(&before, &stored, now, false)
+                    .await?;
                 return Ok(());
             }
             if deadline.saturating_duration_since(Instant::now()) < ATTEMPT_BUDGET {
@@ -411,7 +417,7 @@ impl WebhookSender {
             }
             if !self
                 .webhooks
-                .update_delivery(&before, &stored, ended)
+                .update_delivery(&before, &stored, ended, false)
                 .await?
             {
                 // Another attempt (a repeat of the message) or a retry by hand wrote first.
@@ -476,7 +482,7 @@ impl WebhookSender {
             // It only waited behind the one settled now.
             due.delivery.next_attempt_at = Some(now);
             self.webhooks
-                .update_delivery(&next.delivery, &due, now)
+                .update_delivery(&next.delivery, &due, now, true)
                 .await?;
         }
         enqueue(&self.queue, &due.subscription_id, &due.delivery.id).await
@@ -528,7 +534,17 @@ impl WebhookSender {
         let due = self.webhooks.due(now).await?;
         for (subscription_id, delivery_id) in &due {
             // One that cannot be queued (it names no order) must not hold back the others.
-            if let Err(err) = enqueue(&self.queue, subscription_id, delivery_id).await {
+            let queued = async {
+                if self
+                    .webhooks
+                    .mark_queued(subscription_id, delivery_id, now)
+                    .await?
+                {
+                    enqueue(&self.queue, subscription_id, delivery_id).await?;
+                }
+                anyhow::Ok(())
+            };
+            if let Err(err) = queued.await {
                 tracing::error!(subscription_id = %subscription_id, delivery_id = %delivery_id, error = %format!("{err:#}"), "a due delivery could not be queued");
             }
         }

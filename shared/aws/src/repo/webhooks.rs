@@ -24,6 +24,9 @@ use serde::{Deserialize, Serialize};
 pub const DUE_SHARDS: u32 = 8;
 /// How long a settled delivery stays in the log.
 const SETTLED_DAYS: i64 = 30;
+/// A delivery just put on the queue is left to the queue this long before the sweep looks at
+/// it again (a safety net, not a schedule: the queue brings it at once).
+const QUEUED_GRACE_MINUTES: i64 = 5;
 
 /// A delivery as kept: its state, the order it is about and the body every attempt sends.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,7 +173,15 @@ impl Webhooks {
         Ok(out)
     }
 
-    fn delivery_item(&self, d: &StoredDelivery, now: DateTime<Utc>) -> anyhow::Result<Item> {
+    /// The item of a delivery. A pending one is in the due index at its next attempt, or, when
+    /// it was just `queued`, some minutes later: the sweep only brings back what the queue
+    /// does not.
+    fn delivery_item(
+        &self,
+        d: &StoredDelivery,
+        now: DateTime<Utc>,
+        queued: bool,
+    ) -> anyhow::Result<Item> {
         let pk = sub_pk(&d.subscription_id);
         let sk = delivery_sk(&d.delivery.id);
         let mut item = to_item(d, &[("pk", &pk), ("sk", &sk)])?;
@@ -180,8 +191,13 @@ impl Webhooks {
             .filter(|_| is_pending(&d.delivery))
         {
             Some(at) => {
+                let due = if queued {
+                    at.max(now) + TimeDelta::minutes(QUEUED_GRACE_MINUTES)
+                } else {
+                    at
+                };
                 item.insert("dueShard".into(), s(shard_of(&d.delivery.id)));
-                item.insert("dueAt".into(), s(due_text(at)));
+                item.insert("dueAt".into(), s(due_text(due)));
             }
             None => {
                 let expires = now + TimeDelta::days(SETTLED_DAYS);
@@ -194,7 +210,8 @@ impl Webhooks {
         Ok(item)
     }
 
-    /// Writes a new delivery unless it exists (a change read twice from the stream): false then.
+    /// Writes a new delivery, about to be queued, unless it exists (a change read twice from
+    /// the stream): false then.
     pub async fn create_delivery(
         &self,
         d: &StoredDelivery,
@@ -204,7 +221,7 @@ impl Webhooks {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(self.delivery_item(d, now)?))
+            .set_item(Some(self.delivery_item(d, now, true)?))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
@@ -234,12 +251,14 @@ impl Webhooks {
     }
 
     /// Writes `changed` over the state `before` was read in (same attempts, status and next
-    /// attempt time): false when another attempt or a retry by hand wrote first.
+    /// attempt time): false when another attempt or a retry by hand wrote first. `queued`: the
+    /// caller puts it on the queue right after.
     pub async fn update_delivery(
         &self,
         before: &Delivery,
         changed: &StoredDelivery,
         now: DateTime<Utc>,
+        queued: bool,
     ) -> anyhow::Result<bool> {
         let status = serde_json::to_value(before.status)?
             .as_str()
@@ -249,7 +268,7 @@ impl Webhooks {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(self.delivery_item(changed, now)?))
+            .set_item(Some(self.delivery_item(changed, now, queued)?))
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":a", AttributeValue::N(before.attempts.to_string()))
             .expression_attribute_values(":s", s(status));
@@ -357,6 +376,35 @@ impl Webhooks {
             .collect())
     }
 
+    /// The sweep queued this delivery: the next sweep leaves it to the queue for a while. False
+    /// when it was settled meanwhile.
+    pub async fn mark_queued(
+        &self,
+        subscription_id: &str,
+        delivery_id: &str,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(sub_pk(subscription_id)))
+            .key("sk", s(delivery_sk(delivery_id)))
+            .update_expression("SET dueAt = :later")
+            .condition_expression("attribute_exists(dueAt)")
+            .expression_attribute_values(
+                ":later",
+                s(due_text(now + TimeDelta::minutes(QUEUED_GRACE_MINUTES))),
+            )
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if super::is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(e).context("marking a webhook delivery queued"),
+        }
+    }
+
     /// (subscription id, delivery id) of the pending deliveries due at `now`, from every shard.
     pub async fn due(&self, now: DateTime<Utc>) -> anyhow::Result<Vec<(String, String)>> {
         let mut out = Vec::new();
@@ -437,7 +485,7 @@ mod tests {
             "WebhooksTable".into(),
         );
         let mut d = stored(now);
-        let item = table.delivery_item(&d, now).unwrap();
+        let item = table.delivery_item(&d, now, false).unwrap();
         assert_eq!(item["pk"].as_s().unwrap(), "SUB#shop");
         assert_eq!(
             item["sk"].as_s().unwrap(),
@@ -447,9 +495,15 @@ mod tests {
         assert!(item.contains_key("dueShard") && !item.contains_key("expiresAtEpoch"));
         let back: StoredDelivery = from_item(item).unwrap();
         assert_eq!(back, d, "the item reads back as written");
+        // Just queued: the sweep leaves it to the queue for five minutes.
+        let queued = table.delivery_item(&d, now, true).unwrap();
+        assert_eq!(
+            queued["dueAt"].as_s().unwrap(),
+            "2027-01-15T08:05:00.000005Z"
+        );
 
         d.delivery.record(Outcome::Answered(204), now);
-        let item = table.delivery_item(&d, now).unwrap();
+        let item = table.delivery_item(&d, now, true).unwrap();
         assert!(!item.contains_key("dueShard") && !item.contains_key("dueAt"));
         assert!(item.contains_key("expiresAtEpoch"));
         assert_eq!(from_item::<StoredDelivery>(item).unwrap(), d);
