@@ -7,9 +7,9 @@
 //!    receiver's clock at arrival minus the message's `timestamp` (the commit's stamp).
 //! 2. A slow receiver: four subscriptions to an endpoint that answers after 1 s, so that every
 //!    order makes four slow deliveries; `BENCH_SLOW_ORDERS` orders (250: 1,000 deliveries) are
-//!    posted in parallel batches. Order processing is measured as from `POST /orders` to the
-//!    routing's commit, with and without the slow backlog, and the slow receiver's throughput
-//!    as deliveries per second until the last one arrived.
+//!    posted at the same pace as in 1 (`BENCH_ORDER_EVERY_MS`, 500). Order processing is
+//!    measured as from `POST /orders` to the routing's commit, in both phases, and the slow
+//!    receiver's throughput as deliveries per second until the last one arrived.
 
 use crate::setup;
 use crate::support::Stack;
@@ -67,26 +67,27 @@ async fn decisions(receiver: &Receiver, name: &str) -> BTreeMap<String, (f64, f6
         .collect()
 }
 
-/// Posts `n` orders, `parallel` at a time; order id -> when its POST started (unix seconds).
+/// Posts `n` orders at a steady pace (one per `every`); order id -> when its POST started (unix
+/// seconds). A steady pace the local stack keeps up with, so that the figures are the path's own
+/// and not a queue of unprocessed orders.
 async fn post_orders(
     stack: &Stack,
     token: &str,
     prefix: &str,
     n: usize,
-    parallel: usize,
+    every: Duration,
 ) -> BTreeMap<String, f64> {
     let mut started = BTreeMap::new();
-    for chunk in (0..n).collect::<Vec<_>>().chunks(parallel) {
-        let posts = chunk.iter().map(|i| async move {
-            let id = format!("{prefix}-{i}");
-            let at = Utc::now().timestamp_micros() as f64 / 1e6;
-            let (status, created) = stack
-                .post_idempotent("/orders", Some(token), &id, &order_body(&id))
-                .await;
-            assert_eq!(status, 201, "{created}");
-            (created["orderId"].as_str().unwrap_or("").to_string(), at)
-        });
-        started.extend(futures::future::join_all(posts).await);
+    let mut tick = tokio::time::interval(every);
+    for i in 0..n {
+        tick.tick().await;
+        let id = format!("{prefix}-{i}");
+        let at = Utc::now().timestamp_micros() as f64 / 1e6;
+        let (status, created) = stack
+            .post_idempotent("/orders", Some(token), &id, &order_body(&id))
+            .await;
+        assert_eq!(status, 201, "{created}");
+        started.insert(created["orderId"].as_str().unwrap_or("").to_string(), at);
     }
     started
 }
@@ -122,8 +123,9 @@ async fn bench_webhooks() {
         .await;
 
     // 1. Latency, one order after another.
-    let n = env_usize("BENCH_LATENCY_ORDERS", 100);
-    let quiet = post_orders(&stack, &world.web, "LAT", n, 1).await;
+    let pace = Duration::from_millis(env_usize("BENCH_ORDER_EVERY_MS", 500) as u64);
+    let n = env_usize("BENCH_LATENCY_ORDERS", 60);
+    let quiet = post_orders(&stack, &world.web, "LAT", n, pace).await;
     let told = stack
         .eventually("every order told", Duration::from_secs(300), || async {
             let d = decisions(&receiver, "fast").await;
@@ -152,7 +154,7 @@ async fn bench_webhooks() {
     }
     let slow_orders = env_usize("BENCH_SLOW_ORDERS", 250);
     let slow_started = Instant::now();
-    let busy = post_orders(&stack, &world.web, "SLOW", slow_orders, 5).await;
+    let busy = post_orders(&stack, &world.web, "SLOW", slow_orders, pace).await;
     let busy_told = stack
         .eventually(
             "every order of the slow phase told to the fast receiver",
@@ -188,7 +190,8 @@ async fn bench_webhooks() {
     let ms = |v: f64| format!("{v:.0} ms");
     let content = format!(
         "Measured {date} on the local stack (debug builds, one moto process, 2 instances per \
-function), `make bench-webhooks` ({minutes:.1} min).\n\n\
+function), `make bench-webhooks` ({minutes:.1} min); orders posted one every {pace_ms} ms in \
+both phases.\n\n\
 | what | n | p50 | p99 | max |\n|---|---|---|---|---|\n\
 | commit to receiver, quiet | {n} | {lq50} | {lq99} | {lqmax} |\n\
 | commit to receiver, behind a 1 s receiver's backlog | {slow_orders} | {lb50} | {lb99} | {lbmax} |\n\
@@ -197,6 +200,7 @@ function), `make bench-webhooks` ({minutes:.1} min).\n\n\
 The slow receiver (answers after 1 s, four subscriptions, {slow_total} deliveries) had all of \
 them {secs:.0} s after the first of its orders was posted: {rate:.1} deliveries per second.\n",
         date = Utc::now().format("%Y-%m-%d"),
+        pace_ms = pace.as_millis(),
         minutes = run.elapsed().as_secs_f64() / 60.0,
         lq50 = ms(pct(&latency, 0.5)),
         lq99 = ms(pct(&latency, 0.99)),

@@ -115,6 +115,45 @@ fn delivered(log: &[Value]) -> Vec<String> {
         .collect()
 }
 
+/// An order of web-de for two chairs, which acme ships in two parcels (T-1, T-2): its order id
+/// and acme's delivery order.
+async fn shipped_in_two(
+    stack: &Stack,
+    world: &setup::World,
+    external_id: &str,
+) -> (String, String) {
+    let body = setup::order(
+        external_id,
+        json!([{"lineId": "L1", "sku": "CHAIR-TEAK", "quantity": 2, "unitPrice": "10.00"}]),
+        "20.00",
+    );
+    let (status, created) = stack
+        .post_idempotent("/orders", Some(&world.web), external_id, &body)
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let order_id = created["orderId"].as_str().unwrap().to_string();
+    let delivery_id = stack
+        .eventually("acme's delivery order", WAIT, || async {
+            let (_, l) = stack
+                .get("/fulfiller/delivery-orders", Some(&world.acme))
+                .await;
+            l["items"]
+                .as_array()?
+                .iter()
+                .find(|d| d["orderId"] == json!(order_id))?["id"]
+                .as_str()
+                .map(String::from)
+        })
+        .await;
+    let shipments = format!("/fulfiller/delivery-orders/{delivery_id}/shipments");
+    for tracking in ["T-1", "T-2"] {
+        let ship = json!({"carrier": "DHL", "trackingNumber": tracking, "lines": [{"lineId": "L1", "quantity": 1}]});
+        let (status, e) = stack.post(&shipments, Some(&world.acme), &ship).await;
+        assert_eq!(status, 200, "{e}");
+    }
+    (order_id, delivery_id)
+}
+
 #[tokio::test]
 async fn subscribers_get_their_own_events_signed_in_order_and_retried_with_the_same_id() {
     let stack = Stack::start().await;
@@ -230,36 +269,7 @@ async fn subscribers_get_their_own_events_signed_in_order_and_retried_with_the_s
     );
 
     // An order of web-de, shipped by acme, returned and received: each change is told.
-    let body = setup::order(
-        "WEB-HOOKS",
-        json!([{"lineId": "L1", "sku": "CHAIR-TEAK", "quantity": 2, "unitPrice": "10.00"}]),
-        "20.00",
-    );
-    let (status, created) = stack
-        .post_idempotent("/orders", Some(&world.web), "hooks-1", &body)
-        .await;
-    assert_eq!(status, 201, "{created}");
-    let order_id = created["orderId"].as_str().unwrap().to_string();
-    let delivery_id = stack
-        .eventually("acme's delivery order", WAIT, || async {
-            let (_, l) = stack
-                .get("/fulfiller/delivery-orders", Some(&world.acme))
-                .await;
-            l["items"].as_array()?.first()?["id"]
-                .as_str()
-                .map(String::from)
-        })
-        .await;
-    let ship = |qty: u32, tracking: &'static str| json!({"carrier": "DHL", "trackingNumber": tracking, "lines": [{"lineId": "L1", "quantity": qty}]});
-    let shipments = format!("/fulfiller/delivery-orders/{delivery_id}/shipments");
-    let (status, e) = stack
-        .post(&shipments, Some(&world.acme), &ship(1, "T-1"))
-        .await;
-    assert_eq!(status, 200, "{e}");
-    let (status, e) = stack
-        .post(&shipments, Some(&world.acme), &ship(1, "T-2"))
-        .await;
-    assert_eq!(status, 200, "{e}");
+    let (order_id, delivery_id) = shipped_in_two(&stack, &world, "WEB-HOOKS").await;
     let (status, r) = stack
         .post(
             &format!("/orders/{order_id}/returns"),
@@ -493,31 +503,7 @@ async fn a_receiver_that_is_down_gets_everything_afterwards_in_order_and_a_spent
         .endpoint("web", json!({"secret": secret, "down": true}))
         .await;
 
-    let body = setup::order(
-        "WEB-DOWN",
-        json!([{"lineId": "L1", "sku": "CHAIR-TEAK", "quantity": 2, "unitPrice": "10.00"}]),
-        "20.00",
-    );
-    let (status, created) = stack
-        .post_idempotent("/orders", Some(&world.web), "down-1", &body)
-        .await;
-    assert_eq!(status, 201, "{created}");
-    let delivery_id = stack
-        .eventually("acme's delivery order", WAIT, || async {
-            let (_, l) = stack
-                .get("/fulfiller/delivery-orders", Some(&world.acme))
-                .await;
-            l["items"].as_array()?.first()?["id"]
-                .as_str()
-                .map(String::from)
-        })
-        .await;
-    let shipments = format!("/fulfiller/delivery-orders/{delivery_id}/shipments");
-    for tracking in ["T-1", "T-2"] {
-        let ship = json!({"carrier": "DHL", "trackingNumber": tracking, "lines": [{"lineId": "L1", "quantity": 1}]});
-        let (status, e) = stack.post(&shipments, Some(&world.acme), &ship).await;
-        assert_eq!(status, 200, "{e}");
-    }
+    shipped_in_two(&stack, &world, "WEB-DOWN").await;
 
     // Down: the first message is tried at once and after 5 s, then waits (about 5 minutes);
     // the two after it wait behind it, untried.
