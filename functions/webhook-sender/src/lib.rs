@@ -154,13 +154,10 @@ impl WebhookSender {
             return Ok(());
         }
         let committed_at = after.updated_at.unwrap_or(after.created_at);
-        let messages = self.messages(&after, happened).await?;
+        let messages = self.messages(&after, happened, subscriptions).await?;
         for (index, message) in messages.into_iter().enumerate() {
             let notation = message.subscriber.notation();
-            if !subscriptions.contains_key(&notation) {
-                let found = self.webhooks.subscriptions_of(&notation).await?;
-                subscriptions.insert(notation.clone(), found);
-            }
+            self.load_subscriptions(subscriptions, &notation).await?;
             let wanting = subscriptions
                 .get(&notation)
                 .into_iter()
@@ -191,14 +188,37 @@ impl WebhookSender {
         Ok(())
     }
 
+    /// Reads the subscriptions of `notation` into the invocation's cache, once.
+    async fn load_subscriptions(
+        &self,
+        cache: &mut HashMap<String, Vec<Subscription>>,
+        notation: &str,
+    ) -> anyhow::Result<()> {
+        if !cache.contains_key(notation) {
+            let found = self.webhooks.subscriptions_of(notation).await?;
+            cache.insert(notation.to_string(), found);
+        }
+        Ok(())
+    }
+
     /// The messages of a change's events, each for the one subscriber that may hear it, with
-    /// the object as that subscriber reads it from the API.
+    /// the object as that subscriber reads it from the API. Every event keeps its place (the
+    /// ids stay the same when the change is read again), but the channel's order is read only
+    /// for an event some subscription of the channel wants: most changes interest no one.
     async fn messages(
         &self,
         order: &Order,
         happened: Vec<dropship_core::webhook::Happening>,
+        subscriptions: &mut HashMap<String, Vec<Subscription>>,
     ) -> anyhow::Result<Vec<Message>> {
         let channel = Subscriber::Channel(order.channel_id.clone());
+        self.load_subscriptions(subscriptions, &channel.notation())
+            .await?;
+        let channel_wants = |event| {
+            subscriptions
+                .get(&channel.notation())
+                .is_some_and(|subs| subs.iter().any(|s| s.wants(event)))
+        };
         let mut channel_view: Option<Value> = None;
         let mut out = Vec::new();
         for h in happened {
@@ -224,6 +244,13 @@ impl WebhookSender {
                             data: dropship_core::returns::fulfiller_view(&part),
                         });
                     }
+                }
+                _ if !channel_wants(event) => {
+                    out.push(Message {
+                        event,
+                        subscriber: channel.clone(),
+                        data: Value::Null,
+                    });
                 }
                 subject => {
                     let view = match &channel_view {
