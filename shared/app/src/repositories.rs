@@ -116,9 +116,7 @@ impl Repositories {
             returns: self.returns_queue.as_ref(),
         }
     }
-}
 
-impl Repositories {
     /// The order as its channel reads it (`GET /orders/{orderId}`): its delivery orders and
     /// returns, no fulfiller named anywhere. The order-api answers with it and webhooks send it.
     pub async fn channel_order_view(

@@ -101,11 +101,7 @@ impl Webhooks {
             .condition_expression(condition)
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if super::is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(e).context("storing a webhook subscription"),
-        }
+        super::written(res, "storing a webhook subscription")
     }
 
     pub async fn subscription(&self, id: &str) -> anyhow::Result<Option<Subscription>> {
@@ -225,11 +221,7 @@ impl Webhooks {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if super::is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(e).context("writing a webhook delivery"),
-        }
+        super::written(res, "writing a webhook delivery")
     }
 
     pub async fn delivery(
@@ -285,11 +277,7 @@ impl Webhooks {
             ),
         };
         let res = put.send().await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if super::is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(e).context("recording a webhook delivery"),
-        }
+        super::written(res, "recording a webhook delivery")
     }
 
     /// A page of a subscription's deliveries (of its `generation`), by order and then as they
@@ -398,11 +386,7 @@ impl Webhooks {
             )
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if super::is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(e).context("marking a webhook delivery queued"),
-        }
+        super::written(res, "marking a webhook delivery queued")
     }
 
     /// (subscription id, delivery id) of the pending deliveries due at `now`, from every shard.
