@@ -5,10 +5,9 @@ use serde::Deserialize;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
-    pub catalogue_table: String,
     pub tokens_table: String,
     /// The fulfiller's changes go through the same use cases and stock counting as in the
-    /// fulfiller API, on the same variables.
+    /// fulfiller API, on the same variables (the catalogue table among them).
     #[serde(flatten)]
     pub stock_counts: dropship_app::stock_counts::StockCountsConfig,
     pub returns_table: String,

@@ -366,6 +366,9 @@ mod tests {
             free: -1,
             as_of: c.now,
             updated_at: c.now,
+            shards: None,
+            count_seq: None,
+            shard_free: Vec::new(),
         };
         let levels = [level("VASE-BLUE"), level("CHAIR-TEAK")];
         let names = BTreeMap::from([("CHAIR-TEAK".to_string(), "Teak chair".to_string())]);

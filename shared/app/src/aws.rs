@@ -19,7 +19,7 @@ use dropship_core::delivery::DeliveryOrder;
 use dropship_core::ids::{FulfillerId, Sku};
 use dropship_core::order::Order;
 use dropship_core::returns::ReturnPart;
-use dropship_core::split::FreeStock;
+use dropship_core::split::StockRead;
 use std::collections::BTreeMap;
 
 /// Orders, delivery orders and returns in DynamoDB, and the transaction that changes them.
@@ -241,9 +241,16 @@ pub struct Sources<'a> {
     pub dynamodb: &'a aws_sdk_dynamodb::Client,
 }
 
-/// The free stock of each level read.
-fn free_of(levels: BTreeMap<(FulfillerId, Sku), StockLevel>) -> FreeStock {
-    levels.into_iter().map(|(k, v)| (k, v.free)).collect()
+/// The free stock of each level read, and of each item of the sharded ones.
+fn free_of(levels: BTreeMap<(FulfillerId, Sku), StockLevel>) -> StockRead {
+    let mut read = StockRead::default();
+    for (k, v) in levels {
+        if !v.shard_free.is_empty() {
+            read.shards.insert(k.clone(), v.shard_free);
+        }
+        read.free.insert(k, v.free);
+    }
+    read
 }
 
 impl RoutingReader for Sources<'_> {
@@ -255,7 +262,7 @@ impl RoutingReader for Sources<'_> {
     async fn fulfillers_and_free_stock(
         &self,
         pairs: &[SourcePair],
-    ) -> anyhow::Result<(BTreeMap<FulfillerId, Fulfiller>, FreeStock)> {
+    ) -> anyhow::Result<(BTreeMap<FulfillerId, Fulfiller>, StockRead)> {
         let (fulfillers_table, fulfiller_keys) = self
             .catalogue
             .fulfiller_keys(pairs.iter().map(|p| p.fulfiller_id.to_string()));
@@ -271,10 +278,10 @@ impl RoutingReader for Sources<'_> {
         let fulfillers =
             Catalogue::fulfillers_from(found.remove(&fulfillers_table).unwrap_or_default())?;
         let levels = Stock::levels_from(found.remove(&stock_table).unwrap_or_default())?;
-        Ok((fulfillers, free_of(levels)))
+        Ok((fulfillers, free_of(self.stock.with_shards(levels).await?)))
     }
 
-    async fn free_stock(&self, pairs: &[SourcePair]) -> anyhow::Result<FreeStock> {
+    async fn free_stock(&self, pairs: &[SourcePair]) -> anyhow::Result<StockRead> {
         Ok(free_of(self.stock.get_many(pairs.to_vec()).await?))
     }
 }

@@ -14,7 +14,7 @@ use dropship_core::delivery::DeliveryOrder;
 use dropship_core::ids::{FulfillerId, OrderId, Sku};
 use dropship_core::order::Order;
 use dropship_core::returns::ReturnPart;
-use dropship_core::split::FreeStock;
+use dropship_core::split::{FreeStock, StockRead};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
 
@@ -291,9 +291,9 @@ impl CatalogueReader for Fake {
     }
 }
 
-/// Free stock as the stock table keeps it: available less reserved.
-fn free_of(state: &State, pairs: &[SourcePair]) -> FreeStock {
-    pairs
+/// Free stock as the stock table keeps it: available less reserved (one item per sku).
+fn free_of(state: &State, pairs: &[SourcePair]) -> StockRead {
+    let free: FreeStock = pairs
         .iter()
         .filter_map(|p| {
             let l = state
@@ -304,7 +304,11 @@ fn free_of(state: &State, pairs: &[SourcePair]) -> FreeStock {
                 l.available - l.reserved,
             ))
         })
-        .collect()
+        .collect();
+    StockRead {
+        free,
+        ..StockRead::default()
+    }
 }
 
 impl RoutingReader for Fake {
@@ -321,7 +325,7 @@ impl RoutingReader for Fake {
     async fn fulfillers_and_free_stock(
         &self,
         pairs: &[SourcePair],
-    ) -> anyhow::Result<(BTreeMap<FulfillerId, Fulfiller>, FreeStock)> {
+    ) -> anyhow::Result<(BTreeMap<FulfillerId, Fulfiller>, StockRead)> {
         let state = self.state();
         let fulfillers = pairs
             .iter()
@@ -332,7 +336,7 @@ impl RoutingReader for Fake {
             .collect();
         Ok((fulfillers, free_of(&state, pairs)))
     }
-    async fn free_stock(&self, pairs: &[SourcePair]) -> anyhow::Result<FreeStock> {
+    async fn free_stock(&self, pairs: &[SourcePair]) -> anyhow::Result<StockRead> {
         Ok(free_of(&self.state(), pairs))
     }
 }

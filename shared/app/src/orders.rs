@@ -163,6 +163,7 @@ pub async fn cancel_order(
                 .map(|r| StockMove {
                     fulfiller_id: r.fulfiller_id.clone(),
                     sku: r.sku.clone(),
+                    shard: 0,
                     quantity: r.quantity,
                 })
                 .collect();

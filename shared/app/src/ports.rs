@@ -10,7 +10,7 @@ use dropship_core::ids::{FulfillerId, Sku};
 use dropship_core::messages::{BusinessEvent, GenerateDocuments, RouteOrder, SettleReturn};
 use dropship_core::order::Order;
 use dropship_core::returns::ReturnPart;
-use dropship_core::split::FreeStock;
+use dropship_core::split::StockRead;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -71,12 +71,12 @@ pub trait RoutingReader: Sync {
     fn fulfillers_and_free_stock(
         &self,
         pairs: &[SourcePair],
-    ) -> impl Future<Output = anyhow::Result<(BTreeMap<FulfillerId, Fulfiller>, FreeStock)>> + Send;
+    ) -> impl Future<Output = anyhow::Result<(BTreeMap<FulfillerId, Fulfiller>, StockRead)>> + Send;
     /// The pairs' free stock again, for another attempt (who could ship has not changed).
     fn free_stock(
         &self,
         pairs: &[SourcePair],
-    ) -> impl Future<Output = anyhow::Result<FreeStock>> + Send;
+    ) -> impl Future<Output = anyhow::Result<StockRead>> + Send;
 }
 
 /// The invoice register: the invoice-like document made for each purpose (a delivery order, a

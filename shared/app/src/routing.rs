@@ -106,6 +106,7 @@ where
                     None => self.sources.free_stock(pairs).await?,
                 };
                 let free: dropship_core::split::FreeStock = levels
+                    .free
                     .into_iter()
                     .filter(|((f, _), _)| fulfillers.contains_key(f))
                     .collect();
@@ -158,7 +159,12 @@ where
                         .filter(|d| d.documents.is_empty() && d.is_active())
                         .map(documents_of),
                 );
-                let reserve = round.reservations.clone();
+                // A sharded sku's units are taken from its items as read (`stock::shards`).
+                let reserve = dropship_core::stock::shards::spread_reservations(
+                    round.reservations.clone(),
+                    &levels.shards,
+                    order.id.as_str(),
+                );
                 let waits_for = backordered_skus(&round.order);
                 let change = ChangeSet {
                     order: Some(round.order.clone()),

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use dropship_aws::backorders::route_waiting;
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::alerts::Alerts;
+use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::delivery_orders::DeliveryOrders;
 use dropship_aws::repo::orders::Orders;
 use dropship_aws::repo::stock::Stock;
@@ -15,6 +16,8 @@ use dropship_core::stock::StockCount;
 
 pub struct StockCounts {
     pub stock: Stock,
+    /// The products' `stockShards`: how many items a count spreads the stock over.
+    pub catalogue: Catalogue,
     pub orders: Orders,
     pub delivery_orders: DeliveryOrders,
     pub alerts: Alerts,
@@ -29,6 +32,7 @@ pub struct StockCountsConfig {
     pub tables: crate::repositories::TablesConfig,
     pub alerts_table: String,
     pub route_queue_url: String,
+    pub catalogue_table: String,
 }
 
 impl StockCounts {
@@ -39,6 +43,7 @@ impl StockCounts {
     ) -> Self {
         Self {
             stock: Stock::new(dynamodb.clone(), config.tables.stock_table.clone()),
+            catalogue: Catalogue::new(dynamodb.clone(), config.catalogue_table.clone()),
             orders: Orders::new(dynamodb.clone(), config.tables.orders_table.clone()),
             delivery_orders: DeliveryOrders::new(
                 dynamodb.clone(),
@@ -68,10 +73,23 @@ impl StockCounts {
     ) -> anyhow::Result<Applied> {
         let mut out = Applied::default();
         let mut grown = Vec::new();
+        // One read of the counted products (100 to a call) tells which skus are sharded.
+        let products = self
+            .catalogue
+            .get_products(counts.iter().map(|c| c.sku.to_string()))
+            .await?;
         for c in counts {
+            let shards = products.get(&c.sku).map_or(1, |p| p.stock_shards);
             match self
                 .stock
-                .apply_count(fulfiller.as_str(), c.sku.as_str(), c.available, as_of, now)
+                .apply_count(
+                    fulfiller.as_str(),
+                    c.sku.as_str(),
+                    c.available,
+                    as_of,
+                    now,
+                    shards,
+                )
                 .await?
             {
                 None => out.ignored_as_older.push(c.sku.to_string()),

@@ -276,6 +276,15 @@ pub struct Product {
     pub group: String,
     pub allow_backorder: bool,
     pub sources: Vec<Source>,
+    /// How many stock items each fulfiller's stock of the product is spread over (1: one item;
+    /// more for a promoted sku that takes more reservations a second than one item can,
+    /// `stock::shards`).
+    #[serde(default = "one_stock_item")]
+    pub stock_shards: u16,
+}
+
+fn one_stock_item() -> u16 {
+    1
 }
 
 /// A fulfiller a product can come from: the stock level there decides who ships.
@@ -307,6 +316,7 @@ pub struct ProductInput {
     #[serde(default)]
     pub allow_backorder: bool,
     pub sources: Vec<SourceInput>,
+    pub stock_shards: Option<u64>,
 }
 
 /// A product's source as the body gives it; `ProductInput::validate` checks it.
@@ -364,6 +374,16 @@ impl ProductInput {
             }
             sources.push(s);
         }
+        let max = crate::stock::shards::MAX_STOCK_SHARDS;
+        let stock_shards = match self.stock_shards {
+            None => 1,
+            Some(n) => u16::try_from(n)
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| {
+                    ApiError::invalid("stockShards", format!("stockShards must be 1..{max}"))
+                })?,
+        };
         Ok(Product {
             sku,
             name: self.name,
@@ -371,6 +391,7 @@ impl ProductInput {
             group: self.group,
             allow_backorder: self.allow_backorder,
             sources,
+            stock_shards,
         })
     }
 }

@@ -53,6 +53,14 @@ pub fn excluded_fulfillers(deliveries: &[DeliveryOrder]) -> BTreeSet<FulfillerId
 /// What routing needs to know of one (fulfiller, sku): its free stock.
 pub type FreeStock = BTreeMap<(FulfillerId, Sku), i64>;
 
+/// Free stock as routing reads it: per (fulfiller, sku), and per item for the sharded ones
+/// (where a reservation takes its units, `stock::shards::spread_reservations`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StockRead {
+    pub free: FreeStock,
+    pub shards: crate::stock::shards::ShardsFree,
+}
+
 /// The routing input for the pending units.
 pub fn demands(
     order: &Order,
@@ -168,6 +176,7 @@ pub fn reservations(order: &Order, plan: &RoutingPlan) -> Vec<StockMove> {
         .map(|((fulfiller_id, sku), quantity)| StockMove {
             fulfiller_id,
             sku,
+            shard: 0,
             quantity,
         })
         .collect()

@@ -7,6 +7,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
+pub mod shards;
+
 pub const MAX_ITEMS: usize = 1000;
 pub const MAX_AVAILABLE: u64 = 1_000_000_000;
 
@@ -24,6 +26,9 @@ debug_as_tuple!(SkuUnits, sku, units);
 pub struct StockMove {
     pub fulfiller_id: FulfillerId,
     pub sku: Sku,
+    /// The item of a sharded sku's stock the units move on (`shards`); 0, the sku's one item,
+    /// for all but a sharded sku's reservations.
+    pub shard: u16,
     pub quantity: u32,
 }
 
@@ -38,6 +43,7 @@ impl StockMove {
             .map(|u| StockMove {
                 fulfiller_id: fulfiller_id.clone(),
                 sku: u.sku.clone(),
+                shard: 0,
                 quantity: u.units,
             })
             .collect()

@@ -206,6 +206,7 @@ async fn every_sqs_handler_reports_only_its_failed_message() {
         store: DocumentStore::new(aws_sdk_s3::Client::new(&cfg), BUCKET.into()),
         counts: dropship_app::stock_counts::StockCounts {
             stock: Stock::new(ddb.clone(), "StockTable".into()),
+            catalogue: Catalogue::new(ddb.clone(), "CatalogueTable".into()),
             orders: Orders::new(ddb.clone(), "OrdersTable".into()),
             delivery_orders: DeliveryOrders::new(ddb.clone(), "DeliveryOrdersTable".into()),
             alerts: dropship_aws::repo::alerts::Alerts::new(ddb.clone(), "AlertsTable".into()),

@@ -1,8 +1,11 @@
 //! Races: orders arrive at once for three hot skus with 100 units each (`make test`: 450 orders;
-//! `make soak`: RACE_ORDERS=1000, figures in RELIABILITY.md). Every reservation
-//! is conditional on free stock, so exactly 100 units of each are routed, none oversold,
-//! `available - reserved` never below zero, and every order is accounted for: routed,
-//! backordered (a sku that allows it) or cancelled as unroutable (one that does not).
+//! `make soak`: RACE_ORDERS=1000, figures in RELIABILITY.md). One sku keeps its one stock item,
+//! the others are spread over 4 and 8 stock shards, and their stock is counted again (the same
+//! 100) while the orders come in, which spreads the free units over the shards anew. Every
+//! reservation is conditional on free stock, so exactly 100 units of each are routed, none
+//! oversold, `available - reserved` never below zero (and no shard's free stock either), and every
+//! order is accounted for: routed, backordered (a sku that allows it) or cancelled as unroutable
+//! (one that does not).
 
 use crate::setup;
 
@@ -13,7 +16,9 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 const STOCK: i64 = 100;
-const SKUS: [(&str, bool); 3] = [("HOT-A", true), ("HOT-B", false), ("HOT-C", true)];
+/// Sku, may be backordered, stock items.
+const SKUS: [(&str, bool, u16); 3] = [("HOT-A", true, 1), ("HOT-B", false, 4), ("HOT-C", true, 8)];
+const FULFILLER: &str = "acme-garden";
 
 #[tokio::test]
 async fn concurrent_orders_on_three_hot_skus_oversell_nothing() {
@@ -24,20 +29,20 @@ async fn concurrent_orders_on_three_hot_skus_oversell_nothing() {
     let stack = Stack::start().await;
     let world = setup::configure(&stack).await;
     let admin = Some(stack.admin_token.as_str());
-    for (sku, backorder) in SKUS {
+    for (sku, backorder, shards) in SKUS {
         let (status, _) = stack
             .put(
                 &format!("/admin/products/{sku}"),
                 admin,
                 &json!({"name": sku, "taxClass": "standard", "group": "hot", "allowBackorder": backorder,
-                        "sources": [{"fulfillerId": "acme-garden", "priority": 1}]}),
+                        "stockShards": shards, "sources": [{"fulfillerId": FULFILLER, "priority": 1}]}),
             )
             .await;
         assert_eq!(status, 200);
     }
     let items: Vec<Value> = SKUS
         .iter()
-        .map(|(sku, _)| json!({"sku": sku, "available": STOCK}))
+        .map(|(sku, _, _)| json!({"sku": sku, "available": STOCK}))
         .collect();
     let (status, _) = stack
         .put(
@@ -48,8 +53,38 @@ async fn concurrent_orders_on_three_hot_skus_oversell_nothing() {
         .await;
     assert_eq!(status, 200);
 
+    let ddb = aws_sdk_dynamodb::Client::new(&stack.aws_sdk_config().await);
+    for (sku, _, shards) in SKUS {
+        let items = stock_items(&ddb, sku, shards).await;
+        assert_eq!(
+            items.iter().map(|i| i.2).collect::<Vec<_>>(),
+            spread(STOCK, shards),
+            "{sku}: the count spread the free units evenly"
+        );
+    }
+
     let started = Instant::now();
-    let created: Vec<(String, &str)> = stream::iter(0..orders)
+    // The same count again, three times while the orders come in: each spreads what is free anew,
+    // in one transaction with the reservations running beside it.
+    let recounts = async {
+        for _ in 0..3 {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let items: Vec<Value> = SKUS
+                .iter()
+                .filter(|(_, _, shards)| *shards > 1)
+                .map(|(sku, _, _)| json!({"sku": sku, "available": STOCK}))
+                .collect();
+            let (status, body) = stack
+                .put(
+                    "/fulfiller/stock",
+                    Some(&world.acme),
+                    &json!({ "items": items }),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+    };
+    let placing = stream::iter(0..orders)
         .map(|i| {
             let stack = &stack;
             let web = &world.web;
@@ -68,8 +103,8 @@ async fn concurrent_orders_on_three_hot_skus_oversell_nothing() {
             }
         })
         .buffer_unordered(32)
-        .collect()
-        .await;
+        .collect::<Vec<(String, &str)>>();
+    let (created, ()) = tokio::join!(placing, recounts);
     let intake = started.elapsed();
 
     // Every order settles: none stays accepted.
@@ -102,6 +137,13 @@ async fn concurrent_orders_on_three_hot_skus_oversell_nothing() {
                         "{sku}: {available} available, {reserved} reserved"
                     );
                 }
+                for (sku, _, shards) in SKUS {
+                    let items = stock_items(&ddb, sku, shards).await;
+                    assert!(
+                        items.iter().all(|(_, _, free)| *free >= 0),
+                        "{sku}: an item below zero free: {items:?}"
+                    );
+                }
                 Some(out)
             },
         )
@@ -117,7 +159,8 @@ async fn concurrent_orders_on_three_hot_skus_oversell_nothing() {
             .or_default() += 1;
     }
     let levels = setup::stock_levels(&stack, &world.acme).await;
-    for (sku, backorder) in SKUS {
+    let mut by_items = Vec::new();
+    for (sku, backorder, shards) in SKUS {
         let counts = &by_sku[sku];
         let demanded = orders / SKUS.len()
             + usize::from(SKUS.iter().position(|s| s.0 == sku).unwrap() < orders % SKUS.len());
@@ -138,11 +181,66 @@ async fn concurrent_orders_on_three_hot_skus_oversell_nothing() {
             (STOCK, STOCK),
             "{sku}: everything reserved, nothing more"
         );
+        let items = stock_items(&ddb, sku, shards).await;
+        let holding = items
+            .iter()
+            .filter(|(_, reserved, _)| *reserved > 0)
+            .count();
+        assert!(
+            holding == usize::from(shards) || shards == 1,
+            "{sku}: the reservations were spread over every item: {items:?}"
+        );
+        by_items.push(format!("{sku} {items:?}"));
     }
     eprintln!(
-        "races: {orders} orders on {} skus: intake {:.1}s, settled {:.1}s, {by_sku:?}",
+        "races: {orders} orders on {} skus: intake {:.1}s, settled {:.1}s, {by_sku:?}; \
+         (available, reserved, free) per stock item: {by_items:?}",
         SKUS.len(),
         intake.as_secs_f64(),
         settled.as_secs_f64()
     );
+}
+
+/// Free units per item when `stock` is spread evenly over `shards` items.
+fn spread(stock: i64, shards: u16) -> Vec<i64> {
+    let n = i64::from(shards);
+    (0..n)
+        .map(|k| stock / n + i64::from(k < stock % n))
+        .collect()
+}
+
+/// (available, reserved, free) of each stock item of the sku at acme, root first, as stored.
+pub async fn stock_items(
+    ddb: &aws_sdk_dynamodb::Client,
+    sku: &str,
+    shards: u16,
+) -> Vec<(i64, i64, i64)> {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let mut out = Vec::new();
+    for k in 0..shards {
+        let key = if k == 0 {
+            FULFILLER.to_string()
+        } else {
+            format!("{FULFILLER}~{k}")
+        };
+        let item = ddb
+            .get_item()
+            .table_name("StockTable")
+            .key("fulfillerId", AttributeValue::S(key))
+            .key("sku", AttributeValue::S(sku.to_string()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .unwrap_or_default();
+        let n = |a: &str| {
+            item.get(a)
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(0)
+        };
+        out.push((n("available"), n("reserved"), n("free")));
+    }
+    out
 }

@@ -193,6 +193,17 @@ async fn orders_survive_functions_killed_at_random_points() {
         .start()
         .await;
     let world = setup::configure(&stack).await;
+    // The chair's stock spread over 4 stock shards: its reservations land on several items and
+    // must add up all the same, however often a routing attempt dies half-way.
+    let (status, _) = stack
+        .put(
+            "/admin/products/CHAIR-TEAK",
+            Some(&stack.admin_token),
+            &json!({"name": "CHAIR-TEAK", "taxClass": "standard", "group": "g", "stockShards": 4,
+                    "sources": [{"fulfillerId": "acme-garden", "priority": 1, "purchasePrice": "64.00"}]}),
+        )
+        .await;
+    assert_eq!(status, 200);
     setup::put_stock(&stack, &world.acme, "CHAIR-TEAK", 1000).await;
     setup::put_stock(&stack, &world.nordic, "THROW-WOOL", 1000).await;
     for f in [
@@ -255,6 +266,19 @@ async fn orders_survive_functions_killed_at_random_points() {
     assert_eq!(
         setup::stock_levels(&stack, &world.nordic).await["THROW-WOOL"],
         (1000, 2 * runs as i64)
+    );
+    // Item by item, too: nothing below zero free, and the reservations on more than one item.
+    let ddb = aws_sdk_dynamodb::Client::new(&stack.aws_sdk_config().await);
+    let items = crate::races::stock_items(&ddb, "CHAIR-TEAK", 4).await;
+    assert_eq!(
+        items.iter().map(|i| i.1).sum::<i64>(),
+        runs as i64,
+        "{items:?}"
+    );
+    assert!(items.iter().all(|i| i.2 >= 0), "{items:?}");
+    assert!(
+        runs < 4 || items.iter().filter(|i| i.1 > 0).count() > 1,
+        "{items:?}"
     );
     let (_, acme) = stack
         .get("/fulfiller/delivery-orders?limit=200", Some(&world.acme))

@@ -103,13 +103,13 @@ fn unique(skus: &[String]) -> Vec<&String> {
     skus.iter().filter(|sku| seen.insert(*sku)).collect()
 }
 
-/// Moves of the same (fulfiller, sku) added up into one, in first-seen order.
+/// Moves of the same stock item (fulfiller, sku, shard) added up into one, in first-seen order.
 pub fn merge_by_item(moves: &[StockMove]) -> Vec<StockMove> {
     let mut merged: Vec<StockMove> = Vec::new();
     for m in moves {
         match merged
             .iter_mut()
-            .find(|x| x.fulfiller_id == m.fulfiller_id && x.sku == m.sku)
+            .find(|x| x.fulfiller_id == m.fulfiller_id && x.sku == m.sku && x.shard == m.shard)
         {
             Some(x) => x.quantity += m.quantity,
             None => merged.push(m.clone()),
@@ -118,11 +118,13 @@ pub fn merge_by_item(moves: &[StockMove]) -> Vec<StockMove> {
     merged
 }
 
-/// Everything one change does to one stock item (fulfiller, sku), summed over its lines.
+/// Everything one change does to one stock item (fulfiller, sku, shard), summed over its lines.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StockItemChange {
     pub fulfiller_id: String,
     pub sku: String,
+    /// 0 for the sku's one item (the root of a sharded sku), `stock::shards`.
+    pub shard: u16,
     pub reserve: u64,
     pub release: u64,
     pub consume: u64,
@@ -166,7 +168,9 @@ impl StockItemChange {
         let mut conditions = vec!["attribute_exists(sku)".to_string()];
         let taken_from_reserved = self.release + self.consume;
         if taken_from_reserved > 0 {
-            conditions.push("reserved >= :needReserved".into());
+            // A sharded sku's reservations lie on its shards and are given back on the root
+            // (`stock::shards`): only the sum of `reserved` is what delivery orders hold.
+            conditions.push("(reserved >= :needReserved OR attribute_exists(shards))".into());
             values.push((":needReserved", taken_from_reserved as i64));
         }
         let needs_free = self.reserve as i64 - self.release as i64 - self.restock as i64;
@@ -178,6 +182,11 @@ impl StockItemChange {
         (update, conditions.join(" AND "), values)
     }
 
+    /// The item's partition key: the fulfiller's, or its shard's.
+    fn key(&self) -> String {
+        dropship_core::stock::shards::shard_fulfiller_key(&self.fulfiller_id, self.shard)
+    }
+
     fn transact_item(&self, table: &str) -> anyhow::Result<TransactWriteItem> {
         let (update, condition, values) = self.expressions();
         let uses_free =
@@ -186,7 +195,7 @@ impl StockItemChange {
             Some(update) => {
                 let mut u = Update::builder()
                     .table_name(table)
-                    .key("fulfillerId", s(&self.fulfiller_id))
+                    .key("fulfillerId", s(self.key()))
                     .key("sku", s(&self.sku))
                     .update_expression(update)
                     .condition_expression(condition);
@@ -203,7 +212,7 @@ impl StockItemChange {
             None => {
                 let mut c = ConditionCheck::builder()
                     .table_name(table)
-                    .key("fulfillerId", s(&self.fulfiller_id))
+                    .key("fulfillerId", s(self.key()))
                     .key("sku", s(&self.sku))
                     .condition_expression(condition);
                 for (k, v) in values {
@@ -234,15 +243,15 @@ pub fn merge_stock_moves(change: &Change<'_>) -> Vec<StockItemChange> {
     ];
     for (moves, add) in kinds {
         for m in moves {
-            let at = match items
-                .iter()
-                .position(|i| i.fulfiller_id == m.fulfiller_id && i.sku == m.sku)
-            {
+            let at = match items.iter().position(|i| {
+                i.fulfiller_id == m.fulfiller_id && i.sku == m.sku && i.shard == m.shard
+            }) {
                 Some(at) => at,
                 None => {
                     items.push(StockItemChange {
                         fulfiller_id: m.fulfiller_id.to_string(),
                         sku: m.sku.to_string(),
+                        shard: m.shard,
                         ..StockItemChange::default()
                     });
                     items.len() - 1
@@ -475,6 +484,7 @@ mod tests {
         StockMove {
             fulfiller_id: f.try_into().unwrap(),
             sku: sku.try_into().unwrap(),
+            shard: 0,
             quantity,
         }
     }
@@ -496,7 +506,7 @@ mod tests {
         );
         assert_eq!(
             condition,
-            "attribute_exists(sku) AND reserved >= :needReserved"
+            "attribute_exists(sku) AND (reserved >= :needReserved OR attribute_exists(shards))"
         );
         assert_eq!(values, [(":da", -5), (":dr", -5), (":needReserved", 5)]);
         assert_eq!(size(&change), 2);
@@ -524,7 +534,7 @@ mod tests {
         );
         assert_eq!(
             condition,
-            "attribute_exists(sku) AND reserved >= :needReserved AND #free >= :needFree"
+            "attribute_exists(sku) AND (reserved >= :needReserved OR attribute_exists(shards)) AND #free >= :needFree"
         );
         assert_eq!(
             values,
@@ -549,7 +559,7 @@ mod tests {
         assert_eq!(update, None);
         assert_eq!(
             condition,
-            "attribute_exists(sku) AND reserved >= :needReserved"
+            "attribute_exists(sku) AND (reserved >= :needReserved OR attribute_exists(shards))"
         );
         assert!(merged[0]
             .transact_item("stock")

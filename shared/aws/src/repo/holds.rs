@@ -139,6 +139,7 @@ async fn put_hold(
             AttributeValue::M(HashMap::from([
                 ("fulfillerId".to_string(), s(m.fulfiller_id.as_str())),
                 ("sku".to_string(), s(m.sku.as_str())),
+                ("shard".to_string(), n(m.shard)),
                 ("quantity".to_string(), n(m.quantity)),
             ]))
         })
@@ -259,6 +260,11 @@ fn read_hold(item: &HashMap<String, AttributeValue>) -> anyhow::Result<Hold> {
             Ok(StockMove {
                 fulfiller_id: FulfillerId::try_from(text(m, "fulfillerId")?)?,
                 sku: Sku::try_from(text(m, "sku")?)?,
+                // Holds written before stock shards name none: the sku's one item.
+                shard: match m.get("shard") {
+                    Some(_) => u16::try_from(number(m, "shard")?)?,
+                    None => 0,
+                },
                 quantity: u32::try_from(number(m, "quantity")?)?,
             })
         })

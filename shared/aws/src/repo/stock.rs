@@ -2,16 +2,29 @@
 //! (promised to delivery orders not yet shipped), free = available - reserved (kept as its own
 //! attribute because condition expressions cannot do arithmetic: reservations are the conditional
 //! write `free >= :q`), asOf (time of the count), updatedAt.
-//! Access: batch-get the candidates of an order; apply a count (ignored when older than the last
-//! applied); list one fulfiller's stock.
+//! A sharded sku (`stock::shards`, the product's `stockShards`) has more items: its root (the
+//! item above) carries `shards` (how many items in all) and `countSeq` (counts in order), and
+//! shard k is the item (`<fulfillerId>~k`, sku), holding available, reserved and free only. The
+//! sku's level is the sum over its items; readers fold them into one `StockLevel`.
+//! Access: batch-get the candidates of an order (and the shards of the sharded ones); apply a
+//! count (ignored when older than the last applied); list one fulfiller's stock.
 
-use super::{batch_get, from_item, n, s, Item};
+use super::{batch_get, batch_get_consistent, from_item, n, s, Item};
 use anyhow::Context;
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use dropship_core::catalogue::SourcePair;
 use dropship_core::ids::{FulfillerId, Sku};
+use dropship_core::stock::shards::{
+    shard_fulfiller_key, shard_of_fulfiller_key, spread_count, CountMove, ItemLevel, ShardFree,
+    MAX_STOCK_SHARDS,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+/// How often a count of a sharded sku reads and writes again when reservations or another
+/// count moved the items between its read and its write.
+const COUNT_ATTEMPTS: u32 = 8;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -23,6 +36,35 @@ pub struct StockLevel {
     pub free: i64,
     pub as_of: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// How many items the stock is spread over (absent: one).
+    #[serde(default, skip_serializing)]
+    pub shards: Option<u16>,
+    /// A sharded sku's counts so far: each count is conditional on it (one at a time).
+    #[serde(default, skip_serializing)]
+    pub count_seq: Option<u64>,
+    /// The free stock of each item of a sharded sku (root first), as read; empty for one item.
+    #[serde(skip)]
+    pub shard_free: Vec<ShardFree>,
+}
+
+/// A shard item (`<fulfillerId>~k`, sku) as stored.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ShardItem {
+    fulfiller_id: String,
+    sku: Sku,
+    available: i64,
+    reserved: i64,
+    free: i64,
+}
+
+impl StockLevel {
+    /// The item count of a sharded sku's stock, more than one; None for one item.
+    fn sharded(&self) -> Option<u16> {
+        self.shards
+            .filter(|n| *n > 1)
+            .map(|n| n.min(MAX_STOCK_SHARDS))
+    }
 }
 
 /// A count that was applied: the sku's free stock before, and its figures now.
@@ -64,21 +106,18 @@ impl Stock {
         keys: impl IntoIterator<Item = SourcePair>,
     ) -> anyhow::Result<BTreeMap<(FulfillerId, Sku), StockLevel>> {
         let (_, keys) = self.keys(keys);
-        Self::levels_from(batch_get(&self.client, &self.table, keys).await?)
+        let levels = Self::levels_from(batch_get(&self.client, &self.table, keys).await?)?;
+        self.with_shards(levels).await
     }
 
     /// The table and keys of these (fulfiller, sku) levels, each once, to read them in a
-    /// BatchGetItem shared with other tables; `levels_from` parses what came back.
+    /// BatchGetItem shared with other tables; `levels_from` parses what came back and
+    /// `with_shards` adds the shards of the sharded ones.
     pub fn keys(&self, keys: impl IntoIterator<Item = SourcePair>) -> (String, Vec<Item>) {
         let keys: std::collections::BTreeSet<SourcePair> = keys.into_iter().collect();
         let items = keys
             .into_iter()
-            .map(|k| {
-                Item::from([
-                    ("fulfillerId".to_string(), s(k.fulfiller_id)),
-                    ("sku".to_string(), s(k.sku)),
-                ])
-            })
+            .map(|k| key(k.fulfiller_id.as_str(), k.sku.as_str()))
             .collect();
         (self.table.clone(), items)
     }
@@ -94,9 +133,65 @@ impl Stock {
         Ok(out)
     }
 
+    /// The levels with their sharded skus' shards read and added in (one more BatchGetItem, only
+    /// when some level is sharded).
+    pub async fn with_shards(
+        &self,
+        mut levels: BTreeMap<(FulfillerId, Sku), StockLevel>,
+    ) -> anyhow::Result<BTreeMap<(FulfillerId, Sku), StockLevel>> {
+        let keys: Vec<Item> = levels
+            .values()
+            .filter_map(|l| l.sharded().map(|n| (l, n)))
+            .flat_map(|(l, n)| {
+                (1..n).map(|k| {
+                    key(
+                        &shard_fulfiller_key(l.fulfiller_id.as_str(), k),
+                        l.sku.as_str(),
+                    )
+                })
+            })
+            .collect();
+        if keys.is_empty() {
+            return Ok(levels);
+        }
+        let shards = batch_get(&self.client, &self.table, keys).await?;
+        fold(&mut levels, shards)?;
+        Ok(levels)
+    }
+
     /// Applies an absolute count taken at `as_of`; the change, or None when a newer count was
-    /// applied already (a late feed cannot undo a shipment).
+    /// applied already (a late feed cannot undo a shipment). `shards` is how many items the
+    /// product wants its stock spread over.
     pub async fn apply_count(
+        &self,
+        fulfiller_id: &str,
+        sku: &str,
+        available: u32,
+        as_of: DateTime<Utc>,
+        now: DateTime<Utc>,
+        shards: u16,
+    ) -> anyhow::Result<Option<CountApplied>> {
+        if shards <= 1 {
+            match self
+                .apply_count_to_one_item(fulfiller_id, sku, available, as_of, now)
+                .await?
+            {
+                Some(applied) => return Ok(Some(applied)),
+                // Older than the count applied, or a sharded sku's root: read to tell which.
+                None => {
+                    let root = self.get_consistent(fulfiller_id, sku).await?;
+                    if root.as_ref().and_then(StockLevel::sharded).is_none() {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+        self.apply_count_to_shards(fulfiller_id, sku, available, as_of, now, shards)
+            .await
+    }
+
+    /// The count as one update of the sku's one item (refused by a sharded sku's root).
+    async fn apply_count_to_one_item(
         &self,
         fulfiller_id: &str,
         sku: &str,
@@ -114,12 +209,14 @@ impl Stock {
             .update_expression(
                 "SET available = :a, reserved = if_not_exists(reserved, :zero), #free = :a - if_not_exists(reserved, :zero), asOf = :asOf, updatedAt = :now",
             )
-            .condition_expression("attribute_not_exists(asOf) OR asOf <= :asOf")
+            .condition_expression(
+                "(attribute_not_exists(asOf) OR asOf <= :asOf) AND attribute_not_exists(shards)",
+            )
             .expression_attribute_names("#free", "free")
             .expression_attribute_values(":a", n(available))
             .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":asOf", s(as_of.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()))
-            .expression_attribute_values(":now", s(now.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()))
+            .expression_attribute_values(":asOf", s(stamp(as_of)))
+            .expression_attribute_values(":now", s(stamp(now)))
             .send()
             .await;
         match res {
@@ -144,6 +241,186 @@ impl Stock {
         }
     }
 
+    /// The count over a sharded sku's items: read them all, then one transaction that moves
+    /// each item's available and free stock relative to what it holds at the write
+    /// (`spread_count`), conditional on the root's count sequence (counts apply one at a time)
+    /// and on every item keeping its free stock at or above zero. Reservations that moved an
+    /// item meanwhile make it read and write again.
+    async fn apply_count_to_shards(
+        &self,
+        fulfiller_id: &str,
+        sku: &str,
+        available: u32,
+        as_of: DateTime<Utc>,
+        now: DateTime<Utc>,
+        wanted: u16,
+    ) -> anyhow::Result<Option<CountApplied>> {
+        let wanted = wanted.clamp(1, MAX_STOCK_SHARDS);
+        for attempt in 0..COUNT_ATTEMPTS {
+            let root = self.get_consistent(fulfiller_id, sku).await?;
+            if root.as_ref().is_some_and(|r| r.as_of > as_of) {
+                return Ok(None);
+            }
+            let existing = root.as_ref().and_then(StockLevel::sharded).unwrap_or(1);
+            let mut items = vec![root.as_ref().map_or(ItemLevel::default(), |r| ItemLevel {
+                available: r.available,
+                reserved: r.reserved,
+                free: r.free,
+            })];
+            let keys: Vec<Item> = (1..existing)
+                .map(|k| key(&shard_fulfiller_key(fulfiller_id, k), sku))
+                .collect();
+            let mut read: BTreeMap<u16, ItemLevel> = BTreeMap::new();
+            if !keys.is_empty() {
+                for item in batch_get_consistent(&self.client, &self.table, keys).await? {
+                    let shard: ShardItem = from_item(item)?;
+                    if let Some((_, k)) = shard_of_fulfiller_key(&shard.fulfiller_id) {
+                        read.insert(
+                            k,
+                            ItemLevel {
+                                available: shard.available,
+                                reserved: shard.reserved,
+                                free: shard.free,
+                            },
+                        );
+                    }
+                }
+            }
+            items.extend((1..existing).map(|k| read.get(&k).copied().unwrap_or_default()));
+            let moves = spread_count(i64::from(available), &items, wanted);
+            let total = u16::try_from(moves.len()).unwrap_or(MAX_STOCK_SHARDS);
+            let seq = root.as_ref().and_then(|r| r.count_seq);
+            let transaction =
+                self.count_transaction((fulfiller_id, sku), &moves, (as_of, now), (total, seq))?;
+            let res = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(transaction))
+                .send()
+                .await;
+            match res {
+                Ok(_) => {
+                    let sum = |f: fn(&ItemLevel) -> i64| items.iter().map(f).sum::<i64>();
+                    return Ok(Some(CountApplied {
+                        sku: sku.to_string(),
+                        free_before: sum(|i| i.free),
+                        available: i64::from(available),
+                        reserved: sum(|i| i.reserved),
+                    }));
+                }
+                // A condition that no longer held, or a transaction meeting another on an item:
+                // read again.
+                Err(e) if is_retryable_count_failure(&e) => {
+                    tracing::info!(
+                        fulfiller_id,
+                        sku,
+                        attempt,
+                        "stock moved while counting; reading again"
+                    );
+                    tokio::time::sleep(std::time::Duration::from_millis(
+                        20 * u64::from(attempt + 1),
+                    ))
+                    .await;
+                }
+                Err(e) => {
+                    return Err(e).with_context(|| {
+                        format!("applying the stock count of {fulfiller_id}/{sku} over its shards")
+                    })
+                }
+            }
+        }
+        anyhow::bail!(
+            "the stock of {fulfiller_id}/{sku} kept moving while its count was applied; \
+             {COUNT_ATTEMPTS} attempts"
+        )
+    }
+
+    /// The count's writes: the root (count sequence, asOf, the number of items) and each item
+    /// whose figures move.
+    fn count_transaction(
+        &self,
+        (fulfiller_id, sku): (&str, &str),
+        moves: &[CountMove],
+        (as_of, now): (DateTime<Utc>, DateTime<Utc>),
+        (total, seq): (u16, Option<u64>),
+    ) -> anyhow::Result<Vec<TransactWriteItem>> {
+        let mut out = Vec::with_capacity(moves.len());
+        for m in moves {
+            let root = m.shard == 0;
+            if !root && m.delta == 0 {
+                continue;
+            }
+            let mut set = vec![
+                "available = if_not_exists(available, :zero) + :d".to_string(),
+                "#free = if_not_exists(#free, :zero) + :d".to_string(),
+                "reserved = if_not_exists(reserved, :zero)".to_string(),
+            ];
+            let mut conditions = Vec::new();
+            let mut u = Update::builder()
+                .table_name(&self.table)
+                .key("fulfillerId", s(shard_fulfiller_key(fulfiller_id, m.shard)))
+                .key("sku", s(sku))
+                .expression_attribute_names("#free", "free")
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":d", n(m.delta));
+            if root {
+                set.extend(
+                    [
+                        "asOf = :asOf",
+                        "updatedAt = :now",
+                        "shards = :shards",
+                        "countSeq = :nextSeq",
+                    ]
+                    .map(String::from),
+                );
+                conditions.push("(attribute_not_exists(asOf) OR asOf <= :asOf)".to_string());
+                u = u
+                    .expression_attribute_values(":asOf", s(stamp(as_of)))
+                    .expression_attribute_values(":now", s(stamp(now)))
+                    .expression_attribute_values(":shards", n(total))
+                    .expression_attribute_values(":nextSeq", n(seq.map_or(1, |s| s + 1)));
+                match seq {
+                    Some(seq) => {
+                        conditions.push("countSeq = :seq".to_string());
+                        u = u.expression_attribute_values(":seq", n(seq));
+                    }
+                    None => conditions.push("attribute_not_exists(countSeq)".to_string()),
+                }
+            }
+            if let Some(need) = m.needs_free {
+                conditions.push("#free >= :need".to_string());
+                u = u.expression_attribute_values(":need", n(need));
+            }
+            u = u.update_expression(format!("SET {}", set.join(", ")));
+            if !conditions.is_empty() {
+                u = u.condition_expression(conditions.join(" AND "));
+            }
+            out.push(TransactWriteItem::builder().update(u.build()?).build());
+        }
+        Ok(out)
+    }
+
+    /// One level, read strongly consistent (its root only).
+    async fn get_consistent(
+        &self,
+        fulfiller_id: &str,
+        sku: &str,
+    ) -> anyhow::Result<Option<StockLevel>> {
+        self.client
+            .get_item()
+            .table_name(&self.table)
+            .key("fulfillerId", s(fulfiller_id))
+            .key("sku", s(sku))
+            .consistent_read(true)
+            .send()
+            .await
+            .with_context(|| format!("reading the stock of {fulfiller_id}/{sku}"))?
+            .item
+            .map(from_item)
+            .transpose()
+    }
+
+    /// One fulfiller's stock, each sharded sku's items folded into its level.
     pub async fn list(&self, fulfiller_id: &FulfillerId) -> anyhow::Result<Vec<StockLevel>> {
         let query = self
             .client
@@ -151,6 +428,68 @@ impl Stock {
             .table_name(&self.table)
             .key_condition_expression("fulfillerId = :f")
             .expression_attribute_values(":f", s(fulfiller_id.as_str()));
-        super::query_all(query, &format!("listing the stock of {fulfiller_id}")).await
+        let levels: Vec<StockLevel> =
+            super::query_all(query, &format!("listing the stock of {fulfiller_id}")).await?;
+        let levels = levels
+            .into_iter()
+            .map(|l| ((l.fulfiller_id.clone(), l.sku.clone()), l))
+            .collect();
+        Ok(self.with_shards(levels).await?.into_values().collect())
     }
+}
+
+fn key(fulfiller_key: &str, sku: &str) -> Item {
+    Item::from([
+        ("fulfillerId".to_string(), s(fulfiller_key)),
+        ("sku".to_string(), s(sku)),
+    ])
+}
+
+fn stamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Adds shard items to the levels of their skus: the sums, and each item's free stock.
+fn fold(
+    levels: &mut BTreeMap<(FulfillerId, Sku), StockLevel>,
+    shards: Vec<Item>,
+) -> anyhow::Result<()> {
+    for level in levels.values_mut() {
+        if level.sharded().is_some() {
+            level.shard_free = vec![ShardFree {
+                shard: 0,
+                free: level.free,
+            }];
+        }
+    }
+    for item in shards {
+        let shard: ShardItem = from_item(item)?;
+        let Some((fulfiller, k)) = shard_of_fulfiller_key(&shard.fulfiller_id) else {
+            continue;
+        };
+        let fulfiller = FulfillerId::try_from(fulfiller)?;
+        if let Some(level) = levels.get_mut(&(fulfiller, shard.sku.clone())) {
+            level.available += shard.available;
+            level.reserved += shard.reserved;
+            level.free += shard.free;
+            level.shard_free.push(ShardFree {
+                shard: k,
+                free: shard.free,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A count's transaction failed on a condition (stock or the count sequence moved since the
+/// read) or met another transaction on an item: worth reading and writing again.
+fn is_retryable_count_failure(
+    err: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+    >,
+) -> bool {
+    matches!(
+        err.as_service_error(),
+        Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(_))
+    )
 }
