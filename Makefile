@@ -6,7 +6,7 @@ VENV := .venv
 PYTHON ?= python3
 CARGO ?= cargo
 
-.PHONY: help up test soak venv system-deps build fmt-check clippy unit-and-e2e validate-template validate-openapi deny deny-advisories bench bench-build bench-webhooks bench-arm64 bench-intake bench-routing bench-documents capacity clean-venv
+.PHONY: help up test soak venv system-deps build fmt-check clippy unit-and-e2e validate-template validate-openapi deny deny-advisories bench bench-build bench-webhooks bench-hot-sku bench-arm64 bench-intake bench-routing bench-documents capacity clean-venv
 .PHONY: load
 
 help:
@@ -19,6 +19,7 @@ help:
 	@echo "make soak   - the long reliability runs: 1000 racing orders, 100 crash runs (figures for RELIABILITY.md)"
 	@echo "make bench  - release build, then the system benchmarks (about 10 minutes); rewrites BENCHMARKS.md"
 	@echo "make bench-webhooks - webhook delivery latency and a slow receiver's throughput on the local stack (figures for BENCHMARKS.md)"
+	@echo "make bench-hot-sku  - the hot-sku race at 1, 2, 4 and 8 stock shards on the local stack (figures for BENCHMARKS.md)"
 	@echo "make bench-documents - size and render time of a delivery note (release)"
 	@echo "make bench-routing - routing time for 100 lines x 20 sources"
 	@echo "make capacity - the capacity model: template.yaml + tools/capacity/profile.json -> docs/capacity-figures.md"
@@ -135,9 +136,13 @@ bench-arm64:
 bench: venv bench-build build
 	$(CARGO) test -p e2e-tests --test e2e bench_system:: -- --ignored --nocapture --test-threads=1
 	$(CARGO) test -p e2e-tests --test e2e bench_webhooks:: -- --ignored --nocapture
+	$(CARGO) test -p e2e-tests --test e2e bench_hot_sku:: -- --ignored --nocapture
 
 bench-webhooks: venv build
 	$(CARGO) test -p e2e-tests --test e2e bench_webhooks:: -- --ignored --nocapture
+
+bench-hot-sku: venv build
+	$(CARGO) test -p e2e-tests --test e2e bench_hot_sku:: -- --ignored --nocapture
 
 bench-intake: venv build
 	$(CARGO) test -p e2e-tests --test e2e bench_intake:: -- --ignored --nocapture
@@ -152,7 +157,7 @@ bench-documents:
 # 1,000 orders at the profile's order rates, from template.yaml; seconds, no emulator.
 capacity:
 	$(CARGO) run --quiet -p capacity-model -- template.yaml tools/capacity/profile.json \
-		docs/capacity-figures.md target/capacity-figures.json
+		docs/capacity-figures.md target/capacity-figures.json BENCHMARKS.md
 
 # The load driver against the local stack on its own port, bounded (LOAD_PROFILE is
 # start-rps,target-rps,ramp-s,hold-s), then the stack is stopped whatever happened. The runner's

@@ -210,8 +210,18 @@ fn spread(stock: i64, shards: u16) -> Vec<i64> {
 }
 
 /// (available, reserved, free) of each stock item of the sku at acme, root first, as stored.
-pub async fn stock_items(
+async fn stock_items(
     ddb: &aws_sdk_dynamodb::Client,
+    sku: &str,
+    shards: u16,
+) -> Vec<(i64, i64, i64)> {
+    stock_items_of(ddb, FULFILLER, sku, shards).await
+}
+
+/// (available, reserved, free) of each stock item of a fulfiller's sku, root first, as stored.
+pub async fn stock_items_of(
+    ddb: &aws_sdk_dynamodb::Client,
+    fulfiller: &str,
     sku: &str,
     shards: u16,
 ) -> Vec<(i64, i64, i64)> {
@@ -219,9 +229,9 @@ pub async fn stock_items(
     let mut out = Vec::new();
     for k in 0..shards {
         let key = if k == 0 {
-            FULFILLER.to_string()
+            fulfiller.to_string()
         } else {
-            format!("{FULFILLER}~{k}")
+            format!("{fulfiller}~{k}")
         };
         let item = ddb
             .get_item()

@@ -269,7 +269,7 @@ async fn orders_survive_functions_killed_at_random_points() {
     );
     // Item by item, too: nothing below zero free, and the reservations on more than one item.
     let ddb = aws_sdk_dynamodb::Client::new(&stack.aws_sdk_config().await);
-    let items = crate::races::stock_items(&ddb, "CHAIR-TEAK", 4).await;
+    let items = crate::races::stock_items_of(&ddb, "acme-garden", "CHAIR-TEAK", 4).await;
     assert_eq!(
         items.iter().map(|i| i.1).sum::<i64>(),
         runs as i64,

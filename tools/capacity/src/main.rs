@@ -1,5 +1,6 @@
-//! `capacity [template.yaml] [profile.json] [out.md] [out.json]`: runs the model and writes its
-//! figures (`make capacity` writes docs/capacity-figures.md).
+//! `capacity [template.yaml] [profile.json] [out.md] [out.json] [BENCHMARKS.md]`: runs the model
+//! and writes its figures (`make capacity` writes docs/capacity-figures.md, and the scale table
+//! into BENCHMARKS.md).
 
 use std::process::ExitCode;
 
@@ -19,6 +20,13 @@ fn run() -> Result<(), String> {
     let js = serde_json::to_string_pretty(&report).map_err(|e| format!("figures as JSON: {e}"))?;
     std::fs::write(&markdown, &md).map_err(|e| format!("writing {markdown}: {e}"))?;
     std::fs::write(&json, js).map_err(|e| format!("writing {json}: {e}"))?;
+    if let Some(benchmarks) = args.get(4) {
+        let doc = read(benchmarks)?;
+        let summary = capacity_model::report::scale_summary(&report, &profile);
+        let doc = capacity_model::report::replace_section(&doc, "scale-model", &summary)
+            .ok_or_else(|| format!("{benchmarks} has no bench:scale-model markers"))?;
+        std::fs::write(benchmarks, doc).map_err(|e| format!("writing {benchmarks}: {e}"))?;
+    }
     #[allow(clippy::print_stdout)] // a command-line tool: the figures are its output
     {
         println!("{md}\n(written to {markdown} and {json})");

@@ -499,3 +499,72 @@ fn scenario_section(out: &mut String, sr: &ScenarioReport, s: &Scenario, target:
         );
     }
 }
+
+/// The scale table of BENCHMARKS.md (between its `bench:scale-model` markers): per rate the
+/// DynamoDB units, the functions' concurrency, requests, mails, the limits reached and the cost
+/// per 1,000 orders, for the template as it is and after each of the profile's scenarios.
+pub fn scale_summary(report: &Report, profile: &Profile) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Written by `make capacity` from template.yaml and tools/capacity/profile.json (all \
+         figures: docs/capacity-figures.md; the model: docs/capacity.md).\n"
+    );
+    let mut section = |name: &str, r: &Report| {
+        let _ = writeln!(out, "{name}\n");
+        header(&mut out, "at", &profile.rates);
+        let levels = &r.levels;
+        let sum = |l: &Level, f: fn(&TableFigures) -> f64| l.tables.iter().map(f).sum::<f64>();
+        row(&mut out, "DynamoDB read units/s", levels, |l| {
+            fmt(sum(l, |t| t.read_units))
+        });
+        row(&mut out, "DynamoDB write units/s", levels, |l| {
+            fmt(sum(l, |t| t.write_units))
+        });
+        row(&mut out, "Lambda concurrent executions", levels, |l| {
+            fmt(l.functions.iter().map(|f| f.concurrency).sum())
+        });
+        row(&mut out, "API Gateway requests/s", levels, |l| {
+            fmt(l.api_requests_per_second)
+        });
+        row(&mut out, "SES mails/s", levels, |l| fmt(l.mails_per_second));
+        row(&mut out, "limits reached", levels, |l| {
+            l.over.len().to_string()
+        });
+        row(&mut out, "first limit", levels, |l| {
+            l.over.first().cloned().unwrap_or_else(|| "none".into())
+        });
+        row(&mut out, "cost per 1,000 orders", levels, |l| {
+            format!("${}", l.cost_per_thousand_orders.total.round_dp(3))
+        });
+        row(&mut out, "of it without SES", levels, |l| {
+            format!(
+                "${}",
+                l.cost_per_thousand_orders.total_without_ses.round_dp(3)
+            )
+        });
+        let _ = writeln!(out);
+    };
+    section("The template as it is:", report);
+    for sr in &report.scenarios {
+        section(&format!("After: {}.", sr.name), &sr.report);
+    }
+    out
+}
+
+/// `doc` with the text between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` replaced; None
+/// when the markers are missing.
+pub fn replace_section(doc: &str, name: &str, content: &str) -> Option<String> {
+    let (open, close) = (
+        format!("<!-- bench:{name} -->"),
+        format!("<!-- /bench:{name} -->"),
+    );
+    let start = doc.find(&open)? + open.len();
+    let end = start + doc[start..].find(&close)?;
+    Some(format!(
+        "{}\n{}\n{}",
+        &doc[..start],
+        content.trim_end(),
+        &doc[end..]
+    ))
+}
