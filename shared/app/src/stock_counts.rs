@@ -78,55 +78,82 @@ impl StockCounts {
             .catalogue
             .get_products(counts.iter().map(|c| c.sku.to_string()))
             .await?;
+        // A count that fails (a sharded sku whose items kept moving) does not stop the others,
+        // and the orders waiting for the skus that grew are woken before the error is passed
+        // on: a repeated request finds those counts applied already and would not wake them.
+        let mut failed = None;
         for c in counts {
             let shards = products.get(&c.sku).map_or(1, |p| p.stock_shards);
-            match self
-                .stock
-                .apply_count(
-                    fulfiller.as_str(),
-                    c.sku.as_str(),
-                    c.available,
-                    as_of,
-                    now,
-                    shards,
-                )
-                .await?
+            if let Err(e) = self
+                .apply_one(fulfiller, c, shards, (as_of, now), &mut out, &mut grown)
+                .await
             {
-                None => out.ignored_as_older.push(c.sku.to_string()),
-                Some(applied) => {
-                    out.applied += 1;
-                    if applied.is_shortfall() {
-                        let details = format!(
-                            "{fulfiller} reports {} of {} on hand, {} promised to delivery orders",
-                            applied.available, applied.sku, applied.reserved
-                        );
-                        if self
-                            .alerts
-                            .open(
-                                "stock_shortfall",
-                                &format!("{fulfiller}/{}", applied.sku),
-                                &details,
-                                now,
-                            )
-                            .await?
-                        {
-                            tracing::warn!(fulfiller = fulfiller.as_str(), sku = %applied.sku, "stock shortfall: alert opened");
-                        }
-                        let flagged = self
-                            .delivery_orders
-                            .flag_shortfall(fulfiller.as_str(), &applied.sku)
-                            .await?;
-                        tracing::warn!(fulfiller = fulfiller.as_str(), sku = %applied.sku, ?flagged, "delivery orders flagged short of stock");
-                        out.shortfalls.push(applied.sku.clone());
-                    } else if applied.free() > applied.free_before.max(0) {
-                        grown.push(applied.sku.clone());
-                    }
-                }
+                tracing::error!(fulfiller = fulfiller.as_str(), sku = %c.sku, error = format!("{e:#}"), "stock count not applied");
+                failed.get_or_insert(e);
             }
         }
         if !grown.is_empty() {
             out.orders_woken = route_waiting(&self.orders, &self.route_queue, grown).await?;
         }
-        Ok(out)
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(out),
+        }
+    }
+
+    /// One count: applied (or ignored as older), a shortfall told, a sku that grew noted.
+    async fn apply_one(
+        &self,
+        fulfiller: &FulfillerId,
+        c: &StockCount,
+        shards: u16,
+        (as_of, now): (DateTime<Utc>, DateTime<Utc>),
+        out: &mut Applied,
+        grown: &mut Vec<String>,
+    ) -> anyhow::Result<()> {
+        match self
+            .stock
+            .apply_count(
+                fulfiller.as_str(),
+                c.sku.as_str(),
+                c.available,
+                as_of,
+                now,
+                shards,
+            )
+            .await?
+        {
+            None => out.ignored_as_older.push(c.sku.to_string()),
+            Some(applied) => {
+                out.applied += 1;
+                if applied.is_shortfall() {
+                    let details = format!(
+                        "{fulfiller} reports {} of {} on hand, {} promised to delivery orders",
+                        applied.available, applied.sku, applied.reserved
+                    );
+                    if self
+                        .alerts
+                        .open(
+                            "stock_shortfall",
+                            &format!("{fulfiller}/{}", applied.sku),
+                            &details,
+                            now,
+                        )
+                        .await?
+                    {
+                        tracing::warn!(fulfiller = fulfiller.as_str(), sku = %applied.sku, "stock shortfall: alert opened");
+                    }
+                    let flagged = self
+                        .delivery_orders
+                        .flag_shortfall(fulfiller.as_str(), &applied.sku)
+                        .await?;
+                    tracing::warn!(fulfiller = fulfiller.as_str(), sku = %applied.sku, ?flagged, "delivery orders flagged short of stock");
+                    out.shortfalls.push(applied.sku.clone());
+                } else if applied.free() > applied.free_before.max(0) {
+                    grown.push(applied.sku.clone());
+                }
+            }
+        }
+        Ok(())
     }
 }

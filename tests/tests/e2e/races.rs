@@ -40,6 +40,20 @@ async fn concurrent_orders_on_three_hot_skus_oversell_nothing() {
             .await;
         assert_eq!(status, 200);
     }
+    // An edit that leaves `stockShards` out keeps it.
+    let (status, edited) = stack
+        .put(
+            "/admin/products/HOT-C",
+            admin,
+            &json!({"name": "HOT-C", "taxClass": "standard", "group": "hot", "allowBackorder": true,
+                    "sources": [{"fulfillerId": FULFILLER, "priority": 1}]}),
+        )
+        .await;
+    assert_eq!(
+        (status, &edited["stockShards"]),
+        (200, &json!(8)),
+        "{edited}"
+    );
     let items: Vec<Value> = SKUS
         .iter()
         .map(|(sku, _, _)| json!({"sku": sku, "available": STOCK}))

@@ -33,16 +33,29 @@ impl AdminApi {
         json(200, &f)
     }
 
-    /// `PUT /admin/products/{sku}`: every source must name a configured fulfiller.
+    /// `PUT /admin/products/{sku}`: every source must name a configured fulfiller. A body
+    /// without `stockShards` keeps the product's (an edit by a tool that does not know the field
+    /// must not put a promoted sku's stock back on one item).
     pub(crate) async fn put_product(&self, req: &Request) -> HandlerResult {
         let input = from_body::<ProductInput>(json_body(req)?)?;
+        let keep_shards = input.stock_shards.is_none();
         let ids: Vec<String> = input
             .sources
             .iter()
             .map(|s| s.fulfiller_id.clone())
             .collect();
         let known = self.catalogue.get_fulfillers(ids).await?;
-        let p = input.validate(&path_param(req, "sku")?, |f| known.contains_key(f))?;
+        let mut p = input.validate(&path_param(req, "sku")?, |f| known.contains_key(f))?;
+        if keep_shards {
+            if let Some(stored) = self
+                .catalogue
+                .get_products([p.sku.to_string()])
+                .await?
+                .remove(&p.sku)
+            {
+                p.stock_shards = stored.stock_shards;
+            }
+        }
         self.catalogue.put_product(&p).await?;
         json(200, &p)
     }

@@ -325,11 +325,21 @@ async fn give_back(
                     .build()?,
             )
             .build();
+        // Given back on the sku's root item, whichever item the chunk took from: a shard gets
+        // free units from a stock count only (`stock::shards`), so that after a count that
+        // left the shards without free stock no give-back can hand a shard units the sum lacks.
+        let back: Vec<StockMove> = chunk
+            .iter()
+            .map(|m| StockMove {
+                shard: 0,
+                ..m.clone()
+            })
+            .collect();
         let outcome = commit_once(
             client,
             tables,
             Change {
-                release: chunk,
+                release: &back,
                 ..Change::default()
             },
             vec![unmark],
@@ -426,6 +436,33 @@ mod tests {
         assert_eq!(hold.moves[2].sku, "C");
         assert_eq!(hold.taken, vec![false, true], "two chunks: A+B, C");
         assert_eq!(hold.created_at.to_rfc3339(), "2026-12-02T10:00:00+00:00");
+        assert!(
+            hold.moves.iter().all(|m| m.shard == 0),
+            "a hold from before stock shards: the sku's one item"
+        );
+    }
+
+    #[test]
+    fn a_hold_keeps_the_stock_shard_each_move_took_from() {
+        let m = StockMove {
+            fulfiller_id: FulfillerId::try_from("acme").unwrap(),
+            sku: Sku::try_from("HOT").unwrap(),
+            shard: 5,
+            quantity: 3,
+        };
+        let stored = AttributeValue::M(HashMap::from([
+            ("fulfillerId".to_string(), s(m.fulfiller_id.as_str())),
+            ("sku".to_string(), s(m.sku.as_str())),
+            ("shard".to_string(), n(m.shard)),
+            ("quantity".to_string(), n(m.quantity)),
+        ]));
+        let item = HashMap::from([
+            ("attempt".to_string(), s("a-1")),
+            ("createdAt".to_string(), s("2026-12-02T10:00:00+00:00")),
+            ("chunkSize".to_string(), n(99)),
+            ("moves".to_string(), AttributeValue::L(vec![stored])),
+        ]);
+        assert_eq!(read_hold(&item).unwrap().moves, [m]);
     }
 
     #[test]

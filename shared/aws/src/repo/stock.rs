@@ -207,7 +207,7 @@ impl Stock {
             .key("fulfillerId", s(fulfiller_id))
             .key("sku", s(sku))
             .update_expression(
-                "SET available = :a, reserved = if_not_exists(reserved, :zero), #free = :a - if_not_exists(reserved, :zero), asOf = :asOf, updatedAt = :now",
+                "SET available = :a, reserved = if_not_exists(reserved, :zero), #free = :a - if_not_exists(reserved, :zero), asOf = :asOf, updatedAt = :now, countSeq = if_not_exists(countSeq, :zero) + :one",
             )
             .condition_expression(
                 "(attribute_not_exists(asOf) OR asOf <= :asOf) AND attribute_not_exists(shards)",
@@ -215,6 +215,9 @@ impl Stock {
             .expression_attribute_names("#free", "free")
             .expression_attribute_values(":a", n(available))
             .expression_attribute_values(":zero", n(0))
+            // Counts of either kind move the sequence, so that a count over the shards that read
+            // the root before this one cannot commit after it.
+            .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":asOf", s(stamp(as_of)))
             .expression_attribute_values(":now", s(stamp(now)))
             .send()
@@ -256,6 +259,7 @@ impl Stock {
         wanted: u16,
     ) -> anyhow::Result<Option<CountApplied>> {
         let wanted = wanted.clamp(1, MAX_STOCK_SHARDS);
+        let mut last = None;
         for attempt in 0..COUNT_ATTEMPTS {
             let root = self.get_consistent(fulfiller_id, sku).await?;
             if root.as_ref().is_some_and(|r| r.as_of > as_of) {
@@ -317,6 +321,7 @@ impl Stock {
                         attempt,
                         "stock moved while counting; reading again"
                     );
+                    last = Some(e);
                     tokio::time::sleep(std::time::Duration::from_millis(
                         20 * u64::from(attempt + 1),
                     ))
@@ -329,10 +334,14 @@ impl Stock {
                 }
             }
         }
-        anyhow::bail!(
-            "the stock of {fulfiller_id}/{sku} kept moving while its count was applied; \
-             {COUNT_ATTEMPTS} attempts"
-        )
+        let gave_up = format!(
+            "the stock of {fulfiller_id}/{sku} kept moving while its count was applied \
+             ({COUNT_ATTEMPTS} attempts); nothing of this count was written"
+        );
+        match last {
+            Some(e) => Err(e).context(gave_up),
+            None => Err(anyhow::anyhow!(gave_up)),
+        }
     }
 
     /// The count's writes: the root (count sequence, asOf, the number of items) and each item
@@ -478,18 +487,37 @@ fn fold(
             });
         }
     }
+    // BatchGetItem answers in any order; a reservation's start item is picked by position.
+    for level in levels.values_mut() {
+        level.shard_free.sort_by_key(|s| s.shard);
+    }
     Ok(())
 }
 
-/// A count's transaction failed on a condition (stock or the count sequence moved since the
-/// read) or met another transaction on an item: worth reading and writing again.
+/// A count's transaction was cancelled only because a condition failed (stock or the count
+/// sequence moved since the read) or it met another transaction on an item: worth reading and
+/// writing again. Any other reason (a validation error, a throttled item) is an error.
 fn is_retryable_count_failure(
     err: &aws_sdk_dynamodb::error::SdkError<
         aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
     >,
 ) -> bool {
-    matches!(
-        err.as_service_error(),
-        Some(aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError::TransactionCanceledException(_))
-    )
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+            let codes: Vec<&str> = e
+                .cancellation_reasons()
+                .iter()
+                .filter_map(|r| r.code())
+                .collect();
+            codes.iter().any(|c| *c != "None")
+                && codes.iter().all(|c| {
+                    matches!(
+                        *c,
+                        "None" | "ConditionalCheckFailed" | "TransactionConflict"
+                    )
+                })
+        }
+        _ => false,
+    }
 }

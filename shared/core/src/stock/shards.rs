@@ -8,8 +8,9 @@
 //! - a reservation takes free units from one or more items, each conditional on its own free
 //!   stock (`place`), so no item's free stock is ever taken below zero by a reservation;
 //! - releases, shipments and restocks go to the root (they follow people and parcels, not the
-//!   order rate), so a shard's `reserved` may fall below zero while the root's rises: only the sum
-//!   is the units promised to delivery orders;
+//!   order rate), and so do the reservations a failed routing attempt gives back: a shard's
+//!   `reserved` may stay above zero while the root's falls below: only the sum is the units
+//!   promised to delivery orders;
 //! - a stock count sets the sum of `available` and spreads the free stock evenly over the
 //!   active items again (`spread_count`), each move relative to what the item holds at the
 //!   moment of the write, so that reservations running meanwhile are neither lost nor counted
@@ -143,9 +144,10 @@ pub struct CountMove {
 }
 
 /// How a count of `available` units on hand is written over the sku's items (`items[k]` is item
-/// k as read; `active` is how many items the product wants, the root included). Every item
-/// written exists afterwards; items beyond `active` are kept (they may still hold reservations)
-/// but left without free stock, so no reservation is taken from them again.
+/// k as read, a missing one as zeros; `active` is how many items the product wants, the root
+/// included). A move of 0 needs no write (an item that does not exist reads as zeros); items
+/// beyond `active` are kept (they may still hold reservations) but left without free stock, so
+/// no reservation is taken from them again.
 pub fn spread_count(available: i64, items: &[ItemLevel], active: u16) -> Vec<CountMove> {
     let active = usize::from(active.clamp(1, MAX_STOCK_SHARDS));
     let n = items.len().max(active);

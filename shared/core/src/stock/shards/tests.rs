@@ -169,6 +169,34 @@ fn a_count_is_refused_when_reservations_took_what_it_would_take_away() {
     assert_eq!(now.iter().map(|i| i.free).collect::<Vec<_>>(), [-5, 0]);
 }
 
+#[test]
+fn units_given_back_after_a_shortfall_count_go_to_the_root_and_no_shard_can_take_them() {
+    // A large order's chunk took 2 units from shard 1; then a count reported 6 on hand against
+    // 10 promised: the root carries the shortfall, the shards have nothing free.
+    let read = vec![level(4, 4), level(4, 4), level(2, 2)];
+    let mut now = read.clone();
+    assert!(apply(&mut now, &spread_count(6, &read, 3)));
+    assert_eq!(now.iter().map(|i| i.free).collect::<Vec<_>>(), [-4, 0, 0]);
+    // The order's commit fails: its chunk is given back on the root (`repo/holds.rs`).
+    now[0].reserved -= 2;
+    now[0].free += 2;
+    let free: Vec<ShardFree> = now
+        .iter()
+        .enumerate()
+        .map(|(k, i)| ShardFree {
+            shard: k as u16,
+            free: i.free,
+        })
+        .collect();
+    assert_eq!(now.iter().map(|i| i.free).sum::<i64>(), -2);
+    assert_eq!(
+        place(1, &free, 0),
+        None,
+        "nothing free anywhere: no reservation"
+    );
+    assert_eq!(place(1, &free, 1), None);
+}
+
 /// A small deterministic generator for the interleaving test.
 struct Lcg(u64);
 impl Lcg {
@@ -239,7 +267,13 @@ fn interleaved_reservations_releases_shipments_and_stale_counts_never_oversell()
                         promised.push(q);
                     }
                 }
-                // A release or a shipment of a delivery order, on the root.
+                // A returned unit back on the shelf, on the root.
+                7 => {
+                    items[0].available += 1;
+                    items[0].free += 1;
+                }
+                // A release or a shipment of a delivery order (or a failed attempt's units
+                // given back), on the root.
                 _ => {
                     if !promised.is_empty() {
                         let q = i64::from(
