@@ -33,16 +33,23 @@ pub struct Profile {
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     pub name: String,
+    /// Template parameters to read template.yaml with (over their defaults), such as the peak
+    /// switches `PeakReservedConcurrency` and `PeakWarmThroughput`: what the template then
+    /// sets (reserved concurrency, warm throughput) is what the scenario models, before its
+    /// own settings below.
+    #[serde(default)]
+    pub template_parameters: BTreeMap<String, String>,
     /// Quotas to replace (by their names in `quotas`).
     #[serde(default)]
     pub quotas: BTreeMap<String, f64>,
     /// The HTTP API's route throttle (rate, burst).
     #[serde(default)]
     pub route_throttle: Option<(f64, f64)>,
-    /// Function (binary) -> ReservedConcurrentExecutions.
+    /// Function (binary) -> ReservedConcurrentExecutions, over the template's (a what-if).
     #[serde(default)]
     pub reserved_concurrency: BTreeMap<String, f64>,
-    /// Function (binary) -> its SQS event source's ScalingConfig.MaximumConcurrency.
+    /// Function (binary) -> its SQS event source's ScalingConfig.MaximumConcurrency, over the
+    /// template's.
     #[serde(default)]
     pub max_concurrency: BTreeMap<String, f64>,
     /// Hot keys the functions keep in memory: their reads leave DynamoDB.
@@ -50,7 +57,8 @@ pub struct Scenario {
     pub cached_hot_keys: Vec<String>,
     /// Orders per second to size what is sized by the load: the other hot keys' shards (number
     /// series for a counter), the promoted sku's stock shards, WarmThroughput of every table
-    /// and index.
+    /// and index (the template's own WarmThroughput, where it sets one, is modelled instead:
+    /// the figures then show whether it is enough).
     pub sized_for: f64,
     /// Warm throughput over the load at `sized_for`.
     pub warm_headroom: f64,

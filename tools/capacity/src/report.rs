@@ -7,6 +7,7 @@ use crate::profile::{Profile, Scenario};
 use crate::scenario::{self, Sized};
 use crate::template::Infra;
 use rust_decimal::Decimal;
+use std::collections::BTreeMap;
 use std::fmt::Write;
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -65,6 +66,13 @@ pub struct Report {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ScenarioReport {
     pub name: String,
+    /// The template parameters it reads template.yaml with, over their defaults.
+    pub template_parameters: BTreeMap<String, String>,
+    /// Function (binary) -> ReservedConcurrentExecutions as modelled: the template's with the
+    /// scenario's parameters, then the scenario's own.
+    pub reserved_concurrency: BTreeMap<String, f64>,
+    /// Function (binary) -> ScalingConfig.MaximumConcurrency as modelled, likewise.
+    pub max_concurrency: BTreeMap<String, f64>,
     pub sized: Sized,
     pub report: Report,
 }
@@ -76,6 +84,17 @@ pub fn build(profile: &Profile, infra: &Infra) -> Result<Report, String> {
         let (p, i, sized) = scenario::apply(profile, infra, s)?;
         report.scenarios.push(ScenarioReport {
             name: s.name.clone(),
+            template_parameters: s.template_parameters.clone(),
+            reserved_concurrency: i
+                .functions
+                .iter()
+                .filter_map(|f| Some((f.binary.clone(), f.reserved_concurrency?)))
+                .collect(),
+            max_concurrency: i
+                .functions
+                .iter()
+                .filter_map(|f| Some((f.binary.clone(), f.queue.as_ref()?.max_concurrency?)))
+                .collect(),
             sized,
             report: build_one(&p, &i)?,
         });
@@ -430,7 +449,18 @@ fn scenario_section(out: &mut String, sr: &ScenarioReport, s: &Scenario, target:
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let mut changes = vec![format!("quotas: {}", pairs(&s.quotas))];
+    let mut changes = Vec::new();
+    if !s.template_parameters.is_empty() {
+        changes.push(format!(
+            "template.yaml read with {}",
+            s.template_parameters
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    changes.push(format!("quotas: {}", pairs(&s.quotas)));
     if let Some((rate, burst)) = s.route_throttle {
         changes.push(format!(
             "route throttle: {} requests/s, burst {}",
@@ -440,11 +470,11 @@ fn scenario_section(out: &mut String, sr: &ScenarioReport, s: &Scenario, target:
     }
     changes.push(format!(
         "ReservedConcurrentExecutions: {}",
-        pairs(&s.reserved_concurrency)
+        pairs(&sr.reserved_concurrency)
     ));
     changes.push(format!(
         "ScalingConfig.MaximumConcurrency: {}",
-        pairs(&s.max_concurrency)
+        pairs(&sr.max_concurrency)
     ));
     changes.push(format!(
         "kept in the functions (no DynamoDB reads): {}",
@@ -467,19 +497,36 @@ fn scenario_section(out: &mut String, sr: &ScenarioReport, s: &Scenario, target:
     }
     let _ = writeln!(
         out,
-        "\nWarmThroughput (read / write units per second; the load at {} orders/s x {}):\n",
+        "\nWarmThroughput (read / write units per second): the load at {} orders/s x {}, and \
+         what template.yaml sets{} (modelled where set; `-`: not set, the on-demand baseline \
+         of a new table or index covers it):\n",
         fmt(s.sized_for),
-        s.warm_headroom
+        s.warm_headroom,
+        if s.template_parameters.is_empty() {
+            String::new()
+        } else {
+            " with those parameters".to_string()
+        }
     );
+    let set = |x: f64| if x > 0.0 { fmt(x) } else { "-".into() };
     table(
         out,
-        &["table / index", "read", "write"],
-        "|---|---:|---:|",
+        &[
+            "table / index",
+            "load read",
+            "load write",
+            "template read",
+            "template write",
+        ],
+        "|---|---:|---:|---:|---:|",
         sr.sized.warm.iter().map(|w| {
+            let (tr, tw) = w.template.unwrap_or((0.0, 0.0));
             vec![
                 w.name.clone(),
                 fmt(w.read_units_per_second),
                 fmt(w.write_units_per_second),
+                set(tr),
+                set(tw),
             ]
         }),
     );
@@ -545,7 +592,10 @@ pub fn scale_summary(report: &Report, profile: &Profile) -> String {
         });
         let _ = writeln!(out);
     };
-    section("The template as it is:", report);
+    section(
+        "The template as it is (its parameters' defaults: the peak switches off):",
+        report,
+    );
     for sr in &report.scenarios {
         section(&format!("After: {}.", sr.name), &sr.report);
     }

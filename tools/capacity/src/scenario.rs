@@ -1,6 +1,7 @@
-//! A scenario: the profile and the template with changes applied (quotas raised, template
-//! settings, cached configuration, keys spread over shards sized for a target rate, warm
-//! throughput for it), so that the figures show what is left after the recommendations.
+//! A scenario: the profile and the template with changes applied (the template read with the
+//! scenario's parameters, quotas raised, template settings, cached configuration, keys spread
+//! over shards sized for a target rate, warm throughput for it where the template sets none),
+//! so that the figures show what is left after the recommendations.
 
 use crate::model::{self, PerOrder};
 use crate::profile::{Profile, Scenario};
@@ -25,8 +26,12 @@ pub struct Shards {
 pub struct Warm {
     /// `Table` or `Table/index`.
     pub name: String,
+    /// What the load at the scenario's rate needs, with its headroom.
     pub read_units_per_second: f64,
     pub write_units_per_second: f64,
+    /// What the template sets (read with the scenario's parameters), which the scenario then
+    /// models instead; a direction it leaves out is 0 (the on-demand baseline).
+    pub template: Option<(f64, f64)>,
 }
 
 /// Rounded up to the next thousand, at least one thousand.
@@ -85,7 +90,9 @@ pub fn apply(
     }
     p.hot_keys.retain(|h| !s.cached_hot_keys.contains(&h.name));
 
-    let mut i = infra.clone();
+    let mut i = infra
+        .with_parameters(&s.template_parameters)
+        .map_err(|e| format!("scenario {}: {e}", s.name))?;
     if s.route_throttle.is_some() {
         i.route_throttle = s.route_throttle;
     }
@@ -131,11 +138,17 @@ pub fn apply(
             thousands(t.read_units * rate * s.warm_headroom),
             thousands(t.write_units * rate * s.warm_headroom),
         );
-        i.warm.insert(key.clone(), (r, w));
+        // The template's own setting is what would be deployed: modelled as it is, so that a
+        // value too low shows as a limit reached. The sized one stands in where it has none.
+        let template = i.warm.get(key).copied();
+        if template.is_none() {
+            i.warm.insert(key.clone(), (r, w));
+        }
         sized.warm.push(Warm {
             name: key.clone(),
             read_units_per_second: r,
             write_units_per_second: w,
+            template,
         });
     }
     Ok((p, i, sized))

@@ -10,8 +10,13 @@ use rust_decimal::Decimal;
 use std::str::FromStr;
 
 /// Also the template module's fixture: globals, a reserved concurrency, a batching window, an
-/// event source's maximum concurrency, a route without the authorizer, warm throughput.
+/// event source's maximum concurrency, a route without the authorizer, warm throughput, and a
+/// peak switch (a parameter, its condition, `Fn::If` short and long) that is off by default.
 pub(crate) const TEMPLATE: &str = r#"
+Parameters:
+  Peak: { Type: String, Default: "false", AllowedValues: ["false", "true"] }
+Conditions:
+  PeakOn: !Equals [!Ref Peak, "true"]
 Globals:
   Function: { MemorySize: 256, Timeout: 15 }
 Resources:
@@ -35,6 +40,7 @@ Resources:
     Metadata: { BuildProperties: { Binary: router } }
     Properties:
       MemorySize: 2048
+      ReservedConcurrentExecutions: !If [PeakOn, 40, !Ref AWS::NoValue]
       Events:
         Q: { Type: SQS, Properties: { Queue: !GetAtt RouteQueue.Arn, BatchSize: 10 } }
   DocumentsFunction:
@@ -60,7 +66,8 @@ Resources:
       BillingMode: PAY_PER_REQUEST
       WarmThroughput: { ReadUnitsPerSecond: 12000, WriteUnitsPerSecond: 8000 }
       GlobalSecondaryIndexes:
-        - { IndexName: byCreated, WarmThroughput: { ReadUnitsPerSecond: 100, WriteUnitsPerSecond: 4100 } }
+        - IndexName: byCreated
+          WarmThroughput: { "Fn::If": [PeakOn, { WriteUnitsPerSecond: 4100 }, { Ref: AWS::NoValue }] }
 "#;
 
 /// Two shapes, half the orders each: 1 line in 1 delivery order, 3 lines in 2.
@@ -359,12 +366,15 @@ fn a_scenario_raises_quotas_caches_keys_and_sizes_shards_and_warm_throughput() {
         .map(|s| (s.key.as_str(), s.shards))
         .collect();
     assert_eq!(shards, vec![("ORDERS", 4.0), ("promoted sku", 1.0)]);
-    // 4 read and 5 write units per order x 1,000 x 1.2, to the next thousand.
+    // 4 read and 5 write units per order x 1,000 x 1.2, to the next thousand; the template's
+    // own warm throughput on OrdersTable is what is modelled, the sized one where it has none.
     let orders = sized.warm.iter().find(|w| w.name == "OrdersTable").unwrap();
     assert_eq!(
         (orders.read_units_per_second, orders.write_units_per_second),
         (5000.0, 6000.0)
     );
+    assert_eq!(orders.template, Some((12000.0, 8000.0)));
+    assert_eq!(i.warm.get("OrdersTable"), Some(&(12000.0, 8000.0)));
     assert_eq!(i.warm.get("OrdersTable/byCreated"), Some(&(1000.0, 2000.0)));
     let checks = limits::checks(&p, &i, &load);
     let hot = checks
@@ -392,5 +402,118 @@ fn a_scenario_naming_what_does_not_exist_is_refused() {
         let s = scenario(&format!(r#"{{"name": "x", {bad}, {base}}}"#));
         let err = crate::scenario::apply(&profile, &infra, &s).unwrap_err();
         assert!(err.contains(what), "{err}");
+    }
+}
+
+#[test]
+fn a_scenario_reads_the_template_with_its_parameters() {
+    let (profile, infra) = fixture();
+    let s = scenario(
+        r#"{"name": "peak", "template_parameters": {"Peak": "true"},
+            "sized_for": 1000, "warm_headroom": 1.2}"#,
+    );
+    let (_, i, sized) = crate::scenario::apply(&profile, &infra, &s).unwrap();
+    assert_eq!(i.parameters["Peak"], "true");
+    assert!(i.conditions["PeakOn"]);
+    assert_eq!(
+        i.function("router").unwrap().reserved_concurrency,
+        Some(40.0)
+    );
+    // The template's index setting (write only) is modelled, not the sized 1,000 / 2,000.
+    assert_eq!(i.warm.get("OrdersTable/byCreated"), Some(&(0.0, 4100.0)));
+    let by_created = sized
+        .warm
+        .iter()
+        .find(|w| w.name == "OrdersTable/byCreated")
+        .unwrap();
+    assert_eq!(by_created.template, Some((0.0, 4100.0)));
+    // The base figures are still the defaults'.
+    assert_eq!(infra.function("router").unwrap().reserved_concurrency, None);
+
+    let s = scenario(
+        r#"{"name": "typo", "template_parameters": {"Peek": "true"},
+            "sized_for": 1000, "warm_headroom": 1.2}"#,
+    );
+    let err = crate::scenario::apply(&profile, &infra, &s).unwrap_err();
+    assert!(err.contains("typo") && err.contains("Peek"), "{err}");
+}
+
+fn committed() -> (Profile, template::Infra) {
+    (
+        serde_json::from_str(include_str!("../profile.json")).unwrap(),
+        template::parse(include_str!("../../../template.yaml")).unwrap(),
+    )
+}
+
+/// The peak settings are off as a new stack deploys the template, and on with the switches.
+#[test]
+fn the_committed_template_reserves_and_warms_only_with_its_peak_switches() {
+    let (_, infra) = committed();
+    for f in ["order-intake", "authorizer"] {
+        assert_eq!(infra.function(f).unwrap().reserved_concurrency, None, "{f}");
+    }
+    assert!(infra.warm.is_empty(), "{:?}", infra.warm);
+    let on = |k: &str| [(k.to_string(), "true".to_string())].into_iter().collect();
+    let peak = infra
+        .with_parameters(&on("PeakReservedConcurrency"))
+        .unwrap();
+    let reserved = |i: &template::Infra, f: &str| i.function(f).unwrap().reserved_concurrency;
+    assert_eq!(reserved(&peak, "order-intake"), Some(200.0));
+    assert_eq!(reserved(&peak, "authorizer"), Some(100.0));
+    assert!(peak.warm.is_empty());
+    let peak = infra.with_parameters(&on("PeakWarmThroughput")).unwrap();
+    assert_eq!(reserved(&peak, "order-intake"), None);
+    assert_eq!(peak.warm.get("OrdersTable"), Some(&(99000.0, 184000.0)));
+    assert_eq!(
+        peak.warm.get("OrdersTable/byCreated"),
+        Some(&(0.0, 21000.0))
+    );
+}
+
+/// The committed scenario restates what the template sets with its switches on (so the two
+/// cannot drift apart unnoticed), and with them no limit is reached at the rate it is sized for:
+/// the template's warm throughput and reserved concurrency cover the peak.
+#[test]
+fn the_recommendations_agree_with_the_template_and_reach_no_limit_at_their_peak() {
+    let (profile, infra) = committed();
+    assert!(!profile.scenarios.is_empty());
+    for s in &profile.scenarios {
+        let peak = infra.with_parameters(&s.template_parameters).unwrap();
+        for (f, n) in &s.reserved_concurrency {
+            let t = peak.function(f).unwrap().reserved_concurrency;
+            assert_eq!(t, Some(*n), "{}: {f}", s.name);
+        }
+        for (f, n) in &s.max_concurrency {
+            let t = peak
+                .function(f)
+                .unwrap()
+                .queue
+                .as_ref()
+                .unwrap()
+                .max_concurrency;
+            assert_eq!(t, Some(*n), "{}: {f}", s.name);
+        }
+    }
+    let report = crate::report::build(&profile, &infra).unwrap();
+    for (sr, s) in report.scenarios.iter().zip(&profile.scenarios) {
+        let level = sr
+            .report
+            .levels
+            .iter()
+            .find(|l| l.orders_per_second == s.sized_for)
+            .unwrap();
+        assert!(level.over.is_empty(), "{}: {:?}", s.name, level.over);
+        // Every table and index the peak needs warmed beyond the on-demand baseline is warmed
+        // by the template itself.
+        let q = &profile.quotas;
+        for w in &sr.sized.warm {
+            let (r, wr) = w.template.unwrap_or((0.0, 0.0));
+            if w.read_units_per_second > q.new_table_read_units {
+                assert!(r >= w.read_units_per_second, "{}: {w:?}", w.name);
+            }
+            if w.write_units_per_second > q.new_table_write_units {
+                assert!(wr >= w.write_units_per_second, "{}: {w:?}", w.name);
+            }
+        }
     }
 }

@@ -1,8 +1,11 @@
 //! Template values with their intrinsic functions kept symbolic until resolution: most of
-//! them name resources that only get their local identity once the emulator has created them.
+//! them name resources that only get their local identity once the emulator has created them,
+//! and `Fn::If` is decided by parameter values the runner learns after reading the template.
 //! Short tags (`!Ref X`) and long forms (`{"Fn::GetAtt": [..]}`) read alike.
 
 use serde_norway::Value as Yaml;
+
+use super::conditions::{Condition, Conditions};
 
 /// A template value. Intrinsics stay symbolic because most of them name resources that only
 /// get their local identity once the emulator has created them.
@@ -19,11 +22,24 @@ pub enum Expr {
     GetAtt(String, String),
     Sub(String, Vec<(String, Expr)>),
     Join(String, Vec<Expr>),
+    /// `Fn::If [Condition, value if true, value if false]`; either value may be
+    /// `!Ref AWS::NoValue` (no value: the property or list item is left out).
+    If(Box<If>),
+}
+
+/// The parts of an `Fn::If`: the condition (a named one of the `Conditions` section, with its
+/// definition) and the two values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct If {
+    pub condition: Condition,
+    pub then: Expr,
+    pub otherwise: Expr,
 }
 
 impl Expr {
-    /// Converts YAML (short tags like `!Ref X` or long forms like `{"Fn::GetAtt": [..]}`).
-    pub fn from_yaml(value: &Yaml) -> Result<Expr, String> {
+    /// Converts YAML (short tags like `!Ref X` or long forms like `{"Fn::GetAtt": [..]}`);
+    /// `Fn::If` names one of `conditions`.
+    pub fn from_yaml(value: &Yaml, conditions: &Conditions) -> Result<Expr, String> {
         Ok(match value {
             Yaml::Null => Expr::Null,
             Yaml::Bool(b) => Expr::Bool(*b),
@@ -32,14 +48,14 @@ impl Expr {
             Yaml::Sequence(items) => Expr::List(
                 items
                     .iter()
-                    .map(Expr::from_yaml)
+                    .map(|i| Expr::from_yaml(i, conditions))
                     .collect::<Result<_, _>>()?,
             ),
             Yaml::Mapping(map) => {
                 if map.len() == 1 {
                     if let Some((Yaml::String(key), inner)) = map.iter().next() {
                         if key == "Ref" || key.starts_with("Fn::") {
-                            return intrinsic(key, inner);
+                            return intrinsic(key, inner, conditions);
                         }
                     }
                 }
@@ -49,14 +65,14 @@ impl Expr {
                         Yaml::String(s) => s.clone(),
                         other => return Err(format!("map key {other:?} is not a string")),
                     };
-                    let expr = Expr::from_yaml(v).map_err(|e| format!("{key}: {e}"))?;
+                    let expr = Expr::from_yaml(v, conditions).map_err(|e| format!("{key}: {e}"))?;
                     entries.push((key, expr));
                 }
                 Expr::Map(entries)
             }
             Yaml::Tagged(tagged) => {
                 let tag = tagged.tag.to_string();
-                intrinsic(tag.trim_start_matches('!'), &tagged.value)?
+                intrinsic(tag.trim_start_matches('!'), &tagged.value, conditions)?
             }
         })
     }
@@ -75,6 +91,20 @@ impl Expr {
         }
     }
 
+    /// The value as an error names it where a literal was needed: an `Fn::If` by its
+    /// condition (decided only once the parameter values are known, after reading).
+    pub(super) fn describe(&self) -> String {
+        match self {
+            Expr::If(i) => format!(
+                "Fn::If on condition {} (the runner needs this value before it knows the \
+                 parameters; choose a literal, or choose with Fn::If where the value is only \
+                 resolved, such as an environment variable or a resource property)",
+                i.condition.name()
+            ),
+            other => format!("{other:?}"),
+        }
+    }
+
     /// A literal string (no intrinsic), as needed for values that shape the wiring itself.
     pub fn as_literal_str(&self) -> Option<&str> {
         match self {
@@ -90,7 +120,7 @@ impl Expr {
         out
     }
 
-    fn collect_references(&self, out: &mut Vec<String>) {
+    pub(super) fn collect_references(&self, out: &mut Vec<String>) {
         match self {
             Expr::Ref(name) => out.push(name.clone()),
             Expr::GetAtt(res, _) => out.push(res.clone()),
@@ -111,6 +141,12 @@ impl Expr {
                 items.iter().for_each(|i| i.collect_references(out))
             }
             Expr::Map(entries) => entries.iter().for_each(|(_, v)| v.collect_references(out)),
+            // Both values: which one counts is decided later, by parameters.
+            Expr::If(i) => {
+                i.condition.collect_references(out);
+                i.then.collect_references(out);
+                i.otherwise.collect_references(out);
+            }
             Expr::Null | Expr::Bool(_) | Expr::Number(_) | Expr::Str(_) => {}
         }
     }
@@ -128,7 +164,7 @@ fn yaml_number(n: &serde_norway::Number) -> Result<serde_json::Number, String> {
     }
 }
 
-fn intrinsic(name: &str, value: &Yaml) -> Result<Expr, String> {
+fn intrinsic(name: &str, value: &Yaml, conditions: &Conditions) -> Result<Expr, String> {
     let short = name.trim_start_matches("Fn::");
     match short {
         "Ref" => match value {
@@ -153,7 +189,7 @@ fn intrinsic(name: &str, value: &Yaml) -> Result<Expr, String> {
         "Sub" => match value {
             Yaml::String(s) => Ok(Expr::Sub(s.clone(), Vec::new())),
             Yaml::Sequence(items) => match items.as_slice() {
-                [Yaml::String(s), vars] => match Expr::from_yaml(vars)? {
+                [Yaml::String(s), vars] => match Expr::from_yaml(vars, conditions)? {
                     Expr::Map(vars) => Ok(Expr::Sub(s.clone(), vars)),
                     _ => Err("Sub variables must be a map".into()),
                 },
@@ -165,17 +201,53 @@ fn intrinsic(name: &str, value: &Yaml) -> Result<Expr, String> {
             Yaml::Sequence(items) => match items.as_slice() {
                 [Yaml::String(delim), Yaml::Sequence(list)] => Ok(Expr::Join(
                     delim.clone(),
-                    list.iter().map(Expr::from_yaml).collect::<Result<_, _>>()?,
+                    list.iter()
+                        .map(|i| Expr::from_yaml(i, conditions))
+                        .collect::<Result<_, _>>()?,
                 )),
                 _ => Err("Join takes [delimiter, [values...]] with a literal list".into()),
             },
             _ => Err("Join takes [delimiter, [values...]]".into()),
         },
+        "If" => parse_if(value, conditions),
+        "Equals" | "Not" | "And" | "Or" | "Condition" => Err(format!(
+            "`{name}` is a condition function: only the Conditions section may use it (a \
+             value is chosen with Fn::If [ConditionName, value if true, value if false])"
+        )),
         _ => Err(format!(
             "intrinsic function `{name}` is not supported by the local runner \
-             (supported: Ref, Fn::GetAtt, Fn::Sub, Fn::Join)"
+             (supported: Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::If)"
         )),
     }
+}
+
+/// `Fn::If [ConditionName, value if true, value if false]`, the condition one of `conditions`.
+fn parse_if(value: &Yaml, conditions: &Conditions) -> Result<Expr, String> {
+    const FORM: &str = "Fn::If takes [ConditionName, value if true, value if false]";
+    if conditions.inside_condition() {
+        return Err("Fn::If cannot be used inside a condition".into());
+    }
+    let Yaml::Sequence(items) = value else {
+        return Err(format!("{FORM}, found {value:?}"));
+    };
+    let [name, then, otherwise] = items.as_slice() else {
+        return Err(format!("{FORM}, found {} items", items.len()));
+    };
+    let Yaml::String(name) = name else {
+        return Err(format!(
+            "Fn::If takes a condition name first (a string), found {name:?}"
+        ));
+    };
+    let condition = conditions.named(name)?;
+    let value = |v: &Yaml, which: &str| {
+        Expr::from_yaml(v, conditions)
+            .map_err(|e| format!("Fn::If [{name}, ..] value if {which}: {e}"))
+    };
+    Ok(Expr::If(Box::new(If {
+        condition,
+        then: value(then, "true")?,
+        otherwise: value(otherwise, "false")?,
+    })))
 }
 
 #[derive(Debug, PartialEq)]
@@ -219,7 +291,7 @@ pub(super) fn sub_parts(template: &str) -> Result<Vec<SubPart>, String> {
 #[cfg(test)]
 pub(super) fn parse_expr(yaml: &str) -> Expr {
     let v: Yaml = serde_norway::from_str(yaml).expect("test yaml");
-    Expr::from_yaml(&v).expect("test expr")
+    Expr::from_yaml(&v, &Conditions::default()).expect("test expr")
 }
 
 #[cfg(test)]
@@ -265,12 +337,17 @@ mod tests {
 
     #[test]
     fn unsupported_intrinsics_are_named() {
-        let v: Yaml = serde_norway::from_str("!If [C, a, b]").expect("yaml");
-        let err = Expr::from_yaml(&v).expect_err("must fail");
-        assert!(err.contains("`If`"), "{err}");
+        let none = Conditions::default();
         let v: Yaml = serde_norway::from_str("{'Fn::Select': [0, [a]]}").expect("yaml");
-        let err = Expr::from_yaml(&v).expect_err("must fail");
+        let err = Expr::from_yaml(&v, &none).expect_err("must fail");
         assert!(err.contains("Fn::Select"), "{err}");
+        let v: Yaml = serde_norway::from_str("!GetAZs ''").expect("yaml");
+        let err = Expr::from_yaml(&v, &none).expect_err("must fail");
+        assert!(err.contains("`GetAZs`") && err.contains("Fn::If"), "{err}");
+        // Fn::If is supported, but only with a condition the template defines.
+        let v: Yaml = serde_norway::from_str("!If [C, a, b]").expect("yaml");
+        let err = Expr::from_yaml(&v, &none).expect_err("must fail");
+        assert!(err.contains("condition `C`"), "{err}");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use serde_norway::Value as Yaml;
 
 use super::api::HttpApiDef;
+use super::conditions::Conditions;
 use super::events::{parse_event, EventDef};
 use super::expr::Expr;
 use super::properties::check_keys;
@@ -37,7 +38,7 @@ impl FunctionDef {
 }
 
 /// Globals.Function, as an expression map; other Globals sections are not emulated.
-pub(super) fn parse_globals(section: Option<&Yaml>) -> Result<Expr> {
+pub(super) fn parse_globals(section: Option<&Yaml>, conditions: &Conditions) -> Result<Expr> {
     let Some(map) = section.and_then(Yaml::as_mapping) else {
         return Ok(Expr::Map(Vec::new()));
     };
@@ -45,7 +46,8 @@ pub(super) fn parse_globals(section: Option<&Yaml>) -> Result<Expr> {
     for (k, v) in map {
         match k.as_str() {
             Some("Function") => {
-                function = Expr::from_yaml(v).map_err(|e| anyhow!("Globals.Function: {e}"))?;
+                function =
+                    Expr::from_yaml(v, conditions).map_err(|e| anyhow!("Globals.Function: {e}"))?;
                 check_properties("Globals.Function", Kind::Function, &function)?;
             }
             Some(other) => bail!("Globals.{other} is not supported by the local runner"),
@@ -60,6 +62,7 @@ pub(super) fn parse_function(
     yaml: &Yaml,
     globals: &Expr,
     http_api: Option<&HttpApiDef>,
+    conditions: &Conditions,
 ) -> Result<FunctionDef> {
     let binary = yaml
         .get("Metadata")
@@ -71,7 +74,7 @@ pub(super) fn parse_function(
         })?
         .to_string();
     let props = match yaml.get("Properties") {
-        Some(p) => Expr::from_yaml(p).map_err(|e| anyhow!("Properties: {e}"))?,
+        Some(p) => Expr::from_yaml(p, conditions).map_err(|e| anyhow!("Properties: {e}"))?,
         None => Expr::Map(Vec::new()),
     };
     // Function properties override Globals; Environment.Variables merge (function wins).
@@ -80,7 +83,10 @@ pub(super) fn parse_function(
     let runtime = match lookup("Runtime") {
         Some(Expr::Str(s)) => s.clone(),
         None => bail!("Runtime is missing"),
-        Some(other) => bail!("Runtime must be a literal string, found {other:?}"),
+        Some(other) => bail!(
+            "Runtime must be a literal string, found {}",
+            other.describe()
+        ),
     };
     if !runtime.starts_with("provided") {
         bail!(
@@ -97,7 +103,10 @@ pub(super) fn parse_function(
             Some(Expr::Number(n)) => n
                 .as_u64()
                 .ok_or_else(|| anyhow!("{key} must be a non-negative integer")),
-            Some(other) => bail!("{key} must be a literal number locally, found {other:?}"),
+            Some(other) => bail!(
+                "{key} must be a literal number locally, found {}",
+                other.describe()
+            ),
         }
     };
     let memory_mb = num("MemorySize", 128)?;

@@ -1,16 +1,19 @@
 //! Reads the SAM template into what the runner emulates, and resolves CloudFormation
-//! intrinsics (`Ref`, `Fn::GetAtt`, `Fn::Sub`, `Fn::Join`) against the local resources.
+//! intrinsics (`Ref`, `Fn::GetAtt`, `Fn::Sub`, `Fn::Join`, and `Fn::If` with the template's
+//! `Conditions` and `AWS::NoValue`) against the parameter values and the local resources.
 //!
 //! Everything the template says is either understood, explicitly accepted as having no local
 //! behaviour, or rejected with an error that names the resource: a silently ignored setting
 //! would make the local twin lie about production.
 //!
-//! By concern: [`expr`] (values and intrinsics), [`resolve`] (what they mean locally),
+//! By concern: [`expr`] (values and intrinsics), [`conditions`] (the `Conditions` section that
+//! `Fn::If` decides by), [`resolve`] (what they mean locally),
 //! [`resources`] (types and their properties), [`functions`], [`events`] (what invokes a
 //! function), [`api`] (the HTTP API, its authorizers and routes), [`routes`] (path matching),
 //! [`properties`] (reading literal settings), [`streams`] (DynamoDB stream events). This file holds the template as a whole.
 
 mod api;
+mod conditions;
 mod events;
 mod expr;
 mod functions;
@@ -26,6 +29,7 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use serde_norway::Value as Yaml;
 
 pub use api::{HttpApiDef, RouteAuth};
+pub use conditions::Conditions;
 pub use events::{EventSource, ScheduleDef};
 pub use expr::Expr;
 pub use functions::FunctionDef;
@@ -57,6 +61,8 @@ pub struct Parameter {
 #[derive(Debug, Clone)]
 pub struct Template {
     pub parameters: Vec<Parameter>,
+    /// Decided by the parameter values where a value is resolved (`Fn::If`).
+    pub conditions: Conditions,
     pub resources: Vec<Resource>,
     pub functions: Vec<FunctionDef>,
     pub http_api: Option<HttpApiDef>,
@@ -65,7 +71,8 @@ pub struct Template {
 
 impl Template {
     /// Parameter values: template defaults, then local defaults, then explicit overrides.
-    /// Unknown override names and missing values are errors.
+    /// Unknown override names and missing values are errors, and so is a condition that cannot
+    /// be decided with the values (checked here, before anything is started).
     pub fn parameter_values(
         &self,
         local_defaults: &BTreeMap<String, String>,
@@ -107,6 +114,15 @@ impl Template {
             }
             values.insert(p.name.clone(), value.clone());
         }
+        let ctx = Context::new(values.clone());
+        let mut decided = Vec::new();
+        for (name, c) in self.conditions.all() {
+            let holds = ctx.condition(&c).map_err(|e| anyhow!("{e}"))?;
+            decided.push(format!("{name}={holds}"));
+        }
+        if !decided.is_empty() {
+            tracing::info!("template conditions: {}", decided.join(", "));
+        }
         Ok(values)
     }
 }
@@ -119,7 +135,7 @@ pub fn parse(text: &str) -> Result<Template> {
         .as_mapping()
         .ok_or_else(|| anyhow!("template is not a YAML mapping"))?;
 
-    for (k, v) in top {
+    for k in top.keys() {
         let key = k.as_str().unwrap_or("");
         match key {
             "AWSTemplateFormatVersion"
@@ -130,18 +146,16 @@ pub fn parse(text: &str) -> Result<Template> {
             | "Globals"
             | "Resources"
             | "Outputs"
-            | "Mappings" => {}
-            "Conditions" => {
-                if v.as_mapping().is_some_and(|m| !m.is_empty()) {
-                    bail!("template section Conditions is not supported by the local runner");
-                }
-            }
+            | "Mappings"
+            | "Conditions" => {}
             other => bail!("unknown template section `{other}`"),
         }
     }
 
     let parameters = parse_parameters(top.get("Parameters"))?;
-    let globals = parse_globals(top.get("Globals"))?;
+    let conditions = Conditions::parse(top.get("Conditions"), &parameters)
+        .context("template section Conditions")?;
+    let globals = parse_globals(top.get("Globals"), &conditions)?;
 
     let resources_yaml = top
         .get("Resources")
@@ -155,7 +169,8 @@ pub fn parse(text: &str) -> Result<Template> {
             .as_str()
             .ok_or_else(|| anyhow!("resource key {k:?} is not a string"))?
             .to_string();
-        let resource = parse_resource(&id, v).with_context(|| format!("resource {id}"))?;
+        let resource =
+            parse_resource(&id, v, &conditions).with_context(|| format!("resource {id}"))?;
         if resource.kind == Kind::Function {
             function_yaml.push((id.clone(), v));
         }
@@ -192,7 +207,7 @@ pub fn parse(text: &str) -> Result<Template> {
 
     let mut functions = Vec::new();
     for (id, yaml) in function_yaml {
-        let f = parse_function(&id, yaml, &globals, http_api.as_ref())
+        let f = parse_function(&id, yaml, &globals, http_api.as_ref(), &conditions)
             .with_context(|| format!("resource {id} (AWS::Serverless::Function)"))?;
         functions.push(f);
     }
@@ -214,13 +229,25 @@ pub fn parse(text: &str) -> Result<Template> {
             let value = v
                 .get("Value")
                 .ok_or_else(|| anyhow!("output {name} has no Value"))?;
-            let expr = Expr::from_yaml(value).map_err(|e| anyhow!("output {name}: {e}"))?;
+            if let Some(c) = v.get("Condition") {
+                let known = c.as_str().is_some_and(|c| conditions.contains(c));
+                if !known {
+                    bail!(
+                        "output {name}: Condition {c:?} is not a condition of the template \
+                         (defined: {})",
+                        conditions.names_text()
+                    );
+                }
+            }
+            let expr =
+                Expr::from_yaml(value, &conditions).map_err(|e| anyhow!("output {name}: {e}"))?;
             outputs.push((name, expr));
         }
     }
 
     Ok(Template {
         parameters,
+        conditions,
         resources,
         functions,
         http_api,
@@ -378,5 +405,97 @@ Resources:
         let t = parse(text).expect("template.yaml parses");
         assert!(t.functions.len() >= 2);
         assert!(t.http_api.is_some());
+    }
+
+    #[test]
+    fn the_project_templates_peak_settings_are_off_unless_switched_on() {
+        let t = parse(include_str!("../../../../template.yaml")).expect("template.yaml parses");
+        for switch in ["PeakReservedConcurrency", "PeakWarmThroughput"] {
+            let p = t
+                .parameters
+                .iter()
+                .find(|p| p.name == switch)
+                .expect(switch);
+            assert_eq!(p.default.as_deref(), Some("false"), "{switch}");
+        }
+        // A property of a resource as the runner resolves it (absent: None).
+        let property = |overrides: &[(&str, &str)], id: &str, key: &str| {
+            let o = overrides
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let ctx = Context::new(t.parameter_values(&BTreeMap::new(), &o).expect("values"));
+            let r = t.resources.iter().find(|r| r.id == id).expect(id);
+            let value = r.properties.get(key)?.clone();
+            let resolved = ctx
+                .resolve(&Expr::Map(vec![(key.to_string(), value)]))
+                .expect("resolves");
+            resolved.get(key).cloned()
+        };
+        let warm = |overrides: &[(&str, &str)]| -> Vec<String> {
+            let mut out = Vec::new();
+            for r in t.resources.iter().filter(|r| r.kind == Kind::Table) {
+                if property(overrides, &r.id, "WarmThroughput").is_some() {
+                    out.push(r.id.clone());
+                }
+                let indexes = property(overrides, &r.id, "GlobalSecondaryIndexes");
+                for i in indexes
+                    .as_ref()
+                    .and_then(|i| i.as_array())
+                    .into_iter()
+                    .flatten()
+                {
+                    if i.get("WarmThroughput").is_some() {
+                        out.push(format!(
+                            "{}/{}",
+                            r.id,
+                            i["IndexName"].as_str().unwrap_or("?")
+                        ));
+                    }
+                }
+            }
+            out
+        };
+        let reserved = |overrides: &[(&str, &str)]| {
+            ["OrderIntakeFunction", "AuthorizerFunction"]
+                .map(|id| property(overrides, id, "ReservedConcurrentExecutions"))
+        };
+
+        assert_eq!(reserved(&[]), [None, None]);
+        assert!(warm(&[]).is_empty(), "{:?}", warm(&[]));
+        assert_eq!(
+            warm(&[("PeakReservedConcurrency", "true")]),
+            Vec::<String>::new()
+        );
+
+        let on = [("PeakReservedConcurrency", "true")];
+        assert_eq!(
+            reserved(&on),
+            [Some(serde_json::json!(200)), Some(serde_json::json!(100))]
+        );
+        let on = [("PeakWarmThroughput", "true")];
+        assert_eq!(reserved(&on), [None, None]);
+        assert_eq!(
+            property(&on, "OrdersTable", "WarmThroughput"),
+            Some(serde_json::json!({"ReadUnitsPerSecond": 99000, "WriteUnitsPerSecond": 184000}))
+        );
+        let warmed = warm(&on);
+        for expected in [
+            "OrdersTable",
+            "OrdersTable/byCreated",
+            "OrdersTable/byChannelUpdated",
+            "DeliveryOrdersTable",
+            "DeliveryOrdersTable/byStatus",
+            "DeliveryOrdersTable/byFulfiller",
+            "StockTable",
+            "CatalogueTable",
+            "IdempotencyTable",
+            "ReturnsTable",
+        ] {
+            assert!(
+                warmed.iter().any(|w| w == expected),
+                "{expected}: {warmed:?}"
+            );
+        }
     }
 }

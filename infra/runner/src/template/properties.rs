@@ -9,7 +9,10 @@ pub(super) fn literal_str<'a>(props: &'a Expr, key: &str, what: &str) -> Result<
     match props.get(key) {
         None => Ok(None),
         Some(Expr::Str(s)) => Ok(Some(s)),
-        Some(other) => bail!("{what}.{key} must be a literal string locally, found {other:?}"),
+        Some(other) => bail!(
+            "{what}.{key} must be a literal string locally, found {}",
+            other.describe()
+        ),
     }
 }
 
@@ -24,7 +27,10 @@ pub(super) fn literal_u64(props: &Expr, key: &str, what: &str) -> Result<Option<
             .parse()
             .map(Some)
             .map_err(|_| anyhow!("{what}.{key} must be a non-negative integer, found `{s}`")),
-        Some(other) => bail!("{what}.{key} must be a literal number locally, found {other:?}"),
+        Some(other) => bail!(
+            "{what}.{key} must be a literal number locally, found {}",
+            other.describe()
+        ),
     }
 }
 
@@ -34,7 +40,10 @@ pub(super) fn literal_bool(props: &Expr, key: &str, what: &str) -> Result<Option
         Some(Expr::Bool(b)) => Ok(Some(*b)),
         Some(Expr::Str(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
         Some(Expr::Str(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
-        Some(other) => bail!("{what}.{key} must be a literal boolean locally, found {other:?}"),
+        Some(other) => bail!(
+            "{what}.{key} must be a literal boolean locally, found {}",
+            other.describe()
+        ),
     }
 }
 

@@ -1,11 +1,17 @@
-//! What `Ref` and `Fn::GetAtt` mean locally, and resolving expressions to JSON values.
+//! What `Ref` and `Fn::GetAtt` mean locally, deciding conditions (`Fn::If`) from the parameter
+//! values, and resolving expressions to JSON values.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value as Json;
 
+use super::conditions::Condition;
 use super::expr::{sub_parts, Expr, SubPart};
 use super::{ACCOUNT_ID, PARTITION, REGION, STACK_NAME, URL_SUFFIX};
+
+/// The pseudo parameter that means "no value": a map entry or list item whose value it is
+/// is left out, as CloudFormation leaves the property out.
+pub(super) const NO_VALUE: &str = "AWS::NoValue";
 
 /// What `Ref` and `Fn::GetAtt` mean locally: parameter values and the identities of the
 /// resources created so far.
@@ -56,6 +62,9 @@ impl Context {
                 "arn:{PARTITION}:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{STACK_NAME}/local"
             ));
         }
+        if name == NO_VALUE {
+            return Err(format!("{NO_VALUE} has no value to put into a string"));
+        }
         if name.starts_with("AWS::") {
             return Err(format!("pseudo parameter {name} is not supported locally"));
         }
@@ -73,27 +82,83 @@ impl Context {
         })
     }
 
+    /// The JSON value of `expr`. A map entry or list item whose value is `AWS::NoValue` (directly
+    /// or as the branch an `Fn::If` chose) is left out; `expr` itself being no value is an
+    /// error, since the caller needs one.
     pub fn resolve(&self, expr: &Expr) -> Result<Json, String> {
-        Ok(match expr {
+        self.resolve_opt(expr)?.ok_or_else(|| {
+            format!("the value is {NO_VALUE} (none), where the local runner needs one")
+        })
+    }
+
+    /// Whether a condition holds for the parameter values.
+    pub fn condition(&self, c: &Condition) -> Result<bool, String> {
+        Ok(match c {
+            Condition::Equals(a, b) => {
+                let (a, b) = (self.resolve(a)?, self.resolve(b)?);
+                // CloudFormation compares strings: `true` and "true", 5 and "5" are equal.
+                match (scalar_string(&a), scalar_string(&b)) {
+                    (Ok(x), Ok(y)) => x == y,
+                    _ => a == b,
+                }
+            }
+            Condition::Not(c) => !self.condition(c)?,
+            Condition::And(cs) => {
+                let mut all = true;
+                for c in cs {
+                    all &= self.condition(c)?;
+                }
+                all
+            }
+            Condition::Or(cs) => {
+                let mut any = false;
+                for c in cs {
+                    any |= self.condition(c)?;
+                }
+                any
+            }
+            Condition::Named(name, c) => self
+                .condition(c)
+                .map_err(|e| format!("condition {name}: {e}"))?,
+        })
+    }
+
+    /// `None` for no value (`AWS::NoValue`).
+    fn resolve_opt(&self, expr: &Expr) -> Result<Option<Json>, String> {
+        Ok(Some(match expr {
             Expr::Null => Json::Null,
             Expr::Bool(b) => Json::Bool(*b),
             Expr::Number(n) => Json::Number(n.clone()),
             Expr::Str(s) => Json::String(s.clone()),
-            Expr::List(items) => Json::Array(
-                items
-                    .iter()
-                    .map(|i| self.resolve(i))
-                    .collect::<Result<_, _>>()?,
-            ),
+            Expr::List(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for item in items {
+                    if let Some(v) = self.resolve_opt(item)? {
+                        out.push(v);
+                    }
+                }
+                Json::Array(out)
+            }
             Expr::Map(entries) => {
                 let mut map = serde_json::Map::new();
                 for (k, v) in entries {
-                    map.insert(k.clone(), self.resolve(v).map_err(|e| format!("{k}: {e}"))?);
+                    if let Some(v) = self.resolve_opt(v).map_err(|e| format!("{k}: {e}"))? {
+                        map.insert(k.clone(), v);
+                    }
                 }
                 Json::Object(map)
             }
+            Expr::Ref(name) if name == NO_VALUE => return Ok(None),
             Expr::Ref(name) => Json::String(self.lookup_ref(name)?),
             Expr::GetAtt(res, attr) => Json::String(self.lookup_attr(res, attr)?),
+            Expr::If(i) => {
+                let chosen = if self.condition(&i.condition)? {
+                    &i.then
+                } else {
+                    &i.otherwise
+                };
+                return self.resolve_opt(chosen);
+            }
             Expr::Sub(template, vars) => {
                 let mut out = String::new();
                 for part in sub_parts(template)? {
@@ -101,7 +166,8 @@ impl Context {
                         SubPart::Lit(s) => out.push_str(&s),
                         SubPart::Var(var) => {
                             if let Some((_, v)) = vars.iter().find(|(k, _)| *k == var) {
-                                out.push_str(&scalar_string(&self.resolve(v)?)?);
+                                let v = self.resolve(v).map_err(|e| format!("${{{var}}}: {e}"))?;
+                                out.push_str(&scalar_string(&v)?);
                             } else if let Some((res, attr)) =
                                 var.split_once('.').filter(|_| !var.starts_with("AWS::"))
                             {
@@ -117,19 +183,21 @@ impl Context {
             Expr::Join(delim, items) => {
                 let mut parts = Vec::with_capacity(items.len());
                 for item in items {
-                    match self.resolve(item)? {
+                    match self.resolve_opt(item)? {
+                        // An item without a value is left out, as in any list.
+                        None => {}
                         // A Ref to a list parameter inside Join contributes all its elements.
-                        Json::Array(inner) => {
+                        Some(Json::Array(inner)) => {
                             for v in inner {
                                 parts.push(scalar_string(&v)?);
                             }
                         }
-                        v => parts.push(scalar_string(&v)?),
+                        Some(v) => parts.push(scalar_string(&v)?),
                     }
                 }
                 Json::String(parts.join(delim))
             }
-        })
+        }))
     }
 
     /// Resolves to a string, as environment variables and names need.
@@ -166,6 +234,86 @@ mod tests {
             "arn:aws:dynamodb:eu-central-1:123456789012:table/T",
         );
         c
+    }
+
+    /// A queue whose properties choose with `Fn::If` (short tags and long forms) by a parameter.
+    const CHOOSING: &str = r#"
+Parameters:
+  Peak: { Type: String, Default: "false", AllowedValues: ["false", "true"] }
+Conditions:
+  PeakOn: !Equals [!Ref Peak, "true"]
+  Calm: { "Fn::Not": [{ Condition: PeakOn }] }
+Resources:
+  Q:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: !If [PeakOn, peak, { "Fn::Join": ["-", [calm, !Ref Peak]] }]
+      DelaySeconds: { "Fn::If": [PeakOn, 5, { Ref: "AWS::NoValue" }] }
+      VisibilityTimeout: !If [Calm, 30, !Ref "AWS::NoValue"]
+      Tags:
+        - { Key: a, Value: b }
+        - !If [PeakOn, { Key: peak, Value: !Sub "${Peak}" }, !Ref "AWS::NoValue"]
+      RedrivePolicy:
+        maxReceiveCount: 3
+        deadLetterTargetArn: !Join [":", [x, !If [PeakOn, y, !Ref "AWS::NoValue"], z]]
+"#;
+
+    fn choosing(peak: Option<&str>) -> (super::super::Template, Context) {
+        let t = super::super::parse(CHOOSING).expect("parse");
+        let mut overrides = BTreeMap::new();
+        if let Some(p) = peak {
+            overrides.insert("Peak".to_string(), p.to_string());
+        }
+        let params = t
+            .parameter_values(&BTreeMap::new(), &overrides)
+            .expect("values");
+        (t, Context::new(params))
+    }
+
+    #[test]
+    fn if_chooses_by_the_parameters_and_no_value_leaves_the_property_out() {
+        let (t, c) = choosing(None);
+        let q = &t.resources[0].properties;
+        assert_eq!(
+            c.resolve(q).expect("default"),
+            serde_json::json!({
+                "QueueName": "calm-false",
+                "VisibilityTimeout": 30,
+                "Tags": [{"Key": "a", "Value": "b"}],
+                "RedrivePolicy": {"maxReceiveCount": 3, "deadLetterTargetArn": "x:z"}
+            })
+        );
+        let (_, c) = choosing(Some("true"));
+        assert_eq!(
+            c.resolve(q).expect("override"),
+            serde_json::json!({
+                "QueueName": "peak",
+                "DelaySeconds": 5,
+                "Tags": [{"Key": "a", "Value": "b"}, {"Key": "peak", "Value": "true"}],
+                "RedrivePolicy": {"maxReceiveCount": 3, "deadLetterTargetArn": "x:y:z"}
+            })
+        );
+        // Resource order still sees what either value refers to.
+        let (t, _) = choosing(None);
+        assert!(t.resources[0]
+            .properties
+            .references()
+            .contains(&"Peak".to_string()));
+    }
+
+    #[test]
+    fn no_value_where_a_value_is_needed_is_an_error() {
+        let (t, c) = choosing(None);
+        let delay = t.resources[0]
+            .properties
+            .get("DelaySeconds")
+            .expect("delay");
+        let err = c.resolve_string(delay).expect_err("no value");
+        assert!(err.contains("AWS::NoValue"), "{err}");
+        let err = c
+            .resolve(&expr("!Sub 'a-${AWS::NoValue}'"))
+            .expect_err("no value in a string");
+        assert!(err.contains("AWS::NoValue"), "{err}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use anyhow::{anyhow, bail, Result};
 use serde_norway::Value as Yaml;
 
+use super::conditions::Conditions;
 use super::expr::Expr;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,7 +220,7 @@ pub struct Resource {
     pub depends_on: Vec<String>,
 }
 
-pub(super) fn parse_resource(id: &str, v: &Yaml) -> Result<Resource> {
+pub(super) fn parse_resource(id: &str, v: &Yaml, conditions: &Conditions) -> Result<Resource> {
     let map = v
         .as_mapping()
         .ok_or_else(|| anyhow!("resource is not a mapping"))?;
@@ -259,12 +260,17 @@ pub(super) fn parse_resource(id: &str, v: &Yaml) -> Result<Resource> {
                 }
                 _ => bail!("DependsOn must be a string or a list"),
             },
-            "Condition" => bail!("resource conditions are not supported by the local runner"),
+            // Whether a resource exists at all would have to be decided before provisioning;
+            // the runner decides conditions per value only (Fn::If, AWS::NoValue).
+            "Condition" => bail!(
+                "a resource's Condition attribute is not supported by the local runner (choose \
+                 its property values with Fn::If instead)"
+            ),
             other => bail!("unknown resource attribute `{other}`"),
         }
     }
     let properties = match v.get("Properties") {
-        Some(p) => Expr::from_yaml(p).map_err(|e| anyhow!("Properties: {e}"))?,
+        Some(p) => Expr::from_yaml(p, conditions).map_err(|e| anyhow!("Properties: {e}"))?,
         None => Expr::Map(Vec::new()),
     };
     if !matches!(properties, Expr::Map(_)) {

@@ -43,7 +43,10 @@ fn limit_or_infinite(props: &Expr, key: &str, what: &str, lo: i64, hi: i64) -> R
         None => return Ok(None),
         Some(Expr::Number(n)) => n.as_i64(),
         Some(Expr::Str(s)) => s.parse().ok(),
-        Some(other) => bail!("{what}.{key} must be a literal number locally, found {other:?}"),
+        Some(other) => bail!(
+            "{what}.{key} must be a literal number locally, found {}",
+            other.describe()
+        ),
     }
     .ok_or_else(|| anyhow!("{what}.{key} must be a whole number"))?;
     match n {
