@@ -11,6 +11,7 @@
 //! is settled, the routing latency (order created to the router's history entry) and how the
 //! reservations fell on the items.
 
+use crate::bench_webhooks::{env_usize, pct};
 use crate::races::stock_items_of;
 use crate::setup;
 use crate::support::Stack;
@@ -18,22 +19,6 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use serde_json::json;
 use std::time::{Duration, Instant};
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    sorted[((sorted.len() as f64 * p).ceil() as usize)
-        .saturating_sub(1)
-        .min(sorted.len() - 1)]
-}
 
 struct Run {
     shards: u16,

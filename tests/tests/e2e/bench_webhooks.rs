@@ -21,7 +21,8 @@ use std::time::{Duration, Instant};
 
 const FIRST_DECISION: [&str; 2] = ["order.routed", "order.backordered"];
 
-fn pct(sorted: &[f64], p: f64) -> f64 {
+/// The `p` quantile of sorted figures (nearest rank).
+pub(crate) fn pct(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -35,7 +36,7 @@ fn sorted(mut v: Vec<f64>) -> Vec<f64> {
     v
 }
 
-fn env_usize(name: &str, default: usize) -> usize {
+pub(crate) fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())

@@ -180,14 +180,7 @@ fn units_given_back_after_a_shortfall_count_go_to_the_root_and_no_shard_can_take
     // The order's commit fails: its chunk is given back on the root (`repo/holds.rs`).
     now[0].reserved -= 2;
     now[0].free += 2;
-    let free: Vec<ShardFree> = now
-        .iter()
-        .enumerate()
-        .map(|(k, i)| ShardFree {
-            shard: k as u16,
-            free: i.free,
-        })
-        .collect();
+    let free = free_of(&now);
     assert_eq!(now.iter().map(|i| i.free).sum::<i64>(), -2);
     assert_eq!(
         place(1, &free, 0),
@@ -195,6 +188,26 @@ fn units_given_back_after_a_shortfall_count_go_to_the_root_and_no_shard_can_take
         "nothing free anywhere: no reservation"
     );
     assert_eq!(place(1, &free, 1), None);
+}
+
+/// Each item's free stock as routing would read it.
+fn free_of(items: &[ItemLevel]) -> Vec<ShardFree> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(k, i)| ShardFree {
+            shard: k as u16,
+            free: i.free,
+        })
+        .collect()
+}
+
+/// A reservation's parts taken from the items, as its conditional writes would.
+fn take(items: &mut [ItemLevel], parts: &[(u16, u32)]) {
+    for (s, n) in parts {
+        items[usize::from(*s)].reserved += i64::from(*n);
+        items[usize::from(*s)].free -= i64::from(*n);
+    }
 }
 
 /// A small deterministic generator for the interleaving test.
@@ -225,19 +238,8 @@ fn interleaved_reservations_releases_shipments_and_stale_counts_never_oversell()
                     let moves = spread_count(rng.next(60) as i64, &read, active);
                     for _ in 0..rng.next(3) {
                         let q = 1 + rng.next(3) as u32;
-                        let shards: Vec<ShardFree> = items
-                            .iter()
-                            .enumerate()
-                            .map(|(k, i)| ShardFree {
-                                shard: k as u16,
-                                free: i.free,
-                            })
-                            .collect();
-                        if let Some(parts) = place(q, &shards, rng.next(1000)) {
-                            for (s, n) in parts {
-                                items[usize::from(s)].reserved += i64::from(n);
-                                items[usize::from(s)].free -= i64::from(n);
-                            }
+                        if let Some(parts) = place(q, &free_of(&items), rng.next(1000)) {
+                            take(&mut items, &parts);
                             promised.push(q);
                         }
                     }
@@ -246,24 +248,13 @@ fn interleaved_reservations_releases_shipments_and_stale_counts_never_oversell()
                 // A reservation, placed from a read that is current (a stale one only fails).
                 1..=6 => {
                     let q = 1 + rng.next(4) as u32;
-                    let shards: Vec<ShardFree> = items
-                        .iter()
-                        .enumerate()
-                        .map(|(k, i)| ShardFree {
-                            shard: k as u16,
-                            free: i.free,
-                        })
-                        .collect();
                     let total_free: i64 = items.iter().map(|i| i.free).sum();
-                    if let Some(parts) = place(q, &shards, rng.next(1000)) {
+                    if let Some(parts) = place(q, &free_of(&items), rng.next(1000)) {
                         assert!(
                             total_free >= i64::from(q),
                             "run {run} step {step}: reserved {q} with {total_free} free in the sum"
                         );
-                        for (s, n) in parts {
-                            items[usize::from(s)].reserved += i64::from(n);
-                            items[usize::from(s)].free -= i64::from(n);
-                        }
+                        take(&mut items, &parts);
                         promised.push(q);
                     }
                 }
