@@ -65,6 +65,16 @@ impl dropship_aws::config::FromConfig for AdminApi {
 }
 
 impl AdminApi {
+    /// The stock as a reroute or a replacement reads it (the free units of each stock item of
+    /// a sharded sku, where the new reservation takes them).
+    pub(crate) fn stock_sources(&self) -> dropship_app::aws::Sources<'_> {
+        dropship_app::aws::Sources {
+            catalogue: &self.catalogue,
+            stock: &self.repositories.stock,
+            dynamodb: &self.repositories.dynamodb,
+        }
+    }
+
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
         http::respond(self.route(req)).await
     }

@@ -2,12 +2,14 @@
 //! fulfiller before anything of it shipped, and a free replacement for delivered units. Both
 //! reserve stock at the fulfiller that now ships, in the same change as the order's.
 
-use crate::ports::{CatalogueReader, ChangeCommitter, ChangeSet, Message, OrderReader};
+use crate::ports::{
+    CatalogueReader, ChangeCommitter, ChangeSet, Message, OrderReader, RoutingReader,
+};
 use crate::retry::{commit_with_retries, kept_changing, Attempt, Retry};
 use chrono::Utc;
 use dropship_aws::http::HandlerError;
 use dropship_aws::repo::changes::{Outcome, StockMove};
-use dropship_core::catalogue::Fulfiller;
+use dropship_core::catalogue::{Fulfiller, SourcePair};
 use dropship_core::delivery::{DeliveryLine, DeliveryOrder};
 use dropship_core::fulfilment;
 use dropship_core::ids::FulfillerId;
@@ -32,6 +34,29 @@ pub struct Replace {
     pub request: ReplacementRequest,
 }
 
+/// The reservations of `units` at `fulfiller`, spread over the stock items of its sharded skus
+/// as read now (`stock::shards`): a sharded sku's root holds only a share of its free units.
+async fn reservations_at(
+    stock: &impl RoutingReader,
+    fulfiller: &FulfillerId,
+    units: &[SkuUnits],
+    order_id: &str,
+) -> anyhow::Result<Vec<StockMove>> {
+    let pairs: Vec<SourcePair> = units
+        .iter()
+        .map(|u| SourcePair {
+            fulfiller_id: fulfiller.clone(),
+            sku: u.sku.clone(),
+        })
+        .collect();
+    let read = stock.free_stock(&pairs).await?;
+    Ok(dropship_core::stock::shards::spread_reservations(
+        StockMove::at(fulfiller, units),
+        &read.shards,
+        order_id,
+    ))
+}
+
 /// A stock shortage at the fulfiller that would ship is final: planning again finds the same.
 fn short_of_stock<T>(outcome: &Outcome, fulfiller: &Fulfiller) -> Option<Result<T, HandlerError>> {
     (*outcome == Outcome::StockChanged).then(|| {
@@ -49,6 +74,7 @@ fn short_of_stock<T>(outcome: &Outcome, fulfiller: &Fulfiller) -> Option<Result<
 pub async fn reroute(
     store: &(impl OrderReader + ChangeCommitter),
     catalogue: &impl CatalogueReader,
+    stock: &impl RoutingReader,
     command: &Reroute,
 ) -> Result<(fulfilment::Reroute, Fulfiller), HandlerError> {
     let Reroute {
@@ -88,7 +114,8 @@ pub async fn reroute(
             order: Some(plan.order.clone()),
             new_deliveries: vec![plan.new.clone()],
             updated_deliveries: vec![plan.old.clone()],
-            reserve: StockMove::at(&target.id, &plan.units),
+            reserve: reservations_at(stock, &target.id, &plan.units, plan.order.id.as_str())
+                .await?,
             release: StockMove::at(&d.fulfiller_id, &plan.units),
             messages: vec![documents, notice],
             ..ChangeSet::default()
@@ -112,6 +139,7 @@ pub async fn reroute(
 pub async fn replace(
     store: &(impl OrderReader + ChangeCommitter),
     catalogue: &impl CatalogueReader,
+    stock: &impl RoutingReader,
     command: &Replace,
 ) -> Result<(DeliveryOrder, Fulfiller), HandlerError> {
     let Replace {
@@ -152,7 +180,7 @@ pub async fn replace(
         let change = ChangeSet {
             order: Some(next),
             new_deliveries: vec![delivery.clone()],
-            reserve: StockMove::at(&fulfiller.id, &units),
+            reserve: reservations_at(stock, &fulfiller.id, &units, id).await?,
             messages: vec![job],
             ..ChangeSet::default()
         };

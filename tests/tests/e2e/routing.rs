@@ -524,3 +524,70 @@ async fn several_lines_per_fulfiller_across_three_fulfillers_route_in_one_go() {
         .await;
     assert_eq!(order["deliveries"].as_array().unwrap().len(), 3, "{order}");
 }
+
+/// A delivery order rerouted to a fulfiller whose stock of the sku is spread over stock shards
+/// takes its units from several items: the root alone holds only a share of them.
+#[tokio::test]
+async fn a_reroute_onto_a_sharded_sku_takes_its_units_from_several_stock_items() {
+    let stack = Stack::start().await;
+    let world = setup::configure(&stack).await;
+    let admin = Some(stack.admin_token.as_str());
+    let (status, p) = stack
+        .put(
+            "/admin/products/VASE-HOT",
+            admin,
+            &json!({"name": "Hot vase", "taxClass": "standard", "group": "g", "stockShards": 4,
+                    "sources": [{"fulfillerId": "nordic-home", "priority": 1},
+                                {"fulfillerId": "acme-garden", "priority": 2}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{p}");
+    setup::put_stock(&stack, &world.nordic, "VASE-HOT", 5).await;
+    // One unit on each of acme's four items.
+    setup::put_stock(&stack, &world.acme, "VASE-HOT", 4).await;
+    let ddb = aws_sdk_dynamodb::Client::new(&stack.aws_sdk_config().await);
+    let acme_items = || crate::races::stock_items_of(&ddb, "acme-garden", "VASE-HOT", 4);
+    assert_eq!(
+        acme_items().await.iter().map(|i| i.2).collect::<Vec<_>>(),
+        [1, 1, 1, 1]
+    );
+    let body = setup::order(
+        "HOT-VASE-1",
+        json!([{"lineId": "L1", "sku": "VASE-HOT", "quantity": 3, "unitPrice": "10.00"}]),
+        "30.00",
+    );
+    let (status, created) = stack
+        .post_idempotent("/orders", Some(&world.web), "hot-vase-1", &body)
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let delivery = stack
+        .eventually("routed to nordic", Duration::from_secs(60), || async {
+            deliveries(&stack, &world.nordic)
+                .await
+                .into_iter()
+                .find(|d| d["orderId"] == created["orderId"])
+        })
+        .await;
+    assert_eq!(stock_of(&stack, &world.nordic, "VASE-HOT").await, (5, 3));
+
+    let (status, moved) = stack
+        .post(
+            &format!(
+                "/admin/delivery-orders/{}/reroute",
+                delivery["id"].as_str().unwrap()
+            ),
+            admin,
+            &json!({"fulfillerId": "acme-garden"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{moved}");
+    assert_eq!(stock_of(&stack, &world.acme, "VASE-HOT").await, (4, 3));
+    assert_eq!(stock_of(&stack, &world.nordic, "VASE-HOT").await, (5, 0));
+    let items = acme_items().await;
+    assert_eq!(
+        items.iter().filter(|i| i.1 == 1).count(),
+        3,
+        "one unit from each of three items: {items:?}"
+    );
+    assert!(items.iter().all(|i| i.2 >= 0), "{items:?}");
+}

@@ -36,8 +36,13 @@ impl AdminApi {
             delivery_order: id,
             fulfiller: target_id,
         };
-        let (plan, target) =
-            rerouting::reroute(&self.repositories.store(), &self.catalogue, &command).await?;
+        let (plan, target) = rerouting::reroute(
+            &self.repositories.store(),
+            &self.catalogue,
+            &self.stock_sources(),
+            &command,
+        )
+        .await?;
         json(
             200,
             &json!({"id": plan.new.id, "deliveryOrderId": plan.new.id, "fulfillerId": target.id,
@@ -68,8 +73,13 @@ impl AdminApi {
             order: id.to_string(),
             request: dropship_core::replacement::parse_request(body)?,
         };
-        let (delivery, fulfiller) =
-            rerouting::replace(&self.repositories.store(), &self.catalogue, &command).await?;
+        let (delivery, fulfiller) = rerouting::replace(
+            &self.repositories.store(),
+            &self.catalogue,
+            &self.stock_sources(),
+            &command,
+        )
+        .await?;
         Ok(StoredResponse {
             status: 201,
             body: json!({"id": delivery.id, "deliveryOrderId": delivery.id,

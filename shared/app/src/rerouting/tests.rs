@@ -24,7 +24,7 @@ fn with_beta(fake: Fake, units: i64) -> Fake {
 #[tokio::test]
 async fn a_reroute_retried_after_a_conflict_moves_the_reservation_and_tells_both_once() {
     let fake = with_beta(routed(), 3).conflicting(1);
-    let (plan, target) = reroute(&fake, &fake, &to_beta()).await.unwrap();
+    let (plan, target) = reroute(&fake, &fake, &fake, &to_beta()).await.unwrap();
     assert_eq!(target.id, "beta");
     let state = fake.state();
     assert_eq!(state.commits.len(), 1);
@@ -50,13 +50,13 @@ async fn a_reroute_retried_after_a_conflict_moves_the_reservation_and_tells_both
 #[tokio::test]
 async fn a_shortage_at_the_target_is_final_and_a_busy_order_ends_in_the_409() {
     let fake = with_beta(routed(), 2);
-    let e = api_error(reroute(&fake, &fake, &to_beta()).await);
+    let e = api_error(reroute(&fake, &fake, &fake, &to_beta()).await);
     assert_eq!((e.status, e.code.as_str()), (409, "insufficient_stock"));
     assert_eq!(e.message, "beta has not enough free stock for it");
     assert!(fake.state().commits.is_empty() && fake.state().published.is_empty());
 
     let fake = with_beta(routed(), 3).conflicting(ATTEMPTS);
-    let e = api_error(reroute(&fake, &fake, &to_beta()).await);
+    let e = api_error(reroute(&fake, &fake, &fake, &to_beta()).await);
     assert_eq!(
         (e.status, e.code.as_str()),
         (409, "concurrent_modification")
@@ -65,6 +65,6 @@ async fn a_shortage_at_the_target_is_final_and_a_busy_order_ends_in_the_409() {
     assert!(fake.state().published.is_empty());
 
     let fake = routed();
-    let e = api_error(reroute(&fake, &fake, &to_beta()).await);
+    let e = api_error(reroute(&fake, &fake, &fake, &to_beta()).await);
     assert_eq!((e.status, e.field.as_deref()), (422, Some("fulfillerId")));
 }
