@@ -9,6 +9,7 @@
 //! Access: batch-get the candidates of an order (and the shards of the sharded ones); apply a
 //! count (ignored when older than the last applied); list one fulfiller's stock.
 
+use super::orders::sort_time;
 use super::{batch_get, batch_get_consistent, from_item, n, s, Item};
 use anyhow::Context;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
@@ -58,7 +59,44 @@ struct ShardItem {
     free: i64,
 }
 
+impl ShardItem {
+    /// The shard it is (None for a key that names no shard) and its figures.
+    fn read(item: Item) -> anyhow::Result<Option<(FulfillerId, u16, ShardItem)>> {
+        let shard: ShardItem = from_item(item)?;
+        let Some((fulfiller, k)) = shard_of_fulfiller_key(&shard.fulfiller_id) else {
+            return Ok(None);
+        };
+        Ok(Some((FulfillerId::try_from(fulfiller)?, k, shard)))
+    }
+
+    fn level(&self) -> ItemLevel {
+        ItemLevel {
+            available: self.available,
+            reserved: self.reserved,
+            free: self.free,
+        }
+    }
+}
+
+/// The keys of shards 1..`items` of a fulfiller's sku (item 0 is the root).
+fn shard_keys<'a>(
+    fulfiller_id: &'a str,
+    sku: &'a str,
+    items: u16,
+) -> impl Iterator<Item = Item> + 'a {
+    (1..items).map(move |k| key(&shard_fulfiller_key(fulfiller_id, k), sku))
+}
+
 impl StockLevel {
+    /// The root's own figures.
+    fn root_level(&self) -> ItemLevel {
+        ItemLevel {
+            available: self.available,
+            reserved: self.reserved,
+            free: self.free,
+        }
+    }
+
     /// The item count of a sharded sku's stock, more than one; None for one item.
     fn sharded(&self) -> Option<u16> {
         self.shards
@@ -142,14 +180,7 @@ impl Stock {
         let keys: Vec<Item> = levels
             .values()
             .filter_map(|l| l.sharded().map(|n| (l, n)))
-            .flat_map(|(l, n)| {
-                (1..n).map(|k| {
-                    key(
-                        &shard_fulfiller_key(l.fulfiller_id.as_str(), k),
-                        l.sku.as_str(),
-                    )
-                })
-            })
+            .flat_map(|(l, n)| shard_keys(l.fulfiller_id.as_str(), l.sku.as_str(), n))
             .collect();
         if keys.is_empty() {
             return Ok(levels);
@@ -218,8 +249,8 @@ impl Stock {
             // Counts of either kind move the sequence, so that a count over the shards that read
             // the root before this one cannot commit after it.
             .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":asOf", s(stamp(as_of)))
-            .expression_attribute_values(":now", s(stamp(now)))
+            .expression_attribute_values(":asOf", s(sort_time(as_of)))
+            .expression_attribute_values(":now", s(sort_time(now)))
             .send()
             .await;
         match res {
@@ -266,27 +297,15 @@ impl Stock {
                 return Ok(None);
             }
             let existing = root.as_ref().and_then(StockLevel::sharded).unwrap_or(1);
-            let mut items = vec![root.as_ref().map_or(ItemLevel::default(), |r| ItemLevel {
-                available: r.available,
-                reserved: r.reserved,
-                free: r.free,
-            })];
-            let keys: Vec<Item> = (1..existing)
-                .map(|k| key(&shard_fulfiller_key(fulfiller_id, k), sku))
-                .collect();
+            let mut items = vec![root
+                .as_ref()
+                .map_or(ItemLevel::default(), StockLevel::root_level)];
+            let keys: Vec<Item> = shard_keys(fulfiller_id, sku, existing).collect();
             let mut read: BTreeMap<u16, ItemLevel> = BTreeMap::new();
             if !keys.is_empty() {
                 for item in batch_get_consistent(&self.client, &self.table, keys).await? {
-                    let shard: ShardItem = from_item(item)?;
-                    if let Some((_, k)) = shard_of_fulfiller_key(&shard.fulfiller_id) {
-                        read.insert(
-                            k,
-                            ItemLevel {
-                                available: shard.available,
-                                reserved: shard.reserved,
-                                free: shard.free,
-                            },
-                        );
+                    if let Some((_, k, shard)) = ShardItem::read(item)? {
+                        read.insert(k, shard.level());
                     }
                 }
             }
@@ -384,8 +403,8 @@ impl Stock {
                 );
                 conditions.push("(attribute_not_exists(asOf) OR asOf <= :asOf)".to_string());
                 u = u
-                    .expression_attribute_values(":asOf", s(stamp(as_of)))
-                    .expression_attribute_values(":now", s(stamp(now)))
+                    .expression_attribute_values(":asOf", s(sort_time(as_of)))
+                    .expression_attribute_values(":now", s(sort_time(now)))
                     .expression_attribute_values(":shards", n(total))
                     .expression_attribute_values(":nextSeq", n(seq.map_or(1, |s| s + 1)));
                 match seq {
@@ -454,10 +473,6 @@ fn key(fulfiller_key: &str, sku: &str) -> Item {
     ])
 }
 
-fn stamp(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
-}
-
 /// Adds shard items to the levels of their skus: the sums, and each item's free stock.
 fn fold(
     levels: &mut BTreeMap<(FulfillerId, Sku), StockLevel>,
@@ -472,11 +487,9 @@ fn fold(
         }
     }
     for item in shards {
-        let shard: ShardItem = from_item(item)?;
-        let Some((fulfiller, k)) = shard_of_fulfiller_key(&shard.fulfiller_id) else {
+        let Some((fulfiller, k, shard)) = ShardItem::read(item)? else {
             continue;
         };
-        let fulfiller = FulfillerId::try_from(fulfiller)?;
         if let Some(level) = levels.get_mut(&(fulfiller, shard.sku.clone())) {
             level.available += shard.available;
             level.reserved += shard.reserved;

@@ -61,7 +61,7 @@ fn shard_of(id: &str) -> String {
 
 /// A time as the due index sorts it: fixed width, so that text order is time order.
 fn due_text(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    super::orders::sort_time(at)
 }
 
 fn is_pending(d: &Delivery) -> bool {
