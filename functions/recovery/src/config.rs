@@ -8,4 +8,5 @@ pub struct Config {
     pub orders_table: String,
     pub stock_table: String,
     pub reservation_hold_max_age_seconds: i64,
+    pub report_aggregates_table: String,
 }

@@ -3,18 +3,33 @@
 //! (`dropship_aws::repo::holds`), once the hold is older than any function runs. (Follow-up
 //! messages need no recovery: they are committed with their change and sent by the change
 //! relay from the orders table's stream.)
+//!
+//! It also backfills the report aggregates (`dropship_aws::repo::aggregates`) until they are
+//! complete: the orders written before the change relay kept them (a stack upgraded with orders
+//! in it; on a new stack the first run finds none), a few pages each run from where the last
+//! one stopped. It applies each order as it is now, like the relay does, so the two never add
+//! an order twice. Until it is done, the reports read the orders themselves.
 
 mod config;
+use anyhow::Context;
 use chrono::{Duration, Utc};
 pub use config::Config;
 use dropship_aws::repo::changes::Tables;
+use dropship_aws::repo::aggregates::{Aggregates, Backfill};
 use dropship_aws::repo::holds;
+use dropship_core::order::Order;
+
+/// How long one run backfills before it records where it stopped (the function has 15 s).
+const BACKFILL_BUDGET: std::time::Duration = std::time::Duration::from_secs(8);
+/// Orders per page of the backfill.
+const BACKFILL_PAGE: i32 = 100;
 
 pub struct Recovery {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// Only the orders (holds) and stock tables: giving back touches nothing else.
     pub tables: Tables,
     pub hold_max_age: Duration,
+    pub aggregates: Aggregates,
 }
 
 impl dropship_aws::config::FromConfig for Recovery {
@@ -23,7 +38,7 @@ impl dropship_aws::config::FromConfig for Recovery {
     fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
         let dynamodb = aws_sdk_dynamodb::Client::new(cfg);
         Ok(Self {
-            dynamodb,
+            dynamodb: dynamodb.clone(),
             tables: Tables {
                 orders: config.orders_table.clone(),
                 delivery_orders: String::new(),
@@ -31,6 +46,7 @@ impl dropship_aws::config::FromConfig for Recovery {
                 returns: None,
             },
             hold_max_age: Duration::seconds(config.reservation_hold_max_age_seconds),
+            aggregates: Aggregates::new(dynamodb.clone(), config.report_aggregates_table.clone()),
         })
     }
 }
@@ -46,6 +62,68 @@ impl Recovery {
                 "gave back the reservations of large orders whose routing stopped half-way"
             );
         }
-        Ok(serde_json::json!({"holdsGivenBack": holds, "unitsGivenBack": units}))
+        let backfilled = self.backfill().await?;
+        Ok(serde_json::json!({"holdsGivenBack": holds, "unitsGivenBack": units,
+            "ordersBackfilled": backfilled}))
+    }
+
+    /// Applies pages of orders to the report aggregates for at most `BACKFILL_BUDGET`, from the
+    /// recorded cursor; records the next cursor, or that the aggregates are complete.
+    async fn backfill(&self) -> anyhow::Result<usize> {
+        let mut state = self.aggregates.backfill().await?;
+        if state.complete {
+            return Ok(0);
+        }
+        let started = std::time::Instant::now();
+        let mut applied = 0;
+        while started.elapsed() < BACKFILL_BUDGET {
+            let start = state
+                .cursor
+                .as_deref()
+                .and_then(dropship_aws::repo::decode_next_token);
+            let page = self
+                .dynamodb
+                .query()
+                .table_name(&self.tables.orders)
+                .index_name("byCreated")
+                .key_condition_expression("gsi1pk = :o")
+                .expression_attribute_values(":o", dropship_aws::repo::s("ORDERS"))
+                .limit(BACKFILL_PAGE)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .context("listing orders to backfill the report aggregates")?;
+            let keys = page.items.unwrap_or_default();
+            let orders: Vec<Order> = dropship_aws::repo::whole_items(
+                &self.dynamodb,
+                &self.tables.orders,
+                &["pk"],
+                keys,
+            )
+            .await?
+            .into_iter()
+            .map(dropship_aws::repo::from_item)
+            .collect::<anyhow::Result<_>>()?;
+            for order in &orders {
+                self.aggregates.apply(order).await?;
+                applied += 1;
+            }
+            state = match page.last_evaluated_key {
+                Some(key) => Backfill {
+                    complete: false,
+                    cursor: Some(dropship_aws::repo::encode_next_token(&key)),
+                },
+                None => Backfill {
+                    complete: true,
+                    cursor: None,
+                },
+            };
+            self.aggregates.set_backfill(&state).await?;
+            if state.complete {
+                tracing::info!(applied, "the report aggregates are complete");
+                break;
+            }
+        }
+        Ok(applied)
     }
 }

@@ -11,4 +11,5 @@ pub struct Config {
     pub stock_table: String,
     pub catalogue_table: String,
     pub returns_table: String,
+    pub report_aggregates_table: String,
 }

@@ -37,6 +37,8 @@ use dropship_core::ApiError;
 use export::{Delimiter, FileFormat};
 use lambda_http::{Body, Request, Response};
 use serde_json::json;
+use dropship_aws::repo::aggregates::Aggregates;
+use dropship_core::aggregates::Kind as AggregateKind;
 use std::collections::BTreeMap;
 use tables::{Filters, Period, Table};
 
@@ -196,6 +198,7 @@ pub struct Reports {
     pub stock_table: String,
     pub catalogue_table: String,
     pub returns_table: String,
+    pub aggregates: Aggregates,
 }
 
 impl dropship_aws::config::FromConfig for Reports {
@@ -214,6 +217,10 @@ impl dropship_aws::config::FromConfig for Reports {
             stock_table: config.stock_table.clone(),
             catalogue_table: config.catalogue_table.clone(),
             returns_table: config.returns_table.clone(),
+            aggregates: Aggregates::new(
+                aws_sdk_dynamodb::Client::new(cfg),
+                config.report_aggregates_table.clone(),
+            ),
         })
     }
 }
@@ -278,7 +285,10 @@ impl Reports {
     async fn build(&self, q: &Query, p: &Period, now: DateTime<Utc>) -> anyhow::Result<Table> {
         let f = &q.filters;
         Ok(match q.kind {
-            Kind::Orders => tables::orders(&self.orders_between(p.lo, p.hi).await?, p, f),
+            Kind::Orders => match self.aggregate_rows(AggregateKind::Orders, p).await? {
+                Some(rows) => tables::orders_of(&rows, p, f),
+                None => tables::orders(&self.orders_between(p.lo, p.hi).await?, p, f),
+            },
             Kind::Customers => tables::customers(&self.orders_between(p.lo, p.hi).await?, p, f),
             Kind::Finance => tables::finance(&self.orders_between(p.lo, p.hi).await?, p, f),
             Kind::Promotions => {
@@ -291,10 +301,13 @@ impl Reports {
                     .collect();
                 promotions::promotions(&orders, &known, p, f)
             }
-            Kind::Sales => {
-                let orders = self.orders_between(p.lo, p.hi).await?;
-                tables::sales(&orders, &self.products().await?, p, f)
-            }
+            Kind::Sales => match self.aggregate_rows(AggregateKind::Sales, p).await? {
+                Some(rows) => tables::sales_of(&rows, &self.products().await?, f),
+                None => {
+                    let orders = self.orders_between(p.lo, p.hi).await?;
+                    tables::sales(&orders, &self.products().await?, p, f)
+                }
+            },
             Kind::Stock => {
                 let mut levels = Vec::new();
                 for id in self.fulfiller_ids(f).await? {
@@ -356,6 +369,23 @@ impl Reports {
                 tables::returns(&orders, &parts, &of_parts, p, f)
             }
         })
+    }
+
+    /// The period's rows of the report aggregates, when they answer it: complete (backfilled)
+    /// and the period whole UTC hours. `None`: the report reads the orders.
+    async fn aggregate_rows(
+        &self,
+        kind: AggregateKind,
+        p: &Period,
+    ) -> anyhow::Result<Option<Vec<dropship_core::aggregates::Row>>> {
+        if !dropship_core::aggregates::whole_hours(p.lo, p.hi)
+            || !self.aggregates.backfill().await?.complete
+        {
+            return Ok(None);
+        }
+        let (rows, read) = self.aggregates.rows(kind, p.lo, p.hi).await?;
+        tracing::info!(kind = ?kind, items = read, rows = rows.len(), "report aggregates read");
+        Ok(Some(rows))
     }
 
     /// The retailer's time zone (the branding's), Europe/Berlin before one is set.
@@ -569,6 +599,10 @@ mod handler_tests {
             stock_table: "StockTable".into(),
             catalogue_table: "CatalogueTable".into(),
             returns_table: "ReturnsTable".into(),
+            aggregates: Aggregates::new(
+                aws_sdk_dynamodb::Client::new(&cfg),
+                "ReportAggregatesTable",
+            ),
         }
     }
 

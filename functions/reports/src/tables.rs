@@ -5,6 +5,7 @@
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use chrono_tz::Tz;
 use dropship_aws::repo::stock::StockLevel;
+use dropship_core::aggregates::Row;
 use dropship_core::catalogue::Product;
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::ids::{ChannelId, CountryCode, FulfillerId, OrderId, Sku};
@@ -76,6 +77,12 @@ impl Filters {
             .is_none_or(|g| products.get(sku).is_some_and(|p| p.group == *g))
     }
 
+    /// An aggregate row: its channel and country (the period is the rows read).
+    fn row(&self, r: &Row) -> bool {
+        self.channel.as_ref().is_none_or(|c| c.as_str() == r.channel)
+            && self.country.as_ref().is_none_or(|c| c.as_str() == r.country)
+    }
+
     fn fulfiller(&self, f: &str) -> bool {
         self.fulfiller.as_ref().is_none_or(|x| x == f)
     }
@@ -110,10 +117,12 @@ fn sum(ms: impl IntoIterator<Item = Money>) -> Money {
     ms.into_iter().fold(Money::ZERO, |a, b| a + b)
 }
 
+/// The orders report's groups: (day, channel, status, currency) to orders, units and total.
+type OrderGroups = BTreeMap<(NaiveDate, String, String, String), (u64, u64, Money)>;
+
 /// Intake by day, channel, status and currency.
 pub fn orders(orders: &[Order], p: &Period, f: &Filters) -> Table {
-    type Key = (NaiveDate, String, String, String);
-    let mut groups: BTreeMap<Key, (u64, u64, Money)> = BTreeMap::new();
+    let mut groups = OrderGroups::new();
     for o in orders
         .iter()
         .filter(|o| f.order(o) && p.contains(o.created_at))
@@ -134,6 +143,43 @@ pub fn orders(orders: &[Order], p: &Period, f: &Filters) -> Table {
         g.1 += o.lines.iter().map(|l| u64::from(l.quantity)).sum::<u64>();
         g.2 += o.totals.total;
     }
+    orders_table(groups)
+}
+
+/// The orders report from the orders aggregates of the period (`dropship_core::aggregates`).
+pub fn orders_of(rows: &[Row], p: &Period, f: &Filters) -> Table {
+    let mut groups = OrderGroups::new();
+    for r in rows.iter().filter(|r| f.row(r)) {
+        let Some(at) = hour_start(&r.hour) else {
+            continue;
+        };
+        let g = groups
+            .entry((
+                p.date(at),
+                r.channel.clone(),
+                r.what.clone(),
+                r.currency.clone(),
+            ))
+            .or_insert((0, 0, Money::ZERO));
+        g.0 += u64::try_from(r.counters.orders).unwrap_or(0);
+        g.1 += u64::try_from(r.counters.units).unwrap_or(0);
+        g.2 += from_cents(r.counters.cents);
+    }
+    orders_table(groups)
+}
+
+/// The start of an aggregate's UTC hour (`2026-12-03T13`).
+fn hour_start(hour: &str) -> Option<DateTime<Utc>> {
+    chrono::NaiveDateTime::parse_from_str(&format!("{hour}:00:00"), "%Y-%m-%dT%H:%M:%S")
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+fn from_cents(cents: i64) -> Money {
+    Money::from_decimal(Decimal::new(cents, 2))
+}
+
+fn orders_table(groups: OrderGroups) -> Table {
     Table {
         columns: &[
             "date", "channel", "status", "currency", "orders", "units", "total",
@@ -155,28 +201,32 @@ pub fn orders(orders: &[Order], p: &Period, f: &Filters) -> Table {
     }
 }
 
+/// What the sales report sums per (sku, currency).
+#[derive(Default)]
+struct SkuSales {
+    orders: u64,
+    ordered: u64,
+    cancelled: u64,
+    returned: u64,
+    revenue: Money,
+}
+
 /// Per sku: units ordered, cancelled, returned and sold, and the revenue of the units sold; top
-/// sellers first, the catalogue's products without sales last (the slow sellers).
+/// sellers first, the catalogue's products without sales last (the slow sellers). An order
+/// counts once per sku, however many of its lines carry it.
 pub fn sales(
     orders: &[Order],
     products: &BTreeMap<Sku, Product>,
     p: &Period,
     f: &Filters,
 ) -> Table {
-    #[derive(Default)]
-    struct S {
-        orders: u64,
-        ordered: u64,
-        cancelled: u64,
-        returned: u64,
-        revenue: Money,
-    }
-    let mut by: BTreeMap<(String, String), S> = BTreeMap::new();
+    let mut by: BTreeMap<(String, String), SkuSales> = BTreeMap::new();
     let mut names: BTreeMap<String, String> = BTreeMap::new();
     for o in orders
         .iter()
         .filter(|o| f.order(o) && p.contains(o.created_at))
     {
+        let mut counted = std::collections::BTreeSet::new();
         for l in o.lines.iter().filter(|l| f.sku(l.sku.as_str(), products)) {
             names
                 .entry(l.sku.to_string())
@@ -186,13 +236,44 @@ pub fn sales(
                 .or_default();
             let q = l.quantities;
             let sold = l.quantity.saturating_sub(q.cancelled + q.returned);
-            s.orders += 1;
+            s.orders += u64::from(counted.insert(l.sku.as_str()));
             s.ordered += u64::from(l.quantity);
             s.cancelled += u64::from(q.cancelled);
             s.returned += u64::from(q.returned);
             s.revenue += share(l.paid, sold, l.quantity);
         }
     }
+    sales_table(by, &names, products, f)
+}
+
+/// The sales report from the sales aggregates of the period (`dropship_core::aggregates`).
+pub fn sales_of(rows: &[Row], products: &BTreeMap<Sku, Product>, f: &Filters) -> Table {
+    let mut by: BTreeMap<(String, String), SkuSales> = BTreeMap::new();
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    for r in rows
+        .iter()
+        .filter(|r| f.row(r) && f.sku(r.what.as_str(), products))
+    {
+        if let Some(name) = &r.name {
+            names.entry(r.what.clone()).or_insert_with(|| name.clone());
+        }
+        let s = by.entry((r.what.clone(), r.currency.clone())).or_default();
+        let count = |v: i64| u64::try_from(v).unwrap_or(0);
+        s.orders += count(r.counters.orders);
+        s.ordered += count(r.counters.units);
+        s.cancelled += count(r.counters.cancelled);
+        s.returned += count(r.counters.returned);
+        s.revenue += from_cents(r.counters.cents);
+    }
+    sales_table(by, &names, products, f)
+}
+
+fn sales_table(
+    by: BTreeMap<(String, String), SkuSales>,
+    names: &BTreeMap<String, String>,
+    products: &BTreeMap<Sku, Product>,
+    f: &Filters,
+) -> Table {
     let mut rows: Vec<(u64, Vec<Value>)> = by
         .into_iter()
         .map(|((sku, cur), s)| {

@@ -12,6 +12,7 @@ macro_rules! debug_as_tuple {
     };
 }
 
+pub mod aggregates;
 pub mod cancel;
 pub mod catalogue;
 pub mod change_feed;

@@ -1,6 +1,7 @@
 //! DynamoDB repositories, one per table. Each file states the table's access patterns.
 //! Items are mapped with serde (serde_dynamo) in one place: the domain types' serde shape.
 
+pub mod aggregates;
 pub mod alerts;
 pub mod catalogue;
 pub mod changes;
@@ -98,6 +99,34 @@ pub fn is_transaction_condition_failure(
     }
 }
 
+/// A transaction was cancelled only because a condition failed (what it read has moved since)
+/// or it met another transaction on an item: worth reading and writing again. Any other reason
+/// (a validation error, a throttled item) is an error.
+pub fn is_retryable_transaction_failure(
+    err: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+    >,
+) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
+            let codes: Vec<&str> = e
+                .cancellation_reasons()
+                .iter()
+                .filter_map(|r| r.code())
+                .collect();
+            codes.iter().any(|c| *c != "None")
+                && codes.iter().all(|c| {
+                    matches!(
+                        *c,
+                        "None" | "ConditionalCheckFailed" | "TransactionConflict"
+                    )
+                })
+        }
+        _ => false,
+    }
+}
+
 /// Runs a query to its end, page by page, mapping every item.
 pub async fn query_all<T: serde::de::DeserializeOwned>(
     query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
@@ -128,7 +157,7 @@ pub async fn query_all_whole<T: serde::de::DeserializeOwned>(
 }
 
 /// Runs a query to its end, page by page, as raw items.
-async fn query_all_items(
+pub async fn query_all_items(
     query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
     what: &str,
 ) -> anyhow::Result<Vec<Item>> {

@@ -333,7 +333,7 @@ impl Stock {
                 }
                 // A condition that no longer held, or a transaction meeting another on an item:
                 // read again.
-                Err(e) if is_retryable_count_failure(&e) => {
+                Err(e) if super::is_retryable_transaction_failure(&e) => {
                     tracing::info!(
                         fulfiller_id,
                         sku,
@@ -507,30 +507,3 @@ fn fold(
     Ok(())
 }
 
-/// A count's transaction was cancelled only because a condition failed (stock or the count
-/// sequence moved since the read) or it met another transaction on an item: worth reading and
-/// writing again. Any other reason (a validation error, a throttled item) is an error.
-fn is_retryable_count_failure(
-    err: &aws_sdk_dynamodb::error::SdkError<
-        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
-    >,
-) -> bool {
-    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-    match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(e)) => {
-            let codes: Vec<&str> = e
-                .cancellation_reasons()
-                .iter()
-                .filter_map(|r| r.code())
-                .collect();
-            codes.iter().any(|c| *c != "None")
-                && codes.iter().all(|c| {
-                    matches!(
-                        *c,
-                        "None" | "ConditionalCheckFailed" | "TransactionConflict"
-                    )
-                })
-        }
-        _ => false,
-    }
-}
