@@ -14,8 +14,8 @@ mod config;
 use anyhow::Context;
 use chrono::{Duration, Utc};
 pub use config::Config;
-use dropship_aws::repo::changes::Tables;
 use dropship_aws::repo::aggregates::{Aggregates, Backfill};
+use dropship_aws::repo::changes::Tables;
 use dropship_aws::repo::holds;
 use dropship_core::order::Order;
 
@@ -63,8 +63,10 @@ impl Recovery {
             );
         }
         let backfilled = self.backfill().await?;
-        Ok(serde_json::json!({"holdsGivenBack": holds, "unitsGivenBack": units,
-            "ordersBackfilled": backfilled}))
+        Ok(
+            serde_json::json!({"holdsGivenBack": holds, "unitsGivenBack": units,
+            "ordersBackfilled": backfilled}),
+        )
     }
 
     /// Applies pages of orders to the report aggregates for at most `BACKFILL_BUDGET`, from the
@@ -94,16 +96,12 @@ impl Recovery {
                 .await
                 .context("listing orders to backfill the report aggregates")?;
             let keys = page.items.unwrap_or_default();
-            let orders: Vec<Order> = dropship_aws::repo::whole_items(
-                &self.dynamodb,
-                &self.tables.orders,
-                &["pk"],
-                keys,
-            )
-            .await?
-            .into_iter()
-            .map(dropship_aws::repo::from_item)
-            .collect::<anyhow::Result<_>>()?;
+            let orders: Vec<Order> =
+                dropship_aws::repo::whole_items(&self.dynamodb, &self.tables.orders, &["pk"], keys)
+                    .await?
+                    .into_iter()
+                    .map(dropship_aws::repo::from_item)
+                    .collect::<anyhow::Result<_>>()?;
             for order in &orders {
                 self.aggregates.apply(order).await?;
                 applied += 1;

@@ -79,8 +79,13 @@ impl Filters {
 
     /// An aggregate row: its channel and country (the period is the rows read).
     fn row(&self, r: &Row) -> bool {
-        self.channel.as_ref().is_none_or(|c| c.as_str() == r.channel)
-            && self.country.as_ref().is_none_or(|c| c.as_str() == r.country)
+        self.channel
+            .as_ref()
+            .is_none_or(|c| c.as_str() == r.channel)
+            && self
+                .country
+                .as_ref()
+                .is_none_or(|c| c.as_str() == r.country)
     }
 
     fn fulfiller(&self, f: &str) -> bool {

@@ -14,7 +14,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 /// 100 skus `BULK-000`.. at acme only, `available` units of each.
-async fn bulk_catalogue(stack: &Stack, world: &setup::World, available: u32) -> Vec<String> {
+pub(crate) async fn bulk_catalogue(
+    stack: &Stack,
+    world: &setup::World,
+    available: u32,
+) -> Vec<String> {
     let admin = Some(stack.admin_token.as_str());
     let skus: Vec<String> = (0..100).map(|i| format!("BULK-{i:03}")).collect();
     for sku in &skus {
@@ -45,7 +49,7 @@ async fn bulk_catalogue(stack: &Stack, world: &setup::World, available: u32) -> 
 
 /// Places one unit of every sku and waits until the order is routed, running the recovery
 /// schedule meanwhile if `sweeping` (as it runs every minute in AWS); returns the order's id.
-async fn place_bulk(
+pub(crate) async fn place_bulk(
     stack: &Stack,
     world: &setup::World,
     skus: &[String],

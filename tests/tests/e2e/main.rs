@@ -40,6 +40,7 @@ mod prices;
 mod races;
 mod reliability;
 mod repeated_skus;
+mod report_aggregates;
 mod reports;
 mod returns;
 mod routing;

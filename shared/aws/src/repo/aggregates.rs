@@ -194,9 +194,7 @@ impl Aggregates {
                 put = put.expression_attribute_values(":prev", n(v));
             }
             if delta.len() <= CHUNK {
-                put = put
-                    .item("version", n(order.version))
-                    .item("parts", s(json));
+                put = put.item("version", n(order.version)).item("parts", s(json));
                 let mut items = vec![TransactWriteItem::builder()
                     .put(put.build().context("an aggregates marker")?)
                     .build()];
@@ -283,9 +281,9 @@ impl Aggregates {
             .await;
         match close {
             Ok(_) => Ok(()),
-            Err(e) if super::is_condition_failure(&e) => {
-                Err(Retry::Again(anyhow::anyhow!("the marker of order {id} moved")))
-            }
+            Err(e) if super::is_condition_failure(&e) => Err(Retry::Again(anyhow::anyhow!(
+                "the marker of order {id} moved"
+            ))),
             Err(e) => Err(Retry::Fail(
                 anyhow::Error::new(e).context("closing a pending aggregates change"),
             )),
@@ -354,10 +352,7 @@ impl Aggregates {
                     continue;
                 }
                 let sk = item.get("sk").and_then(|v| v.as_s().ok());
-                let name = item
-                    .get("name")
-                    .and_then(|v| v.as_s().ok())
-                    .cloned();
+                let name = item.get("name").and_then(|v| v.as_s().ok()).cloned();
                 if let Some(row) = sk.and_then(|sk| Row::parse(sk, counters, name)) {
                     rows.push(row);
                 }
@@ -381,10 +376,7 @@ impl Aggregates {
         let item = out.item.unwrap_or_default();
         Ok(Backfill {
             complete: matches!(item.get("complete"), Some(AttributeValue::Bool(true))),
-            cursor: item
-                .get("cursor")
-                .and_then(|v| v.as_s().ok())
-                .cloned(),
+            cursor: item.get("cursor").and_then(|v| v.as_s().ok()).cloned(),
         })
     }
 

@@ -33,7 +33,10 @@ fn an_order_adds_one_orders_item_and_one_sales_item_per_sku() {
     let o = sample();
     let parts = contribution(&o);
     assert_eq!(parts.len(), 3, "{parts:?}");
-    let orders: Vec<_> = parts.iter().filter(|p| p.pk.starts_with("ORDERS#")).collect();
+    let orders: Vec<_> = parts
+        .iter()
+        .filter(|p| p.pk.starts_with("ORDERS#"))
+        .collect();
     assert_eq!(orders.len(), 1);
     assert_eq!(orders[0].counters.orders, 1);
     assert_eq!(orders[0].counters.units, 4);
@@ -79,9 +82,14 @@ fn applying_every_version_in_turn_leaves_the_last_contribution() {
         .filter(|((pk, _), _)| pk.starts_with("ORDERS#"))
         .collect();
     assert_eq!(orders_items.len(), 1);
-    assert!(orders_items[0].0 .1.ends_with("#shipped"), "{orders_items:?}");
+    assert!(
+        orders_items[0].0 .1.ends_with("#shipped"),
+        "{orders_items:?}"
+    );
     // A cancelled and a returned unit no longer earn revenue.
-    let a = v3.iter().find(|p| p.sk.ends_with("#A") && p.pk.starts_with("SALES#"));
+    let a = v3
+        .iter()
+        .find(|p| p.sk.ends_with("#A") && p.pk.starts_with("SALES#"));
     assert_eq!(a.map(|p| p.counters.cancelled), Some(1));
 }
 
@@ -140,7 +148,10 @@ fn a_berlin_day_is_whole_utc_hours_and_reads_two_utc_days() {
         "Asia/Kolkata",
     );
     assert!(!whole_hours(lo.expect("lo"), hi.expect("hi")));
-    let t = Utc.with_ymd_and_hms(2026, 12, 3, 13, 5, 0).single().expect("t");
+    let t = Utc
+        .with_ymd_and_hms(2026, 12, 3, 13, 5, 0)
+        .single()
+        .expect("t");
     assert_eq!(hour_key(t), "2026-12-03T13");
 }
 
@@ -148,5 +159,8 @@ fn a_berlin_day_is_whole_utc_hours_and_reads_two_utc_days() {
 fn a_sku_with_hashes_reads_back_whole() {
     let row = Row::parse("2026-12-03T13#web#DE#EUR#A#B", Counters::default(), None);
     assert_eq!(row.map(|r| r.what), Some("A#B".to_string()));
-    assert_eq!(Row::parse("2026-12-03T13#web", Counters::default(), None), None);
+    assert_eq!(
+        Row::parse("2026-12-03T13#web", Counters::default(), None),
+        None
+    );
 }
