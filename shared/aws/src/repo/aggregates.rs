@@ -13,7 +13,7 @@ use anyhow::Context;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use dropship_core::aggregates::{
-    days_to_read, difference, partition_key, Counters, Kind, Part, Row, CHUNK, SPREAD,
+    difference, ranges_to_read, partition_key, Counters, Kind, Part, Row, CHUNK, SPREAD,
 };
 use dropship_core::order::Order;
 use futures::StreamExt;
@@ -175,6 +175,11 @@ impl Aggregates {
             }
             let next = dropship_core::aggregates::contribution(order);
             let delta = difference(&marker.parts, &next);
+            if delta.is_empty() {
+                // A write that changed nothing counted (an address, a document number): the
+                // marker keeps its older version, which holds the same contribution.
+                return Ok(Applied::Moved(0));
+            }
             let moved = delta.len();
             let json = serde_json::to_string(&next).context("writing a contribution")?;
             // Written only over the marker as read: absent, or this version with nothing pending.
@@ -316,10 +321,10 @@ impl Aggregates {
         lo: DateTime<Utc>,
         hi: DateTime<Utc>,
     ) -> anyhow::Result<(Vec<Row>, usize)> {
-        let queries = days_to_read(lo, hi)
+        let queries = ranges_to_read(lo, hi)
             .into_iter()
-            .flat_map(|(day, from, to)| {
-                (0..SPREAD).map(move |k| (partition_key(kind, day, k), from.clone(), to.clone()))
+            .flat_map(|(year, from, to)| {
+                (0..SPREAD).map(move |k| (partition_key(kind, year, k), from.clone(), to.clone()))
             })
             .map(|(pk, from, to)| {
                 let query = self

@@ -1,7 +1,7 @@
 use super::*;
 use crate::intake::fixtures::{base, order};
 use crate::order::OrderStatus;
-use chrono::TimeZone;
+use chrono::{NaiveDate, TimeZone};
 use serde_json::json;
 
 fn sample() -> Order {
@@ -117,7 +117,7 @@ fn an_order_keeps_its_spread_and_orders_spread_over_all_keys() {
 }
 
 #[test]
-fn a_berlin_day_is_whole_utc_hours_and_reads_two_utc_days() {
+fn a_berlin_day_is_whole_utc_hours_and_one_range_of_its_year() {
     let (lo, hi) = crate::catalogue::day_bounds(
         NaiveDate::from_ymd_opt(2026, 12, 3),
         NaiveDate::from_ymd_opt(2026, 12, 3),
@@ -125,19 +125,32 @@ fn a_berlin_day_is_whole_utc_hours_and_reads_two_utc_days() {
     );
     let (lo, hi) = (lo.expect("lo"), hi.expect("hi"));
     assert!(whole_hours(lo, hi));
-    let days = days_to_read(lo, hi);
     assert_eq!(
-        days,
+        ranges_to_read(lo, hi),
+        vec![(
+            2026,
+            "2026-12-02T23".to_string(),
+            "2026-12-03T22~".to_string()
+        )]
+    );
+    // A period over new year reads the end of one year's keys and the start of the next.
+    let (lo, hi) = crate::catalogue::day_bounds(
+        NaiveDate::from_ymd_opt(2026, 12, 30),
+        NaiveDate::from_ymd_opt(2027, 1, 2),
+        "Europe/Berlin",
+    );
+    assert_eq!(
+        ranges_to_read(lo.expect("lo"), hi.expect("hi")),
         vec![
             (
-                NaiveDate::from_ymd_opt(2026, 12, 2).expect("day"),
-                "2026-12-02T23".to_string(),
-                "2026-12-02T23~".to_string()
+                2026,
+                "2026-12-29T23".to_string(),
+                "2026-12-31T23~".to_string()
             ),
             (
-                NaiveDate::from_ymd_opt(2026, 12, 3).expect("day"),
-                "2026-12-03T00".to_string(),
-                "2026-12-03T22~".to_string()
+                2027,
+                "2027-01-01T00".to_string(),
+                "2027-01-02T22~".to_string()
             ),
         ]
     );
