@@ -11,4 +11,5 @@ pub struct Config {
     pub returns_queue_url: String,
     pub dead_letter_queue_url: String,
     pub report_aggregates_table: String,
+    pub catalogue_table: String,
 }

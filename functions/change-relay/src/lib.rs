@@ -14,6 +14,7 @@ mod config;
 pub use config::Config;
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::aggregates::Aggregates;
+use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::outbox::{self, OutboxMessage, QueueKind};
 use dropship_aws::repo::Item;
 use futures::StreamExt;
@@ -63,6 +64,8 @@ pub struct ChangeRelay {
     /// queue: one place to look, one alarm).
     pub dead_letters: Queue,
     pub aggregates: Aggregates,
+    /// The branding's time zone, which dates the aggregates.
+    pub catalogue: Catalogue,
 }
 
 /// A committed change whose follow-ups can never be sent as written: retrying it would only
@@ -90,6 +93,10 @@ impl dropship_aws::config::FromConfig for ChangeRelay {
             aggregates: Aggregates::new(
                 aws_sdk_dynamodb::Client::new(cfg),
                 config.report_aggregates_table.clone(),
+            ),
+            catalogue: Catalogue::new(
+                aws_sdk_dynamodb::Client::new(cfg),
+                config.catalogue_table.clone(),
             ),
         })
     }
@@ -206,10 +213,22 @@ impl ChangeRelay {
                 }
             }
         }
+        if latest.is_empty() {
+            return None;
+        }
+        // Read once per batch: a change of zone reaches the relay within one batch, and the
+        // backfill waits longer than any batch before it dates the orders anew.
+        let zone = match self.catalogue.time_zone().await {
+            Ok(zone) => zone,
+            Err(err) => {
+                tracing::error!(error = %format!("{err:#}"), "the time zone not read; the batch's orders come again");
+                return latest.values().map(|(first, _)| *first).min();
+            }
+        };
         let applies = latest.values().map(|&(first, at)| {
             let (i, order) = &orders[at];
             async move {
-                match self.aggregates.apply(order).await {
+                match self.aggregates.apply(order, zone).await {
                     Ok(_) => None,
                     Err(err) => {
                         tracing::error!(

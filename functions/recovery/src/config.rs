@@ -9,4 +9,5 @@ pub struct Config {
     pub stock_table: String,
     pub reservation_hold_max_age_seconds: i64,
     pub report_aggregates_table: String,
+    pub catalogue_table: String,
 }

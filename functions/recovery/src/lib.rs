@@ -8,13 +8,16 @@
 //! complete: the orders written before the change relay kept them (a stack upgraded with orders
 //! in it; on a new stack the first run finds none), a few pages each run from where the last
 //! one stopped. It applies each order as it is now, like the relay does, so the two never add
-//! an order twice. Until it is done, the reports read the orders themselves.
+//! an order twice. When the retailer's time zone changes, it dates every order anew in the new
+//! zone, starting a minute after the change (longer than a relay batch that read the old zone
+//! takes). Until it is done, the reports read the orders themselves.
 
 mod config;
 use anyhow::Context;
 use chrono::{Duration, Utc};
 pub use config::Config;
 use dropship_aws::repo::aggregates::{Aggregates, Backfill};
+use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::changes::Tables;
 use dropship_aws::repo::holds;
 use dropship_core::order::Order;
@@ -23,6 +26,10 @@ use dropship_core::order::Order;
 const BACKFILL_BUDGET: std::time::Duration = std::time::Duration::from_secs(8);
 /// Orders per page of the backfill.
 const BACKFILL_PAGE: i32 = 100;
+/// How long after a change of zone the backfill starts dating orders anew: a relay batch that
+/// read the old zone has ended by then (the relay reads it once per batch; a batch takes at most
+/// the function's 15 s).
+const ZONE_SETTLE: Duration = Duration::seconds(60);
 
 pub struct Recovery {
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -30,6 +37,7 @@ pub struct Recovery {
     pub tables: Tables,
     pub hold_max_age: Duration,
     pub aggregates: Aggregates,
+    pub catalogue: Catalogue,
 }
 
 impl dropship_aws::config::FromConfig for Recovery {
@@ -47,6 +55,7 @@ impl dropship_aws::config::FromConfig for Recovery {
             },
             hold_max_age: Duration::seconds(config.reservation_hold_max_age_seconds),
             aggregates: Aggregates::new(dynamodb.clone(), config.report_aggregates_table.clone()),
+            catalogue: Catalogue::new(dynamodb.clone(), config.catalogue_table.clone()),
         })
     }
 }
@@ -70,11 +79,39 @@ impl Recovery {
     }
 
     /// Applies pages of orders to the report aggregates for at most `BACKFILL_BUDGET`, from the
-    /// recorded cursor; records the next cursor, or that the aggregates are complete.
+    /// recorded cursor; records the next cursor, or that the aggregates are complete. A change
+    /// of the retailer's zone starts a new pass over every order, after `ZONE_SETTLE`.
     async fn backfill(&self) -> anyhow::Result<usize> {
+        let zone = self.catalogue.time_zone().await?;
+        let now = Utc::now();
         let mut state = self.aggregates.backfill().await?;
+        if state.zone.as_deref() != Some(zone.name()) {
+            let changed = state.zone.is_some();
+            state = Backfill {
+                zone: Some(zone.name().to_string()),
+                // The first backfill has no relay dating in another zone to wait for.
+                zone_since: changed.then_some(now),
+                ..Backfill::default()
+            };
+            self.aggregates.set_backfill(&state).await?;
+            if changed {
+                tracing::info!(
+                    zone = zone.name(),
+                    "the time zone changed: the report aggregates are dated anew"
+                );
+            }
+        }
         if state.complete {
             return Ok(0);
+        }
+        if state.pass_started.is_none() {
+            if state
+                .zone_since
+                .is_some_and(|since| now < since + ZONE_SETTLE)
+            {
+                return Ok(0);
+            }
+            state.pass_started = Some(now);
         }
         let started = std::time::Instant::now();
         let mut applied = 0;
@@ -103,19 +140,16 @@ impl Recovery {
                     .map(dropship_aws::repo::from_item)
                     .collect::<anyhow::Result<_>>()?;
             for order in &orders {
-                self.aggregates.apply(order).await?;
+                self.aggregates.apply(order, zone).await?;
                 applied += 1;
             }
-            state = match page.last_evaluated_key {
-                Some(key) => Backfill {
-                    complete: false,
-                    cursor: Some(dropship_aws::repo::encode_next_token(&key)),
-                },
-                None => Backfill {
-                    complete: true,
-                    cursor: None,
-                },
-            };
+            match page.last_evaluated_key {
+                Some(key) => state.cursor = Some(dropship_aws::repo::encode_next_token(&key)),
+                None => {
+                    state.cursor = None;
+                    state.complete = true;
+                }
+            }
             self.aggregates.set_backfill(&state).await?;
             if state.complete {
                 tracing::info!(applied, "the report aggregates are complete");

@@ -286,7 +286,7 @@ impl Reports {
         let f = &q.filters;
         Ok(match q.kind {
             Kind::Orders => match self.aggregate_rows(AggregateKind::Orders, p).await? {
-                Some(rows) => tables::orders_of(&rows, p, f),
+                Some(rows) => tables::orders_of(&rows, f),
                 None => tables::orders(&self.orders_between(p.lo, p.hi).await?, p, f),
             },
             Kind::Customers => tables::customers(&self.orders_between(p.lo, p.hi).await?, p, f),
@@ -372,18 +372,21 @@ impl Reports {
     }
 
     /// The period's rows of the report aggregates, when they answer it: complete (backfilled)
-    /// and the period whole UTC hours. `None`: the report reads the orders.
+    /// and dated in the retailer's zone of now. `None`: the report reads the orders.
     async fn aggregate_rows(
         &self,
         kind: AggregateKind,
         p: &Period,
     ) -> anyhow::Result<Option<Vec<dropship_core::aggregates::Row>>> {
-        if !dropship_core::aggregates::whole_hours(p.lo, p.hi)
-            || !self.aggregates.backfill().await?.complete
-        {
+        let state = self.aggregates.backfill().await?;
+        if !state.complete || state.zone.as_deref() != Some(p.tz.name()) {
             return Ok(None);
         }
-        let (rows, read) = self.aggregates.rows(kind, p.lo, p.hi).await?;
+        let (from, to) = (
+            p.lo.with_timezone(&p.tz).date_naive(),
+            p.hi.with_timezone(&p.tz).date_naive(),
+        );
+        let (rows, read) = self.aggregates.rows(kind, from, to).await?;
         tracing::info!(kind = ?kind, items = read, rows = rows.len(), "report aggregates read");
         Ok(Some(rows))
     }

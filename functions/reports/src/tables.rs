@@ -151,33 +151,22 @@ pub fn orders(orders: &[Order], p: &Period, f: &Filters) -> Table {
     orders_table(groups)
 }
 
-/// The orders report from the orders aggregates of the period (`dropship_core::aggregates`).
-pub fn orders_of(rows: &[Row], p: &Period, f: &Filters) -> Table {
+/// The orders report from the orders aggregates of the period (`dropship_core::aggregates`):
+/// day rows, dated in the retailer's zone when they were summed.
+pub fn orders_of(rows: &[Row], f: &Filters) -> Table {
     let mut groups = OrderGroups::new();
     for r in rows.iter().filter(|r| f.row(r)) {
-        let Some(at) = hour_start(&r.hour) else {
+        let Some(day) = r.day() else {
             continue;
         };
         let g = groups
-            .entry((
-                p.date(at),
-                r.channel.clone(),
-                r.what.clone(),
-                r.currency.clone(),
-            ))
+            .entry((day, r.channel.clone(), r.what.clone(), r.currency.clone()))
             .or_insert((0, 0, Money::ZERO));
         g.0 += u64::try_from(r.counters.orders).unwrap_or(0);
         g.1 += u64::try_from(r.counters.units).unwrap_or(0);
         g.2 += from_cents(r.counters.cents);
     }
     orders_table(groups)
-}
-
-/// The start of an aggregate's UTC hour (`2026-12-03T13`).
-fn hour_start(hour: &str) -> Option<DateTime<Utc>> {
-    chrono::NaiveDateTime::parse_from_str(&format!("{hour}:00:00"), "%Y-%m-%dT%H:%M:%S")
-        .ok()
-        .map(|t| t.and_utc())
 }
 
 fn from_cents(cents: i64) -> Money {

@@ -4,23 +4,36 @@
 //!
 //! An order's *contribution* is a set of (aggregate item, counters). The stream applies the
 //! difference between an order's new contribution and the one already applied (kept on a marker
-//! item per order, with the order's version), so a redelivered or out-of-order record adds
-//! nothing twice and a changed order (cancelled, returned, a new status) moves its units.
+//! item per order, with the order's version and the zone it was dated in), so a redelivered or
+//! out-of-order record adds nothing twice and a changed order (cancelled, returned, a new
+//! status) moves its units.
 //!
-//! Items are per UTC hour (a report in any zone whose offset is whole hours sums exactly its
-//! days), their sort key starting with the hour. Their partition key is the kind, the year and
-//! one of [`SPREAD`] spreads picked by order id: the writes of any moment go to 32 keys (at
-//! 5,000 orders/s about 940 write units each, under a partition's 1,000), and a report of up
-//! to a year reads one contiguous sort key range of at most two years' 32 keys.
+//! **Buckets.** Each part is summed on the order's day and on its month, both in the retailer's
+//! time zone: a report of whole days reads the months it covers whole and the days at its ends,
+//! so what it reads grows with the catalogue and the period, not with the orders. (The orders
+//! report is per day and reads days only.)
+//!
+//! **Keys.** The sort key is `<bucket>#<spread>#<channel>#<country>#<currency>#<sku or status>`.
+//! The spread (0..[`SALES_SPREAD`] for a sku, 0..[`ORDERS_SPREAD`] for a status, by order id)
+//! keeps any one item under DynamoDB's 1,000 writes per second per item: a promoted sku's 2,000
+//! orders per second write 8 items, the few status sums of 5,000 orders per second 32. The
+//! partition key is the kind, the bucket's year and one of [`PARTITIONS`], picked from the rest
+//! of the sort key, so the writes of any moment spread over 32 keys and a report reads at most
+//! two years of 32 keys, each in a few contiguous sort key ranges.
 
 use crate::order::Order;
 use crate::refund::share;
-use chrono::{DateTime, Datelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Partition keys per year and kind; a report reads all of them.
-pub const SPREAD: u64 = 32;
+pub const PARTITIONS: u64 = 32;
+/// Items one sku's sums of a bucket are spread over.
+pub const SALES_SPREAD: u64 = 8;
+/// Items one status's sums of a bucket are spread over.
+pub const ORDERS_SPREAD: u64 = 32;
 
 /// Aggregate updates per transaction: DynamoDB's 100 actions less the order's marker.
 pub const CHUNK: usize = 99;
@@ -28,10 +41,10 @@ pub const CHUNK: usize = 99;
 /// What is summed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kind {
-    /// Per hour, channel, country, currency and sku: units ordered, cancelled, returned and the
-    /// revenue of the units sold.
+    /// Per bucket, channel, country, currency and sku: units ordered, cancelled, returned and
+    /// the revenue of the units sold.
     Sales,
-    /// Per hour, channel, country, status and currency: orders, units and totals.
+    /// Per day, channel, country, currency and status: orders, units and totals.
     Orders,
 }
 
@@ -85,24 +98,29 @@ pub struct Part {
     pub name: Option<String>,
 }
 
-/// The UTC hour of a time, as it starts every aggregate's sort key: `2026-12-03T13`.
-pub fn hour_key(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H").to_string()
-}
-
-/// The partition key of a kind's aggregates of one UTC year and spread.
-pub fn partition_key(kind: Kind, year: i32, spread: u64) -> String {
-    format!("{}#{year:04}#{spread}", kind.prefix())
-}
-
-/// The spread an order's aggregates go to (FNV-1a of its id: the same for every version).
-fn spread_of(order_id: &str) -> u64 {
+/// FNV-1a: stable across builds and machines (the keys are stored).
+fn fnv(parts: &[&str]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in order_id.bytes() {
+    for b in parts.iter().flat_map(|p| p.bytes().chain([0])) {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    h % SPREAD
+    h
+}
+
+/// The day bucket of a date: `D2026-12-03`.
+pub fn day_bucket(d: NaiveDate) -> String {
+    format!("D{}", d.format("%Y-%m-%d"))
+}
+
+/// The month bucket of a date: `M2026-12`.
+pub fn month_bucket(d: NaiveDate) -> String {
+    format!("M{:04}-{:02}", d.year(), d.month())
+}
+
+/// The partition key of a kind's aggregates of a year.
+pub fn partition_key(kind: Kind, year: i32, partition: u64) -> String {
+    format!("{}#{year:04}#{partition}", kind.prefix())
 }
 
 fn cents(m: crate::money::Money) -> i64 {
@@ -118,56 +136,80 @@ fn status_name(o: &Order) -> String {
         .unwrap_or_default()
 }
 
-/// Everything an order adds to the aggregates as it is now, sorted by key.
-pub fn contribution(o: &Order) -> Vec<Part> {
-    let hour = hour_key(o.created_at);
-    let year = o.created_at.year();
-    let n = spread_of(o.id.as_str());
-    let (channel, country, currency) = (
-        o.channel_id.as_str(),
-        o.shipping_address.country.as_str(),
-        o.currency.to_string(),
-    );
-    let mut parts: BTreeMap<(String, String), Part> = BTreeMap::new();
-    let pk = partition_key(Kind::Orders, year, n);
-    let sk = format!("{hour}#{channel}#{country}#{currency}#{}", status_name(o));
-    parts.insert(
-        (pk.clone(), sk.clone()),
-        Part {
+/// Adds `counters` to the item of (bucket, spread, dimensions) in `parts`.
+fn add(
+    parts: &mut BTreeMap<(String, String), Part>,
+    (kind, year): (Kind, i32),
+    bucket: &str,
+    spread: u64,
+    dims: &[&str],
+    counters: Counters,
+    name: Option<&str>,
+) {
+    let spread_text = spread.to_string();
+    let mut key = vec![spread_text.as_str()];
+    key.extend_from_slice(dims);
+    let pk = partition_key(kind, year, fnv(&key) % PARTITIONS);
+    let sk = format!("{bucket}#{}", key.join("#"));
+    let part = parts
+        .entry((pk.clone(), sk.clone()))
+        .or_insert_with(|| Part {
             pk,
             sk,
-            counters: Counters {
-                orders: 1,
-                units: o.lines.iter().map(|l| i64::from(l.quantity)).sum(),
-                cents: cents(o.totals.total),
-                ..Counters::default()
-            },
-            name: None,
-        },
+            counters: Counters::default(),
+            name: name.map(str::to_owned),
+        });
+    part.counters = part.counters.plus(counters);
+}
+
+/// Everything an order adds to the aggregates as it is now, dated in `zone`, sorted by key.
+pub fn contribution(o: &Order, zone: Tz) -> Vec<Part> {
+    let date = local_date(o.created_at, zone);
+    let (day, month, year) = (day_bucket(date), month_bucket(date), date.year());
+    let id = fnv(&[o.id.as_str()]);
+    let currency = o.currency.to_string();
+    let (channel, country) = (o.channel_id.as_str(), o.shipping_address.country.as_str());
+    let mut parts: BTreeMap<(String, String), Part> = BTreeMap::new();
+    let status = status_name(o);
+    let order = Counters {
+        orders: 1,
+        units: o.lines.iter().map(|l| i64::from(l.quantity)).sum(),
+        cents: cents(o.totals.total),
+        ..Counters::default()
+    };
+    add(
+        &mut parts,
+        (Kind::Orders, year),
+        &day,
+        id % ORDERS_SPREAD,
+        &[channel, country, &currency, &status],
+        order,
+        None,
     );
-    let pk = partition_key(Kind::Sales, year, n);
     let mut seen = std::collections::BTreeSet::new();
     for l in &o.lines {
-        let sk = format!("{hour}#{channel}#{country}#{currency}#{}", l.sku);
         let q = l.quantities;
         let sold = l.quantity.saturating_sub(q.cancelled + q.returned);
         // An order counts once per sku, however many of its lines carry it.
-        let first = seen.insert(l.sku.to_string());
-        let part = parts
-            .entry((pk.clone(), sk.clone()))
-            .or_insert_with(|| Part {
-                pk: pk.clone(),
-                sk,
-                counters: Counters::default(),
-                name: Some(l.name.clone()),
-            });
-        part.counters = part.counters.plus(Counters {
+        let first = seen.insert(l.sku.as_str());
+        let c = Counters {
             orders: i64::from(first),
             units: i64::from(l.quantity),
             cancelled: i64::from(q.cancelled),
             returned: i64::from(q.returned),
             cents: cents(share(l.paid, sold, l.quantity)),
-        });
+        };
+        for bucket in [&day, &month] {
+            add(
+                &mut parts,
+                (Kind::Sales, year),
+                bucket,
+                id % SALES_SPREAD,
+                &[channel, country, &currency, l.sku.as_str()],
+                c,
+                Some(&l.name),
+            );
+        }
     }
     parts.into_values().collect()
 }
@@ -195,7 +237,8 @@ pub fn difference(applied: &[Part], next: &[Part]) -> Vec<Part> {
 /// A row read back from an aggregate item: its dimensions parsed from the sort key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
-    pub hour: String,
+    /// `D2026-12-03` or `M2026-12`.
+    pub bucket: String,
     pub channel: String,
     pub country: String,
     pub currency: String,
@@ -209,9 +252,11 @@ impl Row {
     /// The row of an aggregate item's sort key; `None` for a key no version wrote.
     pub fn parse(sk: &str, counters: Counters, name: Option<String>) -> Option<Row> {
         // The sku is last and may hold any character the others cannot.
-        let mut it = sk.splitn(5, '#');
+        let mut it = sk.splitn(6, '#');
+        let bucket = it.next()?.to_string();
+        let _spread = it.next()?;
         Some(Row {
-            hour: it.next()?.to_string(),
+            bucket,
             channel: it.next()?.to_string(),
             country: it.next()?.to_string(),
             currency: it.next()?.to_string(),
@@ -220,36 +265,60 @@ impl Row {
             name,
         })
     }
+
+    /// The day of a day bucket.
+    pub fn day(&self) -> Option<NaiveDate> {
+        NaiveDate::parse_from_str(self.bucket.strip_prefix('D')?, "%Y-%m-%d").ok()
+    }
 }
 
-/// The UTC years whose aggregates hold the hours of [lo, hi], each with the sort key range to
-/// read (both ends included).
-pub fn ranges_to_read(lo: DateTime<Utc>, hi: DateTime<Utc>) -> Vec<(i32, String, String)> {
-    (lo.year()..=hi.year())
-        .map(|year| {
-            let from = if year == lo.year() {
-                hour_key(lo)
-            } else {
-                format!("{year:04}-01-01T00")
-            };
-            let to = if year == hi.year() {
-                hour_key(hi)
-            } else {
-                format!("{year:04}-12-31T23")
-            };
-            // "~" sorts after every character that follows the hour.
-            (year, from, format!("{to}~"))
-        })
-        .collect()
+/// The sort key ranges (year, from, to; both ends included) that hold the days `from` to `to`:
+/// for the sales, the months inside the period whole and the days of the months at its ends;
+/// for the orders (`days_only`), every day.
+pub fn ranges_to_read(
+    from: NaiveDate,
+    to: NaiveDate,
+    days_only: bool,
+) -> Vec<(i32, String, String)> {
+    let mut out: Vec<(i32, String, String)> = Vec::new();
+    let mut day = from;
+    while day <= to {
+        let month_start = day.with_day(1).unwrap_or(day);
+        let next_month = if month_start.month() == 12 {
+            NaiveDate::from_ymd_opt(month_start.year() + 1, 1, 1)
+        } else {
+            NaiveDate::from_ymd_opt(month_start.year(), month_start.month() + 1, 1)
+        };
+        let Some(next_month) = next_month else { break };
+        let month_end = next_month.pred_opt().unwrap_or(next_month);
+        let last = month_end.min(to);
+        // "~" sorts after every character that follows a bucket.
+        let range = if !days_only && day == month_start && last == month_end {
+            let b = month_bucket(day);
+            (day.year(), b.clone(), format!("{b}#~"))
+        } else {
+            (
+                day.year(),
+                day_bucket(day),
+                format!("{}#~", day_bucket(last)),
+            )
+        };
+        // A range right after one of the same year and bucket kind continues it: the months
+        // come one after another, and so do the days (a month read whole would sit between).
+        match out.last_mut() {
+            Some((y, lo, hi)) if *y == range.0 && lo.get(..1) == range.1.get(..1) => {
+                *hi = range.2;
+            }
+            _ => out.push(range),
+        }
+        day = next_month;
+    }
+    out
 }
 
-/// Whether [lo, hi] is made of whole UTC hours (a period of whole days in a zone whose offset
-/// is whole hours), so that the aggregates answer it exactly.
-pub fn whole_hours(lo: DateTime<Utc>, hi: DateTime<Utc>) -> bool {
-    use chrono::Timelike;
-    let end = hi + chrono::Duration::microseconds(1);
-    let whole = |t: DateTime<Utc>| t.minute() == 0 && t.second() == 0 && t.nanosecond() == 0;
-    whole(lo) && whole(end)
+/// A time as its date in the zone.
+pub fn local_date(t: DateTime<Utc>, zone: Tz) -> NaiveDate {
+    t.with_timezone(&zone).date_naive()
 }
 
 #[cfg(test)]

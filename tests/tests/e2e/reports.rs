@@ -210,10 +210,14 @@ async fn every_report_matches_the_orders_made_and_its_csv_has_the_same_rows() {
     // The sales and orders reports may come from the report aggregates, which the change relay
     // keeps a moment after each write: the cancellation shows when they have caught up.
     let items = stack
-        .eventually("the cancellation in the orders report", Duration::from_secs(30), || async {
-            let items = report(&stack, &format!("/admin/reports/orders?{range}")).await;
-            (rows(&items, "status", "cancelled").len() == 1).then_some(items)
-        })
+        .eventually(
+            "the cancellation in the orders report",
+            Duration::from_secs(30),
+            || async {
+                let items = report(&stack, &format!("/admin/reports/orders?{range}")).await;
+                (rows(&items, "status", "cancelled").len() == 1).then_some(items)
+            },
+        )
         .await;
     let sum = |items: &[Value], channel: &str, field: &str| -> f64 {
         rows(items, "channel", channel)

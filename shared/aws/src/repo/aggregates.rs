@@ -1,6 +1,7 @@
-//! The report aggregates table (`dropship_core::aggregates`): running sums per UTC hour that the
-//! orders table's stream keeps, one marker per order with the contribution already applied, and
-//! the state of the backfill that brings in the orders written before the stream was read.
+//! The report aggregates table (`dropship_core::aggregates`): running sums per day and month that
+//! the orders table's stream keeps, one marker per order with the contribution already applied
+//! (and the zone it was dated in), and the state of the backfill that brings in the orders
+//! written before the stream was read or dated in another zone.
 //!
 //! Applying an order is exactly-once per version: the marker and the sums it moves are written
 //! in one transaction, conditional on the marker still holding what was read. An order whose
@@ -11,9 +12,10 @@
 use super::{is_retryable_transaction_failure, n, query_all_items, s, Item};
 use anyhow::Context;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
 use dropship_core::aggregates::{
-    difference, ranges_to_read, partition_key, Counters, Kind, Part, Row, CHUNK, SPREAD,
+    difference, partition_key, ranges_to_read, Counters, Kind, Part, Row, CHUNK, PARTITIONS,
 };
 use dropship_core::order::Order;
 use futures::StreamExt;
@@ -37,6 +39,7 @@ pub struct Aggregates {
 struct Marker {
     exists: bool,
     version: Option<u64>,
+    zone: Option<String>,
     parts: Vec<Part>,
     pending: Option<(u64, Vec<Part>, usize)>,
 }
@@ -56,6 +59,12 @@ pub struct Backfill {
     pub complete: bool,
     /// The orders table's key to go on from.
     pub cursor: Option<String>,
+    /// The zone the aggregates are (being) dated in.
+    pub zone: Option<String>,
+    /// When that zone was taken up (a change of zone starts the backfill again).
+    pub zone_since: Option<DateTime<Utc>>,
+    /// When the current pass over the orders started.
+    pub pass_started: Option<DateTime<Utc>>,
 }
 
 fn parts_of(item: &Item, name: &str) -> anyhow::Result<Vec<Part>> {
@@ -117,6 +126,7 @@ impl Aggregates {
         Ok(Marker {
             exists: true,
             version: number(&item, "version"),
+            zone: item.get("zone").and_then(|v| v.as_s().ok()).cloned(),
             parts: parts_of(&item, "parts")?,
             pending,
         })
@@ -150,9 +160,10 @@ impl Aggregates {
             .build())
     }
 
-    /// Applies an order as it is now (a stream record's new image, or the backfill's read):
-    /// the aggregates end up holding its contribution once, whatever was applied before.
-    pub async fn apply(&self, order: &Order) -> anyhow::Result<Applied> {
+    /// Applies an order as it is now (a stream record's new image, or the backfill's read),
+    /// dated in `zone`: the aggregates end up holding its contribution once, whatever was
+    /// applied before (in this zone or another).
+    pub async fn apply(&self, order: &Order, zone: Tz) -> anyhow::Result<Applied> {
         let id = order.id.as_str();
         let mut last = None;
         for attempt in 0..ATTEMPTS {
@@ -170,12 +181,13 @@ impl Aggregates {
                     Err(Retry::Fail(e)) => return Err(e),
                 }
             }
-            if marker.version.is_some_and(|v| v >= order.version) {
+            let same_zone = marker.zone.as_deref() == Some(zone.name());
+            if same_zone && marker.version.is_some_and(|v| v >= order.version) {
                 return Ok(Applied::AlreadyHeld);
             }
-            let next = dropship_core::aggregates::contribution(order);
+            let next = dropship_core::aggregates::contribution(order, zone);
             let delta = difference(&marker.parts, &next);
-            if delta.is_empty() {
+            if delta.is_empty() && same_zone {
                 // A write that changed nothing counted (an address, a document number): the
                 // marker keeps its older version, which holds the same contribution.
                 return Ok(Applied::Moved(0));
@@ -194,6 +206,7 @@ impl Aggregates {
                 .table_name(&self.table)
                 .item("pk", s(marker_key(id)))
                 .item("sk", s(APPLIED))
+                .item("zone", s(zone.name()))
                 .condition_expression(condition);
             if let Some(v) = prev {
                 put = put.expression_attribute_values(":prev", n(v));
@@ -217,12 +230,17 @@ impl Aggregates {
                 if let Some(v) = marker.version {
                     put = put.item("version", n(v));
                 }
+                // The applied parts keep their zone until the pending change closes.
+                if let Some(z) = &marker.zone {
+                    put = put.item("zone", s(z));
+                }
                 put = put
                     .item(
                         "parts",
                         s(serde_json::to_string(&marker.parts).context("a contribution")?),
                     )
                     .item("pendingVersion", n(order.version))
+                    .item("pendingZone", s(zone.name()))
                     .item("pendingParts", s(json))
                     .item("chunksDone", n(0));
                 let items = vec![TransactWriteItem::builder()
@@ -276,9 +294,10 @@ impl Aggregates {
             .key("pk", s(marker_key(id)))
             .key("sk", s(APPLIED))
             .update_expression(
-                "SET version = :v, parts = :p REMOVE pendingVersion, pendingParts, chunksDone",
+                "SET version = :v, parts = :p, #zone = pendingZone REMOVE pendingVersion, pendingParts, pendingZone, chunksDone",
             )
             .condition_expression("pendingVersion = :v AND chunksDone = :all")
+            .expression_attribute_names("#zone", "zone")
             .expression_attribute_values(":v", n(version))
             .expression_attribute_values(":p", s(applied))
             .expression_attribute_values(":all", n(chunks.len()))
@@ -313,18 +332,18 @@ impl Aggregates {
         }
     }
 
-    /// The rows of a kind's aggregates over the whole UTC hours of [lo, hi] (rows whose counters
-    /// went back to zero left out), with the number of items read.
+    /// The rows of a kind's aggregates over the days `from` to `to` (rows whose counters went
+    /// back to zero left out), with the number of items read.
     pub async fn rows(
         &self,
         kind: Kind,
-        lo: DateTime<Utc>,
-        hi: DateTime<Utc>,
+        from: NaiveDate,
+        to: NaiveDate,
     ) -> anyhow::Result<(Vec<Row>, usize)> {
-        let queries = ranges_to_read(lo, hi)
+        let queries = ranges_to_read(from, to, kind == Kind::Orders)
             .into_iter()
-            .flat_map(|(year, from, to)| {
-                (0..SPREAD).map(move |k| (partition_key(kind, year, k), from.clone(), to.clone()))
+            .flat_map(|(year, lo, hi)| {
+                (0..PARTITIONS).map(move |k| (partition_key(kind, year, k), lo.clone(), hi.clone()))
             })
             .map(|(pk, from, to)| {
                 let query = self
@@ -379,9 +398,18 @@ impl Aggregates {
             .await
             .context("reading the aggregates backfill state")?;
         let item = out.item.unwrap_or_default();
+        let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+        let time = |name: &str| {
+            text(name)
+                .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+                .map(|t| t.with_timezone(&Utc))
+        };
         Ok(Backfill {
             complete: matches!(item.get("complete"), Some(AttributeValue::Bool(true))),
-            cursor: item.get("cursor").and_then(|v| v.as_s().ok()).cloned(),
+            cursor: text("cursor"),
+            zone: text("zone"),
+            zone_since: time("zoneSince"),
+            pass_started: time("passStarted"),
         })
     }
 
@@ -395,8 +423,16 @@ impl Aggregates {
             .item("sk", s(BACKFILL))
             .item("complete", AttributeValue::Bool(state.complete))
             .item("updatedAt", s(Utc::now().to_rfc3339()));
-        if let Some(c) = &state.cursor {
-            put = put.item("cursor", s(c));
+        let texts = [
+            ("cursor", state.cursor.clone()),
+            ("zone", state.zone.clone()),
+            ("zoneSince", state.zone_since.map(|t| t.to_rfc3339())),
+            ("passStarted", state.pass_started.map(|t| t.to_rfc3339())),
+        ];
+        for (name, value) in texts {
+            if let Some(v) = value {
+                put = put.item(name, s(v));
+            }
         }
         put.send()
             .await

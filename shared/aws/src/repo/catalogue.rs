@@ -142,6 +142,14 @@ impl Catalogue {
     pub async fn get_branding(&self) -> anyhow::Result<Option<Branding>> {
         self.get("BRANDING", "current").await
     }
+    /// The retailer's time zone: the branding's, Europe/Berlin before one is set.
+    pub async fn time_zone(&self) -> anyhow::Result<chrono_tz::Tz> {
+        Ok(self
+            .get_branding()
+            .await?
+            .and_then(|b| b.time_zone.parse().ok())
+            .unwrap_or(chrono_tz::Europe::Berlin))
+    }
     pub async fn put_refund_policy(&self, p: &RefundPolicy) -> anyhow::Result<()> {
         self.put("POLICY", "refund", p).await
     }

@@ -1,7 +1,8 @@
 use super::*;
 use crate::intake::fixtures::{base, order};
 use crate::order::OrderStatus;
-use chrono::{NaiveDate, TimeZone};
+use chrono::TimeZone;
+use chrono_tz::Europe::Berlin;
 use serde_json::json;
 
 fn sample() -> Order {
@@ -28,11 +29,18 @@ fn total(parts: &[Vec<Part>]) -> BTreeMap<(String, String), Counters> {
     by
 }
 
+fn rows(parts: &[Part]) -> Vec<Row> {
+    parts
+        .iter()
+        .filter_map(|p| Row::parse(&p.sk, p.counters, p.name.clone()))
+        .collect()
+}
+
 #[test]
-fn an_order_adds_one_orders_item_and_one_sales_item_per_sku() {
+fn an_order_adds_a_day_item_for_its_status_and_a_day_and_month_item_per_sku() {
     let o = sample();
-    let parts = contribution(&o);
-    assert_eq!(parts.len(), 3, "{parts:?}");
+    let parts = contribution(&o, Berlin);
+    assert_eq!(parts.len(), 5, "{parts:?}");
     let orders: Vec<_> = parts
         .iter()
         .filter(|p| p.pk.starts_with("ORDERS#"))
@@ -41,35 +49,55 @@ fn an_order_adds_one_orders_item_and_one_sales_item_per_sku() {
     assert_eq!(orders[0].counters.orders, 1);
     assert_eq!(orders[0].counters.units, 4);
     assert_eq!(orders[0].counters.cents, cents(o.totals.total));
-    let a = parts
-        .iter()
-        .find(|p| p.sk.ends_with("#A") && p.pk.starts_with("SALES#"))
-        .expect("a sales item for A");
+    let date = local_date(o.created_at, Berlin);
+    let a: Vec<Row> = rows(&parts).into_iter().filter(|r| r.what == "A").collect();
+    assert_eq!(a.len(), 2, "a day and a month: {a:?}");
+    assert_eq!(a[0].bucket, day_bucket(date));
+    assert_eq!(a[0].day(), Some(date));
+    assert_eq!(a[1].bucket, month_bucket(date));
     // Two lines of A in one order: one order, three units.
-    assert_eq!((a.counters.orders, a.counters.units), (1, 3));
+    assert_eq!((a[0].counters.orders, a[0].counters.units), (1, 3));
     let paid: i64 = o
         .lines
         .iter()
         .filter(|l| l.sku.as_str() == "A")
         .map(|l| cents(l.paid))
         .sum();
-    assert_eq!(a.counters.cents, paid);
-    let row = Row::parse(&a.sk, a.counters, a.name.clone()).expect("a row");
-    assert_eq!(row.what, "A");
-    assert_eq!(row.hour, hour_key(o.created_at));
-    assert_eq!(row.currency, o.currency.to_string());
+    assert_eq!(a[0].counters.cents, paid);
+    assert_eq!(a[0].currency, o.currency.to_string());
+}
+
+#[test]
+fn the_day_is_the_retailers() {
+    let mut o = sample();
+    // 23:30 UTC on 31 December is New Year's Day in Berlin.
+    o.created_at = Utc
+        .with_ymd_and_hms(2026, 12, 31, 23, 30, 0)
+        .single()
+        .expect("a time");
+    let berlin = rows(&contribution(&o, Berlin));
+    assert!(
+        berlin.iter().any(|r| r.bucket == "D2027-01-01"),
+        "{berlin:?}"
+    );
+    assert!(berlin.iter().any(|r| r.bucket == "M2027-01"));
+    assert!(contribution(&o, Berlin)
+        .iter()
+        .all(|p| p.pk.contains("#2027#")));
+    let utc = rows(&contribution(&o, chrono_tz::UTC));
+    assert!(utc.iter().any(|r| r.bucket == "D2026-12-31"));
 }
 
 #[test]
 fn applying_every_version_in_turn_leaves_the_last_contribution() {
     let mut o = sample();
-    let v1 = contribution(&o);
+    let v1 = contribution(&o, Berlin);
     o.status = OrderStatus::Routed;
     o.lines[0].quantities.cancelled = 1;
-    let v2 = contribution(&o);
+    let v2 = contribution(&o, Berlin);
     o.lines[1].quantities.returned = 1;
     o.status = OrderStatus::Shipped;
-    let v3 = contribution(&o);
+    let v3 = contribution(&o, Berlin);
     let steps = vec![
         difference(&[], &v1),
         difference(&v1, &v2),
@@ -86,94 +114,99 @@ fn applying_every_version_in_turn_leaves_the_last_contribution() {
         orders_items[0].0 .1.ends_with("#shipped"),
         "{orders_items:?}"
     );
-    // A cancelled and a returned unit no longer earn revenue.
-    let a = v3
-        .iter()
-        .find(|p| p.sk.ends_with("#A") && p.pk.starts_with("SALES#"));
-    assert_eq!(a.map(|p| p.counters.cancelled), Some(1));
+    // A zone moved: everything leaves the old zone's keys for the new one's.
+    let elsewhere = contribution(&o, chrono_tz::America::Los_Angeles);
+    let moved = difference(&v3, &elsewhere);
+    assert_eq!(
+        total(&[v3.clone(), moved]),
+        total(std::slice::from_ref(&elsewhere))
+    );
 }
 
 #[test]
 fn an_unchanged_order_adds_nothing() {
     let o = sample();
-    let c = contribution(&o);
+    let c = contribution(&o, Berlin);
     assert!(difference(&c, &c).is_empty());
-    assert!(difference(&c, &contribution(&o)).is_empty());
+    assert!(difference(&c, &contribution(&o, Berlin)).is_empty());
 }
 
 #[test]
-fn an_order_keeps_its_spread_and_orders_spread_over_all_keys() {
+fn orders_spread_over_the_items_and_partitions_and_each_keeps_its_own() {
     let mut o = sample();
-    let pks: std::collections::BTreeSet<String> = (0..400)
-        .map(|i| {
-            o.id = crate::ids::OrderId::parse("id", format!("ord-{i}")).expect("an id");
-            contribution(&o)[0].pk.clone()
-        })
-        .collect();
-    assert_eq!(pks.len() as u64, SPREAD);
-    let again = contribution(&o);
+    let mut status_items = std::collections::BTreeSet::new();
+    let mut sku_items = std::collections::BTreeSet::new();
+    let mut partitions = std::collections::BTreeSet::new();
+    for i in 0..2000 {
+        o.id = crate::ids::OrderId::parse("id", format!("ord-{i}")).expect("an id");
+        for p in contribution(&o, Berlin) {
+            partitions.insert(p.pk.clone());
+            if p.pk.starts_with("ORDERS#") {
+                status_items.insert(p.sk);
+            } else if p.sk.ends_with("#A") && p.sk.starts_with('D') {
+                sku_items.insert(p.sk);
+            }
+        }
+    }
+    assert_eq!(status_items.len() as u64, ORDERS_SPREAD);
+    assert_eq!(sku_items.len() as u64, SALES_SPREAD);
+    // The status items, the sku items (day and month) of A and B: spread over the partitions.
+    assert!(partitions.len() >= 30, "{}", partitions.len());
+    let again = contribution(&o, Berlin);
     o.status = OrderStatus::Cancelled;
-    assert_eq!(contribution(&o)[0].pk, again[0].pk);
+    let cancelled = contribution(&o, Berlin);
+    assert_eq!(
+        again[2..],
+        cancelled[2..],
+        "the sales items stay where they are"
+    );
 }
 
 #[test]
-fn a_berlin_day_is_whole_utc_hours_and_one_range_of_its_year() {
-    let (lo, hi) = crate::catalogue::day_bounds(
-        NaiveDate::from_ymd_opt(2026, 12, 3),
-        NaiveDate::from_ymd_opt(2026, 12, 3),
-        "Europe/Berlin",
-    );
-    let (lo, hi) = (lo.expect("lo"), hi.expect("hi"));
-    assert!(whole_hours(lo, hi));
+fn a_period_reads_its_whole_months_and_the_days_at_its_ends() {
+    let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("a date");
     assert_eq!(
-        ranges_to_read(lo, hi),
-        vec![(
-            2026,
-            "2026-12-02T23".to_string(),
-            "2026-12-03T22~".to_string()
-        )]
-    );
-    // A period over new year reads the end of one year's keys and the start of the next.
-    let (lo, hi) = crate::catalogue::day_bounds(
-        NaiveDate::from_ymd_opt(2026, 12, 30),
-        NaiveDate::from_ymd_opt(2027, 1, 2),
-        "Europe/Berlin",
-    );
-    assert_eq!(
-        ranges_to_read(lo.expect("lo"), hi.expect("hi")),
+        ranges_to_read(d(2026, 1, 15), d(2026, 4, 10), false),
         vec![
-            (
-                2026,
-                "2026-12-29T23".to_string(),
-                "2026-12-31T23~".to_string()
-            ),
-            (
-                2027,
-                "2027-01-01T00".to_string(),
-                "2027-01-02T22~".to_string()
-            ),
+            (2026, "D2026-01-15".into(), "D2026-01-31#~".into()),
+            (2026, "M2026-02".into(), "M2026-03#~".into()),
+            (2026, "D2026-04-01".into(), "D2026-04-10#~".into()),
         ]
     );
-    // Kolkata is five and a half hours ahead: its days are not whole UTC hours.
-    let (lo, hi) = crate::catalogue::day_bounds(
-        NaiveDate::from_ymd_opt(2026, 12, 3),
-        NaiveDate::from_ymd_opt(2026, 12, 3),
-        "Asia/Kolkata",
+    // Two partial months next to each other are one range; a year's end splits.
+    assert_eq!(
+        ranges_to_read(d(2026, 12, 20), d(2027, 1, 5), false),
+        vec![
+            (2026, "D2026-12-20".into(), "D2026-12-31#~".into()),
+            (2027, "D2027-01-01".into(), "D2027-01-05#~".into()),
+        ]
     );
-    assert!(!whole_hours(lo.expect("lo"), hi.expect("hi")));
-    let t = Utc
-        .with_ymd_and_hms(2026, 12, 3, 13, 5, 0)
-        .single()
-        .expect("t");
-    assert_eq!(hour_key(t), "2026-12-03T13");
+    assert_eq!(
+        ranges_to_read(d(2026, 1, 20), d(2026, 2, 10), false),
+        vec![(2026, "D2026-01-20".into(), "D2026-02-10#~".into())]
+    );
+    assert_eq!(
+        ranges_to_read(d(2026, 1, 1), d(2026, 12, 31), false),
+        vec![(2026, "M2026-01".into(), "M2026-12#~".into())]
+    );
+    // The orders report is per day.
+    assert_eq!(
+        ranges_to_read(d(2026, 1, 15), d(2026, 4, 10), true),
+        vec![(2026, "D2026-01-15".into(), "D2026-04-10#~".into())]
+    );
+    // One day.
+    assert_eq!(
+        ranges_to_read(d(2026, 12, 3), d(2026, 12, 3), false),
+        vec![(2026, "D2026-12-03".into(), "D2026-12-03#~".into())]
+    );
 }
 
 #[test]
 fn a_sku_with_hashes_reads_back_whole() {
-    let row = Row::parse("2026-12-03T13#web#DE#EUR#A#B", Counters::default(), None);
+    let row = Row::parse("D2026-12-03#3#web#DE#EUR#A#B", Counters::default(), None);
     assert_eq!(row.map(|r| r.what), Some("A#B".to_string()));
     assert_eq!(
-        Row::parse("2026-12-03T13#web", Counters::default(), None),
+        Row::parse("D2026-12-03#3#web", Counters::default(), None),
         None
     );
 }
