@@ -6,7 +6,7 @@ VENV := .venv
 PYTHON ?= python3
 CARGO ?= cargo
 
-.PHONY: help up test soak venv system-deps build fmt-check clippy unit-and-e2e validate-template validate-openapi deny deny-advisories bench bench-build bench-webhooks bench-hot-sku bench-arm64 bench-intake bench-routing bench-documents capacity clean-venv
+.PHONY: help up test soak venv system-deps build fmt-check clippy unit-and-e2e validate-template validate-openapi deny deny-advisories bench bench-build bench-webhooks bench-hot-sku bench-reports bench-arm64 bench-intake bench-routing bench-documents capacity clean-venv
 .PHONY: load
 
 help:
@@ -137,12 +137,17 @@ bench: venv bench-build build
 	$(CARGO) test -p e2e-tests --test e2e bench_system:: -- --ignored --nocapture --test-threads=1
 	$(CARGO) test -p e2e-tests --test e2e bench_webhooks:: -- --ignored --nocapture
 	$(CARGO) test -p e2e-tests --test e2e bench_hot_sku:: -- --ignored --nocapture
+	$(CARGO) test -p e2e-tests --test e2e bench_reports:: -- --ignored --nocapture
 
 bench-webhooks: venv build
 	$(CARGO) test -p e2e-tests --test e2e bench_webhooks:: -- --ignored --nocapture
 
 bench-hot-sku: venv build
 	$(CARGO) test -p e2e-tests --test e2e bench_hot_sku:: -- --ignored --nocapture
+
+# The sales report over a year of orders from the report aggregates and from the orders.
+bench-reports: venv build
+	$(CARGO) test -p e2e-tests --test e2e bench_reports:: -- --ignored --nocapture
 
 bench-intake: venv build
 	$(CARGO) test -p e2e-tests --test e2e bench_intake:: -- --ignored --nocapture

@@ -18,8 +18,10 @@
 //! keeps any one item under DynamoDB's 1,000 writes per second per item: a promoted sku's 2,000
 //! orders per second write 8 items, the few status sums of 5,000 orders per second 32. The
 //! partition key is the kind, the bucket's year and one of [`PARTITIONS`], picked from the rest
-//! of the sort key, so the writes of any moment spread over 32 keys and a report reads at most
-//! two years of 32 keys, each in a few contiguous sort key ranges.
+//! of the sort key, so the writes of any moment spread over 32 keys per kind and a report reads
+//! at most two years of 32 keys, each in a few contiguous sort key ranges. (At 5,000 orders a
+//! second a key takes more than one partition's 1,000 write units: DynamoDB splits such a key's
+//! items by sort key; see docs/capacity.md.)
 
 use crate::order::Order;
 use crate::refund::share;

@@ -17,6 +17,7 @@ mod authorization;
 mod bad_input;
 mod bench_hot_sku;
 mod bench_intake;
+mod bench_reports;
 mod bench_system;
 mod bench_webhooks;
 mod big_order;

@@ -26,7 +26,7 @@ const BACKFILL: &str = "backfill";
 /// Reads and writes of one order before its record is left to the stream's retry.
 const ATTEMPTS: u32 = 8;
 /// Queries of a report in flight at once.
-const READS_IN_FLIGHT: usize = 16;
+const READS_IN_FLIGHT: usize = 32;
 
 #[derive(Clone)]
 pub struct Aggregates {

@@ -151,7 +151,8 @@ fn orders_spread_over_the_items_and_partitions_and_each_keeps_its_own() {
     assert_eq!(status_items.len() as u64, ORDERS_SPREAD);
     assert_eq!(sku_items.len() as u64, SALES_SPREAD);
     // The status items, the sku items (day and month) of A and B: spread over the partitions.
-    assert!(partitions.len() >= 30, "{}", partitions.len());
+    // 32 status items and 8 for each of the two skus (its day and month share a key).
+    assert!(partitions.len() >= 40, "{}", partitions.len());
     let again = contribution(&o, Berlin);
     o.status = OrderStatus::Cancelled;
     let cancelled = contribution(&o, Berlin);
