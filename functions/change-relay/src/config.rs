@@ -10,6 +10,5 @@ pub struct Config {
     pub route_queue_url: String,
     pub returns_queue_url: String,
     pub dead_letter_queue_url: String,
-    pub report_aggregates_table: String,
-    pub catalogue_table: String,
+    pub report_aggregates_queue_url: String,
 }

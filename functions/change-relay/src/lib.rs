@@ -5,19 +5,17 @@
 //! after it come again (Lambda checkpoints just before it), and none before it is sent twice.
 //! A redelivered record sends its messages again: every consumer treats a duplicate as done.
 //!
-//! The relay also keeps the report aggregates (`dropship_aws::repo::aggregates`): every order
-//! write of a batch is applied there, the latest image of each order once, several orders at a
-//! time. It runs here rather than as a third reader of the stream, which DynamoDB advises
-//! against (the webhook sender is the second).
+//! The relay also tells the report aggregator which orders were written (each order of a batch
+//! once, by id, on its own queue): the report aggregates follow every order write. It is done
+//! here rather than by a third reader of the stream, which DynamoDB advises against (the
+//! webhook sender is the second); the aggregator's own queue keeps a slow aggregates table from
+//! holding back the order flow.
 
 mod config;
 pub use config::Config;
 use dropship_aws::queue::Queue;
-use dropship_aws::repo::aggregates::Aggregates;
-use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::outbox::{self, OutboxMessage, QueueKind};
 use dropship_aws::repo::Item;
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 
 /// The part of Lambda's DynamoDB stream event the relay reads.
@@ -63,9 +61,8 @@ pub struct ChangeRelay {
     /// Where a record whose outbox cannot be read is parked whole (the stream's on-failure
     /// queue: one place to look, one alarm).
     pub dead_letters: Queue,
-    pub aggregates: Aggregates,
-    /// The branding's time zone, which dates the aggregates.
-    pub catalogue: Catalogue,
+    /// The report aggregator's queue: the orders written.
+    pub aggregates: Queue,
 }
 
 /// A committed change whose follow-ups can never be sent as written: retrying it would only
@@ -90,14 +87,7 @@ impl dropship_aws::config::FromConfig for ChangeRelay {
             route: queue(&config.route_queue_url),
             returns: queue(&config.returns_queue_url),
             dead_letters: queue(&config.dead_letter_queue_url),
-            aggregates: Aggregates::new(
-                aws_sdk_dynamodb::Client::new(cfg),
-                config.report_aggregates_table.clone(),
-            ),
-            catalogue: Catalogue::new(
-                aws_sdk_dynamodb::Client::new(cfg),
-                config.catalogue_table.clone(),
-            ),
+            aggregates: queue(&config.report_aggregates_queue_url),
         })
     }
 }
@@ -112,19 +102,19 @@ pub fn messages_of(images: &StreamImages) -> anyhow::Result<Vec<OutboxMessage>> 
     )
 }
 
-/// The order a record's new image holds, if it is an order's item (`None` for the table's other
-/// items and for deletions).
-pub fn order_of(images: &StreamImages) -> Option<anyhow::Result<dropship_core::order::Order>> {
+/// The id of the order a record's new image is, if it is an order's item (`None` for the
+/// table's other items and for deletions).
+pub fn order_id_of(images: &StreamImages) -> Option<String> {
     let image = images.new_image.clone().map(Item::from)?;
     let is_order = image
         .get("gsi1pk")
         .and_then(|v| v.as_s().ok())
         .is_some_and(|v| v == "ORDERS");
-    is_order.then(|| dropship_aws::repo::from_item(image))
+    let pk = image.get("pk").and_then(|v| v.as_s().ok())?;
+    pk.strip_prefix("ORDER#")
+        .filter(|_| is_order)
+        .map(str::to_owned)
 }
-
-/// Orders applied to the report aggregates at once.
-const ORDERS_IN_FLIGHT: usize = 8;
 
 /// Consecutive messages for the same queue, as one batch each (their order kept).
 pub fn batches(messages: Vec<OutboxMessage>) -> Vec<(QueueKind, Vec<String>)> {
@@ -174,80 +164,32 @@ impl ChangeRelay {
         Ok(count)
     }
 
-    /// Parks a record whose order image cannot be read (it could never be applied).
-    async fn park(&self, images: &StreamImages, err: anyhow::Error) -> anyhow::Result<()> {
-        let error = format!("{err:#}");
-        tracing::error!(
-            sequence_number = %images.sequence_number,
-            error = %error,
-            "an order image that cannot be read was parked in the dead-letter queue"
-        );
-        self.dead_letters
-            .send(&ParkedRecord {
-                reason: "unreadable_order",
-                error,
-                record: images,
-            })
-            .await
-    }
-
-    /// Applies the orders of `records` to the report aggregates: the latest image of each order
-    /// (what it adds depends only on the order as it is). Returns the position of the first
-    /// record to come again: the earliest record of an order that could not be applied.
+    /// Tells the report aggregator about the orders of `records`, each once. Returns the
+    /// position of the first record to come again when the queue could not be reached.
     async fn aggregate(&self, records: &[StreamRecord]) -> Option<usize> {
-        let mut latest: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
-        let mut orders = Vec::new();
+        let mut first_of: std::collections::BTreeMap<String, usize> = Default::default();
         for (i, record) in records.iter().enumerate() {
-            match order_of(&record.dynamodb) {
-                None => {}
-                Some(Ok(order)) => {
-                    let first = latest.get(order.id.as_str()).map_or(i, |(f, _)| *f);
-                    latest.insert(order.id.to_string(), (first, orders.len()));
-                    orders.push((i, order));
-                }
-                Some(Err(err)) => {
-                    if let Err(e) = self.park(&record.dynamodb, err).await {
-                        tracing::error!(error = %format!("{e:#}"), "parking failed; the record comes again");
-                        return Some(i);
-                    }
-                }
+            if let Some(id) = order_id_of(&record.dynamodb) {
+                first_of.entry(id).or_insert(i);
             }
         }
-        if latest.is_empty() {
+        let bodies: Vec<String> = first_of
+            .keys()
+            .map(|id| serde_json::json!({ "orderId": id }).to_string())
+            .collect();
+        if bodies.is_empty() {
             return None;
         }
-        // Read once per batch: a change of zone reaches the relay within one batch, and the
-        // backfill waits longer than any batch before it dates the orders anew.
-        let zone = match self.catalogue.time_zone().await {
-            Ok(zone) => zone,
+        match self.aggregates.send_bodies(&bodies).await {
+            Ok(()) => None,
             Err(err) => {
-                tracing::error!(error = %format!("{err:#}"), "the time zone not read; the batch's orders come again");
-                return latest.values().map(|(first, _)| *first).min();
+                tracing::error!(
+                    error = %format!("{err:#}"),
+                    "the report aggregator not told; the batch's orders come again"
+                );
+                first_of.values().min().copied()
             }
-        };
-        let applies = latest.values().map(|&(first, at)| {
-            let (i, order) = &orders[at];
-            async move {
-                match self.aggregates.apply(order, zone).await {
-                    Ok(_) => None,
-                    Err(err) => {
-                        tracing::error!(
-                            sequence_number = %records[*i].dynamodb.sequence_number,
-                            error = %format!("{err:#}"),
-                            "report aggregates not updated; the order's records come again"
-                        );
-                        Some(first)
-                    }
-                }
-            }
-        });
-        futures::stream::iter(applies)
-            .buffer_unordered(ORDERS_IN_FLIGHT)
-            .collect::<Vec<Option<usize>>>()
-            .await
-            .into_iter()
-            .flatten()
-            .min()
+        }
     }
 
     pub async fn handle(&self, event: StreamEvent) -> BatchResponse {
@@ -264,7 +206,7 @@ impl ChangeRelay {
                 break;
             }
         }
-        // The records before a failed one are checkpointed: their orders are applied now.
+        // The records before a failed one are checkpointed: their orders are told now.
         let relayed = &event.records[..failed.unwrap_or(event.records.len())];
         let first = match (failed, self.aggregate(relayed).await) {
             (Some(a), Some(b)) => Some(a.min(b)),

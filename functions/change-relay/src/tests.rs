@@ -92,3 +92,17 @@ fn the_failure_answer_names_the_record_by_sequence_number() {
         json!({"batchItemFailures": [{"itemIdentifier": "100"}]})
     );
 }
+
+#[test]
+fn the_aggregator_hears_of_order_writes_only() {
+    let record = |image: serde_json::Value| -> StreamImages {
+        serde_json::from_value(json!({"SequenceNumber": "1", "NewImage": image})).unwrap()
+    };
+    let order = record(json!({"pk": {"S": "ORDER#o1"}, "gsi1pk": {"S": "ORDERS"}}));
+    assert_eq!(order_id_of(&order), Some("o1".to_string()));
+    // A hold of reservations lives in the same table under another index key.
+    let hold = record(json!({"pk": {"S": "HOLD#o1#3"}, "gsi1pk": {"S": "HOLDS"}}));
+    assert_eq!(order_id_of(&hold), None);
+    let deleted: StreamImages = serde_json::from_value(json!({"SequenceNumber": "2"})).unwrap();
+    assert_eq!(order_id_of(&deleted), None);
+}

@@ -2,7 +2,7 @@
 //! report over a year of orders, from the report aggregates and from the orders themselves, on
 //! the local stack; written into BENCHMARKS.md between the `<!-- bench:reports -->` markers.
 //!
-//! `BENCH_REPORT_ORDERS` orders (20,000) of 1 to 5 lines over `BENCH_REPORT_SKUS` skus (500),
+//! `BENCH_REPORT_ORDERS` orders (2,000) of 1 to 5 lines over `BENCH_REPORT_SKUS` skus (500),
 //! created over the last 360 days, are written straight into the orders table (intake would
 //! take hours on the emulator; the stream and the change relay see them as any order write).
 //! Measured: how fast the relay brings them into the aggregates, the sales report over 30 and
@@ -30,7 +30,7 @@ fn bench_order(template: &Order, i: usize, n: usize, skus: usize) -> Order {
     // Spread over the last 360 days, none in the last hour: inside a 366-day period in any zone.
     let age = Days::hours(1) + Days::minutes((360 * 24 * 60 * i / n.max(1)) as i64);
     o.created_at = Utc::now() - age;
-    o.channel_id = if i % 3 == 0 {
+    o.channel_id = if i.is_multiple_of(3) {
         world_channel("marketplace")
     } else {
         world_channel("web-de")
@@ -45,14 +45,14 @@ fn bench_order(template: &Order, i: usize, n: usize, skus: usize) -> Order {
             l.sku = Sku::parse("sku", sku).expect("a sku");
             l.quantity = 1 + ((i + j) % 3) as u32;
             l.quantities.open = l.quantity;
-            if i % 10 == 0 {
+            if i.is_multiple_of(10) {
                 l.quantities.open = 0;
                 l.quantities.cancelled = l.quantity;
             }
             l
         })
         .collect();
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         o.status = OrderStatus::Cancelled;
     }
     o
@@ -112,14 +112,18 @@ async fn timed(stack: &Stack, days: i64, runs: usize) -> (Vec<Value>, Vec<f64>) 
 }
 
 fn aggregate_reads(stack: &Stack) -> usize {
-    stack.output.text().matches("report aggregates read").count()
+    stack
+        .output
+        .text()
+        .matches("report aggregates read")
+        .count()
 }
 
 #[tokio::test]
 #[ignore = "benchmark: make bench-reports (and make bench)"]
 async fn bench_reports() {
     let started = Instant::now();
-    let n = env_usize("BENCH_REPORT_ORDERS", 20_000);
+    let n = env_usize("BENCH_REPORT_ORDERS", 2_000);
     let skus = env_usize("BENCH_REPORT_SKUS", 500);
     let stack = Stack::start().await;
     let world = setup::configure(&stack).await;
@@ -151,20 +155,24 @@ async fn bench_reports() {
         .expect("the template order's item");
     let template: Order = dropship_aws::repo::from_item(item).expect("an order");
     stack
-        .eventually("the backfill complete", Duration::from_secs(120), || async {
-            assert_eq!(stack.run_schedule("recovery").await, 202);
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            let state = ddb
-                .get_item()
-                .table_name(TABLE)
-                .key("pk", AttributeValue::S("STATE".into()))
-                .key("sk", AttributeValue::S("backfill".into()))
-                .send()
-                .await
-                .ok()?
-                .item?;
-            (state.get("complete")?.as_bool().ok() == Some(&true)).then_some(())
-        })
+        .eventually(
+            "the backfill complete",
+            Duration::from_secs(120),
+            || async {
+                assert_eq!(stack.run_schedule("recovery").await, 202);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let state = ddb
+                    .get_item()
+                    .table_name(TABLE)
+                    .key("pk", AttributeValue::S("STATE".into()))
+                    .key("sk", AttributeValue::S("backfill".into()))
+                    .send()
+                    .await
+                    .ok()?
+                    .item?;
+                (state.get("complete")?.as_bool().ok() == Some(&true)).then_some(())
+            },
+        )
         .await;
 
     // The orders, written straight into the table, 25 per request, 4 requests at a time.
@@ -217,25 +225,29 @@ async fn bench_reports() {
 
     // Until the relay has applied every order: the year's orders report counts them all.
     let caught_up = stack
-        .eventually("the aggregates caught up", Duration::from_secs(1800), || async {
-            let today = Utc::now().date_naive();
-            let (_, body) = stack
-                .get(
-                    &format!(
-                        "/admin/reports/orders?from={}&to={today}",
-                        today - Days::days(365)
-                    ),
-                    Some(&stack.admin_token),
-                )
-                .await;
-            let orders: i64 = body["items"]
-                .as_array()?
-                .iter()
-                .filter_map(|r| r["orders"].as_i64())
-                .sum();
-            tokio::time::sleep(Duration::from_secs(2)).await;
-            (orders == n as i64 + 1).then(|| write_started.elapsed())
-        })
+        .eventually(
+            "the aggregates caught up",
+            Duration::from_secs(1800),
+            || async {
+                let today = Utc::now().date_naive();
+                let (_, body) = stack
+                    .get(
+                        &format!(
+                            "/admin/reports/orders?from={}&to={today}",
+                            today - Days::days(365)
+                        ),
+                        Some(&stack.admin_token),
+                    )
+                    .await;
+                let orders: i64 = body["items"]
+                    .as_array()?
+                    .iter()
+                    .filter_map(|r| r["orders"].as_i64())
+                    .sum();
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                (orders == n as i64 + 1).then(|| write_started.elapsed())
+            },
+        )
         .await;
 
     if let Ok(path) = std::env::var("BENCH_OUTPUT_LOG") {
@@ -245,7 +257,11 @@ async fn bench_reports() {
     let before = aggregate_reads(&stack);
     let (month_rows, month_agg) = timed(&stack, 30, 5).await;
     let (year_rows, year_agg) = timed(&stack, 366, 5).await;
-    assert_eq!(aggregate_reads(&stack), before + 10, "each report read the aggregates");
+    assert_eq!(
+        aggregate_reads(&stack),
+        before + 10,
+        "each report read the aggregates"
+    );
     let sales_items = count(&ddb, "SALES#").await;
     let status_items = count(&ddb, "ORDERS#").await;
     let markers = count(&ddb, "ORDER#").await;
@@ -263,10 +279,17 @@ async fn bench_reports() {
     let before = aggregate_reads(&stack);
     let (month_orders_rows, month_orders) = timed(&stack, 30, 3).await;
     let (year_orders_rows, year_orders) = timed(&stack, 366, 3).await;
-    assert_eq!(aggregate_reads(&stack), before, "each report read the orders");
+    assert_eq!(
+        aggregate_reads(&stack),
+        before,
+        "each report read the orders"
+    );
     assert_eq!(month_rows, month_orders_rows, "30 days: both ways alike");
     assert_eq!(year_rows, year_orders_rows, "366 days: both ways alike");
-    let sold: i64 = year_rows.iter().filter_map(|r| r["unitsSold"].as_i64()).sum();
+    let sold: i64 = year_rows
+        .iter()
+        .filter_map(|r| r["unitsSold"].as_i64())
+        .sum();
 
     let lines: usize = (0..n).map(|i| 1 + i % 5).sum();
     let content = format!(

@@ -463,7 +463,7 @@ fn the_committed_template_reserves_and_warms_only_with_its_peak_switches() {
     assert!(peak.warm.is_empty());
     let peak = infra.with_parameters(&on("PeakWarmThroughput")).unwrap();
     assert_eq!(reserved(&peak, "order-intake"), None);
-    assert_eq!(peak.warm.get("OrdersTable"), Some(&(99000.0, 184000.0)));
+    assert_eq!(peak.warm.get("OrdersTable"), Some(&(122000.0, 184000.0)));
     assert_eq!(
         peak.warm.get("OrdersTable/byCreated"),
         Some(&(0.0, 21000.0))

@@ -1,0 +1,11 @@
+//! The variables template.yaml gives this function, read once at start: each field is its
+//! variable in lower case (see `dropship_aws::config`).
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    pub orders_table: String,
+    pub report_aggregates_table: String,
+    pub catalogue_table: String,
+}
