@@ -5,11 +5,11 @@
 //! relay from the orders table's stream.)
 //!
 //! It also backfills the report aggregates (`dropship_aws::repo::aggregates`) until they are
-//! complete: the orders written before the change relay kept them (a stack upgraded with orders
+//! complete: the orders written before the report aggregator kept them (a stack upgraded with orders
 //! in it; on a new stack the first run finds none), a few pages each run from where the last
-//! one stopped. It applies each order as it is now, like the relay does, so the two never add
+//! one stopped. It applies each order as it is now, like the aggregator does, so the two never add
 //! an order twice. When the retailer's time zone changes, it dates every order anew in the new
-//! zone, starting a minute after the change (longer than a relay batch that read the old zone
+//! zone, starting a minute after the change (longer than an aggregator batch that read the old zone
 //! takes). Until it is done, the reports read the orders themselves.
 
 mod config;
@@ -26,8 +26,8 @@ use dropship_core::order::Order;
 const BACKFILL_BUDGET: std::time::Duration = std::time::Duration::from_secs(8);
 /// Orders per page of the backfill.
 const BACKFILL_PAGE: i32 = 100;
-/// How long after a change of zone the backfill starts dating orders anew: a relay batch that
-/// read the old zone has ended by then (the relay reads it once per batch; a batch takes at most
+/// How long after a change of zone the backfill starts dating orders anew: an aggregator batch that
+/// read the old zone has ended by then (the aggregator reads it once per batch; a batch takes at most
 /// the function's 15 s).
 const ZONE_SETTLE: Duration = Duration::seconds(60);
 
@@ -89,7 +89,7 @@ impl Recovery {
             let changed = state.zone.is_some();
             state = Backfill {
                 zone: Some(zone.name().to_string()),
-                // The first backfill has no relay dating in another zone to wait for.
+                // The first backfill has no aggregator dating in another zone to wait for.
                 zone_since: changed.then_some(now),
                 ..Backfill::default()
             };

@@ -23,7 +23,7 @@ use futures::StreamExt;
 const APPLIED: &str = "APPLIED";
 const STATE_PK: &str = "STATE";
 const BACKFILL: &str = "backfill";
-/// Reads and writes of one order before its record is left to the stream's retry.
+/// Reads and writes of one order before its message is left to its queue's retry.
 const ATTEMPTS: u32 = 8;
 /// Queries of a report in flight at once.
 const READS_IN_FLIGHT: usize = 32;
