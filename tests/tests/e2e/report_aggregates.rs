@@ -234,7 +234,6 @@ async fn versions(ddb: &aws_sdk_dynamodb::Client) -> BTreeMap<String, String> {
 async fn the_sales_and_orders_reports_from_the_aggregates_match_the_orders_and_a_backfill() {
     let stack = Stack::start().await;
     let world = setup::configure(&stack).await;
-    let admin = Some(stack.admin_token.as_str());
     let ddb = aws_sdk_dynamodb::Client::new(&stack.aws_sdk_config().await);
     let skus = bulk_catalogue(&stack, &world, 5).await;
     let orders = [
@@ -265,23 +264,7 @@ async fn the_sales_and_orders_reports_from_the_aggregates_match_the_orders_and_a
             ),
         ),
     ];
-    let mut ids = Vec::new();
-    for (token, body) in &orders {
-        let key = body["externalId"].as_str().unwrap();
-        let (status, created) = stack
-            .post_idempotent("/orders", Some(token), key, body)
-            .await;
-        assert_eq!(status, 201, "{created}");
-        ids.push(created["id"].as_str().unwrap().to_string());
-    }
-    for id in &ids {
-        stack
-            .eventually("the order routed", Duration::from_secs(30), || async {
-                let (_, o) = stack.get(&format!("/admin/orders/{id}"), admin).await;
-                (o["status"] == "routed").then_some(())
-            })
-            .await;
-    }
+    let ids = crate::reports::place_and_route(&stack, &orders).await;
     place_bulk(&stack, &world, &skus, 1, false).await;
     let (status, body) = stack
         .post(

@@ -34,6 +34,30 @@ fn order_for(customer: &str, name: &str, external_id: &str, lines: Value, total:
     o
 }
 
+/// Posts each (channel token, order) and waits until every order has left `accepted`; the ids.
+pub(crate) async fn place_and_route(stack: &Stack, orders: &[(&String, Value)]) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (token, body) in orders {
+        let key = body["externalId"].as_str().unwrap();
+        let (status, created) = stack
+            .post_idempotent("/orders", Some(token), key, body)
+            .await;
+        assert_eq!(status, 201, "{created}");
+        ids.push(created["id"].as_str().unwrap().to_string());
+    }
+    for id in &ids {
+        stack
+            .eventually("the order routed", Duration::from_secs(30), || async {
+                let (_, o) = stack
+                    .get(&format!("/admin/orders/{id}"), Some(&stack.admin_token))
+                    .await;
+                (o["status"] != "accepted").then_some(())
+            })
+            .await;
+    }
+    ids
+}
+
 async fn report(stack: &Stack, path: &str) -> Vec<Value> {
     let (status, body) = stack.get(path, Some(&stack.admin_token)).await;
     assert_eq!(status, 200, "{path}: {body}");
@@ -152,23 +176,7 @@ async fn every_report_matches_the_orders_made_and_its_csv_has_the_same_rows() {
             ),
         ),
     ];
-    let mut ids = Vec::new();
-    for (token, body) in &orders {
-        let key = body["externalId"].as_str().unwrap();
-        let (status, created) = stack
-            .post_idempotent("/orders", Some(token), key, body)
-            .await;
-        assert_eq!(status, 201, "{created}");
-        ids.push(created["id"].as_str().unwrap().to_string());
-    }
-    for id in &ids {
-        stack
-            .eventually("the order routed", Duration::from_secs(30), || async {
-                let (_, o) = stack.get(&format!("/admin/orders/{id}"), admin).await;
-                (o["status"] != "accepted").then_some(())
-            })
-            .await;
-    }
+    let ids = place_and_route(&stack, &orders).await;
     // acme ships both chairs of the first order; the third order is cancelled.
     let chairs = stack
         .eventually("acme's delivery order", Duration::from_secs(30), || async {
