@@ -10,4 +10,5 @@ pub struct Config {
     pub reservation_hold_max_age_seconds: i64,
     pub report_aggregates_table: String,
     pub catalogue_table: String,
+    pub report_aggregates_settle_seconds: i64,
 }

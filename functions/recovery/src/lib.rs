@@ -9,8 +9,8 @@
 //! in it; on a new stack the first run finds none), a few pages each run from where the last
 //! one stopped. It applies each order as it is now, like the aggregator does, so the two never add
 //! an order twice. When the retailer's time zone changes, it dates every order anew in the new
-//! zone, starting a minute after the change (longer than an aggregator batch that read the old zone
-//! takes). Until it is done, the reports read the orders themselves.
+//! zone. A pass starts a settle time (a minute) after it is called for, longer than any
+//! aggregator batch begun before takes. Until it is done, the reports read the orders.
 
 mod config;
 use anyhow::Context;
@@ -26,10 +26,6 @@ use dropship_core::order::Order;
 const BACKFILL_BUDGET: std::time::Duration = std::time::Duration::from_secs(8);
 /// Orders per page of the backfill.
 const BACKFILL_PAGE: i32 = 100;
-/// How long after a change of zone the backfill starts dating orders anew: an aggregator batch that
-/// read the old zone has ended by then (the aggregator reads it once per batch; a batch takes at most
-/// the function's 15 s).
-const ZONE_SETTLE: Duration = Duration::seconds(60);
 
 pub struct Recovery {
     pub dynamodb: aws_sdk_dynamodb::Client,
@@ -38,6 +34,9 @@ pub struct Recovery {
     pub hold_max_age: Duration,
     pub aggregates: Aggregates,
     pub catalogue: Catalogue,
+    /// How long a pass that dates the orders (the first, or after a change of zone) waits: an
+    /// aggregator batch that read the old zone, or code from before the aggregates, has ended.
+    pub settle: Duration,
 }
 
 impl dropship_aws::config::FromConfig for Recovery {
@@ -56,6 +55,7 @@ impl dropship_aws::config::FromConfig for Recovery {
             hold_max_age: Duration::seconds(config.reservation_hold_max_age_seconds),
             aggregates: Aggregates::new(dynamodb.clone(), config.report_aggregates_table.clone()),
             catalogue: Catalogue::new(dynamodb.clone(), config.catalogue_table.clone()),
+            settle: Duration::seconds(config.report_aggregates_settle_seconds),
         })
     }
 }
@@ -80,7 +80,7 @@ impl Recovery {
 
     /// Applies pages of orders to the report aggregates for at most `BACKFILL_BUDGET`, from the
     /// recorded cursor; records the next cursor, or that the aggregates are complete. A change
-    /// of the retailer's zone starts a new pass over every order, after `ZONE_SETTLE`.
+    /// of the retailer's zone starts a new pass over every order, after `settle`.
     async fn backfill(&self) -> anyhow::Result<usize> {
         let zone = self.catalogue.time_zone().await?;
         let now = Utc::now();
@@ -89,8 +89,9 @@ impl Recovery {
             let changed = state.zone.is_some();
             state = Backfill {
                 zone: Some(zone.name().to_string()),
-                // The first backfill has no aggregator dating in another zone to wait for.
-                zone_since: changed.then_some(now),
+                // Also the first pass waits: a write handled by code from before the aggregates
+                // (while they are deployed) is not announced, and must come before the pass.
+                zone_since: Some(now),
                 ..Backfill::default()
             };
             self.aggregates.set_backfill(&state).await?;
@@ -107,7 +108,7 @@ impl Recovery {
         if state.pass_started.is_none() {
             if state
                 .zone_since
-                .is_some_and(|since| now < since + ZONE_SETTLE)
+                .is_some_and(|since| now < since + self.settle)
             {
                 return Ok(0);
             }
@@ -133,15 +134,31 @@ impl Recovery {
                 .await
                 .context("listing orders to backfill the report aggregates")?;
             let keys = page.items.unwrap_or_default();
-            let orders: Vec<Order> =
-                dropship_aws::repo::whole_items(&self.dynamodb, &self.tables.orders, &["pk"], keys)
-                    .await?
-                    .into_iter()
-                    .map(dropship_aws::repo::from_item)
-                    .collect::<anyhow::Result<_>>()?;
-            for order in &orders {
-                self.aggregates.apply(order, zone).await?;
-                applied += 1;
+            let keys: Vec<_> = keys
+                .into_iter()
+                .filter_map(|k| {
+                    k.get("pk")
+                        .map(|pk| [("pk".to_string(), pk.clone())].into())
+                })
+                .collect();
+            // Read strongly: an older copy would be refused by the order's marker anyway, but
+            // the latest is what the pass is for.
+            let items =
+                dropship_aws::repo::batch_get_consistent(&self.dynamodb, &self.tables.orders, keys)
+                    .await?;
+            for item in items {
+                match dropship_aws::repo::from_item::<Order>(item) {
+                    Ok(order) => {
+                        self.aggregates.apply(&order, zone).await?;
+                        applied += 1;
+                    }
+                    // Never applicable (the aggregator fails on it too, into its DLQ and its
+                    // alarm): the pass goes on rather than stopping at it for good.
+                    Err(err) => tracing::error!(
+                        error = %format!("{err:#}"),
+                        "an order that cannot be read is left out of the report aggregates"
+                    ),
+                }
             }
             match page.last_evaluated_key {
                 Some(key) => state.cursor = Some(dropship_aws::repo::encode_next_token(&key)),

@@ -126,7 +126,10 @@ async fn bench_reports() {
     let started = Instant::now();
     let n = env_usize("BENCH_REPORT_ORDERS", 400);
     let skus = env_usize("BENCH_REPORT_SKUS", 500);
-    let stack = Stack::start().await;
+    let stack = Stack::builder()
+        .param("ReportAggregatesSettleSeconds", "2")
+        .start()
+        .await;
     let world = setup::configure(&stack).await;
     let ddb = aws_sdk_dynamodb::Client::new(&stack.aws_sdk_config().await);
 

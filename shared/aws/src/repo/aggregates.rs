@@ -4,7 +4,9 @@
 //! written before the stream was read or dated in another zone.
 //!
 //! Applying an order is exactly-once per version: the marker and the sums it moves are written
-//! in one transaction, conditional on the marker still holding what was read. An order whose
+//! in one transaction, conditional on the marker still holding what was read. Every write of a
+//! marker moves its `seq`, which the conditions compare: a rewrite at the same version (a new
+//! zone) or a pending change opened again is never mistaken for the one read. An order whose
 //! change moves more items than one transaction holds (orders of up to 100 lines) first writes
 //! the next contribution as pending on its marker, then moves the items chunk by chunk, each
 //! chunk counted on the marker in its own transaction, and so resumes where a crash left it.
@@ -40,6 +42,8 @@ struct Marker {
     exists: bool,
     version: Option<u64>,
     zone: Option<String>,
+    /// Moved by every write of the marker.
+    seq: u64,
     parts: Vec<Part>,
     pending: Option<(u64, Vec<Part>, usize)>,
 }
@@ -127,6 +131,7 @@ impl Aggregates {
             exists: true,
             version: number(&item, "version"),
             zone: item.get("zone").and_then(|v| v.as_s().ok()).cloned(),
+            seq: number(&item, "seq").unwrap_or(0),
             parts: parts_of(&item, "parts")?,
             pending,
         })
@@ -187,29 +192,51 @@ impl Aggregates {
             }
             let next = dropship_core::aggregates::contribution(order, zone);
             let delta = difference(&marker.parts, &next);
+            // Written only over the marker as read: absent, or the same write with nothing pending.
+            let condition = if marker.exists {
+                "seq = :seq AND attribute_not_exists(pendingVersion)"
+            } else {
+                "attribute_not_exists(pk)"
+            };
             if delta.is_empty() && same_zone {
-                // A write that changed nothing counted (an address, a document number): the
-                // marker keeps its older version, which holds the same contribution.
-                return Ok(Applied::Moved(0));
+                // A write that moved no count (an address, a document number): only the version
+                // moves on, so that an older copy of the order is refused from now on.
+                let bumped = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key("pk", s(marker_key(id)))
+                    .key("sk", s(APPLIED))
+                    .update_expression("SET version = :v, seq = :next")
+                    .condition_expression(condition)
+                    .expression_attribute_values(":v", n(order.version))
+                    .expression_attribute_values(":seq", n(marker.seq))
+                    .expression_attribute_values(":next", n(marker.seq + 1))
+                    .send()
+                    .await;
+                match bumped {
+                    Ok(_) => return Ok(Applied::Moved(0)),
+                    Err(e) if super::is_condition_failure(&e) => {
+                        last = Some(anyhow::anyhow!("the marker of order {id} moved"));
+                        continue;
+                    }
+                    Err(e) => {
+                        return Err(anyhow::Error::new(e)
+                            .context(format!("moving the aggregates marker of order {id}")))
+                    }
+                }
             }
             let moved = delta.len();
             let json = serde_json::to_string(&next).context("writing a contribution")?;
-            // Written only over the marker as read: absent, or this version with nothing pending.
-            let (condition, prev) = match marker.version {
-                Some(v) if marker.exists => (
-                    "version = :prev AND attribute_not_exists(pendingVersion)",
-                    Some(v),
-                ),
-                _ => ("attribute_not_exists(pk)", None),
-            };
             let mut put = Put::builder()
                 .table_name(&self.table)
                 .item("pk", s(marker_key(id)))
                 .item("sk", s(APPLIED))
                 .item("zone", s(zone.name()))
+                .item("seq", n(marker.seq + 1))
                 .condition_expression(condition);
-            if let Some(v) = prev {
-                put = put.expression_attribute_values(":prev", n(v));
+            if marker.exists {
+                put = put.expression_attribute_values(":seq", n(marker.seq));
             }
             if delta.len() <= CHUNK {
                 put = put.item("version", n(order.version)).item("parts", s(json));
@@ -274,7 +301,8 @@ impl Aggregates {
                 .key("pk", s(marker_key(id)))
                 .key("sk", s(APPLIED))
                 .update_expression("SET chunksDone = :next")
-                .condition_expression("pendingVersion = :v AND chunksDone = :i")
+                .condition_expression("seq = :seq AND pendingVersion = :v AND chunksDone = :i")
+                .expression_attribute_values(":seq", n(marker.seq))
                 .expression_attribute_values(":v", n(version))
                 .expression_attribute_values(":i", n(i))
                 .expression_attribute_values(":next", n(i + 1))
@@ -294,9 +322,11 @@ impl Aggregates {
             .key("pk", s(marker_key(id)))
             .key("sk", s(APPLIED))
             .update_expression(
-                "SET version = :v, parts = :p, #zone = pendingZone REMOVE pendingVersion, pendingParts, pendingZone, chunksDone",
+                "SET version = :v, parts = :p, #zone = pendingZone, seq = :next REMOVE pendingVersion, pendingParts, pendingZone, chunksDone",
             )
-            .condition_expression("pendingVersion = :v AND chunksDone = :all")
+            .condition_expression("seq = :seq AND pendingVersion = :v AND chunksDone = :all")
+            .expression_attribute_values(":seq", n(marker.seq))
+            .expression_attribute_values(":next", n(marker.seq + 1))
             .expression_attribute_names("#zone", "zone")
             .expression_attribute_values(":v", n(version))
             .expression_attribute_values(":p", s(applied))
