@@ -477,7 +477,7 @@ Resources:
         assert_eq!(reserved(&on), [None, None]);
         assert_eq!(
             property(&on, "OrdersTable", "WarmThroughput"),
-            Some(serde_json::json!({"ReadUnitsPerSecond": 99000, "WriteUnitsPerSecond": 184000}))
+            Some(serde_json::json!({"ReadUnitsPerSecond": 122000, "WriteUnitsPerSecond": 184000}))
         );
         let warmed = warm(&on);
         for expected in [
@@ -491,6 +491,7 @@ Resources:
             "CatalogueTable",
             "IdempotencyTable",
             "ReturnsTable",
+            "ReportAggregatesTable",
         ] {
             assert!(
                 warmed.iter().any(|w| w == expected),
