@@ -363,12 +363,7 @@ async fn the_sales_and_orders_reports_from_the_aggregates_match_the_orders_and_a
         from_orders,
         "the orders path while not complete"
     );
-    assert_eq!(stack.run_schedule("recovery").await, 202);
-    stack
-        .eventually("the backfill complete", Duration::from_secs(30), || async {
-            backfill_complete(&ddb).await.then_some(())
-        })
-        .await;
+    until_complete(&stack, &ddb).await;
     assert_eq!(
         answers(&stack).await,
         from_orders,
