@@ -17,6 +17,7 @@ pub use config::Config;
 pub mod export;
 pub mod finance;
 pub mod promotions;
+pub mod sales;
 pub mod tables;
 
 use anyhow::Context;
@@ -286,7 +287,7 @@ impl Reports {
         let f = &q.filters;
         Ok(match q.kind {
             Kind::Orders => match self.aggregate_rows(AggregateKind::Orders, p).await? {
-                Some(rows) => tables::orders_of(&rows, f),
+                Some(rows) => sales::orders_of(&rows, f),
                 None => tables::orders(&self.orders_between(p.lo, p.hi).await?, p, f),
             },
             Kind::Customers => tables::customers(&self.orders_between(p.lo, p.hi).await?, p, f),
@@ -302,7 +303,7 @@ impl Reports {
                 promotions::promotions(&orders, &known, p, f)
             }
             Kind::Sales => match self.aggregate_rows(AggregateKind::Sales, p).await? {
-                Some(rows) => tables::sales_of(&rows, &self.products().await?, f),
+                Some(rows) => sales::sales_of(&rows, &self.products().await?, f),
                 None => {
                     let orders = self.orders_between(p.lo, p.hi).await?;
                     tables::sales(&orders, &self.products().await?, p, f)
@@ -393,11 +394,12 @@ impl Reports {
 
     /// The retailer's time zone (the branding's), Europe/Berlin before one is set.
     async fn time_zone(&self) -> anyhow::Result<chrono_tz::Tz> {
-        Ok(self
-            .catalogue_get::<dropship_core::catalogue::Branding>("BRANDING", "current")
-            .await?
-            .and_then(|b| b.time_zone.parse().ok())
-            .unwrap_or(chrono_tz::Europe::Berlin))
+        dropship_aws::repo::catalogue::Catalogue::new(
+            self.dynamodb.clone(),
+            self.catalogue_table.clone(),
+        )
+        .time_zone()
+        .await
     }
 
     /// Orders created in [lo, hi], from the byCreated index.
@@ -462,23 +464,6 @@ impl Reports {
             .key_condition_expression("pk = :pk")
             .expression_attribute_values(":pk", s(pk));
         query_all(query, &format!("reading the catalogue's {pk} items")).await
-    }
-
-    async fn catalogue_get<T: serde::de::DeserializeOwned>(
-        &self,
-        pk: &str,
-        sk: &str,
-    ) -> anyhow::Result<Option<T>> {
-        let out = self
-            .dynamodb
-            .get_item()
-            .table_name(&self.catalogue_table)
-            .key("pk", s(pk))
-            .key("sk", s(sk))
-            .send()
-            .await
-            .with_context(|| format!("reading {pk} {sk}"))?;
-        out.item.map(dropship_aws::repo::from_item).transpose()
     }
 
     async fn products(&self) -> anyhow::Result<BTreeMap<Sku, Product>> {
