@@ -1,9 +1,10 @@
 //! The retailer's configuration and oversight API: channels, fulfillers, tokens, products, tax
-//! rates, branding, refund policy, the order list and the full view of an order.
+//! rates, branding, refund policy, the process settings, the order list and the full view of an
+//! order.
 //!
 //! This file checks that the caller is an admin and dispatches a route to its group in
 //! `routes/`: `configuration` (the catalogue), `orders` (list and full view), `alerts`,
-//! `fulfilment` (reroutes and free replacements), `money` (goodwill, invoice money received,
+//! `fulfilment` (reroutes and free replacements), `process` (the process settings and diagram), `money` (goodwill, invoice money received,
 //! chargebacks), `pricing` (prices and promotions) and `tokens`.
 
 mod config;
@@ -88,7 +89,11 @@ impl AdminApi {
             "PUT /admin/products/{sku}" => self.put_product(&req).await,
             "PUT /admin/tax-rates/{country}/{taxClass}" => self.put_tax_rates(&req).await,
             "PUT /admin/branding" => self.put_branding(&req).await,
-            "PUT /admin/refund-policy" => self.put_refund_policy(&req).await,
+            "PUT /admin/refund-policy" => self.put_refund_policy(&req, &admin).await,
+            "GET /admin/process" => self.process().await,
+            "PUT /admin/process" => self.put_process(&req, &admin).await,
+            "GET /admin/process/versions" => self.process_versions(&req).await,
+            "GET /admin/process/diagram" => self.process_diagram(&req).await,
             "GET /admin/finance/accounts" => self.finance_accounts().await,
             "PUT /admin/finance/accounts" => self.put_finance_accounts(&req).await,
             "POST /admin/prices/{channelId}/{sku}" => self.add_price(&req, &admin).await,

@@ -28,6 +28,7 @@ use dropship_core::delivery::{DeliveryOrder, DocumentRef};
 use dropship_core::links;
 use dropship_core::messages::{AlertAudience, BusinessEvent};
 use dropship_core::order::Order;
+use dropship_core::process::CustomerMail;
 use dropship_core::returns::ReturnStatus;
 
 pub struct Notifier {
@@ -254,6 +255,37 @@ impl Notifier {
         self.idempotency.mark_sent(key, Utc::now()).await
     }
 
+    /// Whether the customer gets `mail` (about `about`): the process version in force at
+    /// `trigger_at`, when the change that asked for it committed, decides, and the decision is
+    /// recorded in the order's history with that version (once, whatever the redeliveries).
+    async fn customer_mail_on(
+        &self,
+        order: &Order,
+        mail: CustomerMail,
+        about: &str,
+        trigger_at: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let process = self.catalogue.process_at(trigger_at).await?;
+        let on = process.settings.customer_mails.sends(mail);
+        let what = if on {
+            format!("{} mail for {about} to the customer", mail.as_str())
+        } else {
+            format!("{} mail for {about} not sent: switched off", mail.as_str())
+        };
+        self.orders
+            .record_once(order.id.as_str(), "system:notifier", &process.decided(what))
+            .await?;
+        if !on {
+            tracing::info!(
+                order_id = order.id.as_str(),
+                mail = mail.as_str(),
+                process_version = process.version,
+                "customer mail switched off in the process settings"
+            );
+        }
+        Ok(on)
+    }
+
     async fn branding(&self) -> anyhow::Result<Branding> {
         self.catalogue
             .get_branding()
@@ -314,6 +346,13 @@ impl Notifier {
             .iter()
             .find(|s| s.id == shipment_id)
             .ok_or_else(|| anyhow::anyhow!("{delivery_order_id} has no shipment {shipment_id}"))?;
+        let about = format!("shipment {shipment_id}");
+        if !self
+            .customer_mail_on(&order, CustomerMail::Shipment, &about, shipment.shipped_at)
+            .await?
+        {
+            return Ok(());
+        }
         let message_id = self
             .mailer
             .send(&shipped_mail(&branding, &order, shipment)?)
@@ -352,6 +391,18 @@ impl Notifier {
 
     async fn order_confirmed(&self, order_id: &str) -> anyhow::Result<()> {
         let (order, branding) = tokio::try_join!(self.order(order_id), self.branding())?;
+        let about = format!("order {order_id}");
+        if !self
+            .customer_mail_on(
+                &order,
+                CustomerMail::OrderConfirmation,
+                &about,
+                order.created_at,
+            )
+            .await?
+        {
+            return Ok(());
+        }
         let message_id = self
             .mailer
             .send(&order_confirmation_mail(&branding, &order)?)
@@ -364,6 +415,13 @@ impl Notifier {
         let (order, branding) = tokio::try_join!(self.order(order_id), self.branding())?;
         let refund = dropship_core::ledger::refund(&order, refund_id)
             .ok_or_else(|| anyhow::anyhow!("order {order_id} has no refund {refund_id}"))?;
+        let about = format!("refund {refund_id}");
+        if !self
+            .customer_mail_on(&order, CustomerMail::Refund, &about, refund.created_at)
+            .await?
+        {
+            return Ok(());
+        }
         let message_id = self
             .mailer
             .send(&refund_mail(&branding, &order, &refund)?)
@@ -411,6 +469,16 @@ impl Notifier {
             "delivery order {delivery_order_id} is not part of order {order_id}"
         );
         match delivery_late_mail(&branding, &order, &delivery)? {
+            // Late since its due time: the version in force then decides.
+            Some(_)
+                if !self
+                    .customer_mail_on(
+                        &order,
+                        CustomerMail::Delay,
+                        &format!("delivery order {delivery_order_id}"),
+                        delivery.due_at,
+                    )
+                    .await? => {}
             Some(mail) => {
                 let message_id = self.mailer.send(&mail).await?;
                 tracing::info!(
@@ -511,6 +579,23 @@ impl Notifier {
                 anyhow::anyhow!("return {return_id} has a part without its label")
             })?;
             labels.push(self.documents.get(&label.key).await?);
+        }
+        // Authorized when its first part was created (the parts are written together).
+        let authorized_at = parts
+            .iter()
+            .map(|p| p.created_at)
+            .min()
+            .unwrap_or_else(Utc::now);
+        if !self
+            .customer_mail_on(
+                &order,
+                CustomerMail::ReturnAuthorized,
+                &format!("return {return_id}"),
+                authorized_at,
+            )
+            .await?
+        {
+            return Ok(());
         }
         let mail = return_authorized_mail(&branding, &order, return_id, &parts, labels)?;
         let message_id = self.mailer.send(&mail).await?;

@@ -18,6 +18,7 @@ use dropship_core::catalogue::{Fulfiller, Product, RefundPolicy, SourcePair};
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::ids::{FulfillerId, Sku};
 use dropship_core::order::Order;
+use dropship_core::process::ProcessVersion;
 use dropship_core::returns::ReturnPart;
 use dropship_core::split::StockRead;
 use std::collections::BTreeMap;
@@ -213,6 +214,15 @@ impl CatalogueReader for Catalogue {
     }
     async fn refund_policy(&self) -> anyhow::Result<RefundPolicy> {
         self.get_refund_policy().await
+    }
+    async fn process(&self) -> anyhow::Result<ProcessVersion> {
+        Catalogue::process(self).await
+    }
+    async fn process_at(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> anyhow::Result<ProcessVersion> {
+        Catalogue::process_at(self, at).await
     }
 }
 

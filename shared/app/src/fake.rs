@@ -13,6 +13,7 @@ use dropship_core::catalogue::{Fulfiller, Product, RefundPolicy, SourcePair};
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::ids::{FulfillerId, OrderId, Sku};
 use dropship_core::order::Order;
+use dropship_core::process::ProcessVersion;
 use dropship_core::returns::ReturnPart;
 use dropship_core::split::{FreeStock, StockRead};
 use std::collections::{BTreeMap, VecDeque};
@@ -36,6 +37,8 @@ pub struct State {
     pub fulfillers: BTreeMap<FulfillerId, Fulfiller>,
     pub products: BTreeMap<Sku, Product>,
     pub refund_policy: RefundPolicy,
+    /// The process settings in force.
+    pub process: ProcessVersion,
     /// The invoice register by purpose, and the last number given in each year.
     pub invoices: BTreeMap<String, InvoiceRecord>,
     pub invoice_counters: BTreeMap<i32, u64>,
@@ -288,6 +291,12 @@ impl CatalogueReader for Fake {
     }
     async fn refund_policy(&self) -> anyhow::Result<RefundPolicy> {
         Ok(self.state().refund_policy)
+    }
+    async fn process(&self) -> anyhow::Result<ProcessVersion> {
+        Ok(self.state().process.clone())
+    }
+    async fn process_at(&self, _: chrono::DateTime<chrono::Utc>) -> anyhow::Result<ProcessVersion> {
+        Ok(self.state().process.clone())
     }
 }
 

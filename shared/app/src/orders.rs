@@ -9,7 +9,7 @@ use dropship_aws::repo::changes::StockMove;
 use dropship_core::delivery::{DeliveryOrder, DeliveryStatus};
 use dropship_core::messages::{BusinessEvent, GenerateDocuments};
 use dropship_core::order::Order;
-use dropship_core::{cancel, refund, returns, ApiError};
+use dropship_core::{cancel, refund, returns, ApiError, ErrorCode};
 
 /// A channel authorizes a return; `request` is the body (`{lines: [{lineId, quantity, reason}]}`),
 /// parsed once the order is known to be the channel's (someone else's is missing, whatever the
@@ -131,7 +131,8 @@ pub async fn cancel_order(
     let mut first = Some(own_order(store, channel, id).await?);
     let request = &cancel::parse_request(request.as_ref())?;
     let who = &format!("channel:{channel}");
-    let policy = catalogue.refund_policy().await?;
+    let (policy, process) = tokio::try_join!(catalogue.refund_policy(), catalogue.process())?;
+    let process = &process;
     let plan = || {
         let first = first.take();
         async move {
@@ -141,7 +142,31 @@ pub async fn cancel_order(
             };
             let deliveries = store.delivery_orders(&order.delivery_order_ids).await?;
             let now = Utc::now();
-            let mut plan = cancel::plan(&order, &deliveries, request.clone(), who, now)?;
+            let mut plan = match cancel::plan_for_customer(
+                &order,
+                &deliveries,
+                request.clone(),
+                who,
+                now,
+                process,
+            ) {
+                Ok(plan) => plan,
+                // The process refused: that decision is the order's history too.
+                Err(refused) if refused.code == ErrorCode::CancellationClosed => {
+                    let mut order = order.clone();
+                    order.record(
+                        now,
+                        who.clone(),
+                        format!("cancellation refused: {}", refused.message),
+                    );
+                    let change = ChangeSet {
+                        order: Some(order),
+                        ..ChangeSet::default()
+                    };
+                    return Ok(Attempt::Commit(Box::new(change), Err(refused)));
+                }
+                Err(e) => return Err(e.into()),
+            };
             let refund_id = refund::new_refund_id(uuid::Uuid::now_v7().simple());
             let refund = refund::settle(
                 &mut plan.order,
@@ -193,7 +218,7 @@ pub async fn cancel_order(
                 ..ChangeSet::default()
             };
             let answer = (order, deliveries, plan, refund);
-            Ok::<_, HandlerError>(Attempt::Commit(Box::new(change), answer))
+            Ok::<_, HandlerError>(Attempt::Commit(Box::new(change), Ok(answer)))
         }
     };
     let retry = Retry {
@@ -202,7 +227,7 @@ pub async fn cancel_order(
     };
     let exhausted = || kept_changing("order").into();
     let (order, deliveries, plan, refund) =
-        commit_with_retries(store, retry, plan, always_retry, exhausted).await?;
+        commit_with_retries(store, retry, plan, always_retry, exhausted).await??;
     if let Some(r) = &refund {
         dropship_aws::metrics::refunds_issued(r.amount, plan.order.currency.as_str());
     }

@@ -9,6 +9,7 @@ use dropship_core::delivery::DeliveryOrder;
 use dropship_core::ids::{FulfillerId, Sku};
 use dropship_core::messages::{BusinessEvent, GenerateDocuments, RouteOrder, SettleReturn};
 use dropship_core::order::Order;
+use dropship_core::process::ProcessVersion;
 use dropship_core::returns::ReturnPart;
 use dropship_core::split::StockRead;
 use serde::Serialize;
@@ -58,6 +59,13 @@ pub trait CatalogueReader: Sync {
         id: &FulfillerId,
     ) -> impl Future<Output = anyhow::Result<Option<Fulfiller>>> + Send;
     fn refund_policy(&self) -> impl Future<Output = anyhow::Result<RefundPolicy>> + Send;
+    /// The process settings in force now.
+    fn process(&self) -> impl Future<Output = anyhow::Result<ProcessVersion>> + Send;
+    /// The process settings in force at `at` (when the change that triggered a step committed).
+    fn process_at(
+        &self,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> impl Future<Output = anyhow::Result<ProcessVersion>> + Send;
 }
 
 /// What routing reads besides the order: the products, who could ship them and their free stock.

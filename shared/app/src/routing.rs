@@ -95,6 +95,14 @@ where
             .filter(|p| fulfillers.contains_key(&p.fulfiller_id))
             .collect();
         let was_waiting_for = &backordered_skus(order);
+        // The first round follows the settings in force when the order was placed; a later one
+        // those when the change that left units pending (a rejection, a reroute, stock that
+        // came in) was written.
+        let triggered_at = match order.routing_round {
+            0 => order.created_at,
+            _ => order.updated_at.unwrap_or(order.created_at),
+        };
+        let process = &self.catalogue.process_at(triggered_at).await?;
         let (products, fulfillers, pairs) = (&products, &fulfillers, &pairs);
         // Read, plan and reserve through the one retry loop: stock that moved meanwhile is
         // planned again; the answer is the round committed and its refund, if any.
@@ -111,7 +119,8 @@ where
                     .filter(|((f, _), _)| fulfillers.contains_key(f))
                     .collect();
                 let now = Utc::now();
-                let Some(mut round) = plan_round(order, existing, products, fulfillers, &free, now)
+                let Some(mut round) =
+                    plan_round(order, existing, products, fulfillers, &free, now, process)
                 else {
                     return Ok(Attempt::Done(None));
                 };

@@ -97,6 +97,16 @@ pub fn json<T: Serialize>(status: u16, value: &T) -> HandlerResult {
         .map_err(|e| HandlerError::Internal(e.into()))
 }
 
+/// A text document that is not JSON (an XML or SVG picture), not to be sniffed as anything else.
+pub fn text(status: u16, content_type: &str, body: String) -> HandlerResult {
+    Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .header("x-content-type-options", "nosniff")
+        .body(Body::from(body))
+        .map_err(|e| HandlerError::Internal(e.into()))
+}
+
 pub fn redirect(location: &str) -> HandlerResult {
     Response::builder()
         .status(302)

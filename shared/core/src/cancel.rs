@@ -8,6 +8,8 @@ use crate::error::ErrorCode;
 use crate::ids::{FulfillerId, Sku};
 use crate::input::{self, Fields, LineUnitsInput, List};
 use crate::order::{LineQuantity, Order, OrderStatus};
+use crate::process::settings::CancelUntil;
+use crate::process::ProcessVersion;
 use crate::ApiError;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -222,6 +224,115 @@ pub fn plan(
             .collect(),
         cancelled,
     })
+}
+
+/// `plan` for a customer (who cancels through its channel): only the units the process
+/// settings in force (`cancellation.customerMayCancelUntil`) still let the customer cancel.
+/// Without lines, that is every such unit (409 `cancellation_closed` when there is none but
+/// some not shipped); with lines, asking for more is 409 `cancellation_closed`. The history
+/// entry of the cancellation names the version that decided.
+pub fn plan_for_customer(
+    order: &Order,
+    deliveries: &[DeliveryOrder],
+    request: Option<Vec<LineQuantity>>,
+    who: &str,
+    now: DateTime<Utc>,
+    process: &ProcessVersion,
+) -> Result<CancellationPlan, ApiError> {
+    let until = process.settings.cancellation.customer_may_cancel_until;
+    let allowed: Vec<u32> = order
+        .lines
+        .iter()
+        .map(|l| customer_cancellable(order, l, deliveries, until))
+        .collect();
+    let request = match request {
+        Some(lines) => {
+            for lq in &lines {
+                let Some(idx) = order.lines.iter().position(|l| l.line_id == lq.line_id) else {
+                    continue; // `plan` names the unknown line
+                };
+                let q = order.lines[idx].quantities;
+                if lq.quantity <= q.open + q.backordered && lq.quantity > allowed[idx] {
+                    return Err(closed(&lq.line_id, lq.quantity, allowed[idx], process));
+                }
+            }
+            Some(lines)
+        }
+        None => {
+            let lines: Vec<LineQuantity> = order
+                .lines
+                .iter()
+                .zip(&allowed)
+                .filter(|(_, a)| **a > 0)
+                .map(|(l, a)| LineQuantity {
+                    line_id: l.line_id.clone(),
+                    quantity: *a,
+                })
+                .collect();
+            match order
+                .lines
+                .iter()
+                .find(|l| l.quantities.open + l.quantities.backordered > 0)
+            {
+                Some(l) if lines.is_empty() => {
+                    let q = l.quantities;
+                    return Err(closed(&l.line_id, q.open + q.backordered, 0, process));
+                }
+                // Nothing left at all: `plan` says whether it was shipped or cancelled.
+                _ if lines.is_empty() => None,
+                _ => Some(lines),
+            }
+        }
+    };
+    let mut plan = plan(order, deliveries, request, who, now)?;
+    if let Some(last) = plan.order.history.last_mut() {
+        last.what = process.decided(&last.what);
+    }
+    Ok(plan)
+}
+
+/// Units of `line` a customer may still cancel under `until`. Backordered units wait for stock
+/// with no fulfiller, so they are never past any limit.
+fn customer_cancellable(
+    order: &Order,
+    line: &crate::order::OrderLine,
+    deliveries: &[DeliveryOrder],
+    until: CancelUntil,
+) -> u32 {
+    let q = line.quantities;
+    let routed = order.status != OrderStatus::Accepted;
+    let on_delivery_orders = |accepted_too: bool| -> u32 {
+        deliveries
+            .iter()
+            .filter(|d| d.is_active() && (accepted_too || d.status == DeliveryStatus::Open))
+            .flat_map(|d| d.lines.iter().filter(|dl| dl.line_id == line.line_id))
+            .map(|dl| dl.open())
+            .sum()
+    };
+    let not_routed = if routed { 0 } else { q.open };
+    match until {
+        CancelUntil::Shipped => q.open + q.backordered,
+        CancelUntil::Accepted => {
+            q.backordered + not_routed + on_delivery_orders(false).min(q.open - not_routed)
+        }
+        CancelUntil::Routed => q.backordered + not_routed,
+    }
+}
+
+fn closed(line_id: &str, wanted: u32, allowed: u32, process: &ProcessVersion) -> ApiError {
+    let until = process.settings.cancellation.customer_may_cancel_until;
+    let rule = match until {
+        CancelUntil::Shipped => "until it is shipped",
+        CancelUntil::Accepted => "until its fulfiller accepted it",
+        CancelUntil::Routed => "until it is routed",
+    };
+    ApiError::conflict(
+        ErrorCode::CancellationClosed,
+        process.decided(format!(
+            "line {line_id}: {wanted} units asked, only {allowed} may still be cancelled: a \
+             customer may cancel a unit {rule}"
+        )),
+    )
 }
 
 fn refusal(line: &crate::order::OrderLine, wanted: u32) -> ApiError {

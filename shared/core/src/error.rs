@@ -39,6 +39,9 @@ pub enum ErrorCode {
     NoPrice,
     /// Under a channel's `priceCheck: reject`, a given unit price that is not the list price.
     PriceMismatch,
+    /// A customer's cancellation of units the process settings no longer let the customer
+    /// cancel (`cancellation.customerMayCancelUntil`).
+    CancellationClosed,
 }
 
 impl ErrorCode {
@@ -73,6 +76,7 @@ impl ErrorCode {
             PromotionBegun => "promotion_begun",
             NoPrice => "no_price",
             PriceMismatch => "price_mismatch",
+            CancellationClosed => "cancellation_closed",
         }
     }
 }

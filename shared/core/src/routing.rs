@@ -20,6 +20,7 @@
 
 use crate::ids::{FulfillerId, Sku};
 use crate::order::LineQuantity;
+use crate::process::settings::{Routing, RoutingStrategy};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Sets of this many additional fulfillers are searched exactly.
@@ -176,9 +177,48 @@ fn combinations<'a, T: ?Sized>(items: &[&'a T], k: usize, limit: usize) -> Optio
     }
 }
 
-pub fn route(lines: &[LineDemand]) -> RoutingPlan {
-    let mut plan = RoutingPlan::default();
-    // Stock still free per (fulfiller, sku): several lines may ask for the same sku.
+/// Routes as the process settings' `routing` says. `fewest_splits` is `route`. `priority` sends
+/// each line to its most preferred source with stock, splitting it over the next ones when that
+/// one has too little (what no one has is backordered at the best source, as in `route`).
+/// Without `preferOwnWarehouses`, an own warehouse is no better than a dropshipper of the same
+/// priority (ties go by fulfiller id).
+pub fn route_with(lines: &[LineDemand], settings: &Routing) -> RoutingPlan {
+    let neutral: Vec<LineDemand>;
+    let lines = if settings.prefer_own_warehouses {
+        lines
+    } else {
+        neutral = lines
+            .iter()
+            .map(|l| LineDemand {
+                candidates: l
+                    .candidates
+                    .iter()
+                    .map(|c| Candidate {
+                        own_warehouse: false,
+                        ..c.clone()
+                    })
+                    .collect(),
+                ..l.clone()
+            })
+            .collect();
+        &neutral
+    };
+    match settings.strategy {
+        RoutingStrategy::FewestSplits => route(lines),
+        RoutingStrategy::Priority => {
+            let mut plan = RoutingPlan::default();
+            let mut free = free_stock(lines);
+            for line in lines.iter().filter(|l| l.quantity > 0) {
+                split(line, &mut free, &mut plan);
+            }
+            plan
+        }
+    }
+}
+
+/// Stock free per (fulfiller, sku) before any line takes some: several lines may ask for the
+/// same sku.
+fn free_stock(lines: &[LineDemand]) -> Free {
     let mut free: Free = HashMap::new();
     for l in lines {
         for c in &l.candidates {
@@ -186,6 +226,12 @@ pub fn route(lines: &[LineDemand]) -> RoutingPlan {
                 .or_insert(c.available);
         }
     }
+    free
+}
+
+pub fn route(lines: &[LineDemand]) -> RoutingPlan {
+    let mut plan = RoutingPlan::default();
+    let mut free = free_stock(lines);
     let whole = |l: &LineDemand, free: &Free| {
         l.candidates
             .iter()

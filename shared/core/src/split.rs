@@ -7,7 +7,8 @@ use crate::catalogue::{Fulfiller, FulfillerKind, Product};
 use crate::delivery::{DeliveryLine, DeliveryOrder, DeliveryStatus};
 use crate::ids::{FulfillerId, Sku};
 use crate::order::Order;
-use crate::routing::{route, Candidate, LineDemand, RoutingPlan};
+use crate::process::ProcessVersion;
+use crate::routing::{route_with, Candidate, LineDemand, RoutingPlan};
 use crate::stock::StockMove;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{BTreeMap, BTreeSet};
@@ -247,19 +248,24 @@ pub fn plan_round(
     fulfillers: &BTreeMap<FulfillerId, Fulfiller>,
     free: &FreeStock,
     now: DateTime<Utc>,
+    process: &ProcessVersion,
 ) -> Option<Round> {
     let pending = pending_units(order, existing);
     if pending.iter().all(|p| *p == 0) {
         return None;
     }
     let excluded = excluded_fulfillers(existing);
-    let plan = route(&demands(
-        order, &pending, products, fulfillers, free, &excluded,
-    ));
+    let plan = route_with(
+        &demands(order, &pending, products, fulfillers, free, &excluded),
+        &process.settings.routing,
+    );
     let deliveries = delivery_orders_for(order, &plan, fulfillers, order.routing_round, now);
     let reservations = reservations(order, &plan);
     let mut next = order.clone();
     apply_plan(&mut next, &plan, deliveries.len(), now);
+    if let Some(last) = next.history.last_mut() {
+        last.what = process.decided(&last.what);
+    }
     next.delivery_order_ids
         .extend(deliveries.iter().map(|d| d.id.clone()));
     Some(Round {

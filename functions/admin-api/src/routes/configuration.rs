@@ -90,10 +90,11 @@ impl AdminApi {
         json(200, &b)
     }
 
-    /// `PUT /admin/refund-policy`
-    pub(crate) async fn put_refund_policy(&self, req: &Request) -> HandlerResult {
+    /// `PUT /admin/refund-policy`: its return window is the process settings'
+    /// `returns.windowDays`, so the write is a new process version too.
+    pub(crate) async fn put_refund_policy(&self, req: &Request, admin: &str) -> HandlerResult {
         let p = from_body::<RefundPolicyInput>(json_body(req)?)?.validate()?;
-        self.catalogue.put_refund_policy(&p).await?;
+        self.catalogue.put_refund_policy(&p, admin).await?;
         json(200, &p)
     }
 

@@ -8,4 +8,5 @@ pub mod fulfilment;
 pub mod money;
 pub mod orders;
 pub mod pricing;
+pub mod process;
 pub mod tokens;

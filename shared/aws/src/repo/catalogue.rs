@@ -1,17 +1,18 @@
 //! Catalogue table: the retailer's configuration, one item per thing.
 //! Keys: pk = kind (`CHANNEL`, `FULFILLER`, `PRODUCT`, `TAX`, `BRANDING`, `POLICY`), sk = its id
-//! (`TAX`: `<country>#<taxClass>`, `BRANDING`: `current`, `POLICY`: `refund`).
+//! (`TAX`: `<country>#<taxClass>`, `BRANDING`: `current`, `POLICY`: `refund`). The process
+//! settings' versions: `process`.
 //! Access: get one; batch-get many of a kind (products and tax rates of an order, fulfillers of
 //! a product); put (last write wins: PUT is a full replace). Prices and promotions: `pricing`.
 
 mod pricing;
+mod process;
 pub use pricing::{StoredPrices, StoredPromotion};
+pub use process::{ProcessWrite, VersionPage};
 
 use super::{batch_get, from_item, s, to_item, Item};
 use anyhow::Context;
-use dropship_core::catalogue::{
-    Branding, Channel, Fulfiller, Product, RefundPolicy, TaxClass, TaxRates,
-};
+use dropship_core::catalogue::{Branding, Channel, Fulfiller, Product, TaxClass, TaxRates};
 use dropship_core::finance_export::FinanceAccounts;
 use dropship_core::ids::{ChannelId, CountryCode, FulfillerId, Sku};
 use dropship_core::pricing::PriceHistory;
@@ -150,14 +151,6 @@ impl Catalogue {
             .and_then(|b| b.time_zone.parse().ok())
             .unwrap_or(chrono_tz::Europe::Berlin))
     }
-    pub async fn put_refund_policy(&self, p: &RefundPolicy) -> anyhow::Result<()> {
-        self.put("POLICY", "refund", p).await
-    }
-    /// The refund policy, or docs/api.md's defaults when none was set.
-    pub async fn get_refund_policy(&self) -> anyhow::Result<RefundPolicy> {
-        Ok(self.get("POLICY", "refund").await?.unwrap_or_default())
-    }
-
     pub async fn put_finance_accounts(&self, a: &FinanceAccounts) -> anyhow::Result<()> {
         self.put("FINANCE", "accounts", a).await
     }

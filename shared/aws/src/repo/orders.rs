@@ -176,6 +176,25 @@ impl Orders {
         out.item.map(from_item).transpose()
     }
 
+    /// Records `what` in the order's history once: a redelivered message that decided the same
+    /// finds it there and writes nothing. Read and written again while other writers move the
+    /// order on. False when there is no such order.
+    pub async fn record_once(&self, id: &str, who: &str, what: &str) -> anyhow::Result<bool> {
+        for _ in 0..8 {
+            let Some(mut order) = self.get(id).await? else {
+                return Ok(false);
+            };
+            if order.history.iter().any(|h| h.what == what) {
+                return Ok(true);
+            }
+            order.record(chrono::Utc::now(), who, what);
+            if self.replace(&order, &[]).await? {
+                return Ok(true);
+            }
+        }
+        anyhow::bail!("order {id} kept changing while a decision was recorded in its history")
+    }
+
     /// Writes the whole order conditional on the version it was read at, for a change of the
     /// order alone (the same item and condition as `changes::commit`). False when the order
     /// moved on since it was read: nothing was written, read it again.

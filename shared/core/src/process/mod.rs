@@ -12,7 +12,7 @@ pub mod svg;
 mod tests;
 
 pub use model::{order_process, ProcessModel};
-pub use settings::{ProcessSettings, ProcessUpdate, ProcessVersion};
+pub use settings::{CustomerMail, ProcessSettings, ProcessUpdate, ProcessVersion};
 
 /// Text as XML (and SVG) takes it in content and in attributes quoted with `"`.
 pub(crate) fn escape(text: &str) -> String {

@@ -99,6 +99,42 @@ impl Default for CustomerMails {
     }
 }
 
+/// A mail to the customer the settings may switch off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerMail {
+    OrderConfirmation,
+    Shipment,
+    Delay,
+    ReturnAuthorized,
+    Refund,
+}
+
+impl CustomerMail {
+    /// Its name in the settings and in the order's history.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OrderConfirmation => "orderConfirmation",
+            Self::Shipment => "shipment",
+            Self::Delay => "delay",
+            Self::ReturnAuthorized => "returnAuthorized",
+            Self::Refund => "refund",
+        }
+    }
+}
+
+impl CustomerMails {
+    /// Whether `mail` is sent.
+    pub fn sends(&self, mail: CustomerMail) -> bool {
+        match mail {
+            CustomerMail::OrderConfirmation => self.order_confirmation,
+            CustomerMail::Shipment => self.shipment,
+            CustomerMail::Delay => self.delay,
+            CustomerMail::ReturnAuthorized => self.return_authorized,
+            CustomerMail::Refund => self.refund,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Returns {
@@ -431,6 +467,13 @@ pub struct ProcessVersion {
     pub settings: ProcessSettings,
 }
 
+/// Version 0: the defaults, in force since ever.
+impl Default for ProcessVersion {
+    fn default() -> Self {
+        Self::initial(DateTime::<Utc>::UNIX_EPOCH)
+    }
+}
+
 impl ProcessVersion {
     /// The defaults before anyone wrote settings.
     pub fn initial(at: DateTime<Utc>) -> Self {
@@ -440,6 +483,12 @@ impl ProcessVersion {
             updated_by: "defaults".to_string(),
             settings: ProcessSettings::default(),
         }
+    }
+
+    /// A decision this version made, as the order's history records it: the version in force
+    /// is named with every decision (`routed ... (process version 3)`).
+    pub fn decided(&self, what: impl std::fmt::Display) -> String {
+        format!("{what} (process version {})", self.version)
     }
 
     /// The version `update` makes of this one, or 409 `version_conflict` when the writer did
