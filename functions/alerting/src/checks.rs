@@ -68,6 +68,16 @@ impl Sources {
         self.delivery_orders_repo().get_many(ids).await
     }
 
+    /// The process settings in force at `at`.
+    pub async fn process_at(
+        &self,
+        at: DateTime<Utc>,
+    ) -> anyhow::Result<dropship_core::process::ProcessVersion> {
+        Catalogue::new(self.client.clone(), self.catalogue_table.clone())
+            .process_at(at)
+            .await
+    }
+
     /// Every fulfiller (the catalogue's FULFILLER partition: one query, no scan).
     pub async fn fulfillers(&self) -> anyhow::Result<Vec<Fulfiller>> {
         Catalogue::new(self.client.clone(), self.catalogue_table.clone())

@@ -14,19 +14,12 @@ pub struct Config {
     /// Comma-separated.
     #[serde(deserialize_with = "dropship_aws::config::comma_separated")]
     pub dead_letter_queue_urls: Vec<String>,
-    /// How long an open alert waits before it is escalated to operations.
-    #[serde(default = "four_hours")]
-    pub alert_escalation_minutes: u32,
     /// How long an order may wait unrouted before it counts as stuck.
     #[serde(default = "quarter_hour")]
     pub stuck_order_minutes: u32,
     /// How far back the checks look at orders.
     #[serde(default = "three_days")]
     pub alert_lookback_minutes: u32,
-}
-
-fn four_hours() -> u32 {
-    240
 }
 
 fn quarter_hour() -> u32 {
@@ -55,7 +48,6 @@ mod tests {
     #[test]
     fn minutes_have_defaults_and_the_queues_are_a_list() {
         let c: Config = from_vars(REQUIRED).unwrap();
-        assert_eq!(c.alert_escalation_minutes, 240);
         assert_eq!(c.stuck_order_minutes, 15);
         assert_eq!(c.alert_lookback_minutes, 4320);
         assert_eq!(c.dead_letter_queue_urls, ["q1", "q2"]);
@@ -66,13 +58,9 @@ mod tests {
 
     #[test]
     fn a_bad_number_of_minutes_is_refused_by_name() {
-        let e = from_vars::<Config>(
-            REQUIRED
-                .into_iter()
-                .chain([("ALERT_ESCALATION_MINUTES", "-5")]),
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(e.contains("ALERT_ESCALATION_MINUTES"), "{e}");
+        let e = from_vars::<Config>(REQUIRED.into_iter().chain([("STUCK_ORDER_MINUTES", "-5")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("STUCK_ORDER_MINUTES"), "{e}");
     }
 }

@@ -37,8 +37,6 @@ pub mod kinds {
 /// The thresholds, from the environment the template sets.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
-    /// How long the fulfiller has after its reminder before operations hear of it.
-    pub escalate_after: Duration,
     /// An order still `accepted` after this is stuck.
     pub stuck_after: Duration,
     /// How far back the orders are read for stuck orders and unroutable lines.
@@ -84,7 +82,6 @@ impl dropship_aws::config::FromConfig for Alerting {
             sqs,
             dead_letter_queues: config.dead_letter_queue_urls.clone(),
             settings: Settings {
-                escalate_after: Duration::minutes(config.alert_escalation_minutes.into()),
                 stuck_after: Duration::minutes(config.stuck_order_minutes.into()),
                 lookback: Duration::minutes(config.alert_lookback_minutes.into()),
             },
@@ -93,8 +90,14 @@ impl dropship_aws::config::FromConfig for Alerting {
 }
 
 impl Alerting {
-    pub async fn handle(&self, _event: serde_json::Value) -> anyhow::Result<serde_json::Value> {
-        let now = Utc::now();
+    /// One run of the checks. Its "now" is the scheduled event's `time` (EventBridge's clock;
+    /// the local stack's can be moved forward to test long timers), the machine's without one.
+    pub async fn handle(&self, event: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+        let now = event
+            .get("time")
+            .and_then(|t| t.as_str())
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
         let mut run = Run {
             me: self,
             now,
@@ -497,7 +500,18 @@ impl Run<'_> {
             }
         }
         for a in alerts.values().filter(|a| a.state == "open") {
-            for (step, event) in checks::due_steps(a, self.now, self.me.settings.escalate_after) {
+            // Operations hear of it the process settings' minutes after the reminder, as the
+            // version in force when the reminder went (or goes now) says.
+            let reminded = a.reminded_at.unwrap_or(self.now);
+            let process = self.me.sources.process_at(reminded).await?;
+            let escalate_after = Duration::minutes(
+                process
+                    .settings
+                    .escalation
+                    .escalate_to_ops_after_minutes
+                    .into(),
+            );
+            for (step, event) in checks::due_steps(a, self.now, escalate_after) {
                 if !self.me.alerts.mark(&a.id, step, self.now).await? {
                     continue;
                 }

@@ -1,17 +1,54 @@
 //! Schedule / ScheduleV2 events: moto never fires schedules, so the runner does, on the
 //! template's rate and on demand (`POST /_local/schedules/{function}`). Invocations are
 //! asynchronous, like EventBridge's, with the RetryPolicy's retries.
+//!
+//! The local clock: a scheduled check takes its "now" from its event's `time`, so the runner
+//! can move time forward for the checks (`POST /_local/clock`) and a test of a 48-hour timer
+//! does not wait 48 hours. Only the scheduled events' time moves; nothing else's.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicI64, Ordering};
 use tokio::sync::watch;
 
 use crate::lambda::FunctionPool;
 use crate::template::{ScheduleDef, ACCOUNT_ID, REGION};
+
+/// Seconds the local clock is ahead of the machine's (never behind: time only moves forward).
+static CLOCK_AHEAD: AtomicI64 = AtomicI64::new(0);
+
+/// The longest the clock may move ahead in all: a year and a day, past every timer's bound.
+pub const CLOCK_MAX_AHEAD_SECONDS: i64 = 366 * 24 * 3600;
+
+/// The local clock's time: the machine's plus what it was moved ahead.
+pub fn clock_now() -> DateTime<Utc> {
+    Utc::now() + chrono::Duration::seconds(CLOCK_AHEAD.load(Ordering::SeqCst))
+}
+
+/// Seconds the clock is ahead.
+pub fn clock_ahead() -> i64 {
+    CLOCK_AHEAD.load(Ordering::SeqCst)
+}
+
+/// Moves the local clock `seconds` forward; None (and no move) when that is negative or would
+/// take it past `CLOCK_MAX_AHEAD_SECONDS`.
+pub fn advance_clock(seconds: i64) -> Option<i64> {
+    if seconds < 0 {
+        return None;
+    }
+    CLOCK_AHEAD
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |ahead| {
+            ahead
+                .checked_add(seconds)
+                .filter(|n| *n <= CLOCK_MAX_AHEAD_SECONDS)
+        })
+        .ok()
+        .map(|before| before + seconds)
+}
 
 /// How long an asynchronous invocation may wait for a free instance before it counts as lost.
 const QUEUE_GRACE: Duration = Duration::from_secs(300);
@@ -51,7 +88,7 @@ impl Trigger {
             "detail-type": "Scheduled Event",
             "source": if self.def.v2 { "aws.scheduler" } else { "aws.events" },
             "account": ACCOUNT_ID,
-            "time": Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+            "time": clock_now().to_rfc3339_opts(SecondsFormat::Secs, true),
             "region": REGION,
             "resources": [self.schedule_arn()],
             "detail": {},

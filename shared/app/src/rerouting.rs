@@ -86,6 +86,8 @@ pub async fn reroute(
         ApiError::invalid("fulfillerId", format!("unknown fulfiller {target_id}"))
     })?;
     let who = &format!("admin:{admin}");
+    // The reroute is decided now: the settings in force now give the new due time.
+    let process = &catalogue.process().await?;
     let plan = || async move {
         if !dropship_core::ids::is_valid_id(id) {
             return Err(ApiError::not_found("delivery order").into());
@@ -98,7 +100,7 @@ pub async fn reroute(
             .order(d.order_id.as_str())
             .await?
             .ok_or_else(|| anyhow::anyhow!("order {} of {id} is missing", d.order_id))?;
-        let plan = fulfilment::reroute(&d, &order, target, who, Utc::now())?;
+        let plan = fulfilment::reroute(&d, &order, target, who, Utc::now(), process)?;
         // The new fulfiller's documents, the old one's notice: committed with the move.
         let documents = Message::Documents(GenerateDocuments::DeliveryOrder {
             delivery_order_id: plan.new.id.clone(),
@@ -148,6 +150,7 @@ pub async fn replace(
         request,
     } = command;
     let who = &format!("admin:{admin}");
+    let process = &catalogue.process().await?;
     let plan = || async move {
         let order = store
             .order(id)
@@ -172,7 +175,8 @@ pub async fn replace(
         let fulfiller = catalogue.fulfiller(&fulfiller_id).await?.ok_or_else(|| {
             ApiError::invalid("fulfillerId", format!("unknown fulfiller {fulfiller_id}"))
         })?;
-        let (delivery, next) = replacement::plan(&order, request, &fulfiller, who, Utc::now())?;
+        let (delivery, next) =
+            replacement::plan(&order, request, &fulfiller, who, Utc::now(), process)?;
         let units: Vec<SkuUnits> = delivery.lines.iter().map(DeliveryLine::units).collect();
         let job = Message::Documents(GenerateDocuments::DeliveryOrder {
             delivery_order_id: delivery.id.clone(),

@@ -564,4 +564,209 @@ mod tests {
         // A null list cancels everything, as a missing one does.
         assert_eq!(parse_request(Some(&json!({"lines": null}))).unwrap(), None);
     }
+
+    fn process(version: u32, until: CancelUntil) -> ProcessVersion {
+        let mut p = ProcessVersion {
+            version,
+            ..ProcessVersion::default()
+        };
+        p.settings.cancellation.customer_may_cancel_until = until;
+        p
+    }
+
+    const EVERY_SETTING: [CancelUntil; 3] = [
+        CancelUntil::Shipped,
+        CancelUntil::Accepted,
+        CancelUntil::Routed,
+    ];
+
+    /// L1 (3 units, 1 backordered): 1 on an accepted delivery order, 1 on an open one.
+    fn accepted_and_open() -> [DeliveryOrder; 3] {
+        [
+            delivery("D1", "acme", DeliveryStatus::Accepted, "L1", "A", 1, 0),
+            delivery("D2", "nord", DeliveryStatus::Open, "L1", "A", 1, 0),
+            delivery("D3", "wh", DeliveryStatus::Shipped, "L2", "B", 1, 1),
+        ]
+    }
+
+    fn closed_code(e: &ApiError) -> (u16, &str) {
+        (e.status, e.code.as_str())
+    }
+
+    #[test]
+    fn until_shipped_a_customer_cancels_what_plan_cancels_and_the_version_is_recorded() {
+        let now = Utc::now();
+        let dos = accepted_and_open();
+        for request in [None, Some(vec![LineQuantity::new("L1", 3)])] {
+            let mut expected = plan(&order(), &dos, request.clone(), "channel:web", now).unwrap();
+            let got = plan_for_customer(
+                &order(),
+                &dos,
+                request,
+                "channel:web",
+                now,
+                &process(7, CancelUntil::Shipped),
+            )
+            .unwrap();
+            let last = got.order.history.last().unwrap();
+            assert_eq!(last.what, "cancelled 3 x L1 (process version 7)");
+            expected.order.history.last_mut().unwrap().what += " (process version 7)";
+            assert_eq!(got, expected);
+        }
+    }
+
+    #[test]
+    fn until_accepted_cancelling_everything_leaves_the_units_a_fulfiller_accepted() {
+        let p = plan_for_customer(
+            &order(),
+            &accepted_and_open(),
+            None,
+            "channel:web",
+            Utc::now(),
+            &process(3, CancelUntil::Accepted),
+        )
+        .unwrap();
+        // The backordered unit and the one on the open D2; D1's stays.
+        assert_eq!(p.cancelled, vec![LineQuantity::new("L1", 2)]);
+        let q = p.order.lines[0].quantities;
+        assert_eq!((q.backordered, q.open, q.cancelled), (0, 1, 2));
+        assert_eq!(p.deliveries.len(), 1);
+        assert_eq!(
+            (p.deliveries[0].id.as_str(), p.deliveries[0].status),
+            ("D2", DeliveryStatus::Cancelled)
+        );
+        assert_eq!(
+            p.releases,
+            vec![StockRelease {
+                fulfiller_id: "nord".try_into().unwrap(),
+                sku: "A".try_into().unwrap(),
+                quantity: 1
+            }]
+        );
+        assert_eq!(
+            p.order.history.last().unwrap().what,
+            "cancelled 2 x L1 (process version 3)"
+        );
+    }
+
+    #[test]
+    fn until_accepted_asking_for_units_a_fulfiller_accepted_is_closed() {
+        let dos = accepted_and_open();
+        let ask = |q| {
+            plan_for_customer(
+                &order(),
+                &dos,
+                Some(vec![LineQuantity::new("L1", q)]),
+                "channel:web",
+                Utc::now(),
+                &process(3, CancelUntil::Accepted),
+            )
+        };
+        let e = ask(3).unwrap_err();
+        assert_eq!(closed_code(&e), (409, "cancellation_closed"));
+        assert_eq!(e.code, ErrorCode::CancellationClosed);
+        assert_eq!(
+            e.message,
+            "line L1: 3 units asked, only 2 may still be cancelled: a customer may cancel a unit \
+             until its fulfiller accepted it (process version 3)"
+        );
+        // What the open delivery order and the backorder hold may still go.
+        assert_eq!(ask(2).unwrap().cancelled, vec![LineQuantity::new("L1", 2)]);
+    }
+
+    #[test]
+    fn until_routed_a_routed_order_is_closed_but_backordered_units_may_go() {
+        let mut routed = order();
+        routed.lines[0].quantities.backordered = 0;
+        routed.lines[0].quantities.open = 3;
+        let dos = [
+            delivery("D1", "acme", DeliveryStatus::Accepted, "L1", "A", 2, 0),
+            delivery("D2", "nord", DeliveryStatus::Open, "L1", "A", 1, 0),
+        ];
+        let until_routed = process(4, CancelUntil::Routed);
+        let e = plan_for_customer(&routed, &dos, None, "c", Utc::now(), &until_routed).unwrap_err();
+        assert_eq!(closed_code(&e), (409, "cancellation_closed"));
+        assert_eq!(
+            e.message,
+            "line L1: 3 units asked, only 0 may still be cancelled: a customer may cancel a unit \
+             until it is routed (process version 4)"
+        );
+
+        // `order()` has one unit of L1 backordered: that one, and only that one.
+        let dos = accepted_and_open();
+        let p = plan_for_customer(&order(), &dos, None, "c", Utc::now(), &until_routed).unwrap();
+        assert_eq!(p.cancelled, vec![LineQuantity::new("L1", 1)]);
+        let q = p.order.lines[0].quantities;
+        assert_eq!((q.backordered, q.open, q.cancelled), (0, 2, 1));
+        assert!(p.deliveries.is_empty() && p.releases.is_empty());
+        let e = plan_for_customer(
+            &order(),
+            &dos,
+            Some(vec![LineQuantity::new("L1", 2)]),
+            "c",
+            Utc::now(),
+            &until_routed,
+        )
+        .unwrap_err();
+        assert_eq!(closed_code(&e), (409, "cancellation_closed"));
+    }
+
+    #[test]
+    fn an_order_not_routed_yet_may_be_cancelled_whole_under_every_setting() {
+        let mut accepted = order();
+        accepted.status = OrderStatus::Accepted;
+        accepted.lines[0].quantities.open = 3;
+        accepted.lines[0].quantities.backordered = 0;
+        accepted.lines[1].quantities.open = 1;
+        accepted.lines[1].quantities.shipped = 0;
+        for until in EVERY_SETTING {
+            let p = plan_for_customer(&accepted, &[], None, "c", Utc::now(), &process(1, until))
+                .unwrap();
+            assert_eq!(
+                p.cancelled,
+                vec![LineQuantity::new("L1", 3), LineQuantity::new("L2", 1)],
+                "{until:?}"
+            );
+            assert_eq!(p.order.status, OrderStatus::Cancelled, "{until:?}");
+            assert!(p.deliveries.is_empty() && p.releases.is_empty());
+        }
+    }
+
+    #[test]
+    fn shipped_units_and_unknown_lines_are_refused_as_plan_refuses_them() {
+        let mut shipped = order();
+        shipped.lines[0].quantities.open = 0;
+        shipped.lines[0].quantities.backordered = 0;
+        shipped.lines[0].quantities.shipped = 3;
+        shipped.status = OrderStatus::Shipped;
+        for until in EVERY_SETTING {
+            let p = process(2, until);
+            let e = plan_for_customer(&shipped, &[], None, "c", Utc::now(), &p).unwrap_err();
+            assert_eq!(closed_code(&e), (409, "already_shipped"), "{until:?}");
+            let e = plan_for_customer(
+                &order(),
+                &accepted_and_open(),
+                Some(vec![LineQuantity::new("L2", 1)]),
+                "c",
+                Utc::now(),
+                &p,
+            )
+            .unwrap_err();
+            assert_eq!(closed_code(&e), (409, "already_shipped"), "{until:?}");
+            let e = plan_for_customer(
+                &order(),
+                &accepted_and_open(),
+                Some(vec![LineQuantity::new("L9", 1)]),
+                "c",
+                Utc::now(),
+                &p,
+            )
+            .unwrap_err();
+            assert_eq!(
+                (e.status, e.field.as_deref()),
+                (422, Some("lines[0].lineId")),
+                "{until:?}"
+            );
+        }
+    }
 }

@@ -153,7 +153,11 @@ pub struct Fulfiller {
     pub name: String,
     pub kind: FulfillerKind,
     pub email: String,
-    pub sla_hours: u32,
+    /// Hours after routing its delivery orders are due (then late: reminded, the customer
+    /// told). None: the process settings' `escalation.remindFulfillerAfterHours` in force when
+    /// the delivery order is made (fulfillers stored before the settings carry 48).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sla_hours: Option<u32>,
     pub stock_max_age_hours: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub locale: Option<Locale>,
@@ -191,6 +195,15 @@ pub fn is_email(s: &str) -> bool {
     }
 }
 
+impl Fulfiller {
+    /// Hours after routing a delivery order to it is due: its own `slaHours`, else the process
+    /// settings' `remindFulfillerAfterHours`.
+    pub fn due_hours(&self, process: &crate::process::ProcessSettings) -> u32 {
+        self.sla_hours
+            .unwrap_or(process.escalation.remind_fulfiller_after_hours)
+    }
+}
+
 impl FulfillerInput {
     pub fn validate(self, id: &str) -> Result<Fulfiller, ApiError> {
         let id = FulfillerId::parse("fulfillerId", id)?;
@@ -201,9 +214,9 @@ impl FulfillerInput {
                 "email is not a valid mail address",
             ));
         }
-        let sla_hours = self.sla_hours.unwrap_or(48);
+        let sla_hours = self.sla_hours;
         // 0 is allowed: "ship the moment it arrives" (every delivery order is late at once).
-        if !(0..=24 * 90).contains(&sla_hours) {
+        if sla_hours.is_some_and(|h| h > 24 * 90) {
             return Err(ApiError::invalid("slaHours", "slaHours must be 0..2160"));
         }
         let stock_max_age_hours = self.stock_max_age_hours.unwrap_or(24);

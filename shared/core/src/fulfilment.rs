@@ -316,6 +316,7 @@ pub fn reroute(
     target: &crate::catalogue::Fulfiller,
     who: &str,
     now: DateTime<Utc>,
+    process: &crate::process::ProcessVersion,
 ) -> Result<Reroute, ApiError> {
     if d.lines.iter().any(|l| l.shipped > 0) {
         return Err(ApiError::conflict(
@@ -340,7 +341,7 @@ pub fn reroute(
     new.status = DeliveryStatus::Open;
     new.created_at = now;
     new.created_key = DeliveryOrder::created_key(now, &id);
-    new.due_at = now + Duration::hours(i64::from(target.sla_hours));
+    new.due_at = now + Duration::hours(i64::from(target.due_hours(&process.settings)));
     new.documents = Vec::new();
     // Its own link key comes with its own documents.
     new.link_key = None;
@@ -368,10 +369,10 @@ pub fn reroute(
     order.record(
         now,
         who,
-        format!(
+        process.decided(format!(
             "rerouted {} from {} to {} as {id}",
             d.id, d.fulfiller_id, target.id
-        ),
+        )),
     );
     Ok(Reroute {
         old,

@@ -98,6 +98,7 @@ pub fn plan(
     fulfiller: &Fulfiller,
     who: &str,
     now: DateTime<Utc>,
+    process: &crate::process::ProcessVersion,
 ) -> Result<(DeliveryOrder, Order), ApiError> {
     let mut lines = Vec::with_capacity(request.lines.len());
     for (
@@ -146,7 +147,7 @@ pub fn plan(
         ship_to: order.shipping_address.clone(),
         lines,
         created_at: now,
-        due_at: now + Duration::hours(i64::from(fulfiller.sla_hours)),
+        due_at: now + Duration::hours(i64::from(fulfiller.due_hours(&process.settings))),
         created_key: DeliveryOrder::created_key(now, &id),
         documents: vec![],
         carrier: None,

@@ -616,4 +616,181 @@ mod tests {
             p.shipments.keys().collect::<Vec<_>>()
         );
     }
+
+    fn settings(strategy: RoutingStrategy, prefer_own_warehouses: bool) -> Routing {
+        Routing {
+            strategy,
+            prefer_own_warehouses,
+        }
+    }
+
+    const PRIORITY: Routing = Routing {
+        strategy: RoutingStrategy::Priority,
+        prefer_own_warehouses: true,
+    };
+
+    #[test]
+    fn fewest_splits_routes_as_route_does() {
+        let cases = [
+            vec![
+                line(
+                    "L1",
+                    "A",
+                    1,
+                    false,
+                    vec![cand("x", 1, false, 5), cand("y", 2, false, 5)],
+                ),
+                line("L2", "B", 1, false, vec![cand("y", 1, false, 5)]),
+                line(
+                    "L3",
+                    "C",
+                    4,
+                    true,
+                    vec![cand("x", 1, false, 1), cand("wh", 1, true, 2)],
+                ),
+            ],
+            vec![line(
+                "L1",
+                "A",
+                1,
+                false,
+                vec![cand("drop", 1, false, 5), cand("wh", 1, true, 5)],
+            )],
+        ];
+        for lines in cases {
+            let p = route_with(&lines, &Routing::default());
+            assert_eq!(p, route(&lines));
+        }
+    }
+
+    #[test]
+    fn priority_sends_each_line_to_its_best_source_even_if_that_adds_a_delivery_order() {
+        // y alone could ship both lines, but L1 prefers x.
+        let lines = [
+            line(
+                "L1",
+                "A",
+                1,
+                false,
+                vec![cand("x", 1, false, 5), cand("y", 2, false, 5)],
+            ),
+            line("L2", "B", 1, false, vec![cand("y", 1, false, 5)]),
+        ];
+        let fewest = route_with(&lines, &settings(RoutingStrategy::FewestSplits, true));
+        assert_eq!(fewest.shipments.keys().collect::<Vec<_>>(), ["y"]);
+        assert_eq!(fewest.shipments["y"].len(), 2);
+        let p = route_with(&lines, &PRIORITY);
+        assert_eq!(p.shipments["x"], vec![LineQuantity::new("L1", 1)]);
+        assert_eq!(p.shipments["y"], vec![LineQuantity::new("L2", 1)]);
+        assert_eq!(p.shipments.len(), 2);
+    }
+
+    #[test]
+    fn priority_splits_a_line_its_best_source_has_too_little_for() {
+        // b could ship all five, but a comes first and ships what it has.
+        let lines = [line(
+            "L1",
+            "A",
+            5,
+            false,
+            vec![cand("b", 2, false, 10), cand("a", 1, false, 2)],
+        )];
+        let p = route_with(&lines, &PRIORITY);
+        assert_eq!(p.shipments["a"], vec![LineQuantity::new("L1", 2)]);
+        assert_eq!(p.shipments["b"], vec![LineQuantity::new("L1", 3)]);
+        assert!(p.backordered.is_empty() && p.unroutable.is_empty());
+        let fewest = route_with(&lines, &Routing::default());
+        assert_eq!(fewest.shipments.keys().collect::<Vec<_>>(), ["b"]);
+    }
+
+    #[test]
+    fn priority_shares_stock_between_lines_in_their_order() {
+        let lines = [
+            line(
+                "L1",
+                "A",
+                2,
+                false,
+                vec![cand("a", 1, false, 3), cand("b", 2, false, 5)],
+            ),
+            line(
+                "L2",
+                "A",
+                2,
+                false,
+                vec![cand("a", 1, false, 3), cand("b", 2, false, 5)],
+            ),
+        ];
+        let p = route_with(&lines, &PRIORITY);
+        assert_eq!(
+            p.shipments["a"],
+            vec![LineQuantity::new("L1", 2), LineQuantity::new("L2", 1)]
+        );
+        assert_eq!(p.shipments["b"], vec![LineQuantity::new("L2", 1)]);
+    }
+
+    #[test]
+    fn without_preferring_own_warehouses_a_tie_goes_by_fulfiller_id() {
+        let lines = [line(
+            "L1",
+            "A",
+            1,
+            false,
+            vec![cand("wh", 1, true, 5), cand("drop", 1, false, 5)],
+        )];
+        for strategy in [RoutingStrategy::FewestSplits, RoutingStrategy::Priority] {
+            let own = route_with(&lines, &settings(strategy, true));
+            assert_eq!(
+                own.shipments.keys().collect::<Vec<_>>(),
+                ["wh"],
+                "{strategy:?}"
+            );
+            let neutral = route_with(&lines, &settings(strategy, false));
+            assert_eq!(
+                neutral.shipments.keys().collect::<Vec<_>>(),
+                ["drop"],
+                "{strategy:?}"
+            );
+        }
+        // A better priority still wins over the preference.
+        let lines = [line(
+            "L1",
+            "A",
+            1,
+            false,
+            vec![cand("wh", 2, true, 5), cand("drop", 1, false, 5)],
+        )];
+        let p = route_with(&lines, &PRIORITY);
+        assert_eq!(p.shipments.keys().collect::<Vec<_>>(), ["drop"]);
+    }
+
+    #[test]
+    fn priority_backorders_what_nobody_has_at_the_best_source() {
+        let lines = [line(
+            "L1",
+            "A",
+            4,
+            true,
+            vec![cand("b", 2, false, 2), cand("a", 1, false, 1)],
+        )];
+        let p = route_with(&lines, &PRIORITY);
+        assert_eq!(p.shipments["a"], vec![LineQuantity::new("L1", 1)]);
+        assert_eq!(p.shipments["b"], vec![LineQuantity::new("L1", 2)]);
+        assert_eq!(
+            p.backordered,
+            vec![Backorder {
+                line_id: "L1".into(),
+                fulfiller_id: "a".try_into().unwrap(),
+                units: 1
+            }]
+        );
+        assert!(p.unroutable.is_empty());
+        let no_backorder = [LineDemand {
+            allow_backorder: false,
+            ..lines[0].clone()
+        }];
+        let p = route_with(&no_backorder, &PRIORITY);
+        assert!(p.backordered.is_empty());
+        assert_eq!(p.unroutable, vec![LineQuantity::new("L1", 1)]);
+    }
 }

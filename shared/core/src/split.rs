@@ -115,17 +115,18 @@ pub fn delivery_orders_for(
     order: &Order,
     plan: &RoutingPlan,
     fulfillers: &BTreeMap<FulfillerId, Fulfiller>,
-    round: u32,
     now: DateTime<Utc>,
+    process: &ProcessVersion,
 ) -> Vec<DeliveryOrder> {
+    let round = order.routing_round;
     plan.shipments
         .iter()
         .map(|(fulfiller_id, lines)| {
             let id = DeliveryOrder::id_for(&order.id, fulfiller_id, round);
-            let sla = fulfillers
-                .get(fulfiller_id)
-                .map(|f| f.sla_hours)
-                .unwrap_or(48);
+            let sla = fulfillers.get(fulfiller_id).map_or(
+                process.settings.escalation.remind_fulfiller_after_hours,
+                |f| f.due_hours(&process.settings),
+            );
             DeliveryOrder {
                 created_key: DeliveryOrder::created_key(now, &id),
                 id,
@@ -259,7 +260,7 @@ pub fn plan_round(
         &demands(order, &pending, products, fulfillers, free, &excluded),
         &process.settings.routing,
     );
-    let deliveries = delivery_orders_for(order, &plan, fulfillers, order.routing_round, now);
+    let deliveries = delivery_orders_for(order, &plan, fulfillers, now, process);
     let reservations = reservations(order, &plan);
     let mut next = order.clone();
     apply_plan(&mut next, &plan, deliveries.len(), now);

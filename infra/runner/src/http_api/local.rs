@@ -185,6 +185,42 @@ pub(super) async fn clear_faults(State(state): State<Arc<ApiState>>) -> Response
     Json(json!({ "removed": removed })).into_response()
 }
 
+/// `GET /_local/clock`: `{now, aheadSeconds}`, the time the scheduled checks see.
+pub(super) async fn clock() -> Response {
+    Json(clock_body()).into_response()
+}
+
+fn clock_body() -> Value {
+    json!({
+        "now": crate::schedules::clock_now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "aheadSeconds": crate::schedules::clock_ahead(),
+    })
+}
+
+/// `POST /_local/clock {"advanceSeconds": n}`: moves the scheduled checks' time forward (a
+/// 48-hour timer is tested without waiting); then run the schedule. 422 for a negative move
+/// or one past a year and a day in all.
+pub(super) async fn advance_clock(body: Bytes) -> Response {
+    let seconds = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("advanceSeconds").and_then(Value::as_i64));
+    match seconds.and_then(crate::schedules::advance_clock) {
+        Some(_) => Json(clock_body()).into_response(),
+        None => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"error": {
+                "code": "validation_failed",
+                "message": format!(
+                    "advanceSeconds must be a whole number 0..{} in all",
+                    crate::schedules::CLOCK_MAX_AHEAD_SECONDS
+                ),
+                "field": "advanceSeconds",
+            }})),
+        )
+            .into_response(),
+    }
+}
+
 /// `GET /_local/functions`: each function as the runner starts it (template settings, the
 /// resolved environment, its slots' AWS endpoints).
 pub(super) async fn functions(State(state): State<Arc<ApiState>>) -> Response {

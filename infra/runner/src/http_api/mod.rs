@@ -93,6 +93,10 @@ pub fn router(state: Arc<ApiState>) -> Router {
         .route("/_local/outbox", get(local::outbox))
         .route("/_local/stats", get(local::stats))
         .route("/_local/schedules/{function}", post(local::run_schedule))
+        .route(
+            "/_local/clock",
+            get(local::clock).post(local::advance_clock),
+        )
         .route("/_local/invoke/{function}", post(local::invoke_function))
         .route(
             "/_local/calls",

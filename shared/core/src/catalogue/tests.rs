@@ -67,7 +67,9 @@ fn fulfiller_defaults_and_checks() {
         .unwrap()
         .validate("acme")
         .unwrap();
-    assert_eq!((f.sla_hours, f.stock_max_age_hours), (48, 24));
+    assert_eq!((f.sla_hours, f.stock_max_age_hours), (None, 24));
+    let process = crate::process::ProcessSettings::default();
+    assert_eq!(f.due_hours(&process), 48, "the process settings' default");
     let mut bad = body;
     bad["email"] = json!("not-an-address");
     assert_eq!(
