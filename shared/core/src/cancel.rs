@@ -247,9 +247,16 @@ pub fn plan_for_customer(
         .collect();
     let request = match request {
         Some(lines) => {
+            // A request naming a line the order lacks is bad input first: `plan` names it.
+            if lines
+                .iter()
+                .any(|lq| !order.lines.iter().any(|l| l.line_id == lq.line_id))
+            {
+                return plan(order, deliveries, Some(lines), who, now);
+            }
             for lq in &lines {
                 let Some(idx) = order.lines.iter().position(|l| l.line_id == lq.line_id) else {
-                    continue; // `plan` names the unknown line
+                    continue;
                 };
                 let q = order.lines[idx].quantities;
                 if lq.quantity <= q.open + q.backordered && lq.quantity > allowed[idx] {
@@ -292,7 +299,9 @@ pub fn plan_for_customer(
 }
 
 /// Units of `line` a customer may still cancel under `until`. Backordered units wait for stock
-/// with no fulfiller, so they are never past any limit.
+/// with no fulfiller, and open units on no active delivery order (the order not routed yet, or
+/// a rejected delivery order's units waiting for the next round) are not routed: neither is
+/// past any limit.
 fn customer_cancellable(
     order: &Order,
     line: &crate::order::OrderLine,
@@ -300,7 +309,6 @@ fn customer_cancellable(
     until: CancelUntil,
 ) -> u32 {
     let q = line.quantities;
-    let routed = order.status != OrderStatus::Accepted;
     let on_delivery_orders = |accepted_too: bool| -> u32 {
         deliveries
             .iter()
@@ -309,7 +317,11 @@ fn customer_cancellable(
             .map(|dl| dl.open())
             .sum()
     };
-    let not_routed = if routed { 0 } else { q.open };
+    let not_routed = if order.status == OrderStatus::Accepted {
+        q.open
+    } else {
+        q.open.saturating_sub(on_delivery_orders(true))
+    };
     match until {
         CancelUntil::Shipped => q.open + q.backordered,
         CancelUntil::Accepted => {
@@ -767,6 +779,33 @@ mod tests {
                 (422, Some("lines[0].lineId")),
                 "{until:?}"
             );
+        }
+    }
+
+    #[test]
+    fn units_of_a_rejected_delivery_order_are_not_routed_and_may_be_cancelled() {
+        // L1's two open units were on D1, which its fulfiller rejected: they wait for the next
+        // round, with no fulfiller, so no limit has passed for them.
+        let rejected = [delivery(
+            "D1",
+            "acme",
+            DeliveryStatus::Rejected,
+            "L1",
+            "A",
+            2,
+            0,
+        )];
+        for until in EVERY_SETTING {
+            let p = plan_for_customer(
+                &order(),
+                &rejected,
+                None,
+                "channel:web",
+                Utc::now(),
+                &process(2, until),
+            )
+            .unwrap();
+            assert_eq!(p.cancelled, vec![LineQuantity::new("L1", 3)], "{until:?}");
         }
     }
 }
