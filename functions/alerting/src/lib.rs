@@ -90,14 +90,11 @@ impl dropship_aws::config::FromConfig for Alerting {
 }
 
 impl Alerting {
-    /// One run of the checks. Its "now" is the scheduled event's `time` (EventBridge's clock;
-    /// the local stack's can be moved forward to test long timers), the machine's without one.
+    /// One run of the checks. Its "now" is the scheduled event's `time` when that is later than
+    /// the machine's clock (the local stack moves its schedules' time forward to test long
+    /// timers); a sample or retried event from the past runs at the machine's time.
     pub async fn handle(&self, event: serde_json::Value) -> anyhow::Result<serde_json::Value> {
-        let now = event
-            .get("time")
-            .and_then(|t| t.as_str())
-            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-            .map_or_else(Utc::now, |t| t.with_timezone(&Utc));
+        let now = run_time(&event, Utc::now());
         let mut run = Run {
             me: self,
             now,
@@ -527,6 +524,17 @@ impl Run<'_> {
     }
 }
 
+/// The time a run checks at: the event's `time` if later than `machine`, else `machine`.
+pub fn run_time(event: &serde_json::Value, machine: DateTime<Utc>) -> DateTime<Utc> {
+    event
+        .get("time")
+        .and_then(|t| t.as_str())
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .filter(|t| *t > machine)
+        .unwrap_or(machine)
+}
+
 /// The events of an escalation step, for the notifier.
 pub fn step_event(a: &Alert, step: Step) -> Option<BusinessEvent> {
     match step {
@@ -542,5 +550,23 @@ pub fn step_event(a: &Alert, step: Step) -> Option<BusinessEvent> {
             order_id: OrderId::try_from(a.order_id.as_deref()?).ok()?,
             delivery_order_id: a.delivery_order_id.clone()?,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run_time;
+    use chrono::{DateTime, Duration, Utc};
+    use serde_json::json;
+
+    #[test]
+    fn a_run_checks_at_its_events_time_only_when_that_is_ahead() {
+        let machine: DateTime<Utc> = "2026-12-03T10:00:00Z".parse().unwrap();
+        let ahead = json!({"time": "2026-12-04T10:00:00Z"});
+        assert_eq!(run_time(&ahead, machine), machine + Duration::hours(24));
+        let sample = json!({"time": "2026-11-27T11:00:00Z"});
+        assert_eq!(run_time(&sample, machine), machine);
+        assert_eq!(run_time(&json!({}), machine), machine);
+        assert_eq!(run_time(&json!({"time": "soon"}), machine), machine);
     }
 }

@@ -148,3 +148,18 @@ pub fn start_timers(triggers: &[Arc<Trigger>], shutdown: &watch::Receiver<bool>)
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_clock_moves_only_forward_and_at_most_a_year_and_a_day() {
+        // Refusals change nothing (the clock is process-wide, so this test moves it by 0 only).
+        let before = clock_ahead();
+        assert_eq!(advance_clock(-1), None);
+        assert_eq!(advance_clock(CLOCK_MAX_AHEAD_SECONDS + 1), None);
+        assert_eq!(advance_clock(0), Some(before));
+        assert!(clock_now() >= Utc::now() + chrono::Duration::seconds(before));
+    }
+}

@@ -73,11 +73,17 @@ fn s(v: &str) -> AttributeValue {
 #[tokio::test]
 async fn a_late_delivery_is_alerted_once_escalated_with_one_delay_notice_and_resolved_by_shipping()
 {
-    let stack = Stack::builder()
-        .param("AlertEscalationMinutes", "0")
-        .start()
-        .await;
+    let stack = Stack::start().await;
     let world = setup::configure(&stack).await;
+    // No escalation period: operations hear at once (a process setting, by default 4 hours).
+    let (status, process) = stack
+        .put(
+            "/admin/process",
+            Some(&stack.admin_token),
+            &json!({"expectedVersion": 0, "settings": {"escalation": {"escalateToOpsAfterMinutes": 0}}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{process}");
     // slaHours 0: every delivery order of acme is late the moment it is made.
     let (status, _) = stack
         .put(

@@ -38,6 +38,7 @@ mod outbox;
 mod portal;
 mod portal_home;
 mod prices;
+mod process;
 mod races;
 mod reliability;
 mod repeated_skus;
