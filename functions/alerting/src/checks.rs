@@ -78,6 +78,16 @@ impl Sources {
             .await
     }
 
+    /// Every version of the process settings, oldest first (a handful of items: read once per
+    /// run rather than once per delivery order).
+    pub async fn process_versions(
+        &self,
+    ) -> anyhow::Result<Vec<dropship_core::process::ProcessVersion>> {
+        Catalogue::new(self.client.clone(), self.catalogue_table.clone())
+            .all_process_versions()
+            .await
+    }
+
     /// Every fulfiller (the catalogue's FULFILLER partition: one query, no scan).
     pub async fn fulfillers(&self) -> anyhow::Result<Vec<Fulfiller>> {
         Catalogue::new(self.client.clone(), self.catalogue_table.clone())
@@ -136,6 +146,28 @@ impl Sources {
             .expression_attribute_values(":o", s("ORDERS"))
             .expression_attribute_values(":since", s(sort_time(since)));
         query_all_whole(&self.client, query, &["pk"], "listing recent orders").await
+    }
+
+    /// Backordered orders created in [`from`, `to`), from the byCreated index (it projects the
+    /// status): the orders whose backorders may just have run out of time.
+    pub async fn backordered_orders_created_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> anyhow::Result<Vec<Order>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.orders_table)
+            .index_name("byCreated")
+            .key_condition_expression("gsi1pk = :o AND gsi1sk BETWEEN :from AND :to")
+            .filter_expression("#st = :backordered")
+            .expression_attribute_names("#st", "status")
+            .expression_attribute_values(":o", s("ORDERS"))
+            .expression_attribute_values(":from", s(sort_time(from)))
+            .expression_attribute_values(":to", s(sort_time(to)))
+            .expression_attribute_values(":backordered", s("backordered"));
+        query_all_whole(&self.client, query, &["pk"], "listing backordered orders").await
     }
 
     pub async fn order(&self, id: &str) -> anyhow::Result<Option<Order>> {

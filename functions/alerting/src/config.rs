@@ -11,6 +11,7 @@ pub struct Config {
     pub delivery_orders_table: String,
     pub stock_table: String,
     pub events_queue_url: String,
+    pub route_queue_url: String,
     /// Comma-separated.
     #[serde(deserialize_with = "dropship_aws::config::comma_separated")]
     pub dead_letter_queue_urls: Vec<String>,
@@ -35,13 +36,14 @@ mod tests {
     use super::*;
     use dropship_aws::config::from_vars;
 
-    const REQUIRED: [(&str, &str); 7] = [
+    const REQUIRED: [(&str, &str); 8] = [
         ("ALERTS_TABLE", "a"),
         ("CATALOGUE_TABLE", "c"),
         ("ORDERS_TABLE", "o"),
         ("DELIVERY_ORDERS_TABLE", "d"),
         ("STOCK_TABLE", "s"),
         ("EVENTS_QUEUE_URL", "e"),
+        ("ROUTE_QUEUE_URL", "r"),
         ("DEAD_LETTER_QUEUE_URLS", "q1, q2"),
     ];
 

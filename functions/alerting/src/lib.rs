@@ -16,9 +16,14 @@ pub mod checks;
 use chrono::{DateTime, Duration, Utc};
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::alerts::{Alert, Alerts, NewAlert, Step};
+use dropship_core::cancel::overdue_backorders;
 use dropship_core::catalogue::SourcePair;
+use dropship_core::delivery::DeliveryStatus;
+use dropship_core::fulfilment::silent_deadline;
 use dropship_core::ids::{FulfillerId, OrderId, Sku};
-use dropship_core::messages::{AlertAudience, BusinessEvent};
+use dropship_core::messages::{AlertAudience, BusinessEvent, DueTimer, RouteOrder};
+use dropship_core::process::settings::in_force_at;
+use dropship_core::process::ProcessVersion;
 use std::collections::BTreeMap;
 
 pub use checks::queue_name;
@@ -48,6 +53,8 @@ pub struct Alerting {
     pub sources: checks::Sources,
     pub sqs: aws_sdk_sqs::Client,
     pub events_queue: Queue,
+    /// Silent delivery orders go to the router (withdrawn, then routed again).
+    pub route_queue: Queue,
     pub dead_letter_queues: Vec<String>,
     pub settings: Settings,
 }
@@ -79,6 +86,7 @@ impl dropship_aws::config::FromConfig for Alerting {
                 stock_table: config.stock_table.clone(),
             },
             events_queue: Queue::new(sqs.clone(), config.events_queue_url.clone()),
+            route_queue: Queue::new(sqs.clone(), config.route_queue_url.clone()),
             sqs,
             dead_letter_queues: config.dead_letter_queue_urls.clone(),
             settings: Settings {
@@ -101,6 +109,7 @@ impl Alerting {
             report: Report::default(),
             just_opened: Vec::new(),
             open_before: None,
+            versions: None,
         };
         // Each check on its own: one failing (say, a throttled index) must not stop the others;
         // the run still fails at the end so that the scheduler retries and the Errors alarm sees it.
@@ -108,6 +117,8 @@ impl Alerting {
         let results = [
             ("dead letters", run.dead_letters().await),
             ("late deliveries", run.late_deliveries().await),
+            ("silent deliveries", run.silent_deliveries().await),
+            ("overdue backorders", run.overdue_backorders().await),
             ("stale stock", run.stale_stock().await),
             ("shortfalls", run.shortfalls().await),
             ("orders", run.orders().await),
@@ -148,7 +159,13 @@ struct Run<'a> {
     just_opened: Vec<String>,
     /// The alerts open when the run started, read once (the checks resolve from these).
     open_before: Option<Vec<Alert>>,
+    /// The process settings' versions, read once.
+    versions: Option<Vec<ProcessVersion>>,
 }
+
+/// How far back past their deadline a run looks for overdue backorders: three of the schedule's
+/// 15-minute periods.
+const OVERDUE_WINDOW: Duration = Duration::minutes(45);
 
 impl Run<'_> {
     async fn open(&mut self, new: NewAlert<'_>) -> anyhow::Result<()> {
@@ -289,6 +306,85 @@ impl Run<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Delivery orders their fulfiller left unanswered past the process settings'
+    /// `rerouteIfSilentHours` (the version in force when each was made): each goes to the router,
+    /// which withdraws it if it is still unanswered and routes its units again. A run repeats
+    /// the request until the router has done it (the router does it once).
+    async fn silent_deliveries(&mut self) -> anyhow::Result<()> {
+        let versions = self.process_versions().await?;
+        let open = self.me.sources.unshipped_delivery_orders().await?;
+        let mut sent = 0;
+        for d in open.iter().filter(|d| d.status == DeliveryStatus::Open) {
+            let process = in_force_at(&versions, d.created_at);
+            if silent_deadline(d, &process).is_some_and(|due| self.now >= due) {
+                let mut route = RouteOrder::new(d.order_id.clone());
+                route.due = Some(DueTimer::SilentDelivery {
+                    delivery_order_id: d.id.clone(),
+                    at: self.now,
+                });
+                self.me.route_queue.send(&route).await?;
+                sent += 1;
+            }
+        }
+        if sent > 0 {
+            tracing::info!(
+                delivery_orders = sent,
+                "silent delivery orders sent to be withdrawn"
+            );
+        }
+        Ok(())
+    }
+
+    /// Orders whose units are still backordered past the process settings' `backorders.maxDays`
+    /// (the version in force when the order was placed): each goes to the router, which cancels
+    /// those units, refunds them and tells the customer. Each run reads the orders whose wait ran
+    /// out in the last `OVERDUE_WINDOW` (three runs: two missed runs lose nothing), per distinct
+    /// `maxDays` any version set, so what it reads is bounded by the order rate, not the history.
+    async fn overdue_backorders(&mut self) -> anyhow::Result<()> {
+        let versions = self.process_versions().await?;
+        let limits: std::collections::BTreeSet<u32> = versions
+            .iter()
+            .map(|v| v.settings.backorders.max_days)
+            .filter(|d| *d > 0)
+            .collect();
+        let mut sent = 0;
+        for days in limits {
+            let to = self.now - Duration::days(days.into());
+            let orders = self
+                .me
+                .sources
+                .backordered_orders_created_between(to - OVERDUE_WINDOW, to)
+                .await?;
+            for order in orders {
+                let process = in_force_at(&versions, order.created_at);
+                if process.settings.backorders.max_days != days
+                    || overdue_backorders(&order, &process, self.now).is_none()
+                {
+                    continue;
+                }
+                let mut route = RouteOrder::new(order.id.clone());
+                route.due = Some(DueTimer::OverdueBackorders { at: self.now });
+                self.me.route_queue.send(&route).await?;
+                sent += 1;
+            }
+        }
+        if sent > 0 {
+            tracing::info!(
+                orders = sent,
+                "orders with overdue backorders sent to be cancelled"
+            );
+        }
+        Ok(())
+    }
+
+    /// Every version of the process settings, read once per run.
+    async fn process_versions(&mut self) -> anyhow::Result<Vec<ProcessVersion>> {
+        if self.versions.is_none() {
+            self.versions = Some(self.me.sources.process_versions().await?);
+        }
+        Ok(self.versions.clone().unwrap_or_default())
     }
 
     /// Fulfillers whose latest stock update is older than their stockMaxAgeHours.

@@ -193,9 +193,7 @@ mod tests {
 
     #[test]
     fn a_change_carries_its_messages_as_the_queues_carry_them() {
-        let route = Message::Route(RouteOrder {
-            order_id: "o1".try_into().unwrap(),
-        });
+        let route = Message::Route(RouteOrder::new("o1".try_into().unwrap()));
         let change = ChangeSet {
             updated_deliveries: vec![testing::delivery()],
             messages: vec![route.clone()],

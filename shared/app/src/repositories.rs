@@ -187,9 +187,7 @@ mod tests {
             read.map_err(|e| e.to_string()).err().as_deref(),
             Some("this function has no returns table")
         );
-        let message = Message::Route(RouteOrder {
-            order_id: "o1".try_into().unwrap(),
-        });
+        let message = Message::Route(RouteOrder::new("o1".try_into().unwrap()));
         let sent = r.queues().publish(&message).await;
         assert_eq!(
             sent.map_err(|e| e.to_string()).err().as_deref(),

@@ -13,12 +13,14 @@ use crate::ports::{
     CatalogueReader, ChangeCommitter, ChangeSet, EventPublisher, Message, OrderReader,
     RoutingReader,
 };
-use crate::retry::{commit_with_retries, Attempt, Retry};
+use crate::retry::{always_retry, commit_with_retries, Attempt, Retry};
 use chrono::Utc;
 use dropship_aws::repo::changes::Outcome;
+use dropship_aws::repo::changes::StockMove;
 use dropship_core::catalogue::SourcePair;
 use dropship_core::delivery::DeliveryOrder;
-use dropship_core::messages::{BusinessEvent, GenerateDocuments};
+use dropship_core::fulfilment;
+use dropship_core::messages::{BusinessEvent, DueTimer, GenerateDocuments};
 use dropship_core::order::{Order, OrderStatus};
 use dropship_core::split::{backordered_skus, plan_round};
 
@@ -34,7 +36,17 @@ pub async fn route_order(
     publisher: &impl EventPublisher,
     command: &RouteOrder,
 ) -> anyhow::Result<()> {
-    let RouteOrder { order_id } = command;
+    let RouteOrder { order_id, due } = command;
+    match due {
+        Some(DueTimer::SilentDelivery {
+            delivery_order_id,
+            at,
+        }) => withdraw_silent(store, catalogue, delivery_order_id, *at).await?,
+        Some(DueTimer::OverdueBackorders { at }) => {
+            cancel_overdue_backorders(store, catalogue, order_id.as_str(), *at).await?
+        }
+        None => {}
+    }
     let order = store
         .order(order_id.as_str())
         .await?
@@ -54,6 +66,126 @@ pub async fn route_order(
         .map(documents_of)
         .collect();
     publisher.publish_all(&pending).await?;
+    Ok(())
+}
+
+/// Withdraws a delivery order its fulfiller left unanswered past the process settings'
+/// `rerouteIfSilentHours` (the version in force when it was made decides), as of the alerting
+/// run's time: it ends rejected by the system, its stock goes back to free, the fulfiller is told,
+/// and the routing that follows sends its units elsewhere. Nothing when it was answered
+/// meanwhile (or a redelivery finds it withdrawn already).
+async fn withdraw_silent(
+    store: &(impl OrderReader + ChangeCommitter),
+    catalogue: &impl CatalogueReader,
+    id: &str,
+    at: chrono::DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let plan = || async move {
+        let Some(d) = store.delivery_order(id).await? else {
+            return Ok(Attempt::Done(()));
+        };
+        let process = catalogue.process_at(d.created_at).await?;
+        let order = crate::fulfilment::order_of(store, &d).await?;
+        let Some(withdrawn) = fulfilment::withdraw_silent(&d, &order, &process, at) else {
+            return Ok(Attempt::Done(()));
+        };
+        let told = Message::Event(BusinessEvent::DeliveryOrderChanged {
+            delivery_order_id: d.id.clone(),
+            fulfiller_id: d.fulfiller_id.clone(),
+            order_id: order.id.clone(),
+            cancelled: true,
+            version: d.version + 1,
+        });
+        let change = ChangeSet {
+            order: Some(withdrawn.order),
+            updated_deliveries: vec![withdrawn.delivery],
+            release: StockMove::at(&d.fulfiller_id, &withdrawn.units),
+            messages: vec![told],
+            ..ChangeSet::default()
+        };
+        tracing::info!(delivery_order_id = id, fulfiller_id = %d.fulfiller_id, process_version = process.version, "withdrawing a silent delivery order");
+        Ok::<_, anyhow::Error>(Attempt::Commit(Box::new(change), ()))
+    };
+    let retry = Retry {
+        message: "delivery order changed while withdrawing it; trying again",
+        id,
+    };
+    let exhausted = || anyhow::anyhow!("delivery order {id} kept changing while it was withdrawn");
+    commit_with_retries(store, retry, plan, always_retry, exhausted).await
+}
+
+/// Cancels the order's units still backordered past the process settings' `backorders.maxDays`
+/// (the version in force when the order was placed decides), as of the alerting run's time:
+/// refunded at once, the customer told, the order no longer waiting for their skus. Nothing when
+/// stock came meanwhile (or a redelivery finds them cancelled already).
+async fn cancel_overdue_backorders(
+    store: &(impl OrderReader + ChangeCommitter),
+    catalogue: &impl CatalogueReader,
+    order_id: &str,
+    at: chrono::DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let who = "system:split-router";
+    let plan = || async move {
+        let Some(order) = store.order(order_id).await? else {
+            return Ok(Attempt::Done(()));
+        };
+        let process = catalogue.process_at(order.created_at).await?;
+        let Some(lines) = dropship_core::cancel::overdue_backorders(&order, &process, at) else {
+            return Ok(Attempt::Done(()));
+        };
+        let deliveries = store.delivery_orders(&order.delivery_order_ids).await?;
+        let now = Utc::now();
+        let mut plan = dropship_core::cancel::plan(&order, &deliveries, Some(lines), who, now)
+            .map_err(|e| anyhow::anyhow!("cancelling the overdue backorders: {}", e.message))?;
+        let days = process.settings.backorders.max_days;
+        if let Some(last) = plan.order.history.last_mut() {
+            last.what = process.decided(format!(
+                "{}: backordered longer than {days} days",
+                last.what
+            ));
+        }
+        let policy = catalogue.refund_policy().await?;
+        let refund_id = dropship_core::refund::new_refund_id(uuid::Uuid::now_v7().simple());
+        let refund = dropship_core::refund::settle(
+            &mut plan.order,
+            policy.allocation,
+            refund_id,
+            "backorder_overdue",
+            now,
+        );
+        if let Some(r) = &refund {
+            plan.order.record(
+                now,
+                who,
+                format!("refund {} {} ({})", r.amount, plan.order.currency, r.id),
+            );
+        }
+        let was = backordered_skus(&order);
+        let still = backordered_skus(&plan.order);
+        let change = ChangeSet {
+            order: Some(plan.order.clone()),
+            updated_deliveries: plan.deliveries.clone(),
+            backorders_cleared: was.difference(&still).map(ToString::to_string).collect(),
+            messages: vec![Message::Event(BusinessEvent::OrderCancelled {
+                order_id: order.id.clone(),
+                refund_id: refund.as_ref().map(|r| r.id.clone()),
+                version: order.version + 1,
+            })],
+            ..ChangeSet::default()
+        };
+        Ok::<_, anyhow::Error>(Attempt::Commit(Box::new(change), ()))
+    };
+    let retry = Retry {
+        message: "order changed while cancelling its overdue backorders; trying again",
+        id: order_id,
+    };
+    let exhausted = || {
+        anyhow::anyhow!(
+            "order {order_id} kept changing while its overdue backorders were cancelled"
+        )
+    };
+    commit_with_retries(store, retry, plan, always_retry, exhausted).await?;
+    tracing::info!(order_id, "overdue backorders handled");
     Ok(())
 }
 

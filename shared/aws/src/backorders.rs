@@ -25,10 +25,7 @@ pub async fn route_waiting(
             }
         }
     }
-    let messages: Vec<RouteOrder> = waiting
-        .into_iter()
-        .map(|order_id| RouteOrder { order_id })
-        .collect();
+    let messages: Vec<RouteOrder> = waiting.into_iter().map(RouteOrder::new).collect();
     route_queue.send_all(&messages).await?;
     Ok(messages.len())
 }

@@ -298,6 +298,28 @@ pub fn plan_for_customer(
     Ok(plan)
 }
 
+/// The units of `order` still backordered once they waited longer than the process settings'
+/// `backorders.maxDays` (`process`: the version in force when the order was placed; waiting is
+/// counted from then), as of `now`: what the system cancels, refunds and tells the customer of.
+/// None when nothing is due (0 days: wait forever).
+pub fn overdue_backorders(
+    order: &Order,
+    process: &ProcessVersion,
+    now: DateTime<Utc>,
+) -> Option<Vec<LineQuantity>> {
+    let days = process.settings.backorders.max_days;
+    if days == 0 || now < order.created_at + chrono::Duration::days(i64::from(days)) {
+        return None;
+    }
+    let lines: Vec<LineQuantity> = order
+        .lines
+        .iter()
+        .filter(|l| l.quantities.backordered > 0)
+        .map(|l| LineQuantity::new(l.line_id.clone(), l.quantities.backordered))
+        .collect();
+    (!lines.is_empty()).then_some(lines)
+}
+
 /// Units of `line` a customer may still cancel under `until`. Backordered units wait for stock
 /// with no fulfiller, and open units on no active delivery order (the order not routed yet, or
 /// a rejected delivery order's units waiting for the next round) are not routed: neither is

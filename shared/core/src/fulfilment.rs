@@ -100,6 +100,61 @@ pub fn reject(
     })
 }
 
+/// When a delivery order still unanswered (open: neither accepted, rejected nor shipped) is
+/// withdrawn from its fulfiller under `process`: `rerouteIfSilentHours` after it was made; never
+/// when that is 0.
+pub fn silent_deadline(
+    d: &DeliveryOrder,
+    process: &crate::process::ProcessVersion,
+) -> Option<DateTime<Utc>> {
+    let hours = process.settings.acceptance.reroute_if_silent_hours;
+    (hours > 0).then(|| d.created_at + Duration::hours(i64::from(hours)))
+}
+
+/// Withdraws a delivery order its fulfiller has not answered by its deadline (`silent_deadline`
+/// under the version in force when it was made): it ends as rejected by the system, so that its
+/// open units go back to routing without that fulfiller, and the order's history names the
+/// version that decided. None when it was answered meanwhile or is not due at `now`.
+pub fn withdraw_silent(
+    d: &DeliveryOrder,
+    order: &Order,
+    process: &crate::process::ProcessVersion,
+    now: DateTime<Utc>,
+) -> Option<Shipped> {
+    let deadline = silent_deadline(d, process)?;
+    if d.status != DeliveryStatus::Open || !d.shipments.is_empty() || now < deadline {
+        return None;
+    }
+    let hours = process.settings.acceptance.reroute_if_silent_hours;
+    let reason = format!("no answer within {hours} hours: withdrawn and routed again");
+    let mut next = d.clone();
+    next.status = DeliveryStatus::Rejected;
+    next.rejection_reason = Some(reason.clone());
+    let units = d
+        .lines
+        .iter()
+        .filter(|l| l.open() > 0)
+        .map(|l| SkuUnits {
+            sku: l.sku.clone(),
+            units: l.open(),
+        })
+        .collect();
+    let mut order = order.clone();
+    order.record(
+        now,
+        "system:split-router",
+        process.decided(format!(
+            "withdrew {} from {}: {reason}",
+            d.id, d.fulfiller_id
+        )),
+    );
+    Some(Shipped {
+        delivery: next,
+        order,
+        units,
+    })
+}
+
 /// A shipment's body as serde reads it (`parse_shipment` checks it).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -3,6 +3,7 @@
 
 use crate::delivery::DocumentRef;
 use crate::ids::{FulfillerId, OrderId};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Route queue: an accepted order waits to be split into delivery orders.
@@ -10,6 +11,37 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 pub struct RouteOrder {
     pub order_id: OrderId,
+    /// Set by the alerting run: a timer of the process settings it found due, which the router
+    /// checks again and acts on before it routes what is pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<DueTimer>,
+}
+
+impl RouteOrder {
+    /// Route what of the order is pending.
+    pub fn new(order_id: OrderId) -> Self {
+        Self {
+            order_id,
+            due: None,
+        }
+    }
+}
+
+/// A process timer the alerting run found due at `at` (its time, which the local stack's clock
+/// may have moved ahead).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DueTimer {
+    /// `acceptance.rerouteIfSilentHours`: withdraw the delivery order from its fulfiller if it
+    /// is still unanswered, then route its units again without that fulfiller.
+    #[serde(rename_all = "camelCase")]
+    SilentDelivery {
+        delivery_order_id: String,
+        at: DateTime<Utc>,
+    },
+    /// `backorders.maxDays`: cancel the order's units still backordered, refund them and tell
+    /// the customer.
+    OverdueBackorders { at: DateTime<Utc> },
 }
 
 /// Documents queue: what to render. Every job is keyed so that a redelivery finds the document

@@ -129,9 +129,7 @@ async fn a_rejection_asks_for_rerouting_once_in_its_commit() {
     assert_eq!(state.commits.len(), 1);
     assert_eq!(
         state.commits[0].messages,
-        [Message::Route(RouteOrder {
-            order_id: "o1".try_into().unwrap()
-        })]
+        [Message::Route(RouteOrder::new("o1".try_into().unwrap()))]
     );
 }
 

@@ -26,9 +26,7 @@ fn accepted(available: i64) -> Fake {
 }
 
 fn route() -> RouteOrder {
-    RouteOrder {
-        order_id: "o1".try_into().unwrap(),
-    }
+    RouteOrder::new("o1".try_into().unwrap())
 }
 
 async fn run(fake: &Fake) -> anyhow::Result<()> {

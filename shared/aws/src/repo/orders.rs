@@ -124,9 +124,7 @@ impl Orders {
         let mut item = order_item(order)?;
         let route = super::outbox::OutboxMessage {
             queue: super::outbox::QueueKind::Route,
-            body: serde_json::to_string(&RouteOrder {
-                order_id: order.id.clone(),
-            })?,
+            body: serde_json::to_string(&RouteOrder::new(order.id.clone()))?,
         };
         item.insert(
             super::outbox::ATTRIBUTE.to_string(),

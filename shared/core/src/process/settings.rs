@@ -467,6 +467,17 @@ pub struct ProcessVersion {
     pub settings: ProcessSettings,
 }
 
+/// The version in force at `at` among `versions` (oldest first): the last that took effect at or
+/// before it; version 0 (the defaults) before the first.
+pub fn in_force_at(versions: &[ProcessVersion], at: DateTime<Utc>) -> ProcessVersion {
+    versions
+        .iter()
+        .rev()
+        .find(|v| v.updated_at <= at)
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// Version 0: the defaults, in force since ever.
 impl Default for ProcessVersion {
     fn default() -> Self {

@@ -125,6 +125,19 @@ impl Catalogue {
         })
     }
 
+    /// Every version written, oldest first.
+    pub async fn all_process_versions(&self) -> anyhow::Result<Vec<ProcessVersion>> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :at)")
+            .expression_attribute_values(":pk", s(PK))
+            .expression_attribute_values(":at", s(AT))
+            .consistent_read(true);
+        crate::repo::query_all(query, "reading the process versions").await
+    }
+
     /// Writes `settings` as the next version if `expected` is still the current one.
     pub async fn put_process(
         &self,
