@@ -298,7 +298,7 @@ pub fn plan_for_customer(
     Ok(plan)
 }
 
-/// The units of `order` still backordered once they waited longer than the process settings'
+/// The units of `order` still backordered once they waited the process settings
 /// `backorders.maxDays` (`process`: the version in force when the order was placed; waiting is
 /// counted from then), as of `now`: what the system cancels, refunds and tells the customer of.
 /// None when nothing is due (0 days: wait forever).
@@ -829,5 +829,48 @@ mod tests {
             .unwrap();
             assert_eq!(p.cancelled, vec![LineQuantity::new("L1", 3)], "{until:?}");
         }
+    }
+
+    fn backorders_wait(days: u32) -> ProcessVersion {
+        let mut p = ProcessVersion::default();
+        p.settings.backorders.max_days = days;
+        p
+    }
+
+    fn lines(due: Option<Vec<LineQuantity>>) -> Option<Vec<(String, u32)>> {
+        due.map(|ls| ls.into_iter().map(|l| (l.line_id, l.quantity)).collect())
+    }
+
+    #[test]
+    fn zero_days_waits_for_backorders_forever() {
+        let o = order();
+        let long_after = o.created_at + chrono::Duration::days(3650);
+        assert!(overdue_backorders(&o, &backorders_wait(0), long_after).is_none());
+    }
+
+    #[test]
+    fn backorders_are_overdue_from_max_days_after_the_order_was_placed() {
+        let mut o = order();
+        o.created_at = "2026-11-27T10:00:00Z".parse().unwrap();
+        let p = backorders_wait(7);
+        let due = o.created_at + chrono::Duration::days(7);
+        let before = due - chrono::Duration::seconds(1);
+        assert!(overdue_backorders(&o, &p, before).is_none());
+        for now in [due, due + chrono::Duration::days(1)] {
+            assert_eq!(
+                lines(overdue_backorders(&o, &p, now)),
+                Some(vec![("L1".to_string(), 1)]),
+                "{now}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_order_with_nothing_backordered_has_nothing_overdue() {
+        let mut o = order();
+        o.lines[0].quantities.backordered = 0;
+        o.lines[0].quantities.open = 3;
+        let long_after = o.created_at + chrono::Duration::days(30);
+        assert!(overdue_backorders(&o, &backorders_wait(7), long_after).is_none());
     }
 }

@@ -698,4 +698,125 @@ mod tests {
         let r = reject(&d, &o, &json!({"reason": "no stock"}), "w", now).unwrap();
         assert_eq!(r.delivery.rejection_reason.as_deref(), Some("no stock"));
     }
+
+    fn silent_after(hours: u32, version: u32) -> crate::process::ProcessVersion {
+        let mut p = crate::process::ProcessVersion {
+            version,
+            ..Default::default()
+        };
+        p.settings.acceptance.reroute_if_silent_hours = hours;
+        p
+    }
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    /// Made at 10:00; L1 has 2 of 3 units open (1 cancelled), L2 none (cancelled).
+    fn made_at_ten() -> DeliveryOrder {
+        let mut d = delivery();
+        d.created_at = t("2026-11-27T10:00:00Z");
+        d.lines[0].cancelled = 1;
+        d.lines.push(DeliveryLine {
+            line_id: "L2".into(),
+            sku: "B".try_into().unwrap(),
+            name: "B".into(),
+            quantity: 1,
+            shipped: 0,
+            cancelled: 1,
+        });
+        d
+    }
+
+    #[test]
+    fn zero_hours_never_withdraws() {
+        let d = made_at_ten();
+        let p = silent_after(0, 2);
+        assert_eq!(silent_deadline(&d, &p), None);
+        assert!(withdraw_silent(&d, &order(), &p, t("2999-01-01T00:00:00Z")).is_none());
+    }
+
+    #[test]
+    fn the_deadline_is_the_hours_after_the_delivery_order_was_made() {
+        let p = silent_after(24, 2);
+        assert_eq!(
+            silent_deadline(&made_at_ten(), &p),
+            Some(t("2026-11-28T10:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn an_open_delivery_order_is_not_withdrawn_before_its_deadline() {
+        let just_before = t("2026-11-28T09:59:59Z");
+        assert!(
+            withdraw_silent(&made_at_ten(), &order(), &silent_after(24, 2), just_before).is_none()
+        );
+    }
+
+    #[test]
+    fn at_its_deadline_an_open_delivery_order_is_withdrawn_and_its_open_units_released() {
+        let d = made_at_ten();
+        let o = order();
+        for now in [t("2026-11-28T10:00:00Z"), t("2026-12-05T00:00:00Z")] {
+            let w = withdraw_silent(&d, &o, &silent_after(24, 5), now).unwrap();
+            assert_eq!(w.delivery.status, DeliveryStatus::Rejected);
+            let reason = w.delivery.rejection_reason.as_deref().unwrap();
+            assert!(reason.contains("24 hours"), "{reason}");
+            assert_eq!(
+                w.units,
+                vec![SkuUnits {
+                    sku: "A".try_into().unwrap(),
+                    units: 2
+                }]
+            );
+            assert_eq!(w.order.history.len(), o.history.len() + 1);
+            let last = w.order.history.last().unwrap();
+            assert_eq!((last.at, last.who.as_str()), (now, "system:split-router"));
+            assert!(last.what.ends_with("(process version 5)"), "{}", last.what);
+            assert!(
+                last.what.contains("D1") && last.what.contains("acme"),
+                "{}",
+                last.what
+            );
+            // Only the status and the reason change on the delivery order.
+            let mut expected = d.clone();
+            expected.status = DeliveryStatus::Rejected;
+            expected.rejection_reason = Some(reason.to_string());
+            assert_eq!(w.delivery, expected);
+        }
+    }
+
+    #[test]
+    fn a_delivery_order_answered_meanwhile_is_not_withdrawn() {
+        let now = t("2026-12-05T00:00:00Z");
+        let p = silent_after(24, 2);
+        let mut accepted = made_at_ten();
+        accepted.status = DeliveryStatus::Accepted;
+        let mut rejected = made_at_ten();
+        rejected.status = DeliveryStatus::Rejected;
+        rejected.rejection_reason = Some("no stock".into());
+        let mut with_shipment = made_at_ten();
+        with_shipment.lines[0].shipped = 1;
+        with_shipment.shipments.push(Shipment {
+            id: "s1".into(),
+            carrier: "DHL".into(),
+            tracking_number: "T1".into(),
+            shipped_at: now,
+            lines: vec![ShipmentLine {
+                line_id: "L1".into(),
+                quantity: 1,
+            }],
+        });
+        let mut partly = with_shipment.clone();
+        partly.status = DeliveryStatus::PartiallyShipped;
+        let mut cancelled = made_at_ten();
+        cancelled.status = DeliveryStatus::Cancelled;
+        for d in [accepted, rejected, with_shipment, partly, cancelled] {
+            assert!(
+                withdraw_silent(&d, &order(), &p, now).is_none(),
+                "{:?}",
+                d.status
+            );
+        }
+    }
 }

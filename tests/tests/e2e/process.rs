@@ -565,3 +565,160 @@ async fn routing_and_the_customers_cancellation_follow_the_settings() {
         .await;
     assert_eq!(status, 200);
 }
+
+/// Moves the scheduled checks' clock forward and runs the alerting check.
+async fn advance_and_check(stack: &Stack, seconds: i64) {
+    let (status, clock) = stack
+        .request(
+            "POST",
+            "/_local/clock",
+            None,
+            Some(&json!({ "advanceSeconds": seconds })),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 200, "{clock}");
+    assert_eq!(stack.run_schedule("alerting").await, 202);
+}
+
+/// The order as its channel sees it.
+async fn channel_order(stack: &Stack, token: &str, order_id: &str) -> Value {
+    let (status, order) = stack.get(&format!("/orders/{order_id}"), Some(token)).await;
+    assert_eq!(status, 200, "{order}");
+    order
+}
+
+#[tokio::test]
+async fn a_silent_delivery_order_is_routed_elsewhere_and_overdue_backorders_are_cancelled() {
+    let stack = Stack::start().await;
+    let world = setup::configure(&stack).await;
+    let (status, _) = put_process(
+        &stack,
+        0,
+        json!({"acceptance": {"rerouteIfSilentHours": 24}, "backorders": {"maxDays": 3}}),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // The vase goes to nordic (its first source), which never answers.
+    let vase = place(
+        &stack,
+        &world.web,
+        "silent-1",
+        json!([{"lineId": "L1", "sku": "VASE-BLUE", "quantity": 1, "unitPrice": "20.00"}]),
+        "20.00",
+    )
+    .await;
+    // 30 seeds: acme has 20 (it accepts them at once), 10 wait for stock.
+    let seeds = place(
+        &stack,
+        &world.web,
+        "backorder-1",
+        json!([{"lineId": "L1", "sku": "SEEDS", "quantity": 30, "unitPrice": "2.00"}]),
+        "60.00",
+    )
+    .await;
+    let silent = stack
+        .eventually("nordic's delivery order", WAIT, || async {
+            delivery_orders_of(&stack, &world.nordic, &vase)
+                .await
+                .into_iter()
+                .next()
+        })
+        .await;
+    let seeds_at_acme = stack
+        .eventually("acme's seeds", WAIT, || async {
+            delivery_orders_of(&stack, &world.acme, &seeds)
+                .await
+                .into_iter()
+                .next()
+        })
+        .await;
+    let accept = |id: String| {
+        let stack = &stack;
+        let acme = &world.acme;
+        async move {
+            let (status, d) = stack
+                .post(
+                    &format!("/fulfiller/delivery-orders/{id}/accept"),
+                    Some(acme),
+                    &json!({}),
+                )
+                .await;
+            assert_eq!(status, 200, "{d}");
+        }
+    };
+    accept(seeds_at_acme["id"].as_str().unwrap().to_string()).await;
+    assert_eq!(
+        channel_order(&stack, &world.web, &seeds).await["status"],
+        "backordered"
+    );
+    let nordic_mails = setup::mails_to(&stack.outbox().await, setup::NORDIC_EMAIL).len();
+
+    // 25 hours on: nordic's delivery order is withdrawn (nordic told), the vase goes to acme.
+    advance_and_check(&stack, 25 * 3600).await;
+    let silent_id = silent["id"].as_str().unwrap();
+    wait_for_history(
+        &stack,
+        &vase,
+        &[
+            "withdrew",
+            silent_id,
+            "no answer within 24 hours",
+            "(process version 1)",
+        ],
+    )
+    .await;
+    let moved = stack
+        .eventually("the vase at acme", WAIT, || async {
+            delivery_orders_of(&stack, &world.acme, &vase)
+                .await
+                .into_iter()
+                .next()
+        })
+        .await;
+    let (_, withdrawn) = stack
+        .get(
+            &format!("/fulfiller/delivery-orders/{silent_id}"),
+            Some(&world.nordic),
+        )
+        .await;
+    assert_eq!(withdrawn["status"], "rejected", "{withdrawn}");
+    stack
+        .eventually("nordic told", WAIT, || async {
+            (setup::mails_to(&stack.outbox().await, setup::NORDIC_EMAIL).len() > nordic_mails)
+                .then_some(())
+        })
+        .await;
+    accept(moved["id"].as_str().unwrap().to_string()).await;
+    let seeds_now = channel_order(&stack, &world.web, &seeds).await;
+    assert_eq!(
+        seeds_now["status"], "backordered",
+        "not 3 days yet: {seeds_now}"
+    );
+
+    // Three days after the order: the 10 seeds still waiting are cancelled and refunded.
+    advance_and_check(&stack, 47 * 3600 + 60).await;
+    wait_for_history(
+        &stack,
+        &seeds,
+        &[
+            "cancelled 10 x L1",
+            "backordered longer than 3 days",
+            "(process version 1)",
+        ],
+    )
+    .await;
+    let cancelled = stack
+        .eventually("the seeds refunded", WAIT, || async {
+            let o = channel_order(&stack, &world.web, &seeds).await;
+            (o["totals"]["refunded"] == "20.00").then_some(o)
+        })
+        .await;
+    assert_eq!(
+        cancelled["lines"][0]["quantities"],
+        json!({"open": 20, "backordered": 0, "shipped": 0, "cancelled": 10, "returned": 0}),
+        "{cancelled}"
+    );
+    assert_eq!(cancelled["status"], "routed");
+}

@@ -190,3 +190,13 @@ fn a_products_sources_are_read_typed_and_their_refusals_name_the_field() {
         );
     }
 }
+
+#[test]
+fn the_refund_policys_return_window_defaults_to_the_process_settings() {
+    assert_eq!(
+        RefundPolicy::default().return_window_days,
+        crate::process::ProcessSettings::default()
+            .returns
+            .window_days
+    );
+}

@@ -48,10 +48,9 @@ fn left_out_keys_take_the_defaults_and_every_key_is_written() {
 #[test]
 fn the_defaults_are_todays_values() {
     let d = ProcessSettings::default();
-    assert_eq!(
-        d.returns.window_days,
-        crate::catalogue::RefundPolicy::default().return_window_days
-    );
+    // The return window's default equals the refund policy's: catalogue/tests.rs checks it
+    // (the catalogue reads the process settings, not the other way round).
+    assert_eq!(d.returns.window_days, 14);
     assert_eq!(d.escalation.escalate_to_ops_after_minutes, 240);
     assert_eq!(d.escalation.remind_fulfiller_after_hours, 48);
     assert_eq!(
@@ -644,4 +643,30 @@ fn the_svg_draws_the_same_layout() {
     for d in ["PT48H", "PT240M", "PT24H", "P14D", "P7D"] {
         assert!(text.contains(d), "{d}");
     }
+}
+
+#[test]
+fn the_version_in_force_is_the_last_that_took_effect_at_or_before() {
+    let t0 = chrono::DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
+        .unwrap()
+        .to_utc();
+    let hour = chrono::Duration::hours(1);
+    let version = |n: u32, at, hours| {
+        let mut v = ProcessVersion {
+            version: n,
+            updated_at: at,
+            ..ProcessVersion::default()
+        };
+        v.settings.acceptance.reroute_if_silent_hours = hours;
+        v
+    };
+    let versions = [version(1, t0, 24), version(2, t0 + hour * 2, 48)];
+    let in_force = |at| in_force_at(&versions, at);
+    assert_eq!(in_force(t0 - hour), ProcessVersion::default());
+    assert_eq!(in_force(t0 - hour).version, 0);
+    assert_eq!(in_force(t0), versions[0]);
+    assert_eq!(in_force(t0 + hour), versions[0]);
+    assert_eq!(in_force(t0 + hour * 2), versions[1]);
+    assert_eq!(in_force(t0 + hour * 100), versions[1]);
+    assert_eq!(in_force_at(&[], t0), ProcessVersion::default());
 }
