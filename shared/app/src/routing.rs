@@ -47,19 +47,32 @@ pub async fn route_order(
         }
         None => {}
     }
-    let order = store
-        .order(order_id.as_str())
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("order {order_id} does not exist"))?;
-    let existing = store.delivery_orders(&order.delivery_order_ids).await?;
-    if order.status != OrderStatus::Cancelled {
-        let round = Round {
-            store,
-            sources,
-            catalogue,
-        };
-        round.split(&order, &existing).await?;
-    }
+    let round = Round {
+        store,
+        sources,
+        catalogue,
+    };
+    // An order written meanwhile (a cancellation, a mail's history entry) is read again and
+    // routed as it is now; only a message that keeps losing goes back to its queue.
+    let mut attempt = 0;
+    let existing = loop {
+        attempt += 1;
+        let order = store
+            .order(order_id.as_str())
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("order {order_id} does not exist"))?;
+        let existing = store.delivery_orders(&order.delivery_order_ids).await?;
+        if order.status == OrderStatus::Cancelled {
+            break existing;
+        }
+        match round.split(&order, &existing).await {
+            Ok(_) => break existing,
+            Err(e) if e.is::<OrderMoved>() && attempt < crate::retry::ATTEMPTS => {
+                tracing::warn!(order_id = %order_id, attempt, "order changed while it was being routed; reading it again");
+            }
+            Err(e) => return Err(e),
+        }
+    };
     let pending: Vec<Message> = existing
         .iter()
         .filter(|d| d.documents.is_empty() && d.is_active())
@@ -188,6 +201,18 @@ async fn cancel_overdue_backorders(
     tracing::info!(order_id, "overdue backorders handled");
     Ok(())
 }
+
+/// The order was written between the routing round's read and its commit.
+#[derive(Debug)]
+struct OrderMoved(String);
+
+impl std::fmt::Display for OrderMoved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "order {} changed while it was being routed", self.0)
+    }
+}
+
+impl std::error::Error for OrderMoved {}
 
 /// The request for a delivery order's documents.
 fn documents_of(d: &DeliveryOrder) -> Message {
@@ -328,11 +353,9 @@ where
         let on_conflict = |outcome: &Outcome, _: &_| match outcome {
             // An earlier delivery of this message made them; the caller lists them anyway.
             Outcome::AlreadyExists => Some(Ok(None)),
-            // The order changed meanwhile (a cancellation): the retried message sees the new state.
-            Outcome::Stale => Some(Err(anyhow::anyhow!(
-                "order {} changed while it was being routed",
-                order.id
-            ))),
+            // The order changed meanwhile (a cancellation, a mail's history entry): `route_order`
+            // reads it again.
+            Outcome::Stale => Some(Err(anyhow::Error::new(OrderMoved(order.id.to_string())))),
             _ => None,
         };
         let retry = Retry {

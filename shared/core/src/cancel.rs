@@ -298,7 +298,7 @@ pub fn plan_for_customer(
     Ok(plan)
 }
 
-/// The units of `order` still backordered once they waited the process settings
+/// The units of `order` still backordered once they waited the process settings'
 /// `backorders.maxDays` (`process`: the version in force when the order was placed; waiting is
 /// counted from then), as of `now`: what the system cancels, refunds and tells the customer of.
 /// None when nothing is due (0 days: wait forever).

@@ -93,8 +93,15 @@ async fn stock_that_keeps_moving_gives_up_without_publishing() {
 }
 
 #[tokio::test]
-async fn an_order_changed_meanwhile_is_refused_and_nothing_is_published() {
+async fn an_order_changed_meanwhile_is_read_again_and_routed() {
     let fake = accepted(5).conflicting(1);
+    run(&fake).await.unwrap();
+    assert_eq!(fake.state().commits.len(), 1, "routed on the second read");
+}
+
+#[tokio::test]
+async fn an_order_that_keeps_changing_is_refused_and_nothing_is_published() {
+    let fake = accepted(5).conflicting(ATTEMPTS);
     let err = run(&fake).await.unwrap_err();
     assert!(
         err.to_string()
