@@ -79,10 +79,22 @@ pub fn reject(
     {
         return Err(state_error(d, "rejected"));
     }
+    let (next, released) = rejected(d, &reason);
+    let mut order = order.clone();
+    order.record(now, who, format!("rejected {}: {reason}", d.id));
+    Ok(Shipped {
+        delivery: next,
+        order,
+        units: released,
+    })
+}
+
+/// `d` rejected for `reason`, and its open units per sku (its stock goes back to free).
+fn rejected(d: &DeliveryOrder, reason: &str) -> (DeliveryOrder, Vec<SkuUnits>) {
     let mut next = d.clone();
     next.status = DeliveryStatus::Rejected;
     next.rejection_reason = Some(reason.to_string());
-    let released = d
+    let open = d
         .lines
         .iter()
         .filter(|l| l.open() > 0)
@@ -91,13 +103,7 @@ pub fn reject(
             units: l.open(),
         })
         .collect();
-    let mut order = order.clone();
-    order.record(now, who, format!("rejected {}: {reason}", d.id));
-    Ok(Shipped {
-        delivery: next,
-        order,
-        units: released,
-    })
+    (next, open)
 }
 
 /// When a delivery order still unanswered (open: neither accepted, rejected nor shipped) is
@@ -127,18 +133,7 @@ pub fn withdraw_silent(
     }
     let hours = process.settings.acceptance.reroute_if_silent_hours;
     let reason = format!("no answer within {hours} hours: withdrawn and routed again");
-    let mut next = d.clone();
-    next.status = DeliveryStatus::Rejected;
-    next.rejection_reason = Some(reason.clone());
-    let units = d
-        .lines
-        .iter()
-        .filter(|l| l.open() > 0)
-        .map(|l| SkuUnits {
-            sku: l.sku.clone(),
-            units: l.open(),
-        })
-        .collect();
+    let (next, units) = rejected(d, &reason);
     let mut order = order.clone();
     order.record(
         now,

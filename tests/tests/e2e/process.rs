@@ -117,6 +117,18 @@ async fn delivery_orders_of(stack: &Stack, token: &str, order_id: &str) -> Vec<V
         .collect()
 }
 
+/// Waits for the order's first delivery order at the fulfiller of `token`.
+async fn first_delivery_order(stack: &Stack, token: &str, order_id: &str, what: &str) -> Value {
+    stack
+        .eventually(what, WAIT, || async {
+            delivery_orders_of(stack, token, order_id)
+                .await
+                .into_iter()
+                .next()
+        })
+        .await
+}
+
 #[tokio::test]
 async fn the_settings_are_versioned_validated_shared_with_the_refund_policy_and_drawn() {
     let stack = Stack::start().await;
@@ -332,22 +344,10 @@ async fn mails_and_due_times_follow_the_version_in_force_when_their_trigger_comm
         let at = |k: &str| chrono::DateTime::parse_from_rfc3339(d[k].as_str().unwrap()).unwrap();
         (at("dueAt") - at("createdAt")).num_hours()
     };
-    let first_do = stack
-        .eventually("the first delivery order", WAIT, || async {
-            delivery_orders_of(&stack, &world.acme, &first)
-                .await
-                .into_iter()
-                .next()
-        })
-        .await;
-    let second_do = stack
-        .eventually("the second delivery order", WAIT, || async {
-            delivery_orders_of(&stack, &world.acme, &second)
-                .await
-                .into_iter()
-                .next()
-        })
-        .await;
+    let first_do =
+        first_delivery_order(&stack, &world.acme, &first, "the first delivery order").await;
+    let second_do =
+        first_delivery_order(&stack, &world.acme, &second, "the second delivery order").await;
     assert_eq!((hours_due(&first_do), hours_due(&second_do)), (10, 48));
 
     // The confirmation went for the second order only.
@@ -484,14 +484,8 @@ async fn routing_and_the_customers_cancellation_follow_the_settings() {
         &["routed into 2 delivery order(s)", "(process version 1)"],
     )
     .await;
-    let at_acme = stack
-        .eventually("acme's delivery order", WAIT, || async {
-            delivery_orders_of(&stack, &world.acme, &by_priority)
-                .await
-                .into_iter()
-                .next()
-        })
-        .await;
+    let at_acme =
+        first_delivery_order(&stack, &world.acme, &by_priority, "acme's delivery order").await;
     let at_nordic = delivery_orders_of(&stack, &world.nordic, &by_priority).await;
     assert_eq!(at_nordic.len(), 1, "the vase goes to its first source");
 
@@ -618,22 +612,9 @@ async fn a_silent_delivery_order_is_routed_elsewhere_and_overdue_backorders_are_
         "60.00",
     )
     .await;
-    let silent = stack
-        .eventually("nordic's delivery order", WAIT, || async {
-            delivery_orders_of(&stack, &world.nordic, &vase)
-                .await
-                .into_iter()
-                .next()
-        })
-        .await;
-    let seeds_at_acme = stack
-        .eventually("acme's seeds", WAIT, || async {
-            delivery_orders_of(&stack, &world.acme, &seeds)
-                .await
-                .into_iter()
-                .next()
-        })
-        .await;
+    let silent =
+        first_delivery_order(&stack, &world.nordic, &vase, "nordic's delivery order").await;
+    let seeds_at_acme = first_delivery_order(&stack, &world.acme, &seeds, "acme's seeds").await;
     let accept = |id: String| {
         let stack = &stack;
         let acme = &world.acme;
@@ -669,14 +650,7 @@ async fn a_silent_delivery_order_is_routed_elsewhere_and_overdue_backorders_are_
         ],
     )
     .await;
-    let moved = stack
-        .eventually("the vase at acme", WAIT, || async {
-            delivery_orders_of(&stack, &world.acme, &vase)
-                .await
-                .into_iter()
-                .next()
-        })
-        .await;
+    let moved = first_delivery_order(&stack, &world.acme, &vase, "the vase at acme").await;
     let (_, withdrawn) = stack
         .get(
             &format!("/fulfiller/delivery-orders/{silent_id}"),
