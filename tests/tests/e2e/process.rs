@@ -696,3 +696,79 @@ async fn a_silent_delivery_order_is_routed_elsewhere_and_overdue_backorders_are_
     );
     assert_eq!(cancelled["status"], "routed");
 }
+
+#[tokio::test]
+async fn own_warehouses_first_and_the_shipment_mail_follow_the_settings() {
+    let stack = Stack::start().await;
+    let world = setup::configure(&stack).await;
+    let admin = Some(stack.admin_token.as_str());
+    // Mugs come from the own warehouse and from acme at the same priority ("acme-garden" sorts
+    // before "wh-berlin": without the preference, the tie goes to acme).
+    let (status, _) = stack
+        .put(
+            "/admin/products/MUG-CLAY",
+            admin,
+            &json!({"name": "Mug", "taxClass": "standard", "group": "g", "sources": [
+                {"fulfillerId": "wh-berlin", "priority": 1}, {"fulfillerId": "acme-garden", "priority": 1}]}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    setup::put_stock(&stack, &world.warehouse, "MUG-CLAY", 10).await;
+    setup::put_stock(&stack, &world.acme, "MUG-CLAY", 10).await;
+    let mug = json!([{"lineId": "L1", "sku": "MUG-CLAY", "quantity": 1, "unitPrice": "12.00"}]);
+
+    let at_home = place(&stack, &world.web, "mug-1", mug.clone(), "12.00").await;
+    first_delivery_order(
+        &stack,
+        &world.warehouse,
+        &at_home,
+        "the mug at the warehouse",
+    )
+    .await;
+
+    let (status, _) = put_process(
+        &stack,
+        0,
+        json!({"routing": {"preferOwnWarehouses": false}, "customerMails": {"shipment": false}}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let at_acme = place(&stack, &world.web, "mug-2", mug, "12.00").await;
+    let d = first_delivery_order(&stack, &world.acme, &at_acme, "the mug at acme").await;
+    let (status, shipped) = stack
+        .post(
+            &format!(
+                "/fulfiller/delivery-orders/{}/shipments",
+                d["id"].as_str().unwrap()
+            ),
+            Some(&world.acme),
+            &json!({"carrier": "DHL", "trackingNumber": "MUG-1"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{shipped}");
+    wait_for_history(
+        &stack,
+        &at_acme,
+        &[
+            "shipment mail for shipment",
+            "not sent: switched off",
+            "(process version 1)",
+        ],
+    )
+    .await;
+    // Both confirmations went; no shipment notice did.
+    let mails = stack
+        .eventually("both confirmations", WAIT, || async {
+            let mails = stack.outbox().await;
+            (setup::mails_to(&mails, "carla@example.com").len() >= 2).then_some(mails)
+        })
+        .await;
+    let to_carla = setup::mails_to(&mails, "carla@example.com");
+    assert_eq!(to_carla.len(), 2, "{to_carla:?}");
+    assert!(
+        !to_carla
+            .iter()
+            .any(|m| m["text"].as_str().is_some_and(|t| t.contains("MUG-1"))),
+        "no mail names the tracking number: {to_carla:?}"
+    );
+}
