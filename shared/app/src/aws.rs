@@ -216,7 +216,7 @@ impl CatalogueReader for Catalogue {
         self.get_refund_policy().await
     }
     async fn process(&self) -> anyhow::Result<ProcessVersion> {
-        Catalogue::process(self).await
+        Catalogue::process_at(self, chrono::Utc::now()).await
     }
     async fn process_at(
         &self,

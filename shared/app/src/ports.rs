@@ -59,7 +59,7 @@ pub trait CatalogueReader: Sync {
         id: &FulfillerId,
     ) -> impl Future<Output = anyhow::Result<Option<Fulfiller>>> + Send;
     fn refund_policy(&self) -> impl Future<Output = anyhow::Result<RefundPolicy>> + Send;
-    /// The process settings in force now.
+    /// The process settings in force now (the latest written takes effect at its `updatedAt`).
     fn process(&self) -> impl Future<Output = anyhow::Result<ProcessVersion>> + Send;
     /// The process settings in force at `at` (when the change that triggered a step committed).
     fn process_at(

@@ -84,6 +84,7 @@ async fn a_late_delivery_is_alerted_once_escalated_with_one_delay_notice_and_res
         )
         .await;
     assert_eq!(status, 200, "{process}");
+    setup::until_in_force(&process).await;
     // slaHours 0: every delivery order of acme is late the moment it is made.
     let (status, _) = stack
         .put(

@@ -11,14 +11,20 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(60);
 
+/// Writes the settings and, when they are stored, waits until they take effect (`updatedAt`,
+/// a few seconds after the write).
 async fn put_process(stack: &Stack, expected: u64, settings: Value) -> (u16, Value) {
-    stack
+    let (status, body) = stack
         .put(
             "/admin/process",
             Some(&stack.admin_token),
             &json!({"expectedVersion": expected, "settings": settings}),
         )
-        .await
+        .await;
+    if status == 200 {
+        setup::until_in_force(&body).await;
+    }
+    (status, body)
 }
 
 /// What bpmn-moddle (tests/portal/bpmn-check.mjs) reads from a BPMN document.

@@ -312,3 +312,16 @@ pub fn mails_to<'a>(mails: &'a [Value], who: &str) -> Vec<&'a Value> {
         })
         .collect()
 }
+
+/// Waits until a process version (as `PUT /admin/process` answers it) takes effect: its
+/// `updatedAt`, a few seconds after the write.
+pub async fn until_in_force(version: &Value) {
+    let at = version["updatedAt"]
+        .as_str()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .unwrap_or_else(|| panic!("no updatedAt in {version}"));
+    let wait = (at.to_utc() - chrono::Utc::now()).num_milliseconds() + 50;
+    if wait > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(wait.unsigned_abs())).await;
+    }
+}

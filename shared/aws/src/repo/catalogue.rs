@@ -24,6 +24,9 @@ use std::collections::BTreeMap;
 pub struct Catalogue {
     client: aws_sdk_dynamodb::Client,
     table: String,
+    /// The newest process versions as last read, shared by the clones of this catalogue (one
+    /// per function container): `process::ProcessCache`.
+    process_cache: std::sync::Arc<std::sync::Mutex<Option<process::ProcessCache>>>,
 }
 
 fn key(pk: &str, sk: &str) -> Item {
@@ -40,7 +43,11 @@ fn distinct_keys(pk: &str, sks: impl IntoIterator<Item = String>) -> Vec<Item> {
 
 impl Catalogue {
     pub fn new(client: aws_sdk_dynamodb::Client, table: String) -> Self {
-        Self { client, table }
+        Self {
+            client,
+            table,
+            process_cache: Default::default(),
+        }
     }
 
     async fn put<T: Serialize>(&self, pk: &str, sk: &str, v: &T) -> anyhow::Result<()> {

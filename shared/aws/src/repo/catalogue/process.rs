@@ -7,6 +7,13 @@
 //!
 //! The refund policy's return window is the settings' `returns.windowDays`: a refund-policy
 //! write is a new version too, in the same transaction as the policy item.
+//!
+//! A version takes effect `EFFECT_DELAY` after it is written (its `updatedAt`). So every
+//! version in force up to a few seconds past any moment is already committed at that moment,
+//! and a container that read the newest versions at F answers for every instant up to
+//! F + `EFFECT_DELAY` - `COMMIT_MARGIN` from memory: the `PROCESS` key is read a few times a
+//! minute per container instead of once per step (thousands a second at peak, far above what
+//! one partition serves).
 
 use super::{key, Catalogue};
 use crate::repo::{from_item, is_retryable_transaction_failure, n, s, to_item, Item};
@@ -16,6 +23,13 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use dropship_core::catalogue::RefundPolicy;
 use dropship_core::process::{ProcessSettings, ProcessVersion};
 use dropship_core::ApiError;
+
+/// How long after it is written a version takes effect.
+pub const EFFECT_DELAY: chrono::Duration = chrono::Duration::seconds(10);
+/// The longest a write may take from its stamp to its commit (it takes milliseconds).
+const COMMIT_MARGIN: chrono::Duration = chrono::Duration::seconds(5);
+/// How many of the newest versions a container keeps.
+const CACHED_VERSIONS: i32 = 20;
 
 const PK: &str = "PROCESS";
 const CURRENT: &str = "current";
@@ -39,10 +53,35 @@ pub struct VersionPage {
     pub next: Option<Item>,
 }
 
+/// The newest versions (oldest first) as read at `read_at`, and version 0 as it was then.
+#[derive(Debug, Clone)]
+pub(super) struct ProcessCache {
+    read_at: DateTime<Utc>,
+    versions: Vec<ProcessVersion>,
+    /// Every version is among them (fewer than `CACHED_VERSIONS` came back).
+    all: bool,
+    initial: ProcessVersion,
+}
+
+impl ProcessCache {
+    /// The version in force at `at`, if this read can tell: `at` is no later than what was
+    /// committed when it was read, and no earlier than its oldest version (unless it has all).
+    fn answer(&self, at: DateTime<Utc>) -> Option<ProcessVersion> {
+        if at > self.read_at + EFFECT_DELAY - COMMIT_MARGIN {
+            return None;
+        }
+        match self.versions.iter().rev().find(|v| v.updated_at <= at) {
+            Some(v) => Some(v.clone()),
+            None if self.all => Some(self.initial.clone()),
+            None => None,
+        }
+    }
+}
+
 impl Catalogue {
-    /// The version in force now (strongly consistent: a write answered is in force for what
-    /// follows). Before any write: the defaults, with the return window a refund policy stored
-    /// before the settings existed had.
+    /// The latest version written (strongly consistent), which `PUT /admin/process` compares
+    /// `expectedVersion` with; it takes effect at its `updatedAt`. Before any write: the
+    /// defaults, with the return window a refund policy stored before the settings existed had.
     pub async fn process(&self) -> anyhow::Result<ProcessVersion> {
         let out = self
             .client
@@ -71,10 +110,68 @@ impl Catalogue {
         Ok(v)
     }
 
-    /// The version in force at `at`: the one whose change committed last at or before it. A
-    /// step decides with the version in force when the change that triggered it committed,
-    /// even when it runs later.
+    /// The version in force at `at`: the last that took effect at or before it. A step decides
+    /// with the version in force when the change that triggered it committed, even when it runs
+    /// later. Answered from the container's cache when it can tell (`ProcessCache::answer`),
+    /// else from the newest versions read again, else (an instant older than those) by a query.
     pub async fn process_at(&self, at: DateTime<Utc>) -> anyhow::Result<ProcessVersion> {
+        if let Some(v) = self.cached_process(at) {
+            return Ok(v);
+        }
+        let read_at = Utc::now();
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :at)")
+            .expression_attribute_values(":pk", s(PK))
+            .expression_attribute_values(":at", s(AT))
+            .scan_index_forward(false)
+            .limit(CACHED_VERSIONS)
+            .consistent_read(true)
+            .send()
+            .await
+            .context("reading the newest process versions")?;
+        let mut versions: Vec<ProcessVersion> = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect::<anyhow::Result<_>>()?;
+        versions.reverse();
+        let all = versions.len() < CACHED_VERSIONS as usize;
+        let initial = if all && versions.is_empty() {
+            self.initial_process().await?
+        } else {
+            ProcessVersion::initial(DateTime::<Utc>::UNIX_EPOCH)
+        };
+        let cache = ProcessCache {
+            read_at,
+            versions,
+            all,
+            initial,
+        };
+        let answer = cache.answer(at);
+        if let Ok(mut slot) = self.process_cache.lock() {
+            *slot = Some(cache);
+        }
+        match answer {
+            Some(v) => Ok(v),
+            None => self.process_at_uncached(at).await,
+        }
+    }
+
+    fn cached_process(&self, at: DateTime<Utc>) -> Option<ProcessVersion> {
+        self.process_cache
+            .lock()
+            .ok()?
+            .as_ref()
+            .and_then(|c| c.answer(at))
+    }
+
+    /// The version in force at `at`, read by one query (an instant older than the cached ones,
+    /// or one ahead of every read).
+    async fn process_at_uncached(&self, at: DateTime<Utc>) -> anyhow::Result<ProcessVersion> {
         let out = self
             .client
             .query()
@@ -201,8 +298,10 @@ impl Catalogue {
 
     /// The refund policy: its allocation as stored, its return window the settings' in force now.
     pub async fn get_refund_policy(&self) -> anyhow::Result<RefundPolicy> {
-        let (stored, process) =
-            tokio::try_join!(self.get::<StoredPolicy>("POLICY", "refund"), self.process())?;
+        let (stored, process) = tokio::try_join!(
+            self.get::<StoredPolicy>("POLICY", "refund"),
+            self.process_at(Utc::now())
+        )?;
         Ok(RefundPolicy {
             allocation: stored.map(|p| p.allocation).unwrap_or_default(),
             return_window_days: process.settings.returns.window_days,
@@ -277,10 +376,10 @@ struct StoredPolicy {
     return_window_days: Option<u32>,
 }
 
-/// A new version's instant: now, but always after the current one's, so that the versions'
-/// dated keys sort in version order even if clocks disagree.
+/// A new version's instant: `EFFECT_DELAY` from now, but always after the current one's, so that
+/// the versions' dated keys sort in version order even if clocks disagree.
 fn next_instant(current: &ProcessVersion) -> DateTime<Utc> {
-    Utc::now().max(current.updated_at + chrono::Duration::microseconds(1))
+    (Utc::now() + EFFECT_DELAY).max(current.updated_at + chrono::Duration::microseconds(1))
 }
 
 /// The conflict when another write came between the read and the write.
@@ -306,6 +405,53 @@ mod tests {
             .with_timezone(&Utc);
         assert!(at_key(a) < at_key(b) && at_key(b) < at_key(c));
         assert_eq!(at_key(b), "AT#2026-12-03T10:00:00.000000Z");
+    }
+
+    fn version(n: u32, at: DateTime<Utc>) -> ProcessVersion {
+        let mut v = ProcessVersion::initial(at);
+        v.version = n;
+        v
+    }
+
+    #[test]
+    fn a_cached_read_answers_only_up_to_what_was_committed_when_it_was_read() {
+        let read_at: DateTime<Utc> = "2026-12-03T10:00:00Z".parse().unwrap();
+        let at = |s: i64| read_at + chrono::Duration::seconds(s);
+        let cache = ProcessCache {
+            read_at,
+            versions: vec![version(1, at(-100)), version(2, at(3))],
+            all: true,
+            initial: version(0, DateTime::<Utc>::UNIX_EPOCH),
+        };
+        let answer = |s| cache.answer(at(s)).map(|v| v.version);
+        assert_eq!(answer(-200), Some(0), "before the first: the defaults");
+        assert_eq!(answer(-100), Some(1));
+        assert_eq!(answer(2), Some(1));
+        assert_eq!(
+            answer(3),
+            Some(2),
+            "written before the read, in force 3 s after it"
+        );
+        assert_eq!(answer(5), Some(2));
+        // Past what the read can vouch for: a version written after it may take effect then.
+        assert_eq!(answer(6), None);
+        let newest_only = ProcessCache {
+            all: false,
+            ..cache.clone()
+        };
+        assert_eq!(
+            newest_only.answer(at(-200)).map(|v| v.version),
+            None,
+            "older than it holds"
+        );
+    }
+
+    #[test]
+    fn a_version_takes_effect_some_seconds_after_it_is_written() {
+        let written = Utc::now();
+        let next = next_instant(&ProcessVersion::default());
+        assert!(next >= written + EFFECT_DELAY);
+        assert!(EFFECT_DELAY > COMMIT_MARGIN);
     }
 
     #[test]
