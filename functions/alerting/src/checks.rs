@@ -68,16 +68,6 @@ impl Sources {
         self.delivery_orders_repo().get_many(ids).await
     }
 
-    /// The process settings in force at `at`.
-    pub async fn process_at(
-        &self,
-        at: DateTime<Utc>,
-    ) -> anyhow::Result<dropship_core::process::ProcessVersion> {
-        Catalogue::new(self.client.clone(), self.catalogue_table.clone())
-            .process_at(at)
-            .await
-    }
-
     /// Every version of the process settings, oldest first (a handful of items: read once per
     /// run rather than once per delivery order).
     pub async fn process_versions(

@@ -102,7 +102,7 @@ impl Alerting {
     /// the machine's clock (the local stack moves its schedules' time forward to test long
     /// timers); a sample or retried event from the past runs at the machine's time.
     pub async fn handle(&self, event: serde_json::Value) -> anyhow::Result<serde_json::Value> {
-        let now = run_time(&event, Utc::now());
+        let now = run_time(&event, Utc::now(), dropship_core::messages::local_clock());
         let mut run = Run {
             me: self,
             now,
@@ -319,6 +319,11 @@ impl Run<'_> {
         for d in open.iter().filter(|d| d.status == DeliveryStatus::Open) {
             let process = in_force_at(&versions, d.created_at);
             if silent_deadline(d, &process).is_some_and(|due| self.now >= due) {
+                // A free replacement goes where the admin sent it: never rerouted.
+                let order = self.me.sources.order(d.order_id.as_str()).await?;
+                if order.is_some_and(|o| dropship_core::replacement::is_replacement(&o, &d.id)) {
+                    continue;
+                }
                 let mut route = RouteOrder::new(d.order_id.clone());
                 route.due = Some(DueTimer::SilentDelivery {
                     delivery_order_id: d.id.clone(),
@@ -596,7 +601,7 @@ impl Run<'_> {
             // Operations hear of it the process settings' minutes after the reminder, as the
             // version in force when the reminder went (or goes now) says.
             let reminded = a.reminded_at.unwrap_or(self.now);
-            let process = self.me.sources.process_at(reminded).await?;
+            let process = in_force_at(&self.process_versions().await?, reminded);
             let escalate_after = Duration::minutes(
                 process
                     .settings
@@ -620,14 +625,20 @@ impl Run<'_> {
     }
 }
 
-/// The time a run checks at: the event's `time` if later than `machine`, else `machine`.
-pub fn run_time(event: &serde_json::Value, machine: DateTime<Utc>) -> DateTime<Utc> {
+/// The time a run checks at: the event's `time` if later than `machine` and the local clock is
+/// on (`local_clock`: only the local runner moves time; deployed, a time ahead is an edited
+/// event), else `machine`.
+pub fn run_time(
+    event: &serde_json::Value,
+    machine: DateTime<Utc>,
+    local_clock: bool,
+) -> DateTime<Utc> {
     event
         .get("time")
         .and_then(|t| t.as_str())
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&Utc))
-        .filter(|t| *t > machine)
+        .filter(|t| local_clock && *t > machine)
         .unwrap_or(machine)
 }
 
@@ -659,10 +670,18 @@ mod tests {
     fn a_run_checks_at_its_events_time_only_when_that_is_ahead() {
         let machine: DateTime<Utc> = "2026-12-03T10:00:00Z".parse().unwrap();
         let ahead = json!({"time": "2026-12-04T10:00:00Z"});
-        assert_eq!(run_time(&ahead, machine), machine + Duration::hours(24));
+        assert_eq!(
+            run_time(&ahead, machine, true),
+            machine + Duration::hours(24)
+        );
+        assert_eq!(
+            run_time(&ahead, machine, false),
+            machine,
+            "deployed: never ahead"
+        );
         let sample = json!({"time": "2026-11-27T11:00:00Z"});
-        assert_eq!(run_time(&sample, machine), machine);
-        assert_eq!(run_time(&json!({}), machine), machine);
-        assert_eq!(run_time(&json!({"time": "soon"}), machine), machine);
+        assert_eq!(run_time(&sample, machine, true), machine);
+        assert_eq!(run_time(&json!({}), machine, true), machine);
+        assert_eq!(run_time(&json!({"time": "soon"}), machine, true), machine);
     }
 }

@@ -26,6 +26,11 @@ use crate::template::{
     self, Context, EventSource, FunctionDef, RouteAuth, RoutePattern, Template, REGION,
 };
 
+/// Set in every function the runner starts: a scheduled event's time ahead of the machine's
+/// clock is the local clock's, to be honoured (the functions read it as
+/// `dropship_core::messages::LOCAL_CLOCK_VARIABLE`; the runner does not link the core).
+const LOCAL_CLOCK_VARIABLE: &str = "DROPSHIP_LOCAL_CLOCK";
+
 /// Environment variables Lambda reserves; a template may not set them.
 const RESERVED_ENV: &[&str] = &[
     "_HANDLER",
@@ -434,6 +439,9 @@ fn function_env(
     set("AWS_ACCESS_KEY_ID", "testing");
     set("AWS_SECRET_ACCESS_KEY", "testing");
     set("AWS_SESSION_TOKEN", "testing");
+    // The scheduled checks may run at the local clock's time, ahead of the machine's
+    // (`POST /_local/clock`); a deployed function never has this variable.
+    set(LOCAL_CLOCK_VARIABLE, "1");
     for (name, expr) in &f.environment {
         if RESERVED_ENV.contains(&name.as_str()) {
             bail!("Environment variable {name} is reserved by Lambda and cannot be set");

@@ -151,14 +151,15 @@ pub async fn cancel_order(
                 process,
             ) {
                 Ok(plan) => plan,
-                // The process refused: that decision is the order's history too.
+                // The process refused: that decision is the order's history too, once (a
+                // retried request, or the same one asked again, adds nothing).
                 Err(refused) if refused.code == ErrorCode::CancellationClosed => {
+                    let what = format!("cancellation refused: {}", refused.message);
+                    if order.history.iter().any(|h| h.what == what) {
+                        return Ok(Attempt::Done(Err(refused)));
+                    }
                     let mut order = order.clone();
-                    order.record(
-                        now,
-                        who.clone(),
-                        format!("cancellation refused: {}", refused.message),
-                    );
+                    order.record(now, who.clone(), what);
                     let change = ChangeSet {
                         order: Some(order),
                         ..ChangeSet::default()

@@ -20,7 +20,7 @@ use dropship_aws::repo::changes::StockMove;
 use dropship_core::catalogue::SourcePair;
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::fulfilment;
-use dropship_core::messages::{BusinessEvent, DueTimer, GenerateDocuments};
+use dropship_core::messages::{due_at, local_clock, BusinessEvent, DueTimer, GenerateDocuments};
 use dropship_core::order::{Order, OrderStatus};
 use dropship_core::split::{backordered_skus, plan_round};
 
@@ -41,9 +41,13 @@ pub async fn route_order(
         Some(DueTimer::SilentDelivery {
             delivery_order_id,
             at,
-        }) => withdraw_silent(store, catalogue, delivery_order_id, *at).await?,
+        }) => {
+            let at = due_at(*at, Utc::now(), local_clock());
+            withdraw_silent(store, catalogue, delivery_order_id, at).await?
+        }
         Some(DueTimer::OverdueBackorders { at }) => {
-            cancel_overdue_backorders(store, catalogue, order_id.as_str(), *at).await?
+            let at = due_at(*at, Utc::now(), local_clock());
+            cancel_overdue_backorders(store, catalogue, order_id.as_str(), at).await?
         }
         None => {}
     }
@@ -99,6 +103,10 @@ async fn withdraw_silent(
         };
         let process = catalogue.process_at(d.created_at).await?;
         let order = crate::fulfilment::order_of(store, &d).await?;
+        // A free replacement goes where the admin sent it: never rerouted.
+        if dropship_core::replacement::is_replacement(&order, &d.id) {
+            return Ok(Attempt::Done(()));
+        }
         let Some(withdrawn) = fulfilment::withdraw_silent(&d, &order, &process, at) else {
             return Ok(Attempt::Done(()));
         };
@@ -140,44 +148,35 @@ async fn cancel_overdue_backorders(
     let who = "system:split-router";
     let plan = || async move {
         let Some(order) = store.order(order_id).await? else {
-            return Ok(Attempt::Done(()));
+            return Ok(Attempt::Done(None));
         };
         let process = catalogue.process_at(order.created_at).await?;
         let Some(lines) = dropship_core::cancel::overdue_backorders(&order, &process, at) else {
-            return Ok(Attempt::Done(()));
+            return Ok(Attempt::Done(None));
         };
-        let deliveries = store.delivery_orders(&order.delivery_order_ids).await?;
         let now = Utc::now();
-        let mut plan = dropship_core::cancel::plan(&order, &deliveries, Some(lines), who, now)
-            .map_err(|e| anyhow::anyhow!("cancelling the overdue backorders: {}", e.message))?;
-        let days = process.settings.backorders.max_days;
-        if let Some(last) = plan.order.history.last_mut() {
-            last.what = process.decided(format!(
-                "{}: backordered longer than {days} days",
-                last.what
-            ));
-        }
+        let mut next = dropship_core::cancel::cancel_overdue(&order, &lines, &process, now);
         let policy = catalogue.refund_policy().await?;
         let refund_id = dropship_core::refund::new_refund_id(uuid::Uuid::now_v7().simple());
         let refund = dropship_core::refund::settle(
-            &mut plan.order,
+            &mut next,
             policy.allocation,
             refund_id,
             "backorder_overdue",
             now,
         );
         if let Some(r) = &refund {
-            plan.order.record(
+            next.record(
                 now,
                 who,
-                format!("refund {} {} ({})", r.amount, plan.order.currency, r.id),
+                format!("refund {} {} ({})", r.amount, next.currency, r.id),
             );
         }
         let was = backordered_skus(&order);
-        let still = backordered_skus(&plan.order);
+        let still = backordered_skus(&next);
+        let currency = next.currency.clone();
         let change = ChangeSet {
-            order: Some(plan.order.clone()),
-            updated_deliveries: plan.deliveries.clone(),
+            order: Some(next),
             backorders_cleared: was.difference(&still).map(ToString::to_string).collect(),
             messages: vec![Message::Event(BusinessEvent::OrderCancelled {
                 order_id: order.id.clone(),
@@ -186,7 +185,8 @@ async fn cancel_overdue_backorders(
             })],
             ..ChangeSet::default()
         };
-        Ok::<_, anyhow::Error>(Attempt::Commit(Box::new(change), ()))
+        let refunded = refund.map(|r| (r.amount, currency));
+        Ok::<_, anyhow::Error>(Attempt::Commit(Box::new(change), refunded))
     };
     let retry = Retry {
         message: "order changed while cancelling its overdue backorders; trying again",
@@ -197,7 +197,11 @@ async fn cancel_overdue_backorders(
             "order {order_id} kept changing while its overdue backorders were cancelled"
         )
     };
-    commit_with_retries(store, retry, plan, always_retry, exhausted).await?;
+    if let Some((amount, currency)) =
+        commit_with_retries(store, retry, plan, always_retry, exhausted).await?
+    {
+        dropship_aws::metrics::refunds_issued(amount, currency.as_str());
+    }
     tracing::info!(order_id, "overdue backorders handled");
     Ok(())
 }

@@ -167,7 +167,16 @@ pub fn plan(
         let from_backorder = q.min(line.quantities.backordered);
         line.quantities.backordered -= from_backorder;
         let mut from_open = q - from_backorder;
+        // Open units on no active delivery order (a rejected one's, waiting for the next round)
+        // go next: nothing to take back from a fulfiller.
+        let on_active: u32 = candidates
+            .iter()
+            .flat_map(|d| d.lines.iter().filter(|dl| dl.line_id == line.line_id))
+            .map(|dl| dl.open())
+            .sum();
+        let unassigned = line.quantities.open.saturating_sub(on_active);
         line.quantities.open -= from_open;
+        from_open -= from_open.min(unassigned);
         line.quantities.cancelled += q;
         line.cancelled_by_customer += q;
         cancelled.push(LineQuantity {
@@ -318,6 +327,42 @@ pub fn overdue_backorders(
         .map(|l| LineQuantity::new(l.line_id.clone(), l.quantities.backordered))
         .collect();
     (!lines.is_empty()).then_some(lines)
+}
+
+/// Cancels `lines` (each line's overdue backordered units, `overdue_backorders`) as the system:
+/// they count as units nobody could deliver, not as the customer's cancellation (so the refund
+/// keeps the promotions the order earned, like unroutable units), and the history names the
+/// version that decided.
+pub fn cancel_overdue(
+    order: &Order,
+    lines: &[LineQuantity],
+    process: &ProcessVersion,
+    now: DateTime<Utc>,
+) -> Order {
+    let mut next = order.clone();
+    for lq in lines {
+        if let Some(line) = next.lines.iter_mut().find(|l| l.line_id == lq.line_id) {
+            let q = lq.quantity.min(line.quantities.backordered);
+            line.quantities.backordered -= q;
+            line.quantities.cancelled += q;
+        }
+    }
+    let routed = next.status != OrderStatus::Accepted;
+    next.status = next.derive_status(routed);
+    let what = lines
+        .iter()
+        .map(|l| format!("{} x {}", l.quantity, l.line_id))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let days = process.settings.backorders.max_days;
+    next.record(
+        now,
+        "system:split-router",
+        process.decided(format!(
+            "cancelled {what}: backordered longer than {days} days"
+        )),
+    );
+    next
 }
 
 /// Units of `line` a customer may still cancel under `until`. Backordered units wait for stock
@@ -872,5 +917,71 @@ mod tests {
         o.lines[0].quantities.open = 3;
         let long_after = o.created_at + chrono::Duration::days(30);
         assert!(overdue_backorders(&o, &backorders_wait(7), long_after).is_none());
+    }
+
+    #[test]
+    fn open_units_on_no_delivery_order_are_cancelled_before_a_fulfillers() {
+        // L1: 2 open, 1 backordered. D1 (rejected) gave 1 unit back; D2 still holds the other.
+        let deliveries = [
+            delivery("D1", "acme", DeliveryStatus::Rejected, "L1", "A", 1, 0),
+            delivery("D2", "nord", DeliveryStatus::Open, "L1", "A", 1, 0),
+        ];
+        let p = plan(
+            &order(),
+            &deliveries,
+            Some(vec![LineQuantity::new("L1", 2)]),
+            "channel:web",
+            Utc::now(),
+        )
+        .unwrap();
+        assert!(
+            p.deliveries.is_empty(),
+            "nord keeps its unit: {:?}",
+            p.deliveries
+        );
+        assert!(p.releases.is_empty());
+        assert_eq!(p.order.lines[0].quantities.open, 1);
+        // The next routing round finds nothing of L1 pending: D2 holds the one left.
+        assert_eq!(crate::split::pending_units(&p.order, &deliveries)[0], 0);
+    }
+
+    #[test]
+    fn a_unit_cancelled_from_a_delivery_order_is_not_pending_again() {
+        // L1 of 3: 1 backordered, 2 on D1, of which the customer cancelled 1.
+        let mut d1 = delivery("D1", "acme", DeliveryStatus::Open, "L1", "A", 2, 0);
+        let p = plan(
+            &order(),
+            std::slice::from_ref(&d1),
+            Some(vec![LineQuantity::new("L1", 2)]),
+            "channel:web",
+            Utc::now(),
+        )
+        .unwrap();
+        d1 = p.deliveries[0].clone();
+        assert_eq!(d1.lines[0].cancelled, 1);
+        assert_eq!(crate::split::pending_units(&p.order, &[d1])[0], 0);
+    }
+
+    #[test]
+    fn overdue_backorders_are_cancelled_by_the_system_not_the_customer() {
+        let mut v = process(4, CancelUntil::Shipped);
+        v.settings.backorders.max_days = 7;
+        let before = order();
+        let next = cancel_overdue(&before, &[LineQuantity::new("L1", 1)], &v, Utc::now());
+        let q = next.lines[0].quantities;
+        assert_eq!(
+            (q.backordered, q.cancelled),
+            (0, before.lines[0].quantities.cancelled + 1)
+        );
+        assert_eq!(
+            next.lines[0].cancelled_by_customer, before.lines[0].cancelled_by_customer,
+            "the customer cancelled nothing"
+        );
+        let last = &next.history.last().unwrap().what;
+        assert!(
+            last.contains("backordered longer than 7 days")
+                && last.ends_with("(process version 4)"),
+            "{last}"
+        );
     }
 }

@@ -27,6 +27,26 @@ impl RouteOrder {
     }
 }
 
+/// Set by the local runner in every function it starts, never in the template: only then is a
+/// scheduled event's time ahead of the machine's clock honoured (the local clock moved forward).
+/// Deployed, a time ahead is an edited event and the machine's time is used.
+pub const LOCAL_CLOCK_VARIABLE: &str = "DROPSHIP_LOCAL_CLOCK";
+
+/// Whether this process runs under the local runner's clock.
+pub fn local_clock() -> bool {
+    std::env::var_os(LOCAL_CLOCK_VARIABLE).is_some()
+}
+
+/// The time a due timer may be acted on at: `at`, but not ahead of `machine` (plus a minute of
+/// clock skew) unless the local clock is on.
+pub fn due_at(at: DateTime<Utc>, machine: DateTime<Utc>, local_clock: bool) -> DateTime<Utc> {
+    if local_clock {
+        at
+    } else {
+        at.min(machine + chrono::Duration::minutes(1))
+    }
+}
+
 /// A process timer the alerting run found due at `at` (its time, which the local stack's clock
 /// may have moved ahead).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -26,18 +26,10 @@ pub fn pending_units(order: &Order, deliveries: &[DeliveryOrder]) -> Vec<u32> {
                 .flat_map(|d| d.lines.iter().filter(|dl| dl.line_id == l.line_id))
                 .map(|dl| dl.quantity - dl.cancelled)
                 .sum();
-            let cancelled_in_deliveries: u32 = deliveries
-                .iter()
-                .flat_map(|d| d.lines.iter().filter(|dl| dl.line_id == l.line_id))
-                .map(|dl| dl.cancelled)
-                .sum();
-            // Cancelled units not taken from a delivery order were never assigned.
-            let cancelled_unassigned = l
-                .quantities
-                .cancelled
-                .saturating_sub(cancelled_in_deliveries);
-            // Returned units were shipped in a delivery order: they are within `assigned`.
-            l.quantity.saturating_sub(assigned + cancelled_unassigned)
+            // Every unit is on a delivery order not rejected (less what was cancelled of it),
+            // cancelled (from a delivery order or not), or pending. Returned units were shipped
+            // in a delivery order: they are within `assigned`.
+            l.quantity.saturating_sub(assigned + l.quantities.cancelled)
         })
         .collect()
 }
