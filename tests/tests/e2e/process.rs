@@ -704,7 +704,7 @@ async fn a_silent_delivery_order_is_routed_elsewhere_and_overdue_backorders_are_
 }
 
 #[tokio::test]
-async fn own_warehouses_first_and_the_shipment_mail_follow_the_settings() {
+async fn own_warehouses_first_and_the_customer_mails_follow_the_settings() {
     let stack = Stack::start().await;
     let world = setup::configure(&stack).await;
     let admin = Some(stack.admin_token.as_str());
@@ -735,7 +735,8 @@ async fn own_warehouses_first_and_the_shipment_mail_follow_the_settings() {
     let (status, _) = put_process(
         &stack,
         0,
-        json!({"routing": {"preferOwnWarehouses": false}, "customerMails": {"shipment": false}}),
+        json!({"routing": {"preferOwnWarehouses": false},
+            "customerMails": {"shipment": false, "returnAuthorized": false, "refund": false}}),
     )
     .await;
     assert_eq!(status, 200);
@@ -762,7 +763,45 @@ async fn own_warehouses_first_and_the_shipment_mail_follow_the_settings() {
         ],
     )
     .await;
-    // Both confirmations went; no shipment notice did.
+    // The return's labels and a goodwill refund: both mails switched off, both decisions recorded.
+    let (status, r) = stack
+        .post(
+            &format!("/orders/{at_acme}/returns"),
+            Some(&world.web),
+            &json!({"lines": [{"lineId": "L1", "quantity": 1, "reason": "chipped"}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{r}");
+    wait_for_history(
+        &stack,
+        &at_acme,
+        &[
+            "returnAuthorized mail for return",
+            "not sent: switched off",
+            "(process version 1)",
+        ],
+    )
+    .await;
+    let (status, g) = stack
+        .post(
+            &format!("/admin/orders/{at_acme}/goodwill"),
+            admin,
+            &json!({"amount": "2.00", "reason": "a chipped handle"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{g}");
+    wait_for_history(
+        &stack,
+        &at_acme,
+        &[
+            "refund mail for refund",
+            "not sent: switched off",
+            "(process version 1)",
+        ],
+    )
+    .await;
+
+    // Both confirmations went; no shipment notice, return labels or refund notice did.
     let mails = stack
         .eventually("both confirmations", WAIT, || async {
             let mails = stack.outbox().await;
