@@ -120,12 +120,7 @@ impl Catalogue {
         }
         let read_at = Utc::now();
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :at)")
-            .expression_attribute_values(":pk", s(PK))
-            .expression_attribute_values(":at", s(AT))
+            .versions_query()
             .scan_index_forward(false)
             .limit(CACHED_VERSIONS)
             .consistent_read(true)
@@ -199,12 +194,7 @@ impl Catalogue {
         start: Option<Item>,
     ) -> anyhow::Result<VersionPage> {
         let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :at)")
-            .expression_attribute_values(":pk", s(PK))
-            .expression_attribute_values(":at", s(AT))
+            .versions_query()
             .scan_index_forward(false)
             .limit(limit)
             .set_exclusive_start_key(start)
@@ -224,15 +214,18 @@ impl Catalogue {
 
     /// Every version written, oldest first.
     pub async fn all_process_versions(&self) -> anyhow::Result<Vec<ProcessVersion>> {
-        let query = self
-            .client
+        let query = self.versions_query().consistent_read(true);
+        crate::repo::query_all(query, "reading the process versions").await
+    }
+
+    /// A query of every dated version, oldest first unless told otherwise.
+    fn versions_query(&self) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
             .query()
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :at)")
             .expression_attribute_values(":pk", s(PK))
             .expression_attribute_values(":at", s(AT))
-            .consistent_read(true);
-        crate::repo::query_all(query, "reading the process versions").await
     }
 
     /// Writes `settings` as the next version if `expected` is still the current one.
