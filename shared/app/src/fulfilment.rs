@@ -110,7 +110,7 @@ pub async fn act_on_delivery_order(
                     units: released,
                 } = fulfilment::reject(&d, &order, body, who, now)?;
                 // The rejected units are pending again: the router finds them another fulfiller.
-                let route = Message::Route(RouteOrder::new(order.id.clone()));
+                let route = Message::Route(RouteOrder::after(order.id.clone(), now));
                 let change = ChangeSet {
                     order: Some(order),
                     updated_deliveries: vec![next.clone()],

@@ -36,14 +36,21 @@ pub async fn route_order(
     publisher: &impl EventPublisher,
     command: &RouteOrder,
 ) -> anyhow::Result<()> {
-    let RouteOrder { order_id, due } = command;
+    let RouteOrder {
+        order_id,
+        due,
+        triggered_at,
+    } = command;
+    let mut triggered_at = *triggered_at;
     match due {
         Some(DueTimer::SilentDelivery {
             delivery_order_id,
             at,
         }) => {
             let at = due_at(*at, Utc::now(), local_clock());
-            withdraw_silent(store, catalogue, delivery_order_id, at).await?
+            withdraw_silent(store, catalogue, delivery_order_id, at).await?;
+            // The round that follows is the withdrawal's.
+            triggered_at = Some(at);
         }
         Some(DueTimer::OverdueBackorders { at }) => {
             let at = due_at(*at, Utc::now(), local_clock());
@@ -69,7 +76,7 @@ pub async fn route_order(
         if order.status == OrderStatus::Cancelled {
             break existing;
         }
-        match round.split(&order, &existing).await {
+        match round.split(&order, &existing, triggered_at).await {
             Ok(_) => break existing,
             Err(e) if e.is::<OrderMoved>() && attempt < crate::retry::ATTEMPTS => {
                 tracing::warn!(order_id = %order_id, attempt, "order changed while it was being routed; reading it again");
@@ -243,6 +250,7 @@ where
         &self,
         order: &Order,
         existing: &[DeliveryOrder],
+        triggered_at: Option<chrono::DateTime<Utc>>,
     ) -> anyhow::Result<Vec<DeliveryOrder>> {
         let skus: Vec<String> = order.lines.iter().map(|l| l.sku.to_string()).collect();
         let products = self.sources.products(skus).await?;
@@ -257,11 +265,13 @@ where
             .collect();
         let was_waiting_for = &backordered_skus(order);
         // The first round follows the settings in force when the order was placed; a later one
-        // those when the change that left units pending (a rejection, a reroute, stock that
-        // came in) was written.
-        let triggered_at = match order.routing_round {
-            0 => order.created_at,
-            _ => order.updated_at.unwrap_or(order.created_at),
+        // those when the change that left units pending (a rejection, a withdrawal, stock that
+        // came in) was committed, as its message says (a message from before that time was
+        // recorded: the order's last write).
+        let triggered_at = match (order.routing_round, triggered_at) {
+            (0, _) => order.created_at,
+            (_, Some(at)) => at,
+            (_, None) => order.updated_at.unwrap_or(order.created_at),
         };
         let process = &self.catalogue.process_at(triggered_at).await?;
         let (products, fulfillers, pairs) = (&products, &fulfillers, &pairs);

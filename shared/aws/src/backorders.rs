@@ -25,7 +25,12 @@ pub async fn route_waiting(
             }
         }
     }
-    let messages: Vec<RouteOrder> = waiting.into_iter().map(RouteOrder::new).collect();
+    // The stock came in now: a round it starts follows the process settings in force now.
+    let now = chrono::Utc::now();
+    let messages: Vec<RouteOrder> = waiting
+        .into_iter()
+        .map(|id| RouteOrder::after(id, now))
+        .collect();
     route_queue.send_all(&messages).await?;
     Ok(messages.len())
 }

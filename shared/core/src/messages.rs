@@ -15,6 +15,11 @@ pub struct RouteOrder {
     /// checks again and acts on before it routes what is pending.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due: Option<DueTimer>,
+    /// When the change that left units pending was committed (a rejection, stock that came in):
+    /// a later routing round decides with the process settings in force then. The first round
+    /// goes by the order's creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triggered_at: Option<DateTime<Utc>>,
 }
 
 impl RouteOrder {
@@ -23,6 +28,15 @@ impl RouteOrder {
         Self {
             order_id,
             due: None,
+            triggered_at: None,
+        }
+    }
+
+    /// Route what of the order is pending since the change committed at `at`.
+    pub fn after(order_id: OrderId, at: DateTime<Utc>) -> Self {
+        Self {
+            triggered_at: Some(at),
+            ..Self::new(order_id)
         }
     }
 }

@@ -127,10 +127,13 @@ async fn a_rejection_asks_for_rerouting_once_in_its_commit() {
     );
     let state = fake.state();
     assert_eq!(state.commits.len(), 1);
-    assert_eq!(
-        state.commits[0].messages,
-        [Message::Route(RouteOrder::new("o1".try_into().unwrap()))]
-    );
+    let [Message::Route(route)] = state.commits[0].messages.as_slice() else {
+        panic!("{:?}", state.commits[0].messages);
+    };
+    assert_eq!(route.order_id.as_str(), "o1");
+    assert!(route.due.is_none());
+    // The round it asks for follows the process settings in force at the rejection.
+    assert!(route.triggered_at.is_some());
 }
 
 #[tokio::test]
