@@ -672,37 +672,3 @@ pub fn day_bounds(
         .map(|t| t - chrono::Duration::microseconds(1));
     (lo, hi)
 }
-
-#[cfg(test)]
-mod policy_tests {
-    use super::*;
-
-    #[test]
-    fn refund_policy_defaults_and_bounds() {
-        let p = from_body::<RefundPolicyInput>(serde_json::json!({}))
-            .unwrap()
-            .validate()
-            .unwrap();
-        assert_eq!(p, RefundPolicy::default());
-        assert!(
-            from_body::<RefundPolicyInput>(serde_json::json!({"allocation": "sideways"})).is_err()
-        );
-        let e = from_body::<RefundPolicyInput>(serde_json::json!({"returnWindowDays": 0}))
-            .unwrap()
-            .validate()
-            .unwrap_err();
-        assert_eq!(e.field.as_deref(), Some("returnWindowDays"));
-    }
-
-    #[test]
-    fn day_bounds_are_local_days() {
-        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
-        let (lo, hi) = day_bounds(
-            Some(d("2026-07-01")),
-            Some(d("2026-07-01")),
-            "Europe/Berlin",
-        );
-        assert_eq!(lo.unwrap().to_rfc3339(), "2026-06-30T22:00:00+00:00");
-        assert_eq!(hi.unwrap().to_rfc3339(), "2026-07-01T21:59:59.999999+00:00");
-    }
-}
