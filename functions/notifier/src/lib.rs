@@ -572,15 +572,8 @@ impl Notifier {
             parts.iter().all(|p| p.order_id == order.id),
             "return {return_id} is not a return of order {order_id}"
         );
-        let mut labels = Vec::with_capacity(parts.len());
-        for part in &parts {
-            // The event promises the labels; one missing is a fault a retry may see mended.
-            let label = part.label.as_ref().ok_or_else(|| {
-                anyhow::anyhow!("return {return_id} has a part without its label")
-            })?;
-            labels.push(self.documents.get(&label.key).await?);
-        }
-        // Authorized when its first part was created (the parts are written together).
+        // Decided first: a mail switched off needs no labels read. The return was authorized
+        // when its first part was created (the parts are written together).
         let authorized_at = parts
             .iter()
             .map(|p| p.created_at)
@@ -596,6 +589,14 @@ impl Notifier {
             .await?
         {
             return Ok(());
+        }
+        let mut labels = Vec::with_capacity(parts.len());
+        for part in &parts {
+            // The event promises the labels; one missing is a fault a retry may see mended.
+            let label = part.label.as_ref().ok_or_else(|| {
+                anyhow::anyhow!("return {return_id} has a part without its label")
+            })?;
+            labels.push(self.documents.get(&label.key).await?);
         }
         let mail = return_authorized_mail(&branding, &order, return_id, &parts, labels)?;
         let message_id = self.mailer.send(&mail).await?;

@@ -1,4 +1,3 @@
-
 use super::*;
 use crate::catalogue::Address;
 use crate::delivery::DeliveryLine;

@@ -1,4 +1,3 @@
-
 use super::*;
 
 fn cand(f: &str, priority: u32, own: bool, available: u32) -> Candidate {

@@ -64,10 +64,15 @@ pub(super) struct ProcessCache {
 }
 
 impl ProcessCache {
+    /// Every version in force at `at` was committed when this read was made.
+    fn vouches_for(&self, at: DateTime<Utc>) -> bool {
+        at <= self.read_at + EFFECT_DELAY - COMMIT_MARGIN
+    }
+
     /// The version in force at `at`, if this read can tell: `at` is no later than what was
     /// committed when it was read, and no earlier than its oldest version (unless it has all).
     fn answer(&self, at: DateTime<Utc>) -> Option<ProcessVersion> {
-        if at > self.read_at + EFFECT_DELAY - COMMIT_MARGIN {
+        if !self.vouches_for(at) {
             return None;
         }
         match self.versions.iter().rev().find(|v| v.updated_at <= at) {
@@ -115,8 +120,11 @@ impl Catalogue {
     /// later. Answered from the container's cache when it can tell (`ProcessCache::answer`),
     /// else from the newest versions read again, else (an instant older than those) by a query.
     pub async fn process_at(&self, at: DateTime<Utc>) -> anyhow::Result<ProcessVersion> {
-        if let Some(v) = self.cached_process(at) {
-            return Ok(v);
+        match self.cached_answer(at) {
+            Some(Some(v)) => return Ok(v),
+            // A fresh read that holds only newer versions: reading them again tells no more.
+            Some(None) => return self.process_at_uncached(at).await,
+            None => {}
         }
         let read_at = Utc::now();
         let out = self
@@ -156,12 +164,12 @@ impl Catalogue {
         }
     }
 
-    fn cached_process(&self, at: DateTime<Utc>) -> Option<ProcessVersion> {
-        self.process_cache
-            .lock()
-            .ok()?
-            .as_ref()
-            .and_then(|c| c.answer(at))
+    /// What the cached read says of `at`: None when there is no read or it is too old for `at`;
+    /// Some(None) when it is fresh but `at` is older than the versions it holds.
+    fn cached_answer(&self, at: DateTime<Utc>) -> Option<Option<ProcessVersion>> {
+        let slot = self.process_cache.lock().ok()?;
+        let cache = slot.as_ref()?;
+        cache.vouches_for(at).then(|| cache.answer(at))
     }
 
     /// The version in force at `at`, read by one query (an instant older than the cached ones,
