@@ -6,6 +6,7 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     pub alerts_table: String,
+    pub audit_table: String,
     #[serde(flatten)]
     pub tables: dropship_app::TablesConfig,
     pub documents_queue_url: String,

@@ -17,16 +17,19 @@ use dropship_app::{QueueUrls, Repositories};
 use dropship_aws::http::{self, HandlerResult};
 use dropship_aws::http_idempotency::IdempotencyStore;
 use dropship_aws::mailer::Mailer;
+use dropship_aws::repo::audit::AuditLog;
 use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::returns::Returns;
 use dropship_aws::repo::tokens::Tokens;
-use dropship_core::principal::require_admin;
+use dropship_core::principal::require_retailer;
 use dropship_core::ApiError;
 use lambda_http::{Body, Request, Response};
 use routes::money::MoneyAction;
 
 pub struct AdminApi {
     pub alerts: dropship_aws::repo::alerts::Alerts,
+    /// Every change made here, and every refusal of a staff token.
+    pub audit: AuditLog,
     /// Orders, delivery orders and stock, and the events and documents queues, as the use cases
     /// read, change and publish (no returns: this API writes none).
     pub repositories: Repositories,
@@ -54,6 +57,7 @@ impl dropship_aws::config::FromConfig for AdminApi {
                 ddb.clone(),
                 config.alerts_table.clone(),
             ),
+            audit: AuditLog::new(ddb.clone(), config.audit_table.clone()),
             repositories: Repositories::new(cfg, &config.tables, queues),
             catalogue: Catalogue::new(ddb.clone(), config.catalogue_table.clone()),
             tokens: Tokens::new(ddb.clone(), config.tokens_table.clone()),
@@ -76,54 +80,62 @@ impl AdminApi {
         }
     }
 
+    /// Answers a request, and writes the audit line of a change or of a staff member's 403.
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
-        http::respond(self.route(req)).await
+        let result = self.route(&req).await;
+        http::audit(&self.audit, &req, &result).await;
+        http::respond(std::future::ready(result)).await
     }
 
-    async fn route(&self, req: Request) -> HandlerResult {
-        let principal = http::principal(&req);
-        let admin = require_admin(principal.as_ref())?.to_string();
-        match http::route_key(&req).as_str() {
-            "PUT /admin/channels/{channelId}" => self.put_channel(&req).await,
-            "PUT /admin/fulfillers/{fulfillerId}" => self.put_fulfiller(&req).await,
-            "PUT /admin/products/{sku}" => self.put_product(&req).await,
-            "PUT /admin/tax-rates/{country}/{taxClass}" => self.put_tax_rates(&req).await,
-            "PUT /admin/branding" => self.put_branding(&req).await,
-            "PUT /admin/refund-policy" => self.put_refund_policy(&req, &admin).await,
+    async fn route(&self, req: &Request) -> HandlerResult {
+        let route = http::route_key(req);
+        let principal = http::principal(req);
+        let admin = require_retailer(principal.as_ref(), &route)?;
+        match route.as_str() {
+            "PUT /admin/staff/{staffId}" => self.put_staff(req, &admin).await,
+            "GET /admin/staff/{staffId}" => self.staff_member(req).await,
+            "GET /admin/staff" => self.list_staff(req).await,
+            "GET /admin/audit" => self.list_audit(req).await,
+            "PUT /admin/channels/{channelId}" => self.put_channel(req).await,
+            "PUT /admin/fulfillers/{fulfillerId}" => self.put_fulfiller(req).await,
+            "PUT /admin/products/{sku}" => self.put_product(req).await,
+            "PUT /admin/tax-rates/{country}/{taxClass}" => self.put_tax_rates(req).await,
+            "PUT /admin/branding" => self.put_branding(req).await,
+            "PUT /admin/refund-policy" => self.put_refund_policy(req, &admin).await,
             "GET /admin/process" => self.process().await,
-            "PUT /admin/process" => self.put_process(&req, &admin).await,
-            "GET /admin/process/versions" => self.process_versions(&req).await,
-            "GET /admin/process/diagram" => self.process_diagram(&req).await,
+            "PUT /admin/process" => self.put_process(req, &admin).await,
+            "GET /admin/process/versions" => self.process_versions(req).await,
+            "GET /admin/process/diagram" => self.process_diagram(req).await,
             "GET /admin/finance/accounts" => self.finance_accounts().await,
-            "PUT /admin/finance/accounts" => self.put_finance_accounts(&req).await,
-            "POST /admin/prices/{channelId}/{sku}" => self.add_price(&req, &admin).await,
-            "GET /admin/prices/{channelId}/{sku}" => self.prices(&req).await,
-            "PUT /admin/promotions/{promotionId}" => self.put_promotion(&req, &admin).await,
-            "GET /admin/promotions/{promotionId}" => self.promotion(&req).await,
-            "GET /admin/promotions" => self.list_promotions(&req).await,
-            "GET /admin/orders" => self.list_orders(&req).await,
-            "GET /admin/orders/{orderId}" => self.order(&req).await,
-            "GET /admin/alerts" => self.list_alerts(&req).await,
-            "POST /admin/alerts/{alertId}/resolve" => self.resolve_alert(&req, &admin).await,
+            "PUT /admin/finance/accounts" => self.put_finance_accounts(req).await,
+            "POST /admin/prices/{channelId}/{sku}" => self.add_price(req, &admin).await,
+            "GET /admin/prices/{channelId}/{sku}" => self.prices(req).await,
+            "PUT /admin/promotions/{promotionId}" => self.put_promotion(req, &admin).await,
+            "GET /admin/promotions/{promotionId}" => self.promotion(req).await,
+            "GET /admin/promotions" => self.list_promotions(req).await,
+            "GET /admin/orders" => self.list_orders(req).await,
+            "GET /admin/orders/{orderId}" => self.order(req).await,
+            "GET /admin/alerts" => self.list_alerts(req).await,
+            "POST /admin/alerts/{alertId}/resolve" => self.resolve_alert(req, &admin).await,
             "POST /admin/delivery-orders/{deliveryOrderId}/reroute" => {
-                self.reroute_delivery_order(&req, &admin).await
+                self.reroute_delivery_order(req, &admin).await
             }
-            "POST /admin/orders/{orderId}/replacements" => {
-                self.free_replacement(&req, &admin).await
-            }
+            "POST /admin/orders/{orderId}/replacements" => self.free_replacement(req, &admin).await,
             "POST /admin/orders/{orderId}/goodwill" => {
-                self.record_money(&req, MoneyAction::Goodwill, &admin).await
+                self.record_money(req, MoneyAction::Goodwill, &admin).await
             }
             "POST /admin/orders/{orderId}/payments-received" => {
-                self.record_money(&req, MoneyAction::PaymentReceived, &admin)
+                self.record_money(req, MoneyAction::PaymentReceived, &admin)
                     .await
             }
             "POST /admin/orders/{orderId}/chargebacks" => {
-                self.record_money(&req, MoneyAction::Chargeback, &admin)
+                self.record_money(req, MoneyAction::Chargeback, &admin)
                     .await
             }
-            "POST /admin/tokens" => self.create_token(&req, &admin).await,
-            "DELETE /admin/tokens/{tokenId}" => self.revoke_token(&req, &admin).await,
+            "POST /admin/tokens" => self.create_token(req, principal.as_ref(), &admin).await,
+            "DELETE /admin/tokens/{tokenId}" => {
+                self.revoke_token(req, principal.as_ref(), &admin).await
+            }
             _ => Err(ApiError::not_found("route").into()),
         }
     }

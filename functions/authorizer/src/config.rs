@@ -6,5 +6,6 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     pub tokens_table: String,
+    pub catalogue_table: String,
     pub bootstrap_admin_token_sha256: String,
 }

@@ -10,6 +10,7 @@ use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
 };
 pub use config::Config;
+use dropship_aws::repo::catalogue::Catalogue;
 use dropship_aws::repo::tokens::{sha256_hex, Tokens};
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
@@ -19,11 +20,20 @@ use std::time::{Duration, Instant};
 
 const CACHE_TTL: Duration = Duration::from_secs(30);
 
-/// A resolved principal: its notation and display name.
-type Resolved = Option<(String, Option<String>)>;
+/// A resolved principal: its notation, display name and, for staff, role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub principal: String,
+    pub name: Option<String>,
+    pub role: Option<String>,
+}
+
+type Resolved = Option<Caller>;
 
 pub struct Authorizer {
     tokens: Tokens,
+    /// Staff members: a staff token's role, and whether its member is still active.
+    catalogue: Catalogue,
     bootstrap_admin_sha256: String,
     /// Token hash -> (when looked up, what it resolved to).
     cache: Mutex<HashMap<String, (Instant, Resolved)>>,
@@ -37,6 +47,8 @@ pub struct PrincipalContext {
     pub principal: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 /// API Gateway's simple authorizer response carrying our context.
@@ -55,10 +67,11 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
 pub fn simple_response(principal: Resolved) -> Response {
     let mut response = Response::default();
     response.is_authorized = true;
-    if let Some((p, name)) = principal {
+    if let Some(caller) = principal {
         response.context = PrincipalContext {
-            principal: Some(p),
-            name: Some(name.unwrap_or_default()),
+            principal: Some(caller.principal),
+            name: Some(caller.name.unwrap_or_default()),
+            role: caller.role,
         };
     }
     response
@@ -68,18 +81,22 @@ impl dropship_aws::config::FromConfig for Authorizer {
     type Config = Config;
 
     fn from_config(config: &Config, cfg: &dropship_aws::config::SdkConfig) -> anyhow::Result<Self> {
-        let tokens = Tokens::new(aws_sdk_dynamodb_client(cfg), config.tokens_table.clone());
+        let ddb = aws_sdk_dynamodb_client(cfg);
+        let tokens = Tokens::new(ddb.clone(), config.tokens_table.clone());
+        let catalogue = Catalogue::new(ddb, config.catalogue_table.clone());
         Ok(Self::new(
             tokens,
+            catalogue,
             config.bootstrap_admin_token_sha256.clone(),
         ))
     }
 }
 
 impl Authorizer {
-    pub fn new(tokens: Tokens, bootstrap_admin_sha256: String) -> Self {
+    pub fn new(tokens: Tokens, catalogue: Catalogue, bootstrap_admin_sha256: String) -> Self {
         Self {
             tokens,
+            catalogue,
             bootstrap_admin_sha256: bootstrap_admin_sha256.to_lowercase(),
             cache: Mutex::new(HashMap::new()),
         }
@@ -91,7 +108,11 @@ impl Authorizer {
         // nothing about how much of the hash matched. (Stored tokens are found by their hash as
         // the table key: no secret is compared in our code at all.)
         if constant_time_eq(hash.as_bytes(), self.bootstrap_admin_sha256.as_bytes()) {
-            return Ok(Some(("admin".into(), Some("bootstrap".into()))));
+            return Ok(Some(Caller {
+                principal: "admin".into(),
+                name: Some("bootstrap".into()),
+                role: None,
+            }));
         }
         if let Ok(cache) = self.cache.lock() {
             if let Some((at, hit)) = cache.get(&hash) {
@@ -100,11 +121,16 @@ impl Authorizer {
                 }
             }
         }
-        let found = self
-            .tokens
-            .find_token(token)
-            .await?
-            .map(|r| (r.principal, r.name));
+        let found = match self.tokens.find_token(token).await? {
+            Some(record) => {
+                // At most once per token and container in CACHE_TTL: when it was last used.
+                if let Err(e) = self.tokens.touch(&hash, chrono::Utc::now()).await {
+                    tracing::warn!(token_id = %record.token_id, error = %format!("{e:#}"), "lastUsedAt not written");
+                }
+                self.caller(record.principal, record.name).await?
+            }
+            None => None,
+        };
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() > 10_000 {
                 cache.clear();
@@ -112,6 +138,26 @@ impl Authorizer {
             cache.insert(hash, (Instant::now(), found.clone()));
         }
         Ok(found)
+    }
+
+    /// Who a stored token's principal is now: a staff token takes its member's name and role,
+    /// and is nobody (401) while the member is inactive or gone.
+    async fn caller(&self, principal: String, name: Option<String>) -> anyhow::Result<Resolved> {
+        let Some(staff_id) = principal.strip_prefix("staff:") else {
+            return Ok(Some(Caller {
+                principal,
+                name,
+                role: None,
+            }));
+        };
+        Ok(match self.catalogue.get_staff(staff_id).await? {
+            Some(member) if member.active => Some(Caller {
+                principal,
+                name: Some(member.name),
+                role: Some(member.role.as_str().to_string()),
+            }),
+            _ => None,
+        })
     }
 
     /// Handles one authorizer event. A lookup failure is an error (API Gateway answers 500), never
@@ -191,17 +237,32 @@ mod tests {
             serde_json::to_value(simple_response(None)).unwrap(),
             json!({"isAuthorized": true, "context": {}})
         );
+        let caller = |p: &str, name: Option<&str>, role: Option<&str>| Caller {
+            principal: p.into(),
+            name: name.map(String::from),
+            role: role.map(String::from),
+        };
         assert_eq!(
-            serde_json::to_value(simple_response(Some(("channel:web".into(), None)))).unwrap(),
+            serde_json::to_value(simple_response(Some(caller("channel:web", None, None)))).unwrap(),
             json!({"isAuthorized": true, "context": {"principal": "channel:web", "name": ""}})
         );
         assert_eq!(
-            serde_json::to_value(simple_response(Some((
-                "admin".into(),
-                Some("bootstrap".into())
+            serde_json::to_value(simple_response(Some(caller(
+                "admin",
+                Some("bootstrap"),
+                None
             ))))
             .unwrap(),
             json!({"isAuthorized": true, "context": {"principal": "admin", "name": "bootstrap"}})
+        );
+        assert_eq!(
+            serde_json::to_value(simple_response(Some(caller(
+                "staff:anna",
+                Some("Anna"),
+                Some("service")
+            ))))
+            .unwrap(),
+            json!({"isAuthorized": true, "context": {"principal": "staff:anna", "name": "Anna", "role": "service"}})
         );
     }
 }

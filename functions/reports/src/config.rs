@@ -6,6 +6,7 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     pub document_bucket: String,
+    pub audit_table: String,
     pub orders_table: String,
     pub delivery_orders_table: String,
     pub stock_table: String,

@@ -34,7 +34,7 @@ use dropship_core::catalogue::{Fulfiller, Product};
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::ids::{ChannelId, CountryCode, FulfillerId, OrderId, Sku};
 use dropship_core::order::Order;
-use dropship_core::principal::require_admin;
+use dropship_core::principal::require_retailer;
 use dropship_core::returns::ReturnPart;
 use dropship_core::ApiError;
 use export::{Delimiter, FileFormat};
@@ -200,6 +200,8 @@ pub struct Reports {
     pub catalogue_table: String,
     pub returns_table: String,
     pub aggregates: Aggregates,
+    /// A staff member's refusals (reports change nothing, so nothing else is audited here).
+    pub audit: dropship_aws::repo::audit::AuditLog,
 }
 
 impl dropship_aws::config::FromConfig for Reports {
@@ -222,25 +224,31 @@ impl dropship_aws::config::FromConfig for Reports {
                 aws_sdk_dynamodb::Client::new(cfg),
                 config.report_aggregates_table.clone(),
             ),
+            audit: dropship_aws::repo::audit::AuditLog::new(
+                aws_sdk_dynamodb::Client::new(cfg),
+                config.audit_table.clone(),
+            ),
         })
     }
 }
 
 impl Reports {
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
-        http::respond(self.route(req)).await
+        let result = self.route(&req).await;
+        http::audit(&self.audit, &req, &result).await;
+        http::respond(std::future::ready(result)).await
     }
 
-    async fn route(&self, req: Request) -> HandlerResult {
-        let principal = http::principal(&req);
-        let admin = require_admin(principal.as_ref())?.to_string();
-        match http::route_key(&req).as_str() {
+    async fn route(&self, req: &Request) -> HandlerResult {
+        let route = http::route_key(req);
+        let admin = require_retailer(http::principal(req).as_ref(), &route)?;
+        match route.as_str() {
             "GET /admin/reports/{kind}" => {}
-            "GET /admin/finance/export" => return self.finance_export(&req, &admin).await,
-            "GET /admin/finance/exports/{id}" => return self.finance_export_status(&req).await,
+            "GET /admin/finance/export" => return self.finance_export(req, &admin).await,
+            "GET /admin/finance/exports/{id}" => return self.finance_export_status(req).await,
             _ => return Err(ApiError::not_found("route").into()),
         }
-        let q = parse_query(&path_param(&req, "kind")?, |n| query_param(&req, n))?;
+        let q = parse_query(&path_param(req, "kind")?, |n| query_param(req, n))?;
         let tz = self.time_zone().await?;
         let now = Utc::now();
         let p = period(&q, tz, now)?;
@@ -590,6 +598,10 @@ mod handler_tests {
             aggregates: Aggregates::new(
                 aws_sdk_dynamodb::Client::new(&cfg),
                 "ReportAggregatesTable",
+            ),
+            audit: dropship_aws::repo::audit::AuditLog::new(
+                aws_sdk_dynamodb::Client::new(&cfg),
+                "AuditTable".into(),
             ),
         }
     }

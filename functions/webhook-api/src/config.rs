@@ -6,6 +6,7 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Deserialize)]
 pub struct Config {
     pub webhooks_table: String,
+    pub audit_table: String,
     pub idempotency_table: String,
     pub delivery_queue_url: String,
     /// `true` only on the local stack: receivers at `http://127.0.0.1:<port>`.

@@ -12,7 +12,7 @@ use dropship_aws::http_idempotency::{IdempotencyStore, StoredResponse};
 use dropship_aws::outbound::{Resolver, SystemResolver};
 use dropship_aws::queue::Queue;
 use dropship_aws::repo::webhooks::{enqueue, Webhooks};
-use dropship_core::principal::Principal;
+use dropship_core::principal::{require_retailer, Principal};
 use dropship_core::webhook::{check_addresses, validate, Host, Secret, Subscription};
 use dropship_core::ApiError;
 use lambda_http::{Body, Request, Response};
@@ -23,6 +23,8 @@ pub struct WebhookApi {
     pub idempotency: IdempotencyStore,
     pub queue: Queue,
     pub allow_local_http: bool,
+    /// Every change made here by the retailer's side, and every refusal of a staff token.
+    pub audit: dropship_aws::repo::audit::AuditLog,
 }
 
 impl dropship_aws::config::FromConfig for WebhookApi {
@@ -32,7 +34,8 @@ impl dropship_aws::config::FromConfig for WebhookApi {
         let ddb = aws_sdk_dynamodb::Client::new(cfg);
         Ok(Self {
             webhooks: Webhooks::new(ddb.clone(), config.webhooks_table.clone()),
-            idempotency: IdempotencyStore::new(ddb, config.idempotency_table.clone()),
+            idempotency: IdempotencyStore::new(ddb.clone(), config.idempotency_table.clone()),
+            audit: dropship_aws::repo::audit::AuditLog::new(ddb, config.audit_table.clone()),
             queue: Queue::new(
                 aws_sdk_sqs::Client::new(cfg),
                 config.delivery_queue_url.clone(),
@@ -49,22 +52,34 @@ fn new_secret() -> anyhow::Result<Secret> {
 }
 
 impl WebhookApi {
+    /// Answers a request, and writes the audit line of the retailer's side's change or of a
+    /// staff member's 403.
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
-        http::respond(self.route(req)).await
+        let result = self.route(&req).await;
+        http::audit(&self.audit, &req, &result).await;
+        http::respond(std::future::ready(result)).await
     }
 
-    async fn route(&self, req: Request) -> HandlerResult {
-        let caller = http::principal(&req).ok_or_else(ApiError::unauthenticated)?;
-        match http::route_key(&req).as_str() {
+    async fn route(&self, req: &Request) -> HandlerResult {
+        let caller = http::principal(req).ok_or_else(ApiError::unauthenticated)?;
+        // Staff work for the retailer: what their role allows, with the retailer's view of
+        // every subscription (the principal admin's).
+        let caller = match caller {
+            Principal::Staff { .. } => Principal::Admin {
+                name: require_retailer(Some(&caller), &http::route_key(req))?,
+            },
+            other => other,
+        };
+        match http::route_key(req).as_str() {
             "GET /webhooks" => self.list(&caller).await,
             "PUT /webhooks/{subscriptionId}" => {
-                let id = path_param(&req, "subscriptionId")?;
+                let id = path_param(req, "subscriptionId")?;
                 let scope = format!("PUT /webhooks/{id}#{}", caller.notation());
-                let work = || self.put(&req, &caller, &id);
-                self.idempotency.respond(&req, &scope, work).await
+                let work = || self.put(req, &caller, &id);
+                self.idempotency.respond(req, &scope, work).await
             }
             "DELETE /webhooks/{subscriptionId}" => {
-                let sub = self.own(&req, &caller).await?;
+                let sub = self.own(req, &caller).await?;
                 self.webhooks.delete_subscription(sub.id.as_str()).await?;
                 tracing::info!(subscription_id = %sub.id, "webhook subscription deleted");
                 Ok(Response::builder()
@@ -73,9 +88,9 @@ impl WebhookApi {
                     .map_err(anyhow::Error::from)?)
             }
             "GET /webhooks/{subscriptionId}/deliveries" => {
-                let sub = self.own(&req, &caller).await?;
-                let limit = http::limit(&req)?;
-                let next = http::query_param(&req, "nextToken");
+                let sub = self.own(req, &caller).await?;
+                let limit = http::limit(req)?;
+                let next = http::query_param(req, "nextToken");
                 let page = self
                     .webhooks
                     .deliveries(sub.id.as_str(), &sub.generation, limit, next.as_deref())
@@ -88,8 +103,8 @@ impl WebhookApi {
                 json(200, &body)
             }
             "POST /webhooks/{subscriptionId}/deliveries/{deliveryId}/retry" => {
-                let sub = self.own(&req, &caller).await?;
-                let delivery_id = path_param(&req, "deliveryId")?;
+                let sub = self.own(req, &caller).await?;
+                let delivery_id = path_param(req, "deliveryId")?;
                 self.retry(&sub, &delivery_id).await
             }
             _ => Err(ApiError::not_found("route").into()),

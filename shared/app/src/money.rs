@@ -53,7 +53,7 @@ pub async fn record_money(
         return Err(ApiError::not_found("order").into());
     }
     let policy = catalogue.refund_policy().await?;
-    let who = &format!("admin:{admin}");
+    let who = admin;
     let entry_id = &format!("led_{}", uuid::Uuid::now_v7().simple());
     let plan = || async move {
         let mut order = store

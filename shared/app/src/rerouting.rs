@@ -85,7 +85,7 @@ pub async fn reroute(
     let target = &catalogue.fulfiller(target_id).await?.ok_or_else(|| {
         ApiError::invalid("fulfillerId", format!("unknown fulfiller {target_id}"))
     })?;
-    let who = &format!("admin:{admin}");
+    let who = admin;
     // The reroute is decided now: the settings in force now give the new due time.
     let process = &catalogue.process().await?;
     let plan = || async move {
@@ -149,7 +149,7 @@ pub async fn replace(
         order: id,
         request,
     } = command;
-    let who = &format!("admin:{admin}");
+    let who = admin;
     let process = &catalogue.process().await?;
     let plan = || async move {
         let order = store

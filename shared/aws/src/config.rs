@@ -91,6 +91,7 @@ pub fn offline_config<T: DeserializeOwned>() -> anyhow::Result<T> {
         ("STOCK_TABLE", "StockTable"),
         ("RETURNS_TABLE", "ReturnsTable"),
         ("ALERTS_TABLE", "AlertsTable"),
+        ("AUDIT_TABLE", "AuditTable"),
         ("IDEMPOTENCY_TABLE", "IdempotencyTable"),
         ("TOKENS_TABLE", "TokensTable"),
         ("WEBHOOKS_TABLE", "WebhooksTable"),

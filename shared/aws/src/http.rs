@@ -40,7 +40,8 @@ pub fn principal(req: &Request) -> Option<Principal> {
     let fields = &ctx.authorizer.as_ref()?.fields;
     let notation = fields.get("principal")?.as_str()?;
     let name = fields.get("name").and_then(|n| n.as_str());
-    Principal::parse(notation, name)
+    let role = fields.get("role").and_then(|r| r.as_str());
+    Principal::parse_with_role(notation, name, role)
 }
 
 /// The JSON body: 413 over 256 KiB, 400 when it is not JSON.
@@ -153,5 +154,68 @@ pub fn route_key(req: &Request) -> String {
     match req.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(ctx)) => ctx.route_key.clone().unwrap_or_default(),
         _ => String::new(),
+    }
+}
+
+/// The status a handler's result answers with (500 for an internal failure).
+pub fn status_of(result: &HandlerResult) -> u16 {
+    match result {
+        Ok(r) => r.status().as_u16(),
+        Err(HandlerError::Api(e)) => e.status,
+        Err(HandlerError::Internal(_)) => 500,
+    }
+}
+
+/// The ids in the route, in the template's order and `/`-joined: `ord_1`, `DE/standard`.
+fn route_target(req: &Request, route_key: &str) -> Option<String> {
+    let params = req.path_parameters_ref()?;
+    let ids: Vec<&str> = route_key
+        .split('{')
+        .skip(1)
+        .filter_map(|part| part.split_once('}'))
+        .filter_map(|(name, _)| params.first(name.trim_end_matches('+')))
+        .collect();
+    (!ids.is_empty()).then(|| ids.join("/"))
+}
+
+/// The audit log's line for this request, when it is one the log keeps
+/// (`dropship_core::staff::is_audited`).
+pub fn audit_entry(req: &Request, status: u16) -> Option<crate::repo::audit::AuditEntry> {
+    let principal = principal(req);
+    let method = req.method().as_str();
+    if !dropship_core::staff::is_audited(principal.as_ref(), method, status) {
+        return None;
+    }
+    let principal = principal?;
+    let name = match &principal {
+        Principal::Admin { name } | Principal::Staff { name, .. } => Some(name.clone()),
+        _ => None,
+    };
+    let action = route_key(req);
+    let request_id = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
+        _ => None,
+    }
+    .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    Some(crate::repo::audit::AuditEntry {
+        at: chrono::Utc::now(),
+        principal: principal.notation(),
+        name,
+        target: route_target(req, &action),
+        action,
+        outcome: status,
+        request_id,
+    })
+}
+
+/// Writes the request's audit line, if it has one. The answer is already decided and any
+/// change committed, so a failed write cannot undo it: it is logged and counted
+/// (`AuditWritesFailed`, whose alarm tells operations) and the answer goes out.
+pub async fn audit(log: &crate::repo::audit::AuditLog, req: &Request, result: &HandlerResult) {
+    if let Some(entry) = audit_entry(req, status_of(result)) {
+        if let Err(e) = log.record(&entry).await {
+            tracing::error!(error = %format!("{e:#}"), action = %entry.action, "audit write failed");
+            crate::metrics::audit_writes_failed(1);
+        }
     }
 }

@@ -163,6 +163,17 @@ pub fn refunds_issued(amount: dropship_core::money::Money, currency: &str) {
     );
 }
 
+/// An audit line that could not be written (the change it records stands).
+pub fn audit_writes_failed(count: u64) {
+    emit(
+        "AuditWritesFailed",
+        &count.to_string(),
+        Unit::Count,
+        &[],
+        &[&[]],
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -218,6 +218,10 @@ validated!(
     FulfillerId, "fulfillerId", check_id
 );
 validated!(
+    /// A staff member's id (`PUT /admin/staff/{staffId}`).
+    StaffId, "staffId", check_id
+);
+validated!(
     /// A webhook subscription's id, chosen by the subscriber (`PUT /webhooks/{subscriptionId}`).
     SubscriptionId, "subscriptionId", check_id
 );

@@ -38,6 +38,7 @@ pub mod returns;
 pub mod routing;
 pub mod split;
 pub mod spreadsheet;
+pub mod staff;
 pub mod stock;
 pub mod views;
 pub mod webhook;

@@ -1,6 +1,6 @@
 //! The authorization matrix: every operation of openapi.yaml (so none is forgotten) against
-//! every kind of caller: no token, a bad token, admin, the owning channel, another channel, the
-//! owning fulfiller, another fulfiller. The expected answer comes from one table of rules per
+//! every kind of caller: no token, a bad token, admin, staff in each role (admin, service,
+//! finance), the owning channel, another channel, the owning fulfiller, another fulfiller. The expected answer comes from one table of rules per
 //! role (docs/api.md "Auth"): 401 without a known token, 403 for a role that may not use the
 //! endpoint, 404 for someone else's resource, otherwise the endpoint's own answer (never 401,
 //! 403 or a 5xx).
@@ -20,17 +20,63 @@ enum Caller {
     OtherChannel,
     OwningFulfiller,
     OtherFulfiller,
+    StaffAdmin,
+    StaffService,
+    StaffFinance,
 }
 
-const CALLERS: [Caller; 7] = [
+const CALLERS: [Caller; 10] = [
     Caller::NoToken,
     Caller::BadToken,
     Caller::OtherChannel,
     Caller::OtherFulfiller,
+    Caller::StaffFinance,
+    Caller::StaffService,
     Caller::Admin,
+    Caller::StaffAdmin,
     Caller::OwningChannel,
     Caller::OwningFulfiller,
 ];
+
+/// The changes customer service may make (docs/api.md "Staff, roles"): the order actions and
+/// resolving alerts.
+const SERVICE_CHANGES: [&str; 10] = [
+    "POST /admin/orders/{orderId}/cancel",
+    "POST /admin/orders/{orderId}/returns",
+    "POST /admin/returns/{returnId}/reject",
+    "POST /admin/delivery-orders/{deliveryOrderId}/reroute",
+    "POST /admin/orders/{orderId}/goodwill",
+    "POST /admin/orders/{orderId}/replacements",
+    "POST /admin/orders/{orderId}/payments-received",
+    "POST /admin/orders/{orderId}/chargebacks",
+    "POST /admin/orders/{orderId}/contacts",
+    "POST /admin/alerts/{alertId}/resolve",
+];
+
+/// The changes finance may make.
+const FINANCE_CHANGES: [&str; 2] = [
+    "POST /admin/orders/{orderId}/payments-received",
+    "POST /admin/orders/{orderId}/chargebacks",
+];
+
+/// What a staff member of a role may expect on the retailer's side (`admin` and `webhooks`
+/// operations): reads but tokens for every role, changes as the role's list says.
+fn expect_staff(caller: Caller, method: &str, template: &str) -> Expect {
+    let route = format!("{method} {template}");
+    let allowed = match caller {
+        Caller::StaffAdmin => true,
+        _ if template.starts_with("/admin/tokens") => false,
+        _ if method == "GET" => true,
+        Caller::StaffService => SERVICE_CHANGES.contains(&route.as_str()),
+        Caller::StaffFinance => FINANCE_CHANGES.contains(&route.as_str()),
+        _ => false,
+    };
+    if allowed {
+        Expect::Allowed
+    } else {
+        Expect::Status(403)
+    }
+}
 
 /// What a caller may expect: exactly a status, or "allowed" (the endpoint's own answer).
 #[derive(Debug, PartialEq, Eq)]
@@ -41,10 +87,20 @@ enum Expect {
 
 /// The rules, by the operation's role (its openapi tag) and whether its path names a resource
 /// that belongs to someone.
-fn expect(role: &str, owned_resource: bool, caller: Caller) -> Expect {
+fn expect(
+    role: &str,
+    owned_resource: bool,
+    caller: Caller,
+    method: &str,
+    template: &str,
+) -> Expect {
     use Caller::*;
     match (caller, role) {
         (NoToken | BadToken, _) => Expect::Status(401),
+        (StaffAdmin | StaffService | StaffFinance, "admin" | "webhooks") => {
+            expect_staff(caller, method, template)
+        }
+        (StaffAdmin | StaffService | StaffFinance, _) => Expect::Status(403),
         (Admin, "admin") => Expect::Allowed,
         (_, "admin") => Expect::Status(403),
         (OwningChannel, "channel") => Expect::Allowed,
@@ -145,6 +201,28 @@ async fn every_endpoint_answers_every_caller_as_the_rules_say() {
         .await;
     assert_eq!(status, 201, "{hook}");
 
+    // A staff member of each role, with a token.
+    let mut staff_tokens = std::collections::HashMap::new();
+    for role in ["admin", "service", "finance"] {
+        let id = format!("authz-{role}");
+        let (status, member) = stack
+            .put(
+                &format!("/admin/staff/{id}"),
+                Some(&stack.admin_token),
+                &json!({"name": format!("Authz {role}"), "email": format!("{id}@lindenhof.example"), "role": role}),
+            )
+            .await;
+        assert_eq!(status, 200, "{member}");
+        let (status, t) = stack
+            .post(
+                "/admin/tokens",
+                Some(&stack.admin_token),
+                &json!({"principal": format!("staff:{id}")}),
+            )
+            .await;
+        assert_eq!(status, 201, "{t}");
+        staff_tokens.insert(role, t["token"].as_str().unwrap().to_string());
+    }
     let token = |c: Caller| -> Option<String> {
         match c {
             Caller::NoToken => None,
@@ -154,6 +232,9 @@ async fn every_endpoint_answers_every_caller_as_the_rules_say() {
             Caller::OtherChannel => Some(world.marketplace.clone()),
             Caller::OwningFulfiller => Some(world.acme.clone()),
             Caller::OtherFulfiller => Some(world.nordic.clone()),
+            Caller::StaffAdmin => Some(staff_tokens["admin"].clone()),
+            Caller::StaffService => Some(staff_tokens["service"].clone()),
+            Caller::StaffFinance => Some(staff_tokens["finance"].clone()),
         }
     };
     let ops = operations();
@@ -183,7 +264,8 @@ async fn every_endpoint_answers_every_caller_as_the_rules_say() {
             .replace("{alertId}", "chargeback%23none")
             .replace("{promotionId}", "SPRING-10")
             .replace("{subscriptionId}", "authz-hooks")
-            .replace("{deliveryId}", "none~20260101000000000000~000");
+            .replace("{deliveryId}", "none~20260101000000000000~000")
+            .replace("{staffId}", "authz-nobody");
         assert!(
             !path.contains('{'),
             "no value for a parameter of {template}"
@@ -195,7 +277,7 @@ async fn every_endpoint_answers_every_caller_as_the_rules_say() {
                 .request(method, &path, token(caller).as_deref(), body.as_ref(), &[])
                 .await;
             checked += 1;
-            let want = expect(role, owned, caller);
+            let want = expect(role, owned, caller, method, template);
             let ok = match &want {
                 Expect::Status(s) => status == *s && answer["error"]["code"].is_string(),
                 Expect::Allowed => ![401, 403].contains(&status) && status < 500,
@@ -217,6 +299,9 @@ async fn every_endpoint_answers_every_caller_as_the_rules_say() {
     );
     for secret in [
         &stack.admin_token,
+        &staff_tokens["admin"],
+        &staff_tokens["service"],
+        &staff_tokens["finance"],
         &world.web,
         &world.marketplace,
         &world.acme,

@@ -7,6 +7,7 @@
 
 mod pricing;
 mod process;
+mod staff;
 pub use pricing::{StoredPrices, StoredPromotion};
 pub use process::{ProcessWrite, VersionPage};
 

@@ -3,6 +3,7 @@
 
 pub mod aggregates;
 pub mod alerts;
+pub mod audit;
 pub mod catalogue;
 pub mod changes;
 pub mod delivery_orders;

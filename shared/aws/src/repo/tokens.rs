@@ -111,6 +111,44 @@ impl Tokens {
         Ok(())
     }
 
+    /// The principal (notation) of the token with this id; None when there is no such token.
+    pub async fn principal_of(&self, token_id: &str) -> anyhow::Result<Option<String>> {
+        let Some(hash) = self
+            .get_item(format!("TOKENID#{token_id}"))
+            .await?
+            .and_then(|i| i.get("hash").and_then(|h| h.as_s().ok()).cloned())
+        else {
+            return Ok(None);
+        };
+        Ok(self
+            .get_item(format!("TOKEN#{hash}"))
+            .await?
+            .and_then(|i| i.get("principal").and_then(|p| p.as_s().ok()).cloned()))
+    }
+
+    /// Notes when the token with this hash was last used (`lastUsedAt`); never brings back a
+    /// token revoked meanwhile.
+    pub async fn touch(&self, hash: &str, at: DateTime<Utc>) -> anyhow::Result<()> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("TOKEN#{hash}")))
+            .update_expression("SET lastUsedAt = :at")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(
+                ":at",
+                s(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if super::is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(anyhow::Error::from(e).context("noting a token's use")),
+        }
+    }
+
     /// Revokes a token by its id; false when there is no such token.
     pub async fn revoke(&self, token_id: &str) -> anyhow::Result<bool> {
         let Some(item) = self.get_item(format!("TOKENID#{token_id}")).await? else {

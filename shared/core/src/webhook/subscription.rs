@@ -25,7 +25,7 @@ impl Subscriber {
         match principal {
             Principal::Channel { id } => Some(Self::Channel(id.clone())),
             Principal::Fulfiller { id } => Some(Self::Fulfiller(id.clone())),
-            Principal::Admin { .. } => None,
+            Principal::Admin { .. } | Principal::Staff { .. } => None,
         }
     }
 
