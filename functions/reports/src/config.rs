@@ -7,6 +7,7 @@ use serde::Deserialize;
 pub struct Config {
     pub document_bucket: String,
     pub audit_table: String,
+    pub report_jobs_queue_url: String,
     pub orders_table: String,
     pub delivery_orders_table: String,
     pub stock_table: String,

@@ -16,6 +16,7 @@ mod config;
 pub use config::Config;
 pub mod export;
 pub mod finance;
+pub mod jobs;
 pub mod promotions;
 pub mod sales;
 pub mod tables;
@@ -76,7 +77,7 @@ impl Kind {
         })
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Kind::Sales => "sales",
             Kind::Orders => "orders",
@@ -202,6 +203,8 @@ pub struct Reports {
     pub aggregates: Aggregates,
     /// A staff member's refusals (reports change nothing, so nothing else is audited here).
     pub audit: dropship_aws::repo::audit::AuditLog,
+    /// Report jobs: the reports over long periods, made by the report-jobs function.
+    pub jobs: dropship_aws::queue::Queue,
 }
 
 impl dropship_aws::config::FromConfig for Reports {
@@ -228,6 +231,10 @@ impl dropship_aws::config::FromConfig for Reports {
                 aws_sdk_dynamodb::Client::new(cfg),
                 config.audit_table.clone(),
             ),
+            jobs: dropship_aws::queue::Queue::new(
+                aws_sdk_sqs::Client::new(cfg),
+                config.report_jobs_queue_url.clone(),
+            ),
         })
     }
 }
@@ -246,17 +253,38 @@ impl Reports {
             "GET /admin/reports/{kind}" => {}
             "GET /admin/finance/export" => return self.finance_export(req, &admin).await,
             "GET /admin/finance/exports/{id}" => return self.finance_export_status(req).await,
+            "GET /admin/report-jobs/{id}" => return self.job_status(req).await,
             _ => return Err(ApiError::not_found("route").into()),
         }
         let q = parse_query(&path_param(req, "kind")?, |n| query_param(req, n))?;
         let tz = self.time_zone().await?;
         let now = Utc::now();
         let p = period(&q, tz, now)?;
-        let table = self.build(&q, &p, now).await?;
+        if jobs::is_job(&q, &p) {
+            return self.start_job(req, &q, &p, &admin).await;
+        }
+        let table = self.build(&q, &p, now, None).await?;
         tracing::info!(report = q.kind.name(), rows = table.rows.len(), file = ?q.file, by = %admin, "report");
         let Some(file) = q.file else {
             return json(200, &json!({ "items": table.items() }));
         };
+        let key = self.store_file(&q, file, &table).await?;
+        let url = self.store.presign_get(&key).await?;
+        let expires_at =
+            now + Duration::from_std(PRESIGNED_TTL).unwrap_or_else(|_| Duration::minutes(15));
+        json(
+            200,
+            &json!({"url": url, "expiresAt": expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)}),
+        )
+    }
+
+    /// Writes a report's file under `reports/<kind>/` (an unguessable key) and answers its key.
+    async fn store_file(
+        &self,
+        q: &Query,
+        file: FileFormat,
+        table: &Table,
+    ) -> anyhow::Result<String> {
         let bytes = match file {
             FileFormat::Csv(delimiter) => table.csv(delimiter)?,
             FileFormat::Xlsx => table.xlsx(q.kind.name())?,
@@ -282,26 +310,40 @@ impl Reports {
             .send()
             .await
             .with_context(|| format!("storing the report s3://{}/{key}", self.bucket))?;
-        let url = self.store.presign_get(&key).await?;
-        let expires_at =
-            now + Duration::from_std(PRESIGNED_TTL).unwrap_or_else(|_| Duration::minutes(15));
-        json(
-            200,
-            &json!({"url": url, "expiresAt": expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)}),
-        )
+        Ok(key)
     }
 
-    async fn build(&self, q: &Query, p: &Period, now: DateTime<Utc>) -> anyhow::Result<Table> {
+    /// The period's orders: those a report job read before (`read`), else from the index now.
+    async fn period_orders(
+        &self,
+        p: &Period,
+        read: &mut Option<Vec<Order>>,
+    ) -> anyhow::Result<Vec<Order>> {
+        match read.take() {
+            Some(orders) => Ok(orders),
+            None => self.orders_between(p.lo, p.hi).await,
+        }
+    }
+
+    /// The report's rows. `read`: the period's orders when a job read them already.
+    async fn build(
+        &self,
+        q: &Query,
+        p: &Period,
+        now: DateTime<Utc>,
+        mut read: Option<Vec<Order>>,
+    ) -> anyhow::Result<Table> {
+        let read = &mut read;
         let f = &q.filters;
         Ok(match q.kind {
             Kind::Orders => match self.aggregate_rows(AggregateKind::Orders, p).await? {
                 Some(rows) => sales::orders_of(&rows, f),
-                None => tables::orders(&self.orders_between(p.lo, p.hi).await?, p, f),
+                None => tables::orders(&self.period_orders(p, read).await?, p, f),
             },
-            Kind::Customers => tables::customers(&self.orders_between(p.lo, p.hi).await?, p, f),
-            Kind::Finance => tables::finance(&self.orders_between(p.lo, p.hi).await?, p, f),
+            Kind::Customers => tables::customers(&self.period_orders(p, read).await?, p, f),
+            Kind::Finance => tables::finance(&self.period_orders(p, read).await?, p, f),
             Kind::Promotions => {
-                let orders = self.orders_between(p.lo, p.hi).await?;
+                let orders = self.period_orders(p, read).await?;
                 let known = self
                     .catalogue_partition::<StoredPromotion>("PROMOTION")
                     .await?
@@ -313,7 +355,7 @@ impl Reports {
             Kind::Sales => match self.aggregate_rows(AggregateKind::Sales, p).await? {
                 Some(rows) => sales::sales_of(&rows, &self.products().await?, f),
                 None => {
-                    let orders = self.orders_between(p.lo, p.hi).await?;
+                    let orders = self.period_orders(p, read).await?;
                     tables::sales(&orders, &self.products().await?, p, f)
                 }
             },
@@ -357,7 +399,7 @@ impl Reports {
                 tables::settlement(&deliveries, &parts, &self.products().await?, p, f)
             }
             Kind::Returns => {
-                let orders = self.orders_between(p.lo, p.hi).await?;
+                let orders = self.period_orders(p, read).await?;
                 let mut parts = Vec::new();
                 for id in self.fulfiller_ids(f).await? {
                     parts.extend(
@@ -602,6 +644,10 @@ mod handler_tests {
             audit: dropship_aws::repo::audit::AuditLog::new(
                 aws_sdk_dynamodb::Client::new(&cfg),
                 "AuditTable".into(),
+            ),
+            jobs: dropship_aws::queue::Queue::new(
+                aws_sdk_sqs::Client::new(&cfg),
+                "http://127.0.0.1:9/queue".into(),
             ),
         }
     }

@@ -102,6 +102,7 @@ pub fn offline_config<T: DeserializeOwned>() -> anyhow::Result<T> {
         ("EVENTS_QUEUE_URL", QUEUE),
         ("DOCUMENTS_QUEUE_URL", QUEUE),
         ("RETURNS_QUEUE_URL", QUEUE),
+        ("REPORT_JOBS_QUEUE_URL", QUEUE),
         ("DEAD_LETTER_QUEUE_URLS", QUEUE),
         ("PUBLIC_API_BASE_URL", "https://oms.example.com"),
         ("MAIL_SENDER_DOMAIN", "lindenhof.example"),

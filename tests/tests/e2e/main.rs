@@ -43,6 +43,7 @@ mod races;
 mod reliability;
 mod repeated_skus;
 mod report_aggregates;
+mod report_jobs;
 mod reports;
 mod returns;
 mod routing;

@@ -5,7 +5,7 @@
 use crate::AdminApi;
 use dropship_aws::http::{json, json_body, limit, query_param, text, HandlerResult};
 use dropship_aws::repo::catalogue::ProcessWrite;
-use dropship_aws::repo::{decode_next_token, encode_next_token};
+use dropship_aws::repo::{decode_partition_token, encode_next_token};
 use dropship_core::process::{bpmn::to_bpmn, order_process, svg::to_svg, ProcessUpdate};
 use dropship_core::ApiError;
 use lambda_http::Request;
@@ -35,7 +35,7 @@ impl AdminApi {
     pub(crate) async fn process_versions(&self, req: &Request) -> HandlerResult {
         let start = query_param(req, "nextToken")
             .map(|t| {
-                decode_next_token(&t).ok_or_else(|| {
+                decode_partition_token(&t, "PROCESS").ok_or_else(|| {
                     ApiError::invalid("nextToken", "nextToken is not one this list gave")
                 })
             })

@@ -382,6 +382,19 @@ pub fn encode_next_token(key: &Item) -> String {
         .encode(serde_json::to_vec(&plain).unwrap_or_default())
 }
 
+/// The key back from a `nextToken` of a query on one partition (`pk` = `partition`, any
+/// non-empty `sk`); None for anything else, which DynamoDB would refuse as a start key (a 500)
+/// or which would start another partition's listing.
+pub fn decode_partition_token(token: &str, partition: &str) -> Option<Item> {
+    let key = decode_next_token(token)?;
+    let is = |name: &str, ok: &dyn Fn(&str) -> bool| {
+        key.get(name)
+            .and_then(|v| v.as_s().ok())
+            .is_some_and(|v| ok(v))
+    };
+    (key.len() == 2 && is("pk", &|v| v == partition) && is("sk", &|v| !v.is_empty())).then_some(key)
+}
+
 /// The key back from a `nextToken`; None when the token is not one of ours.
 pub fn decode_next_token(token: &str) -> Option<Item> {
     use base64::Engine;
@@ -395,4 +408,28 @@ pub fn decode_next_token(token: &str) -> Option<Item> {
             .map(|(k, v)| (k, AttributeValue::S(v)))
             .collect(),
     )
+}
+
+#[cfg(test)]
+mod token_tests {
+    use super::*;
+
+    #[test]
+    fn a_partitions_token_is_only_that_partitions_key() {
+        let key = |pairs: &[(&str, &str)]| -> Item {
+            pairs.iter().map(|(k, v)| (k.to_string(), s(*v))).collect()
+        };
+        let ok = encode_next_token(&key(&[("pk", "STAFF"), ("sk", "anna")]));
+        assert!(decode_partition_token(&ok, "STAFF").is_some());
+        assert!(decode_partition_token(&ok, "PROCESS").is_none());
+        for bad in [
+            key(&[("pk", "STAFF")]),
+            key(&[("pk", "STAFF"), ("sk", "")]),
+            key(&[("pk", "STAFF"), ("sk", "a"), ("x", "y")]),
+            key(&[("id", "STAFF"), ("sk", "a")]),
+        ] {
+            assert!(decode_partition_token(&encode_next_token(&bad), "STAFF").is_none());
+        }
+        assert!(decode_partition_token("%%%", "STAFF").is_none());
+    }
 }

@@ -239,10 +239,24 @@ impl Orders {
         limit: i32,
         next_token: Option<&str>,
     ) -> anyhow::Result<Option<(Vec<Order>, Option<String>)>> {
+        // A start key of the byCreated index only: anything else DynamoDB would refuse (a 500).
         let start = match next_token {
             Some(t) => match super::decode_next_token(t) {
-                Some(k) => Some(k),
-                None => return Ok(None),
+                Some(k)
+                    if k.len() == 3
+                        && k.get("gsi1pk")
+                            .and_then(|v| v.as_s().ok())
+                            .map(String::as_str)
+                            == Some("ORDERS")
+                        && ["pk", "gsi1sk"].iter().all(|a| {
+                            k.get(*a)
+                                .and_then(|v| v.as_s().ok())
+                                .is_some_and(|v| !v.is_empty())
+                        }) =>
+                {
+                    Some(k)
+                }
+                _ => return Ok(None),
             },
             None => None,
         };

@@ -2,7 +2,7 @@
 //! the authorizer for a staff token's role and whether the member is active.
 
 use super::Catalogue;
-use crate::repo::{decode_next_token, encode_next_token, from_item, s, Page};
+use crate::repo::{decode_partition_token, encode_next_token, from_item, s, Page};
 use anyhow::Context;
 use dropship_core::staff::StaffMember;
 
@@ -24,7 +24,7 @@ impl Catalogue {
         limit: i32,
         next_token: Option<&str>,
     ) -> anyhow::Result<Option<Page<StaffMember>>> {
-        let start = match next_token.map(decode_next_token) {
+        let start = match next_token.map(|t| decode_partition_token(t, "STAFF")) {
             Some(None) => return Ok(None),
             Some(key) => key,
             None => None,
