@@ -17,11 +17,11 @@
 mod config;
 pub use config::Config;
 mod explain;
-pub mod forms;
+pub use dropship_web::forms;
 pub mod i18n;
 mod idempotency;
 mod pages;
-mod pagination;
+use dropship_web::pagination;
 mod render;
 pub mod security;
 mod session;
@@ -94,7 +94,7 @@ impl dropship_aws::config::FromConfig for Portal {
                 config.stock_counts.catalogue_table.clone(),
             ),
             mailer: Mailer::new(aws_sdk_sesv2::Client::new(cfg)),
-            texts: Texts::load()?,
+            texts: crate::i18n::texts()?,
             pages: templates()?,
         })
     }

@@ -175,24 +175,7 @@ impl Portal {
 
 /// 303 to a GET page (after a form: reloading the page does not send the form again).
 pub(crate) fn see_other(location: &str, cookies: Vec<String>) -> Page {
-    let mut b = Response::builder()
-        .status(303)
-        .header("location", location)
-        .header("cache-control", "no-store");
-    for c in cookies {
-        b = b.header("set-cookie", c);
-    }
-    b.body(Body::Empty).map_err(|e| Fail::Internal(e.into()))
+    dropship_web::respond::see_other(location, cookies).map_err(|e| Fail::Internal(e.into()))
 }
 
-/// A plain-text answer, for when not even the portal's look can be rendered.
-pub(crate) fn plain(status: u16, text: &str) -> Response<Body> {
-    let mut r = Response::new(Body::Text(text.to_string()));
-    *r.status_mut() =
-        ::http::StatusCode::from_u16(status).unwrap_or(::http::StatusCode::INTERNAL_SERVER_ERROR);
-    r.headers_mut().insert(
-        "content-type",
-        ::http::HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    r
-}
+pub(crate) use dropship_web::respond::plain;

@@ -23,7 +23,7 @@ fn base(lang: Lang, texts: &Texts, signed_in: bool) -> Value {
 }
 
 fn render(template: &str, lang: Lang, signed_in: bool, page: Value) -> String {
-    let texts = Texts::load().unwrap_or_else(|e| panic!("texts: {e}"));
+    let texts = crate::i18n::texts().unwrap_or_else(|e| panic!("texts: {e}"));
     let env = templates().unwrap_or_else(|e| panic!("templates: {e}"));
     let mut ctx = base(lang, &texts, signed_in);
     if let (Some(c), Value::Object(p)) = (ctx.as_object_mut(), page) {
@@ -59,7 +59,7 @@ fn delivery() -> DeliveryOrder {
 
 #[test]
 fn every_page_renders_in_both_languages_and_escapes_what_it_shows() {
-    let texts = Texts::load().unwrap_or_else(|e| panic!("texts: {e}"));
+    let texts = crate::i18n::texts().unwrap_or_else(|e| panic!("texts: {e}"));
     for lang in [Lang::De, Lang::En] {
         let c = clock(lang);
         let d = delivery();
@@ -153,7 +153,7 @@ fn every_page_renders_in_both_languages_and_escapes_what_it_shows() {
 
 #[test]
 fn the_sign_in_mail_carries_the_link_in_the_recipients_language() {
-    let texts = Texts::load().unwrap_or_else(|e| panic!("texts: {e}"));
+    let texts = crate::i18n::texts().unwrap_or_else(|e| panic!("texts: {e}"));
     let env = templates().unwrap_or_else(|e| panic!("templates: {e}"));
     let ctx = json!({"t": texts.all(Lang::En), "lang": "en", "brand": view::brand(None), "fulfiller": "Acme & Co",
         "url": "https://oms.example/portal/magic/abc", "subject": "s"});

@@ -315,7 +315,7 @@ mod tests {
     #[test]
     fn late_and_due_today_in_the_retailers_time_zone() {
         let c = clock(Lang::De);
-        let texts = Texts::load().unwrap_or_else(|e| panic!("{e}"));
+        let texts = crate::i18n::texts().unwrap_or_else(|e| panic!("{e}"));
         let late = delivery("D1", DeliveryStatus::Accepted, c.now - Duration::hours(1));
         // 23:30 Berlin today is 22:30 UTC: today, although it is "tomorrow" nowhere here.
         let tonight = delivery(

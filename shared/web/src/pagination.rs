@@ -1,17 +1,18 @@
-//! Reading all of a fulfiller's items from a `byFulfiller` index, page by page, with a bound.
+//! Reading all of a list's items page by page (a fulfiller's from a `byFulfiller` index, say),
+//! with a bound.
 
 use dropship_aws::repo::Page;
 use std::future::Future;
 
-/// How many pages of 200 a page reads at most when it needs all of a fulfiller's active
-/// delivery orders or waiting returns (the byFulfiller index holds every one, oldest first).
-pub(crate) const MAX_PAGES: usize = 250;
+/// How many pages of 200 a page reads at most when it needs all of a list (a fulfiller's
+/// active delivery orders or waiting returns: the byFulfiller index holds every one).
+pub const MAX_PAGES: usize = 250;
 /// Items per page read.
-pub(crate) const PAGE_SIZE: i32 = 200;
+pub const PAGE_SIZE: i32 = 200;
 
 /// Every item `read_page` gives, following its next tokens for at most `MAX_PAGES` pages,
 /// oldest first; whether more were left unread (the caller says so in the log).
-pub(crate) async fn read_all<T, F, Fut>(mut read_page: F) -> anyhow::Result<(Vec<T>, bool)>
+pub async fn read_all<T, F, Fut>(mut read_page: F) -> anyhow::Result<(Vec<T>, bool)>
 where
     F: FnMut(Option<String>) -> Fut,
     Fut: Future<Output = anyhow::Result<Option<Page<T>>>>,
