@@ -48,6 +48,7 @@ mod returns;
 mod routing;
 mod runner_errors;
 mod schema;
+mod service;
 mod stock_feed_excel;
 mod supply_vat;
 mod template;

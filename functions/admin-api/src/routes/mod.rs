@@ -9,4 +9,5 @@ pub mod money;
 pub mod orders;
 pub mod pricing;
 pub mod process;
+pub mod service;
 pub mod tokens;
