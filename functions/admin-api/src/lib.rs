@@ -5,7 +5,9 @@
 //! This file checks that the caller is an admin and dispatches a route to its group in
 //! `routes/`: `configuration` (the catalogue), `orders` (list and full view), `alerts`,
 //! `fulfilment` (reroutes and free replacements), `process` (the process settings and diagram), `money` (goodwill, invoice money received,
-//! chargebacks), `pricing` (prices and promotions) and `tokens`.
+//! chargebacks), `pricing` (prices and promotions), `service` (customer service acting for the
+//! customer: cancellations, returns and their rejection, contacts, the customer's page) and
+//! `tokens`.
 
 mod config;
 pub use config::Config;
@@ -30,8 +32,8 @@ pub struct AdminApi {
     pub alerts: dropship_aws::repo::alerts::Alerts,
     /// Every change made here, and every refusal of a staff token.
     pub audit: AuditLog,
-    /// Orders, delivery orders and stock, and the events and documents queues, as the use cases
-    /// read, change and publish (no returns: this API writes none).
+    /// Orders, delivery orders, stock and returns, and the events and documents queues, as the
+    /// use cases read, change and publish (customer service authorizes and rejects returns).
     pub repositories: Repositories,
     pub catalogue: Catalogue,
     pub tokens: Tokens,
@@ -58,7 +60,8 @@ impl dropship_aws::config::FromConfig for AdminApi {
                 config.alerts_table.clone(),
             ),
             audit: AuditLog::new(ddb.clone(), config.audit_table.clone()),
-            repositories: Repositories::new(cfg, &config.tables, queues),
+            repositories: Repositories::new(cfg, &config.tables, queues)
+                .with_returns(&config.returns_table),
             catalogue: Catalogue::new(ddb.clone(), config.catalogue_table.clone()),
             tokens: Tokens::new(ddb.clone(), config.tokens_table.clone()),
             idempotency: IdempotencyStore::new(ddb.clone(), config.idempotency_table.clone()),
@@ -136,6 +139,11 @@ impl AdminApi {
             "DELETE /admin/tokens/{tokenId}" => {
                 self.revoke_token(req, principal.as_ref(), &admin).await
             }
+            "POST /admin/orders/{orderId}/cancel" => self.cancel_for_customer(req, &admin).await,
+            "POST /admin/orders/{orderId}/returns" => self.return_for_customer(req, &admin).await,
+            "POST /admin/returns/{returnId}/reject" => self.reject_return(req, &admin).await,
+            "POST /admin/orders/{orderId}/contacts" => self.add_contact(req, &admin).await,
+            "GET /admin/customers/{email}" => self.customer(req).await,
             _ => Err(ApiError::not_found("route").into()),
         }
     }

@@ -209,6 +209,17 @@ impl Notifier {
             BusinessEvent::AlertRaised { alert_id, audience } => {
                 self.alert_raised(deadline, &alert_id, audience).await
             }
+            BusinessEvent::ReturnRejected {
+                order_id,
+                return_id,
+            } => {
+                self.once(
+                    deadline,
+                    &format!("mail#return_rejected#{return_id}"),
+                    || self.return_rejected(order_id.as_str(), &return_id),
+                )
+                .await
+            }
             BusinessEvent::ReturnAuthorized {
                 order_id,
                 return_id,
@@ -563,11 +574,21 @@ impl Notifier {
             self.returns.parts(return_id),
             self.branding()
         )?;
+        anyhow::ensure!(!parts.is_empty(), "return {return_id} has no parts");
         let parts: Vec<_> = parts
             .into_iter()
             .filter(|p| p.status != ReturnStatus::Rejected)
             .collect();
-        anyhow::ensure!(!parts.is_empty(), "return {return_id} has no parts");
+        if parts.is_empty() {
+            // Customer service rejected it before its labels went out: the customer gets the
+            // rejection's mail instead, never labels for units they are to keep.
+            tracing::info!(
+                order_id,
+                return_id,
+                "return rejected before its labels were mailed; no labels sent"
+            );
+            return Ok(());
+        }
         anyhow::ensure!(
             parts.iter().all(|p| p.order_id == order.id),
             "return {return_id} is not a return of order {order_id}"
@@ -606,6 +627,35 @@ impl Notifier {
             labels = parts.len(),
             message_id,
             "customer sent the return labels"
+        );
+        Ok(())
+    }
+
+    /// Customer service rejected the return: the customer hears which units stay with them and
+    /// why. Always sent (like a cancellation's mail): no process setting switches it off, since
+    /// it is the only word the customer gets that no refund follows.
+    async fn return_rejected(&self, order_id: &str, return_id: &str) -> anyhow::Result<()> {
+        let (order, parts, branding) = tokio::try_join!(
+            self.order(order_id),
+            self.returns.parts(return_id),
+            self.branding()
+        )?;
+        anyhow::ensure!(!parts.is_empty(), "return {return_id} has no parts");
+        anyhow::ensure!(
+            parts.iter().all(|p| p.order_id == order.id),
+            "return {return_id} is not a return of order {order_id}"
+        );
+        anyhow::ensure!(
+            parts.iter().all(|p| p.status == ReturnStatus::Rejected),
+            "return {return_id} is not rejected"
+        );
+        let mail = return_rejected_mail(&branding, &order, return_id, &parts)?;
+        let message_id = self.mailer.send(&mail).await?;
+        tracing::info!(
+            order_id,
+            return_id,
+            message_id,
+            "customer told their return was rejected"
         );
         Ok(())
     }

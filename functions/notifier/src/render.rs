@@ -11,7 +11,7 @@ use serde::Serialize;
 use std::sync::OnceLock;
 
 /// Every mail's name: its templates are `<name>.<locale>.txt` and `.html`.
-pub const MAILS: [&str; 11] = [
+pub const MAILS: [&str; 12] = [
     "documents_ready",
     "delivery_order_changed",
     "delivery_shipped",
@@ -23,6 +23,7 @@ pub const MAILS: [&str; 11] = [
     "alert_reminder",
     "alert_escalation",
     "return_authorized",
+    "return_rejected",
 ];
 
 macro_rules! templates {
@@ -81,6 +82,10 @@ pub const TEMPLATES: &[(&str, &str)] = templates![
     "return_authorized.de.html",
     "return_authorized.en.txt",
     "return_authorized.en.html",
+    "return_rejected.de.txt",
+    "return_rejected.de.html",
+    "return_rejected.en.txt",
+    "return_rejected.en.html",
 ];
 
 pub fn locale_code(locale: Locale) -> &'static str {

@@ -6,7 +6,7 @@
 mod config;
 mod feed;
 pub use config::Config;
-use dropship_app::orders::{self, AuthorizeReturn, CancelOrder};
+use dropship_app::orders::{self, Acting, AuthorizeReturn, CancelOrder};
 use dropship_app::{QueueUrls, Repositories};
 use dropship_aws::http::{self, json, path_param, HandlerError, HandlerResult};
 use dropship_aws::http_idempotency::{IdempotencyStore, StoredResponse};
@@ -60,7 +60,7 @@ impl OrderApi {
             "POST /orders/{orderId}/returns" => {
                 let id = path_param(&req, "orderId")?;
                 let command = AuthorizeReturn {
-                    channel: channel.clone(),
+                    by: Acting::Channel(channel.clone()),
                     order: id.clone(),
                     request: http::json_body(&req)?,
                 };
@@ -78,7 +78,7 @@ impl OrderApi {
                     Some(http::json_body(&req)?)
                 };
                 let command = CancelOrder {
-                    channel: channel.clone(),
+                    by: Acting::Channel(channel.clone()),
                     order: id.clone(),
                     request: body,
                 };

@@ -1,5 +1,7 @@
-//! What a channel does to its own orders: authorize a return of shipped units, and cancel the
-//! order, whole or some lines, before shipment. Another channel's order is a missing one.
+//! What is done to an order for its customer: authorize a return of shipped units, and cancel
+//! the order, whole or some lines, before shipment; by its channel (another channel's order is a
+//! missing one) or by customer service acting for the customer (any order; a return may ignore
+//! the return window), and customer service's rejection of an authorized return.
 
 use crate::ports::{CatalogueReader, ChangeCommitter, ChangeSet, Message, OrderReader};
 use crate::retry::{always_retry, commit_with_retries, kept_changing, Attempt, Retry};
@@ -9,24 +11,51 @@ use dropship_aws::repo::changes::StockMove;
 use dropship_core::delivery::{DeliveryOrder, DeliveryStatus};
 use dropship_core::messages::{BusinessEvent, GenerateDocuments};
 use dropship_core::order::Order;
+use dropship_core::returns::{ReturnPart, ReturnWindow};
 use dropship_core::{cancel, refund, returns, ApiError, ErrorCode};
 
-/// A channel authorizes a return; `request` is the body (`{lines: [{lineId, quantity, reason}]}`),
-/// parsed once the order is known to be the channel's (someone else's is missing, whatever the
-/// body says).
+/// Who acts for the customer: the order's channel, or a staff member of customer service (by
+/// the display name the admin API knows them by).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Acting {
+    Channel(String),
+    Staff(String),
+}
+
+impl Acting {
+    /// How the order's history names them.
+    pub fn who(&self) -> String {
+        match self {
+            Acting::Channel(channel) => format!("channel:{channel}"),
+            Acting::Staff(who) => who.clone(),
+        }
+    }
+}
+
+/// A return is authorized; `request` is the body (`{lines: [{lineId, quantity, reason}]}`, and
+/// for staff `ignoreReturnWindow`), parsed once the order is known to be one the caller may act
+/// on (someone else's is missing, whatever the body says).
 #[derive(Debug, Clone)]
 pub struct AuthorizeReturn {
-    pub channel: String,
+    pub by: Acting,
     pub order: String,
     pub request: serde_json::Value,
 }
 
-/// A channel cancels its order: no body cancels everything not shipped, `{lines}` some lines.
+/// An order is cancelled: no body cancels everything not shipped, `{lines}` some lines.
 #[derive(Debug, Clone)]
 pub struct CancelOrder {
-    pub channel: String,
+    pub by: Acting,
     pub order: String,
     pub request: Option<serde_json::Value>,
+}
+
+/// Customer service rejects an authorized return; `request` is the body (`{reason}`).
+#[derive(Debug, Clone)]
+pub struct RejectReturn {
+    pub admin: String,
+    pub return_id: String,
+    pub request: serde_json::Value,
 }
 
 /// The channel's own order; someone else's looks exactly like a missing one.
@@ -44,6 +73,22 @@ pub async fn own_order(
     }
 }
 
+/// The order as the one acting may see it: a channel its own, staff every order.
+async fn order_for(store: &impl OrderReader, by: &Acting, id: &str) -> Result<Order, HandlerError> {
+    match by {
+        Acting::Channel(channel) => own_order(store, channel, id).await,
+        Acting::Staff(_) => {
+            if !dropship_core::ids::is_valid_id(id) {
+                return Err(ApiError::not_found("order").into());
+            }
+            store
+                .order(id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("order").into())
+        }
+    }
+}
+
 /// Authorizes a return of shipped units; the order's version guards against two returns
 /// claiming the same units at once. The answer is the new return's id.
 pub async fn authorize_return(
@@ -52,22 +97,31 @@ pub async fn authorize_return(
     command: &AuthorizeReturn,
 ) -> Result<String, HandlerError> {
     let AuthorizeReturn {
-        channel,
+        by,
         order: id,
         request,
     } = command;
     // The first attempt uses this read.
-    let mut first = Some(own_order(store, channel, id).await?);
-    let request = &returns::parse_request(request)?;
+    let mut first = Some(order_for(store, by, id).await?);
     let policy = catalogue.refund_policy().await?;
+    let window_days = policy.return_window_days;
+    // Only customer service may ignore the window; a channel's body is read as it always was.
+    let (request, window) = match by {
+        Acting::Staff(_) => returns::parse_staff_request(request, window_days)?,
+        Acting::Channel(_) => (
+            returns::parse_request(request)?,
+            ReturnWindow::Days(window_days),
+        ),
+    };
+    let request = &request;
     let return_id = &format!("RT-{}", uuid::Uuid::now_v7().simple()).to_uppercase();
-    let who = &format!("channel:{channel}");
+    let who = &by.who();
     let plan = || {
         let first = first.take();
         async move {
             let mut order = match first {
                 Some(o) => o,
-                None => own_order(store, channel, id).await?,
+                None => order_for(store, by, id).await?,
             };
             let deliveries = store.delivery_orders(&order.delivery_order_ids).await?;
             let mut earlier = Vec::new();
@@ -82,14 +136,19 @@ pub async fn authorize_return(
                 request,
                 return_id,
                 now,
-                policy.return_window_days,
+                window,
             )?;
             order.return_ids.push(return_id.clone());
             let units: u32 = request.iter().map(|l| l.quantity).sum();
+            let ignored = if window == ReturnWindow::Ignored {
+                ", return window ignored"
+            } else {
+                ""
+            };
             order.record(
                 now,
                 who.clone(),
-                format!("return {return_id} authorized ({units} unit(s))"),
+                format!("return {return_id} authorized ({units} unit(s){ignored})"),
             );
             let parts_count = parts.len();
             // The labels are made next; the customer's mail follows once they exist.
@@ -115,7 +174,8 @@ pub async fn authorize_return(
     Ok(return_id.clone())
 }
 
-/// Cancels what the channel asks for (or everything not shipped) and refunds what is due;
+/// Cancels what is asked for (or everything not shipped) and refunds what is due, under the
+/// customer's rules (`cancel::plan_for_customer`) whoever acts for them;
 /// the fulfillers and the customer hear of it. The answer is the order and its delivery
 /// orders as they are now.
 pub async fn cancel_order(
@@ -124,13 +184,13 @@ pub async fn cancel_order(
     command: &CancelOrder,
 ) -> Result<(Order, Vec<DeliveryOrder>), HandlerError> {
     let CancelOrder {
-        channel,
+        by,
         order: id,
         request,
     } = command;
-    let mut first = Some(own_order(store, channel, id).await?);
+    let mut first = Some(order_for(store, by, id).await?);
     let request = &cancel::parse_request(request.as_ref())?;
-    let who = &format!("channel:{channel}");
+    let who = &by.who();
     let (policy, process) = tokio::try_join!(catalogue.refund_policy(), catalogue.process())?;
     let process = &process;
     let plan = || {
@@ -138,7 +198,7 @@ pub async fn cancel_order(
         async move {
             let order = match first {
                 Some(o) => o,
-                None => own_order(store, channel, id).await?,
+                None => order_for(store, by, id).await?,
             };
             let deliveries = store.delivery_orders(&order.delivery_order_ids).await?;
             let now = Utc::now();
@@ -244,6 +304,77 @@ pub async fn cancel_order(
         })
         .collect();
     Ok((plan.order, deliveries))
+}
+
+/// Customer service rejects an authorized return (`returns::reject`): every part becomes
+/// `rejected` with the reason, the order's history names the staff member, and the customer's
+/// mail and the channel's `return.rejected` go with the commit (its outbox). 404 for an unknown
+/// return, 409 `return_not_authorized` once anything of it arrived or it was rejected. The answer
+/// is the return's parts as they are now.
+pub async fn reject_return(
+    store: &(impl OrderReader + ChangeCommitter),
+    command: &RejectReturn,
+) -> Result<Vec<ReturnPart>, HandlerError> {
+    let RejectReturn {
+        admin,
+        return_id: id,
+        request,
+    } = command;
+    let missing = || HandlerError::from(ApiError::not_found("return"));
+    if !dropship_core::ids::is_valid_id(id) {
+        return Err(missing());
+    }
+    let mut first = Some(store.return_parts(id).await?);
+    if first.as_ref().is_some_and(Vec::is_empty) {
+        return Err(missing());
+    }
+    let reason = &returns::parse_rejection(request)?;
+    let who = admin;
+    let plan = || {
+        let first = first.take();
+        async move {
+            let parts = match first {
+                Some(p) => p,
+                None => store.return_parts(id).await?,
+            };
+            let order_id = parts
+                .first()
+                .map(|p| p.order_id.clone())
+                .ok_or_else(missing)?;
+            let mut order = store.order(order_id.as_str()).await?.ok_or_else(|| {
+                anyhow::anyhow!("return {id} belongs to order {order_id}, which does not exist")
+            })?;
+            let now = Utc::now();
+            let rejected = returns::reject(&parts, reason, who, now)?;
+            order.record(
+                now,
+                who.clone(),
+                format!(
+                    "return {id} rejected ({} unit(s) kept by the customer): {reason}",
+                    returns::units(&parts)
+                ),
+            );
+            let told = Message::Event(BusinessEvent::ReturnRejected {
+                order_id: order.id.clone(),
+                return_id: id.clone(),
+            });
+            let change = ChangeSet {
+                order: Some(order),
+                updated_return_parts: rejected.clone(),
+                messages: vec![told],
+                ..ChangeSet::default()
+            };
+            Ok::<_, HandlerError>(Attempt::Commit(Box::new(change), rejected))
+        }
+    };
+    let retry = Retry {
+        message: "order or return changed while rejecting a return; trying again",
+        id,
+    };
+    let exhausted = || kept_changing("return").into();
+    let rejected = commit_with_retries(store, retry, plan, always_retry, exhausted).await?;
+    tracing::info!(return_id = %id, by = %who, "return rejected by customer service");
+    Ok(rejected)
 }
 
 #[cfg(test)]

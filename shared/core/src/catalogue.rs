@@ -635,10 +635,11 @@ pub struct RefundPolicyInput {
 impl RefundPolicyInput {
     pub fn validate(self) -> Result<RefundPolicy, ApiError> {
         let return_window_days = self.return_window_days.unwrap_or(14);
-        if !(1..=365).contains(&return_window_days) {
+        // 0 closes returns through the channel (customer service may still ignore the window).
+        if return_window_days > 365 {
             return Err(ApiError::invalid(
                 "returnWindowDays",
-                "returnWindowDays must be 1..365",
+                "returnWindowDays must be 0..365",
             ));
         }
         Ok(RefundPolicy {

@@ -42,6 +42,8 @@ pub enum ErrorCode {
     /// A customer's cancellation of units the process settings no longer let the customer
     /// cancel (`cancellation.customerMayCancelUntil`).
     CancellationClosed,
+    /// Customer service may reject a return only while it is authorized (nothing arrived).
+    ReturnNotAuthorized,
 }
 
 impl ErrorCode {
@@ -77,6 +79,7 @@ impl ErrorCode {
             NoPrice => "no_price",
             PriceMismatch => "price_mismatch",
             CancellationClosed => "cancellation_closed",
+            ReturnNotAuthorized => "return_not_authorized",
         }
     }
 }

@@ -36,6 +36,7 @@ pub mod refund;
 pub mod replacement;
 pub mod returns;
 pub mod routing;
+pub mod service;
 pub mod split;
 pub mod spreadsheet;
 pub mod staff;

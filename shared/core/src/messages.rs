@@ -190,6 +190,13 @@ pub enum BusinessEvent {
         order_id: OrderId,
         return_id: String,
     },
+    /// Customer service rejected an authorized return: the customer hears why and keeps the
+    /// units (one mail per return).
+    #[serde(rename_all = "camelCase")]
+    ReturnRejected {
+        order_id: OrderId,
+        return_id: String,
+    },
     /// A delivery order is past its fulfiller's SLA: the customer gets one delay notice.
     #[serde(rename_all = "camelCase")]
     DeliveryLate {

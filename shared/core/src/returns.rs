@@ -83,8 +83,42 @@ pub struct ReturnPart {
     /// The refund the receipt led to (none when nothing was due).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund_id: Option<String>,
+    /// Why customer service rejected the return, who and when (status `rejected`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<Rejection>,
     #[serde(default)]
     pub version: u64,
+}
+
+/// Customer service's rejection of an authorized return: the customer keeps the units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rejection {
+    pub reason: String,
+    /// The staff member, as the order's history names them (`admin:<name>`).
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
+/// How long shipped units may be returned: until the shipment's `shippedAt` plus the days (0
+/// closes returns), or, for customer service acting for the customer, not at all limited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReturnWindow {
+    Days(u32),
+    /// Staff passed `ignoreReturnWindow: true`: every shipped unit counts as in the window.
+    Ignored,
+}
+
+impl ReturnWindow {
+    /// Whether units shipped at `shipped_at` may still be returned at `now`.
+    pub fn is_open(self, shipped_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        match self {
+            Self::Ignored => true,
+            // Closed, even for a shipment stamped a moment ahead of this clock.
+            Self::Days(0) => false,
+            Self::Days(days) => now <= shipped_at + Duration::hours(24 * i64::from(days)),
+        }
+    }
 }
 
 impl ReturnPart {
@@ -220,15 +254,15 @@ pub fn parse_request(v: &Value) -> Result<Vec<ReturnedLine>, ApiError> {
 }
 
 /// The return units a delivery order can still take back, per line: shipped within the window,
-/// minus units already authorized in earlier returns.
+/// minus units already authorized in earlier returns (a rejected return's units count as kept,
+/// not as returned: they may be asked for again while the window allows).
 fn returnable(
     d: &DeliveryOrder,
     line_id: &str,
     earlier: &[ReturnPart],
     now: DateTime<Utc>,
-    window_days: u32,
+    window: ReturnWindow,
 ) -> (u32, u32) {
-    let opens_after = now - Duration::days(i64::from(window_days));
     let (mut in_window, mut late) = (0u32, 0u32);
     for s in &d.shipments {
         let units: u32 = s
@@ -237,7 +271,7 @@ fn returnable(
             .filter(|l| l.line_id == line_id)
             .map(|l| l.quantity)
             .sum();
-        if s.shipped_at >= opens_after {
+        if window.is_open(s.shipped_at, now) {
             in_window += units;
         } else {
             late += units;
@@ -259,7 +293,7 @@ fn returnable(
 /// Plans a return authorization: which fulfiller gets which units back. Units come from the
 /// delivery orders that shipped them, oldest delivery order first. 409 `not_returnable` for
 /// units never shipped or already returned, 409 `return_window_closed` for units shipped longer
-/// than the window ago.
+/// than the window ago (every unit when the window is 0 days).
 pub fn authorize(
     order: &Order,
     deliveries: &[DeliveryOrder],
@@ -267,7 +301,7 @@ pub fn authorize(
     request: &[ReturnedLine],
     return_id: &str,
     now: DateTime<Utc>,
-    window_days: u32,
+    window: ReturnWindow,
 ) -> Result<Vec<ReturnPart>, ApiError> {
     let mut parts: BTreeMap<FulfillerId, ReturnPart> = BTreeMap::new();
     let mut ordered: Vec<&DeliveryOrder> = deliveries.iter().collect();
@@ -294,7 +328,7 @@ pub fn authorize(
             if wanted == 0 {
                 break;
             }
-            let (open, late) = returnable(d, line_id, earlier, now, window_days);
+            let (open, late) = returnable(d, line_id, earlier, now, window);
             late_total += late;
             let take = open.min(wanted);
             if take == 0 {
@@ -314,6 +348,7 @@ pub fn authorize(
                     label: None,
                     received_at: None,
                     refund_id: None,
+                    rejection: None,
                     version: 0,
                 });
             part.lines.push(ReturnLine {
@@ -328,11 +363,16 @@ pub fn authorize(
         }
         if wanted > 0 {
             return Err(if late_total >= wanted {
+                let why = match window {
+                    ReturnWindow::Days(0) => {
+                        "returns are closed (a return window of 0 days)".to_string()
+                    }
+                    ReturnWindow::Days(days) => format!("were shipped more than {days} days ago"),
+                    ReturnWindow::Ignored => "cannot be returned".to_string(),
+                };
                 ApiError::conflict(
                     ErrorCode::ReturnWindowClosed,
-                    format!(
-                        "{wanted} unit(s) of line {line_id} were shipped more than {window_days} days ago"
-                    ),
+                    format!("{wanted} unit(s) of line {line_id}: {why}"),
                 )
                 .at(field)
             } else {
@@ -347,6 +387,88 @@ pub fn authorize(
         }
     }
     Ok(parts.into_values().collect())
+}
+
+/// `POST /admin/orders/{id}/returns`: the channel's body (`parse_request`) plus customer
+/// service's `ignoreReturnWindow` (a boolean, default false). The answer is the lines and the
+/// window to apply: `window_days` unless staff ignore it.
+pub fn parse_staff_request(
+    v: &Value,
+    window_days: u32,
+) -> Result<(Vec<ReturnedLine>, ReturnWindow), ApiError> {
+    let ignore = match v.get("ignoreReturnWindow") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "ignoreReturnWindow",
+                "ignoreReturnWindow must be true or false",
+            ))
+        }
+    };
+    let lines = parse_request(v)?;
+    let window = if ignore {
+        ReturnWindow::Ignored
+    } else {
+        ReturnWindow::Days(window_days)
+    };
+    Ok((lines, window))
+}
+
+/// `{reason}` of `POST /admin/returns/{id}/reject`: 1..1000 characters.
+pub fn parse_rejection(v: &Value) -> Result<String, ApiError> {
+    #[derive(Deserialize)]
+    struct RejectionInput {
+        #[serde(default)]
+        reason: Lax<String>,
+    }
+    let Fields(body) = input::read::<Fields<RejectionInput>>(v)?;
+    let reason = body.reason.0.ok_or_else(|| input::required("reason"))?;
+    check_text("reason", &reason, 1000)?;
+    Ok(reason)
+}
+
+/// Customer service rejects a return: allowed only while every part is `authorized` (nothing
+/// of it arrived, nothing refunded); else 409 `return_not_authorized`. Every part becomes
+/// `rejected` with the reason: the units count as kept by the customer, never refunded, and a
+/// later return may ask for them again as far as the window allows.
+pub fn reject(
+    parts: &[ReturnPart],
+    reason: &str,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<ReturnPart>, ApiError> {
+    if let Some(p) = parts.iter().find(|p| p.status != ReturnStatus::Authorized) {
+        return Err(ApiError::conflict(
+            ErrorCode::ReturnNotAuthorized,
+            format!(
+                "return {} is {}; only an authorized return can be rejected",
+                p.return_id,
+                p.status.as_str()
+            ),
+        ));
+    }
+    Ok(parts
+        .iter()
+        .map(|p| ReturnPart {
+            status: ReturnStatus::Rejected,
+            rejection: Some(Rejection {
+                reason: reason.to_string(),
+                by: by.to_string(),
+                at: now,
+            }),
+            ..p.clone()
+        })
+        .collect())
+}
+
+/// The units a return covers, over all its parts.
+pub fn units(parts: &[ReturnPart]) -> u32 {
+    parts
+        .iter()
+        .flat_map(|p| &p.lines)
+        .map(|l| l.quantity)
+        .sum()
 }
 
 /// A receipt's body as serde reads it (`receive` checks it).
@@ -371,6 +493,12 @@ struct ReceivedLineInput {
 /// several entries per line are allowed (some resellable, some damaged). More than authorized:
 /// 422. Receiving a part twice: 409 (the first receipt decided the refund).
 pub fn receive(part: &ReturnPart, v: &Value, now: DateTime<Utc>) -> Result<ReturnPart, ApiError> {
+    if part.status == ReturnStatus::Rejected {
+        return Err(ApiError::conflict(
+            ErrorCode::ReturnNotAuthorized,
+            format!("return {} was rejected by customer service", part.return_id),
+        ));
+    }
     if part.status != ReturnStatus::Authorized {
         return Err(ApiError::conflict(
             ErrorCode::AlreadyReceived,

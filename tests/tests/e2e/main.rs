@@ -49,6 +49,7 @@ mod returns;
 mod routing;
 mod runner_errors;
 mod schema;
+mod service;
 mod staff;
 mod stock_feed_excel;
 mod supply_vat;

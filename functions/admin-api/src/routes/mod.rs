@@ -9,5 +9,6 @@ pub mod money;
 pub mod orders;
 pub mod pricing;
 pub mod process;
+pub mod service;
 pub mod staff;
 pub mod tokens;

@@ -1,6 +1,6 @@
 //! The order list (filtered by status, channel and ordering day in the retailer's time zone)
 //! and the full view of one order: its delivery orders, replacements and returns with who takes
-//! back what. Separate because these routes only read.
+//! back what, and customer service's contacts about it. Separate because these routes only read.
 
 use crate::AdminApi;
 use dropship_aws::http::{self, json, path_param, HandlerResult};
@@ -118,6 +118,9 @@ impl AdminApi {
             returns.push(v);
         }
         view["returns"] = json!(returns);
+        // Customer service's contacts with the customer about this order, oldest first.
+        let contacts = self.repositories.orders.contacts(order.id.as_str()).await?;
+        view["contacts"] = json!(contacts.iter().map(|c| c.view()).collect::<Vec<_>>());
         json(200, &view)
     }
 }

@@ -7,7 +7,7 @@
 //!
 //! One module per audience: `fulfillers` (documents, cancellations, stock feeds), `alerts`
 //! (reminders and escalations), `customers` (confirmation, shipping, refund, cancellation,
-//! delay) and `returns` (the return authorization with its labels). What they share lives
+//! delay) and `returns` (the return authorization with its labels, and its rejection). What they share lives
 //! beside them: `brand` (the retailer's design around every mail), `values` (how money,
 //! payment methods, addresses and units read) and `tracking` (carriers' tracking pages).
 //!
@@ -26,7 +26,7 @@ pub use customers::{
     delivery_late_mail, order_cancelled_mail, order_confirmation_mail, refund_mail, shipped_mail,
 };
 pub use fulfillers::{delivery_order_changed_mail, documents_ready_mail, stock_feed_mail};
-pub use returns::{label_filename, return_authorized_mail};
+pub use returns::{label_filename, return_authorized_mail, return_rejected_mail};
 pub use tracking::tracking_url;
 
 use dropship_core::catalogue::{Branding, Locale};

@@ -1,6 +1,6 @@
-//! The customer's return authorization: one parcel per part of the return, each with its label
-//! attached. Separate because it is the only mail with attachments, and the labels' names must
-//! never say who receives the parcel.
+//! The customer's return mails: the authorization, one parcel per part of the return, each with
+//! its label attached (the only mail with attachments, and the labels' names must never say who
+//! receives the parcel); and customer service's rejection, the units joined over the parts.
 
 use super::brand::branded;
 use super::locale_for;
@@ -88,5 +88,55 @@ pub fn return_authorized_mail(
         &order.customer.email,
         &data,
         attachments,
+    )
+}
+
+#[derive(Serialize)]
+struct ReturnRejected<'a> {
+    customer_name: &'a str,
+    order_ref: &'a str,
+    return_id: &'a str,
+    reason: &'a str,
+    lines: Vec<Units>,
+}
+
+/// The customer's notice that customer service rejected their return: which units, and why
+/// (the reason staff gave); the units stay with the customer. The parts must be rejected.
+pub fn return_rejected_mail(
+    branding: &Branding,
+    order: &Order,
+    return_id: &str,
+    parts: &[ReturnPart],
+) -> anyhow::Result<Mail> {
+    let rejection = parts
+        .iter()
+        .find_map(|p| p.rejection.as_ref())
+        .ok_or_else(|| anyhow::anyhow!("return {return_id} was not rejected"))?;
+    // One line per article, whoever would have received it.
+    let mut lines: Vec<Units> = Vec::new();
+    for l in parts.iter().flat_map(|p| &p.lines) {
+        match lines.iter_mut().find(|u| u.name == l.name) {
+            Some(u) => u.quantity += l.quantity,
+            None => lines.push(Units {
+                quantity: l.quantity,
+                name: l.name.clone(),
+            }),
+        }
+    }
+    let data = ReturnRejected {
+        customer_name: &order.customer.name,
+        order_ref: &order.external_id,
+        return_id,
+        reason: &rejection.reason,
+        lines,
+    };
+    let locale = locale_for(order.customer.locale, branding);
+    branded(
+        branding,
+        locale,
+        "return_rejected",
+        &order.customer.email,
+        &data,
+        Vec::new(),
     )
 }

@@ -180,7 +180,27 @@ fn customer_mails(branding: &Branding, order: &Order) -> Vec<(&'static str, Mail
             )
             .unwrap(),
         ),
+        (
+            "return_rejected",
+            return_rejected_mail(branding, order, "ret_1", &rejected_parts(order)).unwrap(),
+        ),
     ]
+}
+
+/// The return's parts after customer service rejected it.
+fn rejected_parts(order: &Order) -> Vec<ReturnPart> {
+    return_parts(order)
+        .into_iter()
+        .map(|mut p| {
+            p.status = dropship_core::returns::ReturnStatus::Rejected;
+            p.rejection = Some(dropship_core::returns::Rejection {
+                reason: "Die Ware ist benutzt & gewaschen".into(),
+                by: "admin:Ann".into(),
+                at: Utc.with_ymd_and_hms(2026, 3, 6, 10, 0, 0).unwrap(),
+            });
+            p
+        })
+        .collect()
 }
 
 /// Every fulfiller's and operations' mail.
@@ -291,7 +311,7 @@ fn every_mail_renders_in_both_languages_with_umlauts_sharp_s_and_euro_intact() {
             .into_iter()
             .chain(other_mails(&b, &f))
             .collect();
-        assert_eq!(mails.len(), 13);
+        assert_eq!(mails.len(), 14);
         for (name, mail) in &mails {
             assert_well_formed(name, mail);
             // The footer carries € and ß-free umlauts; the retailer's street carries ß.
@@ -741,6 +761,40 @@ fn every_payment_method_and_document_kind_has_a_name() {
             assert!(!mail.text.contains("bonus_points") && !mail.text.contains("gift_card"));
         }
     }
+}
+
+#[test]
+fn a_rejected_return_tells_the_customer_why_and_that_the_units_stay_with_them() {
+    let o = order("Carla Beispiel", None);
+    let de = return_rejected_mail(&branding(Locale::De), &o, "ret_1", &rejected_parts(&o)).unwrap();
+    assert_eq!(
+        de.subject,
+        "Ihre Rücksendung ret_1 zur Bestellung WEB-1001 wurde abgelehnt"
+    );
+    assert!(
+        de.text.contains("Grund: Die Ware ist benutzt & gewaschen"),
+        "{}",
+        de.text
+    );
+    assert!(
+        de.html.contains("Die Ware ist benutzt &amp; gewaschen"),
+        "{}",
+        de.html
+    );
+    assert!(de.text.contains("- 1 x Gartenstuhl Größe L"), "{}", de.text);
+    assert!(de.attachments.is_empty());
+    let en = return_rejected_mail(&branding(Locale::En), &o, "ret_1", &rejected_parts(&o)).unwrap();
+    assert_eq!(
+        en.subject,
+        "Your return ret_1 for order WEB-1001 was not accepted"
+    );
+    assert!(
+        en.text.contains("The articles stay with you"),
+        "{}",
+        en.text
+    );
+    // Only a rejected return has a rejection to tell.
+    assert!(return_rejected_mail(&branding(Locale::De), &o, "ret_1", &return_parts(&o)).is_err());
 }
 
 #[test]

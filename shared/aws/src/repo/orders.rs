@@ -8,12 +8,18 @@
 //! by the change relay from the table's stream; a new order's is its routing message.
 //! `BACKORDER#<sku>#<id>` (gsi1pk = `BACKORDER#<sku>`): the order waits for stock of that sku;
 //! arriving stock routes such orders again, oldest first.
+//! GSI byCustomer (keys only): customerEmail = the customer's address in lower case,
+//! customerKey = `ORDER#<createdAt>#<id>` on orders, `CONTACT#<at>#<id>` on customer service's
+//! contacts (`contacts`): a customer's orders and contacts, newest first.
+//! `CONTACT#<orderId>#<contactId>` (gsi1pk = `CONTACTS#<orderId>`): one contact of customer
+//! service with the order's customer (separate items, so the order item stays bounded).
 //! Access: create (conditional put); get by id (consistent); list newest first with filters;
-//! backordered orders of a sku, oldest first.
+//! backordered orders of a sku, oldest first; a customer's orders.
 //! Every later change goes through `changes::commit`, conditional on the order's version.
 //! Every write stamps the order (`updatedAt`, `order_item`) and keys it in GSI
 //! byChannelUpdated (channelId, `updatedKey`): the change feed (`feed`).
 
+pub mod contacts;
 pub mod feed;
 
 use super::{from_item, s, to_item};
@@ -22,6 +28,7 @@ use dropship_core::change_feed::next_update_time;
 use dropship_core::ids::OrderId;
 use dropship_core::messages::RouteOrder;
 use dropship_core::order::Order;
+use dropship_core::service::customer_key;
 
 /// The marker of an order waiting for stock of `sku` (gsi1pk `BACKORDER#<sku>`, oldest first).
 pub fn backorder_key(sku: &str, order_id: &str) -> String {
@@ -82,8 +89,23 @@ pub fn order_item(order: &Order) -> anyhow::Result<super::Item> {
         ],
     )?;
     item.insert(UPDATED_AT.to_string(), s(sort_time(at)));
+    // An index key may not be empty: an order without an address is in no customer's list.
+    let customer = customer_key(&order.customer.email);
+    if !customer.is_empty() {
+        item.insert(CUSTOMER_EMAIL.to_string(), s(customer));
+        item.insert(
+            CUSTOMER_KEY.to_string(),
+            s(format!("{ORDER_PREFIX}{created}")),
+        );
+    }
     Ok(item)
 }
+
+/// The attributes of GSI byCustomer: the customer's address in lower case, and the entry's
+/// kind and time (`ORDER#<createdAt>#<id>`, `CONTACT#<at>#<id>`), newest first when read back.
+pub const CUSTOMER_EMAIL: &str = "customerEmail";
+pub const CUSTOMER_KEY: &str = "customerKey";
+const ORDER_PREFIX: &str = "ORDER#";
 
 /// The stamp attributes (the order's `updatedAt`, and its key in `byChannelUpdated`).
 pub const UPDATED_AT: &str = "updatedAt";
@@ -335,6 +357,23 @@ impl Orders {
     }
 }
 
+impl Orders {
+    /// Every order of a customer (their address in any case), newest first; written since the
+    /// byCustomer index exists (an older order joins it at its next write).
+    pub async fn of_customer(&self, email: &str) -> anyhow::Result<Vec<Order>> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("byCustomer")
+            .key_condition_expression("customerEmail = :c AND begins_with(customerKey, :k)")
+            .expression_attribute_values(":c", s(customer_key(email)))
+            .expression_attribute_values(":k", s(ORDER_PREFIX))
+            .scan_index_forward(false);
+        super::query_all_whole(&self.client, q, &["pk"], "reading a customer's orders").await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,7 +381,7 @@ mod tests {
     fn order(updated_at: Option<&str>) -> Order {
         let mut o = serde_json::json!({
             "id": "o-1", "channelId": "web", "externalId": "E1", "status": "routed", "currency": "EUR",
-            "customer": {"email": "c@example.com", "name": "C"},
+            "customer": {"email": "C@Example.com", "name": "C"},
             "shippingAddress": {"name": "C", "street": "S", "postalCode": "1", "city": "B", "country": "DE"},
             "orderedAt": "2026-11-27T10:00:00Z", "createdAt": "2026-11-27T10:00:00Z", "discounts": [],
             "shippingCost": "0.00", "payments": [], "history": [], "lines": [], "version": 4,
@@ -366,6 +405,12 @@ mod tests {
         assert_eq!(at.len(), 27, "fixed width: {at}");
         assert!(at >= sort_time(dropship_core::change_feed::whole_micros(before)));
         assert_eq!(text(&item, UPDATED_KEY), format!("{at}#o-1"));
+        // The customer's index: their address in lower case, the order by its creation.
+        assert_eq!(text(&item, CUSTOMER_EMAIL), "c@example.com");
+        assert_eq!(
+            text(&item, CUSTOMER_KEY),
+            "ORDER#2026-11-27T10:00:00.000000Z#o-1"
+        );
         // It reads back as the order's own stamp.
         let back: Order = from_item(item).unwrap();
         assert_eq!(back.updated_at.map(sort_time), Some(at));

@@ -214,7 +214,12 @@ mod policy_tests {
         assert!(
             from_body::<RefundPolicyInput>(serde_json::json!({"allocation": "sideways"})).is_err()
         );
-        let e = from_body::<RefundPolicyInput>(serde_json::json!({"returnWindowDays": 0}))
+        let closed = from_body::<RefundPolicyInput>(serde_json::json!({"returnWindowDays": 0}))
+            .unwrap()
+            .validate()
+            .unwrap();
+        assert_eq!(closed.return_window_days, 0, "0 closes returns");
+        let e = from_body::<RefundPolicyInput>(serde_json::json!({"returnWindowDays": 366}))
             .unwrap()
             .validate()
             .unwrap_err();

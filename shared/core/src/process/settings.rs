@@ -138,8 +138,9 @@ impl CustomerMails {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Returns {
-    /// Days after delivery a return is accepted. Replaces the refund policy's
-    /// `returnWindowDays` (`catalogue::RefundPolicy`, default 14, 1..365): both name one value.
+    /// Days after shipment a return is accepted through the channel (0: none). Replaces the
+    /// refund policy's `returnWindowDays` (`catalogue::RefundPolicy`, default 14, 0..365): both
+    /// name one value.
     pub window_days: u32,
 }
 
@@ -282,7 +283,7 @@ impl ProcessSettings {
             returns: Returns {
                 window_days: returns.whole(
                     "windowDays",
-                    1..=MAX_RETURN_WINDOW_DAYS,
+                    0..=MAX_RETURN_WINDOW_DAYS,
                     d.returns.window_days,
                 )?,
             },

@@ -143,7 +143,7 @@ fn each_bad_value_is_a_422_naming_its_path() {
             "settings.customerMails.refund",
         ),
         (
-            json!({"returns": {"windowDays": 0}}),
+            json!({"returns": {"windowDays": -1}}),
             "settings.returns.windowDays",
         ),
         (

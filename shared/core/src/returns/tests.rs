@@ -91,7 +91,7 @@ fn a_return_goes_to_the_fulfillers_that_shipped_the_units() {
         &ask(&[("L1", 1), ("L2", 1)]),
         "RT-1",
         Utc::now(),
-        14,
+        ReturnWindow::Days(14),
     )
     .unwrap();
     let by: Vec<(&str, &str, u32)> = parts
@@ -107,25 +107,79 @@ fn a_return_goes_to_the_fulfillers_that_shipped_the_units() {
     let view = channel_view(&parts).to_string();
     assert!(!view.contains("acme") && !view.contains("nordic") && !view.contains("DO-"));
     // What was authorized cannot be authorized again: one unit of L1 is left.
-    let again = authorize(&o, &ds, &parts, &ask(&[("L1", 2)]), "RT-2", Utc::now(), 14).unwrap_err();
+    let again = authorize(
+        &o,
+        &ds,
+        &parts,
+        &ask(&[("L1", 2)]),
+        "RT-2",
+        Utc::now(),
+        ReturnWindow::Days(14),
+    )
+    .unwrap_err();
     assert_eq!((again.status, again.code.as_str()), (409, "not_returnable"));
-    assert!(authorize(&o, &ds, &parts, &ask(&[("L1", 1)]), "RT-2", Utc::now(), 14).is_ok());
+    assert!(authorize(
+        &o,
+        &ds,
+        &parts,
+        &ask(&[("L1", 1)]),
+        "RT-2",
+        Utc::now(),
+        ReturnWindow::Days(14)
+    )
+    .is_ok());
 }
 
 #[test]
 fn units_shipped_before_the_window_cannot_be_returned() {
     let o = two_line_order();
     let ds = [shipped("DO-1", "acme", &[("L1", 2), ("L2", 1)], 20)];
-    let err = authorize(&o, &ds, &[], &ask(&[("L1", 1)]), "RT-1", Utc::now(), 14).unwrap_err();
+    let err = authorize(
+        &o,
+        &ds,
+        &[],
+        &ask(&[("L1", 1)]),
+        "RT-1",
+        Utc::now(),
+        ReturnWindow::Days(14),
+    )
+    .unwrap_err();
     assert_eq!(
         (err.status, err.code.as_str()),
         (409, "return_window_closed")
     );
-    assert!(authorize(&o, &ds, &[], &ask(&[("L1", 1)]), "RT-1", Utc::now(), 30).is_ok());
+    assert!(authorize(
+        &o,
+        &ds,
+        &[],
+        &ask(&[("L1", 1)]),
+        "RT-1",
+        Utc::now(),
+        ReturnWindow::Days(30)
+    )
+    .is_ok());
     // Never shipped at all: not returnable; unknown line: 422.
-    let none = authorize(&o, &[], &[], &ask(&[("L1", 1)]), "RT-1", Utc::now(), 14).unwrap_err();
+    let none = authorize(
+        &o,
+        &[],
+        &[],
+        &ask(&[("L1", 1)]),
+        "RT-1",
+        Utc::now(),
+        ReturnWindow::Days(14),
+    )
+    .unwrap_err();
     assert_eq!(none.code.as_str(), "not_returnable");
-    let unknown = authorize(&o, &ds, &[], &ask(&[("L9", 1)]), "RT-1", Utc::now(), 30).unwrap_err();
+    let unknown = authorize(
+        &o,
+        &ds,
+        &[],
+        &ask(&[("L9", 1)]),
+        "RT-1",
+        Utc::now(),
+        ReturnWindow::Days(30),
+    )
+    .unwrap_err();
     assert_eq!(unknown.status, 422);
 }
 
@@ -133,7 +187,16 @@ fn units_shipped_before_the_window_cannot_be_returned() {
 fn a_receipt_records_condition_per_line_and_refuses_more_than_authorized() {
     let o = two_line_order();
     let ds = [shipped("DO-1", "acme", &[("L1", 2)], 1)];
-    let parts = authorize(&o, &ds, &[], &ask(&[("L1", 2)]), "RT-1", Utc::now(), 14).unwrap();
+    let parts = authorize(
+        &o,
+        &ds,
+        &[],
+        &ask(&[("L1", 2)]),
+        "RT-1",
+        Utc::now(),
+        ReturnWindow::Days(14),
+    )
+    .unwrap();
     let part = &parts[0];
     let too_many = receive(
         part,
@@ -242,7 +305,16 @@ fn a_return_request_is_read_into_lines_and_refused_as_before() {
 fn a_receipt_is_refused_as_before() {
     let o = two_line_order();
     let ds = [shipped("DO-1", "acme", &[("L1", 2)], 1)];
-    let parts = authorize(&o, &ds, &[], &ask(&[("L1", 2)]), "RT-1", Utc::now(), 14).unwrap();
+    let parts = authorize(
+        &o,
+        &ds,
+        &[],
+        &ask(&[("L1", 2)]),
+        "RT-1",
+        Utc::now(),
+        ReturnWindow::Days(14),
+    )
+    .unwrap();
     let line = |l: Value| json!({"lines": [l]});
     for (body, field, message) in [
         (json!({"lines": "L1"}), "lines", "lines is required"),
@@ -281,4 +353,174 @@ fn a_receipt_is_refused_as_before() {
     )
     .unwrap();
     assert_eq!(got.lines[0].arrived, Some(Arrived::default()));
+}
+
+#[test]
+fn a_window_of_0_days_closes_returns_and_staff_may_ignore_any_window() {
+    let o = two_line_order();
+    // Shipped just now: inside any window of a day or more, yet 0 days closes returns.
+    let ds = [shipped("DO-1", "acme", &[("L1", 2)], 0)];
+    let closed = authorize(
+        &o,
+        &ds,
+        &[],
+        &ask(&[("L1", 1)]),
+        "RT-1",
+        Utc::now(),
+        ReturnWindow::Days(0),
+    )
+    .unwrap_err();
+    assert_eq!(
+        (closed.status, closed.code.as_str()),
+        (409, "return_window_closed")
+    );
+    assert!(authorize(
+        &o,
+        &ds,
+        &[],
+        &ask(&[("L1", 1)]),
+        "RT-1",
+        Utc::now(),
+        ReturnWindow::Days(1)
+    )
+    .is_ok());
+    let old = [shipped("DO-1", "acme", &[("L1", 2)], 400)];
+    assert!(authorize(
+        &o,
+        &old,
+        &[],
+        &ask(&[("L1", 2)]),
+        "RT-1",
+        Utc::now(),
+        ReturnWindow::Ignored
+    )
+    .is_ok());
+    // Ignoring the window does not make units returnable twice, nor unshipped ones.
+    let parts = authorize(
+        &o,
+        &old,
+        &[],
+        &ask(&[("L1", 2)]),
+        "RT-1",
+        Utc::now(),
+        ReturnWindow::Ignored,
+    )
+    .unwrap();
+    let twice = authorize(
+        &o,
+        &old,
+        &parts,
+        &ask(&[("L1", 1)]),
+        "RT-2",
+        Utc::now(),
+        ReturnWindow::Ignored,
+    )
+    .unwrap_err();
+    assert_eq!(twice.code.as_str(), "not_returnable");
+    let never = authorize(
+        &o,
+        &old,
+        &[],
+        &ask(&[("L2", 1)]),
+        "RT-1",
+        Utc::now(),
+        ReturnWindow::Ignored,
+    )
+    .unwrap_err();
+    assert_eq!(never.code.as_str(), "not_returnable");
+}
+
+#[test]
+fn the_window_ends_at_shipped_at_plus_the_days_in_hours() {
+    let shipped_at = Utc::now() - Duration::days(10);
+    let window = ReturnWindow::Days(14);
+    assert!(window.is_open(shipped_at, shipped_at + Duration::hours(14 * 24)));
+    assert!(!window.is_open(
+        shipped_at,
+        shipped_at + Duration::hours(14 * 24) + Duration::seconds(1)
+    ));
+    assert!(!ReturnWindow::Days(0).is_open(shipped_at, shipped_at));
+    assert!(ReturnWindow::Ignored.is_open(shipped_at, shipped_at + Duration::days(3650)));
+}
+
+#[test]
+fn staff_may_pass_ignore_return_window_as_a_boolean_only() {
+    let lines = json!([{"lineId": "L1", "quantity": 1}]);
+    let (got, window) = parse_staff_request(&json!({"lines": lines}), 14).unwrap();
+    assert_eq!((got.len(), window), (1, ReturnWindow::Days(14)));
+    let (_, window) =
+        parse_staff_request(&json!({"lines": lines, "ignoreReturnWindow": true}), 0).unwrap();
+    assert_eq!(window, ReturnWindow::Ignored);
+    let (_, window) =
+        parse_staff_request(&json!({"lines": lines, "ignoreReturnWindow": false}), 0).unwrap();
+    assert_eq!(window, ReturnWindow::Days(0));
+    let e =
+        parse_staff_request(&json!({"lines": lines, "ignoreReturnWindow": "yes"}), 0).unwrap_err();
+    assert_eq!(
+        (e.status, e.field.as_deref()),
+        (422, Some("ignoreReturnWindow"))
+    );
+    let e = parse_staff_request(&json!({"ignoreReturnWindow": true}), 0).unwrap_err();
+    assert_eq!((e.status, e.field.as_deref()), (422, Some("lines")));
+}
+
+#[test]
+fn only_an_authorized_return_is_rejected_and_its_units_may_be_asked_for_again() {
+    let o = two_line_order();
+    let ds = [shipped("DO-1", "acme", &[("L1", 2)], 1)];
+    let window = ReturnWindow::Days(14);
+    let parts = authorize(&o, &ds, &[], &ask(&[("L1", 2)]), "RT-1", Utc::now(), window).unwrap();
+    let now = Utc::now();
+    let rejected = reject(&parts, "worn", "admin:Ann", now).unwrap();
+    assert!(rejected.iter().all(|p| p.status == ReturnStatus::Rejected));
+    assert_eq!(
+        rejected[0].rejection,
+        Some(Rejection {
+            reason: "worn".into(),
+            by: "admin:Ann".into(),
+            at: now
+        })
+    );
+    assert_eq!(channel_view(&rejected)["status"], "rejected");
+    // A second rejection, or one after the units arrived: 409.
+    let again = reject(&rejected, "worn", "admin:Ann", now).unwrap_err();
+    assert_eq!(
+        (again.status, again.code.as_str()),
+        (409, "return_not_authorized")
+    );
+    let received = receive(
+        &parts[0],
+        &json!({"lines": [{"lineId": "L1", "quantity": 2, "condition": "resellable"}]}),
+        now,
+    )
+    .unwrap();
+    let late = reject(&[received], "worn", "admin:Ann", now).unwrap_err();
+    assert_eq!(
+        (late.status, late.code.as_str()),
+        (409, "return_not_authorized")
+    );
+    // A rejected return is never received.
+    let e = receive(&rejected[0], &json!({"lines": []}), now).unwrap_err();
+    assert_eq!(e.code.as_str(), "return_not_authorized");
+    // The customer kept the units: within the window they may be returned again.
+    assert!(authorize(&o, &ds, &rejected, &ask(&[("L1", 2)]), "RT-2", now, window).is_ok());
+}
+
+#[test]
+fn a_rejection_needs_a_reason_of_1_to_1000_characters() {
+    assert_eq!(parse_rejection(&json!({"reason": "used"})).unwrap(), "used");
+    for body in [
+        json!({}),
+        json!({"reason": ""}),
+        json!({"reason": "  "}),
+        json!({"reason": 5}),
+        json!({"reason": "x".repeat(1001)}),
+    ] {
+        let e = parse_rejection(&body).unwrap_err();
+        assert_eq!(
+            (e.status, e.field.as_deref()),
+            (422, Some("reason")),
+            "{body}"
+        );
+    }
 }

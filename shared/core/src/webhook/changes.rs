@@ -2,7 +2,7 @@
 //! the order item before and after, and the follow-up messages the change wrote with itself
 //! (its outbox). Status changes give `order.routed`, `order.backordered` and `order.cancelled`;
 //! each shipment gives `order.partially_shipped` or `order.shipped`; the follow-ups name the
-//! delivery orders, returns and refunds the change made. Nothing here reads a request: only
+//! delivery orders, returns (authorized, received, rejected) and refunds the change made. Nothing here reads a request: only
 //! what committed is told.
 
 use crate::ids::{FulfillerId, OrderId};
@@ -163,6 +163,12 @@ pub fn happenings(
                 EventType::RefundIssued,
                 Subject::Refund {
                     refund_id: refund_id.clone(),
+                },
+            )),
+            FollowUp::Event(BusinessEvent::ReturnRejected { return_id, .. }) => out.push(happened(
+                EventType::ReturnRejected,
+                Subject::Return {
+                    return_id: return_id.clone(),
                 },
             )),
             FollowUp::Settle(SettleReturn { return_id, .. }) => out.push(happened(

@@ -32,6 +32,8 @@ pub enum EventType {
     ReturnAuthorized,
     #[serde(rename = "return.received")]
     ReturnReceived,
+    #[serde(rename = "return.rejected")]
+    ReturnRejected,
     #[serde(rename = "refund.issued")]
     RefundIssued,
     #[serde(rename = "delivery_order.created")]
@@ -45,7 +47,7 @@ pub enum EventType {
 }
 
 /// A channel's events, in docs/api.md's order.
-pub const CHANNEL_EVENTS: [EventType; 8] = [
+pub const CHANNEL_EVENTS: [EventType; 9] = [
     EventType::OrderRouted,
     EventType::OrderBackordered,
     EventType::OrderPartiallyShipped,
@@ -53,6 +55,7 @@ pub const CHANNEL_EVENTS: [EventType; 8] = [
     EventType::OrderCancelled,
     EventType::ReturnAuthorized,
     EventType::ReturnReceived,
+    EventType::ReturnRejected,
     EventType::RefundIssued,
 ];
 
@@ -76,6 +79,7 @@ impl EventType {
             OrderCancelled => "order.cancelled",
             ReturnAuthorized => "return.authorized",
             ReturnReceived => "return.received",
+            ReturnRejected => "return.rejected",
             RefundIssued => "refund.issued",
             DeliveryOrderCreated => "delivery_order.created",
             DeliveryOrderChanged => "delivery_order.changed",
@@ -193,6 +197,7 @@ mod tests {
                 "order.cancelled",
                 "return.authorized",
                 "return.received",
+                "return.rejected",
                 "refund.issued"
             ]
         );

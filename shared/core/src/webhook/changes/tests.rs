@@ -122,6 +122,18 @@ fn cancellations_refunds_and_returns_name_what_they_touched() {
     });
     let h = happenings(Some(&shipped), &shipped, &[received]);
     assert_eq!(events(&h), ["return.received"]);
+    let rejected = FollowUp::Event(BusinessEvent::ReturnRejected {
+        order_id: "o".try_into().unwrap(),
+        return_id: "R1".into(),
+    });
+    let r = happenings(Some(&shipped), &shipped, &[rejected]);
+    assert_eq!(events(&r), ["return.rejected"]);
+    assert_eq!(
+        r[0].subject,
+        Subject::Return {
+            return_id: "R1".into()
+        }
+    );
     assert_eq!(
         h[0].subject,
         Subject::Return {
