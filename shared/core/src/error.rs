@@ -42,6 +42,10 @@ pub enum ErrorCode {
     /// A customer's cancellation of units the process settings no longer let the customer
     /// cancel (`cancellation.customerMayCancelUntil`).
     CancellationClosed,
+    /// An order from a channel the retailer has set inactive (its reads keep working).
+    ChannelInactive,
+    /// An order line of a product the retailer has set inactive.
+    ProductInactive,
 }
 
 impl ErrorCode {
@@ -77,6 +81,8 @@ impl ErrorCode {
             NoPrice => "no_price",
             PriceMismatch => "price_mismatch",
             CancellationClosed => "cancellation_closed",
+            ChannelInactive => "channel_inactive",
+            ProductInactive => "product_inactive",
         }
     }
 }
