@@ -16,4 +16,8 @@ pub struct Config {
     pub idempotency_table: String,
     pub returns_table: String,
     pub mail_sender_domain: String,
+    /// Where the branding's logo is kept for its presigned `logoUrl` (`branding/` only).
+    pub document_bucket: String,
+    /// The API's public address: the order view's invoice links (`/documents/{linkId}`).
+    pub public_api_base_url: String,
 }

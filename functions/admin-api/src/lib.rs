@@ -3,7 +3,8 @@
 //! order.
 //!
 //! This file checks that the caller is an admin and dispatches a route to its group in
-//! `routes/`: `configuration` (the catalogue), `orders` (list and full view), `alerts`,
+//! `routes/`: `configuration` (the catalogue: PUT, GET and lists), `orders` (list and full
+//! view, with the order's documents from `invoices`), `alerts`,
 //! `fulfilment` (reroutes and free replacements), `process` (the process settings and diagram), `money` (goodwill, invoice money received,
 //! chargebacks), `pricing` (prices and promotions), `service` (customer service acting for the
 //! customer: cancellations, returns and their rejection, contacts, the customer's page) and
@@ -42,6 +43,12 @@ pub struct AdminApi {
     pub returns: Returns,
     /// The only domain mail may come from (the SES identity the functions are granted).
     pub mail_sender_domain: String,
+    /// The document bucket, for the branding's logo (written on PUT, presigned on GET).
+    pub documents: dropship_aws::documents::DocumentStore,
+    /// The invoice register (orders table): the order view lists an order's documents.
+    pub invoices: dropship_aws::repo::invoices::Invoices,
+    /// The API's public address, without a trailing slash (document links append paths).
+    pub public_base_url: String,
 }
 
 impl dropship_aws::config::FromConfig for AdminApi {
@@ -65,9 +72,18 @@ impl dropship_aws::config::FromConfig for AdminApi {
             catalogue: Catalogue::new(ddb.clone(), config.catalogue_table.clone()),
             tokens: Tokens::new(ddb.clone(), config.tokens_table.clone()),
             idempotency: IdempotencyStore::new(ddb.clone(), config.idempotency_table.clone()),
-            returns: Returns::new(ddb, config.returns_table.clone()),
+            returns: Returns::new(ddb.clone(), config.returns_table.clone()),
             mail_sender_domain: config.mail_sender_domain.clone().to_ascii_lowercase(),
             mailer: Mailer::new(aws_sdk_sesv2::Client::new(cfg)),
+            invoices: dropship_aws::repo::invoices::Invoices::new(
+                ddb,
+                config.tables.orders_table.clone(),
+            ),
+            public_base_url: config.public_api_base_url.trim_end_matches('/').to_string(),
+            documents: dropship_aws::documents::DocumentStore::new(
+                aws_sdk_s3::Client::new(cfg),
+                config.document_bucket.clone(),
+            ),
         })
     }
 }
@@ -99,12 +115,22 @@ impl AdminApi {
             "GET /admin/staff/{staffId}" => self.staff_member(req).await,
             "GET /admin/staff" => self.list_staff(req).await,
             "GET /admin/audit" => self.list_audit(req).await,
-            "PUT /admin/channels/{channelId}" => self.put_channel(req).await,
-            "PUT /admin/fulfillers/{fulfillerId}" => self.put_fulfiller(req).await,
-            "PUT /admin/products/{sku}" => self.put_product(req).await,
-            "PUT /admin/tax-rates/{country}/{taxClass}" => self.put_tax_rates(req).await,
-            "PUT /admin/branding" => self.put_branding(req).await,
+            "PUT /admin/channels/{channelId}" => self.put_channel(req, &admin).await,
+            "GET /admin/channels/{channelId}" => self.channel(req).await,
+            "GET /admin/channels" => self.list_channels(req).await,
+            "PUT /admin/fulfillers/{fulfillerId}" => self.put_fulfiller(req, &admin).await,
+            "GET /admin/fulfillers/{fulfillerId}" => self.fulfiller(req).await,
+            "GET /admin/fulfillers" => self.list_fulfillers(req).await,
+            "PUT /admin/products/{sku}" => self.put_product(req, &admin).await,
+            "GET /admin/products/{sku}" => self.product(req).await,
+            "GET /admin/products" => self.list_products(req).await,
+            "PUT /admin/tax-rates/{country}/{taxClass}" => self.put_tax_rates(req, &admin).await,
+            "GET /admin/tax-rates/{country}/{taxClass}" => self.tax_rates(req).await,
+            "GET /admin/tax-rates" => self.list_tax_rates(req).await,
+            "PUT /admin/branding" => self.put_branding(req, &admin).await,
+            "GET /admin/branding" => self.branding().await,
             "PUT /admin/refund-policy" => self.put_refund_policy(req, &admin).await,
+            "GET /admin/refund-policy" => self.refund_policy().await,
             "GET /admin/process" => self.process().await,
             "PUT /admin/process" => self.put_process(req, &admin).await,
             "GET /admin/process/versions" => self.process_versions(req).await,
@@ -144,6 +170,7 @@ impl AdminApi {
             "POST /admin/returns/{returnId}/reject" => self.reject_return(req, &admin).await,
             "POST /admin/orders/{orderId}/contacts" => self.add_contact(req, &admin).await,
             "GET /admin/customers/{email}" => self.customer(req).await,
+            "GET /admin/tokens" => self.list_tokens(req).await,
             _ => Err(ApiError::not_found("route").into()),
         }
     }

@@ -83,8 +83,8 @@ impl PricingData {
 
 impl OrderIntake {
     /// One BatchGetItem (products, the country's tax rates, the branding, the channel and its
-    /// list prices of the order's skus) beside the promotions' query; 422 when the order's
-    /// currency is not the channel's.
+    /// list prices of the order's skus) beside the promotions' query; 403 `channel_inactive`
+    /// for an inactive channel, 422 when the order's currency is not the channel's.
     async fn pricing_data(
         &self,
         channel: &ChannelId,
@@ -97,6 +97,8 @@ impl OrderIntake {
             self.catalogue.promotions()
         )?;
         if let Some(c) = &catalogue.channel {
+            // Read with the order, never cached: a deactivation holds from the next request.
+            c.check_active()?;
             c.check_currency(&request.currency)?;
         }
         Ok(PricingData {

@@ -85,6 +85,7 @@ pub async fn reroute(
     let target = &catalogue.fulfiller(target_id).await?.ok_or_else(|| {
         ApiError::invalid("fulfillerId", format!("unknown fulfiller {target_id}"))
     })?;
+    target.check_takes_new_work()?;
     let who = admin;
     // The reroute is decided now: the settings in force now give the new due time.
     let process = &catalogue.process().await?;
@@ -175,6 +176,7 @@ pub async fn replace(
         let fulfiller = catalogue.fulfiller(&fulfiller_id).await?.ok_or_else(|| {
             ApiError::invalid("fulfillerId", format!("unknown fulfiller {fulfiller_id}"))
         })?;
+        fulfiller.check_takes_new_work()?;
         let (delivery, next) =
             replacement::plan(&order, request, &fulfiller, who, Utc::now(), process)?;
         let units: Vec<SkuUnits> = delivery.lines.iter().map(DeliveryLine::units).collect();

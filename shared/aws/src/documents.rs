@@ -27,6 +27,11 @@ impl DocumentStore {
         self.put(key, "application/json", bytes).await
     }
 
+    /// A PNG picture (the branding's logo, presigned for the admin's GET of the branding).
+    pub async fn put_png(&self, key: &str, bytes: Vec<u8>) -> anyhow::Result<()> {
+        self.put(key, "image/png", bytes).await
+    }
+
     async fn put(&self, key: &str, content_type: &str, bytes: Vec<u8>) -> anyhow::Result<()> {
         self.client
             .put_object()

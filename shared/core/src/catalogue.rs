@@ -48,9 +48,30 @@ pub struct Channel {
     pub currency: Option<Currency>,
     #[serde(default)]
     pub price_check: PriceCheck,
+    /// False: the channel may place no new orders (403 `channel_inactive`); what it placed
+    /// stays readable. Channels stored before the flag existed are active.
+    #[serde(default = "active")]
+    pub active: bool,
+}
+
+/// What an item stored before `active` existed is: active.
+fn active() -> bool {
+    true
 }
 
 impl Channel {
+    /// 403 `channel_inactive` when the channel may place no new orders.
+    pub fn check_active(&self) -> Result<(), ApiError> {
+        if self.active {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            403,
+            crate::error::ErrorCode::ChannelInactive,
+            format!("channel {} is inactive and takes no new orders", self.id),
+        ))
+    }
+
     /// 422 when an order of this channel is in another currency than the channel's.
     pub fn check_currency(&self, currency: &Currency) -> Result<(), ApiError> {
         match &self.currency {
@@ -71,6 +92,7 @@ pub struct ChannelInput {
     pub currency: Option<Currency>,
     #[serde(default)]
     pub price_check: PriceCheck,
+    pub active: Option<bool>,
 }
 
 impl ChannelInput {
@@ -97,6 +119,7 @@ impl ChannelInput {
             kind: self.kind,
             currency,
             price_check: self.price_check,
+            active: self.active.unwrap_or(true),
         })
     }
 }
@@ -164,6 +187,10 @@ pub struct Fulfiller {
     pub address: Address,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub return_address: Option<Address>,
+    /// False: routing skips it as a source and nothing new is sent to it; its open delivery
+    /// orders stay its work.
+    #[serde(default = "active")]
+    pub active: bool,
 }
 
 #[derive(Deserialize)]
@@ -177,6 +204,7 @@ pub struct FulfillerInput {
     pub locale: Option<Locale>,
     pub address: AddressInput,
     pub return_address: Option<AddressInput>,
+    pub active: Option<bool>,
 }
 
 /// A plausible mail address: one `@`, something on both sides, a dot in the domain, no spaces.
@@ -196,6 +224,21 @@ pub fn is_email(s: &str) -> bool {
 }
 
 impl Fulfiller {
+    /// 422 naming `fulfillerId` when the fulfiller is inactive: it gets no new delivery orders
+    /// (a reroute or a replacement to it is refused; routing skips it).
+    pub fn check_takes_new_work(&self) -> Result<(), ApiError> {
+        if self.active {
+            return Ok(());
+        }
+        Err(ApiError::invalid(
+            "fulfillerId",
+            format!(
+                "fulfiller {} is inactive and takes no new delivery orders",
+                self.id
+            ),
+        ))
+    }
+
     /// Hours after routing a delivery order to it is due: its own `slaHours`, else the process
     /// settings' `remindFulfillerAfterHours`.
     pub fn due_hours(&self, process: &crate::process::ProcessSettings) -> u32 {
@@ -241,6 +284,7 @@ impl FulfillerInput {
             locale: self.locale,
             address,
             return_address,
+            active: self.active.unwrap_or(true),
         })
     }
 }
@@ -294,6 +338,24 @@ pub struct Product {
     /// `stock::shards`).
     #[serde(default = "one_stock_item")]
     pub stock_shards: u16,
+    /// False: new orders of it are refused (422 `product_inactive`); orders placed before keep it.
+    #[serde(default = "active")]
+    pub active: bool,
+}
+
+impl Product {
+    /// 422 `product_inactive` naming the order line (`field`) when it may not be ordered.
+    pub fn check_orderable(&self, field: &str) -> Result<(), ApiError> {
+        if self.active {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            422,
+            crate::error::ErrorCode::ProductInactive,
+            format!("product {} is inactive and cannot be ordered", self.sku),
+        )
+        .at(field))
+    }
 }
 
 fn one_stock_item() -> u16 {
@@ -330,6 +392,7 @@ pub struct ProductInput {
     pub allow_backorder: bool,
     pub sources: Vec<SourceInput>,
     pub stock_shards: Option<u64>,
+    pub active: Option<bool>,
 }
 
 /// A product's source as the body gives it; `ProductInput::validate` checks it.
@@ -405,6 +468,7 @@ impl ProductInput {
             allow_backorder: self.allow_backorder,
             sources,
             stock_shards,
+            active: self.active.unwrap_or(true),
         })
     }
 }
@@ -575,6 +639,8 @@ impl BrandingInput {
         })
     }
 }
+
+pub mod listing;
 
 #[cfg(test)]
 mod tests;

@@ -44,6 +44,10 @@ pub enum ErrorCode {
     CancellationClosed,
     /// Customer service may reject a return only while it is authorized (nothing arrived).
     ReturnNotAuthorized,
+    /// An order from a channel the retailer has set inactive (its reads keep working).
+    ChannelInactive,
+    /// An order line of a product the retailer has set inactive.
+    ProductInactive,
 }
 
 impl ErrorCode {
@@ -80,6 +84,8 @@ impl ErrorCode {
             PriceMismatch => "price_mismatch",
             CancellationClosed => "cancellation_closed",
             ReturnNotAuthorized => "return_not_authorized",
+            ChannelInactive => "channel_inactive",
+            ProductInactive => "product_inactive",
         }
     }
 }

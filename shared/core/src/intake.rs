@@ -372,6 +372,7 @@ impl OrderRequest {
             let product = ctx.products.get(&sku).ok_or_else(|| {
                 ApiError::invalid(format!("lines[{i}].sku"), format!("unknown sku {sku}"))
             })?;
+            product.check_orderable(&format!("lines[{i}].sku"))?;
             let tax_rate = ctx
                 .tax_rates
                 .get(&(country.clone(), product.tax_class))

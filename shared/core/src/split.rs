@@ -76,7 +76,8 @@ pub fn demands(
                         .iter()
                         .filter(|s| !excluded.contains(&s.fulfiller_id))
                         .filter_map(|s| {
-                            let f = fulfillers.get(&s.fulfiller_id)?;
+                            // An inactive fulfiller is no source: nothing new goes to it.
+                            let f = fulfillers.get(&s.fulfiller_id).filter(|f| f.active)?;
                             let available = free
                                 .get(&(f.id.clone(), l.sku.clone()))
                                 .copied()

@@ -265,7 +265,8 @@ async fn every_endpoint_answers_every_caller_as_the_rules_say() {
             .replace("{promotionId}", "SPRING-10")
             .replace("{subscriptionId}", "authz-hooks")
             .replace("{deliveryId}", "none~20260101000000000000~000")
-            .replace("{staffId}", "authz-nobody");
+            .replace("{staffId}", "authz-nobody")
+            .replace("{email}", "carla%40example.com");
         assert!(
             !path.contains('{'),
             "no value for a parameter of {template}"

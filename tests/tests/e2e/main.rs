@@ -22,6 +22,7 @@ mod bench_system;
 mod bench_webhooks;
 mod big_order;
 mod change_feed;
+mod configuration;
 mod contract;
 mod crash_after_commit;
 mod dead_letters;

@@ -5,6 +5,7 @@
 pub mod alerts;
 pub mod configuration;
 pub mod fulfilment;
+pub mod invoices;
 pub mod money;
 pub mod orders;
 pub mod pricing;

@@ -121,6 +121,43 @@ impl AdminApi {
         // Customer service's contacts with the customer about this order, oldest first.
         let contacts = self.repositories.orders.contacts(order.id.as_str()).await?;
         view["contacts"] = json!(contacts.iter().map(|c| c.view()).collect::<Vec<_>>());
+        view["invoices"] = json!(self.invoices_of(&order, &deliveries).await?);
         json(200, &view)
+    }
+
+    /// `invoices` of the order view: every invoice-like document of the order, oldest first,
+    /// `url` the fulfiller's document link where one gives it (the invoice in force of a
+    /// delivery order, valid 7 days), else a presigned link to the stored PDF (a superseded
+    /// invoice, a credit document; valid 15 minutes).
+    async fn invoices_of(
+        &self,
+        order: &dropship_core::order::Order,
+        deliveries: &[dropship_core::delivery::DeliveryOrder],
+    ) -> anyhow::Result<Vec<serde_json::Value>> {
+        use super::invoices::{listed, purposes, Link};
+        let records = self.invoices.get_many(purposes(order, deliveries)).await?;
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        let time_zone = self.catalogue.time_zone().await?;
+        let mut out = Vec::with_capacity(records.len());
+        let now = chrono::Utc::now();
+        for l in listed(
+            records,
+            order,
+            deliveries,
+            time_zone.name(),
+            &self.public_base_url,
+            now,
+        ) {
+            let url = match l.link {
+                Link::Document(url) => url,
+                Link::Stored(key) => self.documents.presign_get(&key).await?,
+            };
+            let mut view = l.view;
+            view["url"] = json!(url);
+            out.push(view);
+        }
+        Ok(out)
     }
 }

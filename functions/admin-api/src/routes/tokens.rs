@@ -1,9 +1,10 @@
-//! API tokens: made for an admin, a staff member, a channel or a fulfiller (the secret is shown once), and
-//! revoked. Separate because it is the only place secrets are made.
+//! API tokens: made for an admin, a staff member, a channel or a fulfiller (the secret is shown
+//! once), listed (never with the secret nor its hash), and revoked. Separate because it is the
+//! only place secrets are made.
 
 use crate::AdminApi;
 use chrono::Utc;
-use dropship_aws::http::{json, json_body, path_param, HandlerResult};
+use dropship_aws::http::{json, json_body, limit, path_param, query_param, HandlerResult};
 use dropship_aws::repo::tokens::{new_secret, TokenRecord};
 use dropship_core::catalogue::from_body;
 use dropship_core::ids::StaffId;
@@ -88,6 +89,8 @@ impl AdminApi {
             principal: principal.notation(),
             name: input.name,
             created_at: Utc::now(),
+            created_by: Some(admin.to_string()),
+            last_used_at: None,
         };
         self.tokens.create_token(&token, &record).await?;
         tracing::info!(token_id = %token_id, principal = %record.principal, by = %admin, "token created");
@@ -95,6 +98,41 @@ impl AdminApi {
             201,
             &json!({"id": token_id, "tokenId": token_id, "principal": record.principal, "token": token}),
         )
+    }
+
+    /// `GET /admin/tokens?principal=&limit=&nextToken=`: the tokens (of one principal, in
+    /// docs/api.md's notation), each as `{id, tokenId, principal, name, createdAt, createdBy,
+    /// lastUsedAt?}`: what identifies and dates it, never the token nor its hash.
+    pub(crate) async fn list_tokens(&self, req: &Request) -> HandlerResult {
+        let principal = query_param(req, "principal")
+            .map(|p| {
+                let staff = p
+                    .strip_prefix("staff:")
+                    .filter(|id| dropship_core::ids::is_valid_id(id))
+                    .map(|_| p.clone());
+                staff
+                    .or_else(|| Principal::parse(&p, None).map(|p| p.notation()))
+                    .ok_or_else(|| {
+                        ApiError::invalid(
+                            "principal",
+                            "principal must be admin, staff:<staffId>, channel:<channelId> or fulfiller:<fulfillerId>",
+                        )
+                    })
+            })
+            .transpose()?;
+        let limit = usize::try_from(limit(req)?).unwrap_or(50);
+        let next = query_param(req, "nextToken");
+        let page = self
+            .tokens
+            .list(principal.as_deref(), limit, next.as_deref())
+            .await?
+            .ok_or_else(|| ApiError::invalid("nextToken", "nextToken is not one this list gave"))?;
+        let items: Vec<serde_json::Value> = page.items.iter().map(token_view).collect();
+        let mut body = json!({ "items": items });
+        if let Some(t) = page.next_token {
+            body["nextToken"] = json!(t);
+        }
+        json(200, &body)
     }
 
     /// `DELETE /admin/tokens/{tokenId}`
@@ -124,5 +162,44 @@ impl AdminApi {
             .status(204)
             .body(Body::Empty)
             .map_err(anyhow::Error::from)?)
+    }
+}
+
+/// A token as the list shows it: built field by field, so nothing secret can slip in.
+fn token_view(t: &TokenRecord) -> serde_json::Value {
+    let mut v = json!({"id": t.token_id, "tokenId": t.token_id, "principal": t.principal,
+        "name": t.name, "createdAt": t.created_at, "createdBy": t.created_by});
+    if let Some(at) = t.last_used_at {
+        v["lastUsedAt"] = json!(at);
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_listed_token_shows_who_made_it_and_its_last_use_only_when_known() {
+        let mut t: TokenRecord = serde_json::from_value(json!({"tokenId": "tok_1",
+            "principal": "channel:web", "name": "shop", "createdAt": "2026-12-01T10:00:00Z",
+            "createdBy": "Ada"}))
+        .unwrap();
+        let v = token_view(&t);
+        assert_eq!(v["createdBy"], "Ada");
+        assert!(v.get("lastUsedAt").is_none());
+        assert_eq!(
+            v.as_object().unwrap().keys().collect::<Vec<_>>(),
+            [
+                "createdAt",
+                "createdBy",
+                "id",
+                "name",
+                "principal",
+                "tokenId"
+            ]
+        );
+        t.last_used_at = Some("2026-12-02T10:00:00Z".parse().unwrap());
+        assert_eq!(token_view(&t)["lastUsedAt"], "2026-12-02T10:00:00Z");
     }
 }

@@ -68,3 +68,17 @@ async fn a_shortage_at_the_target_is_final_and_a_busy_order_ends_in_the_409() {
     let e = api_error(reroute(&fake, &fake, &fake, &to_beta()).await);
     assert_eq!((e.status, e.field.as_deref()), (422, Some("fulfillerId")));
 }
+
+#[tokio::test]
+async fn an_inactive_fulfiller_gets_no_rerouted_delivery_order() {
+    let mut beta = fulfiller("beta");
+    beta.active = false;
+    let fake =
+        routed()
+            .with_fulfiller(beta)
+            .with_stock(crate::testing::fulfiller_id("beta"), "A", 3, 0);
+    let e = api_error(reroute(&fake, &fake, &fake, &to_beta()).await);
+    assert_eq!((e.status, e.field.as_deref()), (422, Some("fulfillerId")));
+    assert!(e.message.contains("inactive"), "{}", e.message);
+    assert!(fake.state().commits.is_empty() && fake.state().published.is_empty());
+}

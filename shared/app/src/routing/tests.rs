@@ -174,3 +174,32 @@ async fn a_cancelled_order_is_not_routed() {
     assert!(fake.state().commits.is_empty());
     assert!(published(&fake).is_empty());
 }
+
+#[tokio::test]
+async fn an_inactive_fulfiller_is_no_source_and_the_next_one_ships() {
+    let product: Product = serde_json::from_value(json!({"sku": "A", "name": "A",
+        "taxClass": "standard", "group": "garden", "allowBackorder": false,
+        "sources": [{"fulfillerId": "acme", "priority": 1}, {"fulfillerId": "nordic", "priority": 2}]}))
+    .unwrap();
+    let mut acme = fulfiller("acme");
+    acme.active = false;
+    let mut o = order();
+    o.status = OrderStatus::Accepted;
+    o.delivery_order_ids.clear();
+    let fake = Fake::default()
+        .with_order(o)
+        .with_product(product)
+        .with_fulfiller(acme)
+        .with_fulfiller(fulfiller("nordic"))
+        .with_stock(crate::testing::fulfiller_id("acme"), "A", 5, 0)
+        .with_stock(crate::testing::fulfiller_id("nordic"), "A", 5, 0);
+    run(&fake).await.unwrap();
+    let state = fake.state();
+    let new: Vec<&DeliveryOrder> = state.deliveries.values().collect();
+    assert_eq!(new.len(), 1);
+    assert_eq!(new[0].fulfiller_id, "nordic", "acme is inactive");
+    assert_eq!(
+        state.stock[&crate::testing::stock_key("acme", "A")].reserved,
+        0
+    );
+}

@@ -5,7 +5,9 @@
 //! (`refund#<refundId>`). A number is taken in the same transaction that registers its document,
 //! conditional on the counter being where it was read: no number is skipped or given twice,
 //! and a redelivered job finds its registration and reuses the number (gap-free, as German VAT
-//! law wants). The register is read by purpose: a delivery order's, a shipment's, a refund's.
+//! law wants). The register is read by purpose: a delivery order's, a shipment's, a refund's;
+//! an order's documents are read by the purposes its delivery orders, shipments and refunds
+//! give (one BatchGetItem per 100; no index by order).
 
 use super::{from_item, is_transaction_condition_failure, n, s, to_item};
 use anyhow::Context;
@@ -55,6 +57,24 @@ impl Invoices {
             .await
             .with_context(|| format!("reading invoice {purpose}"))?;
         out.item.map(from_item).transpose()
+    }
+
+    /// The documents registered for any of `purposes` (those never registered are left out).
+    pub async fn get_many(
+        &self,
+        purposes: impl IntoIterator<Item = String>,
+    ) -> anyhow::Result<Vec<InvoiceRecord>> {
+        let keys: std::collections::BTreeSet<String> =
+            purposes.into_iter().map(|p| purpose_key(&p)).collect();
+        let keys = keys
+            .into_iter()
+            .map(|k| super::Item::from([("pk".to_string(), s(k))]))
+            .collect();
+        super::batch_get(&self.client, &self.table, keys)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
     }
 
     /// Registers the document for `purpose` under the next number of `year`, or returns the one

@@ -410,6 +410,150 @@ pub fn decode_next_token(token: &str) -> Option<Item> {
     )
 }
 
+/// How many reads one filtered page may take before it answers short (with a `nextToken`).
+const FILTERED_PAGE_READS: usize = 5;
+
+/// One page of up to `limit` items that `keep` takes, read from a Query or Scan (`fetch`: one
+/// read of at most `limit` items from the given start key, answering the items and
+/// DynamoDB's LastEvaluatedKey). A filter applied after the read may leave a read short, so
+/// further reads follow (at most `FILTERED_PAGE_READS`); the page's `nextToken` is the key
+/// (`key_names`) of its last item while more may follow, DynamoDB's own position when the
+/// reads ran out first, and absent only at the end of the table or partition.
+pub async fn filtered_page<T, Fut>(
+    limit: usize,
+    mut start: Option<Item>,
+    key_names: &[&str],
+    mut fetch: impl FnMut(Option<Item>, i32) -> Fut,
+    mut keep: impl FnMut(Item) -> anyhow::Result<Option<T>>,
+) -> anyhow::Result<Page<T>>
+where
+    Fut: std::future::Future<Output = anyhow::Result<(Vec<Item>, Option<Item>)>>,
+{
+    let limit = limit.max(1);
+    let read_limit = i32::try_from(limit).unwrap_or(i32::MAX);
+    let mut items = Vec::new();
+    for _ in 0..FILTERED_PAGE_READS {
+        let (read, last) = fetch(start.take(), read_limit).await?;
+        let count = read.len();
+        for (i, item) in read.into_iter().enumerate() {
+            let key: Item = key_names
+                .iter()
+                .filter_map(|k| item.get(*k).map(|v| ((*k).to_string(), v.clone())))
+                .collect();
+            if let Some(v) = keep(item)? {
+                items.push(v);
+                if items.len() == limit {
+                    let more = i + 1 < count || last.is_some();
+                    return Ok(Page {
+                        items,
+                        next_token: more.then(|| encode_next_token(&key)),
+                    });
+                }
+            }
+        }
+        match last {
+            Some(k) => start = Some(k),
+            None => {
+                return Ok(Page {
+                    items,
+                    next_token: None,
+                })
+            }
+        }
+    }
+    Ok(Page {
+        items,
+        next_token: start.as_ref().map(encode_next_token),
+    })
+}
+
+#[cfg(test)]
+mod page_tests {
+    use super::*;
+
+    /// One read: its items and DynamoDB's LastEvaluatedKey.
+    type Read = anyhow::Result<(Vec<Item>, Option<Item>)>;
+
+    /// A partition of `n` items `sk` "000".."n-1" read `limit` at a time, as DynamoDB would.
+    fn partition(n: usize) -> impl FnMut(Option<Item>, i32) -> std::future::Ready<Read> {
+        move |start, limit| {
+            let after = start
+                .and_then(|k| k.get("sk").and_then(|v| v.as_s().ok()).cloned())
+                .and_then(|s| s.parse::<usize>().ok());
+            let first = after.map_or(0, |a| a + 1);
+            let end = (first + usize::try_from(limit).unwrap()).min(n);
+            let items: Vec<Item> = (first..end)
+                .map(|i| {
+                    Item::from([
+                        ("pk".to_string(), s("K")),
+                        ("sk".to_string(), s(format!("{i:03}"))),
+                    ])
+                })
+                .collect();
+            let last = (end < n || usize::try_from(limit).unwrap() == end - first)
+                .then(|| items.last().cloned())
+                .flatten();
+            std::future::ready(Ok((items, last)))
+        }
+    }
+
+    fn sk(item: Item) -> anyhow::Result<Option<usize>> {
+        Ok(item
+            .get("sk")
+            .and_then(|v| v.as_s().ok())
+            .and_then(|s| s.parse().ok()))
+    }
+
+    /// Walks every page; answers the items and the number of pages.
+    async fn walk(
+        n: usize,
+        limit: usize,
+        keep: impl Fn(usize) -> bool + Copy,
+    ) -> (Vec<usize>, usize) {
+        let (mut all, mut pages, mut token): (Vec<usize>, usize, Option<String>) =
+            (Vec::new(), 0, None);
+        loop {
+            let start = token.as_deref().map(|t| decode_next_token(t).unwrap());
+            let page = filtered_page(limit, start, &["pk", "sk"], partition(n), |i| {
+                Ok(sk(i)?.filter(|v| keep(*v)))
+            })
+            .await
+            .unwrap();
+            assert!(page.items.len() <= limit);
+            all.extend(page.items);
+            pages += 1;
+            match page.next_token {
+                Some(t) => token = Some(t),
+                None => return (all, pages),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn pages_walk_every_item_once() {
+        let (all, pages) = walk(7, 3, |_| true).await;
+        assert_eq!(all, (0..7).collect::<Vec<_>>());
+        assert_eq!(pages, 3);
+        let (all, _) = walk(6, 1, |_| true).await;
+        assert_eq!(all, (0..6).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_filter_fills_pages_from_further_reads_and_never_loses_an_item() {
+        let (all, _) = walk(40, 2, |v| v % 7 == 0).await;
+        assert_eq!(all, [0, 7, 14, 21, 28, 35]);
+        // Nothing matches in the first reads: a short (empty) page still says more may follow.
+        let page = filtered_page(2, None, &["pk", "sk"], partition(100), |i| {
+            Ok(sk(i)?.filter(|v| *v >= 90))
+        })
+        .await
+        .unwrap();
+        assert!(page.items.is_empty() && page.next_token.is_some());
+        let (all, _) = walk(100, 2, |v| v >= 90).await;
+        assert_eq!(all, (90..100).collect::<Vec<_>>());
+    }
+}
+
 #[cfg(test)]
 mod token_tests {
     use super::*;

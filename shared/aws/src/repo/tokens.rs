@@ -1,10 +1,12 @@
 //! Tokens table: bearer tokens, stored only as SHA-256 hashes.
 //! Keys (pk): `TOKEN#<sha256>` -> principal; `TOKENID#<tokenId>` -> the hash (for revocation).
-//! Access: get by hash (authorizer); put token + id (transaction); revoke by id.
+//! Access: get by hash (authorizer); put token + id (transaction); revoke by id; a page of the
+//! tokens (a Scan of the `TOKEN#` items, optionally of one principal: the table holds a few
+//! hundred items at most, so no index is kept for it).
 //! (Document links are no records: they are signed with their delivery order's `linkKey`, see
 //! `dropship_core::links`.)
 
-use super::{from_item, s, to_item, Item};
+use super::{decode_next_token, filtered_page, from_item, s, to_item, Item, Page};
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -40,6 +42,29 @@ pub struct TokenRecord {
     pub principal: String,
     pub name: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The admin who made it (tokens made before this was kept have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// When it was last presented (written by the authorizer; absent until then). Read
+    /// leniently: an attribute that is not an RFC 3339 instant reads as absent, so that it can
+    /// never make the token itself unreadable (the authorizer reads this record).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "lenient_instant"
+    )]
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// An RFC 3339 instant, or None for anything else (absent, null, a number, another format).
+fn lenient_instant<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(v.as_ref()
+        .and_then(serde_json::Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc)))
 }
 
 #[derive(Clone, Debug)]
@@ -149,6 +174,48 @@ impl Tokens {
         }
     }
 
+    /// A page of the tokens (of `principal`, in its notation, when given), in the table's
+    /// order; None when `next_token` is not one this list gave. The hash never leaves here.
+    pub async fn list(
+        &self,
+        principal: Option<&str>,
+        limit: usize,
+        next_token: Option<&str>,
+    ) -> anyhow::Result<Option<Page<TokenRecord>>> {
+        let start = match next_token {
+            None => None,
+            Some(t) => match decode_next_token(t).filter(is_token_key) {
+                Some(k) => Some(k),
+                None => return Ok(None),
+            },
+        };
+        let fetch = |start: Option<Item>, limit: i32| {
+            let mut scan = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("begins_with(pk, :token)")
+                .expression_attribute_values(":token", s("TOKEN#"))
+                .consistent_read(true)
+                .limit(limit)
+                .set_exclusive_start_key(start);
+            if let Some(p) = principal {
+                scan = scan
+                    .filter_expression("begins_with(pk, :token) AND principal = :principal")
+                    .expression_attribute_values(":principal", s(p));
+            }
+            async move {
+                let out = scan.send().await.context("listing the tokens")?;
+                Ok((out.items.unwrap_or_default(), out.last_evaluated_key))
+            }
+        };
+        let page = filtered_page(limit, start, &["pk"], fetch, |item| {
+            from_item::<TokenRecord>(item).map(Some)
+        })
+        .await?;
+        Ok(Some(page))
+    }
+
     /// Revokes a token by its id; false when there is no such token.
     pub async fn revoke(&self, token_id: &str) -> anyhow::Result<bool> {
         let Some(item) = self.get_item(format!("TOKENID#{token_id}")).await? else {
@@ -169,5 +236,58 @@ impl Tokens {
                 .context("revoking a token")?;
         }
         Ok(true)
+    }
+}
+
+/// True when `k` is the key of a token item (a list's token names where the Scan stopped).
+fn is_token_key(k: &Item) -> bool {
+    k.len() == 1
+        && k.get("pk")
+            .and_then(|v| v.as_s().ok())
+            .is_some_and(|pk| pk.starts_with("TOKEN"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_token_is_only_a_token_items_key() {
+        let key = |pk: &str| Item::from([("pk".to_string(), s(pk))]);
+        assert!(is_token_key(&key("TOKEN#ab12")));
+        assert!(is_token_key(&key("TOKENID#tok_1")));
+        assert!(!is_token_key(&key("SESSION#1")));
+        let mut two = key("TOKEN#ab12");
+        two.insert("sk".into(), s("x"));
+        assert!(!is_token_key(&two));
+    }
+
+    #[test]
+    fn tokens_made_before_have_no_creator_nor_last_use() {
+        let r: TokenRecord = serde_json::from_value(serde_json::json!({"tokenId": "tok_1",
+            "principal": "admin", "name": null, "createdAt": "2026-01-01T00:00:00Z"}))
+        .unwrap();
+        assert_eq!((r.created_by, r.last_used_at), (None, None));
+    }
+
+    #[test]
+    fn a_last_use_the_token_cannot_read_never_hides_the_token() {
+        let item = |last: aws_sdk_dynamodb::types::AttributeValue| {
+            let mut i = to_item(
+                &serde_json::json!({"tokenId": "tok_1", "principal": "admin",
+                    "createdAt": "2026-01-01T00:00:00Z"}),
+                &[("pk", "TOKEN#ab")],
+            )
+            .unwrap();
+            i.insert("lastUsedAt".into(), last);
+            from_item::<TokenRecord>(i).unwrap()
+        };
+        let used = item(s("2026-12-02T10:00:00.5+01:00"));
+        assert_eq!(
+            used.last_used_at.map(|t| t.to_rfc3339()),
+            Some("2026-12-02T09:00:00.500+00:00".to_string())
+        );
+        assert_eq!(item(s("yesterday")).last_used_at, None);
+        assert_eq!(item(super::super::n(1764669600)).last_used_at, None);
     }
 }

@@ -238,3 +238,43 @@ mod policy_tests {
         assert_eq!(hi.unwrap().to_rfc3339(), "2026-07-01T21:59:59.999999+00:00");
     }
 }
+
+#[test]
+fn configuration_is_active_unless_put_inactive_and_items_stored_before_are_active() {
+    let channel = from_body::<ChannelInput>(json!({"name": "Web", "kind": "webshop"}))
+        .unwrap()
+        .validate("web", None)
+        .unwrap();
+    assert!(channel.active && channel.check_active().is_ok());
+    let off = from_body::<ChannelInput>(json!({"name": "Web", "kind": "webshop", "active": false}))
+        .unwrap()
+        .validate("web", None)
+        .unwrap();
+    let e = off.check_active().unwrap_err();
+    assert_eq!((e.status, e.code.as_str()), (403, "channel_inactive"));
+    // Items stored before the flag existed read as active.
+    let stored: Channel =
+        serde_json::from_value(json!({"id": "old", "name": "Old", "kind": "app"})).unwrap();
+    assert!(stored.active);
+    let product: Product = serde_json::from_value(json!({"sku": "A", "name": "A",
+        "taxClass": "standard", "group": "g", "allowBackorder": false, "sources": []}))
+    .unwrap();
+    assert!(product.active && product.check_orderable("lines[0].sku").is_ok());
+    let off = from_body::<ProductInput>(json!({"name": "A", "taxClass": "standard",
+        "group": "g", "sources": [], "active": false}))
+    .unwrap()
+    .validate("A", |_| true)
+    .unwrap();
+    let e = off.check_orderable("lines[3].sku").unwrap_err();
+    assert_eq!(
+        (e.status, e.code.as_str(), e.field.as_deref()),
+        (422, "product_inactive", Some("lines[3].sku"))
+    );
+    let fulfiller = from_body::<FulfillerInput>(json!({"name": "Acme", "kind": "dropshipper",
+        "email": "ops@acme.example", "active": false,
+        "address": {"name": "Acme", "street": "Weg 1", "postalCode": "10115", "city": "Berlin", "country": "DE"}}))
+    .unwrap()
+    .validate("acme")
+    .unwrap();
+    assert!(!fulfiller.active);
+}

@@ -508,3 +508,30 @@ fn a_bad_request_is_refused_with_the_field_and_words_of_before() {
         );
     }
 }
+
+#[test]
+fn an_inactive_product_is_refused_naming_its_line() {
+    let (mut products, tax_rates) = catalogue();
+    for p in products.values_mut() {
+        p.active = p.sku.as_str() != "L2-SKU";
+    }
+    let ctx = PricingContext::new(
+        &products,
+        &tax_rates,
+        NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
+    );
+    let e = OrderRequest::parse(&worked_example())
+        .unwrap()
+        .price(
+            &ctx,
+            "o1".try_into().unwrap(),
+            "web".try_into().unwrap(),
+            Utc::now(),
+            "channel:web".into(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        (e.status, e.code.as_str(), e.field.as_deref()),
+        (422, "product_inactive", Some("lines[1].sku"))
+    );
+}

@@ -15,7 +15,7 @@
 //! minute per container instead of once per step (thousands a second at peak, far above what
 //! one partition serves).
 
-use super::{key, Catalogue};
+use super::{key, Catalogue, Stamp};
 use crate::repo::{from_item, is_retryable_transaction_failure, n, s, to_item, Item};
 use anyhow::Context;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
@@ -287,6 +287,8 @@ impl Catalogue {
                 &StoredPolicy {
                     allocation: p.allocation,
                     return_window_days: Some(p.return_window_days),
+                    updated_at: Some(Utc::now()),
+                    updated_by: Some(by.to_string()),
                 },
                 &[("pk", "POLICY"), ("sk", "refund")],
             )?;
@@ -295,6 +297,28 @@ impl Catalogue {
             }
         }
         anyhow::bail!("the process settings kept changing while the refund policy was written")
+    }
+
+    /// The refund policy as last written, for the admin's GET: its allocation as stored, its
+    /// return window the latest process version's (written, possibly not yet in force: a PUT
+    /// reads back what it wrote), with who wrote the policy item last and when (none for a
+    /// policy stored before that was kept, or never PUT).
+    pub async fn get_refund_policy_stamped(&self) -> anyhow::Result<(RefundPolicy, Stamp)> {
+        let (stored, process) =
+            tokio::try_join!(self.get_item("POLICY", "refund"), self.process())?;
+        let stored: Option<StoredPolicy> = stored.map(from_item).transpose()?;
+        let stamp = stored
+            .as_ref()
+            .map(|p| Stamp {
+                updated_at: p.updated_at,
+                updated_by: p.updated_by.clone(),
+            })
+            .unwrap_or_default();
+        let policy = RefundPolicy {
+            allocation: stored.map(|p| p.allocation).unwrap_or_default(),
+            return_window_days: process.settings.returns.window_days,
+        };
+        Ok((policy, stamp))
     }
 
     /// The refund policy: its allocation as stored, its return window the settings' in force now.
@@ -375,6 +399,10 @@ struct StoredPolicy {
     allocation: dropship_core::money::Allocation,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     return_window_days: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    updated_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    updated_by: Option<String>,
 }
 
 /// A new version's instant: `EFFECT_DELAY` from now, but always after the current one's, so that
