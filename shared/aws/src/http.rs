@@ -179,11 +179,11 @@ fn route_target(req: &Request, route_key: &str) -> Option<String> {
 }
 
 /// The audit log's line for this request, when it is one the log keeps
-/// (`dropship_core::staff::is_audited`).
+/// (`dropship_core::principal::is_audited`).
 pub fn audit_entry(req: &Request, status: u16) -> Option<crate::repo::audit::AuditEntry> {
     let principal = principal(req);
     let method = req.method().as_str();
-    if !dropship_core::staff::is_audited(principal.as_ref(), method, status) {
+    if !dropship_core::principal::is_audited(principal.as_ref(), method, status) {
         return None;
     }
     let principal = principal?;

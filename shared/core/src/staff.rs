@@ -196,37 +196,3 @@ mod tests {
         assert!(serde_json::from_value::<StaffInput>(json).is_err());
     }
 }
-
-/// Whether a request goes into the audit log: every change (anything but GET/HEAD) by the
-/// principal `admin` or by staff, whatever its outcome, and every 403 a staff token got (reads
-/// included: someone tried what their role does not allow).
-pub fn is_audited(principal: Option<&crate::Principal>, method: &str, status: u16) -> bool {
-    use crate::Principal;
-    let change = method != "GET" && method != "HEAD";
-    match principal {
-        Some(Principal::Admin { .. }) => change,
-        Some(Principal::Staff { .. }) => change || status == 403,
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod audit_tests {
-    use super::is_audited;
-    use crate::Principal;
-
-    #[test]
-    fn changes_and_a_staff_members_refusals_are_audited() {
-        let admin = Principal::parse("admin", None);
-        let staff = Principal::parse_with_role("staff:fin", None, Some("finance"));
-        let channel = Principal::parse("channel:web", None);
-        assert!(is_audited(admin.as_ref(), "POST", 201));
-        assert!(is_audited(admin.as_ref(), "PUT", 422));
-        assert!(!is_audited(admin.as_ref(), "GET", 200));
-        assert!(is_audited(staff.as_ref(), "POST", 403));
-        assert!(is_audited(staff.as_ref(), "GET", 403));
-        assert!(!is_audited(staff.as_ref(), "GET", 200));
-        assert!(!is_audited(channel.as_ref(), "POST", 201));
-        assert!(!is_audited(None, "POST", 401));
-    }
-}

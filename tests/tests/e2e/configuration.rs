@@ -17,7 +17,7 @@ fn address(name: &str) -> Value {
     json!({"name": name, "street": "Lindenstraße 12", "postalCode": "10969", "city": "Berlin", "country": "DE"})
 }
 
-/// A token of an admin with this display name (what `updatedBy` records).
+/// A token of an admin with this display name (`updatedBy` records `admin:<name>`).
 async fn admin_named(stack: &Stack, name: &str) -> String {
     let (status, made) = stack
         .post(
@@ -111,7 +111,7 @@ async fn what_was_put_is_read_back_with_who_and_when() {
             &json!("EUR"),
             &json!("reject"),
             &json!(true),
-            &json!("Ada Admin"),
+            &json!("admin:Ada Admin"),
         )
     );
     assert!(just_now(&channel["updatedAt"]), "{channel}");
@@ -142,7 +142,7 @@ async fn what_was_put_is_read_back_with_who_and_when() {
         (&json!(24), &json!(24), &json!(true))
     );
     assert_eq!(fulfiller["address"]["city"], "Berlin");
-    assert_eq!(fulfiller["updatedBy"], "Ada Admin");
+    assert_eq!(fulfiller["updatedBy"], "admin:Ada Admin");
     assert!(just_now(&fulfiller["updatedAt"]), "{fulfiller}");
 
     let (status, _) = stack
@@ -173,7 +173,7 @@ async fn what_was_put_is_read_back_with_who_and_when() {
             &json!("kitchen"),
             &json!("3.10"),
             &json!(true),
-            &json!("Ada Admin"),
+            &json!("admin:Ada Admin"),
         )
     );
     assert!(just_now(&product["updatedAt"]), "{product}");
@@ -430,7 +430,7 @@ async fn tokens_are_listed_without_their_secret() {
             &made["id"],
             &json!("channel:web-de"),
             &json!("checkout"),
-            &json!("Ada Admin")
+            &json!("admin:Ada Admin")
         )
     );
     assert!(just_now(&checkout["createdAt"]), "{checkout}");

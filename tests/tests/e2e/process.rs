@@ -169,7 +169,7 @@ async fn the_settings_are_versioned_validated_shared_with_the_refund_policy_and_
             "settings.routing.colour",
         ),
         (
-            json!({"returns": {"windowDays": 0}}),
+            json!({"returns": {"windowDays": 366}}),
             "settings.returns.windowDays",
         ),
         (
