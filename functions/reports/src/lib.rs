@@ -422,6 +422,16 @@ impl Reports {
         })
     }
 
+    /// Whether this report's rows come from the report aggregates (sales and orders, once the
+    /// sums are complete and dated in the retailer's zone), so that it reads no orders.
+    async fn answered_by_aggregates(&self, q: &Query, p: &Period) -> anyhow::Result<bool> {
+        if !matches!(q.kind, Kind::Sales | Kind::Orders) {
+            return Ok(false);
+        }
+        let state = self.aggregates.backfill().await?;
+        Ok(state.complete && state.zone.as_deref() == Some(p.tz.name()))
+    }
+
     /// The period's rows of the report aggregates, when they answer it: complete (backfilled)
     /// and dated in the retailer's zone of now. `None`: the report reads the orders.
     async fn aggregate_rows(

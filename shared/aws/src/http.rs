@@ -214,7 +214,15 @@ pub fn audit_entry(req: &Request, status: u16) -> Option<crate::repo::audit::Aud
 pub async fn audit(log: &crate::repo::audit::AuditLog, req: &Request, result: &HandlerResult) {
     if let Some(entry) = audit_entry(req, status_of(result)) {
         if let Err(e) = log.record(&entry).await {
-            tracing::error!(error = %format!("{e:#}"), action = %entry.action, "audit write failed");
+            tracing::error!(
+                error = %format!("{e:#}"),
+                principal = %entry.principal,
+                action = %entry.action,
+                target = ?entry.target,
+                outcome = entry.outcome,
+                request_id = %entry.request_id,
+                "audit write failed"
+            );
             crate::metrics::audit_writes_failed(1);
         }
     }

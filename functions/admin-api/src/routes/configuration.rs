@@ -61,6 +61,14 @@ fn foreign_token() -> ApiError {
     ApiError::invalid("nextToken", "nextToken is not one this list gave")
 }
 
+/// A logo's PNG bytes from its base64; 422 when it is not base64.
+fn decode_logo(base64: &str) -> Result<Vec<u8>, ApiError> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(base64.trim())
+        .map_err(|_| ApiError::invalid("logoPngBase64", "logoPngBase64 is not base64"))
+}
+
 impl AdminApi {
     /// `PUT /admin/channels/{channelId}`: a channel that existed keeps its currency when the
     /// body names none.
@@ -242,10 +250,18 @@ impl AdminApi {
             )
             .into());
         }
+        // Every check before the first write: a logo that is not base64 registers nothing.
+        let logo = match &b.logo_png_base64 {
+            Some(base64) => Some((logo_key(base64), decode_logo(base64)?)),
+            None => None,
+        };
         // SES sends only from verified identities: register the domain with every change.
         self.mailer.verify_sender(&self.mail_sender_domain).await?;
-        let logo = match &b.logo_png_base64 {
-            Some(base64) => Some(self.store_logo(base64).await?),
+        let logo = match logo {
+            Some((key, bytes)) => {
+                self.documents.put_png(&key, bytes).await?;
+                Some(key)
+            }
             None => None,
         };
         let stamp = Stamp::now(admin);
@@ -258,10 +274,7 @@ impl AdminApi {
     /// Puts a logo (base64 PNG) in the document bucket under its content's key; 422 when it is
     /// not base64.
     async fn store_logo(&self, base64: &str) -> Result<String, dropship_aws::http::HandlerError> {
-        use base64::Engine;
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(base64.trim())
-            .map_err(|_| ApiError::invalid("logoPngBase64", "logoPngBase64 is not base64"))?;
+        let bytes = decode_logo(base64)?;
         let key = logo_key(base64);
         self.documents.put_png(&key, bytes).await?;
         Ok(key)

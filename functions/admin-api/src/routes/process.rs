@@ -35,9 +35,17 @@ impl AdminApi {
     pub(crate) async fn process_versions(&self, req: &Request) -> HandlerResult {
         let start = query_param(req, "nextToken")
             .map(|t| {
-                decode_partition_token(&t, "PROCESS").ok_or_else(|| {
-                    ApiError::invalid("nextToken", "nextToken is not one this list gave")
-                })
+                // Only a version's key: the query reads `AT#...` keys, and a start key outside
+                // them is DynamoDB's ValidationException (a 500), not the caller's 422.
+                decode_partition_token(&t, "PROCESS")
+                    .filter(|k| {
+                        k.get("sk")
+                            .and_then(|v| v.as_s().ok())
+                            .is_some_and(|sk| sk.starts_with("AT#"))
+                    })
+                    .ok_or_else(|| {
+                        ApiError::invalid("nextToken", "nextToken is not one this list gave")
+                    })
             })
             .transpose()?;
         let page = self.catalogue.process_versions(limit(req)?, start).await?;

@@ -93,9 +93,21 @@ impl AuditLog {
         next_token: Option<&str>,
     ) -> anyhow::Result<Option<super::Page<AuditEntry>>> {
         let last_day = (until - chrono::Duration::microseconds(1)).date_naive();
+        let low = sort_key(from, "");
+        let high = sort_key(until, "");
+        // A cursor of this period only: a start key outside the query's bounds is DynamoDB's
+        // ValidationException (a 500), not the caller's 422.
         let mut cursor = match next_token {
             Some(t) => match decode(t) {
-                Some(c) if c.day <= last_day && c.day >= from.date_naive() => c,
+                Some(c)
+                    if c.day <= last_day
+                        && c.day >= from.date_naive()
+                        && c.after.as_ref().is_none_or(|a| {
+                            a.starts_with(&c.day.to_string()) && low < *a && *a <= high
+                        }) =>
+                {
+                    c
+                }
                 _ => return Ok(None),
             },
             None => Cursor {
@@ -103,8 +115,6 @@ impl AuditLog {
                 after: None,
             },
         };
-        let low = sort_key(from, "");
-        let high = sort_key(until, "");
         let mut items = Vec::new();
         loop {
             let mut q = self

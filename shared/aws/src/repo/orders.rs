@@ -261,7 +261,15 @@ impl Orders {
         limit: i32,
         next_token: Option<&str>,
     ) -> anyhow::Result<Option<(Vec<Order>, Option<String>)>> {
-        // A start key of the byCreated index only: anything else DynamoDB would refuse (a 500).
+        // Bounds on the sort key `<time>#<id>`: "~" sorts after every id character.
+        // Key values may not be empty: "0" sorts before every timestamp.
+        let lower = filter.from.map(sort_time).unwrap_or_else(|| "0".into());
+        let upper = filter
+            .to
+            .map(|t| format!("{}~", sort_time(t)))
+            .unwrap_or_else(|| "~".into());
+        // A start key of the byCreated index within the bounds only: anything else DynamoDB would
+        // refuse (a 500).
         let start = match next_token {
             Some(t) => match super::decode_next_token(t) {
                 Some(k)
@@ -270,11 +278,12 @@ impl Orders {
                             .and_then(|v| v.as_s().ok())
                             .map(String::as_str)
                             == Some("ORDERS")
-                        && ["pk", "gsi1sk"].iter().all(|a| {
-                            k.get(*a)
-                                .and_then(|v| v.as_s().ok())
-                                .is_some_and(|v| !v.is_empty())
-                        }) =>
+                        && k.get("pk")
+                            .and_then(|v| v.as_s().ok())
+                            .is_some_and(|v| !v.is_empty())
+                        && k.get("gsi1sk")
+                            .and_then(|v| v.as_s().ok())
+                            .is_some_and(|v| lower <= *v && *v <= upper) =>
                 {
                     Some(k)
                 }
@@ -282,13 +291,6 @@ impl Orders {
             },
             None => None,
         };
-        // Bounds on the sort key `<time>#<id>`: "~" sorts after every id character.
-        // Key values may not be empty: "0" sorts before every timestamp.
-        let lower = filter.from.map(sort_time).unwrap_or_else(|| "0".into());
-        let upper = filter
-            .to
-            .map(|t| format!("{}~", sort_time(t)))
-            .unwrap_or_else(|| "~".into());
         let mut q = self
             .client
             .query()

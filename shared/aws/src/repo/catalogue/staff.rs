@@ -11,8 +11,20 @@ impl Catalogue {
         self.put("STAFF", m.id.as_str(), m).await
     }
 
+    /// A staff member, read strongly consistent: a role or deactivation just written decides
+    /// at once who may do what (the authorizer reads it once per token per 30 s).
     pub async fn get_staff(&self, id: &str) -> anyhow::Result<Option<StaffMember>> {
-        self.get("STAFF", id).await
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s("STAFF"))
+            .key("sk", s(id))
+            .consistent_read(true)
+            .send()
+            .await
+            .with_context(|| format!("reading staff member {id}"))?;
+        out.item.map(from_item).transpose()
     }
 
     /// A page of the staff in id order, optionally only the active or the inactive ones; `None`
