@@ -37,6 +37,18 @@ struct Cursor {
     after: Option<String>,
 }
 
+impl Cursor {
+    /// Whether the cursor starts inside this listing: a day of the period and, within it, a
+    /// sort key between the bounds (any other start key is DynamoDB's ValidationException).
+    fn is_within(&self, first_day: NaiveDate, last_day: NaiveDate, low: &str, high: &str) -> bool {
+        (first_day..=last_day).contains(&self.day)
+            && self
+                .after
+                .as_deref()
+                .is_none_or(|a| a.starts_with(&self.day.to_string()) && low < a && a <= high)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct AuditLog {
     client: aws_sdk_dynamodb::Client,
@@ -99,15 +111,7 @@ impl AuditLog {
         // ValidationException (a 500), not the caller's 422.
         let mut cursor = match next_token {
             Some(t) => match decode(t) {
-                Some(c)
-                    if c.day <= last_day
-                        && c.day >= from.date_naive()
-                        && c.after.as_ref().is_none_or(|a| {
-                            a.starts_with(&c.day.to_string()) && low < *a && *a <= high
-                        }) =>
-                {
-                    c
-                }
+                Some(c) if c.is_within(from.date_naive(), last_day, &low, &high) => c,
                 _ => return Ok(None),
             },
             None => Cursor {
@@ -182,6 +186,30 @@ mod tests {
         let b = "2026-12-03T10:00:00Z".parse().unwrap();
         assert!(sort_key(a, "zzz") < sort_key(b, ""));
         assert!(sort_key(b, "") < sort_key(b, "req-1"));
+    }
+
+    #[test]
+    fn a_cursor_starts_only_inside_its_listing() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let (first, last) = (d("2026-12-01"), d("2026-12-03"));
+        let low = sort_key("2026-11-30T23:00:00Z".parse().unwrap(), "");
+        let high = sort_key("2026-12-03T23:00:00Z".parse().unwrap(), "");
+        let at = |day: &str, after: Option<&str>| Cursor {
+            day: d(day),
+            after: after.map(String::from),
+        };
+        assert!(at("2026-12-02", None).is_within(first, last, &low, &high));
+        assert!(at("2026-12-02", Some("2026-12-02T10:00:00.000000Z#r"))
+            .is_within(first, last, &low, &high));
+        for bad in [
+            at("2026-12-04", None),
+            at("2026-11-30", None),
+            at("2026-12-02", Some("")),
+            at("2026-12-02", Some("2026-12-01T10:00:00.000000Z#r")),
+            at("2026-12-03", Some("2026-12-03T23:30:00.000000Z#r")),
+        ] {
+            assert!(!bad.is_within(first, last, &low, &high), "{bad:?}");
+        }
     }
 
     #[test]
