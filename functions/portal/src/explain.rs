@@ -28,6 +28,7 @@ impl Portal {
             e.code,
             ErrorCode::InvalidState
                 | ErrorCode::AlreadyReceived
+                | ErrorCode::ReturnNotAuthorized
                 | ErrorCode::ConcurrentModification
         ) && self.texts.has(frame.lang, &known)
         {
