@@ -3,7 +3,7 @@
 
 use crate::ids::{check_text, ChannelId, CountryCode, Currency, FulfillerId, Sku};
 use crate::input::Lax;
-use crate::money::{Allocation, Money};
+use crate::money::Money;
 use crate::ApiError;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -657,63 +657,8 @@ pub fn is_time_zone(name: &str) -> bool {
     name.parse::<chrono_tz::Tz>().is_ok()
 }
 
-#[cfg(test)]
-mod date_tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn order_dates_are_berlin_dates() {
-        // 23:30 UTC on 30 June 2020 is already 1 July in Berlin: the 16% period.
-        let at = chrono::Utc
-            .with_ymd_and_hms(2020, 6, 30, 23, 30, 0)
-            .unwrap();
-        assert_eq!(local_date(at, "Europe/Berlin").to_string(), "2020-07-01");
-        assert_eq!(local_date(at, "UTC").to_string(), "2020-06-30");
-        assert!(is_time_zone("Europe/Vienna") && !is_time_zone("Mars/Olympus"));
-    }
-}
-
-/// How refunds are split over payments and how long returns are accepted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RefundPolicy {
-    pub allocation: Allocation,
-    pub return_window_days: u32,
-}
-
-impl Default for RefundPolicy {
-    fn default() -> Self {
-        Self {
-            allocation: Allocation::ProRata,
-            return_window_days: 14,
-        }
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RefundPolicyInput {
-    pub allocation: Option<Allocation>,
-    pub return_window_days: Option<u32>,
-}
-
-impl RefundPolicyInput {
-    pub fn validate(self) -> Result<RefundPolicy, ApiError> {
-        let return_window_days = self.return_window_days.unwrap_or(14);
-        // 0 closes returns through the channel (customer service may still ignore the window).
-        if return_window_days > 365 {
-            return Err(ApiError::invalid(
-                "returnWindowDays",
-                "returnWindowDays must be 0..365",
-            ));
-        }
-        Ok(RefundPolicy {
-            allocation: self.allocation.unwrap_or_default(),
-            return_window_days,
-        })
-    }
-}
+mod refund_policy;
+pub use refund_policy::{RefundPolicy, RefundPolicyInput};
 
 /// The UTC instants a date range (`from`, `to`, both ends included) covers in `time_zone`.
 pub fn day_bounds(

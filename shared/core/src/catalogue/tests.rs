@@ -278,3 +278,20 @@ fn configuration_is_active_unless_put_inactive_and_items_stored_before_are_activ
     .unwrap();
     assert!(!fulfiller.active);
 }
+
+#[cfg(test)]
+mod date_tests {
+    use crate::catalogue::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn order_dates_are_berlin_dates() {
+        // 23:30 UTC on 30 June 2020 is already 1 July in Berlin: the 16% period.
+        let at = chrono::Utc
+            .with_ymd_and_hms(2020, 6, 30, 23, 30, 0)
+            .unwrap();
+        assert_eq!(local_date(at, "Europe/Berlin").to_string(), "2020-07-01");
+        assert_eq!(local_date(at, "UTC").to_string(), "2020-06-30");
+        assert!(is_time_zone("Europe/Vienna") && !is_time_zone("Mars/Olympus"));
+    }
+}
