@@ -87,7 +87,7 @@ async fn count(ddb: &aws_sdk_dynamodb::Client, prefix: &str) -> usize {
 
 /// A report's rows and how long it took, over `days` days to today.
 async fn sales(stack: &Stack, days: i64) -> (Vec<Value>, f64) {
-    let today = Utc::now().date_naive();
+    let today = dropship_core::catalogue::local_date(Utc::now(), "Europe/Berlin");
     let path = format!(
         "/admin/reports/sales?from={}&to={today}",
         today - Days::days(days - 1)
@@ -233,7 +233,7 @@ async fn bench_reports() {
             "the aggregates caught up",
             Duration::from_secs(1800),
             || async {
-                let today = Utc::now().date_naive();
+                let today = dropship_core::catalogue::local_date(Utc::now(), "Europe/Berlin");
                 let (_, body) = stack
                     .get(
                         &format!(

@@ -24,7 +24,8 @@ async fn a_long_report_is_a_job_whose_file_has_the_reports_rows() {
             .await;
         assert_eq!(status, 201, "{created}");
     }
-    let today = Utc::now().date_naive();
+    // The retailer's day (Europe/Berlin): near midnight UTC the orders are already tomorrow's.
+    let today = dropship_core::catalogue::local_date(Utc::now(), "Europe/Berlin");
     let range = format!("from={}&to={today}", today - Duration::days(199));
     let admin = Some(stack.admin_token.as_str());
     let (status, inline) = stack
