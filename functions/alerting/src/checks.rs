@@ -279,6 +279,8 @@ mod tests {
             reminded_at: None,
             escalated_at: None,
             customer_notified_at: None,
+            resolved_by: None,
+            resolution_note: None,
         }
     }
 

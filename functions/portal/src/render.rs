@@ -105,6 +105,7 @@ impl Portal {
             "lang": frame.lang.code(),
             "t": self.texts.all(frame.lang),
             "brand": view::brand(frame.branding.as_ref()),
+            "site_css": dropship_web::brand::SITE_CSS,
             "fulfiller": frame.session.as_ref().map(|(f, _)| json!({"id": f.id, "name": f.name})),
             "csrf": frame.csrf(),
             "nonce": frame.nonce,

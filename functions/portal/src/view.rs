@@ -5,7 +5,6 @@ use crate::i18n::{Lang, Texts};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use dropship_aws::repo::stock::StockLevel;
-use dropship_core::catalogue::Branding;
 use dropship_core::delivery::DeliveryOrder;
 use dropship_core::returns::ReturnPart;
 use serde_json::{json, Value};
@@ -42,13 +41,6 @@ impl Clock {
     fn local_date(&self, t: DateTime<Utc>) -> NaiveDate {
         t.with_timezone(&self.tz).date_naive()
     }
-}
-
-/// The retailer's time zone (branding `timeZone`, default Europe/Berlin as docs/api.md says).
-pub fn time_zone(branding: Option<&Branding>) -> Tz {
-    branding
-        .and_then(|b| b.time_zone.parse::<Tz>().ok())
-        .unwrap_or(chrono_tz::Europe::Berlin)
 }
 
 /// Past its due time and still to ship.
@@ -208,55 +200,7 @@ pub fn return_card(
         "created": clock.time(part.created_at), "lines": lines, "deliveries": deliveries})
 }
 
-/// The retailer's look: name, colour (with a readable text colour on it) and logo.
-pub fn brand(branding: Option<&Branding>) -> Value {
-    let color = branding
-        .map(|b| b.primary_color.as_str())
-        .filter(|c| is_hex_color(c))
-        .unwrap_or("#2E5E4E");
-    let logo = branding
-        .and_then(|b| b.logo_png_base64.as_deref())
-        .filter(|l| {
-            !l.is_empty()
-                && l.bytes()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'='))
-        })
-        .map(|l| format!("data:image/png;base64,{l}"));
-    json!({
-        "name": branding.map(|b| b.company_name.as_str()).unwrap_or(""),
-        "color": color,
-        "on_color": on_color(color),
-        "logo": logo,
-    })
-}
-
-fn is_hex_color(c: &str) -> bool {
-    let b = c.as_bytes();
-    b.len() == 7 && b[0] == b'#' && b[1..].iter().all(u8::is_ascii_hexdigit)
-}
-
-/// White or near-black text, whichever contrasts more with `color` (WCAG relative luminance).
-pub fn on_color(color: &str) -> &'static str {
-    let channel = |i: usize| -> f64 {
-        let v = color
-            .get(i..i + 2)
-            .and_then(|h| u8::from_str_radix(h, 16).ok())
-            .unwrap_or(0) as f64
-            / 255.0;
-        if v <= 0.03928 {
-            v / 12.92
-        } else {
-            ((v + 0.055) / 1.055).powf(2.4)
-        }
-    };
-    let l = 0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5);
-    // Contrast with white: 1.05 / (l + 0.05); with #111: (l + 0.05) / 0.0555.
-    if 1.05 / (l + 0.05) >= (l + 0.05) / 0.0555 {
-        "#ffffff"
-    } else {
-        "#111111"
-    }
-}
+pub use dropship_web::brand::{brand, time_zone};
 
 #[cfg(test)]
 mod tests {
@@ -345,14 +289,6 @@ mod tests {
         assert_eq!(rows[1]["due"], "15.01.2026, 23:30");
         assert_eq!(rows[1]["status_label"], "Neu");
         assert_eq!(rows[1]["open_units"], 2);
-    }
-
-    #[test]
-    fn text_on_the_brand_colour_stays_readable() {
-        assert_eq!(on_color("#2E5E4E"), "#ffffff");
-        assert_eq!(on_color("#FFE066"), "#111111");
-        assert_eq!(brand(None)["color"], "#2E5E4E");
-        assert_eq!(brand(None)["logo"], Value::Null);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! console (`/console`). Each site has its own cookies, CSRF key and texts (`security::Site`,
 //! `i18n::Texts`); the rules are written once here.
 
+pub mod brand;
 pub mod forms;
 pub mod i18n;
 pub mod pagination;

@@ -120,7 +120,8 @@ fn expect(
 }
 
 /// The operations to check: (method, path template, role). Public operations (a document link
-/// is its own capability) and the portal's HTML pages (cookie sessions) have their own tests.
+/// is its own capability) and the portal's and console's HTML pages (cookie sessions) have
+/// their own tests.
 fn operations() -> Vec<(String, String, String)> {
     let path = crate::support::workspace_root().join("openapi.yaml");
     let doc: serde_norway::Value =
@@ -133,7 +134,11 @@ fn operations() -> Vec<(String, String, String)> {
                 continue;
             }
             let role = op["tags"][0].as_str().unwrap_or("").to_string();
-            if role == "public" || role == "portal" || p.as_str() == Some("/documents/{linkId}") {
+            if role == "public"
+                || role == "portal"
+                || role == "console"
+                || p.as_str() == Some("/documents/{linkId}")
+            {
                 continue;
             }
             ops.push((m.to_uppercase(), p.as_str().unwrap().to_string(), role));

@@ -23,6 +23,7 @@ mod bench_webhooks;
 mod big_order;
 mod change_feed;
 mod configuration;
+mod console;
 mod contract;
 mod crash_after_commit;
 mod dead_letters;

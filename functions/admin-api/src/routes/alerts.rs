@@ -46,20 +46,45 @@ impl AdminApi {
         json(200, &json!({ "items": items }))
     }
 
-    /// `POST /admin/alerts/{alertId}/resolve`
+    /// `POST /admin/alerts/{alertId}/resolve` `{note?}` (no body: no note).
     pub(crate) async fn resolve_alert(&self, req: &Request, admin: &str) -> HandlerResult {
         // Alert ids hold '#' and '/': clients send them percent-encoded.
         let id = percent_decode(&path_param(req, "alertId")?);
+        let note = resolution_note(req)?;
         match self.alerts.get(&id).await? {
             None => Err(ApiError::not_found("alert").into()),
             Some(_) => {
-                self.alerts.resolve_id(&id, Utc::now()).await?;
+                self.alerts
+                    .resolve_by_hand(&id, Utc::now(), admin, note.as_deref())
+                    .await?;
                 tracing::info!(alert = %id, by = %admin, "alert resolved by hand");
                 let alert = self.alerts.get(&id).await?;
                 json(200, &json!(alert))
             }
         }
     }
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Resolution {
+    note: Option<String>,
+}
+
+/// The optional note of a resolution: an empty body is none; at most 1000 characters.
+fn resolution_note(req: &Request) -> Result<Option<String>, ApiError> {
+    if req.body().as_ref().is_empty() {
+        return Ok(None);
+    }
+    let r: Resolution = dropship_core::catalogue::from_body(http::json_body(req)?)?;
+    let note = r
+        .note
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty());
+    if let Some(n) = &note {
+        dropship_core::ids::check_text("note", n, 1000)?;
+    }
+    Ok(note)
 }
 
 #[cfg(test)]

@@ -91,6 +91,9 @@ impl AdminApi {
             created_at: Utc::now(),
             created_by: Some(admin.to_string()),
             last_used_at: None,
+            expires_at: None,
+            expires_at_epoch: None,
+            console_session: false,
         };
         self.tokens.create_token(&token, &record).await?;
         tracing::info!(token_id = %token_id, principal = %record.principal, by = %admin, "token created");
@@ -171,6 +174,12 @@ fn token_view(t: &TokenRecord) -> serde_json::Value {
         "name": t.name, "createdAt": t.created_at, "createdBy": t.created_by});
     if let Some(at) = t.last_used_at {
         v["lastUsedAt"] = json!(at);
+    }
+    if let Some(at) = t.expires_at {
+        v["expiresAt"] = json!(at);
+    }
+    if t.console_session {
+        v["consoleSession"] = json!(true);
     }
     v
 }

@@ -42,6 +42,11 @@ pub struct Alert {
     /// When the customer was sent the delay notice (late delivery; once).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_notified_at: Option<DateTime<Utc>>,
+    /// Who resolved it by hand (`admin:<name>` or `staff:<id> (<name>)`), and why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolution_note: Option<String>,
 }
 
 /// What an alert is about, for opening one.
@@ -126,6 +131,8 @@ impl Alerts {
             reminded_at: None,
             escalated_at: None,
             customer_notified_at: None,
+            resolved_by: None,
+            resolution_note: None,
         };
         let res = self
             .client
@@ -236,6 +243,43 @@ impl Alerts {
             .send()
             .await;
         match res {
+            Ok(_) => Ok(true),
+            Err(e) if super::is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(e).with_context(|| format!("resolving alert {id}")),
+        }
+    }
+
+    /// Resolves the alert with this id by hand, noting who and why (`resolvedBy`,
+    /// `resolutionNote`); false when it was not open.
+    pub async fn resolve_by_hand(
+        &self,
+        id: &str,
+        now: DateTime<Utc>,
+        by: &str,
+        note: Option<&str>,
+    ) -> anyhow::Result<bool> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(id))
+            .update_expression(
+                "SET #state = :resolved, resolvedAt = :now, resolvedBy = :by REMOVE resolutionNote",
+            )
+            .condition_expression("#state = :open")
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":resolved", s("resolved"))
+            .expression_attribute_values(":open", s("open"))
+            .expression_attribute_values(":now", s(now.to_rfc3339()))
+            .expression_attribute_values(":by", s(by));
+        if let Some(note) = note {
+            update = update
+                .update_expression(
+                    "SET #state = :resolved, resolvedAt = :now, resolvedBy = :by, resolutionNote = :note",
+                )
+                .expression_attribute_values(":note", s(note));
+        }
+        match update.send().await {
             Ok(_) => Ok(true),
             Err(e) if super::is_condition_failure(&e) => Ok(false),
             Err(e) => Err(e).with_context(|| format!("resolving alert {id}")),

@@ -2,13 +2,14 @@
 //! secret stored only as its SHA-256 hash (`expiresAtEpoch` is the table's TTL attribute; expiry
 //! is also checked in code since TTL deletion is lazy).
 //! Keys (pk): `PORTALSESSION#<sha256>` -> a signed-in fulfiller until `expiresAt`;
-//! `PORTALLINK#<sha256>` -> a one-time sign-in link, consumed by one conditional delete;
-//! `PORTALMAIL#<fulfillerId>` -> when the last sign-in link was mailed (a throttle).
+//! `PORTALLINK#<sha256>` and `PORTALMAIL#<fulfillerId>` -> a one-time sign-in link and its mail
+//! throttle (`sign_in_links`).
 //! Access: put / get / delete by hash; put-if-older for the throttle. Sign-in by mail address
 //! also reads the catalogue's `FULFILLER` partition (one query: a retailer has tens of fulfillers).
 
+use super::sign_in_links::SignInLinks;
 use super::tokens::{new_secret, sha256_hex};
-use super::{from_item, is_condition_failure, n, s, to_item};
+use super::{from_item, s, to_item};
 use anyhow::Context;
 use chrono::{DateTime, Duration, Utc};
 use dropship_core::catalogue::Fulfiller;
@@ -27,19 +28,12 @@ pub struct PortalSession {
     pub expires_at_epoch: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SignInLink {
-    fulfiller_id: FulfillerId,
-    expires_at: DateTime<Utc>,
-    expires_at_epoch: i64,
-}
-
 #[derive(Clone, Debug)]
 pub struct PortalSessions {
     client: aws_sdk_dynamodb::Client,
     tokens_table: String,
     catalogue_table: String,
+    links: SignInLinks,
 }
 
 impl PortalSessions {
@@ -49,6 +43,7 @@ impl PortalSessions {
         catalogue_table: String,
     ) -> Self {
         Self {
+            links: SignInLinks::new(client.clone(), tokens_table.clone(), "PORTAL"),
             client,
             tokens_table,
             catalogue_table,
@@ -144,79 +139,32 @@ impl PortalSessions {
         now: DateTime<Utc>,
         ttl: Duration,
     ) -> anyhow::Result<String> {
-        let secret = new_secret();
-        let expires_at = now + ttl;
-        let link = SignInLink {
-            fulfiller_id: fulfiller_id.clone(),
-            expires_at,
-            expires_at_epoch: expires_at.timestamp(),
-        };
-        let pk = format!("PORTALLINK#{}", sha256_hex(&secret));
-        self.client
-            .put_item()
-            .table_name(&self.tokens_table)
-            .set_item(Some(to_item(&link, &[("pk", &pk)])?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .context("storing a sign-in link")?;
-        Ok(secret)
+        self.links.mint(fulfiller_id.as_str(), now, ttl).await
     }
 
-    /// Uses up a sign-in link: the fulfiller it signs in, once. The delete is the claim, so two
-    /// concurrent uses cannot both succeed; an expired link is deleted and refused.
+    /// Uses up a sign-in link: the fulfiller it signs in, once (see `SignInLinks::consume`).
     pub async fn consume_link(
         &self,
         secret: &str,
         now: DateTime<Utc>,
     ) -> anyhow::Result<Option<FulfillerId>> {
-        let res = self
-            .client
-            .delete_item()
-            .table_name(&self.tokens_table)
-            .key("pk", s(format!("PORTALLINK#{}", sha256_hex(secret))))
-            .condition_expression("attribute_exists(pk)")
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
-            .send()
-            .await;
-        match res {
-            Ok(out) => {
-                let link: Option<SignInLink> = out
-                    .attributes
-                    .filter(|a| !a.is_empty())
-                    .map(from_item)
-                    .transpose()?;
-                Ok(link.filter(|l| l.expires_at > now).map(|l| l.fulfiller_id))
-            }
-            Err(e) if is_condition_failure(&e) => Ok(None),
-            Err(e) => Err(e).context("using a sign-in link"),
-        }
+        Ok(self
+            .links
+            .consume(secret, now)
+            .await?
+            .and_then(|f| FulfillerId::try_from(f).ok()))
     }
 
-    /// Claims the right to mail `fulfiller_id` a sign-in link: at most one per `every`, so the
-    /// form cannot be used to flood a fulfiller's inbox.
+    /// Claims the right to mail `fulfiller_id` a sign-in link: at most one per `every`.
     pub async fn claim_mail(
         &self,
         fulfiller_id: &FulfillerId,
         now: DateTime<Utc>,
         every: Duration,
     ) -> anyhow::Result<bool> {
-        let res = self
-            .client
-            .put_item()
-            .table_name(&self.tokens_table)
-            .item("pk", s(format!("PORTALMAIL#{fulfiller_id}")))
-            .item("sentAtEpoch", n(now.timestamp()))
-            .item("expiresAtEpoch", n((now + every).timestamp()))
-            .condition_expression("attribute_not_exists(pk) OR sentAtEpoch < :since")
-            .expression_attribute_values(":since", n((now - every).timestamp()))
-            .send()
-            .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(e).context("recording a sign-in mail"),
-        }
+        self.links
+            .claim_mail(fulfiller_id.as_str(), now, every)
+            .await
     }
 
     /// The fulfillers whose mail address is `email` (compared without case).

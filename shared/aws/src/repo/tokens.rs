@@ -54,6 +54,23 @@ pub struct TokenRecord {
         deserialize_with = "lenient_instant"
     )]
     pub last_used_at: Option<DateTime<Utc>>,
+    /// A console session's token ends here (API tokens have no end); `expiresAtEpoch` is the
+    /// table's TTL attribute, and expiry is checked in code since TTL deletion is lazy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at_epoch: Option<i64>,
+    /// Made by the console's sign-in, for one browser session: its secret is the session
+    /// cookie, and signing out revokes it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub console_session: bool,
+}
+
+impl TokenRecord {
+    /// Whether the token still works at `now` (API tokens always do until revoked).
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at.is_none_or(|end| end > now)
+    }
 }
 
 /// An RFC 3339 instant, or None for anything else (absent, null, a number, another format).
@@ -95,12 +112,14 @@ impl Tokens {
         Ok(out.item)
     }
 
-    /// The principal of a presented bearer token, if it is known and not revoked.
+    /// The principal of a presented bearer token, if it is known, not revoked and not expired.
     pub async fn find_token(&self, token: &str) -> anyhow::Result<Option<TokenRecord>> {
-        self.get_item(format!("TOKEN#{}", sha256_hex(token)))
+        let record: Option<TokenRecord> = self
+            .get_item(format!("TOKEN#{}", sha256_hex(token)))
             .await?
             .map(from_item)
-            .transpose()
+            .transpose()?;
+        Ok(record.filter(|r| r.is_live(Utc::now())))
     }
 
     /// Stores a new token (hash only) and its id for revocation, in one transaction.
@@ -109,13 +128,15 @@ impl Tokens {
         let hash = sha256_hex(token);
         let token_pk = format!("TOKEN#{hash}");
         let id_pk = format!("TOKENID#{}", record.token_id);
-        let puts = [
-            to_item(record, &[("pk", &token_pk)])?,
-            Item::from([
-                ("pk".to_string(), s(&id_pk)),
-                ("hash".to_string(), s(&hash)),
-            ]),
-        ];
+        let mut id_item = Item::from([
+            ("pk".to_string(), s(&id_pk)),
+            ("hash".to_string(), s(&hash)),
+        ]);
+        // A session's id goes when its token does (TTL).
+        if let Some(epoch) = record.expires_at_epoch {
+            id_item.insert("expiresAtEpoch".to_string(), super::n(epoch));
+        }
+        let puts = [to_item(record, &[("pk", &token_pk)])?, id_item];
         let mut items = Vec::with_capacity(2);
         for item in puts {
             items.push(
