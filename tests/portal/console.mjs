@@ -181,6 +181,23 @@ try {
     check(xlsx.ok() && bytes.subarray(0, 2).toString() === "PK", "the Excel file", xlsx.status());
   });
 
+  await step("a long period's file is a job: its progress, then its download", async () => {
+    const p = fiona.page;
+    const day = (d) => new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Berlin" }).format(d);
+    const to = day(new Date());
+    const from = day(new Date(Date.now() - 199 * 24 * 3600 * 1000));
+    await p.goto(`${base}/console/reports?kind=customers&from=${from}&to=${to}`);
+    await Promise.all([p.waitForNavigation({ waitUntil: "load" }), p.locator("#download-csv").click()]);
+    check(p.url().includes("/console/report-jobs/"), "at the job's page", p.url());
+    check((await p.locator("#progress").getAttribute("max")) === "200", "progress over 200 days");
+    // The page reloads itself until the file is ready.
+    await p.locator("#job-download").waitFor({ timeout: 60000 });
+    check((await p.locator("#job-status").innerText()).includes("Fertig"), "ready");
+    await shot(p, "report-job");
+    const file = await fiona.context.request.get(await p.locator("#job-download").getAttribute("href"));
+    check(file.ok() && (await file.text()).includes(cfg.customerEmail), "the job's CSV", file.status());
+  });
+
   await step("finance downloads the finance export", async () => {
     const p = fiona.page;
     await p.goto(`${base}/console/reports?kind=finance`);
@@ -232,6 +249,14 @@ try {
     let resp = await submit(p, p.getByRole("button", { name: "Speichern" }));
     check(resp.ok() && (await text(p)).includes("Gespeichert."), "saved", await text(p));
     check((await p.locator("#products").innerText()).includes("Vase Kobaltblau"), "the new name listed");
+    // Any item as JSON: the marketplace channel's name.
+    await p.goto(`${base}/console/configuration`);
+    await Promise.all([p.waitForNavigation({ waitUntil: "load" }), p.getByRole("link", { name: "marketplace", exact: true }).click()]);
+    const json = JSON.parse(await p.getByLabel("Der Eintrag als JSON").inputValue());
+    check(json.kind === "marketplace" && json.id === undefined, "the writable fields", JSON.stringify(json));
+    await p.getByLabel("Der Eintrag als JSON").fill(JSON.stringify({ ...json, name: "Marktplatz DE" }, null, 2));
+    resp = await submit(p, p.getByRole("button", { name: "Speichern" }));
+    check(resp.ok() && (await text(p)).includes("Marktplatz DE"), "the channel saved", await text(p));
     resp = await submit(p, p.getByRole("button", { name: "Ausschalten nordic-home" }));
     check(resp.ok() && (await text(p)).includes("Ausgeschaltet."), "switched off", await text(p));
     check((await p.locator("#fulfiller-nordic-home").innerText()).includes("Inaktiv"), "shown inactive");

@@ -142,6 +142,9 @@ impl Console {
                 ["returns", ret, "reject"] => self.reject_return(frame, ret, &form).await,
                 ["alerts", "resolve"] => self.resolve_alert(frame, &form).await,
                 ["configuration", "products", sku] => self.save_product(frame, sku, &form).await,
+                ["configuration", "edit"] => self.save_edit(frame, &form).await,
+                ["configuration", "tokens"] => self.create_token(frame, &form).await,
+                ["configuration", "tokens", id, "revoke"] => self.revoke_token(frame, id).await,
                 ["configuration", kind, id, "active"] => {
                     self.set_active(frame, kind, id, &form).await
                 }
@@ -163,6 +166,7 @@ impl Console {
             ["report-jobs", job] => self.report_job(frame, job).await,
             ["configuration"] => self.configuration(req, frame).await,
             ["configuration", "products", sku] => self.product_page(frame, sku, None).await,
+            ["configuration", "edit"] => self.edit_page(frame, &query(req, "path"), None).await,
             _ => Err(Fail::NotFound),
         }
     }

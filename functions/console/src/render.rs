@@ -29,6 +29,8 @@ const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../templates/configuration.html"),
     ),
     ("product.html", include_str!("../templates/product.html")),
+    ("edit.html", include_str!("../templates/edit.html")),
+    ("token.html", include_str!("../templates/token.html")),
     ("mail_link.txt", include_str!("../templates/mail_link.txt")),
     (
         "mail_link.html",

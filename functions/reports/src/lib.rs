@@ -266,7 +266,11 @@ impl Reports {
         let table = self.build(&q, &p, now, None).await?;
         tracing::info!(report = q.kind.name(), rows = table.rows.len(), file = ?q.file, by = %admin, "report");
         let Some(file) = q.file else {
-            return json(200, &json!({ "items": table.items() }));
+            // `columns`: the rows' fields in the report's order (a JSON object has none).
+            return json(
+                200,
+                &json!({ "items": table.items(), "columns": table.columns }),
+            );
         };
         let key = self.store_file(&q, file, &table).await?;
         let url = self.store.presign_get(&key).await?;

@@ -194,6 +194,12 @@ async fn staff_work_orders_customers_alerts_reports_and_configuration_in_a_real_
             .is_some_and(|b| b.starts_with("staff:olga")),
         "{product}"
     );
+    let (_, channel) = stack.get("/admin/channels/marketplace", admin).await;
+    assert_eq!(
+        (channel["name"].as_str(), channel["kind"].as_str()),
+        (Some("Marktplatz DE"), Some("marketplace")),
+        "{channel}"
+    );
     let (_, nordic) = stack.get("/admin/fulfillers/nordic-home", admin).await;
     assert_eq!(nordic["active"], false, "{nordic}");
     let (_, resolved) = stack.get("/admin/alerts?state=resolved", admin).await;

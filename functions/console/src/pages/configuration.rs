@@ -33,7 +33,134 @@ const SWITCHABLE: &[(&str, &str)] = &[
     ("staff", "staff"),
 ];
 
+/// Whether `path` names a configuration item the JSON editor may read and PUT: channels,
+/// fulfillers, products, staff, tax rates and the refund policy. (Branding is left out: its
+/// logo is written as a PNG and read back as a link.)
+fn editable(path: &str) -> bool {
+    let parts: Vec<&str> = path.split('/').collect();
+    let id = |s: &str| dropship_core::ids::is_valid_id(s) && s != "." && s != "..";
+    match parts.as_slice() {
+        ["", "admin", "channels" | "fulfillers" | "products" | "staff", item] => id(item),
+        ["", "admin", "tax-rates", country, class] => {
+            country.len() == 2 && country.bytes().all(|b| b.is_ascii_uppercase()) && id(class)
+        }
+        ["", "admin", "refund-policy"] => true,
+        _ => false,
+    }
+}
+
 impl Console {
+    /// `GET /console/configuration/edit?path=/admin/...`: an item's writable fields as JSON,
+    /// in a form for admins (every field the API's PUT takes, as docs/api.md describes).
+    pub(crate) async fn edit_page(
+        &self,
+        frame: &Frame,
+        path: &str,
+        draft: Option<(&str, u16, Value)>,
+    ) -> Page {
+        if !editable(path) {
+            return Err(Fail::NotFound);
+        }
+        let token = frame.token()?;
+        let current = self.api.get(token, path).await?;
+        if current.status == 404 && draft.is_none() {
+            return Err(Fail::NotFound);
+        }
+        let (text, status, problem) = match draft {
+            Some((text, status, problem)) => (text.to_string(), status, Some(problem)),
+            None => {
+                let body = merged(current.body, json!({}));
+                let text = serde_json::to_string_pretty(&body).map_err(anyhow::Error::from)?;
+                (text, 200, None)
+            }
+        };
+        self.render(
+            frame,
+            status,
+            "edit.html",
+            "configuration",
+            json!({"path": path, "json": text, "problem": problem,
+                "can_edit": frame.may("PUT /admin/products/{sku}")}),
+        )
+    }
+
+    /// `POST /console/configuration/edit` `path, json`: the item written with the API's PUT.
+    pub(crate) async fn save_edit(&self, frame: &Frame, form: &Form) -> Page {
+        let path = form.get("path").unwrap_or_default();
+        if !editable(path) {
+            return Err(Fail::NotFound);
+        }
+        let text = form.get("json").unwrap_or_default();
+        let body: Value = match serde_json::from_str(text) {
+            Ok(v) => v,
+            Err(e) => {
+                let problem = json!({"title": self.text(frame, "errors.invalid_title"),
+                    "message": format!("JSON: {e}")});
+                return self
+                    .edit_page(frame, path, Some((text, 400, problem)))
+                    .await;
+            }
+        };
+        let token = frame.token()?;
+        let answer = self.api.send(token, Method::PUT, path, &body, None).await?;
+        if answer.ok() {
+            return see_other("/console/configuration?done=saved", vec![]);
+        }
+        let problem = self.problem(frame, &answer);
+        self.edit_page(frame, path, Some((text, answer.status, problem)))
+            .await
+    }
+
+    /// `POST /console/configuration/tokens/{tokenId}/revoke` (admins).
+    pub(crate) async fn revoke_token(&self, frame: &Frame, token_id: &str) -> Page {
+        let token = frame.token()?;
+        let answer = self
+            .api
+            .send(
+                token,
+                Method::DELETE,
+                &format!("/admin/tokens/{}", enc(token_id)),
+                &json!({}),
+                None,
+            )
+            .await?;
+        match answer.status {
+            200..=299 => see_other("/console/configuration?done=revoked#tokens", vec![]),
+            403 => Err(Fail::Forbidden),
+            _ => Err(Fail::NotFound),
+        }
+    }
+
+    /// `POST /console/configuration/tokens` `principal, name` (admins): the new token, shown
+    /// once on the page that answers (it is never stored in plain).
+    pub(crate) async fn create_token(&self, frame: &Frame, form: &Form) -> Page {
+        let token = frame.token()?;
+        let mut body = json!({"principal": form.get("principal").unwrap_or_default().trim()});
+        let name = form.get("name").unwrap_or_default().trim();
+        if !name.is_empty() {
+            body["name"] = json!(name);
+        }
+        let answer = self
+            .api
+            .send(token, Method::POST, "/admin/tokens", &body, form.get("key"))
+            .await?;
+        match answer.status {
+            200..=299 => self.render(
+                frame,
+                201,
+                "token.html",
+                "configuration",
+                json!({"made": answer.body}),
+            ),
+            403 => Err(Fail::Forbidden),
+            _ => {
+                let problem = self.problem(frame, &answer);
+                self.render(frame, answer.status, "message.html", "configuration",
+                    json!({"heading": problem["title"], "text": problem["message"], "back": "/console/configuration#tokens"}))
+            }
+        }
+    }
+
     /// `GET /console/configuration?q=` (q filters the products)
     pub(crate) async fn configuration(&self, req: &Request, frame: &Frame) -> Page {
         let token = frame.token()?;
@@ -73,6 +200,7 @@ impl Console {
                 "products": items(products)?, "tax_rates": items(tax)?,
                 "branding": branding?.body, "refund_policy": facts(&refund?.body), "staff": items(staff)?,
                 "tokens": tokens, "diagram": svg, "q": q, "done": done,
+                "key": uuid::Uuid::new_v4().to_string(),
                 "can_edit": frame.may("PUT /admin/products/{sku}"),
             }),
         )
@@ -236,6 +364,29 @@ mod tests {
                 ("shipping.refund".to_string(), "always".to_string()),
             ]
         );
+    }
+
+    #[test]
+    fn only_configuration_items_are_edited_as_json() {
+        for ok in [
+            "/admin/channels/web-de",
+            "/admin/staff/anna",
+            "/admin/tax-rates/DE/standard",
+            "/admin/refund-policy",
+        ] {
+            assert!(editable(ok), "{ok}");
+        }
+        for bad in [
+            "/admin/orders/ord_1",
+            "/admin/tokens/tok_1",
+            "/admin/channels/../orders",
+            "/admin/branding",
+            "/admin/tax-rates/de/standard",
+            "/admin/channels/a/b",
+            "https://evil.example/admin/channels/x",
+        ] {
+            assert!(!editable(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::render::{see_other, Fail, Page};
 use crate::session::Frame;
 use crate::Console;
 use lambda_http::Request;
-use serde_json::{json, Value};
+use serde_json::json;
 
 /// The API's report kinds, in the order the page offers them.
 const KINDS: &[&str] = &[
@@ -22,6 +22,34 @@ const KINDS: &[&str] = &[
 ];
 /// The filters a report may take (the API ignores those that do not apply to a kind).
 const FILTERS: &[&str] = &["from", "to", "channel", "fulfiller", "country", "group"];
+/// Report columns that hold an amount of the row's currency.
+const MONEY_COLUMNS: &[&str] = &[
+    "total",
+    "revenue",
+    "amount",
+    "net",
+    "tax",
+    "gross",
+    "refunds",
+    "purchasePrice",
+];
+/// Report columns that hold a count.
+const NUMBER_COLUMNS: &[&str] = &[
+    "rank",
+    "orders",
+    "units",
+    "unitsOrdered",
+    "unitsCancelled",
+    "unitsReturned",
+    "unitsSold",
+    "returns",
+    "available",
+    "reserved",
+    "free",
+    "ageHours",
+    "unitsShipped",
+    "unitsReturnedResellable",
+];
 
 impl Console {
     /// The filters of the page's URL, as query pairs.
@@ -58,11 +86,12 @@ impl Console {
         } else {
             (Vec::new(), Some(self.problem(frame, &answer)))
         };
-        let columns: Vec<String> = rows
-            .first()
-            .and_then(Value::as_object)
-            .map(|o| o.keys().cloned().collect())
-            .unwrap_or_default();
+        let columns: Vec<String> = answer.body["columns"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.as_str().map(str::to_string))
+            .collect();
         let charts = crate::charts::charts_for_report(
             kind,
             &rows,
@@ -91,7 +120,7 @@ impl Console {
             "reports.html",
             "reports",
             json!({
-                "kinds": KINDS, "kind": kind, "rows": rows, "columns": columns, "charts": charts,
+                "kinds": KINDS, "kind": kind, "money_columns": MONEY_COLUMNS, "number_columns": NUMBER_COLUMNS, "rows": rows, "columns": columns, "charts": charts,
                 "filter": filters.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
                 "channels": channels?, "fulfillers": fulfillers?, "problem": problem,
                 "csv": download("csv"), "xlsx": download("xlsx"),
