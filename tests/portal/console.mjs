@@ -295,6 +295,18 @@ try {
     await signOut(p);
     await context.close();
   });
+  await step("the owner signs in with the bootstrap token; revoking a token ends its sessions", async () => {
+    const again = await signIn(browser, cfg.anna, desktop);
+    const owner = await signIn(browser, cfg.owner, desktop);
+    await owner.page.goto(`${base}/console/configuration#tokens`);
+    const row = owner.page.locator("#tokens tr", { hasText: "staff:anna" }).filter({ hasNotText: "Konsolensitzung" });
+    check((await row.count()) === 1, "anna's API token listed", await owner.page.locator("#tokens").innerText());
+    const resp = await submit(owner.page, row.getByRole("button", { name: /Widerrufen/ }));
+    check(resp.ok() && (await text(owner.page)).includes("Token widerrufen."), "revoked", await text(owner.page));
+    await again.page.goto(`${base}/console/orders`);
+    check(again.page.url().endsWith("/console/sign-in"), "anna's session ended with her token", again.page.url());
+    await signOut(owner.page);
+  });
   console.log(`RESULT ${JSON.stringify(result)}`);
 } finally {
   await browser.close();

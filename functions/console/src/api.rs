@@ -127,7 +127,8 @@ pub fn query(pairs: &[(&str, &str)]) -> String {
     for (k, v) in pairs.iter().filter(|(_, v)| !v.is_empty()) {
         q.append_pair(k, v);
     }
-    let q = q.finish();
+    // `%20`, not `+`, for a space: API Gateway passes `+` on as it is.
+    let q = q.finish().replace('+', "%20");
     if q.is_empty() {
         q
     } else {
@@ -144,7 +145,7 @@ mod tests {
         assert_eq!(query(&[("a", ""), ("b", "")]), "");
         assert_eq!(
             query(&[("from", "2026-12-01"), ("q", "a b&c"), ("x", "")]),
-            "?from=2026-12-01&q=a+b%26c"
+            "?from=2026-12-01&q=a%20b%26c"
         );
         assert_eq!(enc("ada+x@example.com"), "ada%2Bx%40example.com");
         assert_eq!(enc("WEB 1/2"), "WEB%201%2F2");

@@ -9,6 +9,9 @@ pub struct Config {
     pub tokens_table: String,
     /// Branding (look, language, time zone) and staff (sign-in by mail, role).
     pub catalogue_table: String,
-    /// The HTTP API the pages read and act through, and the start of mailed sign-in links.
+    /// The HTTP API's public address: the pages read and act through it, mailed sign-in links
+    /// start with it.
     pub public_api_base_url: String,
+    /// The SHA-256 (hex) of the bootstrap admin token: the owner signs in with it too.
+    pub bootstrap_admin_token_sha256: String,
 }

@@ -26,9 +26,9 @@ pub fn money(value: &str, currency: &str, lang: &str) -> String {
     let Ok(amount) = Decimal::from_str(value.trim()) else {
         return value.to_string();
     };
-    let fixed = amount
-        .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
-        .abs();
+    let rounded =
+        amount.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    let fixed = rounded.abs();
     let text = format!("{fixed:.2}");
     let (whole, cents) = text.split_once('.').unwrap_or((text.as_str(), "00"));
     let (group, point) = if lang == "de" { ('.', ',') } else { (',', '.') };
@@ -39,7 +39,7 @@ pub fn money(value: &str, currency: &str, lang: &str) -> String {
         }
         grouped.push(c);
     }
-    let sign = if amount.is_sign_negative() && !amount.is_zero() {
+    let sign = if rounded.is_sign_negative() && !rounded.is_zero() {
         "-"
     } else {
         ""
@@ -77,5 +77,6 @@ mod tests {
         assert_eq!(money("0", "", "de"), "0,00");
         assert_eq!(money("n/a", "EUR", "de"), "n/a");
         assert_eq!(money("999.995", "EUR", "en"), "EUR 1,000.00");
+        assert_eq!(money("-0.004", "EUR", "de"), "0,00 EUR");
     }
 }

@@ -44,6 +44,8 @@ pub struct Console {
     pub mailer: Mailer,
     /// The API's public address, without a trailing slash (mailed links start with it).
     pub public_base_url: String,
+    /// The bootstrap admin token's SHA-256 (hex): the owner may sign in with it.
+    pub bootstrap_admin_sha256: String,
     pub texts: Texts,
     pub pages: Environment<'static>,
 }
@@ -64,6 +66,7 @@ impl dropship_aws::config::FromConfig for Console {
         let base = config.public_api_base_url.trim_end_matches('/').to_string();
         Ok(Self {
             api: Api::new(&base)?,
+            bootstrap_admin_sha256: config.bootstrap_admin_token_sha256.to_lowercase(),
             sessions: ConsoleSessions::new(
                 ddb.clone(),
                 config.tokens_table.clone(),

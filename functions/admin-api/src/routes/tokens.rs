@@ -94,6 +94,7 @@ impl AdminApi {
             expires_at: None,
             expires_at_epoch: None,
             console_session: false,
+            opened_with: None,
         };
         self.tokens.create_token(&token, &record).await?;
         tracing::info!(token_id = %token_id, principal = %record.principal, by = %admin, "token created");

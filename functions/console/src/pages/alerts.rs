@@ -71,7 +71,11 @@ impl Console {
             200..=299 => see_other("/console/alerts?done=resolved", vec![]),
             403 => Err(Fail::Forbidden),
             404 => Err(Fail::NotFound),
-            _ => Err(Fail::BadForm),
+            status => {
+                let problem = self.problem(frame, &answer);
+                self.render(frame, status, "message.html", "alerts",
+                    json!({"heading": problem["title"], "text": problem["message"], "back": "/console/alerts"}))
+            }
         }
     }
 }

@@ -167,7 +167,17 @@ impl Console {
         let q = crate::query(req, "q");
         let products = format!("/admin/products{}", query(&[("limit", "200"), ("q", &q)]));
         let tokens_allowed = frame.may("GET /admin/tokens");
-        let (channels, fulfillers, products, tax, branding, refund, staff, diagram) = tokio::join!(
+        let tokens = async {
+            if tokens_allowed {
+                self.api
+                    .get(token, "/admin/tokens?limit=200")
+                    .await
+                    .map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let (channels, fulfillers, products, tax, branding, refund, staff, diagram, tokens) = tokio::join!(
             self.api.get(token, "/admin/channels?limit=200"),
             self.api.get(token, "/admin/fulfillers?limit=200"),
             self.api.get(token, &products),
@@ -176,12 +186,9 @@ impl Console {
             self.api.get(token, "/admin/refund-policy"),
             self.api.get(token, "/admin/staff?limit=200"),
             self.api.get(token, "/admin/process/diagram?format=svg"),
+            tokens,
         );
-        let tokens = if tokens_allowed {
-            self.api.get(token, "/admin/tokens?limit=200").await?.body["items"].clone()
-        } else {
-            Value::Null
-        };
+        let tokens = tokens?.map_or(Value::Null, |t| t.body["items"].clone());
         let items = |a: anyhow::Result<crate::api::Answer>| -> Result<Value, Fail> {
             Ok(a?.body["items"].clone())
         };
@@ -220,6 +227,12 @@ impl Console {
             .await?;
         if answer.status == 404 {
             return Err(Fail::NotFound);
+        }
+        if !answer.ok() {
+            return Err(Fail::Internal(anyhow::anyhow!(
+                "the product answered {}",
+                answer.status
+            )));
         }
         let (status, problem) = refused.map_or((200, None), |(s, p)| (s, Some(p)));
         self.render(

@@ -53,8 +53,9 @@ impl Console {
         let mut found: Vec<Value> = Vec::new();
         let mut list = json!({"items": []});
         let mut problem = None;
+        let channels = self.ids(token, "/admin/channels?limit=200").await?;
         if !q.is_empty() {
-            found = self.find_orders(token, &q).await?;
+            found = self.find_orders(token, &q, &channels).await?;
             if let [one] = found.as_slice() {
                 let id = one["orderId"].as_str().unwrap_or_default();
                 return see_other(&format!("/console/orders/{}", enc(id)), vec![]);
@@ -78,7 +79,6 @@ impl Console {
                 problem = Some(self.problem(frame, &answer));
             }
         }
-        let channels = self.ids(token, "/admin/channels?limit=200").await?;
         let next = list["nextToken"].as_str().map(|t| {
             let mut pairs: Vec<(&str, String)> = ["status", "channel", "from", "to"]
                 .iter()
@@ -105,20 +105,32 @@ impl Console {
 
     /// Orders by their id, or by an external id in any channel (an order's id is derived from
     /// its channel and external id, so each channel is one read).
-    async fn find_orders(&self, token: &str, q: &str) -> Result<Vec<Value>, Fail> {
+    async fn find_orders(
+        &self,
+        token: &str,
+        q: &str,
+        channels: &[String],
+    ) -> Result<Vec<Value>, Fail> {
+        use futures::stream::{self, StreamExt};
         let mut ids = Vec::new();
         if dropship_core::ids::is_valid_id(q) && q.starts_with("ord_") {
             ids.push(q.to_string());
         }
-        for channel in self.ids(token, "/admin/channels?limit=200").await? {
-            ids.push(OrderId::for_channel_order(&channel, q).as_str().to_string());
+        for channel in channels {
+            ids.push(OrderId::for_channel_order(channel, q).as_str().to_string());
         }
-        let reads = ids.iter().map(|id| {
-            let path = format!("/admin/orders/{}", enc(id));
-            async move { self.api.get(token, &path).await }
-        });
+        // A retailer has a handful of channels; at most 8 reads at a time all the same.
+        let answers: Vec<_> = stream::iter(ids)
+            .map(|id| async move {
+                self.api
+                    .get(token, &format!("/admin/orders/{}", enc(&id)))
+                    .await
+            })
+            .buffered(8)
+            .collect()
+            .await;
         let mut found = Vec::new();
-        for answer in futures_join(reads).await {
+        for answer in answers {
             let answer = answer?;
             if answer.ok() {
                 found.push(answer.body);
@@ -326,13 +338,6 @@ fn action_body(action: &str, form: &Form) -> Value {
         body["fulfillerId"] = json!(field("fulfillerId"));
     }
     body
-}
-
-/// Every future's output, in order, run concurrently.
-async fn futures_join<F: std::future::Future>(
-    futures: impl IntoIterator<Item = F>,
-) -> Vec<F::Output> {
-    futures::future::join_all(futures).await
 }
 
 #[cfg(test)]

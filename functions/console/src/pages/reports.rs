@@ -102,9 +102,13 @@ impl Console {
         );
         let mut with_kind = pairs.clone();
         with_kind.insert(0, ("kind", kind));
+        // A download starts work (a file, a job, an export): its link carries the CSRF token,
+        // so no other site can start it with the person's cookie.
+        let csrf = frame.csrf();
         let download = |format: &str| {
             let mut p = with_kind.clone();
             p.push(("format", format));
+            p.push(("csrf", &csrf));
             format!("/console/reports/download{}", query(&p))
         };
         // Drill-down: a group's row leads to the same report of that group's articles.
@@ -125,8 +129,8 @@ impl Console {
                 "channels": channels?, "fulfillers": fulfillers?, "problem": problem,
                 "csv": download("csv"), "xlsx": download("xlsx"),
                 "drill": format!("/console/reports{}", query(&drill)),
-                "journal": format!("/console/reports/download{}", query(&[("kind", "finance-export"), ("format", "journal"), ("from", &filters[0].1), ("to", &filters[1].1)])),
-                "datev": format!("/console/reports/download{}", query(&[("kind", "finance-export"), ("format", "datev"), ("from", &filters[0].1), ("to", &filters[1].1)])),
+                "journal": format!("/console/reports/download{}", query(&[("kind", "finance-export"), ("format", "journal"), ("from", &filters[0].1), ("to", &filters[1].1), ("csrf", &csrf)])),
+                "datev": format!("/console/reports/download{}", query(&[("kind", "finance-export"), ("format", "datev"), ("from", &filters[0].1), ("to", &filters[1].1), ("csrf", &csrf)])),
             }),
         )
     }
@@ -135,6 +139,10 @@ impl Console {
     /// `format=journal|datev`): to the file's download link, or to the job making it.
     pub(crate) async fn download(&self, req: &Request, frame: &Frame) -> Page {
         let token = frame.token()?;
+        let csrf = crate::query(req, "csrf");
+        if !crate::security::SITE.csrf_ok(token, Some(&csrf)) {
+            return Err(Fail::Csrf);
+        }
         let kind = crate::query(req, "kind");
         let format = crate::query(req, "format");
         let filters = Self::filters(req);

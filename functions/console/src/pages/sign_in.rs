@@ -61,11 +61,19 @@ impl Console {
     pub(crate) async fn sign_in_with_token(&self, req: &Request, frame: &Frame) -> Page {
         let form = pre_session_form(req, frame)?;
         let token = form.get("token").unwrap_or_default().trim();
-        let found = if token.is_empty() || token.len() > MAX_TOKEN_CHARS {
-            None
-        } else {
-            self.sessions.find_api_token(token).await?
-        };
+        if token.is_empty() || token.len() > MAX_TOKEN_CHARS {
+            let message = self.text(frame, "errors.token_unknown");
+            return self.sign_in_page(frame, 422, None, Some((Some("token"), message)), "");
+        }
+        // The owner's bootstrap token is no record, only its hash in the stack's parameters.
+        if is_bootstrap(token, &self.bootstrap_admin_sha256) {
+            tracing::info!(
+                principal = "admin",
+                "console sign-in with the bootstrap admin token"
+            );
+            return self.open_session(frame, "admin", "bootstrap", None).await;
+        }
+        let found = self.sessions.find_api_token(token).await?;
         let who = match &found {
             Some(t) if t.principal == "admin" => Some(t.name.clone().unwrap_or_default()),
             Some(t) => match t.principal.strip_prefix("staff:") {
@@ -84,15 +92,23 @@ impl Console {
             return self.sign_in_page(frame, 422, None, Some((Some("token"), message)), "");
         };
         tracing::info!(principal = %token.principal, token_id = %token.token_id, "console sign-in with an API token");
-        self.open_session(frame, &token.principal, &name).await
+        self.open_session(frame, &token.principal, &name, Some(token.token_id))
+            .await
     }
 
-    async fn open_session(&self, frame: &Frame, principal: &str, name: &str) -> Page {
+    async fn open_session(
+        &self,
+        frame: &Frame,
+        principal: &str,
+        name: &str,
+        opened_with: Option<String>,
+    ) -> Page {
         let secret = self
             .sessions
             .open(
                 principal,
                 name,
+                opened_with,
                 frame.now,
                 Duration::hours(security::SESSION_HOURS),
             )
@@ -143,9 +159,14 @@ impl Console {
                 .await?;
             let url = format!("{}/console/magic/{secret}", self.public_base_url);
             let mail = self.link_mail(branding, &member, frame.lang, &url)?;
-            self.mailer.send(&mail).await?;
-            // The link is a credential: it is never logged.
-            tracing::info!(staff_id = %member.id, "console sign-in link mailed");
+            // A failed send answers as any other address does (the form tells no one who is
+            // staff); the link is a credential: it is never logged.
+            match self.mailer.send(&mail).await {
+                Ok(_) => tracing::info!(staff_id = %member.id, "console sign-in link mailed"),
+                Err(e) => {
+                    tracing::error!(staff_id = %member.id, error = %format!("{e:#}"), "console sign-in link not mailed")
+                }
+            }
         }
         see_other("/console/sign-in?done=link_sent", vec![])
     }
@@ -209,7 +230,7 @@ impl Console {
         match member {
             Some(m) => {
                 tracing::info!(staff_id = %m.id, "console sign-in with a mailed link");
-                self.open_session(frame, &format!("staff:{}", m.id), &m.name)
+                self.open_session(frame, &format!("staff:{}", m.id), &m.name, None)
                     .await
             }
             None => {
@@ -229,5 +250,33 @@ impl Console {
             "/console/sign-in?done=signed_out",
             vec![SITE.clear_cookie(security::SESSION_COOKIE)],
         )
+    }
+}
+
+/// Whether `token` is the bootstrap admin token (its SHA-256 is `sha256_hex`), compared
+/// without stopping at the first difference.
+fn is_bootstrap(token: &str, sha256_hex: &str) -> bool {
+    let presented = dropship_aws::repo::tokens::sha256_hex(token);
+    presented.len() == sha256_hex.len()
+        && presented
+            .bytes()
+            .zip(sha256_hex.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_bootstrap_tokens_hash_signs_the_owner_in() {
+        let hash = dropship_aws::repo::tokens::sha256_hex("owner-secret");
+        assert!(is_bootstrap("owner-secret", &hash));
+        assert!(!is_bootstrap("owner-secreT", &hash));
+        assert!(
+            !is_bootstrap("owner-secret", ""),
+            "no bootstrap token configured"
+        );
     }
 }

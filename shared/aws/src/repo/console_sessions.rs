@@ -36,11 +36,13 @@ impl ConsoleSessions {
     }
 
     /// Opens a session of `principal` (`admin` or `staff:<id>`, in the token notation) valid
-    /// `ttl`; returns its secret, the cookie's value and the bearer token of its API calls.
+    /// `ttl`, ending early when the token `opened_with` is revoked; returns its secret, the
+    /// cookie's value and the bearer token of its API calls.
     pub async fn open(
         &self,
         principal: &str,
         name: &str,
+        opened_with: Option<String>,
         now: DateTime<Utc>,
         ttl: Duration,
     ) -> anyhow::Result<String> {
@@ -56,6 +58,7 @@ impl ConsoleSessions {
             expires_at: Some(end),
             expires_at_epoch: Some(end.timestamp()),
             console_session: true,
+            opened_with,
         };
         self.tokens.create_token(&secret, &record).await?;
         Ok(secret)

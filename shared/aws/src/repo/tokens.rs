@@ -64,6 +64,9 @@ pub struct TokenRecord {
     /// cookie, and signing out revokes it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub console_session: bool,
+    /// The API token a console session was opened with: revoking it ends the session too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opened_with: Option<String>,
 }
 
 impl TokenRecord {
@@ -112,14 +115,23 @@ impl Tokens {
         Ok(out.item)
     }
 
-    /// The principal of a presented bearer token, if it is known, not revoked and not expired.
+    /// The principal of a presented bearer token, if it is known, not revoked and not expired
+    /// (and, for a console session, the token it was opened with is not revoked either).
     pub async fn find_token(&self, token: &str) -> anyhow::Result<Option<TokenRecord>> {
         let record: Option<TokenRecord> = self
             .get_item(format!("TOKEN#{}", sha256_hex(token)))
             .await?
             .map(from_item)
             .transpose()?;
-        Ok(record.filter(|r| r.is_live(Utc::now())))
+        let Some(record) = record.filter(|r| r.is_live(Utc::now())) else {
+            return Ok(None);
+        };
+        if let Some(parent) = &record.opened_with {
+            if self.get_item(format!("TOKENID#{parent}")).await?.is_none() {
+                return Ok(None);
+            }
+        }
+        Ok(Some(record))
     }
 
     /// Stores a new token (hash only) and its id for revocation, in one transaction.
@@ -244,6 +256,12 @@ impl Tokens {
             start.is_none(),
             "the tokens table holds more than {MAX_SCAN_PAGES} pages of items"
         );
+        // Ended console sessions (by time, or with the token they were opened with) wait for
+        // TTL to remove them; they are no tokens any more.
+        let now = Utc::now();
+        let ids: std::collections::HashSet<String> =
+            all.iter().map(|t| t.token_id.clone()).collect();
+        all.retain(|t| t.is_live(now) && t.opened_with.as_ref().is_none_or(|p| ids.contains(p)));
         all.sort_by(|a, b| a.token_id.cmp(&b.token_id));
         let rest: Vec<TokenRecord> = all
             .into_iter()
