@@ -6,7 +6,7 @@ VENV := .venv
 PYTHON ?= python3
 CARGO ?= cargo
 
-.PHONY: help up test soak venv system-deps build fmt-check clippy unit-and-e2e validate-template validate-openapi deny deny-advisories bench bench-build bench-webhooks bench-hot-sku bench-reports bench-arm64 bench-intake bench-routing bench-documents capacity clean-venv
+.PHONY: help up test soak venv system-deps build fmt-check clippy unit-and-e2e validate-template validate-openapi deny deny-advisories bench bench-build bench-webhooks bench-hot-sku bench-reports bench-console bench-arm64 bench-intake bench-routing bench-documents capacity clean-venv
 .PHONY: load
 
 help:
@@ -23,6 +23,7 @@ help:
 	@echo "make bench-documents - size and render time of a delivery note (release)"
 	@echo "make bench-routing - routing time for 100 lines x 20 sources"
 	@echo "make capacity - the capacity model: template.yaml + tools/capacity/profile.json -> docs/capacity-figures.md"
+	@echo "make bench-console - the console's page times with 10,000 orders (figures for BENCHMARKS.md)"
 	@echo "make bench-intake - POST /orders latency over 500 sequential requests (figures for BENCHMARKS.md)"
 	@echo "make load   - local stack + load driver: ramp 5 -> 50 rps over 60 s, hold 60 s (at most 10,000 requests); writes docs/load/local.{json,svg}"
 
@@ -138,6 +139,10 @@ bench: venv bench-build build
 	$(CARGO) test -p e2e-tests --test e2e bench_webhooks:: -- --ignored --nocapture
 	$(CARGO) test -p e2e-tests --test e2e bench_hot_sku:: -- --ignored --nocapture
 	$(CARGO) test -p e2e-tests --test e2e bench_reports:: -- --ignored --nocapture
+	$(CARGO) test -p e2e-tests --test e2e bench_console:: -- --ignored --nocapture
+
+bench-console: venv system-deps build
+	$(CARGO) test -p e2e-tests --test e2e bench_console:: -- --ignored --nocapture
 
 bench-webhooks: venv build
 	$(CARGO) test -p e2e-tests --test e2e bench_webhooks:: -- --ignored --nocapture

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 const TABLE: &str = "ReportAggregatesTable";
 
 /// The `i`-th benchmark order: the template's first line as the pattern of every line.
-fn bench_order(template: &Order, i: usize, n: usize, skus: usize) -> Order {
+pub(crate) fn bench_order(template: &Order, i: usize, n: usize, skus: usize) -> Order {
     let mut o = template.clone();
     o.id = OrderId::parse("id", format!("bench-{i:06}")).expect("an order id");
     // Spread over the last 360 days, none in the last hour: inside a 366-day period in any zone.
@@ -57,6 +57,52 @@ fn bench_order(template: &Order, i: usize, n: usize, skus: usize) -> Order {
         o.status = OrderStatus::Cancelled;
     }
     o
+}
+
+/// Orders written straight into the orders table, 25 per request, 4 requests at a time.
+pub(crate) async fn write_orders(ddb: &aws_sdk_dynamodb::Client, orders: Vec<Order>) {
+    let items: Vec<_> = orders
+        .iter()
+        .map(|o| dropship_aws::repo::orders::order_item(o).expect("an order item"))
+        .collect();
+    let requests: Vec<Vec<WriteRequest>> = items
+        .chunks(25)
+        .map(|c| {
+            c.iter()
+                .map(|item| {
+                    WriteRequest::builder()
+                        .put_request(
+                            PutRequest::builder()
+                                .set_item(Some(item.clone()))
+                                .build()
+                                .expect("a put"),
+                        )
+                        .build()
+                })
+                .collect()
+        })
+        .collect();
+    stream::iter(requests)
+        .for_each_concurrent(4, |batch| {
+            let ddb = ddb.clone();
+            async move {
+                let mut pending = Some(
+                    [("OrdersTable".to_string(), batch)]
+                        .into_iter()
+                        .collect::<std::collections::HashMap<_, _>>(),
+                );
+                while let Some(request) = pending.take().filter(|r| !r.is_empty()) {
+                    let out = ddb
+                        .batch_write_item()
+                        .set_request_items(Some(request))
+                        .send()
+                        .await
+                        .expect("writing orders");
+                    pending = out.unprocessed_items;
+                }
+            }
+        })
+        .await;
 }
 
 fn world_channel(id: &str) -> dropship_core::ids::ChannelId {
@@ -179,52 +225,13 @@ async fn bench_reports() {
         )
         .await;
 
-    // The orders, written straight into the table, 25 per request, 4 requests at a time.
+    // The orders, written straight into the table.
     let write_started = Instant::now();
-    let items: Vec<_> = (0..n)
-        .map(|i| {
-            dropship_aws::repo::orders::order_item(&bench_order(&template, i, n, skus))
-                .expect("an order item")
-        })
-        .collect();
-    let requests: Vec<Vec<WriteRequest>> = items
-        .chunks(25)
-        .map(|c| {
-            c.iter()
-                .map(|item| {
-                    WriteRequest::builder()
-                        .put_request(
-                            PutRequest::builder()
-                                .set_item(Some(item.clone()))
-                                .build()
-                                .expect("a put"),
-                        )
-                        .build()
-                })
-                .collect()
-        })
-        .collect();
-    stream::iter(requests)
-        .for_each_concurrent(4, |batch| {
-            let ddb = ddb.clone();
-            async move {
-                let mut pending = Some(
-                    [("OrdersTable".to_string(), batch)]
-                        .into_iter()
-                        .collect::<std::collections::HashMap<_, _>>(),
-                );
-                while let Some(request) = pending.take().filter(|r| !r.is_empty()) {
-                    let out = ddb
-                        .batch_write_item()
-                        .set_request_items(Some(request))
-                        .send()
-                        .await
-                        .expect("writing orders");
-                    pending = out.unprocessed_items;
-                }
-            }
-        })
-        .await;
+    write_orders(
+        &ddb,
+        (0..n).map(|i| bench_order(&template, i, n, skus)).collect(),
+    )
+    .await;
     let written = write_started.elapsed();
 
     // Until the aggregator has applied every order: the year's orders report counts them all.

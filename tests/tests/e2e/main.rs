@@ -15,6 +15,7 @@ mod support;
 mod alerting;
 mod authorization;
 mod bad_input;
+mod bench_console;
 mod bench_hot_sku;
 mod bench_intake;
 mod bench_reports;
