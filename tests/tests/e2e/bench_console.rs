@@ -94,9 +94,15 @@ async fn bench_console() {
     let runs = env_usize("BENCH_CONSOLE_RUNS", 20);
     let release = target_dir().join("release");
     // The release set is complete once its last binaries are there (the runner names any gap).
-    let complete = ["local-runner", "console", "admin-api", "reports", "authorizer"]
-        .iter()
-        .all(|b| release.join(b).is_file());
+    let complete = [
+        "local-runner",
+        "console",
+        "admin-api",
+        "reports",
+        "authorizer",
+    ]
+    .iter()
+    .all(|b| release.join(b).is_file());
     let (builder, build) = if complete {
         (
             Stack::builder()
