@@ -13,6 +13,9 @@ use dropship_core::ApiError;
 use lambda_http::Request;
 use serde_json::json;
 
+/// The most orders a customer page reads (its newest).
+const MAX_CUSTOMER_ORDERS: usize = 1000;
+
 impl AdminApi {
     /// `POST /admin/orders/{orderId}/cancel`: the channel's cancellation, for any order; no body
     /// (or `{}`) cancels everything not shipped. At most once per idempotency key.
@@ -151,7 +154,13 @@ impl AdminApi {
             return Err(ApiError::not_found("customer").into());
         }
         let pages = CustomerPages::parse(|name| http::query_param(req, name))?;
-        let orders = self.repositories.orders.of_customer(&email).await?;
+        // A customer page reads at most the newest MAX_CUSTOMER_ORDERS orders (a buyer with
+        // thousands of orders would not fit in a Lambda's answer time); `truncated` says so.
+        let (orders, truncated) = self
+            .repositories
+            .orders
+            .of_customer(&email, MAX_CUSTOMER_ORDERS)
+            .await?;
         if orders.is_empty() {
             return Err(ApiError::not_found("customer").into());
         }
@@ -169,7 +178,11 @@ impl AdminApi {
             returns: &returns,
             contacts: &contacts,
         };
-        json(200, &service::customer_view(&email, &records, &pages))
+        let mut view = service::customer_view(&email, &records, &pages);
+        if truncated {
+            view["truncated"] = serde_json::json!(true);
+        }
+        json(200, &view)
     }
 }
 

@@ -360,9 +360,10 @@ impl Orders {
 }
 
 impl Orders {
-    /// Every order of a customer (their address in any case), newest first; written since the
-    /// byCustomer index exists (an older order joins it at its next write).
-    pub async fn of_customer(&self, email: &str) -> anyhow::Result<Vec<Order>> {
+    /// A customer's newest `max` orders (their address in any case), newest first, and whether
+    /// they have more; written since the byCustomer index exists (an older order joins it at
+    /// its next write).
+    pub async fn of_customer(&self, email: &str, max: usize) -> anyhow::Result<(Vec<Order>, bool)> {
         let q = self
             .client
             .query()
@@ -371,8 +372,31 @@ impl Orders {
             .key_condition_expression("customerEmail = :c AND begins_with(customerKey, :k)")
             .expression_attribute_values(":c", s(customer_key(email)))
             .expression_attribute_values(":k", s(ORDER_PREFIX))
-            .scan_index_forward(false);
-        super::query_all_whole(&self.client, q, &["pk"], "reading a customer's orders").await
+            .scan_index_forward(false)
+            .limit(i32::try_from(max + 1).unwrap_or(i32::MAX));
+        let mut keys = Vec::new();
+        let mut start = None;
+        loop {
+            let page = q
+                .clone()
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .context("reading a customer's orders")?;
+            keys.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() || keys.len() > max {
+                break;
+            }
+        }
+        let more = keys.len() > max || start.is_some();
+        keys.truncate(max);
+        let orders = super::whole_items(&self.client, &self.table, &["pk"], keys)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect::<anyhow::Result<Vec<Order>>>()?;
+        Ok((orders, more))
     }
 }
 
