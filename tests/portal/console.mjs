@@ -6,49 +6,14 @@
 // CONSOLE_SCREENSHOTS=<dir> saves the main pages as PNG (docs/console is the committed set).
 
 import { chromium } from "playwright-core";
-import fs from "node:fs";
-import path from "node:path";
+import { harness } from "./browser.mjs";
 
 const cfg = JSON.parse(process.env.CONSOLE_TEST ?? "{}");
 const base = cfg.base;
 const shots = process.env.CONSOLE_SCREENSHOTS || "";
 const result = { steps: [] };
 
-function check(cond, what, detail = "") {
-  if (!cond) throw new Error(`${what}${detail ? `: ${detail}` : ""}`);
-}
-
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-  } catch (e) {
-    e.message = `step "${name}": ${e.message}`;
-    throw e;
-  }
-  result.steps.push({ name, ms: Date.now() - t0 });
-}
-
-async function text(page) {
-  return (await page.locator("main").innerText()).replace(/\s+/g, " ");
-}
-
-async function shot(page, name, fullPage = true) {
-  if (!shots) return;
-  fs.mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage });
-}
-
-/// Submits a form by clicking `button` and returns the final response (after any redirect).
-async function submit(page, button) {
-  const [resp] = await Promise.all([page.waitForNavigation({ waitUntil: "load" }), button.click()]);
-  return resp;
-}
-
-async function outbox() {
-  const r = await fetch(`${base}/_local/outbox`);
-  return (await r.json()).items ?? [];
-}
+const { check, step, text, shot, submit, outbox } = harness({ base, shots, result });
 
 /// A new browser context signed in with `token` (the sign-in page's token form).
 async function signIn(browser, token, options) {

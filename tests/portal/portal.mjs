@@ -6,6 +6,7 @@
 // PORTAL_SCREENSHOTS=<dir> saves the main pages as PNG (docs/portal is the committed set).
 
 import { chromium } from "playwright-core";
+import { harness } from "./browser.mjs";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -19,44 +20,7 @@ const result = { steps: [] };
 const berlinDay = (d) => new Intl.DateTimeFormat("en-CA", { timeZone: "Europe/Berlin" }).format(d);
 cfg.dueToday = berlinDay(new Date(cfg.dueAt)) === berlinDay(new Date());
 
-function check(cond, what, detail = "") {
-  if (!cond) throw new Error(`${what}${detail ? `: ${detail}` : ""}`);
-}
-
-async function step(name, fn) {
-  const t0 = Date.now();
-  try {
-    await fn();
-  } catch (e) {
-    e.message = `step "${name}": ${e.message}`;
-    throw e;
-  }
-  result.steps.push({ name, ms: Date.now() - t0 });
-}
-
-async function text(page) {
-  return (await page.locator("main").innerText()).replace(/\s+/g, " ");
-}
-
-async function shot(page, name, fullPage = true) {
-  if (!shots) return;
-  fs.mkdirSync(shots, { recursive: true });
-  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage });
-}
-
-/// Submits a form by clicking `button` and returns the final response (after any redirect).
-async function submit(page, button) {
-  const [resp] = await Promise.all([
-    page.waitForNavigation({ waitUntil: "load" }),
-    button.click(),
-  ]);
-  return resp;
-}
-
-async function outbox() {
-  const r = await fetch(`${base}/_local/outbox`);
-  return (await r.json()).items ?? [];
-}
+const { check, step, text, shot, submit, outbox } = harness({ base, shots, result });
 
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",

@@ -1,7 +1,6 @@
 //! Rendering: the page templates, the portal's look around every page (security headers, the
 //! pre-session cookie), redirects after a form, and the error page a failed request ends on.
 
-use crate::forms::FormError;
 use crate::session::Frame;
 use crate::{security, view, Portal};
 use lambda_http::{Body, Response};
@@ -10,9 +9,6 @@ use serde_json::{json, Value};
 
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../templates/layout.html")),
-    ("sign_in.html", include_str!("../templates/sign_in.html")),
-    ("magic.html", include_str!("../templates/magic.html")),
-    ("message.html", include_str!("../templates/message.html")),
     (
         "dashboard.html",
         include_str!("../templates/dashboard.html"),
@@ -31,11 +27,6 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("stock.html", include_str!("../templates/stock.html")),
     ("returns.html", include_str!("../templates/returns.html")),
-    ("mail_link.txt", include_str!("../templates/mail_link.txt")),
-    (
-        "mail_link.html",
-        include_str!("../templates/mail_link.html"),
-    ),
 ];
 
 /// The page templates; `.html` ones are auto-escaped. Undefined values chain (an absent
@@ -43,46 +34,13 @@ const TEMPLATES: &[(&str, &str)] = &[
 pub fn templates() -> anyhow::Result<Environment<'static>> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Chainable);
-    for (name, source) in TEMPLATES {
+    for (name, source) in TEMPLATES.iter().chain(dropship_web::page::SHARED_TEMPLATES) {
         env.add_template(name, source)?;
     }
     Ok(env)
 }
 
-/// Why a request ends on an error page instead of the page it asked for.
-#[derive(Debug)]
-pub enum Fail {
-    NotFound,
-    /// The form's CSRF token is missing or not this session's.
-    Csrf,
-    TooLarge,
-    BadForm,
-    Internal(anyhow::Error),
-}
-
-impl From<anyhow::Error> for Fail {
-    fn from(e: anyhow::Error) -> Self {
-        Fail::Internal(e)
-    }
-}
-
-impl From<minijinja::Error> for Fail {
-    fn from(e: minijinja::Error) -> Self {
-        Fail::Internal(anyhow::Error::new(e).context("rendering a page"))
-    }
-}
-
-impl From<FormError> for Fail {
-    fn from(e: FormError) -> Self {
-        match e {
-            FormError::TooLarge => Fail::TooLarge,
-            FormError::Malformed(_) => Fail::BadForm,
-        }
-    }
-}
-
-/// What every page handler answers: the response, or why the error page is shown instead.
-pub(crate) type Page = Result<Response<Body>, Fail>;
+pub use dropship_web::page::{Fail, Page};
 
 impl Portal {
     /// A text of the page's language.
@@ -106,6 +64,7 @@ impl Portal {
             "t": self.texts.all(frame.lang),
             "brand": view::brand(frame.branding.as_ref()),
             "site_css": dropship_web::brand::SITE_CSS,
+            "site": {"path": "/portal"},
             "fulfiller": frame.session.as_ref().map(|(f, _)| json!({"id": f.id, "name": f.name})),
             "csrf": frame.csrf(),
             "nonce": frame.nonce,
@@ -116,45 +75,19 @@ impl Portal {
             ctx.extend(page);
         }
         let html = self.pages.get_template(template)?.render(&ctx)?;
-        let mut builder = Response::builder()
-            .status(status)
-            .header("content-type", "text/html; charset=utf-8")
-            .header("cache-control", "no-store")
-            .header(
-                "content-security-policy",
-                format!(
-                    "default-src 'none'; style-src 'nonce-{n}'; script-src 'nonce-{n}'; img-src 'self' data:; \
-                     form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-                    n = frame.nonce
-                ),
-            )
-            .header("x-content-type-options", "nosniff")
-            .header("x-frame-options", "DENY")
-            // Sign-in link pages carry the secret in their URL: never pass it on as a referrer.
-            .header("referrer-policy", "no-referrer");
-        if frame.session.is_none() && frame.pre.1 {
-            builder = builder.header(
-                "set-cookie",
-                security::set_cookie(security::PRE_COOKIE, &frame.pre.0, security::PRE_SECONDS),
-            );
-        }
-        builder
-            .body(Body::Text(html))
-            .map_err(|e| Fail::Internal(e.into()))
+        // A visitor's first page sets the pre-session cookie its sign-in forms' CSRF tokens need.
+        let cookie = (frame.session.is_none() && frame.pre.1).then(|| {
+            security::set_cookie(security::PRE_COOKIE, &frame.pre.0, security::PRE_SECONDS)
+        });
+        dropship_web::page::html(status, html, &frame.nonce, cookie)
     }
 
     /// An error page in the portal's look; internal causes go to the log, never to the page.
     pub(crate) fn failure(&self, frame: &Frame, fail: Fail) -> Response<Body> {
-        let (status, heading, text) = match &fail {
-            Fail::NotFound => (404, "errors.not_found_title", "errors.not_found_text"),
-            Fail::Csrf => (403, "errors.csrf_title", "errors.csrf_text"),
-            Fail::TooLarge => (413, "errors.csrf_title", "errors.file_too_large"),
-            Fail::BadForm => (400, "errors.csrf_title", "errors.bad_form"),
-            Fail::Internal(e) => {
-                tracing::error!(error = %format!("{e:#}"), "portal page failed");
-                (500, "errors.server_title", "errors.server_text")
-            }
-        };
+        let (status, heading, text) = fail.page();
+        if let Fail::Internal(e) = &fail {
+            tracing::error!(error = %format!("{e:#}"), "portal page failed");
+        }
         if matches!(fail, Fail::Csrf) {
             tracing::warn!(fulfiller_id = ?frame.fulfiller_id(), "portal form refused: CSRF token missing or wrong");
         }
@@ -174,9 +107,6 @@ impl Portal {
     }
 }
 
-/// 303 to a GET page (after a form: reloading the page does not send the form again).
-pub(crate) fn see_other(location: &str, cookies: Vec<String>) -> Page {
-    dropship_web::respond::see_other(location, cookies).map_err(|e| Fail::Internal(e.into()))
-}
+pub(crate) use dropship_web::page::see_other;
 
 pub(crate) use dropship_web::respond::plain;

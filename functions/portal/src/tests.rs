@@ -155,7 +155,8 @@ fn every_page_renders_in_both_languages_and_escapes_what_it_shows() {
 fn the_sign_in_mail_carries_the_link_in_the_recipients_language() {
     let texts = crate::i18n::texts().unwrap_or_else(|e| panic!("texts: {e}"));
     let env = templates().unwrap_or_else(|e| panic!("templates: {e}"));
-    let ctx = json!({"t": texts.all(Lang::En), "lang": "en", "brand": view::brand(None), "fulfiller": "Acme & Co",
+    let ctx = json!({"t": texts.all(Lang::En), "lang": "en", "brand": view::brand(None), "person": "Acme & Co",
+        "site": {"path": "/portal", "title": "Supplier portal"},
         "url": "https://oms.example/portal/magic/abc", "subject": "s"});
     let text = env
         .get_template("mail_link.txt")
@@ -167,7 +168,7 @@ fn the_sign_in_mail_carries_the_link_in_the_recipients_language() {
         .get_template("mail_link.html")
         .and_then(|t| t.render(&ctx))
         .unwrap_or_default();
-    assert!(html.contains("Acme &amp; Co"));
+    assert!(html.contains("Acme &amp; Co") && html.contains("Supplier portal"));
 }
 
 #[tokio::test]

@@ -5,6 +5,7 @@
 pub mod brand;
 pub mod forms;
 pub mod i18n;
+pub mod page;
 pub mod pagination;
 pub mod respond;
 pub mod security;

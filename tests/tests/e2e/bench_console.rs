@@ -11,13 +11,11 @@
 //! Release builds when `target/release/local-runner` exists (`make bench` builds them), else
 //! debug builds; the table says which.
 
-use crate::bench_reports::{bench_order, write_orders};
+use crate::bench_reports::{bench_order, template_order, write_orders};
 use crate::bench_webhooks::{env_usize, pct};
 use crate::setup;
 use crate::support::{target_dir, Stack};
-use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::Utc;
-use dropship_core::order::Order;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -123,30 +121,8 @@ async fn bench_console() {
     let ddb = aws_sdk_dynamodb::Client::new(&stack.aws_sdk_config().await);
 
     // One order through intake, as the pattern of the rest.
-    let (status, created) = stack
-        .post_idempotent(
-            "/orders",
-            Some(&world.web),
-            "bench-console-template",
-            &setup::order(
-                "WEB-BENCH-1",
-                json!([{"lineId": "L1", "sku": "LAMP-OAK", "quantity": 1, "unitPrice": "40.00"}]),
-                "40.00",
-            ),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    let id = created["id"].as_str().expect("an id").to_string();
-    let item = ddb
-        .get_item()
-        .table_name("OrdersTable")
-        .key("pk", AttributeValue::S(format!("ORDER#{id}")))
-        .send()
-        .await
-        .expect("the template order")
-        .item
-        .expect("the template order's item");
-    let mut template: Order = dropship_aws::repo::from_item(item).expect("an order");
+    let mut template = template_order(&stack, &ddb, &world.web, "WEB-BENCH-1").await;
+    let id = template.id.as_str().to_string();
     // The seeded orders are other customers' (the agent's customer page stays one customer's).
     template.customer.email = "bench@example.com".into();
     let write_started = Instant::now();

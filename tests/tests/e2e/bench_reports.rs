@@ -59,6 +59,40 @@ pub(crate) fn bench_order(template: &Order, i: usize, n: usize, skus: usize) -> 
     o
 }
 
+/// One order through intake (a lamp, `external_id`), read back whole from the orders table: the
+/// pattern of the benchmark orders written straight into the table.
+pub(crate) async fn template_order(
+    stack: &Stack,
+    ddb: &aws_sdk_dynamodb::Client,
+    channel: &str,
+    external_id: &str,
+) -> Order {
+    let (status, created) = stack
+        .post_idempotent(
+            "/orders",
+            Some(channel),
+            external_id,
+            &setup::order(
+                external_id,
+                json!([{"lineId": "L1", "sku": "LAMP-OAK", "quantity": 1, "unitPrice": "40.00"}]),
+                "40.00",
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let id = created["id"].as_str().expect("an id").to_string();
+    let item = ddb
+        .get_item()
+        .table_name("OrdersTable")
+        .key("pk", AttributeValue::S(format!("ORDER#{id}")))
+        .send()
+        .await
+        .expect("the template order")
+        .item
+        .expect("the template order's item");
+    dropship_aws::repo::from_item(item).expect("an order")
+}
+
 /// Orders written straight into the orders table, 25 per request, 4 requests at a time.
 pub(crate) async fn write_orders(ddb: &aws_sdk_dynamodb::Client, orders: Vec<Order>) {
     let items: Vec<_> = orders
@@ -180,30 +214,7 @@ async fn bench_reports() {
     let ddb = aws_sdk_dynamodb::Client::new(&stack.aws_sdk_config().await);
 
     // One order through intake, as the pattern of the rest.
-    let (status, created) = stack
-        .post_idempotent(
-            "/orders",
-            Some(&world.web),
-            "bench-reports-template",
-            &setup::order(
-                "bench-reports-template",
-                json!([{"lineId": "L1", "sku": "LAMP-OAK", "quantity": 1, "unitPrice": "40.00"}]),
-                "40.00",
-            ),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    let id = created["id"].as_str().expect("an id").to_string();
-    let item = ddb
-        .get_item()
-        .table_name("OrdersTable")
-        .key("pk", AttributeValue::S(format!("ORDER#{id}")))
-        .send()
-        .await
-        .expect("the template order")
-        .item
-        .expect("the template order's item");
-    let template: Order = dropship_aws::repo::from_item(item).expect("an order");
+    let template = template_order(&stack, &ddb, &world.web, "bench-reports-template").await;
     stack
         .eventually(
             "the backfill complete",

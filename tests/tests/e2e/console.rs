@@ -11,10 +11,9 @@
 //! committed screenshots.
 
 use crate::setup;
-use crate::support::{workspace_root, Stack};
+use crate::support::Stack;
 use serde_json::{json, Value};
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(40);
 
@@ -68,16 +67,7 @@ async fn fulfiller_of(stack: &Stack, order_id: &str) -> String {
 
 #[tokio::test]
 async fn staff_work_orders_customers_alerts_reports_and_configuration_in_a_real_browser() {
-    let root = workspace_root();
-    assert!(
-        root.join("tests/portal/node_modules/playwright-core")
-            .is_dir(),
-        "playwright-core is missing: run `make system-deps` (make test does)"
-    );
-    assert!(
-        std::path::Path::new("/usr/bin/chromium").exists(),
-        "Debian's chromium is missing: run `make system-deps` (make test does)"
-    );
+    crate::browser::assert_installed();
     let stack = Stack::start().await;
     let world = setup::configure(&stack).await;
     let admin = Some(stack.admin_token.as_str());
@@ -119,36 +109,7 @@ async fn staff_work_orders_customers_alerts_reports_and_configuration_in_a_real_
         "customerEmail": "mira.kunde@example.com", "anna": anna, "fiona": fiona, "olga": olga,
         "annaEmail": "anna@lindenhof.example", "owner": stack.admin_token,
     });
-    let started = Instant::now();
-    let run = tokio::process::Command::new("node")
-        .arg(root.join("tests/portal/console.mjs"))
-        .current_dir(&root)
-        .env("CONSOLE_TEST", config.to_string())
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .output();
-    let out = tokio::time::timeout(Duration::from_secs(300), run)
-        .await
-        .unwrap_or_else(|_| panic!("the browser run took over 300 s"))
-        .unwrap_or_else(|e| panic!("running node: {e}"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "the browser run failed:\n{stdout}\n{stderr}\nrunner:\n{}",
-        stack.output.tail(80)
-    );
-    let result: Value = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("RESULT "))
-        .and_then(|l| serde_json::from_str(l).ok())
-        .unwrap_or_else(|| panic!("no RESULT line:\n{stdout}\n{stderr}"));
-    eprintln!(
-        "browser run: {:.1} s, {} steps: {}",
-        started.elapsed().as_secs_f64(),
-        result["steps"].as_array().map(Vec::len).unwrap_or(0),
-        result["steps"]
-    );
+    let result = crate::browser::run(&stack, "console.mjs", "CONSOLE_TEST", &config).await;
     assert_eq!(result["financeGoodwillStatus"], 403, "{result}");
     assert!(
         result["csv"]

@@ -9,6 +9,7 @@
 //! `make bench-intake`.
 //! Needs `cargo build --workspace --bins` first (the runner does not build anything).
 
+mod browser;
 mod setup;
 mod support;
 

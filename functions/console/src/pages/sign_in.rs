@@ -185,7 +185,8 @@ impl Console {
         );
         let ctx = json!({"t": self.texts.all(lang), "lang": lang.code(),
             "brand": dropship_web::brand::brand(Some(branding)),
-            "person": member.name, "url": url, "subject": subject});
+            "person": member.name, "url": url, "subject": subject,
+            "site": {"path": "/console", "title": self.texts.get(lang, "console")}});
         let text = self.pages.get_template("mail_link.txt")?.render(&ctx)?;
         let html = self.pages.get_template("mail_link.html")?.render(&ctx)?;
         Ok(Mail {

@@ -168,7 +168,8 @@ impl Portal {
             branding.company_name
         );
         let ctx = json!({"t": t, "lang": lang.code(), "brand": view::brand(Some(branding)),
-            "fulfiller": fulfiller.name, "url": url, "subject": subject});
+            "person": fulfiller.name, "url": url, "subject": subject,
+            "site": {"path": "/portal", "title": self.texts.get(lang, "portal")}});
         let text = self.pages.get_template("mail_link.txt")?.render(&ctx)?;
         let html = self.pages.get_template("mail_link.html")?.render(&ctx)?;
         Ok(Mail {
