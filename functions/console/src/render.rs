@@ -5,7 +5,7 @@ use crate::security::{self, SITE};
 use crate::session::Frame;
 use crate::Console;
 use lambda_http::{Body, Response};
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::Environment;
 use serde_json::{json, Value};
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -29,14 +29,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("token.html", include_str!("../templates/token.html")),
 ];
 
-/// The page templates; `.html` ones are auto-escaped. Undefined values chain (an absent
-/// `error` makes `error.field` empty) so templates need no guard on every optional value.
+/// The page templates (the site's and the shared ones: `dropship_web::page::environment`).
 pub fn templates() -> anyhow::Result<Environment<'static>> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::Chainable);
-    for (name, source) in TEMPLATES.iter().chain(dropship_web::page::SHARED_TEMPLATES) {
-        env.add_template(name, source)?;
-    }
+    let mut env = dropship_web::page::environment(TEMPLATES)?;
     env.add_filter("when", |v: String, tz: String, lang: String| {
         crate::format::when(&v, &tz, &lang)
     });

@@ -20,6 +20,20 @@ pub const SHARED_TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
+/// A site's templates (`own`) with the shared ones; `.html` ones are auto-escaped. Undefined
+/// values chain (an absent `error` makes `error.field` empty) so templates need no guard on
+/// every optional value.
+pub fn environment(
+    own: &'static [(&'static str, &'static str)],
+) -> anyhow::Result<minijinja::Environment<'static>> {
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Chainable);
+    for (name, source) in own.iter().chain(SHARED_TEMPLATES) {
+        env.add_template(name, source)?;
+    }
+    Ok(env)
+}
+
 /// Why a request ends on an error page instead of the page it asked for.
 #[derive(Debug)]
 pub enum Fail {
