@@ -175,7 +175,10 @@ impl Console {
             answer.body["url"].as_str(),
             answer.body["id"].as_str(),
         ) {
-            (200, Some(url), _) => see_other(url, vec![]),
+            // Only a web address: the API's download link (a presigned S3 URL).
+            (200, Some(url), _) if url.starts_with("https://") || url.starts_with("http://") => {
+                see_other(url, vec![])
+            }
             (202, _, Some(job)) => see_other(&format!("/console/report-jobs/{}", enc(job)), vec![]),
             (403, _, _) => Err(Fail::Forbidden),
             (200..=299, _, _) => Err(Fail::Internal(anyhow::anyhow!(
