@@ -141,7 +141,7 @@ bench: venv bench-build build
 	$(CARGO) test -p e2e-tests --test e2e bench_reports:: -- --ignored --nocapture
 	$(CARGO) test -p e2e-tests --test e2e bench_console:: -- --ignored --nocapture
 
-bench-console: venv system-deps build
+bench-console: venv bench-build build
 	$(CARGO) test -p e2e-tests --test e2e bench_console:: -- --ignored --nocapture
 
 bench-webhooks: venv build

@@ -10,6 +10,7 @@ use dropship_aws::http::{self, json, json_body, path_param, HandlerError, Handle
 use dropship_aws::http_idempotency::StoredResponse;
 use dropship_core::service::{self, Contact, CustomerPages, CustomerRecords};
 use dropship_core::ApiError;
+use futures::{StreamExt, TryStreamExt};
 use lambda_http::Request;
 use serde_json::json;
 
@@ -164,15 +165,27 @@ impl AdminApi {
         if orders.is_empty() {
             return Err(ApiError::not_found("customer").into());
         }
-        let mut returns = Vec::new();
-        for return_id in orders.iter().flat_map(|o| &o.return_ids) {
-            returns.push(self.returns.parts(return_id).await?);
-        }
-        let contacts = self
+        // The returns' parts, 16 reads at a time (a customer may have hundreds).
+        let return_ids: Vec<String> = orders
+            .iter()
+            .flat_map(|o| o.return_ids.iter().cloned())
+            .collect();
+        let returns: Vec<_> = futures::stream::iter(return_ids)
+            .map(|return_id| async move { self.returns.parts(&return_id).await })
+            .buffered(16)
+            .try_collect()
+            .await?;
+        let mut contacts = self
             .repositories
             .orders
             .contacts_of_customer(&email)
             .await?;
+        if truncated {
+            // The view covers the orders it shows: contacts about older ones are left out.
+            let shown: std::collections::HashSet<&str> =
+                orders.iter().map(|o| o.id.as_str()).collect();
+            contacts.retain(|c| shown.contains(c.order_id.as_str()));
+        }
         let records = CustomerRecords {
             orders: &orders,
             returns: &returns,

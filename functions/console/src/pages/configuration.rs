@@ -127,7 +127,12 @@ impl Console {
         match answer.status {
             200..=299 => see_other("/console/configuration?done=revoked#tokens", vec![]),
             403 => Err(Fail::Forbidden),
-            _ => Err(Fail::NotFound),
+            404 => Err(Fail::NotFound),
+            status => {
+                let problem = self.problem(frame, &answer);
+                self.render(frame, status, "message.html", "configuration",
+                    json!({"heading": problem["title"], "text": problem["message"], "back": "/console/configuration#tokens"}))
+            }
         }
     }
 
@@ -142,7 +147,7 @@ impl Console {
         }
         let answer = self
             .api
-            .send(token, Method::POST, "/admin/tokens", &body, form.get("key"))
+            .send(token, Method::POST, "/admin/tokens", &body, None)
             .await?;
         match answer.status {
             200..=299 => self.render(
@@ -207,7 +212,6 @@ impl Console {
                 "products": items(products)?, "tax_rates": items(tax)?,
                 "branding": branding?.body, "refund_policy": facts(&refund?.body), "staff": items(staff)?,
                 "tokens": tokens, "diagram": svg, "q": q, "done": done,
-                "key": uuid::Uuid::new_v4().to_string(),
                 "can_edit": frame.may("PUT /admin/products/{sku}"),
             }),
         )

@@ -75,7 +75,12 @@ impl Console {
         }
         let found = self.sessions.find_api_token(token).await?;
         let who = match &found {
-            Some(t) if t.principal == "admin" => Some(t.name.clone().unwrap_or_default()),
+            Some(t) if t.principal == "admin" => Some(
+                t.name
+                    .clone()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| "admin".into()),
+            ),
             Some(t) => match t.principal.strip_prefix("staff:") {
                 Some(id) => self
                     .catalogue

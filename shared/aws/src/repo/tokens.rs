@@ -285,15 +285,29 @@ impl Tokens {
             .and_then(|h| h.as_s().ok())
             .cloned()
             .unwrap_or_default();
+        // Both keys go together: a token whose id is gone but whose hash still answers (or the
+        // other way round) would be half revoked.
+        use aws_sdk_dynamodb::types::{Delete, TransactWriteItem};
+        let mut deletes = Vec::with_capacity(2);
         for pk in [format!("TOKEN#{hash}"), format!("TOKENID#{token_id}")] {
-            self.client
-                .delete_item()
-                .table_name(&self.table)
-                .key("pk", s(pk))
-                .send()
-                .await
-                .context("revoking a token")?;
+            deletes.push(
+                TransactWriteItem::builder()
+                    .delete(
+                        Delete::builder()
+                            .table_name(&self.table)
+                            .key("pk", s(pk))
+                            .build()
+                            .context("building a token delete")?,
+                    )
+                    .build(),
+            );
         }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(deletes))
+            .send()
+            .await
+            .context("revoking a token")?;
         Ok(true)
     }
 }
