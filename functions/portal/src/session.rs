@@ -75,11 +75,7 @@ impl Portal {
             session.as_ref().and_then(|(f, _)| f.locale),
             branding.as_ref().map(|b| b.locale),
         );
-        let pre =
-            match security::cookie(req, security::PRE_COOKIE).filter(|s| security::is_secret(s)) {
-                Some(p) => (p, false),
-                None => (dropship_aws::repo::tokens::new_secret(), true),
-            };
+        let pre = dropship_web::security::pre_session(req, security::PRE_COOKIE);
         Ok(Frame {
             lang,
             tz: view::time_zone(branding.as_ref()),

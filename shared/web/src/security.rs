@@ -68,6 +68,15 @@ pub fn cookie(req: &Request, name: &str) -> Option<String> {
         .map(|(_, v)| v.trim().to_string())
 }
 
+/// The pre-session secret of a visitor (cookie `name`) that sign-in forms' CSRF tokens belong
+/// to, and whether it is new (no such cookie: the page sets it).
+pub fn pre_session(req: &Request, name: &str) -> (String, bool) {
+    match cookie(req, name).filter(|s| is_secret(s)) {
+        Some(p) => (p, false),
+        None => (dropship_aws::repo::tokens::new_secret(), true),
+    }
+}
+
 /// A secret as `new_secret` makes them: 64 lowercase hex characters. Anything else is not
 /// looked up at all.
 pub fn is_secret(s: &str) -> bool {
